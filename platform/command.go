@@ -1,0 +1,238 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"time"
+)
+
+// EnvelopeVersion is the version of the command envelope format. A node
+// refuses a command of any other version rather than guess at its meaning.
+const EnvelopeVersion = 1
+
+// MaxCommandSize bounds an encoded command; nothing the platform proposes comes
+// near it, so anything larger is refused before it reaches the log.
+const MaxCommandSize = 4 << 20
+
+// Actor kinds: who made a change.
+const (
+	ActorSystem    = "system"    // the platform itself (start-up, schedulers)
+	ActorAdmin     = "admin"     // a bank user on the admin port
+	ActorDeveloper = "developer" // an applicant's developer on the portal
+	ActorCustomer  = "customer"  // a bank customer (consents)
+	ActorCLI       = "cli"       // an operator at the command line
+)
+
+// Actor says who made a change and from where; it is kept in the change record.
+type Actor struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	Addr string `json:"addr,omitempty"`
+	Node string `json:"node,omitempty"`
+}
+
+// Command is a typed, versioned change of replicated state. Everything apply
+// needs that is not already in the state travels in the command: its id, its
+// time and every random value (ids, keys, sealed secrets) are made by the
+// proposer, so that every node applying it reaches the same state.
+type Command struct {
+	V           int             `json:"v"`       // envelope version, EnvelopeVersion
+	Type        string          `json:"type"`    // e.g. "setting.set"
+	TypeVersion int             `json:"tv"`      // version of the payload's schema for Type
+	ID          string          `json:"id"`      // unique id; also the idempotency key
+	At          int64           `json:"at"`      // proposer's clock, Unix milliseconds
+	Actor       Actor           `json:"actor"`   // who and from where
+	Payload     json.RawMessage `json:"payload"` // the Type's payload, a JSON object
+}
+
+// Time is the command's time: the only "now" that apply may use.
+func (c *Command) Time() time.Time { return time.UnixMilli(c.At).UTC() }
+
+// Executor proposes commands and returns their results once applied; the
+// raftstore's Node is the one in production. A refused command comes back as
+// its *CommandError.
+type Executor interface {
+	Execute(ctx context.Context, c *Command) (Result, error)
+}
+
+// applyFunc applies a decoded command inside the apply transaction and returns
+// the value to answer the proposer with.
+type applyFunc func(tx *Tx, c *Command, payload any) (any, error)
+
+// commandSpec describes one version of one command type.
+type commandSpec struct {
+	decode func(raw json.RawMessage) (any, error)
+	apply  applyFunc
+	parts  Parts // registry parts the command may change
+}
+
+var commandSpecs = map[string]map[int]commandSpec{}
+
+// Validator is implemented by payloads that check their own fields.
+type Validator interface{ Validate() error }
+
+// Handle registers version ver of command type typ with payload type P. It is
+// called from init functions only; registering the same type and version
+// twice is a programming error.
+func Handle[P any](typ string, ver int, parts Parts, apply func(tx *Tx, c *Command, p *P) (any, error)) {
+	if commandSpecs[typ] == nil {
+		commandSpecs[typ] = map[int]commandSpec{}
+	}
+	if _, dup := commandSpecs[typ][ver]; dup {
+		panic("platform: command " + typ + " registered twice")
+	}
+	commandSpecs[typ][ver] = commandSpec{
+		decode: func(raw json.RawMessage) (any, error) {
+			p := new(P)
+			if err := decodeStrict(raw, p); err != nil {
+				return nil, err
+			}
+			if v, ok := any(p).(Validator); ok {
+				if err := v.Validate(); err != nil {
+					return nil, err
+				}
+			}
+			return p, nil
+		},
+		apply: func(tx *Tx, c *Command, p any) (any, error) { return apply(tx, c, p.(*P)) },
+		parts: parts,
+	}
+}
+
+// CommandTypes lists the registered command types and their versions, sorted.
+func CommandTypes() []string {
+	var out []string
+	for typ, vers := range commandSpecs {
+		for v := range vers {
+			out = append(out, fmt.Sprintf("%s/%d", typ, v))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var (
+	commandIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,128}$`)
+	typePattern      = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
+)
+
+// NewCommandID returns a fresh random command id (128 bits, hex).
+func NewCommandID() string {
+	var b [16]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		panic("platform: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// NewCommand builds a command of the given type and payload version. An empty
+// id gets a fresh random one; the time is now's, in milliseconds.
+func NewCommand(typ string, ver int, id string, actor Actor, now time.Time, payload any) (*Command, error) {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("command %s payload: %w", typ, err)
+	}
+	if id == "" {
+		id = NewCommandID()
+	}
+	c := &Command{V: EnvelopeVersion, Type: typ, TypeVersion: ver, ID: id, At: now.UnixMilli(), Actor: actor, Payload: raw}
+	if _, err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Encode returns the command's wire form, as written to the Raft log.
+func (c *Command) Encode() ([]byte, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encoding command: %w", err)
+	}
+	if len(b) > MaxCommandSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrCommandTooLarge, len(b))
+	}
+	return b, nil
+}
+
+// DecodeCommand parses and fully validates a command's wire form: the envelope,
+// its version, its type and type version, and its payload (strictly, unknown
+// fields rejected). It never panics, whatever the input.
+func DecodeCommand(b []byte) (*Command, error) {
+	c, _, err := decodeCommand(b)
+	return c, err
+}
+
+func decodeCommand(b []byte) (*Command, any, error) {
+	if len(b) > MaxCommandSize {
+		return nil, nil, fmt.Errorf("%w: %d bytes", ErrCommandTooLarge, len(b))
+	}
+	var c Command
+	if err := decodeStrict(b, &c); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadCommand, err)
+	}
+	p, err := c.check()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &c, p, nil
+}
+
+// check validates the envelope and decodes the payload.
+func (c *Command) check() (any, error) {
+	if c.V != EnvelopeVersion {
+		return nil, fmt.Errorf("%w: envelope version %d (this node knows %d)", ErrCommandVersion, c.V, EnvelopeVersion)
+	}
+	if !typePattern.MatchString(c.Type) {
+		return nil, fmt.Errorf("%w: bad type", ErrBadCommand)
+	}
+	vers, ok := commandSpecs[c.Type]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownCommand, c.Type)
+	}
+	spec, ok := vers[c.TypeVersion]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s version %d", ErrCommandVersion, c.Type, c.TypeVersion)
+	}
+	if !commandIDPattern.MatchString(c.ID) {
+		return nil, fmt.Errorf("%w: bad id", ErrBadCommand)
+	}
+	if c.At <= 0 {
+		return nil, fmt.Errorf("%w: bad time", ErrBadCommand)
+	}
+	if c.Actor.Kind == "" || len(c.Actor.Kind) > 32 || len(c.Actor.ID) > 128 || len(c.Actor.Addr) > 64 || len(c.Actor.Node) > 64 {
+		return nil, fmt.Errorf("%w: bad actor", ErrBadCommand)
+	}
+	p, err := spec.decode(c.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s payload: %w", ErrBadCommand, c.Type, err)
+	}
+	return p, nil
+}
+
+// decodeStrict decodes exactly one JSON value into v, rejecting unknown fields
+// and trailing data.
+func decodeStrict(b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errors.New("empty")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package platform
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Parts is a set of registry parts; a command declares the parts it may
+// change so that only those are reloaded after it is applied.
+type Parts uint32
+
+// Registry parts.
+const (
+	PartSettings Parts = 1 << iota
+	PartPlatformKeys
+
+	// PartAll is every part.
+	PartAll Parts = 1<<iota - 1
+)
+
+// Registry is an immutable, in-memory view of the replicated state that the
+// gateway reads on its hot path without SQL and without locks. A new Registry
+// is built after each applied batch and swapped in atomically; a reader keeps
+// the one it loaded for the whole of its request. Nobody modifies a Registry
+// once it is published.
+type Registry struct {
+	// AppliedIndex is the log index this view reflects.
+	AppliedIndex uint64
+	// Settings are the platform's replicated settings.
+	Settings map[string]string
+	// PlatformKeys are the bank's signing and encryption keys, newest first.
+	PlatformKeys []PlatformKey
+}
+
+// PlatformKey is one of the bank's SM2 key pairs. The private key stays
+// sealed; whoever needs it opens it with the key-encryption key.
+type PlatformKey struct {
+	Serial        string
+	Use           string // "sig" or "enc"
+	Alg           string // "SM2"
+	PublicPEM     string
+	PrivateSealed []byte
+	NotBefore     time.Time
+	NotAfter      time.Time
+	Status        string // "active", "retiring" or "retired"
+}
+
+// ActivePlatformKey returns the active key for use ("sig" or "enc").
+func (r *Registry) ActivePlatformKey(use string) (PlatformKey, bool) {
+	for _, k := range r.PlatformKeys {
+		if k.Use == use && k.Status == KeyActive {
+			return k, true
+		}
+	}
+	return PlatformKey{}, false
+}
+
+// PlatformKey returns the platform key with the given serial.
+func (r *Registry) PlatformKey(serial string) (PlatformKey, bool) {
+	for _, k := range r.PlatformKeys {
+		if k.Serial == serial {
+			return k, true
+		}
+	}
+	return PlatformKey{}, false
+}
+
+// loadRegistry builds a registry, reloading the given parts from db and
+// sharing the others with prev (which is immutable, so sharing is safe).
+func loadRegistry(db *sql.DB, parts Parts, prev *Registry) (*Registry, error) {
+	r := &Registry{}
+	if prev != nil {
+		*r = *prev
+	} else {
+		parts = PartAll
+	}
+	if parts&PartSettings != 0 {
+		m := map[string]string{}
+		rows, err := db.Query("SELECT key, value FROM settings")
+		if err != nil {
+			return nil, fmt.Errorf("settings: %w", err)
+		}
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("settings: %w", err)
+			}
+			m[k] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("settings: %w", err)
+		}
+		r.Settings = m
+	}
+	if parts&PartPlatformKeys != 0 {
+		var keys []PlatformKey
+		rows, err := db.Query(`SELECT serial, use, alg, public_pem, private_sealed, not_before_ms, not_after_ms, status
+			FROM platform_keys ORDER BY created_ms DESC, serial DESC`)
+		if err != nil {
+			return nil, fmt.Errorf("platform keys: %w", err)
+		}
+		for rows.Next() {
+			var k PlatformKey
+			var nb, na int64
+			if err := rows.Scan(&k.Serial, &k.Use, &k.Alg, &k.PublicPEM, &k.PrivateSealed, &nb, &na, &k.Status); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("platform keys: %w", err)
+			}
+			k.NotBefore, k.NotAfter = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC()
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("platform keys: %w", err)
+		}
+		r.PlatformKeys = keys
+	}
+	return r, nil
+}

@@ -1,0 +1,468 @@
+package raftstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"lijiang/platform"
+)
+
+// Sentinel errors of the raftstore package.
+var (
+	// ErrNoLeader: the cluster has no leader to take the write now; try again.
+	ErrNoLeader = errors.New("no raft leader")
+	// ErrNotLeader: this node is not the leader (forwarding comes with joins).
+	ErrNotLeader = errors.New("not the raft leader")
+	// ErrTimeout: the write was not committed in time; it may still be.
+	ErrTimeout = errors.New("raft apply timed out")
+	// ErrClosed: the node is shut down.
+	ErrClosed = errors.New("raft node closed")
+)
+
+// Config configures a Node. Zero values take the documented defaults.
+type Config struct {
+	// NodeID is this node's stable id in the cluster.
+	NodeID string
+	// RaftAddr is the address Raft binds and advertises (host:port; IPv6
+	// literals in brackets).
+	RaftAddr string
+	// Dir holds the Raft log, stable store and snapshots (<data-dir>/raft).
+	Dir string
+	// SnapshotThreshold is how many log entries since the last snapshot
+	// trigger a new one (default 8192).
+	SnapshotThreshold uint64
+	// SnapshotInterval is how often the threshold is checked (default 2 min).
+	SnapshotInterval time.Duration
+	// TrailingLogs is how many entries are kept after a snapshot, so a
+	// follower a little behind catches up from the log rather than a snapshot
+	// (default 10240).
+	TrailingLogs uint64
+	// RetainSnapshots is how many snapshots are kept on disk (default 2).
+	RetainSnapshots int
+	// HeartbeatTimeout and ElectionTimeout (default 1 s) bound failover time.
+	HeartbeatTimeout, ElectionTimeout time.Duration
+	// ApplyTimeout bounds one write when the caller's context has no deadline
+	// (default 10 s).
+	ApplyTimeout time.Duration
+	// Logger receives the node's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 8192
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = 2 * time.Minute
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 10240
+	}
+	if c.RetainSnapshots == 0 {
+		c.RetainSnapshots = 2
+	}
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = time.Second
+	}
+	if c.ElectionTimeout == 0 {
+		c.ElectionTimeout = time.Second
+	}
+	if c.ApplyTimeout == 0 {
+		c.ApplyTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Node is one member of the Raft cluster whose state machine is a
+// platform.Store.
+type Node struct {
+	cfg   Config
+	store *platform.Store
+	log   *slog.Logger
+
+	mu        sync.Mutex
+	raft      *raft.Raft
+	bolt      *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+	snaps     *raft.FileSnapshotStore
+}
+
+// New returns a Node for cfg whose state machine is store; nothing is opened
+// or bound until Open.
+func New(cfg Config, store *platform.Store) *Node {
+	cfg.setDefaults()
+	return &Node{cfg: cfg, store: store, log: cfg.Logger}
+}
+
+// Open opens the Raft log and snapshots under cfg.Dir, binds the Raft
+// address and starts Raft. A node without any Raft state bootstraps itself
+// as a one-voter cluster; a node with state resumes it. The store must be
+// open.
+func (n *Node) Open() error {
+	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("raft dir: %w", err)
+	}
+	hlog := newHCLogger(n.log)
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.Dir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("raft log %s: %w", filepath.Join(n.cfg.Dir, "raft.db"), err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.RetainSnapshots, hlog)
+	if err != nil {
+		bolt.Close()
+		return fmt.Errorf("raft snapshots: %w", err)
+	}
+	if err := n.catchUpFromSnapshot(snaps); err != nil {
+		bolt.Close()
+		return err
+	}
+	addr, err := resolveTCP(n.cfg.RaftAddr)
+	if err != nil {
+		bolt.Close()
+		return err
+	}
+	transport, err := raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, addr, 4, 10*time.Second, hlog)
+	if err != nil {
+		bolt.Close()
+		return fmt.Errorf("raft address %s: %w", n.cfg.RaftAddr, err)
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.NodeID)
+	rc.Logger = hlog
+	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
+	rc.SnapshotInterval = n.cfg.SnapshotInterval
+	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout / 2
+	// The store keeps its own applied index in the same transaction as the
+	// state, so it is never behind the newest snapshot (catchUpFromSnapshot
+	// sees to that) and replaying the whole snapshot on every start would only
+	// cost time. Entries after the snapshot are replayed and the store skips
+	// those it already has.
+	rc.NoSnapshotRestoreOnStart = true
+	if err := raft.ValidateConfig(rc); err != nil {
+		transport.Close()
+		bolt.Close()
+		return fmt.Errorf("raft config: %w", err)
+	}
+	existing, err := raft.HasExistingState(bolt, bolt, snaps)
+	if err != nil {
+		transport.Close()
+		bolt.Close()
+		return fmt.Errorf("raft state: %w", err)
+	}
+	r, err := raft.NewRaft(rc, (*fsm)(n), bolt, bolt, snaps, transport)
+	if err != nil {
+		transport.Close()
+		bolt.Close()
+		return fmt.Errorf("starting raft: %w", err)
+	}
+	if !existing {
+		boot := raft.Configuration{Servers: []raft.Server{{
+			Suffrage: raft.Voter, ID: rc.LocalID, Address: transport.LocalAddr(),
+		}}}
+		if err := r.BootstrapCluster(boot).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			r.Shutdown()
+			transport.Close()
+			bolt.Close()
+			return fmt.Errorf("bootstrapping cluster: %w", err)
+		}
+		n.log.Info("bootstrapped a new one-voter cluster", "node", n.cfg.NodeID, "raft_addr", transport.LocalAddr())
+	}
+	n.mu.Lock()
+	n.raft, n.bolt, n.transport, n.snaps = r, bolt, transport, snaps
+	n.mu.Unlock()
+	return nil
+}
+
+// catchUpFromSnapshot restores the newest snapshot into the store when the
+// store is behind it (its file was lost or replaced), because Raft, told not
+// to restore on start, replays only the entries after the snapshot.
+func (n *Node) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {
+	list, err := snaps.List()
+	if err != nil {
+		return fmt.Errorf("listing raft snapshots: %w", err)
+	}
+	if len(list) == 0 || list[0].Index <= n.store.AppliedIndex() {
+		return nil
+	}
+	meta, rc, err := snaps.Open(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("opening raft snapshot %s: %w", list[0].ID, err)
+	}
+	defer rc.Close()
+	n.log.Warn("state is behind the newest snapshot; restoring it", "applied_index", n.store.AppliedIndex(), "snapshot_index", meta.Index)
+	if err := n.store.Restore(rc); err != nil {
+		return fmt.Errorf("restoring raft snapshot %s: %w", meta.ID, err)
+	}
+	return nil
+}
+
+func resolveTCP(addr string) (*net.TCPAddr, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("raft address %q: %w", addr, err)
+	}
+	a, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("raft address %q: %w", addr, err)
+	}
+	if a.IP == nil || a.IP.IsUnspecified() {
+		return nil, fmt.Errorf("raft address %q: must be an address other nodes can reach, not a wildcard", addr)
+	}
+	return a, nil
+}
+
+func (n *Node) r() *raft.Raft {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.raft
+}
+
+// Apply proposes an encoded command and returns its result once it is
+// committed and applied on this node. Only the leader accepts proposals.
+func (n *Node) Apply(ctx context.Context, data []byte) (platform.Result, error) {
+	r := n.r()
+	if r == nil {
+		return platform.Result{}, ErrClosed
+	}
+	timeout := n.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+		if timeout <= 0 {
+			return platform.Result{}, ErrTimeout
+		}
+	}
+	f := r.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader):
+			if addr, _ := r.LeaderWithID(); addr == "" {
+				return platform.Result{}, ErrNoLeader
+			}
+			return platform.Result{}, ErrNotLeader
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+			return platform.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, err)
+		case errors.Is(err, raft.ErrEnqueueTimeout):
+			return platform.Result{}, ErrTimeout
+		case errors.Is(err, raft.ErrRaftShutdown):
+			return platform.Result{}, ErrClosed
+		}
+		return platform.Result{}, fmt.Errorf("raft apply: %w", err)
+	}
+	res, ok := f.Response().(platform.Result)
+	if !ok {
+		return platform.Result{}, fmt.Errorf("raft apply: unexpected response %T", f.Response())
+	}
+	return res, nil
+}
+
+// Execute encodes and proposes c, returning its result, or its CommandError
+// as the error when the state refused it.
+func (n *Node) Execute(ctx context.Context, c *platform.Command) (platform.Result, error) {
+	data, err := c.Encode()
+	if err != nil {
+		return platform.Result{}, err
+	}
+	res, err := n.Apply(ctx, data)
+	if err != nil {
+		return res, err
+	}
+	if res.Err != nil {
+		return res, res.Err
+	}
+	return res, nil
+}
+
+var _ platform.Executor = (*Node)(nil)
+
+// IsLeader reports whether this node is the leader.
+func (n *Node) IsLeader() bool {
+	r := n.r()
+	return r != nil && r.State() == raft.Leader
+}
+
+// Leader returns the leader's Raft address and id, empty when there is none.
+func (n *Node) Leader() (addr, id string) {
+	r := n.r()
+	if r == nil {
+		return "", ""
+	}
+	a, i := r.LeaderWithID()
+	return string(a), string(i)
+}
+
+// Ready reports whether the node can serve: Raft has a leader and the store
+// is healthy.
+func (n *Node) Ready() error {
+	if err := n.store.Healthy(); err != nil {
+		return err
+	}
+	if addr, _ := n.Leader(); addr == "" {
+		return ErrNoLeader
+	}
+	return nil
+}
+
+// WaitForLeader waits until the cluster has a leader and, when this node is
+// the leader, until it has applied everything committed before it was elected
+// (so a restarted node serves no stale state), or until ctx ends.
+func (n *Node) WaitForLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if r := n.r(); r != nil {
+			if addr, _ := r.LeaderWithID(); addr != "" {
+				if r.State() != raft.Leader {
+					return nil
+				}
+				if r.Barrier(time.Second).Error() == nil {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a raft leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// Snapshot takes a snapshot now and compacts the log.
+func (n *Node) Snapshot() error {
+	r := n.r()
+	if r == nil {
+		return ErrClosed
+	}
+	return r.Snapshot().Error()
+}
+
+// Stats returns Raft's statistics (state, term, indexes, peers).
+func (n *Node) Stats() map[string]string {
+	r := n.r()
+	if r == nil {
+		return nil
+	}
+	return r.Stats()
+}
+
+// Close shuts Raft down and closes its log; the store is the caller's.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	r, bolt, transport := n.raft, n.bolt, n.transport
+	n.raft, n.bolt, n.transport = nil, nil, nil
+	n.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	var errs []error
+	if err := r.Shutdown().Error(); err != nil {
+		errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+	}
+	if err := transport.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("raft transport: %w", err))
+	}
+	if err := bolt.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("raft log: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// fsm adapts the Node's store to raft.BatchingFSM.
+type fsm Node
+
+var _ raft.BatchingFSM = (*fsm)(nil)
+
+func (f *fsm) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	entries := make([]platform.Entry, len(logs))
+	for i, l := range logs {
+		entries[i] = platform.Entry{Index: l.Index, Term: l.Term}
+		if l.Type == raft.LogCommand {
+			entries[i].Data = l.Data
+		}
+	}
+	results := f.store.Apply(entries)
+	out := make([]any, len(results))
+	for i := range results {
+		out[i] = results[i]
+	}
+	return out
+}
+
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	sn, err := f.store.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return fsmSnapshot{sn}, nil
+}
+
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	return f.store.Restore(rc)
+}
+
+type fsmSnapshot struct{ sn *platform.Snapshot }
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.sn.WriteTo(sink); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("writing snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s fsmSnapshot) Release() { s.sn.Release() }
+
+// newHCLogger routes hashicorp/raft's logging into slog.
+func newHCLogger(l *slog.Logger) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:   "raft",
+		Level:  hclog.Info,
+		Output: slogWriter{l},
+		// slog adds its own time.
+		DisableTime: true,
+	})
+}
+
+// slogWriter turns hclog's lines into slog records.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	level := slog.LevelInfo
+	switch {
+	case strings.HasPrefix(line, "[ERROR]"):
+		level = slog.LevelError
+	case strings.HasPrefix(line, "[WARN]"):
+		level = slog.LevelWarn
+	case strings.HasPrefix(line, "[DEBUG]"), strings.HasPrefix(line, "[TRACE]"):
+		level = slog.LevelDebug
+	}
+	if i := strings.Index(line, "]"); i >= 0 {
+		line = strings.TrimSpace(line[i+1:])
+	}
+	w.l.Log(context.Background(), level, line, "component", "raft")
+	return len(p), nil
+}
