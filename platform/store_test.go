@@ -125,7 +125,9 @@ func TestRefusedCommandLeavesOnlyItsRecord(t *testing.T) {
 		t.Fatalf("k1 status %q, want retiring", k.Status)
 	}
 	var n int
-	s.Read(func(db *sql.DB) error { return db.QueryRow("SELECT COUNT(*) FROM changes WHERE ok = 0 AND error_code = 'CONFLICT'").Scan(&n) })
+	s.Read(func(db *sql.DB) error {
+		return db.QueryRow("SELECT COUNT(*) FROM changes WHERE ok = 0 AND error_code = 'CONFLICT'").Scan(&n)
+	})
 	if n != 1 {
 		t.Fatalf("%d refused change records, want 1", n)
 	}
