@@ -147,6 +147,9 @@ func (s *Store) Open() error {
 // CheckFile checks that path, if it exists, is a readable SQLite database of a
 // schema version this binary supports, without changing it.
 func CheckFile(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	db, err := openDB(path)
 	if err != nil {
 		return err
