@@ -463,6 +463,6 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	if i := strings.Index(line, "]"); i >= 0 {
 		line = strings.TrimSpace(line[i+1:])
 	}
-	w.l.Log(context.Background(), level, line, "component", "raft")
+	w.l.Log(context.Background(), level, line)
 	return len(p), nil
 }

@@ -1,0 +1,856 @@
+// Command lijiang is the bank's open-banking API service layer in one binary:
+// gateway, applicant registry and developer portal, SM2/SM3/SM4 signing and
+// encryption, tamper-evident audit, an embedded admin UI, and Raft replication
+// of its SQLite state across sites.
+//
+// This file is the CLI and the only place that wires the packages together.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"lijiang/gateway"
+	"lijiang/platform"
+	"lijiang/platform/lj1"
+	"lijiang/platform/seal"
+	"lijiang/platform/smcrypto"
+	"lijiang/platform/tlscert"
+	"lijiang/raftstore"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// Flag names: the CLI's contract with operators and scripts.
+const (
+	flagDataDir    = "data-dir"
+	flagNodeID     = "node-id"
+	flagAPIAddr    = "api-addr"
+	flagAdminAddr  = "admin-addr"
+	flagRaftAddr   = "raft-addr"
+	flagTLSCert    = "tls-cert"
+	flagTLSKey     = "tls-key"
+	flagMinTLS     = "min-tls"
+	flagKEKFile    = "kek-file"
+	flagOldKEKFile = "old-kek-file"
+	flagNewKEKFile = "new-kek-file"
+	flagDemo       = "demo"
+	flagOut        = "out"
+)
+
+// envKEK names the environment variable that may carry the key-encryption key
+// (64 hex characters or base64 of 32 bytes) instead of --kek-file.
+const envKEK = "LIJIANG_KEK"
+
+// Files and folders in the data directory.
+const (
+	stateFile  = "state.db"
+	raftDir    = "raft"
+	tlsDir     = "tls"
+	lockFile   = "lijiang.lock"
+	nodeIDFile = "node-id"
+	devKEKFile = "dev-kek.hex"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command ran and failed
+	exitUsage   = 2 // the command line is wrong
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError is an error in the command line itself.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usageText = `Lijiang: the bank's open-banking API service layer.
+
+Usage:
+  lijiang serve [flags]           run a node (see 'lijiang serve -h')
+  lijiang serve --demo            run a self-contained demo node in ./data
+  lijiang keygen --out PREFIX     write an SM2 key pair to PREFIX.key and PREFIX.pub
+  lijiang kek generate [--out F]  write a new 32-byte key-encryption key (hex)
+  lijiang kek rotate --data-dir D --kek-file OLD --new-kek-file NEW
+                                  re-seal every secret of a stopped node with NEW
+  lijiang version                 print the version
+`
+
+// run is main without the process: it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "lijiang %s (%s, %s/%s, state schema %d)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, platform.SchemaVersion())
+	case "keygen":
+		err = cmdKeygen(args[1:], stdout)
+	case "kek":
+		err = cmdKEK(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageText)
+	default:
+		err = usagef("unknown command %q (try 'lijiang help')", args[0])
+	}
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "lijiang: %s\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// parseFlags parses args with fs, turning the flag package's multi-line
+// complaints into one usage error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return usagef("%s %v (see 'lijiang %s -h')", fs.Name(), err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// Config is everything `serve` is told on its command line.
+type Config struct {
+	DataDir    string
+	NodeID     string
+	APIAddr    string
+	AdminAddr  string
+	RaftAddr   string
+	TLSCert    string
+	TLSKey     string
+	MinTLS     string
+	KEKFile    string
+	OldKEKFile string
+	Demo       bool
+}
+
+func (c *Config) bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, flagDataDir, "./data", "data directory (state, raft log, certificates)")
+	fs.StringVar(&c.NodeID, flagNodeID, "", "this node's stable id (default: the one recorded in the data directory, else node1)")
+	fs.StringVar(&c.APIAddr, flagAPIAddr, "[::]:8443", "public API address: HTTPS over TCP and HTTP/3 over UDP on the same port (dual stack)")
+	fs.StringVar(&c.AdminAddr, flagAdminAddr, "[::]:9443", "admin address: HTTPS, internal network only (dual stack)")
+	fs.StringVar(&c.RaftAddr, flagRaftAddr, "127.0.0.1:7000", "Raft address, bound and advertised to other nodes (IPv6 literals in brackets)")
+	fs.StringVar(&c.TLSCert, flagTLSCert, "", "TLS certificate (PEM); default: a self-signed certificate generated once into <data-dir>/tls")
+	fs.StringVar(&c.TLSKey, flagTLSKey, "", "TLS private key (PEM) for --"+flagTLSCert)
+	fs.StringVar(&c.MinTLS, flagMinTLS, "1.3", "minimum TLS version: 1.3 or 1.2")
+	fs.StringVar(&c.KEKFile, flagKEKFile, "", "file holding the 32-byte key-encryption key that seals secrets at rest (or set "+envKEK+")")
+	fs.StringVar(&c.OldKEKFile, flagOldKEKFile, "", "previous key-encryption key, still accepted for opening secrets during a rotation")
+	fs.BoolVar(&c.Demo, flagDemo, false, "demo mode: dev key-encryption key, demo data; never for production")
+}
+
+var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Validate checks the configuration without touching the disk or the network.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.DataDir) == "" {
+		return usagef("--%s must not be empty", flagDataDir)
+	}
+	if c.NodeID != "" && !nodeIDPattern.MatchString(c.NodeID) {
+		return usagef("--%s %q: use 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'", flagNodeID, c.NodeID)
+	}
+	for _, a := range []struct{ name, addr string }{{flagAPIAddr, c.APIAddr}, {flagAdminAddr, c.AdminAddr}, {flagRaftAddr, c.RaftAddr}} {
+		if err := checkAddr(a.addr); err != nil {
+			return usagef("--%s %q: %v", a.name, a.addr, err)
+		}
+	}
+	if host, _, _ := net.SplitHostPort(c.RaftAddr); host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+		return usagef("--%s %q: give an address other nodes can reach, not a wildcard", flagRaftAddr, c.RaftAddr)
+	}
+	if samePort(c.APIAddr, c.AdminAddr) {
+		return usagef("--%s and --%s must use different ports", flagAPIAddr, flagAdminAddr)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return usagef("--%s and --%s go together", flagTLSCert, flagTLSKey)
+	}
+	if _, err := tlscert.ParseMinVersion(c.MinTLS); err != nil {
+		return usagef("--%s %q: %v", flagMinTLS, c.MinTLS, err)
+	}
+	return nil
+}
+
+// checkAddr accepts host:port where host is empty, an IP literal (IPv6 in
+// brackets) or a host name, and port is 0-65535.
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, with IPv6 literals in brackets, e.g. [::]:8443")
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return errors.New("port must be a number from 0 to 65535")
+	}
+	if host != "" && net.ParseIP(host) == nil && !hostnamePattern.MatchString(host) {
+		return errors.New("host is neither an IP address nor a host name")
+	}
+	return nil
+}
+
+var hostnamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$`)
+
+func samePort(a, b string) bool {
+	_, pa, _ := net.SplitHostPort(a)
+	_, pb, _ := net.SplitHostPort(b)
+	return pa != "0" && pa == pb
+}
+
+// ---- serve -----------------------------------------------------------------
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.bind(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Libraries that log through the standard logger (quic-go's UDP buffer
+	// notice) land in the same structured log.
+	slog.SetDefault(log)
+	return serve(ctx, cfg, stdout, log)
+}
+
+// node is everything a running node holds, closed in reverse order.
+type node struct {
+	cfg     Config
+	log     *slog.Logger
+	keyring *seal.Keyring
+	lock    *os.File
+	store   *platform.Store
+	raft    *raftstore.Node
+	api     *gateway.Listener
+	admin   *gateway.Listener
+	nodeID  string
+}
+
+// serve runs a node until ctx ends.
+func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	// Everything that can be checked without the disk is checked first, so a
+	// bad command line changes nothing.
+	keyring, err := loadKeyring(cfg, false)
+	if err != nil {
+		return err
+	}
+	minTLS, _ := tlscert.ParseMinVersion(cfg.MinTLS)
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	if err := platform.CheckFile(filepath.Join(cfg.DataDir, stateFile)); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	n := &node{cfg: cfg, log: log}
+	defer n.close()
+	if n.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	if keyring == nil { // demo mode without a KEK of its own
+		if keyring, err = loadKeyring(cfg, true); err != nil {
+			return err
+		}
+	}
+	n.keyring = keyring
+	if n.nodeID, err = resolveNodeID(cfg); err != nil {
+		return err
+	}
+	log = log.With("node", n.nodeID)
+	n.log = log
+
+	n.store = platform.NewStore(platform.StoreConfig{Path: filepath.Join(cfg.DataDir, stateFile), Logger: log.With("component", "store")})
+	if err := n.store.Open(); err != nil {
+		return err
+	}
+	cert, err := loadCertificate(cfg, keyring)
+	if err != nil {
+		return err
+	}
+	n.raft = raftstore.New(raftstore.Config{
+		NodeID:           n.nodeID,
+		RaftAddr:         cfg.RaftAddr,
+		Dir:              filepath.Join(cfg.DataDir, raftDir),
+		HeartbeatTimeout: 500 * time.Millisecond,
+		ElectionTimeout:  500 * time.Millisecond,
+		Logger:           log.With("component", "raft"),
+	}, n.store)
+	if err := n.raft.Open(); err != nil {
+		return err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = n.raft.WaitForLeader(waitCtx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if err := ensurePlatformKeys(ctx, n); err != nil {
+		return err
+	}
+
+	n.api = gateway.NewListener(gateway.ListenerConfig{
+		Name:    "api",
+		Addr:    cfg.APIAddr,
+		TLS:     tlscert.ServerConfig(cert, minTLS),
+		HTTP3:   true,
+		Handler: apiHandler(n),
+		Logger:  log.With("component", "api"),
+	})
+	if err := n.api.Start(); err != nil {
+		return err
+	}
+	n.admin = gateway.NewListener(gateway.ListenerConfig{
+		Name:    "admin",
+		Addr:    cfg.AdminAddr,
+		TLS:     tlscert.ServerConfig(cert, minTLS),
+		Handler: adminHandler(n),
+		Logger:  log.With("component", "admin"),
+	})
+	if err := n.admin.Start(); err != nil {
+		return err
+	}
+	printBanner(stdout, n)
+	log.Info("lijiang is serving", "api", n.api.Addr().String(), "admin", n.admin.Addr().String(), "raft", cfg.RaftAddr)
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}
+
+// close shuts the node down in order: listeners, then Raft, then the store,
+// then the lock.
+func (n *node) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, l := range []*gateway.Listener{n.api, n.admin} {
+		if l != nil {
+			if err := l.Shutdown(ctx); err != nil {
+				n.log.Warn("listener shutdown", "err", err)
+			}
+		}
+	}
+	if n.raft != nil {
+		if err := n.raft.Close(); err != nil {
+			n.log.Warn("raft shutdown", "err", err)
+		}
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			n.log.Warn("store close", "err", err)
+		}
+	}
+	if n.lock != nil {
+		os.Remove(n.lock.Name())
+		n.lock.Close()
+	}
+}
+
+// checkDataDir refuses a data directory path that exists but is not a
+// directory, before anything is created.
+func checkDataDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("data directory %s: not a directory", dir)
+	}
+	return nil
+}
+
+// lockDataDir takes an exclusive lock on the data directory, so that two
+// processes never share one.
+func lockDataDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, lockFile)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock file %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b, _ := io.ReadAll(io.LimitReader(f, 32))
+		f.Close()
+		holder := strings.TrimSpace(string(b))
+		if holder == "" {
+			holder = "unknown"
+		}
+		return nil, fmt.Errorf("data directory %s is in use by another lijiang process (pid %s)", dir, holder)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+// loadKeyring finds the key-encryption key: --kek-file, else $LIJIANG_KEK,
+// else (with demoFallback, in demo mode only) a dev key generated once into
+// the data directory. Without any it returns nil, nil in demo mode (the caller
+// tries again once the data directory is locked) and an error otherwise.
+func loadKeyring(cfg Config, demoFallback bool) (*seal.Keyring, error) {
+	var current *seal.KEK
+	var err error
+	switch {
+	case cfg.KEKFile != "":
+		if current, err = readKEKFile(cfg.KEKFile, flagKEKFile); err != nil {
+			return nil, err
+		}
+	case os.Getenv(envKEK) != "":
+		if current, err = seal.ParseKEK([]byte(os.Getenv(envKEK))); err != nil {
+			return nil, fmt.Errorf("$%s: %w", envKEK, err)
+		}
+	case cfg.Demo && !demoFallback:
+		return nil, nil
+	case cfg.Demo:
+		path := filepath.Join(cfg.DataDir, devKEKFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			raw, err := seal.GenerateKEK(rand.Reader)
+			if err != nil {
+				return nil, err
+			}
+			if err := writeFileAtomic(path, raw, 0o600); err != nil {
+				return nil, fmt.Errorf("dev key-encryption key: %w", err)
+			}
+		}
+		if current, err = readKEKFile(path, "dev key"); err != nil {
+			return nil, err
+		}
+		slog.Warn("DEMO MODE: secrets are sealed with a development key-encryption key stored in the data directory (" + path + "). NEVER use --demo in production: pass --" + flagKEKFile + " with a key kept outside the data directory.")
+	default:
+		return nil, fmt.Errorf("no key-encryption key: pass --%s FILE (32 bytes; make one with 'lijiang kek generate --out FILE') or set %s; for a demo, use --%s", flagKEKFile, envKEK, flagDemo)
+	}
+	var older []*seal.KEK
+	if cfg.OldKEKFile != "" {
+		old, err := readKEKFile(cfg.OldKEKFile, flagOldKEKFile)
+		if err != nil {
+			return nil, err
+		}
+		older = append(older, old)
+	}
+	kr, err := seal.NewKeyring(current, older...)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption keys: %w", err)
+	}
+	return kr, nil
+}
+
+func readKEKFile(path, what string) (*seal.KEK, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--%s %s: %w", what, path, errors.Unwrap(err))
+	}
+	defer smcrypto.Wipe(b)
+	k, err := seal.ParseKEK(b)
+	if err != nil {
+		return nil, fmt.Errorf("--%s %s: %w", what, path, err)
+	}
+	return k, nil
+}
+
+// resolveNodeID returns the node's stable id: the one recorded in the data
+// directory, which --node-id must match if given; on first start --node-id or
+// "node1", recorded for later starts.
+func resolveNodeID(cfg Config) (string, error) {
+	path := filepath.Join(cfg.DataDir, nodeIDFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		recorded := strings.TrimSpace(string(b))
+		if !nodeIDPattern.MatchString(recorded) {
+			return "", fmt.Errorf("%s: not a valid node id", path)
+		}
+		if cfg.NodeID != "" && cfg.NodeID != recorded {
+			return "", fmt.Errorf("--%s %s: this data directory belongs to node %s", flagNodeID, cfg.NodeID, recorded)
+		}
+		return recorded, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	id := cfg.NodeID
+	if id == "" {
+		id = "node1"
+	}
+	return id, writeFileAtomic(path, []byte(id+"\n"), 0o600)
+}
+
+// loadCertificate loads --tls-cert/--tls-key, or the self-signed certificate
+// in the data directory, generating it on first start.
+func loadCertificate(cfg Config, keyring *seal.Keyring) (tls.Certificate, error) {
+	if cfg.TLSCert != "" {
+		return tlscert.LoadKeyPair(cfg.TLSCert, cfg.TLSKey)
+	}
+	hosts := tlscert.DefaultHosts()
+	for _, a := range []string{cfg.APIAddr, cfg.AdminAddr} {
+		if host, _, err := net.SplitHostPort(a); err == nil && host != "" {
+			if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+				hosts = append(hosts, host)
+			}
+		}
+	}
+	return tlscert.EnsureSelfSigned(filepath.Join(cfg.DataDir, tlsDir), keyring, hosts, time.Now())
+}
+
+// platformKeyValidity is how long a generated platform key is valid.
+const platformKeyValidity = 2 * 365 * 24 * time.Hour
+
+// ensurePlatformKeys makes the platform's signing and encryption key pairs on
+// first start. The command ids are fixed, so that nodes starting together
+// create each key once: a second proposal answers with the first's result.
+func ensurePlatformKeys(ctx context.Context, n *node) error {
+	for _, use := range []string{"sig", "enc"} {
+		if _, ok := n.store.Registry().ActivePlatformKey(use); ok {
+			continue
+		}
+		priv, err := smcrypto.GenerateKey(rand.Reader)
+		if err != nil {
+			return fmt.Errorf("platform %s key: %w", use, err)
+		}
+		pub, err := smcrypto.MarshalPublicKeyPEM(&priv.PublicKey)
+		if err != nil {
+			return fmt.Errorf("platform %s key: %w", use, err)
+		}
+		der, err := smcrypto.MarshalPrivateKeyPEM(priv)
+		if err != nil {
+			return fmt.Errorf("platform %s key: %w", use, err)
+		}
+		now := time.Now()
+		var rnd [4]byte
+		rand.Read(rnd[:])
+		serial := fmt.Sprintf("plat-%s-%s-%s", use, now.UTC().Format("20060102"), hex.EncodeToString(rnd[:]))
+		sealed, err := n.keyring.Seal("platform_key/"+serial, der)
+		smcrypto.Wipe(der)
+		if err != nil {
+			return fmt.Errorf("sealing platform %s key: %w", use, err)
+		}
+		cmd, err := platform.NewCommand(platform.CmdPlatformKeyCreate, 1, "bootstrap.platform-key."+use,
+			platform.Actor{Kind: platform.ActorSystem, ID: "bootstrap", Node: n.nodeID}, now,
+			platform.PlatformKeyCreate{Serial: serial, Use: use, PublicPEM: string(pub), PrivateSealed: sealed,
+				NotBeforeMs: now.Add(-time.Minute).UnixMilli(), NotAfterMs: now.Add(platformKeyValidity).UnixMilli(), Activate: true})
+		if err != nil {
+			return err
+		}
+		if _, err := n.raft.Execute(ctx, cmd); err != nil {
+			return fmt.Errorf("creating platform %s key: %w", use, err)
+		}
+		n.log.Info("created platform key", "use", use, "serial", serial)
+	}
+	return nil
+}
+
+// ---- HTTP surfaces ------------------------------------------------------------
+
+// newEcho returns an echo instance with the project's defaults.
+func newEcho(errorHandler echo.HTTPErrorHandler) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler
+	return e
+}
+
+// health mounts /healthz (the process answers) and /readyz (Raft has a
+// leader and the store is open) on e.
+func health(e *echo.Echo, n *node) {
+	getHead := []string{http.MethodGet, http.MethodHead}
+	e.Match(getHead, "/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.Match(getHead, "/readyz", func(c echo.Context) error {
+		if err := n.raft.Ready(); err != nil {
+			c.Response().Header().Set("Retry-After", "1")
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": readyReason(err)})
+		}
+		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "applied_index": n.store.AppliedIndex()})
+	})
+}
+
+func readyReason(err error) string {
+	switch {
+	case errors.Is(err, raftstore.ErrNoLeader):
+		return "no raft leader"
+	case errors.Is(err, platform.ErrClosed):
+		return "store closed"
+	default:
+		return "store failed"
+	}
+}
+
+// apiHandler is the public API port: LJ1 APIs and the platform keys.
+func apiHandler(n *node) http.Handler {
+	e := newEcho(lj1ErrorHandler)
+	health(e, n)
+	e.GET("/.well-known/lijiang/keys", func(c echo.Context) error {
+		type key struct {
+			Serial    string `json:"serial"`
+			Use       string `json:"use"`
+			Alg       string `json:"alg"`
+			PublicKey string `json:"public_key"`
+			NotBefore string `json:"not_before"`
+			NotAfter  string `json:"not_after"`
+			Status    string `json:"status"`
+		}
+		out := struct {
+			Keys []key `json:"keys"`
+		}{Keys: []key{}}
+		for _, k := range n.store.Registry().PlatformKeys {
+			if k.Status == platform.KeyRetired {
+				continue
+			}
+			out.Keys = append(out.Keys, key{k.Serial, k.Use, k.Alg, k.PublicPEM, k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339), k.Status})
+		}
+		return c.JSON(http.StatusOK, out)
+	})
+	return e
+}
+
+// adminHandler is the admin port (internal network only).
+func adminHandler(n *node) http.Handler {
+	e := newEcho(lj1ErrorHandler)
+	health(e, n)
+	return e
+}
+
+// lj1ErrorHandler renders every error in the protocol's shape; internal
+// detail never reaches the client.
+func lj1ErrorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var e *lj1.Error
+	if !errors.As(err, &e) {
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &he) && he.Code == http.StatusNotFound:
+			e = lj1.New(lj1.CodeAPINotFound, "no such API")
+		case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
+			e = lj1.New(lj1.CodeAPINotFound, "no such API for this method")
+		default:
+			e = lj1.New(lj1.CodeInternalError, "internal error")
+		}
+	}
+	c.JSONBlob(e.Status, e.Body(c.Response().Header().Get("LJ-Request-Id")))
+}
+
+func printBanner(w io.Writer, n *node) {
+	apiPort, adminPort := n.api.Port(), n.admin.Port()
+	fmt.Fprintf(w, "\nLijiang %s is running: node %s, state schema %d.\n", version, n.nodeID, platform.SchemaVersion())
+	if n.cfg.Demo {
+		fmt.Fprintf(w, "DEMO MODE: development keys in %s; never use --demo in production.\n", n.cfg.DataDir)
+	}
+	fmt.Fprintf(w, "  API (TLS, HTTP/3): https://127.0.0.1:%d/   https://[::1]:%d/\n", apiPort, apiPort)
+	fmt.Fprintf(w, "  Admin:             https://127.0.0.1:%d/\n", adminPort)
+	fmt.Fprintf(w, "  Platform keys:     curl -k https://127.0.0.1:%d/.well-known/lijiang/keys\n", apiPort)
+	fmt.Fprintf(w, "  Health:            curl -k https://127.0.0.1:%d/healthz   curl -k https://127.0.0.1:%d/readyz\n", apiPort, adminPort)
+	fmt.Fprintf(w, "  Data directory:    %s\n\n", n.cfg.DataDir)
+}
+
+// ---- keygen and kek ----------------------------------------------------------
+
+func cmdKeygen(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	out := fs.String(flagOut, "", "path prefix: writes PREFIX.key (private, PKCS#8 PEM, mode 0600) and PREFIX.pub (public PEM)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("keygen: --%s PREFIX is required", flagOut)
+	}
+	keyPath, pubPath := *out+".key", *out+".pub"
+	for _, p := range []string{keyPath, pubPath} {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("keygen: %s exists; not overwriting it", p)
+		}
+	}
+	priv, err := smcrypto.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	privPEM, err := smcrypto.MarshalPrivateKeyPEM(priv)
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	defer smcrypto.Wipe(privPEM)
+	pubPEM, err := smcrypto.MarshalPublicKeyPEM(&priv.PublicKey)
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	if err := writeFileAtomic(keyPath, privPEM, 0o600); err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	if err := writeFileAtomic(pubPath, pubPEM, 0o644); err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	pubHex, err := smcrypto.PublicKeyHex(&priv.PublicKey)
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	fmt.Fprintf(stdout, "SM2 key pair written:\n  private key: %s (keep it secret; never upload it)\n  public key:  %s\n  public key (hex 04||X||Y): %s\n", keyPath, pubPath, pubHex)
+	return nil
+}
+
+func cmdKEK(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("kek: want 'generate' or 'rotate'")
+	}
+	switch args[0] {
+	case "generate":
+		fs := flag.NewFlagSet("kek generate", flag.ContinueOnError)
+		out := fs.String(flagOut, "", "write the key to this file (mode 0600) instead of standard output")
+		if err := parseFlags(fs, args[1:], stdout); err != nil {
+			return err
+		}
+		raw, err := seal.GenerateKEK(rand.Reader)
+		if err != nil {
+			return err
+		}
+		if *out == "" {
+			_, err = stdout.Write(raw)
+			return err
+		}
+		if _, err := os.Stat(*out); err == nil {
+			return fmt.Errorf("kek generate: %s exists; not overwriting it", *out)
+		}
+		return writeFileAtomic(*out, raw, 0o600)
+	case "rotate":
+		return cmdKEKRotate(args[1:], stdout)
+	}
+	return usagef("kek: unknown subcommand %q (want 'generate' or 'rotate')", args[0])
+}
+
+// cmdKEKRotate re-seals every secret of a stopped node's data directory with
+// a new key-encryption key.
+func cmdKEKRotate(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("kek rotate", flag.ContinueOnError)
+	dataDir := fs.String(flagDataDir, "./data", "data directory of the stopped node")
+	oldFile := fs.String(flagKEKFile, "", "the current key-encryption key file")
+	newFile := fs.String(flagNewKEKFile, "", "the new key-encryption key file")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *oldFile == "" || *newFile == "" {
+		return usagef("kek rotate: --%s and --%s are required", flagKEKFile, flagNewKEKFile)
+	}
+	oldK, err := readKEKFile(*oldFile, flagKEKFile)
+	if err != nil {
+		return err
+	}
+	newK, err := readKEKFile(*newFile, flagNewKEKFile)
+	if err != nil {
+		return err
+	}
+	if oldK.ID() == newK.ID() {
+		return usagef("kek rotate: the new key is the same as the current one")
+	}
+	keyring, err := seal.NewKeyring(newK, oldK)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(*dataDir, stateFile)); err != nil {
+		return fmt.Errorf("kek rotate: %s: no state database there", *dataDir)
+	}
+	lock, err := lockDataDir(*dataDir)
+	if err != nil {
+		return err
+	}
+	defer func() { os.Remove(lock.Name()); lock.Close() }()
+	store := platform.NewStore(platform.StoreConfig{Path: filepath.Join(*dataDir, stateFile)})
+	if err := store.Open(); err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := store.Reseal(keyring.Reseal)
+	if err != nil {
+		return fmt.Errorf("kek rotate: %w", err)
+	}
+	files := 0
+	keyPath := filepath.Join(*dataDir, tlsDir, tlscert.SealedKeyFileName)
+	if blob, err := os.ReadFile(keyPath); err == nil {
+		nb, err := keyring.Reseal(tlscert.SealedKeyAAD, blob)
+		if err != nil {
+			return fmt.Errorf("kek rotate: %s: %w", keyPath, err)
+		}
+		if err := writeFileAtomic(keyPath, nb, 0o600); err != nil {
+			return fmt.Errorf("kek rotate: %w", err)
+		}
+		files++
+	}
+	fmt.Fprintf(stdout, "re-sealed %d secrets in the state and %d key files with key %s.\nStart the node with --%s %s. In a cluster, rotate every node while each is given both keys (--%s NEW --%s OLD).\n",
+		n, files, newK.ID(), flagKEKFile, *newFile, flagKEKFile, flagOldKEKFile)
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file, fsync and
+// rename, so a reader never sees half a file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

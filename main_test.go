@@ -1,0 +1,663 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+
+	"lijiang/platform"
+	"lijiang/platform/seal"
+	"lijiang/platform/smcrypto"
+	"lijiang/platform/tlscert"
+)
+
+// ---- the house: import rules of DESIGN.md ------------------------------------
+
+// TestImportRules enforces DESIGN.md's arrows with `go list -deps`: platform
+// imports no other project package, nor echo, nor raft; gateway and portal never
+// import each other (the SDK gateway/client is allowed to portal); web imports
+// nothing of the project.
+func TestImportRules(t *testing.T) {
+	deps := func(pkg string) []string {
+		out, err := exec.Command("go", "list", "-deps", "./"+pkg+"/...").Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		return strings.Fields(string(out))
+	}
+	rules := []struct {
+		pkg       string
+		forbidden *regexp.Regexp
+		allowed   *regexp.Regexp
+	}{
+		{"platform", regexp.MustCompile(`^lijiang/(gateway|portal|audit|raftstore|web)(/|$)|^github\.com/labstack/echo|^github\.com/hashicorp/raft`), nil},
+		{"gateway", regexp.MustCompile(`^lijiang/(portal|raftstore|audit)(/|$)`), nil},
+		{"portal", regexp.MustCompile(`^lijiang/(gateway|raftstore)(/|$)`), regexp.MustCompile(`^lijiang/gateway/client$`)},
+		{"web", regexp.MustCompile(`^lijiang(/|$)`), regexp.MustCompile(`^lijiang/web(/|$)`)},
+		{"audit", regexp.MustCompile(`^lijiang/(gateway|portal|raftstore|web)(/|$)`), nil},
+		{"raftstore", regexp.MustCompile(`^lijiang/(gateway|portal|audit|web)(/|$)`), nil},
+	}
+	for _, r := range rules {
+		t.Run(r.pkg, func(t *testing.T) {
+			for _, d := range deps(r.pkg) {
+				if r.forbidden.MatchString(d) && (r.allowed == nil || !r.allowed.MatchString(d)) {
+					t.Errorf("%s imports %s, against DESIGN.md's rules", r.pkg, d)
+				}
+			}
+		})
+	}
+}
+
+// ---- the command line, in process --------------------------------------------
+
+// runCLI runs the CLI in process and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// treeHash fingerprints every file under dir (names, modes and contents), or
+// "absent" when dir does not exist.
+func treeHash(t *testing.T, dir string) string {
+	t.Helper()
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return "absent"
+	}
+	h := sha256.New()
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(h, p)
+		if !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func writeKEK(t *testing.T, dir string) string {
+	t.Helper()
+	raw, err := seal.GenerateKEK(strings.NewReader(strings.Repeat("k", 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "kek.hex")
+	if err := os.WriteFile(p, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
+	t.Setenv(envKEK, "")
+	tmp := t.TempDir()
+	kek := writeKEK(t, tmp)
+	shortKEK := filepath.Join(tmp, "short.kek")
+	os.WriteFile(shortKEK, []byte("0123456789abcdef\n"), 0o600)
+
+	// A data directory holding a database of a newer schema, and one holding
+	// a corrupt database.
+	newerDir := filepath.Join(tmp, "newer")
+	os.MkdirAll(newerDir, 0o700)
+	s := platform.NewStore(platform.StoreConfig{Path: filepath.Join(newerDir, stateFile)})
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	bumpSchema(t, filepath.Join(newerDir, stateFile))
+	corruptDir := filepath.Join(tmp, "corrupt")
+	os.MkdirAll(corruptDir, 0o700)
+	os.WriteFile(filepath.Join(corruptDir, stateFile), []byte("this is not a database, it is a text file\n"), 0o600)
+	fileAsDir := filepath.Join(tmp, "plainfile")
+	os.WriteFile(fileAsDir, []byte("x"), 0o600)
+
+	fresh := filepath.Join(tmp, "fresh")
+	tests := []struct {
+		name     string
+		args     []string
+		dataDir  string
+		wantCode int
+		wantMsg  string
+	}{
+		{"unknown flag", []string{"--nope"}, fresh, exitUsage, "flag provided but not defined: -nope"},
+		{"stray argument", []string{"extra"}, fresh, exitUsage, `unexpected argument "extra"`},
+		{"bad api address", []string{"--api-addr", "8443"}, fresh, exitUsage, "--api-addr"},
+		{"bad port", []string{"--admin-addr", "[::]:99999"}, fresh, exitUsage, "port must be a number"},
+		{"unbracketed ipv6", []string{"--raft-addr", "::1:7000"}, fresh, exitUsage, "--raft-addr"},
+		{"wildcard raft address", []string{"--raft-addr", "0.0.0.0:7000"}, fresh, exitUsage, "not a wildcard"},
+		{"same ports", []string{"--api-addr", ":9000", "--admin-addr", "127.0.0.1:9000"}, fresh, exitUsage, "different ports"},
+		{"tls 1.1", []string{"--min-tls", "1.1"}, fresh, exitUsage, "--min-tls"},
+		{"cert without key", []string{"--tls-cert", "x.pem"}, fresh, exitUsage, "go together"},
+		{"bad node id", []string{"--node-id", "a b"}, fresh, exitUsage, "--node-id"},
+		{"no kek", nil, fresh, exitFailure, "--kek-file"},
+		{"short kek", []string{"--kek-file", shortKEK}, fresh, exitFailure, "32 bytes"},
+		{"missing kek file", []string{"--kek-file", filepath.Join(tmp, "nope.kek")}, fresh, exitFailure, "nope.kek"},
+		{"newer schema", []string{"--kek-file", kek}, newerDir, exitFailure, "newer"},
+		{"corrupt state", []string{"--kek-file", kek}, corruptDir, exitFailure, "corrupt"},
+		{"data dir is a file", []string{"--kek-file", kek}, fileAsDir, exitFailure, "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := treeHash(t, tt.dataDir)
+			args := append([]string{"serve", "--data-dir", tt.dataDir, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, tt.args...)
+			code, _, stderr := runCLI(t, args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.wantCode, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "lijiang: ") || !strings.Contains(lines[0], tt.wantMsg) {
+				t.Fatalf("want one line naming %q, got:\n%s", tt.wantMsg, stderr)
+			}
+			if after := treeHash(t, tt.dataDir); after != before {
+				t.Fatalf("refused start changed the data directory")
+			}
+		})
+	}
+}
+
+func bumpSchema(t *testing.T, path string) {
+	t.Helper()
+	// Through the driver the store itself uses.
+	db, err := sqlOpen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", platform.SchemaVersion()+5)); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec("PRAGMA journal_mode=DELETE")
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "lijiang ") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	code, _, errOut := runCLI(t, "frobnicate")
+	if code != exitUsage || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: %d %q", code, errOut)
+	}
+	code, _, _ = runCLI(t)
+	if code != exitUsage {
+		t.Fatalf("no command: exit %d", code)
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "app")
+	code, out, errOut := runCLI(t, "keygen", "--out", prefix)
+	if code != 0 {
+		t.Fatalf("keygen: %d %s", code, errOut)
+	}
+	privPEM, err := os.ReadFile(prefix + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(prefix + ".key"); st.Mode().Perm() != 0o600 {
+		t.Fatalf("private key mode %v", st.Mode().Perm())
+	}
+	priv, err := smcrypto.ParsePrivateKey(privPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM, _ := os.ReadFile(prefix + ".pub")
+	pub, err := smcrypto.ParsePublicKey(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !smcrypto.PublicKeysEqual(pub, &priv.PublicKey) {
+		t.Fatal("public key file does not match the private key")
+	}
+	if h, _ := smcrypto.PublicKeyHex(pub); !strings.Contains(out, h) {
+		t.Fatalf("keygen output lacks the hex public key: %s", out)
+	}
+	msg := []byte("hello")
+	sig, err := smcrypto.Sign(priv, msg)
+	if err != nil || !smcrypto.Verify(pub, msg, sig) {
+		t.Fatalf("generated pair does not sign and verify: %v", err)
+	}
+	if code, _, errOut := runCLI(t, "keygen", "--out", prefix); code == 0 || !strings.Contains(errOut, "not overwriting") {
+		t.Fatalf("keygen overwrote a key: %d %s", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "keygen"); code != exitUsage {
+		t.Fatalf("keygen without --out: exit %d", code)
+	}
+}
+
+func TestKEKGenerate(t *testing.T) {
+	code, out, _ := runCLI(t, "kek", "generate")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := seal.ParseKEK([]byte(out)); err != nil {
+		t.Fatalf("generated key does not parse: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "k")
+	if code, _, _ := runCLI(t, "kek", "generate", "--out", p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("kek file: %v", err)
+	}
+	if code, _, _ := runCLI(t, "kek", "generate", "--out", p); code == 0 {
+		t.Fatal("kek generate overwrote a key file")
+	}
+}
+
+// ---- the binary, as an operator runs it ---------------------------------------
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// lijiangBinary builds the binary once for the test run.
+func lijiangBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lijiang-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lijiang")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a running `lijiang serve`.
+type proc struct {
+	cmd       *exec.Cmd
+	apiPort   string
+	adminPort string
+	stderr    *bytes.Buffer
+	done      chan struct{}
+}
+
+var bannerAPI = regexp.MustCompile(`API \(TLS, HTTP/3\): https://127\.0\.0\.1:(\d+)/`)
+var bannerAdmin = regexp.MustCompile(`Admin: +https://127\.0\.0\.1:(\d+)/`)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServe runs the binary with args and waits for its banner.
+func startServe(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(lijiangBinary(t), append([]string{"serve"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, _ := cmd.StdoutPipe()
+	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	cmd.Stderr = &lockedWriter{w: p.stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill() })
+	deadline := time.After(60 * time.Second)
+	for p.apiPort == "" || p.adminPort == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				<-p.done
+				t.Fatalf("lijiang serve exited before serving: %s", p.stderr.String())
+			}
+			if m := bannerAPI.FindStringSubmatch(l); m != nil {
+				p.apiPort = m[1]
+			}
+			if m := bannerAdmin.FindStringSubmatch(l); m != nil {
+				p.adminPort = m[1]
+			}
+		case <-deadline:
+			t.Fatalf("no banner within 60 s: %s", p.stderr.String())
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return p
+}
+
+func (p *proc) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// stop sends SIGTERM and waits for a graceful exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30 s of SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM: %s", code, p.stderr.String())
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func httpsClient(maxVersion uint16) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MaxVersion: maxVersion},
+	}}
+}
+
+func get(t *testing.T, c *http.Client, url string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	tmp := t.TempDir()
+	dataDir := filepath.Join(tmp, "data")
+	kek := writeKEK(t, tmp)
+	args := []string{"--data-dir", dataDir, "--kek-file", kek, "--api-addr", "[::]:0", "--admin-addr", "[::]:0", "--raft-addr", freePort(t)}
+	p := startServe(t, nil, args...)
+	c := httpsClient(0)
+
+	t.Run("health on both ports over IPv4 and IPv6", func(t *testing.T) {
+		for _, url := range []string{
+			"https://127.0.0.1:" + p.apiPort + "/healthz", "https://[::1]:" + p.apiPort + "/healthz",
+			"https://127.0.0.1:" + p.adminPort + "/healthz", "https://[::1]:" + p.adminPort + "/healthz",
+			"https://127.0.0.1:" + p.apiPort + "/readyz", "https://[::1]:" + p.adminPort + "/readyz",
+		} {
+			resp, body := get(t, c, url)
+			if resp.StatusCode != 200 {
+				t.Errorf("%s: %d %s", url, resp.StatusCode, body)
+			}
+			if resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 {
+				t.Errorf("%s: not TLS 1.3", url)
+			}
+		}
+	})
+	t.Run("api port advertises and serves HTTP/3", func(t *testing.T) {
+		resp, _ := get(t, c, "https://127.0.0.1:"+p.apiPort+"/healthz")
+		if alt := resp.Header.Get("Alt-Svc"); !strings.Contains(alt, `h3=":`+p.apiPort+`"`) {
+			t.Fatalf("Alt-Svc %q", alt)
+		}
+		tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+		defer tr.Close()
+		h3 := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		for _, host := range []string{"127.0.0.1", "[::1]"} {
+			resp, body := get(t, h3, "https://"+host+":"+p.apiPort+"/healthz")
+			if resp.StatusCode != 200 || resp.ProtoMajor != 3 {
+				t.Fatalf("HTTP/3 %s: %s %d %s", host, resp.Proto, resp.StatusCode, body)
+			}
+		}
+	})
+	t.Run("TLS 1.2 refused by default", func(t *testing.T) {
+		if _, err := httpsClient(tls.VersionTLS12).Get("https://127.0.0.1:" + p.apiPort + "/healthz"); err == nil {
+			t.Fatal("a TLS 1.2 client was served")
+		}
+	})
+	t.Run("unknown paths get the protocol's error", func(t *testing.T) {
+		resp, body := get(t, c, "https://127.0.0.1:"+p.apiPort+"/no/such/api")
+		var e struct{ Code, Message string }
+		if resp.StatusCode != 404 || json.Unmarshal(body, &e) != nil || e.Code != "API_NOT_FOUND" {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+	})
+	var keys struct {
+		Keys []struct{ Serial, Use, Status string } `json:"keys"`
+	}
+	t.Run("platform keys published", func(t *testing.T) {
+		_, body := get(t, c, "https://[::1]:"+p.apiPort+"/.well-known/lijiang/keys")
+		if err := json.Unmarshal(body, &keys); err != nil || len(keys.Keys) != 2 || keys.Keys[0].Use == keys.Keys[1].Use {
+			t.Fatalf("keys: %s", body)
+		}
+	})
+	t.Run("a second process on the data directory is refused", func(t *testing.T) {
+		out, err := exec.Command(lijiangBinary(t), append([]string{"serve"}, args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "in use by another lijiang process") {
+			t.Fatalf("second process: %v %s", err, out)
+		}
+	})
+	p.stop(t)
+
+	// Restart resumes with the state intact: the same platform keys.
+	p = startServe(t, nil, args...)
+	_, body := get(t, c, "https://127.0.0.1:"+p.apiPort+"/.well-known/lijiang/keys")
+	var again struct {
+		Keys []struct{ Serial, Use, Status string } `json:"keys"`
+	}
+	json.Unmarshal(body, &again)
+	if fmt.Sprint(again.Keys) != fmt.Sprint(keys.Keys) {
+		t.Fatalf("keys changed over a restart: %v -> %v", keys.Keys, again.Keys)
+	}
+	p.stop(t)
+
+	t.Run("no private key or secret in clear in the data directory", func(t *testing.T) {
+		secrets := generatedSecrets(t, dataDir, kek)
+		if len(secrets) < 3*4 {
+			t.Fatalf("only %d secret forms collected", len(secrets))
+		}
+		scanForSecrets(t, dataDir, secrets)
+	})
+}
+
+func TestServeMinTLS12(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	tmp := t.TempDir()
+	p := startServe(t, nil, "--data-dir", filepath.Join(tmp, "data"), "--kek-file", writeKEK(t, tmp), "--min-tls", "1.2",
+		"--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t))
+	resp, _ := get(t, httpsClient(tls.VersionTLS12), "https://127.0.0.1:"+p.apiPort+"/healthz")
+	if resp.StatusCode != 200 || resp.TLS.Version != tls.VersionTLS12 {
+		t.Fatalf("TLS 1.2 with --min-tls 1.2: %d", resp.StatusCode)
+	}
+	p.stop(t)
+}
+
+func TestServeDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	tmp := t.TempDir()
+	dataDir := filepath.Join(tmp, "data")
+	p := startServe(t, []string{envKEK + "="}, "--demo", "--data-dir", dataDir, "--api-addr", "[::]:0", "--admin-addr", "[::]:0", "--raft-addr", freePort(t))
+	if resp, _ := get(t, httpsClient(0), "https://[::1]:"+p.apiPort+"/readyz"); resp.StatusCode != 200 {
+		t.Fatalf("readyz %d", resp.StatusCode)
+	}
+	if !strings.Contains(p.stderr.String(), "DEMO MODE") {
+		t.Fatal("demo mode does not warn")
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, devKEKFile)); err != nil {
+		t.Fatalf("dev KEK: %v", err)
+	}
+	p.stop(t)
+}
+
+// generatedSecrets opens every secret the node generated (platform private
+// keys, the TLS key) with the KEK and returns the forms in which each could
+// appear in a file: PEM, DER, raw scalar, hex and base64.
+func generatedSecrets(t *testing.T, dataDir, kekFile string) map[string][]byte {
+	t.Helper()
+	raw, _ := os.ReadFile(kekFile)
+	kek, err := seal.ParseKEK(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := seal.NewKeyring(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{"kek file": bytes.TrimSpace(raw)}
+	addForms := func(name string, pemBytes []byte, scalar []byte) {
+		out[name+" pem"] = pemBytes
+		if blk, _ := pem.Decode(pemBytes); blk != nil {
+			out[name+" der"] = blk.Bytes
+			out[name+" der base64"] = []byte(base64.StdEncoding.EncodeToString(blk.Bytes))
+		}
+		out[name+" scalar"] = scalar
+		out[name+" scalar hex"] = []byte(hex.EncodeToString(scalar))
+	}
+	s := platform.NewStore(platform.StoreConfig{Path: filepath.Join(dataDir, stateFile)})
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range s.Registry().PlatformKeys {
+		clear, err := kr.Open("platform_key/"+k.Serial, k.PrivateSealed)
+		if err != nil {
+			t.Fatalf("opening platform key %s: %v", k.Serial, err)
+		}
+		priv, err := smcrypto.ParsePrivateKey(clear)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addForms("platform key "+k.Serial, clear, priv.D.FillBytes(make([]byte, 32)))
+	}
+	s.Close()
+	blob, err := os.ReadFile(filepath.Join(dataDir, tlsDir, tlscert.SealedKeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear, err := kr.Open(tlscert.SealedKeyAAD, blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(mustRead(t, filepath.Join(dataDir, tlsDir, tlscert.CertFileName)), clear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = cert
+	blk, _ := pem.Decode(clear)
+	addForms("tls key", clear, ecdsaScalar(t, blk))
+	return out
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// scanForSecrets fails if any file under dir contains any of the secrets.
+func scanForSecrets(t *testing.T, dir string, secrets map[string][]byte) {
+	t.Helper()
+	files := 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			return nil
+		}
+		files++
+		for name, s := range secrets {
+			if len(s) >= 16 && bytes.Contains(b, s) {
+				t.Errorf("%s holds %s in clear", p, name)
+			}
+		}
+		if bytes.Contains(b, []byte("PRIVATE KEY-----")) {
+			t.Errorf("%s holds a PEM private key", p)
+		}
+		return nil
+	})
+	if files < 4 {
+		t.Fatalf("scanned only %d files", files)
+	}
+}
+
+func sqlOpen(path string) (*sql.DB, error) { return sql.Open("sqlite", path) }
+
+// ecdsaScalar returns the private scalar of a PEM block holding an ECDSA key.
+func ecdsaScalar(t *testing.T, blk *pem.Block) []byte {
+	t.Helper()
+	if blk == nil {
+		t.Fatal("TLS key is not PEM")
+	}
+	var key any
+	var err error
+	if key, err = x509.ParsePKCS8PrivateKey(blk.Bytes); err != nil {
+		key, err = x509.ParseECPrivateKey(blk.Bytes)
+	}
+	if err != nil {
+		t.Fatalf("TLS key: %v", err)
+	}
+	k, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		t.Fatalf("TLS key is %T", key)
+	}
+	return k.D.FillBytes(make([]byte, 32))
+}

@@ -1,0 +1,150 @@
+package smcrypto
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/emmansun/gmsm/sm2"
+)
+
+func randReader() io.Reader { return rand.Reader }
+
+// signerOpts makes gmsm hash the raw message as SM3(Z_A || msg) with
+// DefaultUID, as GB/T 32918.2 requires.
+var signerOpts = sm2.NewSM2SignerOption(true, []byte(DefaultUID))
+
+// Sign signs msg with priv (SM2 with SM3 and DefaultUID, GB/T 32918.2) and
+// returns the DER SEQUENCE { r INTEGER, s INTEGER }. The signature is
+// randomised (crypto/rand).
+func Sign(priv *sm2.PrivateKey, msg []byte) ([]byte, error) {
+	return SignRand(nil, priv, msg)
+}
+
+// SignRand is Sign with an explicit randomness source (crypto/rand when nil).
+// gmsm mixes the private key and message into the nonce, so a weak r does not
+// leak the key, but production callers pass nil.
+func SignRand(r io.Reader, priv *sm2.PrivateKey, msg []byte) ([]byte, error) {
+	if err := checkPrivate(priv); err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	if r == nil {
+		r = randReader()
+	}
+	sig, err := sm2.SignASN1(r, priv, msg, signerOpts)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", ErrSign)
+	}
+	return sig, nil
+}
+
+// curveN is the order of the SM2 base point.
+var curveN = sm2.P256().Params().N
+
+// parseDERSignature returns r and s of a strict DER SEQUENCE { r, s } with
+// 1 <= r, s < n and nothing after it.
+func parseDERSignature(sig []byte) (r, s *big.Int, ok bool) {
+	var v struct{ R, S *big.Int }
+	if !strictDER(sig, &v) {
+		return nil, nil, false
+	}
+	r, s = v.R, v.S
+	if r.Sign() <= 0 || s.Sign() <= 0 || r.Cmp(curveN) >= 0 || s.Cmp(curveN) >= 0 {
+		return nil, nil, false
+	}
+	return r, s, true
+}
+
+// Verify reports whether derSig is a valid SM2 signature (SM3, DefaultUID) of
+// msg by pub. It rejects anything but exact DER (BER lengths, trailing bytes,
+// negative or out-of-range r or s) and never panics.
+func Verify(pub *ecdsa.PublicKey, msg, derSig []byte) bool {
+	if checkPublic(pub) != nil {
+		return false
+	}
+	if _, _, ok := parseDERSignature(derSig); !ok {
+		return false
+	}
+	return sm2.VerifyASN1WithSM2(pub, []byte(DefaultUID), msg, derSig)
+}
+
+// SignBase64 is Sign with the signature in standard padded base64, the LJ1
+// wire form.
+func SignBase64(priv *sm2.PrivateKey, msg []byte) (string, error) {
+	sig, err := Sign(priv, msg)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// VerifyBase64 is Verify for a signature in standard padded base64. Any
+// decoding problem is simply an invalid signature.
+func VerifyBase64(pub *ecdsa.PublicKey, msg []byte, sigB64 string) bool {
+	sig, err := base64.StdEncoding.Strict().DecodeString(sigB64)
+	// The decoder skips '\r' and '\n'; only the canonical form is accepted.
+	if err != nil || base64.StdEncoding.EncodedLen(len(sig)) != len(sigB64) {
+		return false
+	}
+	return Verify(pub, msg, sig)
+}
+
+// Encrypt encrypts plaintext to pub with SM2 (GB/T 32918.4) and returns the
+// ciphertext in the ASN.1 form of GB/T 35276:
+// SEQUENCE { x INTEGER, y INTEGER, hash OCTET STRING (C3), ciphertext OCTET STRING (C2) }.
+func Encrypt(pub *ecdsa.PublicKey, plaintext []byte) ([]byte, error) {
+	return EncryptRand(nil, pub, plaintext)
+}
+
+// EncryptRand is Encrypt with an explicit randomness source (crypto/rand when nil).
+func EncryptRand(r io.Reader, pub *ecdsa.PublicKey, plaintext []byte) ([]byte, error) {
+	if err := checkPublic(pub); err != nil {
+		return nil, fmt.Errorf("sm2 encrypt: %w", err)
+	}
+	if len(plaintext) == 0 {
+		return nil, fmt.Errorf("sm2 encrypt: empty plaintext: %w", ErrEncrypt)
+	}
+	if r == nil {
+		r = randReader()
+	}
+	ct, err := sm2.EncryptASN1(r, pub, plaintext)
+	if err != nil {
+		return nil, fmt.Errorf("sm2 encrypt: %w", ErrEncrypt)
+	}
+	return ct, nil
+}
+
+// Decrypt decrypts an SM2 ciphertext in the ASN.1 form of GB/T 35276 (C1, C3,
+// C2). Other encodings (raw C1C3C2 or C1C2C3 concatenations) and trailing
+// bytes are rejected; every failure is ErrDecrypt.
+func Decrypt(priv *sm2.PrivateKey, ciphertext []byte) ([]byte, error) {
+	if err := checkPrivate(priv); err != nil {
+		return nil, fmt.Errorf("sm2 decrypt: %w", err)
+	}
+	if !isASN1Ciphertext(ciphertext) {
+		return nil, fmt.Errorf("sm2 decrypt: not an asn.1 c1c3c2 ciphertext: %w", ErrDecrypt)
+	}
+	pt, err := sm2.Decrypt(priv, ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("sm2 decrypt: %w", ErrDecrypt)
+	}
+	return pt, nil
+}
+
+// isASN1Ciphertext checks the GB/T 35276 structure exactly: two non-negative
+// coordinates below 2^256, a 32-byte SM3 hash and a non-empty ciphertext.
+func isASN1Ciphertext(ct []byte) bool {
+	var v struct {
+		X, Y   *big.Int
+		C3, C2 []byte
+	}
+	if !strictDER(ct, &v) {
+		return false
+	}
+	x, y, c3, c2 := v.X, v.Y, v.C3, v.C2
+	return x.Sign() >= 0 && y.Sign() >= 0 && x.BitLen() <= 256 && y.BitLen() <= 256 &&
+		len(c3) == 32 && len(c2) > 0
+}
