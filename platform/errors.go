@@ -21,6 +21,9 @@ var (
 	ErrCorrupt = errors.New("state database is corrupt")
 	// ErrClosed: the store is not open.
 	ErrClosed = errors.New("store is closed")
+	// ErrUnavailable: the cluster cannot take writes now (no leader, no
+	// quorum); the caller may retry. Executors wrap it.
+	ErrUnavailable = errors.New("cluster unavailable for writes")
 )
 
 // Codes of CommandError: why the state refused a command. They map onto HTTP

@@ -14,6 +14,9 @@ type Parts uint32
 const (
 	PartSettings Parts = 1 << iota
 	PartPlatformKeys
+	PartAuth       // admin users and developer accounts (auth.go)
+	PartApplicants // applicants, production requests, apps, credentials (applicants.go)
+	PartCatalogue  // APIs, grants, notices (catalogue.go)
 
 	// PartAll is every part.
 	PartAll Parts = 1<<iota - 1
@@ -31,6 +34,26 @@ type Registry struct {
 	Settings map[string]string
 	// PlatformKeys are the bank's signing and encryption keys, newest first.
 	PlatformKeys []PlatformKey
+	// Auth is the view of admin users and developer accounts.
+	Auth *AuthView
+	// Applicants is the view of applicants, their apps and credentials.
+	Applicants *ApplicantsView
+	// Catalogue is the view of the API catalogue and the grants.
+	Catalogue *CatalogueView
+}
+
+// partLoader reloads one registry part into r from db.
+type partLoader struct {
+	part Parts
+	load func(db *sql.DB, r *Registry) error
+}
+
+var partLoaders []partLoader
+
+// registerPart registers the loader of a registry part; called from init
+// functions of the files that own the part.
+func registerPart(part Parts, load func(db *sql.DB, r *Registry) error) {
+	partLoaders = append(partLoaders, partLoader{part, load})
 }
 
 // PlatformKey is one of the bank's SM2 key pairs. The private key stays
@@ -117,6 +140,13 @@ func loadRegistry(db *sql.DB, parts Parts, prev *Registry) (*Registry, error) {
 			return nil, fmt.Errorf("platform keys: %w", err)
 		}
 		r.PlatformKeys = keys
+	}
+	for _, l := range partLoaders {
+		if parts&l.part != 0 {
+			if err := l.load(db, r); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return r, nil
 }

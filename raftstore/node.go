@@ -23,11 +23,11 @@ import (
 // Sentinel errors of the raftstore package.
 var (
 	// ErrNoLeader: the cluster has no leader to take the write now; try again.
-	ErrNoLeader = errors.New("no raft leader")
+	ErrNoLeader = fmt.Errorf("no raft leader: %w", platform.ErrUnavailable)
 	// ErrNotLeader: this node is not the leader (forwarding comes with joins).
-	ErrNotLeader = errors.New("not the raft leader")
+	ErrNotLeader = fmt.Errorf("not the raft leader: %w", platform.ErrUnavailable)
 	// ErrTimeout: the write was not committed in time; it may still be.
-	ErrTimeout = errors.New("raft apply timed out")
+	ErrTimeout = fmt.Errorf("raft apply timed out: %w", platform.ErrUnavailable)
 	// ErrClosed: the node is shut down.
 	ErrClosed = errors.New("raft node closed")
 )

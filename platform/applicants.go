@@ -1,0 +1,5 @@
+package platform
+
+// ApplicantsView is the registry's view of this domain. It is immutable once
+// published in a Registry.
+type ApplicantsView struct{}

@@ -1,0 +1,1 @@
+-- 0002: admin users, developer accounts and sessions (auth.go).

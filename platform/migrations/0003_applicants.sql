@@ -1,0 +1,1 @@
+-- 0003: applicants, production requests, agreements, apps and credentials (applicants.go).

@@ -1,0 +1,1 @@
+-- 0004: API catalogue, grants, change notices and webhook deliveries (catalogue.go).
