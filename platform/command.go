@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -131,6 +133,20 @@ func NewCommandID() string {
 		panic("platform: crypto/rand failed: " + err.Error())
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// idEncoding is lower-case base32 (RFC 4648 without padding), for ids that
+// appear in URLs and logs.
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns prefix + "_" + 20 lower-case base32 characters of 100 random
+// bits: ids of records, made by proposers (never inside apply).
+func NewID(prefix string) string {
+	var b [13]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		panic("platform: crypto/rand failed: " + err.Error())
+	}
+	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))[:20]
 }
 
 // NewCommand builds a command of the given type and payload version. An empty

@@ -119,3 +119,14 @@ func FuzzDecodeCommand(f *testing.F) {
 		}
 	})
 }
+
+func TestNewID(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := NewID("apl")
+		if len(id) != 24 || !strings.HasPrefix(id, "apl_") || strings.ToLower(id) != id || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+}
