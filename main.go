@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 	"lijiang/platform/seal"
 	"lijiang/platform/smcrypto"
 	"lijiang/platform/tlscert"
+	"lijiang/portal"
 	"lijiang/raftstore"
 )
 
@@ -101,6 +103,9 @@ Usage:
   lijiang kek generate [--out F]  write a new 32-byte key-encryption key (hex)
   lijiang kek rotate --data-dir D --kek-file OLD --new-kek-file NEW
                                   re-seal every secret of a stopped node with NEW
+  lijiang admin create --role admin --username NAME [--data-dir D --kek-file K]
+                                  create an admin user on a stopped node (the first admin)
+  lijiang totp --secret SECRET    print the current one-time code of a TOTP secret
   lijiang version                 print the version
 `
 
@@ -120,6 +125,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdKeygen(args[1:], stdout)
 	case "kek":
 		err = cmdKEK(args[1:], stdout, stderr)
+	case "admin":
+		err = cmdAdmin(args[1:], stdout, stderr)
+	case "totp":
+		err = cmdTOTP(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
@@ -267,6 +276,7 @@ type node struct {
 	lock    *os.File
 	store   *platform.Store
 	raft    *raftstore.Node
+	portal  *portal.Server
 	api     *gateway.Listener
 	admin   *gateway.Listener
 	nodeID  string
@@ -335,6 +345,19 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	if err := ensurePlatformKeys(ctx, n); err != nil {
 		return err
 	}
+	n.portal = portal.New(portal.Config{
+		Store: n.store, Exec: n.raft, Sealer: keyring, NodeID: n.nodeID, IsLeader: n.raft.IsLeader,
+		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo,
+	})
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	n.portal.Start(bgCtx)
+	var demoLogins []demoLogin
+	if cfg.Demo {
+		if demoLogins, err = ensureDemoUsers(ctx, n); err != nil {
+			return err
+		}
+	}
 
 	n.api = gateway.NewListener(gateway.ListenerConfig{
 		Name:    "api",
@@ -357,7 +380,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	if err := n.admin.Start(); err != nil {
 		return err
 	}
-	printBanner(stdout, n)
+	printBanner(stdout, n, demoLogins)
 	log.Info("lijiang is serving", "api", n.api.Addr().String(), "admin", n.admin.Addr().String(), "raft", cfg.RaftAddr)
 
 	<-ctx.Done()
@@ -584,13 +607,74 @@ func ensurePlatformKeys(ctx context.Context, n *node) error {
 	return nil
 }
 
+// Demo files.
+const (
+	demoDir        = "demo"
+	demoLoginsFile = "admin-logins.json"
+)
+
+// demoLogin is a demo admin user's login, kept in the data directory in demo
+// mode only so that the banner can show it on every start.
+type demoLogin struct {
+	Role       string `json:"role"`
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	TOTPSecret string `json:"totp_secret"`
+}
+
+// ensureDemoUsers creates one demo admin user of every role on the first demo
+// start and returns their logins.
+func ensureDemoUsers(ctx context.Context, n *node) ([]demoLogin, error) {
+	path := filepath.Join(n.cfg.DataDir, demoDir, demoLoginsFile)
+	var logins []demoLogin
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &logins); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return logins, nil
+	}
+	for _, role := range platform.Roles {
+		username := "demo-" + role
+		if _, ok := n.store.Registry().Auth.AdminByUsername(username); ok {
+			continue
+		}
+		p, password, secret, err := portal.NewAdminUser(n.keyring, username, "Demo "+role, role)
+		if err != nil {
+			return nil, err
+		}
+		cmd, err := platform.NewCommand(platform.CmdAdminUserCreate, 1, "demo.admin-user."+role,
+			platform.Actor{Kind: platform.ActorSystem, ID: "demo", Node: n.nodeID}, time.Now(), p)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := n.raft.Execute(ctx, cmd); err != nil {
+			return nil, fmt.Errorf("demo user %s: %w", username, err)
+		}
+		logins = append(logins, demoLogin{Role: role, Username: username, Password: password, TOTPSecret: secret})
+	}
+	b, _ := json.MarshalIndent(logins, "", "  ")
+	if err := writeFileAtomic(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("demo logins: %w", err)
+	}
+	return logins, nil
+}
+
 // ---- HTTP surfaces ------------------------------------------------------------
 
-// newEcho returns an echo instance with the project's defaults.
-func newEcho(errorHandler echo.HTTPErrorHandler) *echo.Echo {
+// newEcho returns an echo instance with the project's defaults: errors under
+// the control plane's prefixes are rendered by the portal, the rest in the
+// LJ1 protocol's shape.
+func newEcho(n *node) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		p := c.Request().URL.Path
+		if strings.HasPrefix(p, portal.AdminPrefix) || strings.HasPrefix(p, portal.PortalPrefix) {
+			n.portal.ErrorHandler(err, c)
+			return
+		}
+		lj1ErrorHandler(err, c)
+	}
 	return e
 }
 
@@ -623,8 +707,9 @@ func readyReason(err error) string {
 
 // apiHandler is the public API port: LJ1 APIs and the platform keys.
 func apiHandler(n *node) http.Handler {
-	e := newEcho(lj1ErrorHandler)
+	e := newEcho(n)
 	health(e, n)
+	n.portal.MountPortal(e)
 	e.GET("/.well-known/lijiang/keys", func(c echo.Context) error {
 		type key struct {
 			Serial    string `json:"serial"`
@@ -651,8 +736,9 @@ func apiHandler(n *node) http.Handler {
 
 // adminHandler is the admin port (internal network only).
 func adminHandler(n *node) http.Handler {
-	e := newEcho(lj1ErrorHandler)
+	e := newEcho(n)
 	health(e, n)
+	n.portal.MountAdmin(e)
 	return e
 }
 
@@ -677,7 +763,7 @@ func lj1ErrorHandler(err error, c echo.Context) {
 	c.JSONBlob(e.Status, e.Body(c.Response().Header().Get("LJ-Request-Id")))
 }
 
-func printBanner(w io.Writer, n *node) {
+func printBanner(w io.Writer, n *node, logins []demoLogin) {
 	apiPort, adminPort := n.api.Port(), n.admin.Port()
 	fmt.Fprintf(w, "\nLijiang %s is running: node %s, state schema %d.\n", version, n.nodeID, platform.SchemaVersion())
 	if n.cfg.Demo {
@@ -687,7 +773,18 @@ func printBanner(w io.Writer, n *node) {
 	fmt.Fprintf(w, "  Admin:             https://127.0.0.1:%d/\n", adminPort)
 	fmt.Fprintf(w, "  Platform keys:     curl -k https://127.0.0.1:%d/.well-known/lijiang/keys\n", apiPort)
 	fmt.Fprintf(w, "  Health:            curl -k https://127.0.0.1:%d/healthz   curl -k https://127.0.0.1:%d/readyz\n", apiPort, adminPort)
-	fmt.Fprintf(w, "  Data directory:    %s\n\n", n.cfg.DataDir)
+	fmt.Fprintf(w, "  Admin API:         https://127.0.0.1:%d%s/openapi.json   (log in: POST %s/login)\n", adminPort, portal.AdminPrefix, portal.AdminPrefix)
+	fmt.Fprintf(w, "  Developer portal:  https://127.0.0.1:%d%s/openapi.json\n", apiPort, portal.PortalPrefix)
+	fmt.Fprintf(w, "  Data directory:    %s\n", n.cfg.DataDir)
+	if len(logins) > 0 {
+		fmt.Fprintf(w, "\nDemo admin logins (also in %s; one-time code: go run . totp --secret SECRET):\n", filepath.Join(n.cfg.DataDir, demoDir, demoLoginsFile))
+		for _, l := range logins {
+			fmt.Fprintf(w, "  %-9s user %-9s password %s  TOTP secret %s\n", l.Role, l.Username, l.Password, l.TOTPSecret)
+		}
+		fmt.Fprintf(w, "  e.g. curl -k -c cookies -H 'Content-Type: application/json' https://127.0.0.1:%d%s/login \\\n", adminPort, portal.AdminPrefix)
+		fmt.Fprintf(w, "         -d '{\"username\":\"%s\",\"password\":\"%s\",\"totp\":\"'$(go run . totp --secret %s)'\"}'\n", logins[0].Username, logins[0].Password, logins[0].TOTPSecret)
+	}
+	fmt.Fprintln(w)
 }
 
 // ---- keygen and kek ----------------------------------------------------------
@@ -822,6 +919,97 @@ func cmdKEKRotate(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "re-sealed %d secrets in the state and %d key files with key %s.\nStart the node with --%s %s. In a cluster, rotate every node while each is given both keys (--%s NEW --%s OLD).\n",
 		n, files, newK.ID(), flagKEKFile, *newFile, flagKEKFile, flagOldKEKFile)
+	return nil
+}
+
+// cmdAdmin bootstraps an admin user on a stopped node: it runs the node's
+// Raft without listeners, proposes the user, prints the one-time password and
+// TOTP seed, and stops.
+func cmdAdmin(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("admin: want 'create'")
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	fs.StringVar(&cfg.DataDir, flagDataDir, "./data", "data directory of the stopped node")
+	fs.StringVar(&cfg.KEKFile, flagKEKFile, "", "the node's key-encryption key (or $"+envKEK+")")
+	fs.StringVar(&cfg.RaftAddr, flagRaftAddr, "127.0.0.1:7000", "the node's Raft address")
+	role := fs.String("role", "", "admin, reviewer, operator or auditor")
+	username := fs.String("username", "", "the user's login name (3-32 of a-z, 0-9, '.', '_', '-')")
+	display := fs.String("name", "", "the user's display name (default: the login name)")
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
+		return err
+	}
+	if *role == "" || *username == "" {
+		return usagef("admin create: --role and --username are required")
+	}
+	if *display == "" {
+		*display = *username
+	}
+	keyring, err := loadKeyring(cfg, false)
+	if err != nil {
+		return err
+	}
+	p, password, secret, err := portal.NewAdminUser(keyring, *username, *display, *role)
+	if err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
+		return usagef("admin create: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, stateFile)); err != nil {
+		return fmt.Errorf("admin create: %s holds no node; start 'lijiang serve' once first", cfg.DataDir)
+	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("%w; with the node running, create users in the admin API (POST %s/users)", err, portal.AdminPrefix)
+	}
+	defer func() { os.Remove(lock.Name()); lock.Close() }()
+	nodeID, err := resolveNodeID(Config{DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	store := platform.NewStore(platform.StoreConfig{Path: filepath.Join(cfg.DataDir, stateFile)})
+	if err := store.Open(); err != nil {
+		return err
+	}
+	defer store.Close()
+	rn := raftstore.New(raftstore.Config{NodeID: nodeID, RaftAddr: cfg.RaftAddr, Dir: filepath.Join(cfg.DataDir, raftDir),
+		HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond}, store)
+	if err := rn.Open(); err != nil {
+		return err
+	}
+	defer rn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := rn.WaitForLeader(ctx); err != nil {
+		return fmt.Errorf("admin create: %w (a cluster member needs its quorum: use the admin API instead)", err)
+	}
+	cmd, err := platform.NewCommand(platform.CmdAdminUserCreate, 1, "", platform.Actor{Kind: platform.ActorCLI, ID: "lijiang admin create", Node: nodeID}, time.Now(), p)
+	if err != nil {
+		return err
+	}
+	if _, err := rn.Execute(ctx, cmd); err != nil {
+		return fmt.Errorf("admin create: %w", err)
+	}
+	fmt.Fprintf(stdout, "created admin user %s (role %s).\nShown once; hand them over securely:\n  password:    %s\n  TOTP secret: %s\n  TOTP URI:    %s\n",
+		p.Username, p.Role, password, secret, platform.TOTPURI("Lijiang", p.Username, secret))
+	return nil
+}
+
+// cmdTOTP prints the current one-time code of a TOTP secret (for the demo
+// and for testing; an authenticator app does the same).
+func cmdTOTP(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("totp", flag.ContinueOnError)
+	secret := fs.String("secret", "", "the base32 TOTP secret")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	code, err := platform.TOTPCode(strings.ToUpper(strings.TrimSpace(*secret)), time.Now())
+	if err != nil || *secret == "" {
+		return usagef("totp: --secret must be a base32 TOTP secret")
+	}
+	fmt.Fprintln(stdout, code)
 	return nil
 }
 

@@ -543,6 +543,7 @@ type SealedColumn struct {
 // SealedColumns lists every column of the state that holds sealed secrets.
 var SealedColumns = []SealedColumn{
 	{Table: "platform_keys", Key: "serial", Column: "private_sealed", AADPrefix: "platform_key/"},
+	{Table: "admin_users", Key: "id", Column: "totp_sealed", AADPrefix: "admin_user/"},
 }
 
 // Reseal rewrites every sealed value in the state with reseal (open with

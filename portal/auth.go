@@ -1,0 +1,702 @@
+package portal
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"lijiang/platform"
+)
+
+// Cookie names of the two kinds of session.
+const (
+	AdminCookie     = "lj_admin_session"
+	DeveloperCookie = "lj_dev_session"
+)
+
+// touchEvery is how stale a session's last-seen time may get before a
+// request records it again (through Raft): idle expiry is exact to this.
+const touchEvery = time.Minute
+
+// Principal is who a request comes from.
+type Principal struct {
+	Kind      string // platform.ActorAdmin or platform.ActorDeveloper
+	ID        string
+	Name      string
+	Role      string // admins only
+	SessionID string
+}
+
+const principalKey = "lijiang.principal"
+
+// principalOf returns the request's principal, nil when anonymous.
+func principalOf(c echo.Context) *Principal {
+	p, _ := c.Get(principalKey).(*Principal)
+	return p
+}
+
+// publicRoutes need no session.
+var publicRoutes = map[string]bool{
+	AdminPrefix + "/login":   true,
+	PortalPrefix + "/login":  true,
+	PortalPrefix + "/signup": true,
+}
+
+// sessionFrom resolves the session cookie of kind, ending it when idle or
+// expired and recording use once a minute.
+func (s *Server) sessionFrom(c echo.Context, cookie, kind string) (platform.Session, bool) {
+	ck, err := c.Cookie(cookie)
+	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+		return platform.Session{}, false
+	}
+	id := platform.SessionID(ck.Value)
+	sess, ok := s.store.Registry().Auth.Session(id)
+	if !ok || sess.Kind != kind {
+		return platform.Session{}, false
+	}
+	now := s.now()
+	if !sess.Valid(now) {
+		reason := "idle timeout"
+		if !now.Before(sess.Expires) {
+			reason = "absolute timeout"
+		}
+		s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorSystem, ID: "session-expiry", Node: s.cfg.NodeID}, "",
+			platform.CmdSessionEnd, 1, platform.SessionRef{ID: id, Reason: reason})
+		return platform.Session{}, false
+	}
+	if now.Sub(sess.LastSeen) >= touchEvery {
+		s.execAs(c.Request().Context(), platform.Actor{Kind: kind, ID: sess.PrincipalID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+			platform.CmdSessionTouch, 1, platform.SessionRef{ID: id})
+	}
+	return sess, true
+}
+
+// adminAuth resolves the admin session; auditors may only read.
+func (s *Server) adminAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if publicRoutes[c.Path()] {
+			return next(c)
+		}
+		sess, ok := s.sessionFrom(c, AdminCookie, platform.SessionAdmin)
+		if !ok {
+			return errUnauthenticated
+		}
+		u, ok := s.store.Registry().Auth.AdminByID(sess.PrincipalID)
+		if !ok || u.Status != "active" {
+			return errUnauthenticated
+		}
+		c.Set(principalKey, &Principal{Kind: platform.ActorAdmin, ID: u.ID, Name: u.Username, Role: u.Role, SessionID: sess.ID})
+		m := c.Request().Method
+		if u.Role == platform.RoleAuditor && m != http.MethodGet && m != http.MethodHead && c.Path() != AdminPrefix+"/logout" {
+			return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "auditors read everything and change nothing"}
+		}
+		return next(c)
+	}
+}
+
+// developerAuth resolves the developer session.
+func (s *Server) developerAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if publicRoutes[c.Path()] || !strings.HasPrefix(c.Path(), PortalPrefix) {
+			return next(c)
+		}
+		sess, ok := s.sessionFrom(c, DeveloperCookie, platform.SessionDeveloper)
+		if !ok {
+			return errUnauthenticated
+		}
+		d, ok := s.store.Registry().Auth.DeveloperByID(sess.PrincipalID)
+		if !ok || d.Status != "active" {
+			return errUnauthenticated
+		}
+		c.Set(principalKey, &Principal{Kind: platform.ActorDeveloper, ID: d.ID, Name: d.Email, SessionID: sess.ID})
+		return next(c)
+	}
+}
+
+// requireAdmin lets through admins of the given roles (any role when none
+// are given; RoleAdmin is always allowed).
+func (s *Server) requireAdmin(roles ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := principalOf(c)
+			if p == nil || p.Kind != platform.ActorAdmin {
+				return errUnauthenticated
+			}
+			if len(roles) > 0 && p.Role != platform.RoleAdmin && !slices.Contains(roles, p.Role) {
+				return errForbidden
+			}
+			return next(c)
+		}
+	}
+}
+
+// requireDeveloper lets through logged-in developers.
+func (s *Server) requireDeveloper() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if p := principalOf(c); p == nil || p.Kind != platform.ActorDeveloper {
+				return errUnauthenticated
+			}
+			return next(c)
+		}
+	}
+}
+
+func init() {
+	adminMounts = append(adminMounts, mountAdminAuth)
+	portalMounts = append(portalMounts, mountPortalAuth)
+	backgroundWork = append(backgroundWork, (*Server).sweepSessions)
+}
+
+func mountAdminAuth(s *Server, g *echo.Group) {
+	g.POST("/login", s.adminLogin)
+	s.doc("admin", "POST", "/login", "Log in with user name, password and one-time code (TOTP); sets the session cookie", adminLoginRequest{}, adminMe{})
+	g.POST("/logout", s.logout(AdminCookie))
+	s.doc("admin", "POST", "/logout", "End this session", nil, nil)
+	g.GET("/me", s.adminMe)
+	s.doc("admin", "GET", "/me", "The logged-in admin user", nil, adminMe{})
+	g.GET("/users", s.listAdminUsers, s.requireAdmin(platform.RoleAdmin, platform.RoleAuditor))
+	s.doc("admin", "GET", "/users", "List admin users (admin, auditor)", nil, List[adminUserJSON]{})
+	g.POST("/users", s.createAdminUser, s.requireAdmin(platform.RoleAdmin))
+	s.doc("admin", "POST", "/users", "Create an admin user; the answer holds the initial password and TOTP seed once (admin)", createAdminUserRequest{}, createdAdminUser{})
+	g.GET("/users/:id", s.getAdminUser, s.requireAdmin(platform.RoleAdmin, platform.RoleAuditor))
+	s.doc("admin", "GET", "/users/{id}", "One admin user (admin, auditor)", nil, adminUserJSON{})
+	g.PATCH("/users/:id", s.updateAdminUser, s.requireAdmin(platform.RoleAdmin))
+	s.doc("admin", "PATCH", "/users/{id}", "Change role, status or name, or unlock; needs If-Match (admin)", updateAdminUserRequest{}, adminUserJSON{})
+	g.GET("/sessions", s.listSessions, s.requireAdmin(platform.RoleAdmin, platform.RoleAuditor))
+	s.doc("admin", "GET", "/sessions", "Open sessions, filter principal_id (admin, auditor)", nil, List[sessionJSON]{})
+	g.DELETE("/sessions/:id", s.killSession, s.requireAdmin(platform.RoleAdmin))
+	s.doc("admin", "DELETE", "/sessions/{id}", "End a session at once (admin)", nil, nil)
+	g.POST("/users/:id/disconnect", s.disconnectUser, s.requireAdmin(platform.RoleAdmin))
+	s.doc("admin", "POST", "/users/{id}/disconnect", "End every session of a user or developer at once (admin)", nil, nil)
+	g.GET("/changes", s.listChanges, s.requireAdmin())
+	s.doc("admin", "GET", "/changes", "The record of every change: who, what, when, from where, result; filters type, actor_id, actor_kind, ok, since_ms, until_ms", nil, List[changeJSON]{})
+}
+
+func mountPortalAuth(s *Server, g *echo.Group) {
+	g.POST("/signup", s.developerSignup)
+	s.doc("portal", "POST", "/signup", "Create a developer account", signupRequest{}, developerJSON{})
+	g.POST("/login", s.developerLogin)
+	s.doc("portal", "POST", "/login", "Log in with e-mail and password; sets the session cookie", developerLoginRequest{}, developerJSON{})
+	g.POST("/logout", s.logout(DeveloperCookie))
+	s.doc("portal", "POST", "/logout", "End this session", nil, nil)
+	g.GET("/me", s.developerMe, s.requireDeveloper())
+	s.doc("portal", "GET", "/me", "The logged-in developer", nil, developerJSON{})
+}
+
+// ---- admin login ------------------------------------------------------------------
+
+type adminLoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	TOTP     string `json:"totp"`
+}
+
+type adminMe struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Role        string    `json:"role"`
+	ExpiresAt   time.Time `json:"session_expires_at,omitzero"`
+}
+
+func (s *Server) adminLogin(c echo.Context) error {
+	var req adminLoginRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	now := s.now()
+	u, known := s.store.Registry().Auth.AdminByUsername(strings.ToLower(strings.TrimSpace(req.Username)))
+	if known && u.LockedUntil.After(now) {
+		platform.VerifyPasswordOrDummy("", req.Password)
+		return errAccountLocked
+	}
+	hash := ""
+	if known {
+		hash = u.PasswordHash
+	}
+	pwOK := platform.VerifyPasswordOrDummy(hash, req.Password)
+	var step int64
+	codeOK := false
+	if known && pwOK {
+		seed, err := s.cfg.Sealer.Open("admin_user/"+u.ID, u.TOTPSealed)
+		if err != nil {
+			return err
+		}
+		step, codeOK = platform.VerifyTOTP(string(seed), req.TOTP, now)
+		clear(seed)
+	}
+	if !known {
+		return errBadLogin
+	}
+	if !pwOK || !codeOK || u.Status != "active" {
+		if _, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorAdmin, ID: u.ID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+			platform.CmdLoginFailed, 1, platform.LoginFailed{Kind: platform.SessionAdmin, PrincipalID: u.ID,
+				MaxFailures: s.cfg.LoginMaxFailures, LockoutMs: s.cfg.LoginLockout.Milliseconds()}); err != nil {
+			s.log.Warn("recording a failed login", "err", err)
+		}
+		return errBadLogin
+	}
+	return s.startSession(c, platform.SessionAdmin, u.ID, step, AdminCookie, AdminPrefix, adminMe{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role})
+}
+
+// startSession creates a session and sets its cookie: Secure, HttpOnly,
+// SameSite=Strict, scoped to the API's path.
+func (s *Server) startSession(c echo.Context, kind, principalID string, step int64, cookie, path string, body any) error {
+	token, id, err := platform.NewSessionToken()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	expires := now.Add(s.cfg.SessionAbsolute)
+	_, err = s.execAs(c.Request().Context(), platform.Actor{Kind: kind, ID: principalID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+		platform.CmdSessionCreate, 1, platform.SessionCreate{ID: id, Kind: kind, PrincipalID: principalID, ClientAddr: clientAddr(c),
+			IdleTimeoutMs: s.cfg.SessionIdle.Milliseconds(), AbsoluteExpiryMs: expires.UnixMilli(), TOTPStep: step})
+	if err != nil {
+		if e := s.toError(err); e.Code == CodeForbidden {
+			if strings.Contains(e.Message, "locked") {
+				return errAccountLocked
+			}
+			return errBadLogin
+		}
+		return err
+	}
+	c.SetCookie(&http.Cookie{Name: cookie, Value: token, Path: path, Expires: expires, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	if m, ok := body.(adminMe); ok {
+		m.ExpiresAt = expires.UTC()
+		body = m
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+func (s *Server) logout(cookie string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := principalOf(c)
+		if p == nil {
+			return errUnauthenticated
+		}
+		if _, err := s.exec(c, platform.CmdSessionEnd, 1, platform.SessionRef{ID: p.SessionID, Reason: "logged out"}); err != nil {
+			return err
+		}
+		path := AdminPrefix
+		if cookie == DeveloperCookie {
+			path = PortalPrefix
+		}
+		c.SetCookie(&http.Cookie{Name: cookie, Value: "", Path: path, MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		return c.NoContent(http.StatusNoContent)
+	}
+}
+
+func (s *Server) adminMe(c echo.Context) error {
+	p := principalOf(c)
+	u, ok := s.store.Registry().Auth.AdminByID(p.ID)
+	if !ok {
+		return errUnauthenticated
+	}
+	sess, _ := s.store.Registry().Auth.Session(p.SessionID)
+	return c.JSON(http.StatusOK, adminMe{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, ExpiresAt: sess.Expires.UTC()})
+}
+
+// ---- admin users -----------------------------------------------------------------
+
+type adminUserJSON struct {
+	ID          string     `json:"id"`
+	Username    string     `json:"username"`
+	DisplayName string     `json:"display_name"`
+	Role        string     `json:"role"`
+	Status      string     `json:"status"`
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	Version     int64      `json:"version"`
+}
+
+func (s *Server) adminUserJSON(u platform.AdminUser) adminUserJSON {
+	j := adminUserJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Status: u.Status, Version: u.Version}
+	if u.LockedUntil.After(s.now()) {
+		t := u.LockedUntil.UTC()
+		j.LockedUntil = &t
+	}
+	return j
+}
+
+func (s *Server) listAdminUsers(c echo.Context) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	var out []adminUserJSON
+	err = s.store.Read(func(db *sql.DB) error {
+		rows, err := db.Query("SELECT id FROM admin_users WHERE (? = '' OR role = ?) AND (? = '' OR status = ?) ORDER BY username",
+			c.QueryParam("role"), c.QueryParam("role"), c.QueryParam("status"), c.QueryParam("status"))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		reg := s.store.Registry().Auth
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			if u, ok := reg.AdminByID(id); ok {
+				out = append(out, s.adminUserJSON(u))
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, paginate(out, pg))
+}
+
+func (s *Server) getAdminUser(c echo.Context) error {
+	u, ok := s.store.Registry().Auth.AdminByID(c.Param("id"))
+	if !ok {
+		return notFound("admin user")
+	}
+	setETag(c, u.Version)
+	return c.JSON(http.StatusOK, s.adminUserJSON(u))
+}
+
+type createAdminUserRequest struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+}
+
+type createdAdminUser struct {
+	adminUserJSON
+	InitialPassword string `json:"initial_password"`
+	TOTPSecret      string `json:"totp_secret"`
+	TOTPURI         string `json:"totp_uri"`
+	Notice          string `json:"notice"`
+}
+
+// NewAdminUser prepares the payload of a new admin user with a generated
+// password and TOTP seed; it returns both in clear for showing once. The CLI
+// and the demo use it too.
+func NewAdminUser(sealer Sealer, username, displayName, role string) (platform.AdminUserCreate, string, string, error) {
+	password, err := generatePassword()
+	if err != nil {
+		return platform.AdminUserCreate{}, "", "", err
+	}
+	hash, err := platform.HashPassword(password)
+	if err != nil {
+		return platform.AdminUserCreate{}, "", "", err
+	}
+	secret, err := platform.NewTOTPSecret()
+	if err != nil {
+		return platform.AdminUserCreate{}, "", "", err
+	}
+	id := platform.NewID("adm")
+	sealed, err := sealer.Seal("admin_user/"+id, []byte(secret))
+	if err != nil {
+		return platform.AdminUserCreate{}, "", "", err
+	}
+	return platform.AdminUserCreate{ID: id, Username: username, DisplayName: displayName, Role: role, PasswordHash: hash, TOTPSealed: sealed}, password, secret, nil
+}
+
+func (s *Server) createAdminUser(c echo.Context) error {
+	var req createAdminUserRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	if req.DisplayName == "" {
+		req.DisplayName = req.Username
+	}
+	p, password, secret, err := NewAdminUser(s.cfg.Sealer, strings.ToLower(strings.TrimSpace(req.Username)), req.DisplayName, req.Role)
+	if err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	res, err := s.exec(c, platform.CmdAdminUserCreate, 1, p)
+	if err != nil {
+		return err
+	}
+	if res.Duplicate {
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "this request was made before; its password was shown then"}
+	}
+	u, _ := s.store.Registry().Auth.AdminByID(p.ID)
+	return c.JSON(http.StatusCreated, createdAdminUser{
+		adminUserJSON: s.adminUserJSON(u), InitialPassword: password, TOTPSecret: secret,
+		TOTPURI: platform.TOTPURI("Lijiang", u.Username, secret),
+		Notice:  "Shown once: give the password and the TOTP seed to the user over a secure channel.",
+	})
+}
+
+type updateAdminUserRequest struct {
+	DisplayName *string `json:"display_name"`
+	Role        *string `json:"role"`
+	Status      *string `json:"status"`
+	Unlock      bool    `json:"unlock"`
+}
+
+func (s *Server) updateAdminUser(c echo.Context) error {
+	ver, err := s.ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req updateAdminUserRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	if _, ok := s.store.Registry().Auth.AdminByID(id); !ok {
+		return notFound("admin user")
+	}
+	if _, err := s.exec(c, platform.CmdAdminUserUpdate, 1, platform.AdminUserUpdate{ID: id, ExpectedVersion: ver,
+		DisplayName: req.DisplayName, Role: req.Role, Status: req.Status, Unlock: req.Unlock}); err != nil {
+		return err
+	}
+	return s.getAdminUser(c)
+}
+
+// ---- sessions ---------------------------------------------------------------------
+
+type sessionJSON struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	PrincipalID string    `json:"principal_id"`
+	ClientAddr  string    `json:"client_addr"`
+	Created     time.Time `json:"created_at"`
+	LastSeen    time.Time `json:"last_seen_at"`
+	Expires     time.Time `json:"expires_at"`
+}
+
+func (s *Server) listSessions(c echo.Context) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var out []sessionJSON
+	for _, ss := range s.store.Registry().Auth.Sessions(c.QueryParam("principal_id")) {
+		if ss.Valid(now) {
+			out = append(out, sessionJSON{ss.ID, ss.Kind, ss.PrincipalID, ss.ClientAddr, ss.Created.UTC(), ss.LastSeen.UTC(), ss.Expires.UTC()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return c.JSON(http.StatusOK, paginate(out, pg))
+}
+
+func (s *Server) killSession(c echo.Context) error {
+	if _, ok := s.store.Registry().Auth.Session(c.Param("id")); !ok {
+		return notFound("session")
+	}
+	if _, err := s.exec(c, platform.CmdSessionEnd, 1, platform.SessionRef{ID: c.Param("id"), Reason: "ended by an administrator"}); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) disconnectUser(c echo.Context) error {
+	id := c.Param("id")
+	auth := s.store.Registry().Auth
+	if _, ok := auth.AdminByID(id); !ok {
+		if _, ok := auth.DeveloperByID(id); !ok {
+			return notFound("user")
+		}
+	}
+	if _, err := s.exec(c, platform.CmdSessionEndAll, 1, platform.SessionEndAll{PrincipalID: id}); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// sweepSessions ends expired sessions (on the leader), so that the
+// registry holds open sessions only.
+func (s *Server) sweepSessions(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.cfg.IsLeader() {
+			continue
+		}
+		now := s.now()
+		for _, ss := range s.store.Registry().Auth.Sessions("") {
+			if !ss.Valid(now) {
+				s.execAs(ctx, platform.Actor{Kind: platform.ActorSystem, ID: "session-expiry", Node: s.cfg.NodeID}, "",
+					platform.CmdSessionEnd, 1, platform.SessionRef{ID: ss.ID, Reason: "expired"})
+			}
+		}
+	}
+}
+
+// ---- the change record ------------------------------------------------------------
+
+type changeJSON struct {
+	Index     int64     `json:"index"`
+	CommandID string    `json:"command_id"`
+	Type      string    `json:"type"`
+	At        time.Time `json:"at"`
+	ActorKind string    `json:"actor_kind"`
+	ActorID   string    `json:"actor_id"`
+	ActorAddr string    `json:"actor_addr"`
+	Node      string    `json:"node"`
+	OK        bool      `json:"ok"`
+	ErrorCode string    `json:"error_code,omitempty"`
+}
+
+func (s *Server) listChanges(c echo.Context) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	where := []string{"1=1"}
+	var args []any
+	for _, f := range []struct{ param, col string }{{"type", "type"}, {"actor_id", "actor_id"}, {"actor_kind", "actor_kind"}} {
+		if v := q.Get(f.param); v != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, v)
+		}
+	}
+	if v := q.Get("type_prefix"); v != "" {
+		where = append(where, "type LIKE ? ESCAPE '\\'")
+		args = append(args, strings.NewReplacer("%", "\\%", "_", "\\_").Replace(v)+"%")
+	}
+	switch q.Get("ok") {
+	case "":
+	case "true":
+		where = append(where, "ok = 1")
+	case "false":
+		where = append(where, "ok = 0")
+	default:
+		return badRequest("ok", "must be true or false")
+	}
+	for _, f := range []struct{ param, op string }{{"since_ms", ">="}, {"until_ms", "<"}} {
+		if v := q.Get(f.param); v != "" {
+			var n int64
+			if _, err := fmtSscan(v, &n); err != nil {
+				return badRequest(f.param, "must be Unix milliseconds")
+			}
+			where = append(where, "at_ms "+f.op+" ?")
+			args = append(args, n)
+		}
+	}
+	out := List[changeJSON]{Items: []changeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
+	err = s.store.Read(func(db *sql.DB) error {
+		cond := strings.Join(where, " AND ")
+		if err := db.QueryRow("SELECT COUNT(*) FROM changes WHERE "+cond, args...).Scan(&out.Total); err != nil {
+			return err
+		}
+		rows, err := db.Query("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code FROM changes WHERE "+
+			cond+" ORDER BY log_index DESC LIMIT ? OFFSET ?", append(args, pg.Limit, pg.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ch changeJSON
+			var at int64
+			if err := rows.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode); err != nil {
+				return err
+			}
+			ch.At = time.UnixMilli(at).UTC()
+			out.Items = append(out.Items, ch)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// ---- developers -------------------------------------------------------------------
+
+type signupRequest struct {
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+type developerLoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type developerJSON struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+func (s *Server) developerSignup(c echo.Context) error {
+	var req signupRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	email, err := platform.NormalizeEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	if err := platform.CheckPasswordPolicy(req.Password); err != nil {
+		return badRequest("password", err.Error())
+	}
+	hash, err := platform.HashPassword(req.Password)
+	if err != nil {
+		return err
+	}
+	p := platform.DeveloperCreate{ID: platform.NewID("dev"), Email: email, Name: req.Name, PasswordHash: hash}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	res, err := s.exec(c, platform.CmdDeveloperCreate, 1, p)
+	if err != nil {
+		return err
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	resultInto(res, &created)
+	d, _ := s.store.Registry().Auth.DeveloperByID(created.ID)
+	return c.JSON(http.StatusCreated, developerJSON{ID: d.ID, Email: d.Email, Name: d.Name})
+}
+
+func (s *Server) developerLogin(c echo.Context) error {
+	var req developerLoginRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	email, _ := platform.NormalizeEmail(req.Email)
+	d, known := s.store.Registry().Auth.DeveloperByEmail(email)
+	if known && d.LockedUntil.After(s.now()) {
+		platform.VerifyPasswordOrDummy("", req.Password)
+		return errAccountLocked
+	}
+	hash := ""
+	if known {
+		hash = d.PasswordHash
+	}
+	if !platform.VerifyPasswordOrDummy(hash, req.Password) || !known || d.Status != "active" {
+		if known {
+			s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorDeveloper, ID: d.ID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+				platform.CmdLoginFailed, 1, platform.LoginFailed{Kind: platform.SessionDeveloper, PrincipalID: d.ID,
+					MaxFailures: s.cfg.LoginMaxFailures, LockoutMs: s.cfg.LoginLockout.Milliseconds()})
+		}
+		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "wrong e-mail address or password"}
+	}
+	return s.startSession(c, platform.SessionDeveloper, d.ID, 0, DeveloperCookie, PortalPrefix, developerJSON{ID: d.ID, Email: d.Email, Name: d.Name})
+}
+
+func (s *Server) developerMe(c echo.Context) error {
+	d, ok := s.store.Registry().Auth.DeveloperByID(principalOf(c).ID)
+	if !ok {
+		return errUnauthenticated
+	}
+	return c.JSON(http.StatusOK, developerJSON{ID: d.ID, Email: d.Email, Name: d.Name})
+}

@@ -1,0 +1,216 @@
+package portal
+
+import (
+	"crypto/rand"
+	"math/big"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// routeDoc describes one route for the OpenAPI documents.
+type routeDoc struct {
+	api, method, path, summary string
+	request, response          reflect.Type
+}
+
+// doc records a route's description for the OpenAPI document of api
+// ("admin" or "portal"); path is relative to the API's prefix, with
+// {param} for path parameters. request and response are example values of
+// the body types (nil for none).
+func (s *Server) doc(api, method, path, summary string, request, response any) {
+	s.docsMu.Lock()
+	defer s.docsMu.Unlock()
+	d := routeDoc{api: api, method: strings.ToLower(method), path: path, summary: summary}
+	if request != nil {
+		d.request = reflect.TypeOf(request)
+	}
+	if response != nil {
+		d.response = reflect.TypeOf(response)
+	}
+	s.docs = append(s.docs, d)
+}
+
+var pathParamPattern = regexp.MustCompile(`\{([a-zA-Z_][a-zA-Z0-9_]*)\}`)
+
+// OpenAPI builds the OpenAPI 3.1 document of api ("admin" or "portal").
+func (s *Server) OpenAPI(api string) map[string]any {
+	s.docsMu.Lock()
+	docs := append([]routeDoc(nil), s.docs...)
+	s.docsMu.Unlock()
+	prefix, title, cookie := AdminPrefix, "Lijiang admin API", AdminCookie
+	if api == "portal" {
+		prefix, title, cookie = PortalPrefix, "Lijiang developer-portal API", DeveloperCookie
+	}
+	errorSchema := map[string]any{"type": "object", "required": []string{"code", "message"}, "properties": map[string]any{
+		"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
+		"field": map[string]any{"type": "string"}, "request_id": map[string]any{"type": "string"},
+	}}
+	paths := map[string]any{}
+	for _, d := range docs {
+		if d.api != api {
+			continue
+		}
+		op := map[string]any{"summary": d.summary, "responses": map[string]any{
+			"default": map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
+		}}
+		var params []any
+		for _, m := range pathParamPattern.FindAllStringSubmatch(d.path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		if d.method == "get" && strings.Contains(d.summary, "List") || strings.HasPrefix(d.summary, "Open sessions") || strings.HasPrefix(d.summary, "The record") {
+			params = append(params,
+				map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+				map[string]any{"name": "offset", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0, "default": 0}})
+		}
+		if d.method == "patch" || d.method == "put" {
+			params = append(params, map[string]any{"name": "If-Match", "in": "header", "required": true, "schema": map[string]any{"type": "string"}, "description": `"<version>" last read`})
+		}
+		if d.method != "get" && d.method != "delete" {
+			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string"}, "description": "retry safely: the change is applied once"})
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		if d.request != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.request, 0)}}}
+		}
+		ok := map[string]any{"description": "success"}
+		if d.response != nil {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.response, 0)}}
+		}
+		op["responses"].(map[string]any)["2XX"] = ok
+		if d.path != "/login" && d.path != "/signup" {
+			op["security"] = []any{map[string]any{"session": []any{}}}
+		}
+		item, _ := paths[prefix+d.path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[prefix+d.path] = item
+		}
+		item[d.method] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info":    map[string]any{"title": title, "version": "v1"},
+		"paths":   paths,
+		"components": map[string]any{
+			"schemas":         map[string]any{"Error": errorSchema},
+			"securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": cookie}},
+		},
+	}
+}
+
+func (s *Server) openAPIHandler(api string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.JSON(http.StatusOK, s.OpenAPI(api))
+	}
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// jsonSchema describes t as JSON Schema, following encoding/json's rules.
+func jsonSchema(t reflect.Type, depth int) map[string]any {
+	if depth > 8 {
+		return map[string]any{}
+	}
+	if t.Kind() == reflect.Pointer {
+		return jsonSchema(t.Elem(), depth+1)
+	}
+	if t == timeType {
+		return map[string]any{"type": "string", "format": "date-time"}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "contentEncoding": "base64"}
+		}
+		return map[string]any{"type": "array", "items": jsonSchema(t.Elem(), depth+1)}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": jsonSchema(t.Elem(), depth+1)}
+	case reflect.Struct:
+		props := map[string]any{}
+		collectFields(t, props, depth)
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	}
+	return map[string]any{}
+}
+
+func collectFields(t reflect.Type, props map[string]any, depth int) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				collectFields(ft, props, depth)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = jsonSchema(f.Type, depth+1)
+	}
+}
+
+// generatePassword returns a random 20-character password of letters and
+// digits (with at least one of each).
+func generatePassword() (string, error) {
+	const letters = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+	const digits = "23456789"
+	const all = letters + digits
+	for {
+		b := make([]byte, 20)
+		for i := range b {
+			n, err := rand.Int(rand.Reader, big.NewInt(int64(len(all))))
+			if err != nil {
+				return "", err
+			}
+			b[i] = all[n.Int64()]
+		}
+		pw := string(b)
+		if strings.ContainsAny(pw, digits) && strings.ContainsAny(pw, letters) {
+			return pw, nil
+		}
+	}
+}
+
+// fmtSscan parses a decimal int64.
+func fmtSscan(s string, n *int64) (int, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	*n = v
+	return 1, nil
+}

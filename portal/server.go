@@ -1,0 +1,344 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/labstack/echo/v4"
+
+	"lijiang/platform"
+)
+
+// Sealer seals and opens secrets at rest; *seal.Keyring is the one in
+// production.
+type Sealer interface {
+	Seal(aad string, plaintext []byte) ([]byte, error)
+	Open(aad string, blob []byte) ([]byte, error)
+}
+
+// Config configures the control plane. Zero durations take the defaults.
+type Config struct {
+	// Store is the node's replicated state, for reads.
+	Store *platform.Store
+	// Exec proposes commands (the Raft node).
+	Exec platform.Executor
+	// Sealer seals new secrets and opens stored ones.
+	Sealer Sealer
+	// NodeID names this node in change records.
+	NodeID string
+	// IsLeader reports whether this node leads the cluster: background work
+	// that must happen once (webhook delivery) runs on the leader only.
+	IsLeader func() bool
+	// Logger receives the control plane's log lines; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock (tests move it); nil means time.Now.
+	Now func() time.Time
+	// SessionIdle ends a session after this long without use (default 15 min).
+	SessionIdle time.Duration
+	// SessionAbsolute ends a session this long after login (default 8 h).
+	SessionAbsolute time.Duration
+	// LoginMaxFailures consecutive failures lock an account (default 5)
+	// for LoginLockout (default 15 min).
+	LoginMaxFailures int
+	LoginLockout     time.Duration
+	// WebhookBackoff is the wait before each retry of a webhook delivery
+	// (default 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h).
+	WebhookBackoff []time.Duration
+	// WebhookClient sends webhooks; nil means a client with a 10 s timeout
+	// that follows no redirects.
+	WebhookClient *http.Client
+	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs
+	// (tests and the demo only).
+	AllowLoopbackHTTPWebhooks bool
+}
+
+// Server is the control plane: the admin API, the developer-portal API and
+// their background work.
+type Server struct {
+	cfg      Config
+	store    *platform.Store
+	executor platform.Executor
+	log      *slog.Logger
+
+	docsMu sync.Mutex
+	docs   []routeDoc
+}
+
+// New returns a Server for cfg; nothing runs until Start.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IsLeader == nil {
+		cfg.IsLeader = func() bool { return true }
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = 15 * time.Minute
+	}
+	if cfg.SessionAbsolute == 0 {
+		cfg.SessionAbsolute = 8 * time.Hour
+	}
+	if cfg.LoginMaxFailures == 0 {
+		cfg.LoginMaxFailures = 5
+	}
+	if cfg.LoginLockout == 0 {
+		cfg.LoginLockout = 15 * time.Minute
+	}
+	if len(cfg.WebhookBackoff) == 0 {
+		cfg.WebhookBackoff = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour}
+	}
+	if cfg.WebhookClient == nil {
+		cfg.WebhookClient = &http.Client{
+			Timeout:       10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger}
+}
+
+// Start runs the control plane's background work until ctx ends.
+func (s *Server) Start(ctx context.Context) {
+	for _, start := range backgroundWork {
+		go start(s, ctx)
+	}
+}
+
+// backgroundWork lists the control plane's background loops; each file that
+// has one registers it from init.
+var backgroundWork []func(s *Server, ctx context.Context)
+
+// now is the server's clock.
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// Path prefixes of the two APIs.
+const (
+	AdminPrefix  = "/admin/api/v1"
+	PortalPrefix = "/portal/api/v1"
+)
+
+// routeMounts are the functions that mount each file's routes; each file
+// registers its own from init, so adding a capability adds a file.
+var (
+	adminMounts  []func(s *Server, g *echo.Group)
+	portalMounts []func(s *Server, g *echo.Group)
+)
+
+// MountAdmin mounts the admin API on e (the admin port only). Every route
+// needs an admin session; auditors may only read.
+func (s *Server) MountAdmin(e *echo.Echo) {
+	g := e.Group(AdminPrefix, s.noStore, s.adminAuth)
+	for _, m := range adminMounts {
+		m(s, g)
+	}
+	e.GET(AdminPrefix+"/openapi.json", s.openAPIHandler("admin"))
+}
+
+// MountPortal mounts the developer-portal API on e (the public port).
+func (s *Server) MountPortal(e *echo.Echo) {
+	g := e.Group(PortalPrefix, s.noStore, s.developerAuth)
+	for _, m := range portalMounts {
+		m(s, g)
+	}
+	e.GET(PortalPrefix+"/openapi.json", s.openAPIHandler("portal"))
+}
+
+// noStore keeps API answers out of caches.
+func (s *Server) noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// ---- requests -------------------------------------------------------------------
+
+// maxBody bounds a request body of the admin and portal APIs.
+const maxBody = 1 << 20
+
+// bind decodes the JSON request body strictly into v: the media type must be
+// JSON, unknown fields and trailing data are refused, and errors name the
+// field.
+func (s *Server) bind(c echo.Context, v any) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
+		return errUnsupportedMedia
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBody+1))
+	if err != nil {
+		return badRequest("", "the request body could not be read")
+	}
+	if len(body) > maxBody {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: "the request body is larger than 1 MiB"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return badRequest("", "the body must be one JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("", "the body must be one JSON object")
+	}
+	return nil
+}
+
+// decodeError turns a JSON decoding error into a field-level 400.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return badRequest(te.Field, "has the wrong type (want "+te.Type.String()+")")
+	case errors.As(err, &se):
+		return badRequest("", "the body is not valid JSON (at byte "+strconv.FormatInt(se.Offset, 10)+")")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest(f, "is not a known field")
+	case errors.Is(err, io.EOF):
+		return badRequest("", "the body is empty")
+	}
+	return badRequest("", "the body is not valid JSON")
+}
+
+// Page is a list request's window.
+type Page struct{ Limit, Offset int }
+
+// page reads ?limit= (default 50, at most 500) and ?offset=.
+func (s *Server) page(c echo.Context) (Page, error) {
+	p := Page{Limit: 50}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return p, badRequest("limit", "must be a number from 1 to 500")
+		}
+		p.Limit = n
+	}
+	if v := c.QueryParam("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, badRequest("offset", "must be a number from 0")
+		}
+		p.Offset = n
+	}
+	return p, nil
+}
+
+// List is the shape of every list answer.
+type List[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+// paginate cuts items to the page.
+func paginate[T any](items []T, p Page) List[T] {
+	out := List[T]{Items: []T{}, Total: len(items), Limit: p.Limit, Offset: p.Offset}
+	if p.Offset < len(items) {
+		end := min(p.Offset+p.Limit, len(items))
+		out.Items = items[p.Offset:end]
+	}
+	return out
+}
+
+var etagPattern = regexp.MustCompile(`^(W/)?"(\d{1,18})"$`)
+
+// ifMatch reads the If-Match header: the version the client last saw. A
+// change without it is refused (428), so no update is ever lost.
+func (s *Server) ifMatch(c echo.Context) (int64, error) {
+	h := strings.TrimSpace(c.Request().Header.Get("If-Match"))
+	if h == "" {
+		return 0, &Error{Status: http.StatusPreconditionRequired, Code: CodePreconditionRequired, Message: `send If-Match: "<version>" with the version you last read`}
+	}
+	m := etagPattern.FindStringSubmatch(h)
+	if m == nil {
+		return 0, badRequest("If-Match", `must be "<version>"`)
+	}
+	v, _ := strconv.ParseInt(m[2], 10, 64)
+	return v, nil
+}
+
+// setETag sets the ETag of a versioned resource.
+func setETag(c echo.Context, version int64) {
+	c.Response().Header().Set("ETag", `"`+strconv.FormatInt(version, 10)+`"`)
+}
+
+// clientAddr is the address of the connection's peer (never a header the
+// client can set).
+func clientAddr(c echo.Context) string {
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
+}
+
+// actor is who is making this request, for the change record.
+func (s *Server) actor(c echo.Context) platform.Actor {
+	a := platform.Actor{Kind: platform.ActorSystem, Addr: clientAddr(c), Node: s.cfg.NodeID}
+	if p := principalOf(c); p != nil {
+		a.Kind, a.ID = p.Kind, p.ID
+	}
+	return a
+}
+
+var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{8,128}$`)
+
+// exec proposes a command made from this request and returns its result. A
+// client's Idempotency-Key makes a retried request apply once and answer
+// with its first result (the key is scoped to the caller and the command
+// type).
+func (s *Server) exec(c echo.Context, typ string, ver int, payload any) (platform.Result, error) {
+	id := ""
+	actor := s.actor(c)
+	if k := c.Request().Header.Get("Idempotency-Key"); k != "" {
+		if !idempotencyKeyPattern.MatchString(k) {
+			return platform.Result{}, badRequest("Idempotency-Key", "must be 8-128 printable characters")
+		}
+		h := sm3.Sum([]byte(actor.Kind + "\x00" + actor.ID + "\x00" + typ + "\x00" + k))
+		id = "idem:" + hex.EncodeToString(h[:24])
+	}
+	return s.execAs(c.Request().Context(), actor, id, typ, ver, payload)
+}
+
+// execAs proposes a command for actor.
+func (s *Server) execAs(ctx context.Context, actor platform.Actor, id, typ string, ver int, payload any) (platform.Result, error) {
+	cmd, err := platform.NewCommand(typ, ver, id, actor, s.now(), payload)
+	if err != nil {
+		return platform.Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	res, err := s.executor.Execute(ctx, cmd)
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// resultInto decodes a command's result value into v.
+func resultInto(res platform.Result, v any) error {
+	if err := json.Unmarshal(res.Value, v); err != nil {
+		return fmt.Errorf("command result: %w", err)
+	}
+	return nil
+}
