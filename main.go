@@ -323,6 +323,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	}
 	cert, err := loadCertificate(cfg, keyring)
 	if err != nil {
+		if errors.Is(err, seal.ErrUnknownKey) {
+			return fmt.Errorf("%w: the node's secrets are sealed with another key-encryption key than --%s (after a rotation, pass the new key; during one, also --%s)", err, flagKEKFile, flagOldKEKFile)
+		}
 		return err
 	}
 	n.raft = raftstore.New(raftstore.Config{

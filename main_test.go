@@ -661,3 +661,39 @@ func ecdsaScalar(t *testing.T, blk *pem.Block) []byte {
 	}
 	return k.D.FillBytes(make([]byte, 32))
 }
+
+func TestKEKRotate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	tmp := t.TempDir()
+	dataDir := filepath.Join(tmp, "data")
+	oldKEK := writeKEK(t, tmp)
+	raw, _ := seal.GenerateKEK(strings.NewReader(strings.Repeat("n", 64)))
+	newKEK := filepath.Join(tmp, "new.kek")
+	os.WriteFile(newKEK, raw, 0o600)
+	raftAddr := freePort(t)
+	args := func(kek string) []string {
+		return []string{"--data-dir", dataDir, "--kek-file", kek, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--raft-addr", raftAddr}
+	}
+	p := startServe(t, nil, args(oldKEK)...)
+	_, before := get(t, httpsClient(0), "https://127.0.0.1:"+p.apiPort+"/.well-known/lijiang/keys")
+	p.stop(t)
+
+	code, out, errOut := runCLI(t, "kek", "rotate", "--data-dir", dataDir, "--kek-file", oldKEK, "--new-kek-file", newKEK)
+	if code != 0 || !strings.Contains(out, "re-sealed") {
+		t.Fatalf("kek rotate: %d %s %s", code, out, errOut)
+	}
+	// The old key alone no longer opens the node's secrets.
+	cmd := exec.Command(lijiangBinary(t), append([]string{"serve"}, args(oldKEK)...)...)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "key") {
+		t.Fatalf("serve with the old key after rotation: %v %s", err, out)
+	}
+	p = startServe(t, nil, args(newKEK)...)
+	_, after := get(t, httpsClient(0), "https://127.0.0.1:"+p.apiPort+"/.well-known/lijiang/keys")
+	p.stop(t)
+	if string(before) != string(after) {
+		t.Fatalf("platform keys changed over a KEK rotation:\n%s\n%s", before, after)
+	}
+	scanForSecrets(t, dataDir, generatedSecrets(t, dataDir, newKEK))
+}
