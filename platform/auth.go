@@ -147,7 +147,9 @@ func TOTPURI(issuer, account, secret string) string {
 		escapeOTP(issuer), escapeOTP(account), secret, escapeOTP(issuer), totpPeriod)
 }
 
-func escapeOTP(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, ":", "%3A"), " ", "%20") }
+func escapeOTP(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, ":", "%3A"), " ", "%20")
+}
 
 // TOTPCode returns the code for secret at t (for the CLI and tests).
 func TOTPCode(secret string, t time.Time) (string, error) {
