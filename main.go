@@ -59,6 +59,8 @@ const (
 	flagOldKEKFile = "old-kek-file"
 	flagNewKEKFile = "new-kek-file"
 	flagDemo       = "demo"
+	flagSnapThresh = "raft-snapshot-threshold"
+	flagTrailLogs  = "raft-trailing-logs"
 	flagOut        = "out"
 )
 
@@ -176,6 +178,9 @@ type Config struct {
 	KEKFile    string
 	OldKEKFile string
 	Demo       bool
+	// SnapshotThreshold and TrailingLogs tune Raft's snapshots (0: defaults).
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
 }
 
 func (c *Config) bind(fs *flag.FlagSet) {
@@ -190,6 +195,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.KEKFile, flagKEKFile, "", "file holding the 32-byte key-encryption key that seals secrets at rest (or set "+envKEK+")")
 	fs.StringVar(&c.OldKEKFile, flagOldKEKFile, "", "previous key-encryption key, still accepted for opening secrets during a rotation")
 	fs.BoolVar(&c.Demo, flagDemo, false, "demo mode: dev key-encryption key, demo data; never for production")
+	fs.Uint64Var(&c.SnapshotThreshold, flagSnapThresh, 0, "Raft log entries between snapshots (default 8192)")
+	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
 }
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -329,12 +336,14 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		return err
 	}
 	n.raft = raftstore.New(raftstore.Config{
-		NodeID:           n.nodeID,
-		RaftAddr:         cfg.RaftAddr,
-		Dir:              filepath.Join(cfg.DataDir, raftDir),
-		HeartbeatTimeout: 500 * time.Millisecond,
-		ElectionTimeout:  500 * time.Millisecond,
-		Logger:           log.With("component", "raft"),
+		NodeID:            n.nodeID,
+		RaftAddr:          cfg.RaftAddr,
+		Dir:               filepath.Join(cfg.DataDir, raftDir),
+		SnapshotThreshold: cfg.SnapshotThreshold,
+		TrailingLogs:      cfg.TrailingLogs,
+		HeartbeatTimeout:  500 * time.Millisecond,
+		ElectionTimeout:   500 * time.Millisecond,
+		Logger:            log.With("component", "raft"),
 	}, n.store)
 	if err := n.raft.Open(); err != nil {
 		return err
