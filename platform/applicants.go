@@ -1,5 +1,535 @@
 package platform
 
-// ApplicantsView is the registry's view of this domain. It is immutable once
-// published in a Registry.
-type ApplicantsView struct{}
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"sort"
+	"time"
+
+	"lijiang/platform/smcrypto"
+)
+
+// Applicants (应用方), their apps and credentials (R-9.1, R-9.2.1a/b, R-9.2.3,
+// R-9.4, R-7.2.1a, R-7.3.4, R-8a, R-12.2).
+//
+// An applicant registers through the portal and gets a sandbox app at once;
+// it then asks for production access to a list of published APIs, accepting
+// the current agreement; a reviewer who neither submitted nor edited the
+// request approves it (a production app is issued, granted exactly those
+// APIs) or rejects it with a reason. Approved applicants may be suspended
+// and resumed; any applicant may exit, which revokes every credential of
+// every app at once and removes the grants, keeping the records read-only.
+//
+//	registered → sandbox → pending_review → approved ⇄ suspended
+//	                  ↑           ↓
+//	                  └─ rejected ┘            any (but exited) → exited
+
+// Applicant statuses.
+const (
+	ApplicantRegistered    = "registered" // transient: registration makes the sandbox app at once
+	ApplicantSandbox       = "sandbox"
+	ApplicantPendingReview = "pending_review"
+	ApplicantApproved      = "approved"
+	ApplicantRejected      = "rejected"
+	ApplicantSuspended     = "suspended"
+	ApplicantExited        = "exited"
+)
+
+// App environments and statuses.
+const (
+	EnvSandbox    = "sandbox"
+	EnvProduction = "production"
+
+	AppActive = "active"
+	AppExited = "exited"
+)
+
+// Production request statuses.
+const (
+	RequestPendingReview = "pending_review"
+	RequestApproved      = "approved"
+	RequestRejected      = "rejected"
+	RequestCancelled     = "cancelled" // the applicant exited while it was pending
+)
+
+// Credential kinds and statuses.
+const (
+	CredentialSecret     = "secret"      // App_Secret, for LJ1-HMAC-SM3
+	CredentialSM2Sign    = "sm2_sign"    // the applicant's SM2 signing public key, for LJ1-SM2-SM3
+	CredentialSM2Enc     = "sm2_enc"     // the applicant's SM2 encryption public key, for response envelopes
+	CredentialClientCert = "client_cert" // an X.509 client certificate for mutual TLS
+
+	CredentialActive  = "active"
+	CredentialRevoked = "revoked"
+)
+
+// Notice kinds written by this domain.
+const (
+	NoticeApplicantExit      = "applicant.exit"
+	NoticeApplicantSuspended = "applicant.suspended"
+	NoticeApplicantResumed   = "applicant.resumed"
+	NoticeRequestApproved    = "production_request.approved"
+	NoticeRequestRejected    = "production_request.rejected"
+	NoticeCredentialExpiring = "credential.expiring"
+)
+
+// SettingCredentialMaxValidityDays is the setting bounding a credential's
+// validity period, in days; DefaultCredentialMaxValidityDays when absent.
+const (
+	SettingCredentialMaxValidityDays = "credentials.max_validity_days"
+	DefaultCredentialMaxValidityDays = 365
+)
+
+// SettingCredentialExpiryWarningDays is how many days before a
+// credential's expiry its applicant is warned with a notice;
+// DefaultCredentialExpiryWarningDays when absent.
+const (
+	SettingCredentialExpiryWarningDays = "credentials.expiry_warning_days"
+	DefaultCredentialExpiryWarningDays = 30
+)
+
+// MaxValidCredentialsPerKind is how many credentials of one kind an app may
+// hold valid at once: two, so that a rotation overlaps and breaks nobody.
+const MaxValidCredentialsPerKind = 2
+
+// Errors of ApplicantsView.Credential, the gateway's per-call check.
+var (
+	ErrAppUnknown            = errors.New("unknown app")
+	ErrAppInactive           = errors.New("app is not active")
+	ErrCredentialUnknown     = errors.New("unknown credential")
+	ErrCredentialRevoked     = errors.New("credential revoked")
+	ErrCredentialExpired     = errors.New("credential expired")
+	ErrCredentialNotYetValid = errors.New("credential not yet valid")
+)
+
+// aplCrockford is Crockford's base32 alphabet: no I, L, O, U.
+const aplCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+var aplCrockfordEncoding = base32.NewEncoding(aplCrockford).WithPadding(base32.NoPadding)
+
+// aplAppIDPattern matches App_IDs made by NewAppID.
+var aplAppIDPattern = regexp.MustCompile(`^LJ[0-9]{4}[0-9A-HJKMNP-TV-Z]{16}$`)
+
+// NewAppID returns a new App_ID: "LJ", the four-digit year of now (UTC),
+// then 16 upper-case Crockford base32 characters (0-9, A-Z without I, L, O,
+// U) of 80 random bits from crypto/rand, e.g. "LJ2025K3F9Q2M7ZX4D1BWT8C".
+// The year only helps people read it; the 80 random bits make it
+// unguessable. It is made by the proposer, never inside apply.
+func NewAppID(now time.Time) string {
+	var b [10]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		panic("platform: crypto/rand failed: " + err.Error())
+	}
+	y := now.UTC().Year() % 10000
+	return fmt.Sprintf("LJ%04d%s", y, aplCrockfordEncoding.EncodeToString(b[:]))
+}
+
+// ValidAppID reports whether s has the form of an App_ID.
+func ValidAppID(s string) bool { return aplAppIDPattern.MatchString(s) }
+
+// NewAppSecret returns a new App_Secret: 256 random bits from crypto/rand,
+// base64url without padding (43 characters). The proposer seals it with aad
+// "credential/<credential id>" and shows it to the caller once.
+func NewAppSecret() string {
+	var b [32]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		panic("platform: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// CredentialAAD is the additional data an App_Secret is sealed with.
+func CredentialAAD(credentialID string) string { return "credential/" + credentialID }
+
+// Applicant is an applicant's record.
+type Applicant struct {
+	ID               string    `json:"id"`
+	OwnerDeveloperID string    `json:"owner_developer_id"`
+	Name             string    `json:"name"`
+	USCC             string    `json:"uscc"`
+	ContactName      string    `json:"contact_name"`
+	ContactEmail     string    `json:"contact_email"`
+	ContactPhone     string    `json:"contact_phone"`
+	CallbackURL      string    `json:"callback_url"`
+	RedirectURIs     []string  `json:"redirect_uris"`
+	IPAllow          []string  `json:"ip_allow"`
+	Status           string    `json:"status"`
+	StatusReason     string    `json:"status_reason"`
+	Version          int64     `json:"version"`
+	CreatedAt        time.Time `json:"created_at"`
+	CreatedBy        string    `json:"created_by"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	UpdatedBy        string    `json:"updated_by"`
+}
+
+// App is an app's record. Its ID is the App_ID.
+type App struct {
+	ID          string    `json:"id"`
+	ApplicantID string    `json:"applicant_id"`
+	Env         string    `json:"env"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Credential is one credential of an app. Nothing secret is ever marshalled:
+// the sealed App_Secret is only in the registry view, for the gateway.
+type Credential struct {
+	ID           string     `json:"id"`
+	AppID        string     `json:"app_id"`
+	ApplicantID  string     `json:"applicant_id"`
+	Kind         string     `json:"kind"`
+	Serial       string     `json:"serial"`
+	Status       string     `json:"status"`
+	State        string     `json:"state,omitempty"` // status at read time: active, not_yet_valid, expired, revoked
+	NotBefore    time.Time  `json:"not_before"`
+	NotAfter     time.Time  `json:"not_after"`
+	PublicKeyPEM string     `json:"public_key,omitempty"`
+	CertPEM      string     `json:"certificate,omitempty"`
+	CertSHA256   string     `json:"cert_sha256,omitempty"`
+	CertSM3      string     `json:"cert_sm3,omitempty"`
+	CertSubject  string     `json:"cert_subject,omitempty"`
+	CertNotAfter *time.Time `json:"cert_not_after,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	CreatedBy    string     `json:"created_by"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy    string     `json:"revoked_by,omitempty"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
+	// ExpiryWarnedAt is when the applicant was sent a notice of the coming
+	// expiry (CmdCredentialWarnExpiry).
+	ExpiryWarnedAt *time.Time `json:"expiry_warned_at,omitempty"`
+
+	// PublicKey is the parsed SM2 key of an sm2_sign or sm2_enc credential
+	// (registry view only).
+	PublicKey *ecdsa.PublicKey `json:"-"`
+	// SecretSealed is the sealed App_Secret of a secret credential
+	// (registry view only; open with aad CredentialAAD(ID)).
+	SecretSealed []byte `json:"-"`
+}
+
+// StateAt is the credential's state at now: revoked, not_yet_valid,
+// expired or active.
+func (c *Credential) StateAt(now time.Time) string {
+	switch {
+	case c.Status == CredentialRevoked:
+		return CredentialRevoked
+	case now.Before(c.NotBefore):
+		return "not_yet_valid"
+	case !now.Before(c.NotAfter):
+		return "expired"
+	default:
+		return CredentialActive
+	}
+}
+
+// ProductionRequest is an applicant's request for production access.
+type ProductionRequest struct {
+	ID               string     `json:"id"`
+	ApplicantID      string     `json:"applicant_id"`
+	APIIDs           []string   `json:"api_ids"`
+	Note             string     `json:"note"`
+	AgreementVersion string     `json:"agreement_version"`
+	AgreementSM3     string     `json:"agreement_sm3"`
+	AcceptedAt       time.Time  `json:"accepted_at"`
+	AcceptedBy       string     `json:"accepted_by"`
+	Status           string     `json:"status"`
+	SubmittedBy      string     `json:"submitted_by"`
+	SubmittedByKind  string     `json:"submitted_by_kind"`
+	SubmittedAt      time.Time  `json:"submitted_at"`
+	Editors          []string   `json:"editors"` // "kind:id" of everyone who edited it
+	ReviewedBy       string     `json:"reviewed_by,omitempty"`
+	ReviewedAt       *time.Time `json:"reviewed_at,omitempty"`
+	DecisionReason   string     `json:"decision_reason,omitempty"`
+	ProductionAppID  string     `json:"production_app_id,omitempty"`
+	Version          int64      `json:"version"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
+
+// Agreement is one version of the service agreement applicants accept.
+type Agreement struct {
+	Version   string    `json:"version"`
+	Title     string    `json:"title"`
+	Text      string    `json:"text,omitempty"`
+	SM3       string    `json:"sm3"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	Current   bool      `json:"current"`
+}
+
+// AppEntry is an app as the gateway sees it in the registry: the app, its
+// applicant's status and access rules, and its credentials by serial.
+type AppEntry struct {
+	App
+	ApplicantStatus string
+	// IPAllow is the applicant's IP allow-list; empty allows any address.
+	IPAllow      []netip.Prefix
+	RedirectURIs []string
+	CallbackURL  string
+
+	bySerial map[string]*Credential
+	creds    []*Credential // newest first
+}
+
+// Active reports whether the app may call: the app is active and its
+// applicant neither suspended nor exited.
+func (a *AppEntry) Active() bool {
+	return a.Status == AppActive && a.ApplicantStatus != ApplicantSuspended && a.ApplicantStatus != ApplicantExited
+}
+
+// AllowsAddr reports whether addr is in the app's IP allow-list (an empty
+// list allows any address).
+func (a *AppEntry) AllowsAddr(addr netip.Addr) bool {
+	if len(a.IPAllow) == 0 {
+		return true
+	}
+	addr = addr.Unmap().WithZone("")
+	for _, p := range a.IPAllow {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsRedirect reports whether uri is exactly one of the registered
+// redirect URIs.
+func (a *AppEntry) AllowsRedirect(uri string) bool {
+	for _, r := range a.RedirectURIs {
+		if r == uri {
+			return true
+		}
+	}
+	return false
+}
+
+// ApplicantsView is the registry's view of applicants' apps and credentials,
+// for the gateway's hot path: map lookups only, keys parsed once per
+// rebuild. It is immutable once published in a Registry.
+type ApplicantsView struct {
+	apps map[string]*AppEntry // by App_ID
+}
+
+// App returns the app with the given App_ID.
+func (v *ApplicantsView) App(appID string) (*AppEntry, bool) {
+	if v == nil {
+		return nil, false
+	}
+	a, ok := v.apps[appID]
+	return a, ok
+}
+
+// Credential returns the credential serial of app appID if it may be used
+// at now. Otherwise the error is, in this order of checks: ErrAppUnknown,
+// ErrAppInactive (app exited or applicant suspended or exited),
+// ErrCredentialUnknown, ErrCredentialRevoked, ErrCredentialNotYetValid or
+// ErrCredentialExpired. The valid interval is [NotBefore, NotAfter).
+func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Credential, error) {
+	a, ok := v.App(appID)
+	if !ok {
+		return Credential{}, ErrAppUnknown
+	}
+	if !a.Active() {
+		return Credential{}, ErrAppInactive
+	}
+	c, ok := a.bySerial[serial]
+	if !ok || (c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey == nil) {
+		return Credential{}, ErrCredentialUnknown
+	}
+	if c.Status != CredentialActive {
+		return Credential{}, ErrCredentialRevoked
+	}
+	if now.Before(c.NotBefore) {
+		return Credential{}, ErrCredentialNotYetValid
+	}
+	if !now.Before(c.NotAfter) {
+		return Credential{}, ErrCredentialExpired
+	}
+	return *c, nil
+}
+
+// ValidCredentials returns the app's credentials of kind that are usable at
+// now (app active, credential active and within its validity), newest
+// first: e.g. the encryption key to seal a response to, or the certificates
+// a client may present.
+func (v *ApplicantsView) ValidCredentials(appID, kind string, now time.Time) []Credential {
+	a, ok := v.App(appID)
+	if !ok || !a.Active() {
+		return nil
+	}
+	var out []Credential
+	for _, c := range a.creds {
+		if c.Kind == kind && c.StateAt(now) == CredentialActive && (c.PublicKey != nil || (kind != CredentialSM2Sign && kind != CredentialSM2Enc)) {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// Credentials returns every credential of the app, newest first, whatever
+// its state.
+func (v *ApplicantsView) Credentials(appID string) []Credential {
+	a, ok := v.App(appID)
+	if !ok {
+		return nil
+	}
+	out := make([]Credential, len(a.creds))
+	for i, c := range a.creds {
+		out[i] = *c
+	}
+	return out
+}
+
+// Len is the number of apps in the view.
+func (v *ApplicantsView) Len() int {
+	if v == nil {
+		return 0
+	}
+	return len(v.apps)
+}
+
+func init() {
+	registerPart(PartApplicants, aplLoadView)
+}
+
+// aplLoadView rebuilds the view. Public keys are parsed once per
+// credential: the previous view's parsed keys are reused (a credential's
+// key never changes).
+func aplLoadView(db *sql.DB, r *Registry) error {
+	prev := r.Applicants
+	v := &ApplicantsView{apps: map[string]*AppEntry{}}
+	rows, err := db.Query(`SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms,
+		p.status, p.ip_allow, p.redirect_uris, p.callback_url
+		FROM apps a JOIN applicants p ON p.id = a.applicant_id`)
+	if err != nil {
+		return fmt.Errorf("applicants view: %w", err)
+	}
+	for rows.Next() {
+		e := &AppEntry{bySerial: map[string]*Credential{}}
+		var created, updated int64
+		var ipAllow, redirects string
+		if err := rows.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated,
+			&e.ApplicantStatus, &ipAllow, &redirects, &e.CallbackURL); err != nil {
+			rows.Close()
+			return fmt.Errorf("applicants view: %w", err)
+		}
+		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+		var cidrs []string
+		if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
+			e.IPAllow, _ = ParseCIDRList(cidrs)
+		}
+		if len(cidrs) > 0 && len(e.IPAllow) == 0 {
+			// Unreadable stored list: fail closed rather than allow any address.
+			e.IPAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+		}
+		_ = json.Unmarshal([]byte(redirects), &e.RedirectURIs)
+		v.apps[e.ID] = e
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("applicants view: %w", err)
+	}
+	rows, err = db.Query(`SELECT c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
+		c.public_pem, c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
+		c.created_ms, c.created_by, c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms, s.sealed
+		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`)
+	if err != nil {
+		return fmt.Errorf("applicants view: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c := &Credential{}
+		var sealed []byte
+		if err := aplScanCredential(rows, c, &sealed); err != nil {
+			return fmt.Errorf("applicants view: %w", err)
+		}
+		e, ok := v.apps[c.AppID]
+		if !ok {
+			continue
+		}
+		c.ApplicantID = e.ApplicantID
+		c.SecretSealed = sealed
+		if c.Kind == CredentialSM2Sign || c.Kind == CredentialSM2Enc {
+			if old := prev.aplCachedKey(c.AppID, c.Serial, c.ID); old != nil {
+				c.PublicKey = old
+			} else if pub, err := smcrypto.ParsePublicKey([]byte(c.PublicKeyPEM)); err == nil {
+				c.PublicKey = pub
+			} // else: left nil, and Credential reports it unknown
+		}
+		e.bySerial[c.Serial] = c
+		e.creds = append(e.creds, c)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("applicants view: %w", err)
+	}
+	for _, e := range v.apps {
+		sort.Slice(e.creds, func(i, j int) bool {
+			if !e.creds[i].CreatedAt.Equal(e.creds[j].CreatedAt) {
+				return e.creds[i].CreatedAt.After(e.creds[j].CreatedAt)
+			}
+			return e.creds[i].ID > e.creds[j].ID
+		})
+	}
+	r.Applicants = v
+	return nil
+}
+
+// aplCachedKey returns the parsed public key of the same credential in a
+// previous view.
+func (v *ApplicantsView) aplCachedKey(appID, serial, id string) *ecdsa.PublicKey {
+	a, ok := v.App(appID)
+	if !ok {
+		return nil
+	}
+	if c, ok := a.bySerial[serial]; ok && c.ID == id {
+		return c.PublicKey
+	}
+	return nil
+}
+
+// aplCredentialColumns are the columns aplScanCredential reads, in order (without
+// the trailing sealed secret).
+const aplCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
+	c.public_pem, c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
+	c.created_ms, c.created_by, c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms`
+
+type aplScanner interface{ Scan(dest ...any) error }
+
+// aplScanCredential scans aplCredentialColumns, plus the sealed secret if sealed
+// is not nil.
+func aplScanCredential(row aplScanner, c *Credential, sealed *[]byte) error {
+	var nb, na, certNA, created, revoked, warned int64
+	dest := []any{&c.ID, &c.AppID, &c.Kind, &c.Serial, &c.Status, &nb, &na,
+		&c.PublicKeyPEM, &c.CertPEM, &c.CertSHA256, &c.CertSM3, &c.CertSubject, &certNA,
+		&created, &c.CreatedBy, &revoked, &c.RevokedBy, &c.RevokeReason, &warned}
+	if sealed != nil {
+		dest = append(dest, sealed)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	c.NotBefore, c.NotAfter = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC()
+	c.CreatedAt = time.UnixMilli(created).UTC()
+	if certNA != 0 {
+		t := time.UnixMilli(certNA).UTC()
+		c.CertNotAfter = &t
+	}
+	if revoked != 0 {
+		t := time.UnixMilli(revoked).UTC()
+		c.RevokedAt = &t
+	}
+	if warned != 0 {
+		t := time.UnixMilli(warned).UTC()
+		c.ExpiryWarnedAt = &t
+	}
+	return nil
+}

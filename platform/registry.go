@@ -17,6 +17,7 @@ const (
 	PartAuth       // admin users and developer accounts (auth.go)
 	PartApplicants // applicants, production requests, apps, credentials (applicants.go)
 	PartCatalogue  // APIs, grants, notices (catalogue.go)
+	PartConsent    // customer sessions, consents, user tokens (consent.go)
 
 	// PartAll is every part.
 	PartAll Parts = 1<<iota - 1
@@ -40,6 +41,8 @@ type Registry struct {
 	Applicants *ApplicantsView
 	// Catalogue is the view of the API catalogue and the grants.
 	Catalogue *CatalogueView
+	// Consent is the view of customers' consents and user tokens.
+	Consent *ConsentView
 }
 
 // partLoader reloads one registry part into r from db.

@@ -382,7 +382,7 @@ type createdAdminUser struct {
 // password and TOTP seed; it returns both in clear for showing once. The CLI
 // and the demo use it too.
 func NewAdminUser(sealer Sealer, username, displayName, role string) (platform.AdminUserCreate, string, string, error) {
-	password, err := generatePassword()
+	password, err := GeneratePassword()
 	if err != nil {
 		return platform.AdminUserCreate{}, "", "", err
 	}

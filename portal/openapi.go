@@ -2,6 +2,7 @@ package portal
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"math/big"
 	"net/http"
 	"reflect"
@@ -113,7 +114,10 @@ func (s *Server) openAPIHandler(api string) echo.HandlerFunc {
 	}
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	rawType  = reflect.TypeOf(json.RawMessage(nil))
+)
 
 // jsonSchema describes t as JSON Schema, following encoding/json's rules.
 func jsonSchema(t reflect.Type, depth int) map[string]any {
@@ -125,6 +129,9 @@ func jsonSchema(t reflect.Type, depth int) map[string]any {
 	}
 	if t == timeType {
 		return map[string]any{"type": "string", "format": "date-time"}
+	}
+	if t == rawType {
+		return map[string]any{}
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -183,9 +190,9 @@ func collectFields(t reflect.Type, props map[string]any, depth int) {
 	}
 }
 
-// generatePassword returns a random 20-character password of letters and
+// GeneratePassword returns a random 20-character password of letters and
 // digits (with at least one of each).
-func generatePassword() (string, error) {
+func GeneratePassword() (string, error) {
 	const letters = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 	const digits = "23456789"
 	const all = letters + digits

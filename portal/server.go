@@ -38,6 +38,8 @@ type Config struct {
 	Exec platform.Executor
 	// Sealer seals new secrets and opens stored ones.
 	Sealer Sealer
+	// Customers authenticates bank customers on the authorise pages.
+	Customers CustomerAuthenticator
 	// NodeID names this node in change records.
 	NodeID string
 	// IsLeader reports whether this node leads the cluster: background work

@@ -1,0 +1,419 @@
+package platform
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SQL reads of the applicants domain, for the admin and portal APIs (the
+// gateway reads the registry instead). Not-found is a *CommandError of
+// CodeNotFound, so the APIs render it as they render a refused command.
+
+// aplLimit renders a LIMIT clause: limit ≤ 0 means 50, at most 500.
+func aplLimit(limit, offset int) string {
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(offset, 0))
+}
+
+// aplWhere builds a WHERE clause from conditions.
+type aplWhere struct {
+	conds []string
+	args  []any
+}
+
+func (w *aplWhere) add(cond string, arg any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, arg)
+}
+
+func (w *aplWhere) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+func aplCount(db *sql.DB, from string, w *aplWhere) (int, error) {
+	var n int
+	err := db.QueryRow("SELECT COUNT(*) FROM "+from+w.String(), w.args...).Scan(&n)
+	return n, err
+}
+
+const aplApplicantColumns = `id, owner_developer_id, name, uscc, contact_name, contact_email, contact_phone, callback_url,
+	redirect_uris, ip_allow, status, status_reason, version, created_ms, created_by, updated_ms, updated_by`
+
+func aplScanApplicant(row aplScanner) (Applicant, error) {
+	var a Applicant
+	var redirects, ipAllow string
+	var created, updated int64
+	err := row.Scan(&a.ID, &a.OwnerDeveloperID, &a.Name, &a.USCC, &a.ContactName, &a.ContactEmail, &a.ContactPhone,
+		&a.CallbackURL, &redirects, &ipAllow, &a.Status, &a.StatusReason, &a.Version, &created, &a.CreatedBy, &updated, &a.UpdatedBy)
+	if err != nil {
+		return a, err
+	}
+	a.CreatedAt, a.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	a.RedirectURIs, a.IPAllow = []string{}, []string{}
+	_ = json.Unmarshal([]byte(redirects), &a.RedirectURIs)
+	_ = json.Unmarshal([]byte(ipAllow), &a.IPAllow)
+	return a, nil
+}
+
+// GetApplicant reads one applicant.
+func GetApplicant(db *sql.DB, id string) (Applicant, error) {
+	a, err := aplScanApplicant(db.QueryRow("SELECT "+aplApplicantColumns+" FROM applicants WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, NotFound("applicant not found")
+	}
+	return a, err
+}
+
+// ApplicantFilter selects applicants; empty fields match everything. Name
+// matches a substring.
+type ApplicantFilter struct {
+	OwnerDeveloperID string
+	Status           string
+	USCC             string
+	Name             string
+	Limit, Offset    int // a page: limit ≤ 0 means 50
+}
+
+// ListApplicants reads a page of applicants, newest first, and the total.
+func ListApplicants(db *sql.DB, f ApplicantFilter) ([]Applicant, int, error) {
+	w := &aplWhere{}
+	if f.OwnerDeveloperID != "" {
+		w.add("owner_developer_id = ?", f.OwnerDeveloperID)
+	}
+	if f.Status != "" {
+		w.add("status = ?", f.Status)
+	}
+	if f.USCC != "" {
+		w.add("uscc = ?", strings.ToUpper(f.USCC))
+	}
+	if f.Name != "" {
+		w.add("instr(name, ?) > 0", f.Name)
+	}
+	total, err := aplCount(db, "applicants", w)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.Query("SELECT "+aplApplicantColumns+" FROM applicants"+w.String()+" ORDER BY created_ms DESC, id"+aplLimit(f.Limit, f.Offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []Applicant{}
+	for rows.Next() {
+		a, err := aplScanApplicant(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}
+
+const aplAppColumns = "a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms"
+
+func aplScanApp(row aplScanner) (App, error) {
+	var a App
+	var created, updated int64
+	err := row.Scan(&a.ID, &a.ApplicantID, &a.Env, &a.Status, &created, &a.CreatedBy, &updated)
+	a.CreatedAt, a.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return a, err
+}
+
+// GetApp reads one app.
+func GetApp(db *sql.DB, id string) (App, error) {
+	a, err := aplScanApp(db.QueryRow("SELECT "+aplAppColumns+" FROM apps a WHERE a.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, NotFound("app not found")
+	}
+	return a, err
+}
+
+// AppFilter selects apps; empty fields match everything.
+type AppFilter struct {
+	ApplicantID      string
+	OwnerDeveloperID string
+	Env              string
+	Status           string
+	Limit, Offset    int // a page: limit ≤ 0 means 50
+}
+
+// ListApps reads a page of apps, newest first, and the total.
+func ListApps(db *sql.DB, f AppFilter) ([]App, int, error) {
+	w := &aplWhere{}
+	if f.ApplicantID != "" {
+		w.add("a.applicant_id = ?", f.ApplicantID)
+	}
+	if f.OwnerDeveloperID != "" {
+		w.add("p.owner_developer_id = ?", f.OwnerDeveloperID)
+	}
+	if f.Env != "" {
+		w.add("a.env = ?", f.Env)
+	}
+	if f.Status != "" {
+		w.add("a.status = ?", f.Status)
+	}
+	from := "apps a JOIN applicants p ON p.id = a.applicant_id"
+	total, err := aplCount(db, from, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.Query("SELECT "+aplAppColumns+" FROM "+from+w.String()+" ORDER BY a.created_ms DESC, a.id"+aplLimit(f.Limit, f.Offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []App{}
+	for rows.Next() {
+		a, err := aplScanApp(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}
+
+// GetCredential reads one credential (never its secret); State is its
+// state at now.
+func GetCredential(db *sql.DB, id string, now time.Time) (Credential, error) {
+	var c Credential
+	err := aplScanCredentialWithApplicant(db.QueryRow("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id), &c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, NotFound("credential not found")
+	}
+	c.State = c.StateAt(now)
+	return c, err
+}
+
+func aplScanCredentialWithApplicant(row aplScanner, c *Credential) error {
+	var applicant string
+	err := aplScanCredential(aplExtraScanner{row, &applicant}, c, nil)
+	c.ApplicantID = applicant
+	return err
+}
+
+// aplExtraScanner appends one destination to every Scan.
+type aplExtraScanner struct {
+	s     aplScanner
+	extra any
+}
+
+func (e aplExtraScanner) Scan(dest ...any) error { return e.s.Scan(append(dest, e.extra)...) }
+
+// CredentialFilter selects credentials; empty fields match everything.
+type CredentialFilter struct {
+	AppID         string
+	ApplicantID   string
+	Kind          string
+	Status        string // active or revoked (the stored status)
+	Limit, Offset int    // a page: limit ≤ 0 means 50
+}
+
+// ListCredentials reads a page of credentials (never secrets), newest
+// first, and the total; State is each one's state at now.
+func ListCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credential, int, error) {
+	w := &aplWhere{}
+	if f.AppID != "" {
+		w.add("c.app_id = ?", f.AppID)
+	}
+	if f.ApplicantID != "" {
+		w.add("a.applicant_id = ?", f.ApplicantID)
+	}
+	if f.Kind != "" {
+		w.add("c.kind = ?", f.Kind)
+	}
+	if f.Status != "" {
+		w.add("c.status = ?", f.Status)
+	}
+	from := "credentials c JOIN apps a ON a.id = c.app_id"
+	total, err := aplCount(db, from, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.Query("SELECT "+aplCredentialColumns+", a.applicant_id FROM "+from+w.String()+" ORDER BY c.created_ms DESC, c.id DESC"+aplLimit(f.Limit, f.Offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []Credential{}
+	for rows.Next() {
+		var c Credential
+		if err := aplScanCredentialWithApplicant(rows, &c); err != nil {
+			return nil, 0, err
+		}
+		c.State = c.StateAt(now)
+		out = append(out, c)
+	}
+	return out, total, rows.Err()
+}
+
+// ExpiringCredentials returns the active credentials of active apps that
+// expire after now and no later than now+within, soonest first: the portal
+// warns their applicants (R-7.3.4).
+func ExpiringCredentials(db *sql.DB, now time.Time, within time.Duration) ([]Credential, error) {
+	rows, err := db.Query("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id"+
+		" WHERE c.status = ? AND a.status = ? AND c.not_after_ms > ? AND c.not_after_ms <= ? ORDER BY c.not_after_ms, c.id",
+		CredentialActive, AppActive, now.UnixMilli(), now.Add(within).UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Credential
+	for rows.Next() {
+		var c Credential
+		if err := aplScanCredentialWithApplicant(rows, &c); err != nil {
+			return nil, err
+		}
+		c.State = c.StateAt(now)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const aplRequestColumns = `r.id, r.applicant_id, r.api_ids, r.note, r.agreement_version, r.status, r.submitted_by, r.submitted_ms,
+	r.editors, r.reviewed_by, r.reviewed_ms, r.decision_reason, coalesce(r.production_app_id, ''), r.version, r.updated_ms,
+	coalesce(x.agreement_sm3, ''), coalesce(x.accepted_ms, 0), coalesce(x.accepted_by, '')`
+
+const aplRequestFrom = "production_requests r LEFT JOIN agreement_acceptances x ON x.request_id = r.id"
+
+func aplScanRequest(row aplScanner) (ProductionRequest, error) {
+	var r ProductionRequest
+	var apis, editors string
+	var submitted, reviewed, updated, accepted int64
+	err := row.Scan(&r.ID, &r.ApplicantID, &apis, &r.Note, &r.AgreementVersion, &r.Status, &r.SubmittedBy, &submitted,
+		&editors, &r.ReviewedBy, &reviewed, &r.DecisionReason, &r.ProductionAppID, &r.Version, &updated,
+		&r.AgreementSM3, &accepted, &r.AcceptedBy)
+	if err != nil {
+		return r, err
+	}
+	r.APIIDs, r.Editors = []string{}, []string{}
+	_ = json.Unmarshal([]byte(apis), &r.APIIDs)
+	_ = json.Unmarshal([]byte(editors), &r.Editors)
+	r.SubmittedAt, r.UpdatedAt, r.AcceptedAt = time.UnixMilli(submitted).UTC(), time.UnixMilli(updated).UTC(), time.UnixMilli(accepted).UTC()
+	if kind, _, ok := strings.Cut(r.SubmittedBy, ":"); ok {
+		r.SubmittedByKind = kind
+	}
+	if reviewed != 0 {
+		t := time.UnixMilli(reviewed).UTC()
+		r.ReviewedAt = &t
+	}
+	return r, nil
+}
+
+// GetProductionRequest reads one production request.
+func GetProductionRequest(db *sql.DB, id string) (ProductionRequest, error) {
+	r, err := aplScanRequest(db.QueryRow("SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+" WHERE r.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, NotFound("production request not found")
+	}
+	return r, err
+}
+
+// RequestFilter selects production requests; empty fields match everything.
+type RequestFilter struct {
+	ApplicantID      string
+	OwnerDeveloperID string
+	Status           string
+	Limit, Offset    int // a page: limit ≤ 0 means 50
+}
+
+// ListProductionRequests reads a page of production requests, newest
+// first, and the total.
+func ListProductionRequests(db *sql.DB, f RequestFilter) ([]ProductionRequest, int, error) {
+	w := &aplWhere{}
+	if f.ApplicantID != "" {
+		w.add("r.applicant_id = ?", f.ApplicantID)
+	}
+	if f.OwnerDeveloperID != "" {
+		w.add("r.applicant_id IN (SELECT id FROM applicants WHERE owner_developer_id = ?)", f.OwnerDeveloperID)
+	}
+	if f.Status != "" {
+		w.add("r.status = ?", f.Status)
+	}
+	total, err := aplCount(db, aplRequestFrom, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.Query("SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+w.String()+" ORDER BY r.submitted_ms DESC, r.id"+aplLimit(f.Limit, f.Offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []ProductionRequest{}
+	for rows.Next() {
+		r, err := aplScanRequest(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}
+
+// GetAgreement reads one agreement version with its text.
+func GetAgreement(db *sql.DB, version string) (Agreement, error) {
+	var a Agreement
+	var created int64
+	err := db.QueryRow("SELECT version, title, text, sm3, created_ms, created_by FROM agreements WHERE version = ?", version).
+		Scan(&a.Version, &a.Title, &a.Text, &a.SM3, &created, &a.CreatedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, NotFound("agreement version not found")
+	}
+	if err != nil {
+		return a, err
+	}
+	a.CreatedAt = time.UnixMilli(created).UTC()
+	cur, _, err := aplCurrentAgreement(db)
+	a.Current = err == nil && cur == a.Version
+	return a, nil
+}
+
+// CurrentAgreement reads the agreement applicants must accept now.
+func CurrentAgreement(db *sql.DB) (Agreement, error) {
+	cur, _, err := aplCurrentAgreement(db)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Agreement{}, NotFound("no agreement has been published yet")
+	}
+	if err != nil {
+		return Agreement{}, err
+	}
+	return GetAgreement(db, cur)
+}
+
+// ListAgreements reads a page of agreement versions (without their texts),
+// newest first, and the total.
+func ListAgreements(db *sql.DB, limit, offset int) ([]Agreement, int, error) {
+	w := &aplWhere{}
+	total, err := aplCount(db, "agreements", w)
+	if err != nil {
+		return nil, 0, err
+	}
+	cur, _, _ := aplCurrentAgreement(db)
+	rows, err := db.Query("SELECT version, title, sm3, created_ms, created_by FROM agreements ORDER BY created_ms DESC, rowid DESC" + aplLimit(limit, offset))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []Agreement{}
+	for rows.Next() {
+		var a Agreement
+		var created int64
+		if err := rows.Scan(&a.Version, &a.Title, &a.SM3, &created, &a.CreatedBy); err != nil {
+			return nil, 0, err
+		}
+		a.CreatedAt = time.UnixMilli(created).UTC()
+		a.Current = a.Version == cur
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}

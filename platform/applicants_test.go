@@ -1,0 +1,767 @@
+package platform
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"lijiang/platform/seal"
+)
+
+// aplEnv is a real Store with bank users, developers and published APIs,
+// and a clock that commands are stamped with.
+type aplEnv struct {
+	t   *testing.T
+	s   *Store
+	idx uint64
+	now time.Time
+	kr  *seal.Keyring
+
+	admin, reviewer, reviewer2, operator, auditor Actor
+	dev, otherDev                                 Actor
+	cli                                           Actor
+	apis                                          []string // published
+	draftAPI                                      string
+}
+
+func newAplEnv(t *testing.T) *aplEnv {
+	t.Helper()
+	e := &aplEnv{t: t, s: mustStore(t, filepath.Join(t.TempDir(), "state.db")), now: time.Date(2025, 11, 27, 8, 0, 0, 0, time.UTC)}
+	raw, err := seal.GenerateKEK(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, err := seal.ParseKEK(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.kr, err = seal.NewKeyring(kek); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(role string) Actor {
+		id := NewID("adm")
+		if _, err := e.s.db.Exec(`INSERT INTO admin_users (id, username, display_name, role, password_hash, totp_sealed, status, created_ms, updated_ms)
+			VALUES (?, ?, ?, ?, 'x', x'00', 'active', 0, 0)`, id, strings.ToLower(id[4:16]), role, role); err != nil {
+			t.Fatal(err)
+		}
+		return Actor{Kind: ActorAdmin, ID: id, Addr: "10.0.0.9"}
+	}
+	e.admin, e.reviewer, e.reviewer2, e.operator, e.auditor = mk(RoleAdmin), mk(RoleReviewer), mk(RoleReviewer), mk(RoleOperator), mk(RoleAuditor)
+	mkDev := func(email string) Actor {
+		id := NewID("dev")
+		if _, err := e.s.db.Exec(`INSERT INTO developers (id, email, name, password_hash, status, created_ms, updated_ms)
+			VALUES (?, ?, 'Dev', 'x', 'active', 0, 0)`, id, email); err != nil {
+			t.Fatal(err)
+		}
+		return Actor{Kind: ActorDeveloper, ID: id, Addr: "203.0.113.7"}
+	}
+	e.dev, e.otherDev = mkDev("dev@example.com"), mkDev("other@example.com")
+	e.cli = Actor{Kind: ActorCLI, ID: "root"}
+	for i := range 3 {
+		id := NewID("api")
+		e.mustOK(e.cli, CmdAPICreate, &APICreate{ID: id, APISpec: aplAPISpec(i)})
+		if i < 2 {
+			e.mustOK(e.cli, CmdAPIPublish, &APITransition{ID: id, ExpectedVersion: 1})
+			e.apis = append(e.apis, id)
+		} else {
+			e.draftAPI = id
+		}
+	}
+	slices.Sort(e.apis) // requests keep their API ids sorted
+	e.mustOK(e.admin, CmdAgreementCreate, &AgreementCreate{Version: "2025.1", Title: "开放银行服务协议", Text: "甲方与乙方约定如下：数据仅限本机构使用，不得转让。"})
+	return e
+}
+
+func aplAPISpec(i int) APISpec {
+	return APISpec{Name: fmt.Sprintf("API %d", i), APIVersion: "v1", Method: "GET", Path: fmt.Sprintf("/v1/things%d", i),
+		Level: LevelA1, Upstream: Upstream{Targets: []string{UpstreamSandbox}, TimeoutMs: 1000}, Retention: RetentionNone}
+}
+
+// apply proposes one command as actor at e.now and applies it.
+func (e *aplEnv) apply(actor Actor, typ string, payload any) (Result, error) {
+	e.t.Helper()
+	c, err := NewCommand(typ, 1, "", actor, e.now, payload)
+	if err != nil {
+		return Result{}, err
+	}
+	e.idx++
+	res := e.s.Apply([]Entry{{Index: e.idx, Term: 1, Data: mustEncode(e.t, c)}})[0]
+	if res.Err != nil {
+		return res, res.Err
+	}
+	return res, nil
+}
+
+func (e *aplEnv) mustOK(actor Actor, typ string, payload any) json.RawMessage {
+	e.t.Helper()
+	res, err := e.apply(actor, typ, payload)
+	if err != nil {
+		e.t.Fatalf("%s by %s: %v", typ, actor.Kind, err)
+	}
+	return res.Value
+}
+
+// mustRefuse expects the command to be refused with code (by Validate on
+// the proposer's side or by apply), the message containing part.
+func (e *aplEnv) mustRefuse(actor Actor, typ string, payload any, code, part string) *CommandError {
+	e.t.Helper()
+	_, err := e.apply(actor, typ, payload)
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.Code != code || !strings.Contains(ce.Error(), part) {
+		e.t.Fatalf("%s by %s: got %v, want %s containing %q", typ, actor.Kind, err, code, part)
+	}
+	return ce
+}
+
+func (e *aplEnv) register(owner Actor, uscc string) ApplicantResult {
+	e.t.Helper()
+	var r ApplicantResult
+	raw := e.mustOK(owner, CmdApplicantRegister, e.registration(owner, uscc))
+	if err := json.Unmarshal(raw, &r); err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+func (e *aplEnv) registration(owner Actor, uscc string) *ApplicantRegister {
+	return &ApplicantRegister{
+		ApplicantID: NewID("apl"), SandboxAppID: NewAppID(e.now), OwnerDeveloperID: owner.ID,
+		Name: "示例科技有限公司", USCC: uscc, ContactName: "张三", ContactEmail: "zhangsan@example.com", ContactPhone: "+86 13800138000",
+		CallbackURL: "https://hooks.example.com/lijiang", RedirectURIs: []string{"https://app.example.com/oauth/cb"},
+		IPAllow: []string{"203.0.113.7/24", "2001:db8::/32"},
+	}
+}
+
+func (e *aplEnv) applicant(id string) Applicant {
+	e.t.Helper()
+	var a Applicant
+	err := e.s.Read(func(db *sql.DB) (err error) { a, err = GetApplicant(db, id); return })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+func (e *aplEnv) request(id string) ProductionRequest {
+	e.t.Helper()
+	var r ProductionRequest
+	err := e.s.Read(func(db *sql.DB) (err error) { r, err = GetProductionRequest(db, id); return })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+func (e *aplEnv) submit(actor Actor, applicantID string, apis ...string) string {
+	e.t.Helper()
+	id := NewID("prq")
+	e.mustOK(actor, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: id, ApplicantID: applicantID, APIIDs: apis, AgreementVersion: "2025.1"})
+	return id
+}
+
+func (e *aplEnv) secret(appID string) (string, *CredentialCreate) {
+	e.t.Helper()
+	id, secret := NewID("crd"), NewAppSecret()
+	sealed, err := e.kr.Seal(CredentialAAD(id), []byte(secret))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret, &CredentialCreate{CredentialID: id, AppID: appID, Kind: CredentialSecret, SecretSealed: sealed}
+}
+
+func (e *aplEnv) addCredential(actor Actor, p *CredentialCreate) CredentialResult {
+	e.t.Helper()
+	var r CredentialResult
+	if err := json.Unmarshal(e.mustOK(actor, CmdCredentialCreate, p), &r); err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+func (e *aplEnv) grants(appID string) []string {
+	e.t.Helper()
+	var out []string
+	err := e.s.Read(func(db *sql.DB) error {
+		rows, err := db.Query("SELECT api_id FROM grants WHERE app_id = ? ORDER BY api_id", appID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func (e *aplEnv) notices(applicantID string) []string {
+	e.t.Helper()
+	var out []string
+	err := e.s.Read(func(db *sql.DB) error {
+		rows, err := db.Query("SELECT kind FROM notices WHERE applicant_id = ? ORDER BY created_ms, rowid", applicantID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+const aplUSCC = "91330100716105852F"
+
+// TestApplicantWholeLife walks an applicant from registration to exit at
+// platform level, checking the state and the registry view at each step.
+func TestApplicantWholeLife(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, "91330100716105852f")
+	if reg.Status != ApplicantSandbox || reg.Version != 1 {
+		t.Fatalf("registered: %+v", reg)
+	}
+	a := e.applicant(reg.ApplicantID)
+	if a.USCC != aplUSCC || a.ContactPhone != "13800138000" || strings.Join(a.IPAllow, ",") != "203.0.113.0/24,2001:db8::/32" || a.OwnerDeveloperID != e.dev.ID {
+		t.Fatalf("applicant: %+v", a)
+	}
+	// The sandbox app exists at once and is in the registry view.
+	sb, ok := e.s.Registry().Applicants.App(reg.SandboxAppID)
+	if !ok || sb.Env != EnvSandbox || !sb.Active() || len(sb.IPAllow) != 2 || !sb.AllowsRedirect("https://app.example.com/oauth/cb") {
+		t.Fatalf("sandbox app in view: %+v %v", sb, ok)
+	}
+	secret, sp := e.secret(reg.SandboxAppID)
+	sec := e.addCredential(e.dev, sp)
+	if sec.Serial != "sec-1" {
+		t.Fatalf("secret: %+v", sec)
+	}
+	c, err := e.s.Registry().Applicants.Credential(reg.SandboxAppID, "sec-1", e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opened, err := e.kr.Open(CredentialAAD(c.ID), c.SecretSealed); err != nil || string(opened) != secret {
+		t.Fatalf("sealed secret does not open to the secret: %v", err)
+	}
+
+	// Production request → pending review.
+	req := e.submit(e.dev, reg.ApplicantID, e.apis[1], e.apis[0], e.apis[0])
+	if a := e.applicant(reg.ApplicantID); a.Status != ApplicantPendingReview || a.Version != 2 {
+		t.Fatalf("after submit: %s v%d", a.Status, a.Version)
+	}
+	r := e.request(req)
+	if r.Status != RequestPendingReview || r.AgreementVersion != "2025.1" || len(r.AgreementSM3) != 64 || r.AcceptedBy != "developer:"+e.dev.ID ||
+		strings.Join(r.APIIDs, ",") != strings.Join(e.apis, ",") {
+		t.Fatalf("request: %+v", r)
+	}
+
+	// A reviewer approves: production app, grants exactly the approved APIs.
+	prodID := NewAppID(e.now)
+	e.now = e.now.Add(time.Hour)
+	var dec ProductionRequestResult
+	json.Unmarshal(e.mustOK(e.reviewer, CmdProductionRequestApprove, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 1, ProductionAppID: prodID, NoticeID: NewID("ntc")}), &dec)
+	if dec.Status != RequestApproved || dec.ProductionAppID != prodID {
+		t.Fatalf("approve: %+v", dec)
+	}
+	if a := e.applicant(reg.ApplicantID); a.Status != ApplicantApproved {
+		t.Fatalf("after approval: %s", a.Status)
+	}
+	if g := e.grants(prodID); strings.Join(g, ",") != strings.Join(e.apis, ",") {
+		t.Fatalf("grants %v, want %v", g, e.apis)
+	}
+	if g := e.grants(reg.SandboxAppID); len(g) != 0 {
+		t.Fatalf("sandbox app grants %v", g)
+	}
+	if r := e.request(req); r.ReviewedBy != "admin:"+e.reviewer.ID || r.ProductionAppID != prodID || r.ReviewedAt == nil {
+		t.Fatalf("request after approval: %+v", r)
+	}
+
+	// Keys on the production app, then a rotation with overlap.
+	_, signPEM, _ := aplSM2Key(t)
+	_, encPEM, encHex := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: prodID, Kind: CredentialSM2Sign, PublicKey: signPEM})
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: prodID, Kind: CredentialSM2Enc, PublicKey: encHex})
+	e.now = e.now.Add(24 * time.Hour)
+	_, sign2PEM, _ := aplSM2Key(t)
+	rot := e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: prodID, Kind: CredentialSM2Sign, PublicKey: sign2PEM})
+	v := e.s.Registry().Applicants
+	for _, serial := range []string{"sig-1", "sig-2", "enc-1"} {
+		c, err := v.Credential(prodID, serial, e.now)
+		if err != nil || c.PublicKey == nil {
+			t.Fatalf("%s during overlap: %v", serial, err)
+		}
+	}
+	if got := v.ValidCredentials(prodID, CredentialSM2Enc, e.now); len(got) != 1 || got[0].PublicKeyPEM != encPEM {
+		t.Fatalf("valid enc keys: %+v", got)
+	}
+	old, _ := v.Credential(prodID, "sig-1", e.now)
+	e.mustOK(e.dev, CmdCredentialRevoke, &CredentialRevoke{CredentialID: old.ID, Reason: "rotated to " + rot.Serial})
+	if _, err := e.s.Registry().Applicants.Credential(prodID, "sig-1", e.now); !errors.Is(err, ErrCredentialRevoked) {
+		t.Fatalf("revoked key: %v", err)
+	}
+	if _, err := e.s.Registry().Applicants.Credential(prodID, "sig-2", e.now); err != nil {
+		t.Fatalf("new key after rotation: %v", err)
+	}
+
+	// Suspend → the view refuses every call; resume → accepted again.
+	ver := e.applicant(reg.ApplicantID).Version
+	e.mustOK(e.operator, CmdApplicantSuspend, &ApplicantStatusChange{ApplicantID: reg.ApplicantID, ExpectedVersion: ver, Reason: "安全事件调查", NoticeID: NewID("ntc")})
+	if _, err := e.s.Registry().Applicants.Credential(prodID, "sig-2", e.now); !errors.Is(err, ErrAppInactive) {
+		t.Fatalf("suspended: %v", err)
+	}
+	e.mustOK(e.operator, CmdApplicantResume, &ApplicantStatusChange{ApplicantID: reg.ApplicantID, ExpectedVersion: ver + 1, NoticeID: NewID("ntc")})
+	if _, err := e.s.Registry().Applicants.Credential(prodID, "sig-2", e.now); err != nil {
+		t.Fatalf("resumed: %v", err)
+	}
+
+	// Exit.
+	var ex ApplicantResult
+	json.Unmarshal(e.mustOK(e.admin, CmdApplicantExit, &ApplicantStatusChange{ApplicantID: reg.ApplicantID, ExpectedVersion: ver + 2, Reason: "协议终止", NoticeID: NewID("ntc")}), &ex)
+	if ex.Status != ApplicantExited || ex.RevokedCredentials != 3 || ex.RemovedGrants != 2 {
+		t.Fatalf("exit: %+v", ex)
+	}
+	got := e.notices(reg.ApplicantID)
+	want := []string{NoticeRequestApproved, NoticeApplicantSuspended, NoticeApplicantResumed, NoticeApplicantExit}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("notices %v, want %v", got, want)
+	}
+	// Every change is in the record with who and from where.
+	var n int
+	e.s.Read(func(db *sql.DB) error {
+		return db.QueryRow("SELECT COUNT(*) FROM changes WHERE ok = 1 AND type LIKE 'applicant.%' AND actor_addr <> ''").Scan(&n)
+	})
+	if n != 4 {
+		t.Fatalf("%d applicant changes recorded", n)
+	}
+}
+
+func TestExitRevokesEveryCredential(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	req := e.submit(e.dev, reg.ApplicantID, e.apis[0])
+	prodID := NewAppID(e.now)
+	e.mustOK(e.reviewer, CmdProductionRequestApprove, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 1, ProductionAppID: prodID, NoticeID: NewID("ntc")})
+	type cred struct{ app, serial string }
+	var creds []cred
+	for _, app := range []string{reg.SandboxAppID, prodID} {
+		_, p := e.secret(app)
+		creds = append(creds, cred{app, e.addCredential(e.dev, p).Serial})
+		_, s, _ := aplSM2Key(t)
+		creds = append(creds, cred{app, e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Sign, PublicKey: s}).Serial})
+		_, s2, _ := aplSM2Key(t)
+		creds = append(creds, cred{app, e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Enc, PublicKey: s2}).Serial})
+		ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		creds = append(creds, cred{app, e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialClientCert,
+			Certificate: aplCert(t, ec, e.now.Add(-time.Hour), e.now.Add(200*24*time.Hour))}).Serial})
+	}
+	for _, c := range creds {
+		if _, err := e.s.Registry().Applicants.Credential(c.app, c.serial, e.now); err != nil {
+			t.Fatalf("%v before exit: %v", c, err)
+		}
+	}
+	e.mustOK(e.operator, CmdApplicantExit, &ApplicantStatusChange{ApplicantID: reg.ApplicantID, ExpectedVersion: 3, Reason: "退出", NoticeID: NewID("ntc")})
+	v := e.s.Registry().Applicants
+	for _, c := range creds {
+		if _, err := v.Credential(c.app, c.serial, e.now); !errors.Is(err, ErrAppInactive) {
+			t.Fatalf("%v after exit: %v", c, err)
+		}
+		if got := v.ValidCredentials(c.app, CredentialSecret, e.now); len(got) != 0 {
+			t.Fatalf("valid credentials after exit: %v", got)
+		}
+	}
+	var active, grants int
+	e.s.Read(func(db *sql.DB) error {
+		db.QueryRow("SELECT COUNT(*) FROM credentials WHERE status = 'active'").Scan(&active)
+		return db.QueryRow("SELECT COUNT(*) FROM grants").Scan(&grants)
+	})
+	if active != 0 || grants != 0 {
+		t.Fatalf("after exit: %d active credentials, %d grants", active, grants)
+	}
+	for _, c := range v.Credentials(prodID) {
+		if c.Status != CredentialRevoked || c.RevokedAt == nil || c.RevokedBy != "admin:"+e.operator.ID {
+			t.Fatalf("credential after exit: %+v", c)
+		}
+	}
+	// Read-only: nothing more may change.
+	e.mustRefuse(e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: reg.ApplicantID, ExpectedVersion: 4, Name: ptr("新名称有限公司")}, CodeConflict, "exited")
+	_, p := e.secret(prodID)
+	e.mustRefuse(e.dev, CmdCredentialCreate, p, CodeConflict, "exited")
+	e.mustRefuse(e.admin, CmdApplicantExit, &ApplicantStatusChange{ApplicantID: reg.ApplicantID, ExpectedVersion: 4, Reason: "again", NoticeID: NewID("ntc")}, CodeConflict, "exited")
+	// The organisation may register again as a new applicant.
+	e.register(e.dev, aplUSCC)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestExpiredOrRevokedCredentialIsInvalidInView(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	app := reg.SandboxAppID
+	_, p := e.secret(app)
+	p.NotAfterMs = e.now.Add(48 * time.Hour).UnixMilli()
+	e.addCredential(e.dev, p)
+	_, p2 := e.secret(app)
+	p2.NotBeforeMs = e.now.Add(24 * time.Hour).UnixMilli()
+	p2.Serial = "next"
+	e.addCredential(e.dev, p2)
+	v := e.s.Registry().Applicants
+	tests := []struct {
+		name, app, serial string
+		at                time.Time
+		want              error
+	}{
+		{"valid", app, "sec-1", e.now, nil},
+		{"expired", app, "sec-1", e.now.Add(48 * time.Hour), ErrCredentialExpired},
+		{"not yet valid", app, "next", e.now, ErrCredentialNotYetValid},
+		{"valid later", app, "next", e.now.Add(25 * time.Hour), nil},
+		{"unknown serial", app, "sec-9", e.now, ErrCredentialUnknown},
+		{"unknown app", NewAppID(e.now), "sec-1", e.now, ErrAppUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Credential(tt.app, tt.serial, tt.at)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	c, _ := v.Credential(app, "sec-1", e.now)
+	e.mustOK(e.operator, CmdCredentialRevoke, &CredentialRevoke{CredentialID: c.ID, Reason: "leaked"})
+	if _, err := e.s.Registry().Applicants.Credential(app, "sec-1", e.now); !errors.Is(err, ErrCredentialRevoked) {
+		t.Fatalf("revoked: %v", err)
+	}
+	// The old snapshot is untouched (registries are immutable).
+	if _, err := v.Credential(app, "sec-1", e.now); err != nil {
+		t.Fatalf("old snapshot changed: %v", err)
+	}
+	e.mustRefuse(e.operator, CmdCredentialRevoke, &CredentialRevoke{CredentialID: c.ID}, CodeConflict, "already revoked")
+}
+
+func TestCredentialRotationLimit(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	app := reg.SandboxAppID
+	_, a := e.secret(app)
+	_, b := e.secret(app)
+	_, c := e.secret(app)
+	first := e.addCredential(e.dev, a)
+	e.addCredential(e.dev, b)
+	e.mustRefuse(e.dev, CmdCredentialCreate, c, CodeConflict, "revoke one")
+	// Keys are counted per kind.
+	_, k1, _ := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Sign, PublicKey: k1})
+	// Revoking one makes room; an expired one does not count either.
+	e.mustOK(e.dev, CmdCredentialRevoke, &CredentialRevoke{CredentialID: first.CredentialID})
+	third := e.addCredential(e.dev, c)
+	if third.Serial != "sec-3" {
+		t.Fatalf("third serial %q", third.Serial)
+	}
+	_, d := e.secret(app)
+	d.NotAfterMs = e.now.Add(time.Hour).UnixMilli()
+	e.mustRefuse(e.dev, CmdCredentialCreate, d, CodeConflict, "2 valid secret")
+	e.now = e.now.Add(400 * 24 * time.Hour) // both have expired
+	_, d2 := e.secret(app)
+	e.addCredential(e.dev, d2)
+}
+
+func TestCredentialRules(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	app := reg.SandboxAppID
+	_, k, kHex := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Sign, PublicKey: k, Serial: "my-key.1"})
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	certPEM := aplCert(t, ec, e.now.Add(-time.Hour), e.now.Add(30*24*time.Hour))
+	cert := e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialClientCert, Certificate: certPEM})
+	if cert.NotAfterMs != e.now.Add(30*24*time.Hour).UnixMilli() {
+		t.Fatalf("certificate credential must end with the certificate: %+v", cert)
+	}
+	_, other, _ := aplSM2Key(t)
+	tests := []struct {
+		name    string
+		actor   Actor
+		p       *CredentialCreate
+		code    string
+		errPart string
+	}{
+		{"enc key equal to sign key", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: kHex}, CodeInvalid, "public_key"},
+		{"same sign key again", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Sign, PublicKey: kHex}, CodeConflict, "already registered"},
+		{"serial taken", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: other, Serial: "my-key.1"}, CodeConflict, "serial"},
+		{"bad serial", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: other, Serial: "a b"}, CodeInvalid, "serial"},
+		{"not a key", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: "04abcd"}, CodeInvalid, "public_key"},
+		{"key with a secret kind", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSecret, PublicKey: other, SecretSealed: make([]byte, 40)}, CodeInvalid, "public_key"},
+		{"unknown kind", e.dev, &CredentialCreate{AppID: app, Kind: "password", PublicKey: other}, CodeInvalid, "kind"},
+		{"same certificate", e.dev, &CredentialCreate{AppID: app, Kind: CredentialClientCert, Certificate: certPEM}, CodeConflict, "already registered"},
+		{"beyond the certificate", e.dev, &CredentialCreate{AppID: app, Kind: CredentialClientCert, Certificate: aplCert(t, ec, e.now, e.now.Add(time.Hour)), NotAfterMs: e.now.Add(2 * time.Hour).UnixMilli()}, CodeInvalid, "certificate's own expiry"},
+		{"expired certificate", e.dev, &CredentialCreate{AppID: app, Kind: CredentialClientCert, Certificate: aplCert(t, ec, e.now.Add(-2*time.Hour), e.now.Add(-time.Hour))}, CodeInvalid, "not_after"},
+		{"validity too long", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: other, NotAfterMs: e.now.Add(366 * 24 * time.Hour).UnixMilli()}, CodeInvalid, "365 days"},
+		{"ends before it starts", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: other, NotBeforeMs: e.now.Add(time.Hour).UnixMilli(), NotAfterMs: e.now.Add(time.Minute).UnixMilli()}, CodeInvalid, "not_after"},
+		{"backdated", e.dev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: other, NotBeforeMs: e.now.Add(-48 * time.Hour).UnixMilli()}, CodeInvalid, "not_before"},
+		{"other developer", e.otherDev, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: other}, CodeDenied, "another developer"},
+		{"auditor", e.auditor, &CredentialCreate{AppID: app, Kind: CredentialSM2Enc, PublicKey: other}, CodeDenied, "auditor"},
+		{"unknown app", e.dev, &CredentialCreate{AppID: NewAppID(e.now), Kind: CredentialSM2Enc, PublicKey: other}, CodeNotFound, "app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.CredentialID = NewID("crd")
+			e.mustRefuse(tt.actor, CmdCredentialCreate, tt.p, tt.code, tt.errPart)
+		})
+	}
+	// The maximum validity is a setting.
+	e.mustOK(e.cli, CmdSettingSet, &SettingSet{Key: SettingCredentialMaxValidityDays, Value: "30"})
+	e.mustRefuse(e.dev, CmdCredentialCreate, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Enc, PublicKey: other,
+		NotAfterMs: e.now.Add(31 * 24 * time.Hour).UnixMilli()}, CodeInvalid, "30 days")
+	r := e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Enc, PublicKey: other})
+	if r.NotAfterMs-r.NotBeforeMs != (30 * 24 * time.Hour).Milliseconds() {
+		t.Fatalf("default validity: %+v", r)
+	}
+}
+
+func TestSeparationOfDuties(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	// A reviewer who submits on the applicant's behalf may not decide it.
+	req := e.submit(e.reviewer, reg.ApplicantID, e.apis[0])
+	decide := func(actor Actor, typ string, ver int64) (Result, error) {
+		p := &ProductionRequestDecision{RequestID: req, ExpectedVersion: ver, NoticeID: NewID("ntc"), Reason: "资料不全"}
+		if typ == CmdProductionRequestApprove {
+			p.ProductionAppID, p.Reason = NewAppID(e.now), ""
+		}
+		return e.apply(actor, typ, p)
+	}
+	for _, typ := range []string{CmdProductionRequestApprove, CmdProductionRequestReject} {
+		e.mustRefuse(e.reviewer, typ, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 1, ProductionAppID: NewAppID(e.now), Reason: "x", NoticeID: NewID("ntc")}, CodeDenied, "separation of duties")
+	}
+	// Another reviewer edits it: now neither of them may decide.
+	e.mustOK(e.reviewer2, CmdProductionRequestUpdate, &ProductionRequestUpdate{RequestID: req, ExpectedVersion: 1, APIIDs: &[]string{e.apis[0], e.apis[1]}})
+	if _, err := decide(e.reviewer2, CmdProductionRequestApprove, 2); err == nil || err.(*CommandError).Code != CodeDenied {
+		t.Fatalf("editor approved: %v", err)
+	}
+	// Operators and auditors may not decide at all; developers neither.
+	for _, a := range []Actor{e.operator, e.auditor, e.dev} {
+		if _, err := decide(a, CmdProductionRequestApprove, 2); err == nil || err.(*CommandError).Code != CodeDenied {
+			t.Fatalf("%s approved: %v", a.ID, err)
+		}
+	}
+	// A stale version is a conflict.
+	if _, err := decide(e.admin, CmdProductionRequestApprove, 1); err == nil || err.(*CommandError).Code != CodeConflict {
+		t.Fatalf("stale approve: %v", err)
+	}
+	// An uninvolved admin rejects; reason required.
+	e.mustRefuse(e.admin, CmdProductionRequestReject, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 2, NoticeID: NewID("ntc")}, CodeInvalid, "reason")
+	if _, err := decide(e.admin, CmdProductionRequestReject, 2); err != nil {
+		t.Fatal(err)
+	}
+	a := e.applicant(reg.ApplicantID)
+	if a.Status != ApplicantRejected || a.StatusReason != "资料不全" {
+		t.Fatalf("after rejection: %+v", a)
+	}
+	r := e.request(req)
+	if r.SubmittedBy != "admin:"+e.reviewer.ID || strings.Join(r.Editors, ",") != "admin:"+e.reviewer2.ID || r.DecisionReason != "资料不全" {
+		t.Fatalf("request record: %+v", r)
+	}
+	// Rejected applicants may ask again.
+	req2 := e.submit(e.dev, reg.ApplicantID, e.apis[0])
+	e.mustOK(e.reviewer, CmdProductionRequestApprove, &ProductionRequestDecision{RequestID: req2, ExpectedVersion: 1, ProductionAppID: NewAppID(e.now), NoticeID: NewID("ntc")})
+}
+
+func TestApplicantRulesAndTransitions(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	id := reg.ApplicantID
+	status := func(ver int64) *ApplicantStatusChange {
+		return &ApplicantStatusChange{ApplicantID: id, ExpectedVersion: ver, Reason: "r", NoticeID: NewID("ntc")}
+	}
+	bad := e.registration(e.dev, "91330100716105852F")
+	tests := []struct {
+		name    string
+		actor   Actor
+		typ     string
+		p       any
+		code    string
+		errPart string
+	}{
+		{"duplicate USCC", e.dev, CmdApplicantRegister, e.registration(e.dev, aplUSCC), CodeConflict, "already registered"},
+		{"duplicate applicant id", e.dev, CmdApplicantRegister, &ApplicantRegister{ApplicantID: id, SandboxAppID: NewAppID(e.now), OwnerDeveloperID: e.dev.ID, Name: bad.Name, USCC: "914403001922038216",
+			ContactName: "x", ContactEmail: "a@b.cn", ContactPhone: "13800138000", CallbackURL: bad.CallbackURL}, CodeConflict, "applicant id"},
+		{"bad USCC", e.dev, CmdApplicantRegister, e.registration(e.dev, "91330100716105852E"), CodeInvalid, "uscc"},
+		{"for another developer", e.dev, CmdApplicantRegister, e.registration(e.otherDev, "914403001922038216"), CodeDenied, "another developer"},
+		{"unknown developer", e.cli, CmdApplicantRegister, e.registration(Actor{ID: NewID("dev")}, "914403001922038216"), CodeNotFound, "developer"},
+		{"auditor registers", e.auditor, CmdApplicantRegister, e.registration(e.dev, "914403001922038216"), CodeDenied, "auditor"},
+		{"suspend in sandbox", e.operator, CmdApplicantSuspend, status(1), CodeConflict, "applicant is sandbox"},
+		{"resume in sandbox", e.operator, CmdApplicantResume, status(1), CodeConflict, "applicant is sandbox"},
+		{"reviewer suspends", e.reviewer, CmdApplicantSuspend, status(1), CodeDenied, "reviewer"},
+		{"developer exits", e.dev, CmdApplicantExit, status(1), CodeDenied, "bank users"},
+		{"stale update", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 7, Name: ptr("新名称有限公司")}, CodeConflict, "stale"},
+		{"empty update", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1}, CodeInvalid, "nothing"},
+		{"bad phone", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, ContactPhone: ptr("12345")}, CodeInvalid, "contact_phone"},
+		{"bad callback", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, CallbackURL: ptr("https://127.0.0.1/x")}, CodeInvalid, "callback_url"},
+		{"bad CIDR", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, IPAllow: &[]string{"10.0.0.0/40"}}, CodeInvalid, "ip_allow"},
+		{"other developer updates", e.otherDev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, Name: ptr("新名称有限公司")}, CodeDenied, "another developer"},
+		{"unknown applicant", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: NewID("apl"), ExpectedVersion: 1, Name: ptr("新名称有限公司")}, CodeNotFound, "applicant"},
+		{"draft API requested", e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: []string{e.draftAPI}, AgreementVersion: "2025.1"}, CodeConflict, "not published"},
+		{"unknown API requested", e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: []string{"api_nope"}, AgreementVersion: "2025.1"}, CodeNotFound, "api_nope"},
+		{"unknown agreement", e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: e.apis, AgreementVersion: "1999"}, CodeInvalid, "agreement_version"},
+		{"no APIs", e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, AgreementVersion: "2025.1"}, CodeInvalid, "api_ids"},
+		{"developer creates agreement", e.dev, CmdAgreementCreate, &AgreementCreate{Version: "2", Title: "t", Text: "0123456789 text"}, CodeDenied, "bank users"},
+		{"reviewer creates agreement", e.reviewer, CmdAgreementCreate, &AgreementCreate{Version: "2", Title: "t", Text: "0123456789 text"}, CodeDenied, "reviewer"},
+		{"duplicate agreement", e.admin, CmdAgreementCreate, &AgreementCreate{Version: "2025.1", Title: "t", Text: "0123456789 text"}, CodeConflict, "exists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.mustRefuse(tt.actor, tt.typ, tt.p, tt.code, tt.errPart)
+		})
+	}
+	// A good update changes only what it names and bumps the version.
+	e.mustOK(e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, Name: ptr("示例金融科技有限公司"), IPAllow: &[]string{}})
+	a := e.applicant(id)
+	if a.Name != "示例金融科技有限公司" || len(a.IPAllow) != 0 || a.Version != 2 || a.ContactPhone != "13800138000" || a.UpdatedBy != "developer:"+e.dev.ID {
+		t.Fatalf("after update: %+v", a)
+	}
+	if app, _ := e.s.Registry().Applicants.App(reg.SandboxAppID); len(app.IPAllow) != 0 || app.ApplicantStatus != ApplicantSandbox {
+		t.Fatalf("view after update: %+v", app)
+	}
+	// A new agreement version must be the one accepted.
+	e.mustOK(e.admin, CmdAgreementCreate, &AgreementCreate{Version: "2026.1", Title: "开放银行服务协议（2026）", Text: "新版协议文本，数据仅限本机构使用。"})
+	e.mustRefuse(e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: e.apis, AgreementVersion: "2025.1"}, CodeInvalid, "2026.1")
+	req := NewID("prq")
+	e.mustOK(e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: req, ApplicantID: id, APIIDs: e.apis, AgreementVersion: "2026.1"})
+	e.mustRefuse(e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: e.apis, AgreementVersion: "2026.1"}, CodeConflict, "applicant is pending_review")
+	e.mustRefuse(e.admin, CmdApplicantSuspend, status(3), CodeConflict, "applicant is pending_review")
+	// Approving twice: the second is a conflict naming the request's state.
+	e.mustOK(e.reviewer, CmdProductionRequestApprove, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 1, ProductionAppID: NewAppID(e.now), NoticeID: NewID("ntc")})
+	e.mustRefuse(e.reviewer2, CmdProductionRequestApprove, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 2, ProductionAppID: NewAppID(e.now), NoticeID: NewID("ntc")}, CodeConflict, "request is approved")
+	e.mustRefuse(e.admin, CmdApplicantResume, status(4), CodeConflict, "applicant is approved")
+	e.mustRefuse(e.admin, CmdApplicantSuspend, &ApplicantStatusChange{ApplicantID: id, ExpectedVersion: 4, NoticeID: NewID("ntc")}, CodeInvalid, "reason")
+}
+
+func TestExpiringCredentialsAndLists(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	_, soon := e.secret(reg.SandboxAppID)
+	soon.NotAfterMs = e.now.Add(5 * 24 * time.Hour).UnixMilli()
+	e.addCredential(e.dev, soon)
+	_, later := e.secret(reg.SandboxAppID)
+	e.addCredential(e.dev, later)
+	var got []Credential
+	var creds []Credential
+	var total int
+	err := e.s.Read(func(db *sql.DB) (err error) {
+		if got, err = ExpiringCredentials(db, e.now, 7*24*time.Hour); err != nil {
+			return err
+		}
+		creds, total, err = ListCredentials(db, CredentialFilter{AppID: reg.SandboxAppID}, e.now.Add(6*24*time.Hour))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != soon.CredentialID || got[0].ApplicantID != reg.ApplicantID {
+		t.Fatalf("expiring: %+v", got)
+	}
+	states := map[string]string{}
+	for _, c := range creds {
+		states[c.ID] = c.State
+	}
+	if total != 2 || states[later.CredentialID] != CredentialActive || states[soon.CredentialID] != "expired" {
+		t.Fatalf("list: %d %+v", total, creds)
+	}
+	// The expiry warning is sent once, only for credentials that need it.
+	sys := Actor{Kind: ActorSystem, ID: "expiry-warnings"}
+	for i, tt := range []struct {
+		id   string
+		want bool
+	}{{soon.CredentialID, true}, {soon.CredentialID, false}, {later.CredentialID, false}} {
+		var r struct{ Warned bool }
+		json.Unmarshal(e.mustOK(sys, CmdCredentialWarnExpiry, &CredentialWarnExpiry{CredentialID: tt.id, NoticeID: NewID("ntc"), WithinDays: 7}), &r)
+		if r.Warned != tt.want {
+			t.Fatalf("warning %d: warned=%v", i, r.Warned)
+		}
+	}
+	if n := e.notices(reg.ApplicantID); len(n) != 1 || n[0] != NoticeCredentialExpiring {
+		t.Fatalf("notices %v", n)
+	}
+	e.mustRefuse(e.dev, CmdCredentialWarnExpiry, &CredentialWarnExpiry{CredentialID: soon.CredentialID, NoticeID: NewID("ntc"), WithinDays: 7}, CodeDenied, "bank users")
+	// Nothing secret is ever marshalled.
+	b, _ := json.Marshal(creds)
+	if bytes.Contains(b, []byte("sealed")) || bytes.Contains(b, soon.SecretSealed[:8]) {
+		t.Fatalf("secret material in %s", b)
+	}
+	var apps []App
+	var applicants []Applicant
+	e.s.Read(func(db *sql.DB) (err error) {
+		apps, _, err = ListApps(db, AppFilter{OwnerDeveloperID: e.dev.ID})
+		if err != nil {
+			return err
+		}
+		applicants, total, err = ListApplicants(db, ApplicantFilter{Name: "示例", Status: ApplicantSandbox})
+		return err
+	})
+	if len(apps) != 1 || apps[0].ID != reg.SandboxAppID || total != 1 || applicants[0].ID != reg.ApplicantID {
+		t.Fatalf("lists: %+v %+v", apps, applicants)
+	}
+}
+
+// TestApplicantsViewSurvivesReopen checks that the view is rebuilt from the
+// database alone.
+func TestApplicantsViewSurvivesReopen(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	_, k, _ := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: reg.SandboxAppID, Kind: CredentialSM2Sign, PublicKey: k})
+	path := e.s.cfg.Path
+	e.s.Close()
+	s := mustStore(t, path)
+	c, err := s.Registry().Applicants.Credential(reg.SandboxAppID, "sig-1", e.now)
+	if err != nil || c.PublicKey == nil || c.PublicKeyPEM != k {
+		t.Fatalf("after reopen: %+v %v", c, err)
+	}
+}
+
+// TestAppSecretNeverInClearOnDisk checks the state files hold only the
+// sealed App_Secret.
+func TestAppSecretNeverInClearOnDisk(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	secret, p := e.secret(reg.SandboxAppID)
+	res := e.mustOK(e.dev, CmdCredentialCreate, p)
+	if bytes.Contains(res, []byte(secret)) || bytes.Contains(res, p.SecretSealed[len(p.SecretSealed)-16:]) {
+		t.Fatalf("result carries the secret: %s", res)
+	}
+	dir := filepath.Dir(e.s.cfg.Path)
+	e.s.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) == 0 {
+		t.Fatal("no state files")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			t.Fatalf("%s holds the App_Secret in clear", filepath.Base(f))
+		}
+	}
+}

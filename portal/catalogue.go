@@ -1,0 +1,766 @@
+package portal
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"lijiang/platform"
+)
+
+// The API catalogue, grants and notices over HTTP (R-6.2, R-7.3.1, R-10.3,
+// R-11, R-12.1).
+//
+// Admin API: operators (and admins) write the catalogue and its life cycle;
+// operators and reviewers (and admins) grant and revoke; every admin role
+// reads. Portal API: developers read the published catalogue (also as an
+// OpenAPI 3.1 document) and their applicants' notices.
+
+func init() {
+	adminMounts = append(adminMounts, mountAdminCatalogue)
+	portalMounts = append(portalMounts, mountPortalCatalogue)
+}
+
+func mountAdminCatalogue(s *Server, g *echo.Group) {
+	op := s.requireAdmin(platform.RoleOperator)
+	granter := s.requireAdmin(platform.RoleOperator, platform.RoleReviewer)
+	read := s.requireAdmin()
+
+	g.GET("/apis", s.listAPIs, read)
+	s.doc("admin", "GET", "/apis", "List APIs; filters status, level, method, api_version, q (in the name or path)", nil, List[apiJSON]{})
+	g.POST("/apis", s.createAPI, op)
+	s.doc("admin", "POST", "/apis", "Create a draft API (operator)", platform.APISpec{}, apiJSON{})
+	g.GET("/apis/:id", s.getAPI, read)
+	s.doc("admin", "GET", "/apis/{id}", "One API, with its ETag", nil, apiJSON{})
+	g.PUT("/apis/:id", s.updateAPI, op)
+	s.doc("admin", "PUT", "/apis/{id}", "Replace an API's spec; needs If-Match; a published API needs a summary, sent to the applicants granted it (operator)", apiUpdateRequest{}, apiJSON{})
+	g.POST("/apis/:id/publish", s.publishAPI, op)
+	s.doc("admin", "POST", "/apis/{id}/publish", "Publish a draft API, or withdraw a deprecation; needs If-Match; optional body {summary} (operator)", transitionRequest{}, apiJSON{})
+	g.POST("/apis/:id/deprecate", s.deprecateAPI, op)
+	s.doc("admin", "POST", "/apis/{id}/deprecate", "Deprecate a published API with a future sunset, or move the sunset; needs If-Match (operator)", deprecateRequest{}, apiJSON{})
+	g.POST("/apis/:id/retire", s.retireAPI, op)
+	s.doc("admin", "POST", "/apis/{id}/retire", "Retire a draft, or a deprecated API once its sunset has come; removes its grants; needs If-Match (operator)", transitionRequest{}, apiJSON{})
+	g.GET("/apis/:id/changes", s.listAPIChanges, read)
+	s.doc("admin", "GET", "/apis/{id}/changes", "List the API's change log, newest first", nil, List[apiChangeJSON]{})
+	g.GET("/apis/:id/grants", s.listAPIGrants, read)
+	s.doc("admin", "GET", "/apis/{id}/grants", "List the apps granted the API", nil, List[grantJSON]{})
+
+	g.GET("/apps/:app_id/grants", s.listAppGrants, read)
+	s.doc("admin", "GET", "/apps/{app_id}/grants", "List the APIs granted to an app, with effective limits", nil, List[grantJSON]{})
+	g.PUT("/apps/:app_id/grants/:api_id", s.putGrant, granter)
+	s.doc("admin", "PUT", "/apps/{app_id}/grants/{api_id}", "Grant an active app a published API, or change the grant's limits; optional body {limits} (operator, reviewer)", grantRequest{}, grantJSON{})
+	g.DELETE("/apps/:app_id/grants/:api_id", s.deleteGrant, granter)
+	s.doc("admin", "DELETE", "/apps/{app_id}/grants/{api_id}", "Revoke a grant (operator, reviewer)", nil, nil)
+
+	g.GET("/notices", s.listNoticesAdmin, read)
+	s.doc("admin", "GET", "/notices", "List notices to applicants with their webhook delivery state; filters applicant_id, kind, api_id, delivery_status", nil, List[noticeJSON]{})
+}
+
+func mountPortalCatalogue(s *Server, g *echo.Group) {
+	dev := s.requireDeveloper()
+	g.GET("/catalogue", s.listCatalogue, dev)
+	s.doc("portal", "GET", "/catalogue", "List the published catalogue (published and deprecated APIs); filters level, q", nil, List[catalogueEntry]{})
+	g.GET("/catalogue/openapi.json", s.catalogueOpenAPI, dev)
+	s.doc("portal", "GET", "/catalogue/openapi.json", "The published catalogue as an OpenAPI 3.1 document (LJ1 security, x-lijiang-level)", nil, nil)
+	g.GET("/catalogue/:id", s.getCatalogueEntry, dev)
+	s.doc("portal", "GET", "/catalogue/{id}", "One published API; Deprecation and Sunset headers when deprecated", nil, catalogueEntry{})
+	g.GET("/notices", s.listMyNotices, dev)
+	s.doc("portal", "GET", "/notices", "List my applicants' notices, newest first; filter applicant_id", nil, List[noticeJSON]{})
+}
+
+// ---- JSON shapes -----------------------------------------------------------------
+
+// apiJSON is an API as the admin API shows it.
+type apiJSON struct {
+	ID string `json:"id"`
+	platform.APISpec
+	Status     string     `json:"status"`
+	Version    int64      `json:"version"`
+	Sunset     *time.Time `json:"sunset,omitempty"`
+	Created    time.Time  `json:"created"`
+	Updated    time.Time  `json:"updated"`
+	Published  *time.Time `json:"published,omitempty"`
+	Deprecated *time.Time `json:"deprecated,omitempty"`
+	Retired    *time.Time `json:"retired,omitempty"`
+	CreatedBy  string     `json:"created_by"`
+	UpdatedBy  string     `json:"updated_by"`
+}
+
+// msTime is a Unix-milliseconds time, nil for 0.
+func msTime(ms int64) *time.Time {
+	if ms == 0 {
+		return nil
+	}
+	t := time.UnixMilli(ms).UTC()
+	return &t
+}
+
+func toAPIJSON(a *platform.API) apiJSON {
+	spec := a.APISpec
+	if spec.Masking == nil {
+		spec.Masking = []platform.MaskRule{}
+	}
+	return apiJSON{ID: a.ID, APISpec: spec, Status: a.Status, Version: a.Version, Sunset: msTime(a.SunsetMs),
+		Created: time.UnixMilli(a.CreatedMs).UTC(), Updated: time.UnixMilli(a.UpdatedMs).UTC(), Published: msTime(a.PublishedMs),
+		Deprecated: msTime(a.DeprecatedMs), Retired: msTime(a.RetiredMs), CreatedBy: a.CreatedBy, UpdatedBy: a.UpdatedBy}
+}
+
+type apiUpdateRequest struct {
+	// Summary says what changed; required once the API is published.
+	Summary string `json:"summary,omitempty"`
+	platform.APISpec
+}
+
+type transitionRequest struct {
+	Summary string `json:"summary,omitempty"`
+}
+
+type deprecateRequest struct {
+	// Sunset is when the API will be retired (RFC 3339), in the future.
+	Sunset  time.Time `json:"sunset"`
+	Summary string    `json:"summary,omitempty"`
+}
+
+type apiChangeJSON struct {
+	Seq         int64           `json:"seq"`
+	CommandID   string          `json:"command_id"`
+	At          time.Time       `json:"at"`
+	ActorKind   string          `json:"actor_kind"`
+	ActorID     string          `json:"actor_id"`
+	Action      string          `json:"action"`
+	Summary     string          `json:"summary"`
+	FromVersion int64           `json:"from_version"`
+	ToVersion   int64           `json:"to_version"`
+	FromStatus  string          `json:"from_status"`
+	ToStatus    string          `json:"to_status"`
+	Spec        json.RawMessage `json:"spec"`
+}
+
+type grantRequest struct {
+	// Limits override the API's default limits (absent fields keep them).
+	Limits *platform.LimitsOverride `json:"limits,omitempty"`
+}
+
+type grantJSON struct {
+	AppID     string                  `json:"app_id"`
+	APIID     string                  `json:"api_id"`
+	APIName   string                  `json:"api_name,omitempty"`
+	Limits    platform.LimitsOverride `json:"limits"`
+	Effective platform.Limits         `json:"effective_limits"`
+	GrantedBy string                  `json:"granted_by"`
+	Granted   time.Time               `json:"granted"`
+}
+
+func toGrantJSON(v *platform.CatalogueView, g platform.Grant) grantJSON {
+	out := grantJSON{AppID: g.AppID, APIID: g.APIID, Limits: g.Limits, GrantedBy: g.GrantedBy, Granted: time.UnixMilli(g.GrantedMs).UTC()}
+	if a, ok := v.API(g.APIID); ok {
+		out.APIName = a.Name
+		out.Effective = g.Limits.Apply(a.Limits)
+	}
+	return out
+}
+
+type deliveryJSON struct {
+	Status      string     `json:"status"`
+	URL         string     `json:"url,omitempty"`
+	Attempts    int        `json:"attempts"`
+	NextAttempt *time.Time `json:"next_attempt,omitempty"`
+	LastAttempt *time.Time `json:"last_attempt,omitempty"`
+	LastStatus  int        `json:"last_status,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	Delivered   *time.Time `json:"delivered,omitempty"`
+}
+
+type noticeJSON struct {
+	ID          string        `json:"id"`
+	ApplicantID string        `json:"applicant_id"`
+	Kind        string        `json:"kind"`
+	APIID       string        `json:"api_id,omitempty"`
+	Title       string        `json:"title"`
+	Body        string        `json:"body"`
+	Created     time.Time     `json:"created"`
+	Delivery    *deliveryJSON `json:"delivery,omitempty"`
+}
+
+func toNoticeJSON(n platform.NoticeWithDelivery) noticeJSON {
+	out := noticeJSON{ID: n.ID, ApplicantID: n.ApplicantID, Kind: n.Kind, APIID: n.APIID, Title: n.Title, Body: n.Body,
+		Created: time.UnixMilli(n.CreatedMs).UTC()}
+	if d := n.Delivery; d != nil {
+		out.Delivery = &deliveryJSON{Status: d.Status, URL: d.URL, Attempts: d.Attempts, LastAttempt: msTime(d.LastAttemptMs),
+			LastStatus: d.LastStatus, LastError: d.LastError, Delivered: msTime(d.DeliveredMs)}
+		if d.Status == platform.DeliveryPending {
+			out.Delivery.NextAttempt = msTime(d.NextAttemptMs)
+		}
+	}
+	return out
+}
+
+// catalogueEntry is a published API as developers see it: no upstream, no
+// retention policy.
+type catalogueEntry struct {
+	ID           string              `json:"id"`
+	Name         string              `json:"name"`
+	Description  string              `json:"description,omitempty"`
+	APIVersion   string              `json:"api_version"`
+	Method       string              `json:"method"`
+	Path         string              `json:"path"`
+	Level        string              `json:"level"`
+	ActsForUser  bool                `json:"acts_for_user"`
+	ConsentScope string              `json:"consent_scope,omitempty"`
+	Params       catalogueParams     `json:"params"`
+	Masking      []platform.MaskRule `json:"masking"`
+	Limits       platform.Limits     `json:"limits"`
+	Status       string              `json:"status"`
+	Deprecated   bool                `json:"deprecated"`
+	Sunset       *time.Time          `json:"sunset,omitempty"`
+	Published    *time.Time          `json:"published,omitempty"`
+	Version      int64               `json:"version"`
+}
+
+type catalogueParams struct {
+	Path  json.RawMessage `json:"path,omitempty"`
+	Query json.RawMessage `json:"query,omitempty"`
+	Body  json.RawMessage `json:"body,omitempty"`
+}
+
+func toCatalogueEntry(a *platform.API) catalogueEntry {
+	e := catalogueEntry{ID: a.ID, Name: a.Name, Description: a.Description, APIVersion: a.APIVersion, Method: a.Method, Path: a.Path,
+		Level: a.Level, ActsForUser: a.ActsForUser, ConsentScope: a.ConsentScope, Masking: a.Masking, Limits: a.Limits,
+		Status: a.Status, Deprecated: a.Status == platform.APIDeprecated, Sunset: msTime(a.SunsetMs), Published: msTime(a.PublishedMs),
+		Version: a.Version,
+		Params: catalogueParams{Path: a.ParamSchema(platform.ParamInPath), Query: a.ParamSchema(platform.ParamInQuery),
+			Body: a.ParamSchema(platform.ParamInBody)}}
+	if e.Masking == nil {
+		e.Masking = []platform.MaskRule{}
+	}
+	return e
+}
+
+// ---- admin: APIs -------------------------------------------------------------------
+
+func (s *Server) catalogue() *platform.CatalogueView { return s.store.Registry().Catalogue }
+
+func (s *Server) listAPIs(c echo.Context) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	status, level, method, version, text := q.Get("status"), q.Get("level"), strings.ToUpper(q.Get("method")), q.Get("api_version"), strings.ToLower(q.Get("q"))
+	switch status {
+	case "", platform.APIDraft, platform.APIPublished, platform.APIDeprecated, platform.APIRetired:
+	default:
+		return badRequest("status", "must be draft, published, deprecated or retired")
+	}
+	if level != "" && level != platform.LevelA1 && level != platform.LevelA2 {
+		return badRequest("level", "must be A1 or A2")
+	}
+	items := []apiJSON{}
+	for _, a := range s.catalogue().APIs() {
+		if status != "" && a.Status != status || level != "" && a.Level != level || method != "" && a.Method != method ||
+			version != "" && a.APIVersion != version ||
+			text != "" && !strings.Contains(strings.ToLower(a.Name), text) && !strings.Contains(strings.ToLower(a.Path), text) {
+			continue
+		}
+		items = append(items, toAPIJSON(a))
+	}
+	return c.JSON(http.StatusOK, paginate(items, pg))
+}
+
+// apiParam returns the API named by the :id path parameter.
+func (s *Server) apiParam(c echo.Context) (*platform.API, error) {
+	a, ok := s.catalogue().API(c.Param("id"))
+	if !ok {
+		return nil, notFound("API")
+	}
+	return a, nil
+}
+
+func (s *Server) getAPI(c echo.Context) error {
+	a, err := s.apiParam(c)
+	if err != nil {
+		return err
+	}
+	setETag(c, a.Version)
+	return c.JSON(http.StatusOK, toAPIJSON(a))
+}
+
+// answerAPI renders the API a command answered with.
+func (s *Server) answerAPI(c echo.Context, res platform.Result, status int) error {
+	var a platform.API
+	if err := resultInto(res, &a); err != nil {
+		return err
+	}
+	setETag(c, a.Version)
+	return c.JSON(status, toAPIJSON(&a))
+}
+
+func (s *Server) createAPI(c echo.Context) error {
+	var spec platform.APISpec
+	if err := s.bind(c, &spec); err != nil {
+		return err
+	}
+	p := platform.APICreate{ID: platform.NewID("api"), APISpec: spec}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	res, err := s.exec(c, platform.CmdAPICreate, 1, p)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", AdminPrefix+"/apis/"+p.ID)
+	return s.answerAPI(c, res, http.StatusCreated)
+}
+
+func (s *Server) updateAPI(c echo.Context) error {
+	if _, err := s.apiParam(c); err != nil {
+		return err
+	}
+	expected, err := s.ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req apiUpdateRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	p := platform.APIUpdate{ID: c.Param("id"), ExpectedVersion: expected, Summary: req.Summary, APISpec: req.APISpec}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	res, err := s.exec(c, platform.CmdAPIUpdate, 1, p)
+	if err != nil {
+		return err
+	}
+	return s.answerAPI(c, res, http.StatusOK)
+}
+
+// bindOptional decodes the body into v when there is one.
+func (s *Server) bindOptional(c echo.Context, v any) error {
+	if c.Request().ContentLength == 0 {
+		return nil
+	}
+	return s.bind(c, v)
+}
+
+func (s *Server) transitionAPI(c echo.Context, typ string) error {
+	if _, err := s.apiParam(c); err != nil {
+		return err
+	}
+	expected, err := s.ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req transitionRequest
+	if err := s.bindOptional(c, &req); err != nil {
+		return err
+	}
+	p := platform.APITransition{ID: c.Param("id"), ExpectedVersion: expected, Summary: req.Summary}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	res, err := s.exec(c, typ, 1, p)
+	if err != nil {
+		return err
+	}
+	return s.answerAPI(c, res, http.StatusOK)
+}
+
+func (s *Server) publishAPI(c echo.Context) error { return s.transitionAPI(c, platform.CmdAPIPublish) }
+func (s *Server) retireAPI(c echo.Context) error  { return s.transitionAPI(c, platform.CmdAPIRetire) }
+
+func (s *Server) deprecateAPI(c echo.Context) error {
+	if _, err := s.apiParam(c); err != nil {
+		return err
+	}
+	expected, err := s.ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req deprecateRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	if req.Sunset.IsZero() {
+		return badRequest("sunset", "is required (RFC 3339)")
+	}
+	if !req.Sunset.After(s.now()) {
+		return badRequest("sunset", "must be in the future")
+	}
+	p := platform.APIDeprecate{ID: c.Param("id"), ExpectedVersion: expected, SunsetMs: req.Sunset.UnixMilli(), Summary: req.Summary}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	res, err := s.exec(c, platform.CmdAPIDeprecate, 1, p)
+	if err != nil {
+		return err
+	}
+	return s.answerAPI(c, res, http.StatusOK)
+}
+
+func (s *Server) listAPIChanges(c echo.Context) error {
+	if _, err := s.apiParam(c); err != nil {
+		return err
+	}
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	out := List[apiChangeJSON]{Items: []apiChangeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
+	err = s.store.Read(func(db *sql.DB) error {
+		rows, total, err := platform.ListAPIChanges(db, c.Param("id"), pg.Limit, pg.Offset)
+		if err != nil {
+			return err
+		}
+		out.Total = total
+		for _, ch := range rows {
+			out.Items = append(out.Items, apiChangeJSON{Seq: ch.Seq, CommandID: ch.CommandID, At: time.UnixMilli(ch.AtMs).UTC(),
+				ActorKind: ch.ActorKind, ActorID: ch.ActorID, Action: ch.Action, Summary: ch.Summary, FromVersion: ch.FromVersion,
+				ToVersion: ch.ToVersion, FromStatus: ch.FromStatus, ToStatus: ch.ToStatus, Spec: json.RawMessage(ch.Spec)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// ---- admin: grants -----------------------------------------------------------------
+
+func (s *Server) listAPIGrants(c echo.Context) error {
+	if _, err := s.apiParam(c); err != nil {
+		return err
+	}
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	v := s.catalogue()
+	items := []grantJSON{}
+	for _, g := range v.GrantsFor(c.Param("id")) {
+		items = append(items, toGrantJSON(v, g))
+	}
+	return c.JSON(http.StatusOK, paginate(items, pg))
+}
+
+// appExists reports whether the app is known.
+func (s *Server) appExists(appID string) (bool, error) {
+	var n int
+	err := s.store.Read(func(db *sql.DB) error {
+		return db.QueryRow("SELECT COUNT(*) FROM apps WHERE id = ?", appID).Scan(&n)
+	})
+	return n > 0, err
+}
+
+func (s *Server) listAppGrants(c echo.Context) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.appExists(c.Param("app_id")); err != nil {
+		return err
+	} else if !ok {
+		return notFound("app")
+	}
+	v := s.catalogue()
+	items := []grantJSON{}
+	for _, g := range v.GrantsOf(c.Param("app_id")) {
+		items = append(items, toGrantJSON(v, g))
+	}
+	return c.JSON(http.StatusOK, paginate(items, pg))
+}
+
+func (s *Server) putGrant(c echo.Context) error {
+	var req grantRequest
+	if err := s.bindOptional(c, &req); err != nil {
+		return err
+	}
+	p := platform.GrantSet{AppID: c.Param("app_id"), APIID: c.Param("api_id"), Limits: req.Limits}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	_, existed := s.catalogue().Grant(p.AppID, p.APIID)
+	res, err := s.exec(c, platform.CmdGrantSet, 1, p)
+	if err != nil {
+		return err
+	}
+	var g platform.Grant
+	if err := resultInto(res, &g); err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if existed {
+		status = http.StatusOK
+	}
+	return c.JSON(status, toGrantJSON(s.catalogue(), g))
+}
+
+func (s *Server) deleteGrant(c echo.Context) error {
+	p := platform.GrantRevoke{AppID: c.Param("app_id"), APIID: c.Param("api_id")}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.exec(c, platform.CmdGrantRevoke, 1, p); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// ---- notices -----------------------------------------------------------------------
+
+func (s *Server) listNotices(c echo.Context, f platform.NoticeFilter) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	f.Kind, f.APIID, f.DeliveryStatus = q.Get("kind"), q.Get("api_id"), q.Get("delivery_status")
+	switch f.DeliveryStatus {
+	case "", platform.DeliveryPending, platform.DeliveryDelivered, platform.DeliveryFailed, platform.DeliverySkipped:
+	default:
+		return badRequest("delivery_status", "must be pending, delivered, failed or skipped")
+	}
+	out := List[noticeJSON]{Items: []noticeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
+	err = s.store.Read(func(db *sql.DB) error {
+		rows, total, err := platform.ListNotices(db, f, pg.Limit, pg.Offset)
+		if err != nil {
+			return err
+		}
+		out.Total = total
+		for _, n := range rows {
+			out.Items = append(out.Items, toNoticeJSON(n))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) listNoticesAdmin(c echo.Context) error {
+	f := platform.NoticeFilter{AllApplicants: true}
+	if a := c.QueryParam("applicant_id"); a != "" {
+		f = platform.NoticeFilter{ApplicantIDs: []string{a}}
+	}
+	return s.listNotices(c, f)
+}
+
+// myApplicants returns the ids of the applicants the developer owns.
+func (s *Server) ownedApplicantIDs(developerID string) ([]string, error) {
+	var ids []string
+	err := s.store.Read(func(db *sql.DB) error {
+		rows, err := db.Query("SELECT id FROM applicants WHERE owner_developer_id = ? ORDER BY id", developerID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}
+
+func (s *Server) listMyNotices(c echo.Context) error {
+	mine, err := s.ownedApplicantIDs(principalOf(c).ID)
+	if err != nil {
+		return err
+	}
+	if a := c.QueryParam("applicant_id"); a != "" {
+		found := false
+		for _, id := range mine {
+			found = found || id == a
+		}
+		if !found {
+			return notFound("applicant")
+		}
+		mine = []string{a}
+	}
+	return s.listNotices(c, platform.NoticeFilter{ApplicantIDs: mine})
+}
+
+// ---- portal: the published catalogue -------------------------------------------------
+
+// publishedAPIs returns the callable APIs, by path and method.
+func (s *Server) publishedAPIs() []*platform.API {
+	var out []*platform.API
+	for _, a := range s.catalogue().APIs() {
+		if a.Callable() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (s *Server) listCatalogue(c echo.Context) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	level, text := c.QueryParam("level"), strings.ToLower(c.QueryParam("q"))
+	if level != "" && level != platform.LevelA1 && level != platform.LevelA2 {
+		return badRequest("level", "must be A1 or A2")
+	}
+	items := []catalogueEntry{}
+	for _, a := range s.publishedAPIs() {
+		if level != "" && a.Level != level ||
+			text != "" && !strings.Contains(strings.ToLower(a.Name), text) && !strings.Contains(strings.ToLower(a.Path), text) {
+			continue
+		}
+		items = append(items, toCatalogueEntry(a))
+	}
+	return c.JSON(http.StatusOK, paginate(items, pg))
+}
+
+func (s *Server) getCatalogueEntry(c echo.Context) error {
+	a, ok := s.catalogue().API(c.Param("id"))
+	if !ok || !a.Callable() {
+		return notFound("API")
+	}
+	if a.Status == platform.APIDeprecated {
+		// RFC 9745 (Deprecation) and RFC 8594 (Sunset).
+		c.Response().Header().Set("Deprecation", "@"+strconv.FormatInt(a.DeprecatedMs/1000, 10))
+		if a.SunsetMs != 0 {
+			c.Response().Header().Set("Sunset", time.UnixMilli(a.SunsetMs).UTC().Format(http.TimeFormat))
+		}
+	}
+	setETag(c, a.Version)
+	return c.JSON(http.StatusOK, toCatalogueEntry(a))
+}
+
+func (s *Server) catalogueOpenAPI(c echo.Context) error {
+	return c.JSON(http.StatusOK, CatalogueOpenAPI(s.publishedAPIs()))
+}
+
+// decodeSchema decodes a schema document for embedding in a document,
+// keeping numbers exact.
+func decodeSchema(raw json.RawMessage) map[string]any {
+	if len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return nil
+	}
+	return m
+}
+
+// CatalogueOpenAPI renders APIs as an OpenAPI 3.1 document: a path per
+// template, parameters and request bodies from the APIs' schemas, the LJ1
+// schemes as security schemes, and Lijiang's extensions on each operation:
+// x-lijiang-level (A1/A2), x-lijiang-api-id, x-lijiang-api-version,
+// x-lijiang-consent-scope (APIs acting for a user), x-lijiang-encrypted (A2:
+// bodies are LJ1 envelopes) and x-lijiang-sunset (deprecated APIs).
+func CatalogueOpenAPI(apis []*platform.API) map[string]any {
+	paths := map[string]any{}
+	for _, a := range apis {
+		op := map[string]any{
+			"operationId":           a.ID,
+			"summary":               a.Name,
+			"x-lijiang-api-id":      a.ID,
+			"x-lijiang-level":       a.Level,
+			"x-lijiang-api-version": a.APIVersion,
+		}
+		if a.Description != "" {
+			op["description"] = a.Description
+		}
+		var params []any
+		if p := decodeSchema(a.ParamSchema(platform.ParamInPath)); p != nil {
+			props, _ := p["properties"].(map[string]any)
+			for _, name := range a.PathParams() {
+				params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": props[name]})
+			}
+		}
+		if q := decodeSchema(a.ParamSchema(platform.ParamInQuery)); q != nil {
+			props, _ := q["properties"].(map[string]any)
+			required := map[string]bool{}
+			if list, ok := q["required"].([]any); ok {
+				for _, r := range list {
+					if s, ok := r.(string); ok {
+						required[s] = true
+					}
+				}
+			}
+			names := make([]string, 0, len(props))
+			for n := range props {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				p := map[string]any{"name": n, "in": "query", "required": required[n], "schema": props[n]}
+				if sch, _ := props[n].(map[string]any); sch["type"] == "array" {
+					p["style"], p["explode"] = "form", true
+				}
+				params = append(params, p)
+			}
+		}
+		if a.ActsForUser {
+			params = append(params, map[string]any{"name": "LJ-User-Token", "in": "header", "required": true,
+				"schema": map[string]any{"type": "string"}, "description": "the customer's user token (consent scope " + a.ConsentScope + ")"})
+			op["x-lijiang-consent-scope"] = a.ConsentScope
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		a2 := a.Level == platform.LevelA2
+		if b := decodeSchema(a.ParamSchema(platform.ParamInBody)); b != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": b}}}
+		}
+		if a2 {
+			op["x-lijiang-encrypted"] = true
+			op["security"] = []any{map[string]any{"LJ1-SM2-SM3": []any{}}}
+		} else {
+			op["security"] = []any{map[string]any{"LJ1-SM2-SM3": []any{}}, map[string]any{"LJ1-HMAC-SM3": []any{}}}
+		}
+		if a.Status == platform.APIDeprecated {
+			op["deprecated"] = true
+			if a.SunsetMs != 0 {
+				op["x-lijiang-sunset"] = time.UnixMilli(a.SunsetMs).UTC().Format(time.RFC3339)
+			}
+		}
+		op["responses"] = map[string]any{
+			"200":     map[string]any{"description": "the service's answer, signed (LJ-Signature); encrypted for A2 APIs"},
+			"default": map[string]any{"description": "an LJ1 error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/LJ1Error"}}}},
+		}
+		item, _ := paths[a.Path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[a.Path] = item
+		}
+		item[strings.ToLower(a.Method)] = op
+	}
+	scheme := func(name, desc string) map[string]any {
+		return map[string]any{"type": "apiKey", "in": "header", "name": "Authorization", "description": name + ": " + desc}
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "Lijiang open APIs", "version": "1",
+			"description": "The bank's published open APIs. Calls follow the LJ1 protocol (see the developer manual): every request is signed in the Authorization header, every response carries LJ-Signature; A2 bodies travel in SM2-SM4-GCM envelopes."},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"LJ1-SM2-SM3":  scheme("LJ1-SM2-SM3", `app_id="…",serial="…",timestamp="…",nonce="…",signature="…" (SM2 signature with the app's signing key)`),
+				"LJ1-HMAC-SM3": scheme("LJ1-HMAC-SM3", `app_id="…",serial="…",timestamp="…",nonce="…",signature="…" (HMAC-SM3 with the App_Secret; A1 APIs only)`),
+			},
+			"schemas": map[string]any{"LJ1Error": map[string]any{"type": "object", "required": []string{"code", "message", "request_id"},
+				"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
+					"request_id": map[string]any{"type": "string"}}}},
+		},
+	}
+}

@@ -1,0 +1,356 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+
+	"lijiang/platform"
+	"lijiang/platform/lj1"
+	"lijiang/platform/smcrypto"
+)
+
+// Webhook delivery of notices (R-10.3, R-11).
+//
+// Only the Raft leader delivers. Every poll it (1) proposes webhook.enqueue
+// for notices that were inserted without a delivery row, and (2) POSTs each
+// due pending delivery to its callback URL, then records the attempt with a
+// webhook.attempt command (whose id is derived from the notice and the
+// attempt number, so a re-proposal is applied once). A failed attempt is
+// retried after Config.WebhookBackoff[attempt-1] (the last entry repeating),
+// up to platform.WebhookMaxAttempts attempts; then the delivery fails.
+// Delivery is at least once: a receiver deduplicates by the notice id (the
+// "id" member, also in the LJ-Notice-Id header).
+//
+// The request: POST, Content-Type application/json, body
+//
+//	{"id","kind","applicant_id","api_id","title","body","created_at"}
+//
+// signed like an LJ1 response (PROTOCOL.md §Response signature) with the
+// platform's active signing key: headers LJ-Request-Id (a fresh transaction
+// serial per attempt), LJ-Timestamp, LJ-Nonce, LJ-Serial and LJ-Signature,
+// the signature over the LJ1-RESPONSE string to sign with status "200" and
+// an empty request nonce (there is no request being answered):
+//
+//	LJ1-RESPONSE\n200\n{LJ-Request-Id}\n\n{LJ-Timestamp}\n{LJ-Nonce}\n{SM3 hex of the body}\n
+//
+// Receivers verify it with the key published at /.well-known/lijiang/keys
+// under LJ-Serial, exactly as they verify API responses. Redirects are not
+// followed (a 3xx is a failure); only https URLs are called, and no loopback,
+// link-local or unspecified address literal, unless
+// Config.AllowLoopbackHTTPWebhooks (tests, demo), which also allows http to
+// loopback addresses.
+
+// Webhook delivery tuning.
+const (
+	webhookBatch         = 100              // due deliveries read per poll
+	webhookConcurrency   = 8                // deliveries in flight at once
+	webhookTimeout       = 15 * time.Second // bound of one attempt (the client may have a shorter one)
+	webhookMaxPoll       = time.Second      // longest wait between polls
+	webhookMinPoll       = 10 * time.Millisecond
+	webhookResponseLimit = 64 << 10
+)
+
+func init() {
+	backgroundWork = append(backgroundWork, (*Server).startWebhooks)
+}
+
+// webhooker is the delivery worker's state.
+type webhooker struct {
+	s   *Server
+	sem chan struct{}
+	wg  sync.WaitGroup
+
+	mu        sync.Mutex
+	inflight  map[string]bool // notice ids being delivered
+	keySerial string
+	key       *sm2.PrivateKey
+}
+
+// startWebhooks runs the delivery worker until ctx ends; it works only while
+// this node leads the cluster.
+func (s *Server) startWebhooks(ctx context.Context) {
+	w := &webhooker{s: s, sem: make(chan struct{}, webhookConcurrency), inflight: map[string]bool{}}
+	interval := webhookMaxPoll
+	for _, b := range s.cfg.WebhookBackoff {
+		interval = min(interval, b)
+	}
+	interval = max(interval, webhookMinPoll)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	defer w.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.cfg.IsLeader() {
+			w.round(ctx)
+		}
+	}
+}
+
+var webhookActor = platform.Actor{Kind: platform.ActorSystem, ID: "webhooks"}
+
+// round enqueues orphan notices and starts the due deliveries.
+func (w *webhooker) round(ctx context.Context) {
+	s := w.s
+	now := s.now()
+	var orphans []string
+	var due []platform.DueDelivery
+	err := s.store.Read(func(db *sql.DB) error {
+		var err error
+		if orphans, err = platform.NoticesWithoutDelivery(db, 500); err != nil {
+			return err
+		}
+		due, err = platform.DueDeliveries(db, now.UnixMilli(), webhookBatch)
+		return err
+	})
+	if err != nil {
+		if !errors.Is(err, platform.ErrClosed) {
+			s.log.Warn("webhooks: reading deliveries", "err", err)
+		}
+		return
+	}
+	actor := webhookActor
+	actor.Node = s.cfg.NodeID
+	if len(orphans) > 0 {
+		if _, err := s.execAs(ctx, actor, "", platform.CmdWebhookEnqueue, 1, platform.WebhookEnqueue{NoticeIDs: orphans}); err != nil && ctx.Err() == nil {
+			s.log.Warn("webhooks: enqueueing notices", "err", err)
+		}
+	}
+	for _, d := range due {
+		w.mu.Lock()
+		busy := w.inflight[d.NoticeID]
+		if !busy {
+			w.inflight[d.NoticeID] = true
+		}
+		w.mu.Unlock()
+		if busy {
+			continue
+		}
+		select {
+		case w.sem <- struct{}{}:
+		case <-ctx.Done():
+			w.done(d.NoticeID)
+			return
+		}
+		w.wg.Add(1)
+		go func(d platform.DueDelivery) {
+			defer w.wg.Done()
+			defer func() { <-w.sem }()
+			defer w.done(d.NoticeID)
+			w.deliver(ctx, d)
+		}(d)
+	}
+}
+
+func (w *webhooker) done(noticeID string) {
+	w.mu.Lock()
+	delete(w.inflight, noticeID)
+	w.mu.Unlock()
+}
+
+// signer returns the platform's active signing key, opened once per serial.
+func (w *webhooker) signer() (*sm2.PrivateKey, string, error) {
+	pk, ok := w.s.store.Registry().ActivePlatformKey("sig")
+	if !ok {
+		return nil, "", errors.New("no active platform signing key")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.key != nil && w.keySerial == pk.Serial {
+		return w.key, w.keySerial, nil
+	}
+	if w.s.cfg.Sealer == nil {
+		return nil, "", errors.New("no sealer to open the platform key")
+	}
+	clear, err := w.s.cfg.Sealer.Open("platform_key/"+pk.Serial, pk.PrivateSealed)
+	if err != nil {
+		return nil, "", fmt.Errorf("opening platform key %s: %w", pk.Serial, err)
+	}
+	defer smcrypto.Wipe(clear)
+	key, err := smcrypto.ParsePrivateKey(clear)
+	if err != nil {
+		return nil, "", fmt.Errorf("platform key %s: %w", pk.Serial, err)
+	}
+	w.key, w.keySerial = key, pk.Serial
+	return key, pk.Serial, nil
+}
+
+// webhookBody is what a receiver gets.
+type webhookBody struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	ApplicantID string    `json:"applicant_id"`
+	APIID       string    `json:"api_id,omitempty"`
+	Title       string    `json:"title"`
+	Body        string    `json:"body"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// deliver makes one attempt and records it.
+func (w *webhooker) deliver(ctx context.Context, d platform.DueDelivery) {
+	s := w.s
+	priv, serial, err := w.signer()
+	if err != nil {
+		// Not the receiver's fault: no attempt is counted.
+		s.log.Error("webhooks: cannot sign", "err", err)
+		return
+	}
+	attempt := d.Attempts + 1
+	status, failure, giveUp := w.send(ctx, d, priv, serial)
+	if ctx.Err() != nil {
+		return // shutting down: the attempt is not recorded and will be made again
+	}
+	p := platform.WebhookAttempt{NoticeID: d.NoticeID, Attempt: attempt, OK: failure == "", HTTPStatus: status, Error: failure}
+	if !p.OK && !giveUp && attempt < platform.WebhookMaxAttempts {
+		p.NextAttemptMs = s.now().Add(w.backoff(attempt)).UnixMilli()
+	}
+	actor := webhookActor
+	actor.Node = s.cfg.NodeID
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhookTimeout)
+	defer cancel()
+	id := "webhook.attempt:" + d.NoticeID + ":" + strconv.Itoa(attempt)
+	if _, err := s.execAs(rctx, actor, id, platform.CmdWebhookAttempt, 1, p); err != nil {
+		var ce *platform.CommandError
+		if !errors.As(err, &ce) || ce.Code != platform.CodeConflict {
+			s.log.Warn("webhooks: recording an attempt", "notice", d.NoticeID, "attempt", attempt, "err", err)
+		}
+	}
+}
+
+// backoff is the wait after failed attempt n (1-based).
+func (w *webhooker) backoff(n int) time.Duration {
+	b := w.s.cfg.WebhookBackoff
+	return b[min(n-1, len(b)-1)]
+}
+
+// send POSTs the notice and returns the receiver's status and, on failure,
+// a short description without the URL or any secret; giveUp when retrying
+// cannot help (the URL is not allowed).
+func (w *webhooker) send(ctx context.Context, d platform.DueDelivery, priv *sm2.PrivateKey, serial string) (status int, failure string, giveUp bool) {
+	s := w.s
+	u, err := url.Parse(d.URL)
+	if err != nil || !w.allowedURL(u) {
+		return 0, "callback URL not allowed (https only, no loopback or link-local address)", true
+	}
+	body, err := json.Marshal(webhookBody{ID: d.Notice.ID, Kind: d.Notice.Kind, ApplicantID: d.Notice.ApplicantID, APIID: d.Notice.APIID,
+		Title: d.Notice.Title, Body: d.Notice.Body, CreatedAt: time.UnixMilli(d.Notice.CreatedMs).UTC()})
+	if err != nil {
+		return 0, "encoding failed", true
+	}
+	now := s.now()
+	reqID, err := lj1.NewRequestID(lj1.NodeNumber(s.cfg.NodeID), now, rand.Reader)
+	if err != nil {
+		return 0, "request id failed", false
+	}
+	nonce, err := lj1.NewNonce(rand.Reader)
+	if err != nil {
+		return 0, "nonce failed", false
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	sig, err := lj1.SignSM2(priv, lj1.ResponseStringToSign(http.StatusOK, reqID, "", ts, nonce, lj1.BodyDigest(body)))
+	if err != nil {
+		return 0, "signing failed", false
+	}
+	rctx, cancel := context.WithTimeout(ctx, webhookTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, "callback URL not allowed", true
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "Lijiang-Webhook/1")
+	h.Set("LJ-Request-Id", reqID)
+	h.Set("LJ-Timestamp", ts)
+	h.Set("LJ-Nonce", nonce)
+	h.Set("LJ-Serial", serial)
+	h.Set("LJ-Signature", sig)
+	h.Set("LJ-Notice-Id", d.Notice.ID)
+	h.Set("LJ-Webhook-Attempt", strconv.Itoa(d.Attempts+1))
+	resp, err := s.cfg.WebhookClient.Do(req)
+	if err != nil {
+		return 0, classifySendError(err), false
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, webhookResponseLimit))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return resp.StatusCode, "", false
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return resp.StatusCode, "redirect not followed (status " + strconv.Itoa(resp.StatusCode) + ")", false
+	}
+	return resp.StatusCode, "status " + strconv.Itoa(resp.StatusCode), false
+}
+
+// allowedURL: https (or http to loopback when allowed), with a host, and no
+// loopback, link-local, multicast or unspecified address literal unless
+// loopback targets are allowed.
+func (w *webhooker) allowedURL(u *url.URL) bool {
+	if u.Host == "" || u.User != nil {
+		return false
+	}
+	host := u.Hostname()
+	loopback := host == "localhost" || strings.HasSuffix(host, ".localhost")
+	ip := net.ParseIP(host)
+	if ip != nil {
+		loopback = ip.IsLoopback()
+		if ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() {
+			return false
+		}
+	}
+	allowLoop := w.s.cfg.AllowLoopbackHTTPWebhooks
+	switch u.Scheme {
+	case "https":
+		return !loopback || allowLoop
+	case "http":
+		return loopback && allowLoop
+	}
+	return false
+}
+
+// classifySendError describes a transport failure in a few words (never
+// the URL, which net/http puts in its error text).
+func classifySendError(err error) string {
+	var ne net.Error
+	var cve *tls.CertificateVerificationError
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var rhe tls.RecordHeaderError
+	var dnse *net.DNSError
+	var oe *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &hne):
+		return "TLS certificate not trusted"
+	case errors.As(err, &rhe):
+		return "TLS handshake failed"
+	case errors.As(err, &dnse):
+		return "host name not resolved"
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return "connection refused or unreachable"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by the receiver"
+	}
+	return "request failed"
+}
