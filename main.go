@@ -7,9 +7,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,6 +23,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,11 +35,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/labstack/echo/v4"
 
+	"lijiang/audit"
 	"lijiang/gateway"
+	"lijiang/gateway/client"
 	"lijiang/platform"
 	"lijiang/platform/lj1"
+	"lijiang/platform/sandbox"
 	"lijiang/platform/seal"
 	"lijiang/platform/smcrypto"
 	"lijiang/platform/tlscert"
@@ -47,21 +56,22 @@ var version = "0.1.0-dev"
 
 // Flag names: the CLI's contract with operators and scripts.
 const (
-	flagDataDir    = "data-dir"
-	flagNodeID     = "node-id"
-	flagAPIAddr    = "api-addr"
-	flagAdminAddr  = "admin-addr"
-	flagRaftAddr   = "raft-addr"
-	flagTLSCert    = "tls-cert"
-	flagTLSKey     = "tls-key"
-	flagMinTLS     = "min-tls"
-	flagKEKFile    = "kek-file"
-	flagOldKEKFile = "old-kek-file"
-	flagNewKEKFile = "new-kek-file"
-	flagDemo       = "demo"
-	flagSnapThresh = "raft-snapshot-threshold"
-	flagTrailLogs  = "raft-trailing-logs"
-	flagOut        = "out"
+	flagDataDir     = "data-dir"
+	flagNodeID      = "node-id"
+	flagAPIAddr     = "api-addr"
+	flagAdminAddr   = "admin-addr"
+	flagRaftAddr    = "raft-addr"
+	flagTLSCert     = "tls-cert"
+	flagTLSKey      = "tls-key"
+	flagMinTLS      = "min-tls"
+	flagKEKFile     = "kek-file"
+	flagOldKEKFile  = "old-kek-file"
+	flagNewKEKFile  = "new-kek-file"
+	flagDemo        = "demo"
+	flagSnapThresh  = "raft-snapshot-threshold"
+	flagSandboxAddr = "sandbox-addr"
+	flagTrailLogs   = "raft-trailing-logs"
+	flagOut         = "out"
 )
 
 // envKEK names the environment variable that may carry the key-encryption key
@@ -70,12 +80,13 @@ const envKEK = "LIJIANG_KEK"
 
 // Files and folders in the data directory.
 const (
-	stateFile  = "state.db"
-	raftDir    = "raft"
-	tlsDir     = "tls"
-	lockFile   = "lijiang.lock"
-	nodeIDFile = "node-id"
-	devKEKFile = "dev-kek.hex"
+	stateFile     = "state.db"
+	raftDir       = "raft"
+	tlsDir        = "tls"
+	lockFile      = "lijiang.lock"
+	nodeIDFile    = "node-id"
+	devKEKFile    = "dev-kek.hex"
+	accessLogFile = "access.log"
 )
 
 // Exit codes.
@@ -107,6 +118,10 @@ Usage:
                                   re-seal every secret of a stopped node with NEW
   lijiang admin create --role admin --username NAME [--data-dir D --kek-file K]
                                   create an admin user on a stopped node (the first admin)
+  lijiang call --app PROFILE [--customer NAME] METHOD PATH [BODY|@FILE]
+                                  a signed LJ1 call; prints the verified, decrypted answer
+  lijiang consent --app PROFILE --customer NAME [--scope S]
+                                  run the consent flow for a demo customer; prints a user token
   lijiang totp --secret SECRET    print the current one-time code of a TOTP secret
   lijiang version                 print the version
 `
@@ -131,6 +146,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdAdmin(args[1:], stdout, stderr)
 	case "totp":
 		err = cmdTOTP(args[1:], stdout)
+	case "call":
+		err = cmdCall(args[1:], stdout, stderr)
+	case "consent":
+		err = cmdConsent(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
@@ -178,6 +197,8 @@ type Config struct {
 	KEKFile    string
 	OldKEKFile string
 	Demo       bool
+	// SandboxAddr is where the sandbox core bank listens (loopback only).
+	SandboxAddr string
 	// SnapshotThreshold and TrailingLogs tune Raft's snapshots (0: defaults).
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
@@ -195,6 +216,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.KEKFile, flagKEKFile, "", "file holding the 32-byte key-encryption key that seals secrets at rest (or set "+envKEK+")")
 	fs.StringVar(&c.OldKEKFile, flagOldKEKFile, "", "previous key-encryption key, still accepted for opening secrets during a rotation")
 	fs.BoolVar(&c.Demo, flagDemo, false, "demo mode: dev key-encryption key, demo data; never for production")
+	fs.StringVar(&c.SandboxAddr, flagSandboxAddr, "127.0.0.1:0", "the sandbox core bank's address (loopback only; :0 picks a port)")
 	fs.Uint64Var(&c.SnapshotThreshold, flagSnapThresh, 0, "Raft log entries between snapshots (default 8192)")
 	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
 }
@@ -220,6 +242,9 @@ func (c *Config) Validate() error {
 	if samePort(c.APIAddr, c.AdminAddr) {
 		return usagef("--%s and --%s must use different ports", flagAPIAddr, flagAdminAddr)
 	}
+	if host, _, err := net.SplitHostPort(c.SandboxAddr); err != nil || !isLoopback(host) {
+		return usagef("--%s %q: the sandbox listens on a loopback address only, e.g. 127.0.0.1:0", flagSandboxAddr, c.SandboxAddr)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usagef("--%s and --%s go together", flagTLSCert, flagTLSKey)
 	}
@@ -244,6 +269,14 @@ func checkAddr(addr string) error {
 		return errors.New("host is neither an IP address nor a host name")
 	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 var hostnamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$`)
@@ -284,6 +317,9 @@ type node struct {
 	store   *platform.Store
 	raft    *raftstore.Node
 	portal  *portal.Server
+	gateway *gateway.Gateway
+	sandbox *sandbox.Bank
+	access  *audit.FileSink
 	api     *gateway.Listener
 	admin   *gateway.Listener
 	nodeID  string
@@ -358,7 +394,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		return err
 	}
 	n.portal = portal.New(portal.Config{
-		Store: n.store, Exec: n.raft, Sealer: keyring, NodeID: n.nodeID, IsLeader: n.raft.IsLeader,
+		Store: n.store, Exec: n.raft, Sealer: keyring, NodeID: n.nodeID, IsLeader: n.raft.IsLeader, Customers: customerDirectory{n},
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo,
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
@@ -370,6 +406,19 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 			return err
 		}
 	}
+
+	n.sandbox = sandbox.New(sandbox.Config{Seed: 1, Logger: log.With("component", "sandbox")})
+	if err := n.sandbox.Start(cfg.SandboxAddr); err != nil {
+		return fmt.Errorf("sandbox core bank: %w", err)
+	}
+	n.access = audit.NewFileSink(filepath.Join(cfg.DataDir, accessLogFile), 0)
+	if err := n.access.Open(); err != nil {
+		return err
+	}
+	n.gateway = gateway.New(gateway.Config{
+		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: n.raft,
+		Sink: accessSink{n.access}, SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
+	})
 
 	n.api = gateway.NewListener(gateway.ListenerConfig{
 		Name:    "api",
@@ -392,7 +441,13 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	if err := n.admin.Start(); err != nil {
 		return err
 	}
-	printBanner(stdout, n, demoLogins)
+	var demo *demoSeed
+	if cfg.Demo {
+		if demo, err = ensureDemoApplicant(ctx, n); err != nil {
+			return fmt.Errorf("demo applicant: %w", err)
+		}
+	}
+	printBanner(stdout, n, demoLogins, demo)
 	log.Info("lijiang is serving", "api", n.api.Addr().String(), "admin", n.admin.Addr().String(), "raft", cfg.RaftAddr)
 
 	<-ctx.Done()
@@ -410,6 +465,14 @@ func (n *node) close() {
 			if err := l.Shutdown(ctx); err != nil {
 				n.log.Warn("listener shutdown", "err", err)
 			}
+		}
+	}
+	if n.sandbox != nil {
+		n.sandbox.Close()
+	}
+	if n.access != nil {
+		if err := n.access.Close(); err != nil {
+			n.log.Warn("access log close", "err", err)
 		}
 	}
 	if n.raft != nil {
@@ -671,6 +734,218 @@ func ensureDemoUsers(ctx context.Context, n *node) ([]demoLogin, error) {
 	return logins, nil
 }
 
+// demoSeed is what the demo created for an applicant's developer to try.
+type demoSeed struct {
+	ApplicantID       string `json:"applicant_id"`
+	ApplicantName     string `json:"applicant_name"`
+	SandboxAppID      string `json:"sandbox_app_id"`
+	ProductionAppID   string `json:"production_app_id"`
+	DeveloperEmail    string `json:"developer_email"`
+	DeveloperPassword string `json:"developer_password"`
+	SandboxProfile    string `json:"sandbox_profile"`
+	ProductionProfile string `json:"production_profile"`
+	Account           string `json:"account"`
+}
+
+// appProfile is what `lijiang call` needs to call as an app: written by the
+// demo, or by hand for any app.
+type appProfile struct {
+	BaseURL      string `json:"base_url"`
+	AppID        string `json:"app_id"`
+	SignSerial   string `json:"sign_serial"`
+	SignKeyFile  string `json:"sign_key_file"`
+	SecretSerial string `json:"secret_serial,omitempty"`
+	SecretFile   string `json:"secret_file,omitempty"`
+	EncKeyFile   string `json:"enc_key_file,omitempty"`
+	CAFile       string `json:"ca_file,omitempty"`
+	RedirectURI  string `json:"redirect_uri,omitempty"`
+}
+
+const (
+	demoSeedFile     = "seed.json"
+	demoRedirectURI  = "https://app.example.com/callback"
+	demoAgreement    = "2026-01"
+	demoDeveloper    = "developer@demo.example.com"
+	demoApplicant    = "桂林漓江数字科技有限公司（演示）"
+	demoCredValidity = 300 * 24 * time.Hour
+)
+
+// ensureDemoApplicant seeds, on the first demo start, the whole life of an
+// applicant up to production: the sandbox APIs published, a developer, an
+// applicant with its sandbox app, keys and an App_Secret for both apps
+// (written under data/demo/), a production request approved by the demo
+// reviewer, and a profile file per app for `lijiang call`.
+func ensureDemoApplicant(ctx context.Context, n *node) (*demoSeed, error) {
+	dir := filepath.Join(n.cfg.DataDir, demoDir)
+	seedPath := filepath.Join(dir, demoSeedFile)
+	if b, err := os.ReadFile(seedPath); err == nil {
+		var s demoSeed
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("%s: %w", seedPath, err)
+		}
+		return &s, nil
+	}
+	reg := n.store.Registry()
+	operator, _ := reg.Auth.AdminByUsername("demo-operator")
+	reviewer, _ := reg.Auth.AdminByUsername("demo-reviewer")
+	admin, _ := reg.Auth.AdminByUsername("demo-admin")
+	now := time.Now()
+	exec := func(actor platform.Actor, typ string, payload any) (platform.Result, error) {
+		actor.Node = n.nodeID
+		cmd, err := platform.NewCommand(typ, 1, "", actor, time.Now(), payload)
+		if err != nil {
+			return platform.Result{}, fmt.Errorf("%s: %w", typ, err)
+		}
+		res, err := n.raft.Execute(ctx, cmd)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", typ, err)
+		}
+		return res, nil
+	}
+	asOperator := platform.Actor{Kind: platform.ActorAdmin, ID: operator.ID}
+
+	// The catalogue: the sandbox core bank's APIs, published.
+	var apiIDs []string
+	for _, spec := range sandbox.APIs() {
+		id := platform.NewID("api")
+		if _, err := exec(asOperator, platform.CmdAPICreate, platform.APICreate{ID: id, APISpec: spec}); err != nil {
+			return nil, err
+		}
+		if _, err := exec(asOperator, platform.CmdAPIPublish, platform.APITransition{ID: id, ExpectedVersion: 1}); err != nil {
+			return nil, err
+		}
+		apiIDs = append(apiIDs, id)
+	}
+	if _, err := exec(platform.Actor{Kind: platform.ActorAdmin, ID: admin.ID}, platform.CmdAgreementCreate, platform.AgreementCreate{
+		Version: demoAgreement, Title: "开放银行服务协议（演示）/ Open banking agreement (demo)",
+		Text: "应用方承诺依法合规使用接口，不得向第三方转让数据。The applicant uses the APIs lawfully and transfers no data onward. (Demo text.)"}); err != nil {
+		return nil, err
+	}
+
+	// The developer and the applicant.
+	password, err := portal.GeneratePassword()
+	if err != nil {
+		return nil, err
+	}
+	hash, err := platform.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	devID := platform.NewID("dev")
+	asDev := platform.Actor{Kind: platform.ActorDeveloper, ID: devID}
+	if _, err := exec(asDev, platform.CmdDeveloperCreate, platform.DeveloperCreate{ID: devID, Email: demoDeveloper, Name: "Demo developer", PasswordHash: hash}); err != nil {
+		return nil, err
+	}
+	seed := &demoSeed{ApplicantID: platform.NewID("apl"), ApplicantName: demoApplicant, SandboxAppID: platform.NewAppID(now),
+		DeveloperEmail: demoDeveloper, DeveloperPassword: password}
+	if _, err := exec(asDev, platform.CmdApplicantRegister, platform.ApplicantRegister{
+		ApplicantID: seed.ApplicantID, SandboxAppID: seed.SandboxAppID, OwnerDeveloperID: devID, Name: demoApplicant,
+		USCC: demoUSCC(), ContactName: "演示联系人", ContactEmail: "contact@demo.example.com", ContactPhone: "13800138000",
+		CallbackURL: "https://app.example.com/lijiang/notices", RedirectURIs: []string{demoRedirectURI}}); err != nil {
+		return nil, err
+	}
+	reqID := platform.NewID("prq")
+	if _, err := exec(asDev, platform.CmdProductionRequestSubmit, platform.ProductionRequestSubmit{
+		RequestID: reqID, ApplicantID: seed.ApplicantID, APIIDs: apiIDs, AgreementVersion: demoAgreement, Note: "demo"}); err != nil {
+		return nil, err
+	}
+	seed.ProductionAppID = platform.NewAppID(now)
+	if _, err := exec(platform.Actor{Kind: platform.ActorAdmin, ID: reviewer.ID}, platform.CmdProductionRequestApprove, platform.ProductionRequestDecision{
+		RequestID: reqID, ExpectedVersion: 1, ProductionAppID: seed.ProductionAppID, Reason: "demo", NoticeID: platform.NewID("ntc")}); err != nil {
+		return nil, err
+	}
+
+	// Keys and secrets of both apps, and their profiles.
+	for _, app := range []struct{ id, name string }{{seed.SandboxAppID, "sandbox-app"}, {seed.ProductionAppID, "production-app"}} {
+		prof := appProfile{BaseURL: fmt.Sprintf("https://127.0.0.1:%d", n.api.Port()), AppID: app.id,
+			CAFile: filepath.Join(n.cfg.DataDir, tlsDir, tlscert.CertFileName), RedirectURI: demoRedirectURI}
+		for _, use := range []string{platform.CredentialSM2Sign, platform.CredentialSM2Enc} {
+			priv, err := smcrypto.GenerateKey(rand.Reader)
+			if err != nil {
+				return nil, err
+			}
+			pub, _ := smcrypto.MarshalPublicKeyPEM(&priv.PublicKey)
+			privPEM, _ := smcrypto.MarshalPrivateKeyPEM(priv)
+			file := filepath.Join(dir, app.name+"-"+strings.TrimPrefix(use, "sm2_")+".key")
+			if err := writeFileAtomic(file, privPEM, 0o600); err != nil {
+				return nil, err
+			}
+			smcrypto.Wipe(privPEM)
+			res, err := exec(asDev, platform.CmdCredentialCreate, platform.CredentialCreate{CredentialID: platform.NewID("crd"), AppID: app.id,
+				Kind: use, NotAfterMs: now.Add(demoCredValidity).UnixMilli(), PublicKey: string(pub)})
+			if err != nil {
+				return nil, err
+			}
+			var cr struct {
+				Serial string `json:"serial"`
+			}
+			json.Unmarshal(res.Value, &cr)
+			if use == platform.CredentialSM2Sign {
+				prof.SignSerial, prof.SignKeyFile = cr.Serial, file
+			} else {
+				prof.EncKeyFile = file
+			}
+		}
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		secretText := base64.RawURLEncoding.EncodeToString(secret)
+		credID := platform.NewID("crd")
+		sealed, err := n.keyring.Seal("credential/"+credID, []byte(secretText))
+		if err != nil {
+			return nil, err
+		}
+		res, err := exec(asDev, platform.CmdCredentialCreate, platform.CredentialCreate{CredentialID: credID, AppID: app.id,
+			Kind: platform.CredentialSecret, NotAfterMs: now.Add(demoCredValidity).UnixMilli(), SecretSealed: sealed})
+		if err != nil {
+			return nil, err
+		}
+		var cr struct {
+			Serial string `json:"serial"`
+		}
+		json.Unmarshal(res.Value, &cr)
+		prof.SecretSerial, prof.SecretFile = cr.Serial, filepath.Join(dir, app.name+".secret")
+		if err := writeFileAtomic(prof.SecretFile, []byte(secretText+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		b, _ := json.MarshalIndent(prof, "", "  ")
+		path := filepath.Join(dir, app.name+".json")
+		if err := writeFileAtomic(path, b, 0o600); err != nil {
+			return nil, err
+		}
+		if app.id == seed.SandboxAppID {
+			seed.SandboxProfile = path
+		} else {
+			seed.ProductionProfile = path
+		}
+	}
+	if accts := n.sandbox.AccountNumbers(sandbox.DemoCustomers()[0].ID); len(accts) > 0 {
+		seed.Account = accts[0]
+	}
+	b, _ := json.MarshalIndent(seed, "", "  ")
+	if err := writeFileAtomic(seedPath, b, 0o600); err != nil {
+		return nil, err
+	}
+	n.log.Info("demo applicant seeded", "applicant", seed.ApplicantID, "sandbox_app", seed.SandboxAppID, "production_app", seed.ProductionAppID)
+	return seed, nil
+}
+
+// demoUSCC returns a unified social credit code with valid check characters
+// (GB 32100 and GB 11714) for the demo applicant: 91 (enterprise), 450300
+// (Guilin), an organisation code made up for the demo.
+func demoUSCC() string {
+	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+	base := "91450300MA5LJDEM"
+	for _, c16 := range alphabet {
+		for _, c17 := range alphabet {
+			code := base + string(c16) + string(c17)
+			if _, err := platform.ParseUSCC(code); err == nil {
+				return code
+			}
+		}
+	}
+	return base + "00"
+}
+
 // ---- HTTP surfaces ------------------------------------------------------------
 
 // newEcho returns an echo instance with the project's defaults: errors under
@@ -717,33 +992,35 @@ func readyReason(err error) string {
 	}
 }
 
-// apiHandler is the public API port: LJ1 APIs and the platform keys.
+// apiHandler is the public API port: LJ1 calls go straight to the gateway;
+// health, the platform keys, the developer portal and the customers' pages go
+// through echo. Every answer on the port is signed.
 func apiHandler(n *node) http.Handler {
 	e := newEcho(n)
 	health(e, n)
 	n.portal.MountPortal(e)
-	e.GET("/.well-known/lijiang/keys", func(c echo.Context) error {
-		type key struct {
-			Serial    string `json:"serial"`
-			Use       string `json:"use"`
-			Alg       string `json:"alg"`
-			PublicKey string `json:"public_key"`
-			NotBefore string `json:"not_before"`
-			NotAfter  string `json:"not_after"`
-			Status    string `json:"status"`
+	n.portal.MountCustomer(e)
+	e.GET(gateway.KeysPath, echo.WrapHandler(n.gateway.KeysHandler()))
+	control := n.gateway.Sign(e)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isControlPath(r.URL.Path) {
+			control.ServeHTTP(w, r)
+			return
 		}
-		out := struct {
-			Keys []key `json:"keys"`
-		}{Keys: []key{}}
-		for _, k := range n.store.Registry().PlatformKeys {
-			if k.Status == platform.KeyRetired {
-				continue
-			}
-			out.Keys = append(out.Keys, key{k.Serial, k.Use, k.Alg, k.PublicPEM, k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339), k.Status})
-		}
-		return c.JSON(http.StatusOK, out)
+		n.gateway.ServeHTTP(w, r)
 	})
-	return e
+}
+
+// isControlPath tells the API port's own pages from LJ1 calls.
+func isControlPath(p string) bool {
+	switch {
+	case p == "/healthz", p == "/readyz", p == gateway.KeysPath,
+		strings.HasPrefix(p, portal.PortalPrefix+"/"), p == portal.PortalPrefix+"/openapi.json",
+		p == portal.AuthorizePath, strings.HasPrefix(p, portal.AuthorizePath+"/"),
+		p == portal.ConsentsPath, strings.HasPrefix(p, portal.ConsentsPath+"/"):
+		return true
+	}
+	return false
 }
 
 // adminHandler is the admin port (internal network only).
@@ -775,7 +1052,7 @@ func lj1ErrorHandler(err error, c echo.Context) {
 	c.JSONBlob(e.Status, e.Body(c.Response().Header().Get("LJ-Request-Id")))
 }
 
-func printBanner(w io.Writer, n *node, logins []demoLogin) {
+func printBanner(w io.Writer, n *node, logins []demoLogin, demo *demoSeed) {
 	apiPort, adminPort := n.api.Port(), n.admin.Port()
 	fmt.Fprintf(w, "\nLijiang %s is running: node %s, state schema %d.\n", version, n.nodeID, platform.SchemaVersion())
 	if n.cfg.Demo {
@@ -796,7 +1073,42 @@ func printBanner(w io.Writer, n *node, logins []demoLogin) {
 		fmt.Fprintf(w, "  e.g. curl -k -c cookies -H 'Content-Type: application/json' https://127.0.0.1:%d%s/login \\\n", adminPort, portal.AdminPrefix)
 		fmt.Fprintf(w, "         -d '{\"username\":\"%s\",\"password\":\"%s\",\"totp\":\"'$(go run . totp --secret %s)'\"}'\n", logins[0].Username, logins[0].Password, logins[0].TOTPSecret)
 	}
+	if demo != nil {
+		fmt.Fprintf(w, "\nDemo applicant %s: sandbox app %s, production app %s (keys in %s).\n", demo.ApplicantName, demo.SandboxAppID, demo.ProductionAppID, filepath.Join(n.cfg.DataDir, demoDir))
+		fmt.Fprintf(w, "Developer portal login: %s / %s\n", demo.DeveloperEmail, demo.DeveloperPassword)
+		fmt.Fprintf(w, "Demo bank customers (authorise page https://127.0.0.1:%d%s): ", apiPort, portal.AuthorizePath)
+		for i, c := range sandbox.DemoCustomers() {
+			if i > 0 {
+				fmt.Fprint(w, ", ")
+			}
+			fmt.Fprintf(w, "%s (%s)", c.Username, c.Name)
+		}
+		fmt.Fprintf(w, "\n\nTry a signed call (A1, product list):\n  go run . call --app %s GET /v1/products\n", demo.SandboxProfile)
+		fmt.Fprintf(w, "and an A2 balance query for customer zhangsan (runs the consent flow, encrypts, verifies):\n  go run . call --app %s --customer zhangsan GET /v1/accounts/%s/balance\n", demo.SandboxProfile, demo.Account)
+	}
 	fmt.Fprintln(w)
+}
+
+// accessSink hands the gateway's access records to the node's access log.
+type accessSink struct{ f *audit.FileSink }
+
+func (s accessSink) Record(r *gateway.AccessRecord) error { return s.f.Append(r) }
+
+// customerDirectory authenticates customers against the sandbox core bank's
+// customer directory, the default of the pluggable user authentication.
+type customerDirectory struct{ n *node }
+
+func (d customerDirectory) AuthenticateCustomer(username, password, otp string, now time.Time) (string, string, error) {
+	c, err := d.n.sandbox.Authenticate(username, password, otp, now)
+	if err != nil {
+		return "", "", err
+	}
+	return c.ID, c.Name, nil
+}
+
+func (d customerDirectory) CustomerName(id string) (string, bool) {
+	c, ok := d.n.sandbox.Customer(id)
+	return c.Name, ok
 }
 
 // ---- keygen and kek ----------------------------------------------------------
@@ -1007,6 +1319,313 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "created admin user %s (role %s).\nShown once; hand them over securely:\n  password:    %s\n  TOTP secret: %s\n  TOTP URI:    %s\n",
 		p.Username, p.Role, password, secret, platform.TOTPURI("Lijiang", p.Username, secret))
 	return nil
+}
+
+// loadProfile reads an app profile and builds an SDK client from it.
+func loadProfile(path string, useHMAC bool) (*client.Client, appProfile, error) {
+	var prof appProfile
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, prof, fmt.Errorf("--app %s: %w", path, errors.Unwrap(err))
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&prof); err != nil {
+		return nil, prof, fmt.Errorf("--app %s: not an app profile: %w", path, err)
+	}
+	cfg := client.Config{BaseURL: prof.BaseURL, AppID: prof.AppID}
+	if useHMAC {
+		secret, err := os.ReadFile(prof.SecretFile)
+		if err != nil {
+			return nil, prof, fmt.Errorf("App_Secret: %w", err)
+		}
+		cfg.Serial, cfg.Secret = prof.SecretSerial, []byte(strings.TrimSpace(string(secret)))
+	} else {
+		key, err := readPrivateKey(prof.SignKeyFile)
+		if err != nil {
+			return nil, prof, err
+		}
+		cfg.Serial, cfg.SignKey = prof.SignSerial, key
+	}
+	if prof.EncKeyFile != "" {
+		if cfg.EncKey, err = readPrivateKey(prof.EncKeyFile); err != nil {
+			return nil, prof, err
+		}
+	}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if prof.CAFile != "" {
+		pemBytes, err := os.ReadFile(prof.CAFile)
+		if err != nil {
+			return nil, prof, fmt.Errorf("CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, prof, fmt.Errorf("CA file %s holds no certificate", prof.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	c, err := client.New(cfg)
+	return c, prof, err
+}
+
+func readPrivateKey(path string) (*sm2.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	defer smcrypto.Wipe(b)
+	k, err := smcrypto.ParsePrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// cmdCall makes one signed LJ1 call as an app and prints the verified (and
+// decrypted) answer.
+func cmdCall(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("call", flag.ContinueOnError)
+	profile := fs.String("app", "", "the app's profile (JSON: base_url, app_id, keys; serve --demo writes them under data/demo/)")
+	useHMAC := fs.Bool("hmac", false, "sign with the App_Secret (LJ1-HMAC-SM3) instead of the SM2 key (A1 APIs only)")
+	noEncrypt := fs.Bool("no-encrypt", false, "send a body in clear (the gateway refuses it for A2 APIs)")
+	customer := fs.String("customer", "", "act for this demo customer: runs the consent flow first (zhangsan, lisi, wangwu)")
+	scope := fs.String("scope", sandbox.ScopeAccountsRead+" "+sandbox.ScopePaymentsWrite, "the scopes to ask the customer for")
+	userToken := fs.String("user-token", "", "a user token from an earlier consent (LJ-User-Token)")
+	idemKey := fs.String("idempotency-key", "", "Idempotency-Key header (transfers); default: a fresh one for POST")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return usagef("call %v", err)
+	}
+	rest := fs.Args()
+	if *profile == "" || len(rest) < 2 || len(rest) > 3 {
+		return usagef("call: want --app PROFILE [flags] METHOD PATH [BODY|@FILE]")
+	}
+	method, path := strings.ToUpper(rest[0]), rest[1]
+	var body []byte
+	if len(rest) == 3 {
+		body = []byte(rest[2])
+		if strings.HasPrefix(rest[2], "@") {
+			b, err := os.ReadFile(rest[2][1:])
+			if err != nil {
+				return fmt.Errorf("call: body: %w", err)
+			}
+			body = b
+		}
+	}
+	c, prof, err := loadProfile(*profile, *useHMAC)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	token := *userToken
+	cache := tokenCache{path: strings.TrimSuffix(*profile, ".json") + ".tokens.json"}
+	fresh := false
+	if *customer != "" && token == "" {
+		if token = cache.get(*customer); token == "" {
+			t, err := runConsent(ctx, c, prof, *customer, *scope, stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "consent %s granted by %s for %q\n", t.ConsentID, *customer, t.Scope)
+			token, fresh = t.UserToken, true
+			cache.put(*customer, t)
+		}
+	}
+	req := &client.Request{Method: method, Path: path, Body: body, Encrypt: len(body) > 0 && !*noEncrypt, UserToken: token, Header: http.Header{}}
+	if *idemKey != "" {
+		req.Header.Set("Idempotency-Key", *idemKey)
+	} else if method == http.MethodPost {
+		req.Header.Set("Idempotency-Key", platform.NewID("idk"))
+	}
+	resp, err := c.Do(ctx, req)
+	if *customer != "" && !fresh && (client.IsCode(err, lj1.CodeUserTokenInvalid) || client.IsCode(err, lj1.CodeConsentRequired)) {
+		// The remembered token was withdrawn or expired: ask again.
+		t, cerr := runConsent(ctx, c, prof, *customer, *scope, stderr)
+		if cerr != nil {
+			return cerr
+		}
+		fmt.Fprintf(stderr, "consent %s granted by %s for %q\n", t.ConsentID, *customer, t.Scope)
+		cache.put(*customer, t)
+		req.UserToken = t.UserToken
+		resp, err = c.Do(ctx, req)
+	}
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Fprintf(stdout, "HTTP %d %s: %s (request %s; answer signed and verified)\n", apiErr.Status, apiErr.Code, apiErr.Message, apiErr.RequestID)
+		return fmt.Errorf("call: %s", apiErr.Code)
+	}
+	if err != nil {
+		return fmt.Errorf("call: %w", err)
+	}
+	enc := ""
+	if resp.Encrypted {
+		enc = ", decrypted"
+	}
+	fmt.Fprintf(stdout, "HTTP %d (request %s; signature by %s verified%s)\n", resp.Status, resp.RequestID, resp.Serial, enc)
+	for _, h := range []string{"Deprecation", "Sunset"} {
+		if v := resp.Header.Get(h); v != "" {
+			fmt.Fprintf(stdout, "%s: %s\n", h, v)
+		}
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, resp.Body, "", "  ") == nil {
+		pretty.WriteByte('\n')
+		stdout.Write(pretty.Bytes())
+	} else {
+		stdout.Write(resp.Body)
+	}
+	if resp.Status >= 400 {
+		return fmt.Errorf("call: the upstream answered %d", resp.Status)
+	}
+	return nil
+}
+
+// cmdConsent runs the consent flow for a demo customer and prints the user
+// token.
+func cmdConsent(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("consent", flag.ContinueOnError)
+	profile := fs.String("app", "", "the app's profile")
+	customer := fs.String("customer", "", "the demo customer (zhangsan, lisi, wangwu)")
+	scope := fs.String("scope", sandbox.ScopeAccountsRead+" "+sandbox.ScopePaymentsWrite, "the scopes to ask for")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *profile == "" || *customer == "" {
+		return usagef("consent: --app and --customer are required")
+	}
+	c, prof, err := loadProfile(*profile, false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	t, err := runConsent(ctx, c, prof, *customer, *scope, io.Discard)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "user_token %s\nconsent_id %s\nscope %s\nexpires_in %d\n", t.UserToken, t.ConsentID, t.Scope, t.ExpiresIn)
+	return nil
+}
+
+// tokenCache remembers demo customers' user tokens beside an app profile, so
+// that repeated calls do not ask for consent each time. A user token is a
+// credential: this is for the demo's own files only.
+type tokenCache struct{ path string }
+
+type cachedToken struct {
+	Token   string    `json:"user_token"`
+	Expires time.Time `json:"expires"`
+}
+
+func (tc tokenCache) load() map[string]cachedToken {
+	m := map[string]cachedToken{}
+	if b, err := os.ReadFile(tc.path); err == nil {
+		json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+func (tc tokenCache) get(customer string) string {
+	if t, ok := tc.load()[customer]; ok && time.Until(t.Expires) > time.Minute {
+		return t.Token
+	}
+	return ""
+}
+
+func (tc tokenCache) put(customer string, t *client.UserToken) {
+	m := tc.load()
+	m[customer] = cachedToken{Token: t.UserToken, Expires: time.Now().Add(time.Duration(t.ExpiresIn) * time.Second)}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	writeFileAtomic(tc.path, b, 0o600)
+}
+
+var csrfPattern = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// runConsent plays the demo customer's part of the authorisation flow in
+// the bank's pages (log in with password and one-time code, agree), then
+// exchanges the code with a signed call, as the app's server would.
+func runConsent(ctx context.Context, c *client.Client, prof appProfile, username, scope string, progress io.Writer) (*client.UserToken, error) {
+	var cust *sandbox.DemoCustomer
+	for _, dc := range sandbox.DemoCustomers() {
+		if dc.Username == username {
+			cust = &dc
+			break
+		}
+	}
+	if cust == nil {
+		return nil, usagef("consent: %q is not a demo customer (zhangsan, lisi, wangwu)", username)
+	}
+	jar, _ := cookiejar.New(nil)
+	tlsCfg := &tls.Config{}
+	if prof.CAFile != "" {
+		pemBytes, err := os.ReadFile(prof.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pemBytes)
+		tlsCfg.RootCAs = pool
+	}
+	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if strings.HasPrefix(req.URL.String(), prof.RedirectURI) {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+	state := platform.NewID("stt")
+	authURL := c.AuthorizeURL(scope, prof.RedirectURI, state)
+	form := url.Values{"app_id": {prof.AppID}, "scope": {scope}, "redirect_uri": {prof.RedirectURI}, "state": {state}}
+	var resp *http.Response
+	var m [][]byte
+	for attempt := 0; attempt < 2; attempt++ {
+		otp, err := platform.TOTPCode(cust.TOTPSecret, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		login := url.Values{"username": {cust.Username}, "password": {cust.Password}, "otp": {otp}}
+		for k, v := range form {
+			login[k] = v
+		}
+		if resp, err = browser.PostForm(prof.BaseURL+portal.AuthorizePath+"/login", login); err != nil {
+			return nil, fmt.Errorf("consent: login: %w", err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m = csrfPattern.FindSubmatch(page); m != nil || resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
+			break
+		}
+		// A one-time code works once: wait for the next one.
+		wait := time.Duration(30-time.Now().Unix()%30)*time.Second + 500*time.Millisecond
+		fmt.Fprintf(progress, "the one-time code was used already; waiting %s for the next\n", wait.Round(time.Second))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return nil, fmt.Errorf("consent: the bank's login page answered %d (check %s)", resp.StatusCode, authURL)
+	}
+	form.Set("csrf", string(m[1]))
+	form.Set("decision", "agree")
+	resp, err := browser.PostForm(prof.BaseURL+portal.AuthorizePath+"/decision", form)
+	if err != nil {
+		return nil, fmt.Errorf("consent: decision: %w", err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != state {
+		return nil, fmt.Errorf("consent: the bank did not redirect with a code (status %d)", resp.StatusCode)
+	}
+	return c.ExchangeCode(ctx, loc.Query().Get("code"), true)
 }
 
 // cmdTOTP prints the current one-time code of a TOTP secret (for the demo

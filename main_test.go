@@ -465,11 +465,16 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Fatal("a TLS 1.2 client was served")
 		}
 	})
-	t.Run("unknown paths get the protocol's error", func(t *testing.T) {
+	t.Run("an unsigned call gets the protocol's error, signed", func(t *testing.T) {
 		resp, body := get(t, c, "https://127.0.0.1:"+p.apiPort+"/no/such/api")
-		var e struct{ Code, Message string }
-		if resp.StatusCode != 404 || json.Unmarshal(body, &e) != nil || e.Code != "API_NOT_FOUND" {
+		var e struct{ Code, Message, RequestID string }
+		if resp.StatusCode != 401 || json.Unmarshal(body, &e) != nil || e.Code != "AUTH_REQUIRED" {
 			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		for _, h := range []string{"LJ-Request-Id", "LJ-Timestamp", "LJ-Nonce", "LJ-Serial", "LJ-Signature"} {
+			if resp.Header.Get(h) == "" {
+				t.Errorf("no %s header", h)
+			}
 		}
 	})
 	var keys struct {

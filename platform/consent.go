@@ -157,10 +157,13 @@ func (p *ConsentGrant) Validate() error {
 // TokenExchange is the payload of CmdTokenExchange (v1): an app exchanges
 // an authorisation code for a user token.
 type TokenExchange struct {
-	CodeID    string `json:"code_id"`
-	AppID     string `json:"app_id"`
-	TokenID   string `json:"token_id"`
-	ExpiresMs int64  `json:"expires_ms"`
+	CodeID string `json:"code_id"`
+	AppID  string `json:"app_id"`
+	// RedirectURI, when given, must be the one the code was issued for
+	// (RFC 6749 §4.1.3).
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	TokenID     string `json:"token_id"`
+	ExpiresMs   int64  `json:"expires_ms"`
 }
 
 // Validate checks the payload.
@@ -236,16 +239,16 @@ func init() {
 		return map[string]string{"consent_id": p.ConsentID}, nil
 	})
 	Handle(CmdTokenExchange, 1, PartConsent, func(tx *Tx, c *Command, p *TokenExchange) (any, error) {
-		var appID, customerID, consentID string
+		var appID, customerID, consentID, redirect string
 		var expires, used int64
-		switch err := tx.QueryRow("SELECT app_id, customer_id, consent_id, expires_ms, used_ms FROM auth_codes WHERE id = ?", p.CodeID).
-			Scan(&appID, &customerID, &consentID, &expires, &used); {
+		switch err := tx.QueryRow("SELECT app_id, customer_id, consent_id, redirect_uri, expires_ms, used_ms FROM auth_codes WHERE id = ?", p.CodeID).
+			Scan(&appID, &customerID, &consentID, &redirect, &expires, &used); {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil, NotFound("no such authorisation code")
 		case err != nil:
 			return nil, err
 		}
-		if appID != p.AppID {
+		if appID != p.AppID || p.RedirectURI != "" && p.RedirectURI != redirect {
 			return nil, NotFound("no such authorisation code")
 		}
 		if used != 0 {

@@ -1,0 +1,459 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"lijiang/platform"
+	"lijiang/platform/lj1"
+	"lijiang/platform/smcrypto"
+)
+
+// Sealer opens sealed secrets (platform keys, App_Secrets); *seal.Keyring is
+// the one in production.
+type Sealer interface {
+	Open(aad string, blob []byte) ([]byte, error)
+}
+
+// Config configures the gateway. Zero values take the documented defaults.
+type Config struct {
+	// NodeID names this node in request ids and access records.
+	NodeID string
+	// Registry returns the node's current registry snapshot.
+	Registry func() *platform.Registry
+	// Sealer opens the platform's private keys and the apps' App_Secrets.
+	Sealer Sealer
+	// Exec proposes commands (the user-token exchange).
+	Exec platform.Executor
+	// Sink receives an access record for every call.
+	Sink AccessSink
+	// SandboxURL is the base URL of the sandbox core bank: the upstream of
+	// every sandbox app and of APIs whose target is "sandbox:".
+	SandboxURL string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// TimestampWindow is how far a request's timestamp may be from the clock
+	// (default 300 s).
+	TimestampWindow time.Duration
+	// MaxBody bounds a request body (default 1 MiB) and MaxResponse an
+	// upstream's response body (default 8 MiB).
+	MaxBody, MaxResponse int64
+	// UserTokenLifetime is how long a user token lasts (default 1 h; never
+	// beyond its consent).
+	UserTokenLifetime time.Duration
+	// Transport carries upstream calls; nil means a tuned http.Transport.
+	Transport http.RoundTripper
+	// Logger receives the gateway's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Gateway is the LJ1 data plane: it authenticates, authorises, limits and
+// proxies applicants' calls and signs every answer.
+type Gateway struct {
+	cfg    Config
+	log    *slog.Logger
+	ids    *lj1.RequestIDGenerator
+	keys   keyCache
+	nonces *nonceCache
+	limits *limiter
+	breaks *breakers
+	client *http.Client
+	pols   policyCache
+	bufs   sync.Pool
+	dummy  *ecdsa.PublicKey
+}
+
+// New returns a Gateway for cfg.
+func New(cfg Config) *Gateway {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TimestampWindow == 0 {
+		cfg.TimestampWindow = 300 * time.Second
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.MaxResponse == 0 {
+		cfg.MaxResponse = 8 << 20
+	}
+	if cfg.UserTokenLifetime == 0 {
+		cfg.UserTokenLifetime = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Sink == nil {
+		cfg.Sink = discardSink{}
+	}
+	tr := cfg.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          512,
+			MaxIdleConnsPerHost:   128,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+			ForceAttemptHTTP2:     true,
+		}
+	}
+	dummyKey, _ := smcrypto.GenerateKey(rand.Reader)
+	return &Gateway{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		ids:    lj1.NewRequestIDGenerator(lj1.NodeNumber(cfg.NodeID), rand.Reader),
+		nonces: newNonceCache(2 * cfg.TimestampWindow),
+		limits: newLimiter(),
+		breaks: newBreakers(),
+		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		bufs:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		dummy:  &dummyKey.PublicKey,
+	}
+}
+
+// call is the state of one call through the pipeline.
+type call struct {
+	start     time.Time
+	requestID string
+	reqNonce  string
+	auth      lj1.Authorization
+	app       *platform.AppEntry
+	api       *platform.API
+	params    map[string]string
+	customer  string
+	client    netip.Addr
+	encrypted bool // the request came as an envelope: the response goes as one
+	encKey    *platform.Credential
+	rec       AccessRecord
+}
+
+// ServeHTTP runs the LJ1 pipeline for one call.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := g.cfg.Now()
+	c := &call{start: now, requestID: g.ids.Next(now)}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		c.client = ap.Addr().Unmap()
+	}
+	c.rec = AccessRecord{RequestID: c.requestID, Time: now, Node: g.cfg.NodeID, Method: r.Method, ClientAddr: c.client.String(), Proto: r.Proto}
+	status, body, ctype, hdr, err := g.pipeline(r.Context(), c, r)
+	if err != nil {
+		e := lj1.As(err)
+		if e.Code == lj1.CodeInternalError {
+			g.log.Error("call failed", "request_id", c.requestID, "err", err)
+		}
+		status, body, ctype, hdr = e.Status, e.Body(c.requestID), "application/json", nil
+		c.rec.Code = e.Code
+		if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
+			hdr = http.Header{"Retry-After": []string{"1"}}
+		}
+	}
+	g.respond(w, c, status, body, ctype, hdr)
+	c.rec.Status = status
+	c.rec.LatencyMicros = g.cfg.Now().Sub(c.start).Microseconds()
+	if err := g.cfg.Sink.Record(&c.rec); err != nil {
+		g.log.Error("access record lost", "request_id", c.requestID, "err", err)
+	}
+}
+
+// respond signs and writes an answer: every answer on the API port carries
+// the platform's signature, errors included.
+func (g *Gateway) respond(w http.ResponseWriter, c *call, status int, body []byte, ctype string, extra http.Header) {
+	h := w.Header()
+	for k, v := range extra {
+		h[k] = v
+	}
+	now := g.cfg.Now()
+	nonce, _ := lj1.NewNonce(rand.Reader)
+	ts := strconv.FormatInt(now.Unix(), 10)
+	h.Set("LJ-Request-Id", c.requestID)
+	h.Set("LJ-Timestamp", ts)
+	h.Set("LJ-Nonce", nonce)
+	if ctype != "" {
+		h.Set("Content-Type", ctype)
+	}
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	if key, serial, err := g.keys.signer(g.cfg.Registry(), g.cfg.Sealer); err == nil {
+		sts := lj1.ResponseStringToSign(status, c.requestID, c.reqNonce, ts, nonce, lj1.BodyDigest(body))
+		if sig, err := smcrypto.SignBase64(key, []byte(sts)); err == nil {
+			h.Set("LJ-Serial", serial)
+			h.Set("LJ-Signature", sig)
+		} else {
+			g.log.Error("signing a response", "err", err)
+		}
+	} else {
+		g.log.Error("no platform signing key", "err", err)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// errf returns a protocol error with a message for the client.
+func errf(code, msg string) error { return lj1.New(code, msg) }
+
+// pipeline runs the checks of DESIGN.md's hot path in order and returns the
+// answer to sign.
+func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, []byte, string, http.Header, error) {
+	reg := g.cfg.Registry()
+	pol := g.pols.get(reg)
+	// Global deny-list first: nothing else is done for a denied address.
+	if pol.denied(c.client) {
+		return 0, nil, "", nil, errf(lj1.CodeIPDenied, "")
+	}
+	if r.ContentLength > g.cfg.MaxBody {
+		return 0, nil, "", nil, errf(lj1.CodeBodyTooLarge, "")
+	}
+	body, err := readBody(r.Body, g.cfg.MaxBody)
+	if err != nil {
+		return 0, nil, "", nil, err
+	}
+	defer smcrypto.Wipe(body)
+
+	// Authentication.
+	auth, err := lj1.ParseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		return 0, nil, "", nil, errf(lj1.CodeAuthRequired, "send a valid LJ1 Authorization header")
+	}
+	c.auth, c.reqNonce = auth, auth.Nonce
+	c.rec.AppID, c.rec.Scheme = auth.AppID, auth.Scheme
+	now := g.cfg.Now()
+	if d := now.Sub(time.Unix(auth.Unix, 0)); d > g.cfg.TimestampWindow || d < -g.cfg.TimestampWindow {
+		return 0, nil, "", nil, errf(lj1.CodeTimestampOutOfWindow, "")
+	}
+	sts := auth.StringToSign(r.Method, r.RequestURI, lj1.BodyDigest(body))
+	app, known := reg.Applicants.App(auth.AppID)
+	var cred *platform.Credential
+	if known {
+		cred, known = app.CredentialBySerial(auth.Serial)
+	}
+	if !g.verify(auth, cred, known, sts) {
+		return 0, nil, "", nil, errf(lj1.CodeSignatureInvalid, "")
+	}
+	// The caller holds the key: from here on, errors may be specific.
+	c.app = app
+	c.rec.Env = app.Env
+	if !app.Active() {
+		return 0, nil, "", nil, errf(lj1.CodeAppInvalid, "the app is not active")
+	}
+	if cred.Status != platform.CredentialActive || now.Before(cred.NotBefore) || !now.Before(cred.NotAfter) {
+		return 0, nil, "", nil, errf(lj1.CodeKeyExpired, "the credential "+auth.Serial+" is not valid now")
+	}
+	if !g.nonces.add(auth.AppID, auth.Nonce, now) {
+		return 0, nil, "", nil, errf(lj1.CodeNonceReplayed, "")
+	}
+	if !app.AllowsAddr(c.client) {
+		return 0, nil, "", nil, errf(lj1.CodeIPDenied, "")
+	}
+	if err := g.checkClientCert(reg, app, r, now); err != nil {
+		return 0, nil, "", nil, err
+	}
+
+	// Built-in calls of the authorisation flow.
+	if strings.HasPrefix(r.URL.Path, "/oauth/") {
+		return g.oauth(ctx, c, r, body)
+	}
+
+	// The API.
+	api, params, ok := reg.Catalogue.Match(r.Method, r.URL.Path)
+	if !ok || api.Status == platform.APIDraft {
+		return 0, nil, "", nil, errf(lj1.CodeAPINotFound, "")
+	}
+	c.api, c.params = api, params
+	c.rec.APIID, c.rec.Level = api.ID, api.Level
+	if api.Status == platform.APIRetired {
+		return 0, nil, "", nil, errf(lj1.CodeAPIRetired, "")
+	}
+	a2 := api.Level == platform.LevelA2
+	if a2 && auth.Scheme != lj1.SchemeSM2 {
+		return 0, nil, "", nil, errf(lj1.CodeSchemeNotAllowed, "A2 APIs take "+lj1.SchemeSM2+" only")
+	}
+	// Production apps call only what they were granted; a sandbox
+	// app may try every API, against the sandbox core bank only.
+	if _, ok := reg.Catalogue.Grant(app.ID, api.ID); !ok && app.Env != platform.EnvSandbox {
+		return 0, nil, "", nil, errf(lj1.CodePermissionDenied, "")
+	}
+	if pol.paused(api.ID) {
+		return 0, nil, "", nil, errf(lj1.CodeAPIPaused, "")
+	}
+
+	// Message encryption.
+	ctype := r.Header.Get("Content-Type")
+	plain := body
+	if strings.HasPrefix(ctype, lj1.EnvelopeContentType) {
+		c.encrypted = true
+		if plain, ctype, err = g.openEnvelope(reg, app.ID, body); err != nil {
+			return 0, nil, "", nil, err
+		}
+		defer smcrypto.Wipe(plain)
+	} else if a2 && len(body) > 0 {
+		return 0, nil, "", nil, errf(lj1.CodeEncryptionRequired, "A2 request bodies must be encrypted")
+	}
+	if a2 || c.encrypted {
+		keys := reg.Applicants.ValidCredentials(app.ID, platform.CredentialSM2Enc, now)
+		if len(keys) == 0 {
+			return 0, nil, "", nil, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
+		}
+		c.encKey = &keys[0]
+		c.encrypted = true
+	}
+	if len(plain) > 0 && !strings.HasPrefix(ctype, "application/json") {
+		return 0, nil, "", nil, errf(lj1.CodeUnsupportedMediaType, "send application/json")
+	}
+
+	// The user's consent.
+	if api.ActsForUser {
+		tok, err := reg.Consent.CheckUserToken(r.Header.Get("LJ-User-Token"), app.ID, api.ConsentScope, now)
+		switch {
+		case errors.Is(err, platform.ErrConsentRequired):
+			return 0, nil, "", nil, errf(lj1.CodeConsentRequired, "the customer's consent does not cover this API")
+		case err != nil:
+			return 0, nil, "", nil, errf(lj1.CodeUserTokenInvalid, "")
+		}
+		c.customer = tok.CustomerID
+	}
+
+	// Parameters.
+	if err := api.Validate(params, r.URL.Query(), plain); err != nil {
+		return 0, nil, "", nil, errf(lj1.CodeParamInvalid, err.Error())
+	}
+
+	// Flow control and risk.
+	limits, _ := reg.Catalogue.EffectiveLimits(app.ID, api.ID)
+	release, err := g.limits.admit(app.ID, api.ID, limits, now)
+	if err != nil {
+		return 0, nil, "", nil, err
+	}
+	defer release()
+	if err := pol.risk(api, plain); err != nil {
+		return 0, nil, "", nil, err
+	}
+
+	// Upstream.
+	status, rbody, rtype, rhdr, err := g.proxy(ctx, c, r, plain, ctype)
+	if err != nil {
+		return 0, nil, "", nil, err
+	}
+	if strings.HasPrefix(rtype, "application/json") && len(rbody) > 0 {
+		m := g.maskerFor(api)
+		if m == nil {
+			return 0, nil, "", nil, errf(lj1.CodeInternalError, "")
+		}
+		if masked, err := m.MaskJSON(rbody); err == nil {
+			rbody = masked
+		} else {
+			g.log.Warn("response not masked: not JSON", "request_id", c.requestID, "api", api.ID)
+			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with malformed data")
+		}
+	}
+	if api.Status == platform.APIDeprecated {
+		rhdr.Set("Deprecation", "true")
+		if sunset := api.Sunset(); !sunset.IsZero() {
+			rhdr.Set("Sunset", sunset.Format(http.TimeFormat))
+		}
+	}
+	if c.encrypted {
+		env, err := lj1.SealEnvelope(rand.Reader, c.encKey.PublicKey, c.encKey.Serial, app.ID, rtype, rbody)
+		if err != nil {
+			return 0, nil, "", nil, err
+		}
+		return status, env, lj1.EnvelopeContentType, rhdr, nil
+	}
+	return status, rbody, rtype, rhdr, nil
+}
+
+// verify checks the request's signature with the credential, or spends the
+// same work on a dummy key when the app or serial is unknown, so that App_IDs
+// cannot be enumerated by content or timing.
+func (g *Gateway) verify(auth lj1.Authorization, cred *platform.Credential, known bool, sts string) bool {
+	switch auth.Scheme {
+	case lj1.SchemeSM2:
+		if !known || cred.Kind != platform.CredentialSM2Sign || cred.PublicKey == nil {
+			lj1.VerifySM2(g.dummy, sts, auth.Signature)
+			return false
+		}
+		return lj1.VerifySM2(cred.PublicKey, sts, auth.Signature)
+	case lj1.SchemeHMAC:
+		if !known || cred.Kind != platform.CredentialSecret {
+			lj1.VerifyHMAC("lijiang-dummy-secret-for-timing-only", sts, auth.Signature)
+			return false
+		}
+		secret, err := g.keys.appSecret(cred, g.cfg.Sealer)
+		if err != nil {
+			g.log.Error("opening an App_Secret", "app_id", auth.AppID, "err", err)
+			return false
+		}
+		return lj1.VerifyHMAC(secret, sts, auth.Signature)
+	}
+	return false
+}
+
+// checkClientCert enforces mutual TLS for apps with a registered client
+// certificate: the handshake must have presented one of them.
+func (g *Gateway) checkClientCert(reg *platform.Registry, app *platform.AppEntry, r *http.Request, now time.Time) error {
+	certs := reg.Applicants.ValidCredentials(app.ID, platform.CredentialClientCert, now)
+	if len(certs) == 0 {
+		return nil
+	}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return errf(lj1.CodeCertRequired, "present the app's registered client certificate")
+	}
+	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	fp := hex.EncodeToString(sum[:])
+	for _, c := range certs {
+		if strings.EqualFold(strings.ReplaceAll(c.CertSHA256, ":", ""), fp) {
+			return nil
+		}
+	}
+	return errf(lj1.CodeCertRequired, "the client certificate is not the app's")
+}
+
+// openEnvelope decrypts a request envelope with the platform encryption key
+// it names (active or retiring).
+func (g *Gateway) openEnvelope(reg *platform.Registry, appID string, body []byte) ([]byte, string, error) {
+	env, err := lj1.ParseEnvelope(body)
+	if err != nil {
+		return nil, "", errf(lj1.CodeEnvelopeInvalid, "")
+	}
+	priv, err := g.keys.decrypter(reg, g.cfg.Sealer, env.Serial)
+	if err != nil {
+		return nil, "", errf(lj1.CodeEnvelopeInvalid, "unknown or retired encryption key serial")
+	}
+	pt, ct, err := lj1.OpenEnvelope(priv, appID, env)
+	if err != nil {
+		return nil, "", errf(lj1.CodeEnvelopeInvalid, "")
+	}
+	return pt, ct, nil
+}
+
+// readBody reads at most max bytes of body.
+func readBody(body io.Reader, max int64) ([]byte, error) {
+	if body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(body, max+1))
+	if err != nil {
+		return nil, errf(lj1.CodeParamInvalid, "the request body could not be read")
+	}
+	if int64(len(b)) > max {
+		return nil, errf(lj1.CodeBodyTooLarge, "")
+	}
+	return b, nil
+}

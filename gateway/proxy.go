@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"lijiang/platform"
+	"lijiang/platform/lj1"
+)
+
+// forwardHeaders are the client's headers an upstream sees; everything else
+// (hop-by-hop headers, the Authorization, client-sent X-Forwarded-* and
+// X-LJ-* values) stays at the gateway.
+var forwardHeaders = []string{"Accept", "Accept-Language", "Idempotency-Key"}
+
+// responseHeaders are the upstream's headers the client sees.
+var responseHeaders = []string{"Content-Language", "Location", "Retry-After"}
+
+// proxy forwards the call to its upstream: a sandbox app and a "sandbox:"
+// API go to the sandbox core bank, others to the API's targets in turn,
+// skipping those whose circuit is open.
+func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []byte, ctype string) (int, []byte, string, http.Header, error) {
+	api := c.api
+	targets := api.Upstream.Targets
+	if c.app.Env == platform.EnvSandbox || len(targets) == 1 && targets[0] == platform.UpstreamSandbox {
+		if g.cfg.SandboxURL == "" {
+			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		}
+		targets = []string{g.cfg.SandboxURL}
+	}
+	timeout := time.Duration(api.Upstream.TimeoutMs) * time.Millisecond
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	var lastErr error = errf(lj1.CodeUpstreamUnavailable, "")
+	for _, base := range targets {
+		if base == platform.UpstreamSandbox {
+			continue
+		}
+		br := g.breaks.get(base)
+		if !br.allow(g.cfg.Now()) {
+			continue
+		}
+		status, rb, rt, rh, err := g.forward(ctx, c, r, base, body, ctype, timeout)
+		br.done(err == nil && status < 500, g.cfg.Now())
+		if err == nil {
+			return status, rb, rt, rh, nil
+		}
+		lastErr = err
+		if lj1.As(err).Code == lj1.CodeUpstreamTimeout || r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// A timed-out or non-idempotent call may have taken effect:
+			// it is not retried on another target.
+			break
+		}
+	}
+	return 0, nil, "", nil, lastErr
+}
+
+func (g *Gateway) forward(ctx context.Context, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (int, []byte, string, http.Header, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/") + r.URL.EscapedPath())
+	if err != nil {
+		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+	}
+	u.RawQuery = r.URL.RawQuery
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var rd io.Reader
+	if len(body) > 0 {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), rd)
+	if err != nil {
+		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+	}
+	for _, h := range forwardHeaders {
+		if v := r.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("X-LJ-Request-Id", c.requestID)
+	req.Header.Set("X-LJ-App-Id", c.app.ID)
+	req.Header.Set("X-LJ-Api-Id", c.api.ID)
+	if c.customer != "" {
+		req.Header.Set("X-LJ-Customer-Id", c.customer)
+	}
+	// Set from the connection only: whatever the client sent is dropped.
+	req.Header.Set("X-Forwarded-For", c.client.String())
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := g.client.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, nil, "", nil, errf(lj1.CodeUpstreamTimeout, "")
+		}
+		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxResponse+1))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, nil, "", nil, errf(lj1.CodeUpstreamTimeout, "")
+		}
+		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+	}
+	if int64(len(rb)) > g.cfg.MaxResponse {
+		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "the upstream's answer is too large")
+	}
+	if resp.StatusCode >= 500 {
+		// An upstream's failure is not passed through as a business answer.
+		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+	}
+	h := http.Header{}
+	for _, k := range responseHeaders {
+		if v := resp.Header.Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	return resp.StatusCode, rb, resp.Header.Get("Content-Type"), h, nil
+}

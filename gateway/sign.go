@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"lijiang/platform"
+	"lijiang/platform/lj1"
+)
+
+// KeysPath publishes the platform's public keys (PROTOCOL §Response signature).
+const KeysPath = "/.well-known/lijiang/keys"
+
+// KeysHandler serves the platform's public keys without authentication: the
+// active and retiring signing and encryption keys.
+func (g *Gateway) KeysHandler() http.Handler {
+	type key struct {
+		Serial    string `json:"serial"`
+		Use       string `json:"use"`
+		Alg       string `json:"alg"`
+		PublicKey string `json:"public_key"`
+		NotBefore string `json:"not_before"`
+		NotAfter  string `json:"not_after"`
+		Status    string `json:"status"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := struct {
+			Keys []key `json:"keys"`
+		}{Keys: []key{}}
+		for _, k := range g.cfg.Registry().PlatformKeys {
+			if k.Status == platform.KeyRetired {
+				continue
+			}
+			out.Keys = append(out.Keys, key{k.Serial, k.Use, k.Alg, k.PublicPEM, k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339), k.Status})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		json.NewEncoder(w).Encode(out)
+	})
+}
+
+// Sign wraps the API port's other handlers (health, keys, the developer
+// portal, the authorise pages) so that every answer on the port carries the
+// platform's signature, as PROTOCOL requires. The answer is buffered to be
+// signed; these handlers' answers are small.
+func (g *Gateway) Sign(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := g.cfg.Now()
+		c := &call{start: now, requestID: g.ids.Next(now)}
+		if a, err := lj1.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
+			c.reqNonce = a.Nonce
+		}
+		bw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(bw, r)
+		h := w.Header()
+		for k, v := range bw.header {
+			h[k] = v
+		}
+		body := bw.body.Bytes()
+		if r.Method == http.MethodHead {
+			body = nil
+		}
+		g.respond(w, c, bw.status, body, "", nil)
+	})
+}
+
+// bufferedWriter collects an answer to sign it.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+
+func (b *bufferedWriter) WriteHeader(status int) {
+	if !b.wrote {
+		b.status, b.wrote = status, true
+	}
+}
+
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.body.Write(p)
+}
