@@ -13,7 +13,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -420,10 +419,15 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		Sink: accessSink{n.access}, SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
 	})
 
+	apiTLS := tlscert.ServerConfig(cert, minTLS)
+	// Apps with a registered client certificate must present it (mutual
+	// TLS); the gateway checks it against the registry, so the handshake
+	// only asks for one.
+	apiTLS.ClientAuth = tls.RequestClientCert
 	n.api = gateway.NewListener(gateway.ListenerConfig{
 		Name:    "api",
 		Addr:    cfg.APIAddr,
-		TLS:     tlscert.ServerConfig(cert, minTLS),
+		TLS:     apiTLS,
 		HTTP3:   true,
 		Handler: apiHandler(n),
 		Logger:  log.With("component", "api"),
@@ -635,9 +639,6 @@ func loadCertificate(cfg Config, keyring *seal.Keyring) (tls.Certificate, error)
 	return tlscert.EnsureSelfSigned(filepath.Join(cfg.DataDir, tlsDir), keyring, hosts, time.Now())
 }
 
-// platformKeyValidity is how long a generated platform key is valid.
-const platformKeyValidity = 2 * 365 * 24 * time.Hour
-
 // ensurePlatformKeys makes the platform's signing and encryption key pairs on
 // first start. The command ids are fixed, so that nodes starting together
 // create each key once: a second proposal answers with the first's result.
@@ -646,38 +647,19 @@ func ensurePlatformKeys(ctx context.Context, n *node) error {
 		if _, ok := n.store.Registry().ActivePlatformKey(use); ok {
 			continue
 		}
-		priv, err := smcrypto.GenerateKey(rand.Reader)
+		p, err := portal.NewPlatformKey(n.keyring, use, time.Now())
 		if err != nil {
-			return fmt.Errorf("platform %s key: %w", use, err)
-		}
-		pub, err := smcrypto.MarshalPublicKeyPEM(&priv.PublicKey)
-		if err != nil {
-			return fmt.Errorf("platform %s key: %w", use, err)
-		}
-		der, err := smcrypto.MarshalPrivateKeyPEM(priv)
-		if err != nil {
-			return fmt.Errorf("platform %s key: %w", use, err)
-		}
-		now := time.Now()
-		var rnd [4]byte
-		rand.Read(rnd[:])
-		serial := fmt.Sprintf("plat-%s-%s-%s", use, now.UTC().Format("20060102"), hex.EncodeToString(rnd[:]))
-		sealed, err := n.keyring.Seal("platform_key/"+serial, der)
-		smcrypto.Wipe(der)
-		if err != nil {
-			return fmt.Errorf("sealing platform %s key: %w", use, err)
+			return err
 		}
 		cmd, err := platform.NewCommand(platform.CmdPlatformKeyCreate, 1, "bootstrap.platform-key."+use,
-			platform.Actor{Kind: platform.ActorSystem, ID: "bootstrap", Node: n.nodeID}, now,
-			platform.PlatformKeyCreate{Serial: serial, Use: use, PublicPEM: string(pub), PrivateSealed: sealed,
-				NotBeforeMs: now.Add(-time.Minute).UnixMilli(), NotAfterMs: now.Add(platformKeyValidity).UnixMilli(), Activate: true})
+			platform.Actor{Kind: platform.ActorSystem, ID: "bootstrap", Node: n.nodeID}, time.Now(), p)
 		if err != nil {
 			return err
 		}
 		if _, err := n.raft.Execute(ctx, cmd); err != nil {
 			return fmt.Errorf("creating platform %s key: %w", use, err)
 		}
-		n.log.Info("created platform key", "use", use, "serial", serial)
+		n.log.Info("created platform key", "use", use, "serial", p.Serial)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"database/sql"
+	"errors"
 	"regexp"
 	"strings"
 )
@@ -12,8 +14,27 @@ const (
 	KeyRetired  = "retired"  // no longer used at all
 )
 
-// CmdPlatformKeyCreate records a new platform key pair made by the proposer.
-const CmdPlatformKeyCreate = "platform_key.create"
+// Platform key commands.
+const (
+	// CmdPlatformKeyCreate records a new platform key pair made by the proposer.
+	CmdPlatformKeyCreate = "platform_key.create"
+	// CmdPlatformKeyRetire ends a retiring key's overlap: it no longer
+	// verifies or decrypts, and is no longer published.
+	CmdPlatformKeyRetire = "platform_key.retire"
+)
+
+// PlatformKeyRetire is the payload of CmdPlatformKeyRetire (version 1).
+type PlatformKeyRetire struct {
+	Serial string `json:"serial"`
+}
+
+// Validate checks the payload.
+func (p *PlatformKeyRetire) Validate() error {
+	if !serialPattern.MatchString(p.Serial) {
+		return Invalid("serial", "must be a key serial")
+	}
+	return nil
+}
 
 // PlatformKeyCreate is the payload of CmdPlatformKeyCreate (version 1). The
 // proposer generates the key pair and seals the private key (additional data
@@ -68,5 +89,19 @@ func init() {
 		_, err := tx.Exec(`INSERT INTO platform_keys (serial, use, alg, public_pem, private_sealed, not_before_ms, not_after_ms, status, created_ms)
 			VALUES (?, ?, 'SM2', ?, ?, ?, ?, ?, ?)`, p.Serial, p.Use, p.PublicPEM, p.PrivateSealed, p.NotBeforeMs, p.NotAfterMs, status, c.At)
 		return map[string]string{"serial": p.Serial, "status": status}, err
+	})
+	Handle(CmdPlatformKeyRetire, 1, PartPlatformKeys, func(tx *Tx, c *Command, p *PlatformKeyRetire) (any, error) {
+		var status string
+		switch err := tx.QueryRow("SELECT status FROM platform_keys WHERE serial = ?", p.Serial).Scan(&status); {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, NotFound("no such platform key")
+		case err != nil:
+			return nil, err
+		}
+		if status != KeyRetiring {
+			return nil, Conflict("only a retiring key can be retired; this one is " + status + " (rotate first)")
+		}
+		_, err := tx.Exec("UPDATE platform_keys SET status = ? WHERE serial = ?", KeyRetired, p.Serial)
+		return map[string]string{"serial": p.Serial, "status": KeyRetired}, err
 	})
 }
