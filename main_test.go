@@ -310,7 +310,15 @@ type proc struct {
 	apiPort   string
 	adminPort string
 	stderr    *bytes.Buffer
+	stdout    *lockedWriter
 	done      chan struct{}
+}
+
+// output returns what the process printed on stdout so far.
+func (p *proc) output() string {
+	p.stdout.mu.Lock()
+	defer p.stdout.mu.Unlock()
+	return p.stdout.w.(*bytes.Buffer).String()
 }
 
 var bannerAPI = regexp.MustCompile(`API \(TLS, HTTP/3\): https://127\.0\.0\.1:(\d+)/`)
@@ -332,7 +340,7 @@ func startServe(t *testing.T, env []string, args ...string) *proc {
 	cmd := exec.Command(lijiangBinary(t), append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, _ := cmd.StdoutPipe()
-	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, stdout: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
 	cmd.Stderr = &lockedWriter{w: p.stderr}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -341,6 +349,7 @@ func startServe(t *testing.T, env []string, args ...string) *proc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			p.stdout.Write([]byte(sc.Text() + "\n"))
 			lines <- sc.Text()
 		}
 		close(lines)
@@ -544,6 +553,28 @@ func TestServeDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, devKEKFile)); err != nil {
 		t.Fatalf("dev KEK: %v", err)
+	}
+	// The two calls the banner prints work as printed.
+	var calls []string
+	for deadline := time.Now().Add(30 * time.Second); len(calls) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		calls = calls[:0]
+		for _, l := range strings.Split(p.output(), "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "go run . call ") {
+				calls = append(calls, strings.TrimPrefix(l, "go run . "))
+			}
+		}
+	}
+	if len(calls) != 2 {
+		t.Fatalf("the banner shows %d calls:\n%s", len(calls), p.output())
+	}
+	for _, line := range calls {
+		out, err := exec.Command(lijiangBinary(t), strings.Fields(line)...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "HTTP 200") || !strings.Contains(string(out), "verified") {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+		if strings.Contains(line, "--customer") && (!strings.Contains(string(out), "decrypted") || !strings.Contains(string(out), "*********")) {
+			t.Fatalf("the A2 call was not encrypted and masked:\n%s", out)
+		}
 	}
 	p.stop(t)
 }
