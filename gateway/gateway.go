@@ -160,7 +160,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, body, ctype, hdr = e.Status, e.Body(c.requestID), "application/json", nil
 		c.rec.Code = e.Code
 		if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
-			hdr = http.Header{"Retry-After": []string{"1"}}
+			retry := "1"
+			if e.Code == lj1.CodeQuotaExceeded {
+				// The daily quota comes back at midnight in China Standard
+				// Time (dayOf), not in a second.
+				retry = strconv.FormatInt(86400-(now.Unix()+8*3600)%86400, 10)
+			}
+			hdr = http.Header{"Retry-After": []string{retry}}
 		}
 	}
 	g.respond(w, c, status, body, ctype, hdr)
@@ -214,6 +220,13 @@ func errf(code, msg string) error { return lj1.New(code, msg) }
 func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, []byte, string, http.Header, error) {
 	reg := g.cfg.Registry()
 	pol := g.pols.get(reg)
+	// The answer is bound to the request's nonce whenever the header parses,
+	// refusals before authentication included, so that a client can verify
+	// them (and tell them from forgeries).
+	auth, authErr := lj1.ParseAuthorization(r.Header.Get("Authorization"))
+	if authErr == nil {
+		c.reqNonce = auth.Nonce
+	}
 	// Global deny-list first: nothing else is done for a denied address.
 	if pol.denied(c.client) {
 		return 0, nil, "", nil, errf(lj1.CodeIPDenied, "")
@@ -228,11 +241,10 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	defer smcrypto.Wipe(body)
 
 	// Authentication.
-	auth, err := lj1.ParseAuthorization(r.Header.Get("Authorization"))
-	if err != nil {
+	if authErr != nil {
 		return 0, nil, "", nil, errf(lj1.CodeAuthRequired, "send a valid LJ1 Authorization header")
 	}
-	c.auth, c.reqNonce = auth, auth.Nonce
+	c.auth = auth
 	c.rec.AppID, c.rec.Scheme = auth.AppID, auth.Scheme
 	now := g.cfg.Now()
 	if d := now.Sub(time.Unix(auth.Unix, 0)); d > g.cfg.TimestampWindow || d < -g.cfg.TimestampWindow {
@@ -336,7 +348,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	}
 
 	// Flow control and risk.
-	limits, _ := reg.Catalogue.EffectiveLimits(app.ID, api.ID)
+	limits, granted := reg.Catalogue.EffectiveLimits(app.ID, api.ID)
+	if !granted {
+		// A sandbox app calls without a grant: the API's own limits apply.
+		limits = api.Limits
+	}
 	release, err := g.limits.admit(app.ID, api.ID, limits, now)
 	if err != nil {
 		return 0, nil, "", nil, err

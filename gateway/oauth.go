@@ -84,8 +84,13 @@ func (g *Gateway) oauth(ctx context.Context, c *call, r *http.Request, body []by
 			ConsentID string `json:"consent_id"`
 			Scope     string `json:"scope"`
 			ExpiresMs int64  `json:"expires_ms"`
+			Replayed  bool   `json:"replayed"`
 		}
 		json.Unmarshal(res.Value, &v)
+		if v.Replayed || res.Duplicate {
+			// The code was exchanged before: the tokens it gave are revoked.
+			return 0, nil, "", nil, errf(lj1.CodeParamInvalid, "the authorisation code was used already")
+		}
 		out = tokenResponse{UserToken: token, ExpiresIn: (v.ExpiresMs - now.UnixMilli()) / 1000, Scope: v.Scope, ConsentID: v.ConsentID}
 	} else {
 		var req revokeRequest

@@ -253,11 +253,12 @@ func init() {
 		}
 		if used != 0 {
 			// A code presented twice was stolen or replayed: the tokens it
-			// gave stop working (RFC 6749 §4.1.2).
+			// gave stop working (RFC 6749 §4.1.2). This is a result, not a
+			// refusal, so that the revocation is kept; the caller refuses.
 			if _, err := tx.Exec("UPDATE user_tokens SET revoked_ms = ? WHERE consent_id = ? AND revoked_ms = 0", c.At, consentID); err != nil {
 				return nil, err
 			}
-			return nil, Denied("the authorisation code was used already")
+			return map[string]any{"replayed": true}, nil
 		}
 		if c.At >= expires {
 			return nil, Denied("the authorisation code expired")
@@ -417,7 +418,10 @@ func loadConsentView(db *sql.DB, r *Registry) error {
 		v.consents[c.ID] = c
 	}
 	rows.Close()
-	rows, err = db.Query("SELECT id, app_id, customer_id, consent_id, scope, expires_ms FROM user_tokens WHERE revoked_ms = 0")
+	// Only live tokens and sessions are held: expired ones can never be
+	// used again, so the view does not grow with history.
+	nowMs := time.Now().UnixMilli()
+	rows, err = db.Query("SELECT id, app_id, customer_id, consent_id, scope, expires_ms FROM user_tokens WHERE revoked_ms = 0 AND expires_ms > ?", nowMs)
 	if err != nil {
 		return fmt.Errorf("user tokens: %w", err)
 	}
@@ -433,7 +437,7 @@ func loadConsentView(db *sql.DB, r *Registry) error {
 		v.tokens[t.ID] = t
 	}
 	rows.Close()
-	rows, err = db.Query("SELECT id, customer_id, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM customer_sessions WHERE ended_ms = 0")
+	rows, err = db.Query("SELECT id, customer_id, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM customer_sessions WHERE ended_ms = 0 AND absolute_expiry_ms > ?", nowMs)
 	if err != nil {
 		return fmt.Errorf("customer sessions: %w", err)
 	}

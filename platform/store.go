@@ -17,7 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	_ "modernc.org/sqlite" // the SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the SQLite driver, registered as "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -359,6 +360,23 @@ func (s *Store) Apply(entries []Entry) []Result {
 	return results
 }
 
+// deterministic reports whether an apply error is one every node meets the
+// same way (a constraint or type the command's own data violates), as
+// opposed to a failure of this node.
+func deterministic(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		// Errors of Go code in apply functions (encoding, validation) depend
+		// only on the command and the state.
+		return true
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_RANGE, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_ERROR:
+		return true
+	}
+	return false
+}
+
 // failAll answers every entry of a batch the store could not apply.
 func failAll(entries []Entry) []Result {
 	results := make([]Result, len(entries))
@@ -423,6 +441,13 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 		}
 		var ce *CommandError
 		if !errors.As(err, &ce) {
+			if !deterministic(err) {
+				// A failure of this node (disk full, I/O, corruption) rather
+				// than of the command: recording it as a refusal would make
+				// this node differ from its peers, so the node stops applying.
+				s.fail(fmt.Errorf("applying command %s at %d: %w", c.Type, e.Index, err))
+				return Result{Index: e.Index, Err: &CommandError{Code: CodeInternal, Message: "this node cannot apply commands"}}
+			}
 			s.log.Error("command failed", "type", c.Type, "index", e.Index, "err", err)
 			ce = &CommandError{Code: CodeInternal, Message: "the command could not be applied"}
 		}
