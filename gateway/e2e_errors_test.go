@@ -384,6 +384,14 @@ func TestE2EErrorCodes(t *testing.T) {
 		}},
 
 		// UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT
+		{"an A2 answer that cannot be masked is not passed on", lj1.CodeUpstreamUnavailable, 1, func(t *testing.T) e2eResp {
+			up := env.newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				w.Write([]byte("account 6222020200112233445 holder 张三"))
+			})
+			path := env.freshAPI(t, platform.LevelA2, up.srv.URL, 2000)
+			return env.call(t, e2eCall{app: prod, target: path})
+		}},
 		{"upstream port closed", lj1.CodeUpstreamUnavailable, 0, func(t *testing.T) e2eResp {
 			path := env.freshAPI(t, platform.LevelA1, closedPortURL(t), 2000)
 			return env.call(t, e2eCall{app: prod, target: path})

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -280,11 +281,17 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 
 	// Built-in calls of the authorisation flow.
 	if strings.HasPrefix(r.URL.Path, "/oauth/") {
+		// A user token opens A2 APIs: its exchange is held to A2's rules.
+		if auth.Scheme != lj1.SchemeSM2 {
+			return 0, nil, "", nil, errf(lj1.CodeSchemeNotAllowed, "the authorisation calls take "+lj1.SchemeSM2+" only")
+		}
 		return g.oauth(ctx, c, r, body)
 	}
 
 	// The API.
-	api, params, ok := reg.Catalogue.Match(r.Method, r.URL.Path)
+	// The escaped path: Match decodes each parameter once, so what is
+	// validated is what the upstream receives.
+	api, params, ok := reg.Catalogue.Match(r.Method, r.URL.EscapedPath())
 	if !ok || api.Status == platform.APIDraft {
 		return 0, nil, "", nil, errf(lj1.CodeAPINotFound, "")
 	}
@@ -367,7 +374,13 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	if err != nil {
 		return 0, nil, "", nil, err
 	}
-	if strings.HasPrefix(rtype, "application/json") && len(rbody) > 0 {
+	if len(rbody) > 0 && (isJSON(rtype) || api.Level == platform.LevelA2 || len(api.Masking) > 0) {
+		// An answer that may carry personal data is masked or refused:
+		// whatever is not JSON cannot be masked, so it does not pass.
+		if !isJSON(rtype) {
+			g.log.Warn("response refused: not JSON, cannot be masked", "request_id", c.requestID, "api", api.ID)
+			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with data that cannot be masked")
+		}
 		m := g.maskerFor(api)
 		if m == nil {
 			return 0, nil, "", nil, errf(lj1.CodeInternalError, "")
@@ -393,6 +406,13 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 		return status, env, lj1.EnvelopeContentType, rhdr, nil
 	}
 	return status, rbody, rtype, rhdr, nil
+}
+
+// isJSON reports whether a media type is JSON (application/json or a
+// +json type), parameters and case aside.
+func isJSON(ctype string) bool {
+	mt, _, err := mime.ParseMediaType(ctype)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // verify checks the request's signature with the credential, or spends the

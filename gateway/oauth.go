@@ -62,6 +62,15 @@ func (g *Gateway) oauth(ctx context.Context, c *call, r *http.Request, body []by
 	if !strings.HasPrefix(ctype, "application/json") {
 		return 0, nil, "", nil, errf(lj1.CodeUnsupportedMediaType, "send application/json")
 	}
+	if !c.encrypted {
+		// The answer carries a credential: it goes only in an envelope, to a
+		// key checked before anything is done.
+		keys := reg.Applicants.ValidCredentials(c.app.ID, platform.CredentialSM2Enc, now)
+		if len(keys) == 0 {
+			return 0, nil, "", nil, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
+		}
+		c.encrypted, c.encKey = true, &keys[0]
+	}
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	actor := platform.Actor{Kind: "app", ID: c.app.ID, Addr: c.client.String(), Node: g.cfg.NodeID}

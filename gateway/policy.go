@@ -87,8 +87,13 @@ func (p *policy) risk(api *platform.API, body []byte) error {
 		return nil
 	}
 	s := strings.Trim(string(v.Amount), `"`)
+	// Fail closed: an amount the rule cannot read is refused, and only plain
+	// decimals are read (no exponents that cost time to expand).
+	if len(s) > 40 || strings.Trim(s, "0123456789.") != "" || strings.Count(s, ".") > 1 {
+		return errf(lj1.CodeRiskRejected, "the amount cannot be assessed")
+	}
 	amt, ok := new(big.Rat).SetString(s)
-	if ok && amt.Cmp(p.maxAmount) > 0 {
+	if !ok || amt.Cmp(p.maxAmount) > 0 {
 		return errf(lj1.CodeRiskRejected, "the amount exceeds the risk limit")
 	}
 	return nil
