@@ -300,7 +300,9 @@ func applyWebhookAttempt(tx *Tx, c *Command, p *WebhookAttempt) (any, error) {
 		d.Status, d.Attempts, d.NextAttemptMs, d.LastAttemptMs, d.LastStatus, d.LastError, d.DeliveredMs, d.NoticeID); err != nil {
 		return nil, err
 	}
-	return d, nil
+	// The result goes into the change record: status and attempts only, never
+	// the callback URL (it may carry the applicant's token).
+	return map[string]any{"notice_id": d.NoticeID, "status": d.Status, "attempts": d.Attempts}, nil
 }
 
 func init() {

@@ -155,7 +155,7 @@ func init() {
 }
 
 func mountAdminAuth(s *Server, g *echo.Group) {
-	g.POST("/login", s.adminLogin)
+	g.POST("/login", s.adminLogin, s.throttle)
 	s.doc("admin", "POST", "/login", "Log in with user name, password and one-time code (TOTP); sets the session cookie", adminLoginRequest{}, adminMe{})
 	g.POST("/logout", s.logout(AdminCookie))
 	s.doc("admin", "POST", "/logout", "End this session", nil, nil)
@@ -180,9 +180,9 @@ func mountAdminAuth(s *Server, g *echo.Group) {
 }
 
 func mountPortalAuth(s *Server, g *echo.Group) {
-	g.POST("/signup", s.developerSignup)
+	g.POST("/signup", s.developerSignup, s.throttle)
 	s.doc("portal", "POST", "/signup", "Create a developer account", signupRequest{}, developerJSON{})
-	g.POST("/login", s.developerLogin)
+	g.POST("/login", s.developerLogin, s.throttle)
 	s.doc("portal", "POST", "/login", "Log in with e-mail and password; sets the session cookie", developerLoginRequest{}, developerJSON{})
 	g.POST("/logout", s.logout(DeveloperCookie))
 	s.doc("portal", "POST", "/logout", "End this session", nil, nil)

@@ -198,6 +198,37 @@ func TestDeveloperAccounts(t *testing.T) {
 	mustStatus(t, admin.do("GET", "/me", nil), 401)
 }
 
+func TestStateChangesMustBeJSON(t *testing.T) {
+	env := newTestEnv(t)
+	admin := env.admin(platform.RoleAdmin)
+	// A cross-site form post carries the cookie but cannot be JSON.
+	req, _ := http.NewRequest("POST", env.AdminURL+"/users", strings.NewReader("username=evil&role=admin"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := admin.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("form post: %d", resp.StatusCode)
+	}
+	if _, ok := env.store.Registry().Auth.AdminByUsername("evil"); ok {
+		t.Fatal("a form post created a user")
+	}
+}
+
+func TestLoginsAreThrottledPerAddress(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) { c.LoginsPerMinute, c.LoginBurst = 1, 3 })
+	c := env.newClient(env.PortalURL, env.portalSrv)
+	for i := 0; i < 3; i++ {
+		mustStatus(t, c.do("POST", "/login", map[string]string{"email": "x@example.com", "password": "wrong-pass-1"}), 401)
+	}
+	r := mustStatus(t, c.do("POST", "/login", map[string]string{"email": "x@example.com", "password": "wrong-pass-1"}), 429)
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+}
+
 func TestIdempotencyKey(t *testing.T) {
 	env := newTestEnv(t)
 	admin := env.admin(platform.RoleAdmin)
@@ -222,7 +253,8 @@ func TestIdempotencyKey(t *testing.T) {
 
 func TestOpenAPIDocuments(t *testing.T) {
 	env := newTestEnv(t)
-	c := env.newClient(env.AdminURL, env.adminSrv)
+	mustStatus(t, env.newClient(env.AdminURL, env.adminSrv).do("GET", "/openapi.json", nil), 401)
+	c := env.admin(platform.RoleAuditor)
 	doc := mustStatus(t, c.do("GET", "/openapi.json", nil), 200).Map(t)
 	if doc["openapi"] != "3.1.0" {
 		t.Fatalf("openapi %v", doc["openapi"])

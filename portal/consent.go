@@ -49,12 +49,31 @@ const (
 // e (the public port only).
 func (s *Server) MountCustomer(e *echo.Echo) {
 	e.GET(AuthorizePath, s.authorizePage)
-	e.POST(AuthorizePath+"/login", s.authorizeLogin)
-	e.POST(AuthorizePath+"/decision", s.authorizeDecision)
+	e.POST(AuthorizePath+"/login", s.authorizeLogin, smallForm, s.throttle)
+	e.POST(AuthorizePath+"/decision", s.authorizeDecision, smallForm)
 	e.GET(ConsentsPath, s.consentsPage)
-	e.POST(ConsentsPath+"/login", s.consentsLogin)
-	e.POST(ConsentsPath+"/:id/withdraw", s.withdrawConsent)
-	e.POST(ConsentsPath+"/logout", s.customerLogout)
+	e.POST(ConsentsPath+"/login", s.consentsLogin, smallForm, s.throttle)
+	e.POST(ConsentsPath+"/:id/withdraw", s.withdrawConsent, smallForm)
+	e.POST(ConsentsPath+"/logout", s.customerLogout, smallForm)
+}
+
+// maxForm bounds a customer page's form.
+const maxForm = 16 << 10
+
+// smallForm accepts only URL-encoded forms of at most maxForm bytes: no
+// multipart bodies, which would be buffered to disk.
+func smallForm(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if ct := strings.ToLower(r.Header.Get(echo.HeaderContentType)); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationForm) {
+			return echo.NewHTTPError(http.StatusUnsupportedMediaType)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		return next(c)
+	}
 }
 
 // authRequest is a validated authorisation request.

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -63,9 +65,41 @@ type Config struct {
 	// WebhookClient sends webhooks; nil means a client with a 10 s timeout
 	// that follows no redirects.
 	WebhookClient *http.Client
+	// LoginsPerMinute and LoginBurst bound log-ins and sign-ups per client
+	// address (default 30 a minute, bursts of 30).
+	LoginsPerMinute, LoginBurst int
 	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs
 	// (tests and the demo only).
 	AllowLoopbackHTTPWebhooks bool
+}
+
+// errInternalAddress refuses a webhook connection to the bank's own network.
+var errInternalAddress = errors.New("the callback address is not a public address")
+
+// publicOnly is a dialer's Control that refuses, after name resolution, any
+// address inside the bank (loopback, private, link-local, unspecified,
+// carrier-grade NAT): a callback URL cannot be used to reach internal
+// systems (SSRF), whatever its host name resolves to. Loopback is allowed
+// for tests and the demo only.
+func publicOnly(allowLoopback bool) func(network, address string, _ syscall.RawConn) error {
+	cgnat := netip.MustParsePrefix("100.64.0.0/10")
+	return func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return errInternalAddress
+		}
+		ip := ap.Addr().Unmap()
+		if ip.IsLoopback() {
+			if allowLoopback {
+				return nil
+			}
+			return errInternalAddress
+		}
+		if ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || cgnat.Contains(ip) {
+			return errInternalAddress
+		}
+		return nil
+	}
 }
 
 // Server is the control plane: the admin API, the developer-portal API and
@@ -78,6 +112,7 @@ type Server struct {
 
 	docsMu sync.Mutex
 	docs   []routeDoc
+	logins *ipLimiter
 }
 
 // New returns a Server for cfg; nothing runs until Start.
@@ -107,12 +142,20 @@ func New(cfg Config) *Server {
 		cfg.WebhookBackoff = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour}
 	}
 	if cfg.WebhookClient == nil {
+		dialer := &net.Dialer{Timeout: 5 * time.Second, Control: publicOnly(cfg.AllowLoopbackHTTPWebhooks)}
 		cfg.WebhookClient = &http.Client{
 			Timeout:       10 * time.Second,
+			Transport:     &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger}
+	if cfg.LoginsPerMinute == 0 {
+		cfg.LoginsPerMinute = 30
+	}
+	if cfg.LoginBurst == 0 {
+		cfg.LoginBurst = 30
+	}
+	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger, logins: newIPLimiter(cfg.LoginsPerMinute, cfg.LoginBurst)}
 }
 
 // Start runs the control plane's background work until ctx ends.
@@ -149,7 +192,7 @@ func (s *Server) MountAdmin(e *echo.Echo) {
 	for _, m := range adminMounts {
 		m(s, g)
 	}
-	e.GET(AdminPrefix+"/openapi.json", s.openAPIHandler("admin"))
+	g.GET("/openapi.json", s.openAPIHandler("admin"))
 }
 
 // MountPortal mounts the developer-portal API on e (the public port).
@@ -161,10 +204,21 @@ func (s *Server) MountPortal(e *echo.Echo) {
 	e.GET(PortalPrefix+"/openapi.json", s.openAPIHandler("portal"))
 }
 
-// noStore keeps API answers out of caches.
+// noStore keeps API answers out of caches, and refuses a state-changing
+// request that is not JSON: a cross-site form cannot send
+// application/json without a CORS preflight, which these APIs never grant,
+// so a session cookie alone can never change anything.
 func (s *Server) noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			ct := strings.ToLower(c.Request().Header.Get(echo.HeaderContentType))
+			if !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+				return errUnsupportedMedia
+			}
+		}
 		return next(c)
 	}
 }
@@ -294,9 +348,13 @@ func clientAddr(c echo.Context) string {
 	return host
 }
 
+// ActorAnonymous is the actor of a request without a session (sign-up):
+// never the system, whose commands pass role checks.
+const ActorAnonymous = "anonymous"
+
 // actor is who is making this request, for the change record.
 func (s *Server) actor(c echo.Context) platform.Actor {
-	a := platform.Actor{Kind: platform.ActorSystem, Addr: clientAddr(c), Node: s.cfg.NodeID}
+	a := platform.Actor{Kind: ActorAnonymous, Addr: clientAddr(c), Node: s.cfg.NodeID}
 	if p := principalOf(c); p != nil {
 		a.Kind, a.ID = p.Kind, p.ID
 	}

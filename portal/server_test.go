@@ -175,7 +175,7 @@ func (c *client) do(method, path string, body any, headers ...string) resp {
 	if err != nil {
 		c.env.t.Fatal(err)
 	}
-	if body != nil {
+	if body != nil || method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {

@@ -219,3 +219,32 @@ func TestWebhookNoticesSignedAndRetried(t *testing.T) {
 		t.Fatalf("the receiver got %d requests after delivery", n)
 	}
 }
+
+func TestWebhookDialerRefusesInternalAddresses(t *testing.T) {
+	tests := []struct {
+		addr          string
+		allowLoopback bool
+		ok            bool
+	}{
+		{"127.0.0.1:443", false, false},
+		{"127.0.0.1:443", true, true},
+		{"[::1]:443", false, false},
+		{"10.1.2.3:443", true, false},
+		{"192.168.1.1:443", true, false},
+		{"172.16.0.1:443", true, false},
+		{"100.64.1.1:443", true, false},
+		{"169.254.169.254:80", true, false},
+		{"[fd00::1]:443", true, false},
+		{"[fe80::1]:443", true, false},
+		{"0.0.0.0:443", true, false},
+		{"[::ffff:10.0.0.1]:443", true, false},
+		{"203.0.113.10:443", false, true},
+		{"[2001:db8::1]:443", false, true},
+	}
+	for _, tt := range tests {
+		err := publicOnly(tt.allowLoopback)("tcp", tt.addr, nil)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s (loopback allowed %v): %v", tt.addr, tt.allowLoopback, err)
+		}
+	}
+}
