@@ -955,7 +955,13 @@ func health(e *echo.Echo, n *node) {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	e.Match(getHead, "/readyz", func(c echo.Context) error {
-		if err := n.raft.Ready(); err != nil {
+		err := n.raft.Ready()
+		if err == nil && n.gateway != nil {
+			if gerr := n.gateway.Ready(); gerr != nil {
+				err = errNoSigningKey
+			}
+		}
+		if err != nil {
 			c.Response().Header().Set("Retry-After", "1")
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": readyReason(err)})
 		}
@@ -963,8 +969,13 @@ func health(e *echo.Echo, n *node) {
 	})
 }
 
+// errNoSigningKey: the gateway cannot sign answers.
+var errNoSigningKey = errors.New("no usable platform signing key")
+
 func readyReason(err error) string {
 	switch {
+	case errors.Is(err, errNoSigningKey):
+		return "no usable platform signing key"
 	case errors.Is(err, raftstore.ErrNoLeader):
 		return "no raft leader"
 	case errors.Is(err, platform.ErrClosed):

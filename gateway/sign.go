@@ -13,6 +13,14 @@ import (
 // KeysPath publishes the platform's public keys (PROTOCOL §Response signature).
 const KeysPath = "/.well-known/lijiang/keys"
 
+// Ready reports whether the gateway can sign its answers: a node whose
+// platform signing key cannot be opened must not serve (PROTOCOL: every
+// answer is signed), so /readyz takes it out of rotation.
+func (g *Gateway) Ready() error {
+	_, _, err := g.keys.signer(g.cfg.Registry(), g.cfg.Sealer)
+	return err
+}
+
 // KeysHandler serves the platform's public keys without authentication: the
 // active and retiring signing and encryption keys.
 func (g *Gateway) KeysHandler() http.Handler {

@@ -34,7 +34,7 @@ func APIs() []platform.APISpec {
 		{
 			Name: "产品列表 / Products", Description: "Deposit, loan and wealth products with their rates.",
 			APIVersion: "v1", Method: "GET", Path: "/v1/products", Level: platform.LevelA1,
-			Params:   platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"type":{"type":"string","enum":["deposit","loan","wealth"]},` + page + `}}`)},
+			Params:   platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"type":{"type":"string","enum":["deposit","loan","wealth"]},` + page + `},"additionalProperties":false}`)},
 			Upstream: up, Retention: platform.RetentionNone,
 			Limits: platform.Limits{RatePerSecond: 200, Burst: 400},
 		},
@@ -52,7 +52,7 @@ func APIs() []platform.APISpec {
 		{
 			Name: "网点 / Branches", Description: "Branches by city.",
 			APIVersion: "v1", Method: "GET", Path: "/v1/branches", Level: platform.LevelA1,
-			Params:   platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"city":{"type":"string","maxLength":32}}}`)},
+			Params:   platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"city":{"type":"string","maxLength":32}},"additionalProperties":false}`)},
 			Upstream: up, Retention: platform.RetentionNone,
 		},
 		{
@@ -73,7 +73,7 @@ func APIs() []platform.APISpec {
 			APIVersion: "v1", Method: "GET", Path: "/v1/accounts/{account_no}/transactions", Level: platform.LevelA2,
 			ActsForUser: true, ConsentScope: ScopeAccountsRead,
 			Params: platform.ParamSchemas{Path: accountPath,
-				Query: schema(`{"type":"object","properties":{"from":{"type":"string","format":"date"},"to":{"type":"string","format":"date"},` + page + `}}`)},
+				Query: schema(`{"type":"object","properties":{"from":{"type":"string","format":"date"},"to":{"type":"string","format":"date"},` + page + `},"additionalProperties":false}`)},
 			Upstream: up, Retention: platform.RetentionMasked,
 			Masking: []platform.MaskRule{
 				{Field: "$.account_no", Kind: platform.MaskAccountNo},
