@@ -400,6 +400,8 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	}
 	if c.encrypted {
 		env, err := lj1.SealEnvelope(rand.Reader, c.encKey.PublicKey, c.encKey.Serial, app.ID, rtype, rbody)
+		// The clear answer (account data) leaves memory with the call.
+		smcrypto.Wipe(rbody)
 		if err != nil {
 			return 0, nil, "", nil, err
 		}
