@@ -504,7 +504,18 @@ func TestWebhookDeliveryState(t *testing.T) {
 		t.Fatalf("due %+v", due)
 	}
 	var d WebhookDelivery
-	catMustApply(t, s, CmdWebhookAttempt, catT0+1, WebhookAttempt{NoticeID: "ntc_aaaa1", Attempt: 1, HTTPStatus: 500, Error: "status 500", NextAttemptMs: catT0 + 10000}, &d)
+	delivery := func() WebhookDelivery {
+		t.Helper()
+		var d WebhookDelivery
+		s.Read(func(db *sql.DB) error { d, _, _ = Delivery(db, "ntc_aaaa1"); return nil })
+		return d
+	}
+	var res map[string]any
+	catMustApply(t, s, CmdWebhookAttempt, catT0+1, WebhookAttempt{NoticeID: "ntc_aaaa1", Attempt: 1, HTTPStatus: 500, Error: "status 500", NextAttemptMs: catT0 + 10000}, &res)
+	if _, ok := res["url"]; ok || res["status"] != DeliveryPending {
+		t.Fatalf("the attempt's result %v (it goes into the change record: no URL)", res)
+	}
+	d = delivery()
 	if d.Status != DeliveryPending || d.Attempts != 1 || d.NextAttemptMs != catT0+10000 || d.LastStatus != 500 {
 		t.Fatalf("after a failure %+v", d)
 	}
@@ -514,8 +525,8 @@ func TestWebhookDeliveryState(t *testing.T) {
 	}
 	// A stale report (attempt 1 again) changes nothing.
 	catWantErr(t, catApply(t, s, CmdWebhookAttempt, catT0+2, WebhookAttempt{NoticeID: "ntc_aaaa1", Attempt: 1, OK: true, HTTPStatus: 200}), CodeConflict, "")
-	d = WebhookDelivery{}
-	catMustApply(t, s, CmdWebhookAttempt, catT0+10001, WebhookAttempt{NoticeID: "ntc_aaaa1", Attempt: 2, OK: true, HTTPStatus: 204}, &d)
+	catMustApply(t, s, CmdWebhookAttempt, catT0+10001, WebhookAttempt{NoticeID: "ntc_aaaa1", Attempt: 2, OK: true, HTTPStatus: 204}, &res)
+	d = delivery()
 	if d.Status != DeliveryDelivered || d.DeliveredMs != catT0+10001 || d.LastError != "" {
 		t.Fatalf("delivered %+v", d)
 	}
