@@ -24,13 +24,30 @@ import (
 var (
 	// ErrNoLeader: the cluster has no leader to take the write now; try again.
 	ErrNoLeader = fmt.Errorf("no raft leader: %w", platform.ErrUnavailable)
-	// ErrNotLeader: this node is not the leader (forwarding comes with joins).
+	// ErrNotLeader: this node is not the leader; a *NotLeaderError wrapping it
+	// says which node is.
 	ErrNotLeader = fmt.Errorf("not the raft leader: %w", platform.ErrUnavailable)
 	// ErrTimeout: the write was not committed in time; it may still be.
 	ErrTimeout = fmt.Errorf("raft apply timed out: %w", platform.ErrUnavailable)
 	// ErrClosed: the node is shut down.
 	ErrClosed = errors.New("raft node closed")
 )
+
+// NotLeaderError is the error of a write or membership change made on a node
+// that is not the leader while a leader is known: where to forward it.
+// errors.Is(err, ErrNotLeader) holds for it.
+type NotLeaderError struct {
+	// LeaderID and LeaderAddr are the leader's node id and Raft address (map
+	// the id to the leader's admin address to forward over HTTP).
+	LeaderID, LeaderAddr string
+}
+
+func (e *NotLeaderError) Error() string {
+	return fmt.Sprintf("not the raft leader (the leader is %s at %s)", e.LeaderID, e.LeaderAddr)
+}
+
+// Unwrap makes errors.Is(err, ErrNotLeader) (and platform.ErrUnavailable) true.
+func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }
 
 // Config configures a Node. Zero values take the documented defaults.
 type Config struct {
@@ -57,6 +74,15 @@ type Config struct {
 	// ApplyTimeout bounds one write when the caller's context has no deadline
 	// (default 10 s).
 	ApplyTimeout time.Duration
+	// Join says this node joins an existing cluster (main's --join was given):
+	// it never bootstraps, and waits, with its Raft address bound, to be added
+	// by the leader (AddVoter on the leader, through the join request). A node
+	// without Join bootstraps a one-voter cluster when it has no Raft state;
+	// with state, both resume it.
+	Join bool
+	// TLS makes the Raft transport mutual TLS 1.3 with the cluster CA
+	// (NewTLSConfig, LoadNodeTLS); nil is plain TCP.
+	TLS *TLSConfig
 	// Logger receives the node's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -99,20 +125,37 @@ type Node struct {
 	raft      *raft.Raft
 	bolt      *raftboltdb.BoltStore
 	transport *raft.NetworkTransport
+	stream    *StreamLayer
 	snaps     *raft.FileSnapshotStore
+
+	// memberMu serialises membership changes made through this node, so that
+	// each reads the configuration it changes.
+	memberMu sync.Mutex
+
+	// appliedMu guards appliedCh, closed and replaced each time the state
+	// machine advances, to wake WaitForIndex.
+	appliedMu sync.Mutex
+	appliedCh chan struct{}
 }
 
 // New returns a Node for cfg whose state machine is store; nothing is opened
 // or bound until Open.
 func New(cfg Config, store *platform.Store) *Node {
 	cfg.setDefaults()
-	return &Node{cfg: cfg, store: store, log: cfg.Logger}
+	return &Node{cfg: cfg, store: store, log: cfg.Logger, appliedCh: make(chan struct{})}
 }
+
+// ID is this node's id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// Addr is the Raft address this node advertises, as configured (host:port,
+// IPv6 literals in brackets): what a joining node sends the leader.
+func (n *Node) Addr() string { return normalizeAddr(n.cfg.RaftAddr) }
 
 // Open opens the Raft log and snapshots under cfg.Dir, binds the Raft
 // address and starts Raft. A node without any Raft state bootstraps itself
-// as a one-voter cluster; a node with state resumes it. The store must be
-// open.
+// as a one-voter cluster unless cfg.Join is set; a node with state resumes it.
+// The store must be open.
 func (n *Node) Open() error {
 	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
 		return fmt.Errorf("raft dir: %w", err)
@@ -131,16 +174,35 @@ func (n *Node) Open() error {
 		bolt.Close()
 		return err
 	}
-	addr, err := resolveTCP(n.cfg.RaftAddr)
-	if err != nil {
+	if _, err := resolveTCP(n.cfg.RaftAddr); err != nil {
 		bolt.Close()
 		return err
 	}
-	transport, err := raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, addr, 4, 10*time.Second, hlog)
+	ln, err := net.Listen("tcp", n.cfg.RaftAddr)
 	if err != nil {
 		bolt.Close()
 		return fmt.Errorf("raft address %s: %w", n.cfg.RaftAddr, err)
 	}
+	advertise := raftAddr(normalizeAddr(n.cfg.RaftAddr))
+	var stream *StreamLayer
+	if n.cfg.TLS != nil {
+		if n.cfg.TLS.NodeID != "" && n.cfg.TLS.NodeID != n.cfg.NodeID {
+			ln.Close()
+			bolt.Close()
+			return fmt.Errorf("raft tls: the node certificate is node %s's, this is node %s", n.cfg.TLS.NodeID, n.cfg.NodeID)
+		}
+		if stream, err = NewTLSStreamLayer(ln, advertise, n.cfg.TLS.Server, n.cfg.TLS.Client); err != nil {
+			ln.Close()
+			bolt.Close()
+			return err
+		}
+	} else {
+		stream = NewTCPStreamLayer(ln, advertise)
+	}
+	stream.log = n.log
+	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 4, Timeout: 10 * time.Second, Logger: hlog,
+	})
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(n.cfg.NodeID)
 	rc.Logger = hlog
@@ -173,7 +235,7 @@ func (n *Node) Open() error {
 		bolt.Close()
 		return fmt.Errorf("starting raft: %w", err)
 	}
-	if !existing {
+	if !existing && !n.cfg.Join {
 		boot := raft.Configuration{Servers: []raft.Server{{
 			Suffrage: raft.Voter, ID: rc.LocalID, Address: transport.LocalAddr(),
 		}}}
@@ -184,9 +246,11 @@ func (n *Node) Open() error {
 			return fmt.Errorf("bootstrapping cluster: %w", err)
 		}
 		n.log.Info("bootstrapped a new one-voter cluster", "node", n.cfg.NodeID, "raft_addr", transport.LocalAddr())
+	} else if !existing {
+		n.log.Info("waiting to be added to the cluster by its leader", "node", n.cfg.NodeID, "raft_addr", transport.LocalAddr())
 	}
 	n.mu.Lock()
-	n.raft, n.bolt, n.transport, n.snaps = r, bolt, transport, snaps
+	n.raft, n.bolt, n.transport, n.stream, n.snaps = r, bolt, transport, stream, snaps
 	n.mu.Unlock()
 	return nil
 }
@@ -249,28 +313,43 @@ func (n *Node) Apply(ctx context.Context, data []byte) (platform.Result, error) 
 			return platform.Result{}, ErrTimeout
 		}
 	}
+	if r.State() != raft.Leader {
+		return platform.Result{}, notLeader(r)
+	}
 	f := r.Apply(data, timeout)
 	if err := f.Error(); err != nil {
-		switch {
-		case errors.Is(err, raft.ErrNotLeader):
-			if addr, _ := r.LeaderWithID(); addr == "" {
-				return platform.Result{}, ErrNoLeader
-			}
-			return platform.Result{}, ErrNotLeader
-		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
-			return platform.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, err)
-		case errors.Is(err, raft.ErrEnqueueTimeout):
-			return platform.Result{}, ErrTimeout
-		case errors.Is(err, raft.ErrRaftShutdown):
-			return platform.Result{}, ErrClosed
-		}
-		return platform.Result{}, fmt.Errorf("raft apply: %w", err)
+		return platform.Result{}, raftError(r, err)
 	}
 	res, ok := f.Response().(platform.Result)
 	if !ok {
 		return platform.Result{}, fmt.Errorf("raft apply: unexpected response %T", f.Response())
 	}
 	return res, nil
+}
+
+// notLeader is the error of a request this node cannot take because it is not
+// the leader: a *NotLeaderError when a leader is known, else ErrNoLeader.
+func notLeader(r *raft.Raft) error {
+	addr, id := r.LeaderWithID()
+	if addr == "" {
+		return ErrNoLeader
+	}
+	return &NotLeaderError{LeaderID: string(id), LeaderAddr: string(addr)}
+}
+
+// raftError maps an error of a Raft future to the package's errors.
+func raftError(r *raft.Raft, err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrNotVoter):
+		return notLeader(r)
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrAbortedByRestore):
+		return fmt.Errorf("%w: %w", ErrNoLeader, err)
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return ErrTimeout
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return ErrClosed
+	}
+	return fmt.Errorf("raft: %w", err)
 }
 
 // Execute encodes and proposes c, returning its result, or its CommandError
@@ -296,6 +375,56 @@ var _ platform.Executor = (*Node)(nil)
 func (n *Node) IsLeader() bool {
 	r := n.r()
 	return r != nil && r.State() == raft.Leader
+}
+
+// LeaderAddr is the leader's Raft address, empty when there is none.
+func (n *Node) LeaderAddr() string {
+	addr, _ := n.Leader()
+	return addr
+}
+
+// AppliedIndex is the index of the last log entry this node's state machine
+// has applied and its in-memory registry reflects (the store records an index
+// in SQLite a moment before it swaps in the registry rebuilt for it): a
+// write's Result.Index is visible on this node, to SQL and registry reads,
+// once AppliedIndex reaches it.
+func (n *Node) AppliedIndex() uint64 {
+	if reg := n.store.Registry(); reg != nil {
+		return reg.AppliedIndex
+	}
+	return n.store.AppliedIndex()
+}
+
+// WaitForIndex waits until this node has applied the log entry at idx (a
+// write's Result.Index, learnt from the leader that took it), so that a
+// follower answering for a forwarded write serves a read of its own write. It
+// returns ctx's error, wrapped, if ctx ends first, and the store's error if it
+// can no longer apply.
+func (n *Node) WaitForIndex(ctx context.Context, idx uint64) error {
+	for {
+		n.appliedMu.Lock()
+		ch := n.appliedCh
+		n.appliedMu.Unlock()
+		if n.AppliedIndex() >= idx {
+			return nil
+		}
+		if err := n.store.Healthy(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for index %d (applied %d): %w", idx, n.AppliedIndex(), ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// notifyApplied wakes every WaitForIndex.
+func (n *Node) notifyApplied() {
+	n.appliedMu.Lock()
+	close(n.appliedCh)
+	n.appliedCh = make(chan struct{})
+	n.appliedMu.Unlock()
 }
 
 // Leader returns the leader's Raft address and id, empty when there is none.
@@ -403,6 +532,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}
 	results := f.store.Apply(entries)
+	(*Node)(f).notifyApplied()
 	out := make([]any, len(results))
 	for i := range results {
 		out[i] = results[i]
@@ -420,6 +550,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	defer (*Node)(f).notifyApplied()
 	return f.store.Restore(rc)
 }
 
