@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/tls"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/quic-go/quic-go/http3"
 
+	"lijiang/gateway/client"
 	"lijiang/platform"
 	"lijiang/platform/seal"
 	"lijiang/platform/smcrypto"
@@ -575,6 +577,59 @@ func TestServeDemo(t *testing.T) {
 		if strings.Contains(line, "--customer") && (!strings.Contains(string(out), "decrypted") || !strings.Contains(string(out), "*********")) {
 			t.Fatalf("the A2 call was not encrypted and masked:\n%s", out)
 		}
+	}
+	p.stop(t)
+}
+
+// TestLJ1OverHTTP3 makes signed, encrypted calls through the SDK over
+// HTTP/3 (QUIC) to a demo node: the protocol is the same on every transport.
+func TestLJ1OverHTTP3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	tmp := t.TempDir()
+	dataDir := filepath.Join(tmp, "data")
+	p := startServe(t, []string{envKEK + "="}, "--demo", "--data-dir", dataDir, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t))
+	var profile string
+	for deadline := time.Now().Add(30 * time.Second); profile == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if m := regexp.MustCompile(`call --app (\S+) GET /v1/products`).FindStringSubmatch(p.output()); m != nil {
+			profile = m[1]
+		}
+	}
+	if profile == "" {
+		t.Fatalf("no demo profile in the banner:\n%s", p.output())
+	}
+	_, prof, err := loadProfile(profile, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, prof.CAFile))
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.Close()
+	key, err := readPrivateKey(prof.SignKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encKey, err := readPrivateKey(prof.EncKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h3, err := client.New(client.Config{BaseURL: prof.BaseURL, AppID: prof.AppID, Serial: prof.SignSerial, SignKey: key, EncKey: encKey,
+		HTTPClient: &http.Client{Transport: tr, Timeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	resp, err := h3.Get(ctx, "/v1/rates/deposit")
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("A1 over HTTP/3: %v %+v", err, resp)
+	}
+	// The transport speaks only HTTP/3: a second call with a query reuses the
+	// QUIC connection.
+	resp, err = h3.Do(ctx, &client.Request{Method: "GET", Path: "/v1/branches?city=guilin"})
+	if err != nil || resp.Status != 200 || !strings.Contains(string(resp.Body), "branches") {
+		t.Fatalf("A1 over HTTP/3: %v", err)
 	}
 	p.stop(t)
 }
