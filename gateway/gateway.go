@@ -269,8 +269,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	if cred.Status != platform.CredentialActive || now.Before(cred.NotBefore) || !now.Before(cred.NotAfter) {
 		return 0, nil, "", nil, errf(lj1.CodeKeyExpired, "the credential "+auth.Serial+" is not valid now")
 	}
-	if !g.nonces.add(auth.AppID, auth.Nonce, now) {
+	switch g.nonces.check(auth.AppID, auth.Nonce, now) {
+	case nonceSeen:
 		return 0, nil, "", nil, errf(lj1.CodeNonceReplayed, "")
+	case nonceAppFull:
+		return 0, nil, "", nil, errf(lj1.CodeRateLimited, "too many calls in the replay window")
 	}
 	if !app.AllowsAddr(c.client) {
 		return 0, nil, "", nil, errf(lj1.CodeIPDenied, "")

@@ -3,8 +3,22 @@ package gateway
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// nonceResult is what adding a nonce found.
+type nonceResult int
+
+const (
+	nonceNew nonceResult = iota
+	nonceSeen
+	nonceAppFull // the app has used its share of the window: RATE_LIMITED
+)
+
+// MaxNoncesPerApp bounds the nonces one app may have remembered in a window
+// on a node, so that one app's flood cannot grow the cache without bound.
+var MaxNoncesPerApp int64 = 1_000_000
 
 // nonceCache remembers the nonces seen on this node for a window, per app,
 // to refuse replays (PROTOCOL: per node for A1; the audit issue makes A2's
@@ -14,6 +28,14 @@ type nonceCache struct {
 	window time.Duration
 	seed   maphash.Seed
 	shards [64]nonceShard
+	perApp sync.Map // app id -> *appNonces (authenticated apps only)
+}
+
+// appNonces counts an app's nonces in the current window.
+type appNonces struct {
+	mu    sync.Mutex
+	epoch int64
+	n     atomic.Int64
 }
 
 type nonceShard struct {
@@ -29,6 +51,29 @@ func newNonceCache(window time.Duration) *nonceCache {
 		c.shards[i].cur, c.shards[i].prev = map[string]int64{}, map[string]int64{}
 	}
 	return c
+}
+
+// check records appID's nonce: new, seen before, or over the app's share.
+func (c *nonceCache) check(appID, nonce string, now time.Time) nonceResult {
+	v, ok := c.perApp.Load(appID)
+	if !ok {
+		v, _ = c.perApp.LoadOrStore(appID, &appNonces{})
+	}
+	an := v.(*appNonces)
+	epoch := now.UnixNano() / int64(c.window)
+	an.mu.Lock()
+	if an.epoch != epoch {
+		an.epoch = epoch
+		an.n.Store(0)
+	}
+	an.mu.Unlock()
+	if an.n.Add(1) > MaxNoncesPerApp {
+		return nonceAppFull
+	}
+	if !c.add(appID, nonce, now) {
+		return nonceSeen
+	}
+	return nonceNew
 }
 
 // add records appID's nonce and reports whether it was new.

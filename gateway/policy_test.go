@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"testing"
+	"time"
 
 	"lijiang/platform"
 	"lijiang/platform/lj1"
@@ -50,5 +51,37 @@ func TestIsJSON(t *testing.T) {
 		if isJSON(ct) != want {
 			t.Errorf("isJSON(%q) != %v", ct, want)
 		}
+	}
+}
+
+func TestNonceCache(t *testing.T) {
+	c := newNonceCache(10 * time.Second)
+	now := time.Unix(1764210000, 0)
+	if c.check("app1", "nonce-aaaaaaaaaaaaaaaa", now) != nonceNew {
+		t.Fatal("a new nonce was not new")
+	}
+	if c.check("app1", "nonce-aaaaaaaaaaaaaaaa", now.Add(5*time.Second)) != nonceSeen {
+		t.Fatal("a replay within the window was accepted")
+	}
+	if c.check("app2", "nonce-aaaaaaaaaaaaaaaa", now) != nonceNew {
+		t.Fatal("another app's nonce collided")
+	}
+	if c.check("app1", "nonce-aaaaaaaaaaaaaaaa", now.Add(25*time.Second)) != nonceNew {
+		t.Fatal("a nonce was remembered past two windows")
+	}
+	old := MaxNoncesPerApp
+	MaxNoncesPerApp = 3
+	defer func() { MaxNoncesPerApp = old }()
+	later := now.Add(time.Hour)
+	for i := 0; i < 3; i++ {
+		if r := c.check("app3", "nonce-bbbbbbbbbbbbbbb"+string(rune('a'+i)), later); r != nonceNew {
+			t.Fatalf("nonce %d: %v", i, r)
+		}
+	}
+	if c.check("app3", "nonce-bbbbbbbbbbbbbbbz", later) != nonceAppFull {
+		t.Fatal("an app's flood was not bounded")
+	}
+	if c.check("app3", "nonce-bbbbbbbbbbbbbbby", later.Add(time.Minute)) != nonceNew {
+		t.Fatal("the bound did not reset with the next window")
 	}
 }
