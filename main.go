@@ -1316,24 +1316,52 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) error {
 
 // loadProfile reads an app profile and builds an SDK client from it.
 func loadProfile(path string, useHMAC bool) (*client.Client, appProfile, error) {
+	return loadProfileWith(path, appProfile{}, useHMAC)
+}
+
+// loadProfileWith reads an app profile (if path is given), lets the fields
+// set in over replace its values, and builds an SDK client.
+func loadProfileWith(path string, over appProfile, useHMAC bool) (*client.Client, appProfile, error) {
 	var prof appProfile
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, prof, fmt.Errorf("--app %s: %w", path, errors.Unwrap(err))
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, prof, fmt.Errorf("--app %s: %w", path, errors.Unwrap(err))
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&prof); err != nil {
+			return nil, prof, fmt.Errorf("--app %s: not an app profile: %w", path, err)
+		}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&prof); err != nil {
-		return nil, prof, fmt.Errorf("--app %s: not an app profile: %w", path, err)
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&prof.BaseURL, over.BaseURL}, {&prof.AppID, over.AppID}, {&prof.SignSerial, over.SignSerial}, {&prof.SignKeyFile, over.SignKeyFile},
+		{&prof.SecretSerial, over.SecretSerial}, {&prof.SecretFile, over.SecretFile}, {&prof.EncKeyFile, over.EncKeyFile}, {&prof.CAFile, over.CAFile},
+	} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	if prof.BaseURL == "" || prof.AppID == "" {
+		return nil, prof, usagef("call: give --app PROFILE, or --base-url and --app-id with a key")
 	}
 	cfg := client.Config{BaseURL: prof.BaseURL, AppID: prof.AppID}
 	if useHMAC {
+		if prof.SecretFile == "" || prof.SecretSerial == "" {
+			return nil, prof, usagef("call: --hmac needs --secret-file and --serial (or a profile with them)")
+		}
 		secret, err := os.ReadFile(prof.SecretFile)
 		if err != nil {
 			return nil, prof, fmt.Errorf("App_Secret: %w", err)
 		}
 		cfg.Serial, cfg.Secret = prof.SecretSerial, []byte(strings.TrimSpace(string(secret)))
 	} else {
+		if prof.SignKeyFile == "" || prof.SignSerial == "" {
+			return nil, prof, usagef("call: give --key and --serial (the SM2 signing key), or --hmac with --secret-file")
+		}
 		key, err := readPrivateKey(prof.SignKeyFile)
 		if err != nil {
 			return nil, prof, err
@@ -1341,6 +1369,7 @@ func loadProfile(path string, useHMAC bool) (*client.Client, appProfile, error) 
 		cfg.Serial, cfg.SignKey = prof.SignSerial, key
 	}
 	if prof.EncKeyFile != "" {
+		var err error
 		if cfg.EncKey, err = readPrivateKey(prof.EncKeyFile); err != nil {
 			return nil, prof, err
 		}
@@ -1380,8 +1409,17 @@ func readPrivateKey(path string) (*sm2.PrivateKey, error) {
 func cmdCall(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	profile := fs.String("app", "", "the app's profile (JSON: base_url, app_id, keys; serve --demo writes them under data/demo/)")
+	var over appProfile
+	fs.StringVar(&over.BaseURL, "base-url", "", "the gateway, e.g. https://127.0.0.1:8443 (instead of or over the profile)")
+	fs.StringVar(&over.AppID, "app-id", "", "the App_ID")
+	serial := fs.String("serial", "", "the serial of the credential that signs (SM2 key, or App_Secret with --hmac)")
+	fs.StringVar(&over.SignKeyFile, "key", "", "the app's SM2 signing private key (PEM)")
+	fs.StringVar(&over.SecretFile, "secret-file", "", "a file holding the App_Secret (with --hmac)")
+	fs.StringVar(&over.EncKeyFile, "enc-key", "", "the app's SM2 encryption private key (PEM), to open encrypted answers")
+	fs.StringVar(&over.CAFile, "ca-file", "", "the CA certificate (PEM) to trust for the gateway's TLS")
 	useHMAC := fs.Bool("hmac", false, "sign with the App_Secret (LJ1-HMAC-SM3) instead of the SM2 key (A1 APIs only)")
-	noEncrypt := fs.Bool("no-encrypt", false, "send a body in clear (the gateway refuses it for A2 APIs)")
+	encrypt := fs.Bool("encrypt", true, "send the body in an SM2-SM4-GCM envelope (required by A2 APIs; --encrypt=false to send it in clear)")
+	noEncrypt := fs.Bool("no-encrypt", false, "same as --encrypt=false")
 	customer := fs.String("customer", "", "act for this demo customer: runs the consent flow first (zhangsan, lisi, wangwu)")
 	scope := fs.String("scope", sandbox.ScopeAccountsRead+" "+sandbox.ScopePaymentsWrite, "the scopes to ask the customer for")
 	userToken := fs.String("user-token", "", "a user token from an earlier consent (LJ-User-Token)")
@@ -1396,8 +1434,18 @@ func cmdCall(args []string, stdout, stderr io.Writer) error {
 		return usagef("call %v", err)
 	}
 	rest := fs.Args()
-	if *profile == "" || len(rest) < 2 || len(rest) > 3 {
-		return usagef("call: want --app PROFILE [flags] METHOD PATH [BODY|@FILE]")
+	if len(rest) < 2 || len(rest) > 3 {
+		return usagef("call: want [--app PROFILE | --base-url U --app-id ID --serial S --key F] [flags] METHOD PATH [BODY|@FILE]")
+	}
+	if *serial != "" {
+		if *useHMAC {
+			over.SecretSerial = *serial
+		} else {
+			over.SignSerial = *serial
+		}
+	}
+	if !*encrypt {
+		*noEncrypt = true
 	}
 	method, path := strings.ToUpper(rest[0]), rest[1]
 	var body []byte
@@ -1411,14 +1459,17 @@ func cmdCall(args []string, stdout, stderr io.Writer) error {
 			body = b
 		}
 	}
-	c, prof, err := loadProfile(*profile, *useHMAC)
+	c, prof, err := loadProfileWith(*profile, over, *useHMAC)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	token := *userToken
-	cache := tokenCache{path: strings.TrimSuffix(*profile, ".json") + ".tokens.json"}
+	cache := tokenCache{}
+	if *profile != "" {
+		cache.path = strings.TrimSuffix(*profile, ".json") + ".tokens.json"
+	}
 	fresh := false
 	if *customer != "" && token == "" {
 		if token = cache.get(*customer); token == "" {
@@ -1519,6 +1570,9 @@ type cachedToken struct {
 
 func (tc tokenCache) load() map[string]cachedToken {
 	m := map[string]cachedToken{}
+	if tc.path == "" {
+		return m
+	}
 	if b, err := os.ReadFile(tc.path); err == nil {
 		json.Unmarshal(b, &m)
 	}
@@ -1533,6 +1587,9 @@ func (tc tokenCache) get(customer string) string {
 }
 
 func (tc tokenCache) put(customer string, t *client.UserToken) {
+	if tc.path == "" {
+		return
+	}
 	m := tc.load()
 	m[customer] = cachedToken{Token: t.UserToken, Expires: time.Now().Add(time.Duration(t.ExpiresIn) * time.Second)}
 	b, _ := json.MarshalIndent(m, "", "  ")

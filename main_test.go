@@ -578,6 +578,24 @@ func TestServeDemo(t *testing.T) {
 			t.Fatalf("the A2 call was not encrypted and masked:\n%s", out)
 		}
 	}
+	// The same call with the credentials given as flags, with SM2 and with
+	// the App_Secret.
+	var prof appProfile
+	if err := json.Unmarshal(mustRead(t, strings.Fields(calls[0])[2]), &prof); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--serial", prof.SignSerial, "--key", prof.SignKeyFile, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
+		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--hmac", "--serial", prof.SecretSerial, "--secret-file", prof.SecretFile, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
+	} {
+		out, err := exec.Command(lijiangBinary(t), args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "HTTP 200") {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := exec.Command(lijiangBinary(t), "call", "--app-id", "x", "GET", "/v1/products").CombinedOutput(); err == nil || !strings.Contains(string(out), "--base-url") {
+		t.Fatalf("call without a gateway: %v %s", err, out)
+	}
 	p.stop(t)
 }
 
