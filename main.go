@@ -48,6 +48,7 @@ import (
 	"lijiang/platform/tlscert"
 	"lijiang/portal"
 	"lijiang/raftstore"
+	"lijiang/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -1020,6 +1021,10 @@ func isControlPath(p string) bool {
 func adminHandler(n *node) http.Handler {
 	e := newEcho(n)
 	health(e, n)
+	e.GET("/", func(c echo.Context) error {
+		c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		return c.HTMLBlob(http.StatusOK, web.AdminIndex())
+	})
 	n.portal.MountAdmin(e)
 	return e
 }
