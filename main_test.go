@@ -143,6 +143,7 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 	os.WriteFile(fileAsDir, []byte("x"), 0o600)
 
 	fresh := filepath.Join(tmp, "fresh")
+	goodToken := "LJT1." + strings.Repeat("ab", 32) + "." + strings.Repeat("A", 43)
 	tests := []struct {
 		name     string
 		args     []string
@@ -160,6 +161,10 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 		{"tls 1.1", []string{"--min-tls", "1.1"}, fresh, exitUsage, "--min-tls"},
 		{"cert without key", []string{"--tls-cert", "x.pem"}, fresh, exitUsage, "go together"},
 		{"bad node id", []string{"--node-id", "a b"}, fresh, exitUsage, "--node-id"},
+		{"join without token", []string{"--join", "127.0.0.1:9443"}, fresh, exitUsage, "--join and --join-token go together"},
+		{"token without join", []string{"--join-token", "LJT1.x"}, fresh, exitUsage, "--join and --join-token go together"},
+		{"join to port 0", []string{"--join", "127.0.0.1:0", "--join-token", goodToken}, fresh, exitUsage, "--join"},
+		{"malformed token", []string{"--join", "127.0.0.1:9443", "--join-token", "secret"}, fresh, exitUsage, "malformed join token"},
 		{"no kek", nil, fresh, exitFailure, "--kek-file"},
 		{"short kek", []string{"--kek-file", shortKEK}, fresh, exitFailure, "32 bytes"},
 		{"missing kek file", []string{"--kek-file", filepath.Join(tmp, "nope.kek")}, fresh, exitFailure, "nope.kek"},
@@ -924,5 +929,24 @@ func eventuallyT(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("%s: not within %v", what, d)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServeRefusesASecondCluster: a node that has cluster certificates but no
+// Raft state was joining a cluster; started without --join it would
+// bootstrap a second cluster, so it is refused before Raft opens.
+func TestServeRefusesASecondCluster(t *testing.T) {
+	tmp := t.TempDir()
+	kek := writeKEK(t, tmp)
+	dataDir := filepath.Join(tmp, "data")
+	tlsDir := filepath.Join(dataDir, "raft", "tls")
+	os.MkdirAll(tlsDir, 0o700)
+	os.WriteFile(filepath.Join(tlsDir, "node.crt"), []byte("x"), 0o600)
+	code, _, stderr := runCLI(t, "serve", "--data-dir", dataDir, "--kek-file", kek, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t))
+	if code != exitFailure || !strings.Contains(stderr, "no Raft state") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "raft", "raft.db")); err == nil {
+		t.Fatal("raft state created")
 	}
 }
