@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -72,6 +73,8 @@ const (
 	flagSandboxAddr = "sandbox-addr"
 	flagTrailLogs   = "raft-trailing-logs"
 	flagOut         = "out"
+	flagJoin        = "join"
+	flagJoinToken   = "join-token"
 )
 
 // envKEK names the environment variable that may carry the key-encryption key
@@ -122,6 +125,8 @@ Usage:
                                   a signed LJ1 call; prints the verified, decrypted answer
   lijiang consent --app PROFILE --customer NAME [--scope S]
                                   run the consent flow for a demo customer; prints a user token
+  lijiang cluster status|token [--data-dir D --kek-file K]
+                                  the cluster as the local node sees it; the join token
   lijiang totp --secret SECRET    print the current one-time code of a TOTP secret
   lijiang version                 print the version
 `
@@ -150,6 +155,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCall(args[1:], stdout, stderr)
 	case "consent":
 		err = cmdConsent(args[1:], stdout)
+	case "cluster":
+		err = cmdCluster(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
@@ -202,6 +209,10 @@ type Config struct {
 	// SnapshotThreshold and TrailingLogs tune Raft's snapshots (0: defaults).
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
+	// Join is the admin address (host:port) of any member of the cluster to
+	// join, and JoinToken the token the first node printed.
+	Join      string
+	JoinToken string
 }
 
 func (c *Config) bind(fs *flag.FlagSet) {
@@ -219,6 +230,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.SandboxAddr, flagSandboxAddr, "127.0.0.1:0", "the sandbox core bank's address (loopback only; :0 picks a port)")
 	fs.Uint64Var(&c.SnapshotThreshold, flagSnapThresh, 0, "Raft log entries between snapshots (default 8192)")
 	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
+	fs.StringVar(&c.Join, flagJoin, "", "join the cluster through the admin address (host:port) of any of its members (with --"+flagJoinToken+")")
+	fs.StringVar(&c.JoinToken, flagJoinToken, "", "the cluster's join token, as printed by its first node or 'lijiang cluster token'")
 }
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -250,6 +263,17 @@ func (c *Config) Validate() error {
 	}
 	if _, err := tlscert.ParseMinVersion(c.MinTLS); err != nil {
 		return usagef("--%s %q: %v", flagMinTLS, c.MinTLS, err)
+	}
+	if (c.Join == "") != (c.JoinToken == "") {
+		return usagef("--%s and --%s go together", flagJoin, flagJoinToken)
+	}
+	if c.Join != "" {
+		if host, port, err := net.SplitHostPort(c.Join); err != nil || host == "" || port == "0" || checkAddr(c.Join) != nil {
+			return usagef("--%s %q: give the admin address (host:port) of a member", flagJoin, c.Join)
+		}
+		if _, err := raftstore.ParseJoinToken(c.JoinToken); err != nil {
+			return usagef("--%s: %v", flagJoinToken, err)
+		}
 	}
 	return nil
 }
@@ -316,6 +340,9 @@ type node struct {
 	lock    *os.File
 	store   *platform.Store
 	raft    *raftstore.Node
+	tls     *raftstore.TLSConfig
+	exec    *raftstore.Forwarder
+	cluster *raftstore.ClusterAPI
 	portal  *portal.Server
 	gateway *gateway.Gateway
 	sandbox *sandbox.Bank
@@ -371,30 +398,63 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		}
 		return err
 	}
+	raftPath := filepath.Join(cfg.DataDir, raftDir)
+	tc, hasState, err := setupClusterTLS(ctx, n, raftPath)
+	if err != nil {
+		return err
+	}
+	n.tls = tc
+	joining := cfg.Join != "" && !hasState
 	n.raft = raftstore.New(raftstore.Config{
 		NodeID:            n.nodeID,
 		RaftAddr:          cfg.RaftAddr,
-		Dir:               filepath.Join(cfg.DataDir, raftDir),
+		Dir:               raftPath,
 		SnapshotThreshold: cfg.SnapshotThreshold,
 		TrailingLogs:      cfg.TrailingLogs,
 		HeartbeatTimeout:  500 * time.Millisecond,
 		ElectionTimeout:   500 * time.Millisecond,
+		Join:              joining,
+		TLS:               tc,
 		Logger:            log.With("component", "raft"),
 	}, n.store)
+	n.exec = raftstore.NewForwarder(raftstore.ForwarderConfig{Node: n.raft, TLS: tc, AdminAddr: func(id string) (string, bool) {
+		node, ok := n.store.Registry().Cluster.Node(id)
+		return node.AdminAddr, ok
+	}})
+	n.cluster = raftstore.NewClusterAPI(raftstore.ClusterConfig{Node: n.raft, Store: n.store, Forwarder: n.exec, Sealer: keyring, Logger: log.With("component", "cluster")})
 	if err := n.raft.Open(); err != nil {
 		return err
 	}
+	if joining {
+		addCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := raftstore.RequestAdd(addCtx, tc, []string{cfg.Join}, raftstore.AddRequest{NodeID: n.nodeID, RaftAddr: n.raft.Addr(), AdminAddr: adminAdvertise(cfg, 0)})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("joining the cluster through %s: %w", cfg.Join, err)
+		}
+	} else if hasState {
+		reRegisterRaftAddr(ctx, n)
+	}
 	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = n.raft.WaitForLeader(waitCtx)
+	if err == nil {
+		err = waitCaughtUp(waitCtx, n)
+	}
 	cancel()
 	if err != nil {
+		return err
+	}
+	if err := ensureClusterInit(ctx, n, raftstore.NodeTLSDir(raftPath)); err != nil {
+		return err
+	}
+	if err := checkClusterKEK(ctx, n); err != nil {
 		return err
 	}
 	if err := ensurePlatformKeys(ctx, n); err != nil {
 		return err
 	}
 	n.portal = portal.New(portal.Config{
-		Store: n.store, Exec: n.raft, Sealer: keyring, NodeID: n.nodeID, IsLeader: n.raft.IsLeader, Customers: customerDirectory{n},
+		Store: n.store, Exec: n.exec, Sealer: keyring, Cluster: clusterControl{n}, NodeID: n.nodeID, IsLeader: n.raft.IsLeader, Customers: customerDirectory{n},
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo,
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
@@ -416,7 +476,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		return err
 	}
 	n.gateway = gateway.New(gateway.Config{
-		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: n.raft,
+		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: n.exec,
 		Sink: accessSink{n.access}, SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
 	})
 
@@ -439,7 +499,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	n.admin = gateway.NewListener(gateway.ListenerConfig{
 		Name:    "admin",
 		Addr:    cfg.AdminAddr,
-		TLS:     tlscert.ServerConfig(cert, minTLS),
+		TLS:     tc.AdminServerConfig(tlscert.ServerConfig(cert, minTLS)),
 		Handler: adminHandler(n),
 		Logger:  log.With("component", "admin"),
 	})
@@ -452,6 +512,11 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 			return fmt.Errorf("demo applicant: %w", err)
 		}
 	}
+	regCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	if err := registerSelf(regCtx, n); err != nil {
+		log.Warn("could not record this node's addresses in the cluster registry; other nodes cannot forward to it while it leads", "err", err)
+	}
+	cancel()
 	printBanner(stdout, n, demoLogins, demo)
 	log.Info("lijiang is serving", "api", n.api.Addr().String(), "admin", n.admin.Addr().String(), "raft", cfg.RaftAddr)
 
@@ -657,12 +722,316 @@ func ensurePlatformKeys(ctx context.Context, n *node) error {
 		if err != nil {
 			return err
 		}
-		if _, err := n.raft.Execute(ctx, cmd); err != nil {
+		if _, err := n.exec.Execute(ctx, cmd); err != nil {
 			return fmt.Errorf("creating platform %s key: %w", use, err)
 		}
 		n.log.Info("created platform key", "use", use, "serial", p.Serial)
 	}
 	return nil
+}
+
+// ---- cluster ------------------------------------------------------------------
+
+// clusterInitFile holds, sealed, the CA key a first node made, until
+// cluster.init has recorded it in the replicated state: a crash in between
+// leaves the node able to finish the init on its next start.
+const clusterInitFile = "cluster-init.key.sealed"
+
+// clusterAAD is the additional data of a sealed cluster secret.
+func clusterAAD(name string) string { return platform.ClusterSecretAADPrefix + name }
+
+// setupClusterTLS returns the node's Raft TLS material and whether it has
+// Raft state. A node with both resumes; a node joining with --join gets a
+// certificate from the cluster; the first node of a new cluster (or a single
+// node from before clusters) makes the cluster CA. A node with certificates
+// but no Raft state and no --join is refused: alone, it would bootstrap a
+// second cluster.
+func setupClusterTLS(ctx context.Context, n *node, raftPath string) (*raftstore.TLSConfig, bool, error) {
+	tlsPath := raftstore.NodeTLSDir(raftPath)
+	hasTLS, err := raftstore.HasNodeTLS(tlsPath)
+	if err != nil {
+		return nil, false, err
+	}
+	hasState, err := raftstore.HasState(raftPath)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case hasTLS && !hasState && n.cfg.Join == "":
+		return nil, false, fmt.Errorf("%s holds cluster certificates but no Raft state: this node was joining a cluster; start it again with --%s and --%s (alone it would start a second cluster)", tlsPath, flagJoin, flagJoinToken)
+	case hasTLS:
+		if hasState && n.cfg.Join != "" {
+			n.log.Info("this node is already a member; --" + flagJoin + " ignored")
+		}
+		tc, err := raftstore.LoadNodeTLS(tlsPath, n.keyring)
+		if err != nil {
+			return nil, false, err
+		}
+		return tc, hasState, nil
+	case n.cfg.Join != "" && hasState:
+		return nil, false, fmt.Errorf("--%s: this node already has Raft state of its own cluster; wipe its data directory to join another", flagJoin)
+	case n.cfg.Join != "":
+		tc, err := joinCluster(ctx, n, tlsPath)
+		return tc, false, err
+	case n.store.Registry().Cluster.Initialized:
+		return nil, false, fmt.Errorf("%s: this node's cluster certificates are missing; remove the node from the cluster, wipe its data directory and join it again", tlsPath)
+	}
+	now := time.Now()
+	caCert, caKey, err := raftstore.NewCA(now)
+	if err != nil {
+		return nil, false, err
+	}
+	defer clear(caKey)
+	certPEM, keyPEM, err := raftstore.IssueNodeCert(caCert, caKey, n.nodeID, []string{hostOf(n.cfg.RaftAddr), raftstore.ClusterServerName}, now)
+	if err != nil {
+		return nil, false, err
+	}
+	defer clear(keyPEM)
+	sealedCA, err := n.keyring.Seal(clusterAAD(platform.ClusterSecretCAKey), caKey)
+	if err != nil {
+		return nil, false, fmt.Errorf("sealing the cluster CA key: %w", err)
+	}
+	if err := os.MkdirAll(tlsPath, 0o700); err != nil {
+		return nil, false, fmt.Errorf("raft tls dir: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(tlsPath, clusterInitFile), sealedCA, 0o600); err != nil {
+		return nil, false, err
+	}
+	if err := raftstore.SaveNodeTLS(tlsPath, n.keyring, caCert, certPEM, keyPEM); err != nil {
+		return nil, false, err
+	}
+	n.log.Info("created the cluster CA and this node's certificate")
+	tc, err := raftstore.NewTLSConfig(caCert, certPEM, keyPEM)
+	return tc, hasState, err
+}
+
+// joinCluster asks a member (--join) for this node's certificate, with the
+// join token, and saves it.
+func joinCluster(ctx context.Context, n *node, tlsPath string) (*raftstore.TLSConfig, error) {
+	keyPEM, csrPEM, err := raftstore.NewNodeKey(n.nodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(keyPEM)
+	joinCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := raftstore.RequestJoin(joinCtx, n.cfg.Join, raftstore.JoinRequest{
+		NodeID: n.nodeID, RaftAddr: n.cfg.RaftAddr, AdminAddr: adminAdvertise(n.cfg, 0), CSR: string(csrPEM), Token: n.cfg.JoinToken,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("joining the cluster through %s: %w", n.cfg.Join, err)
+	}
+	want, _ := raftstore.ParseJoinToken(n.cfg.JoinToken)
+	if got, err := raftstore.CAFingerprint([]byte(resp.CAPEM)); err != nil || got != want {
+		return nil, fmt.Errorf("joining the cluster through %s: the member answered with another cluster's CA", n.cfg.Join)
+	}
+	if err := raftstore.SaveNodeTLS(tlsPath, n.keyring, []byte(resp.CAPEM), []byte(resp.CertPEM), keyPEM); err != nil {
+		return nil, err
+	}
+	n.log.Info("received a cluster certificate", "through", n.cfg.Join)
+	return raftstore.NewTLSConfig([]byte(resp.CAPEM), []byte(resp.CertPEM), keyPEM)
+}
+
+// hostOf is the host of host:port.
+func hostOf(addr string) string {
+	host, _, _ := net.SplitHostPort(addr)
+	return host
+}
+
+// adminAdvertise is the admin address other nodes reach this node at: the
+// host of --admin-addr, or of --raft-addr when that is a wildcard, and port
+// (when not 0) or --admin-addr's port.
+func adminAdvertise(cfg Config, port int) string {
+	host, p, _ := net.SplitHostPort(cfg.AdminAddr)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = hostOf(cfg.RaftAddr)
+	}
+	if port > 0 {
+		p = strconv.Itoa(port)
+	}
+	return net.JoinHostPort(host, p)
+}
+
+// reRegisterRaftAddr asks the cluster to move this node to its new Raft
+// address when it differs from the registered one (a remove and an add on the
+// leader, so that no ghost is left behind).
+func reRegisterRaftAddr(ctx context.Context, n *node) {
+	cl := n.store.Registry().Cluster
+	me, ok := cl.Node(n.nodeID)
+	if !ok || me.RaftAddr == n.raft.Addr() {
+		return
+	}
+	var addrs []string
+	for _, o := range cl.NodeList() {
+		if o.ID != n.nodeID {
+			addrs = append(addrs, o.AdminAddr)
+		}
+	}
+	if len(addrs) == 0 {
+		return
+	}
+	n.log.Warn("this node's raft address changed; asking the cluster to re-register it", "old", me.RaftAddr, "new", n.raft.Addr())
+	addCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := raftstore.RequestAdd(addCtx, n.tls, addrs, raftstore.AddRequest{NodeID: n.nodeID, RaftAddr: n.raft.Addr(), AdminAddr: adminAdvertise(n.cfg, 0)}); err != nil {
+		n.log.Warn("re-registering this node's raft address failed", "err", err)
+	}
+}
+
+// waitCaughtUp waits until this node has applied what it knows committed, so
+// that a joining or restarted node starts serving an up-to-date state. Raft's
+// own applied index counts the entries the state machine never sees (no-ops).
+func waitCaughtUp(ctx context.Context, n *node) error {
+	for {
+		st := n.raft.Stats()
+		commit, _ := strconv.ParseUint(st["commit_index"], 10, 64)
+		applied, _ := strconv.ParseUint(st["applied_index"], 10, 64)
+		if commit > 0 && applied >= commit {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("catching up with the cluster: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// ensureClusterInit records the cluster CA and a fresh join token in the
+// replicated state, once (a fixed command id), on the node that made the CA.
+func ensureClusterInit(ctx context.Context, n *node, tlsPath string) error {
+	path := filepath.Join(tlsPath, clusterInitFile)
+	sealedCA, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("cluster init: %w", err)
+	}
+	if !n.store.Registry().Cluster.Initialized {
+		token, err := raftstore.NewJoinToken(n.tls.CACertPEM)
+		if err != nil {
+			return err
+		}
+		sealedToken, err := n.keyring.Seal(clusterAAD(platform.ClusterSecretJoinToken), []byte(token))
+		if err != nil {
+			return fmt.Errorf("sealing the join token: %w", err)
+		}
+		cmd, err := platform.NewCommand(platform.CmdClusterInit, 1, platform.ClusterInitCommandID,
+			platform.Actor{Kind: platform.ActorSystem, ID: "bootstrap", Node: n.nodeID}, time.Now(), platform.ClusterInit{
+				CACertPEM: string(n.tls.CACertPEM), CAKeySealed: sealedCA, TokenHash: platform.ClusterTokenHash(token), TokenSealed: sealedToken,
+			})
+		if err != nil {
+			return err
+		}
+		if _, err := n.exec.Execute(ctx, cmd); err != nil {
+			return fmt.Errorf("recording the cluster CA: %w", err)
+		}
+		n.log.Info("cluster initialised")
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("cluster init: %w", err)
+	}
+	return nil
+}
+
+// checkClusterKEK refuses to serve with a key-encryption key that cannot open
+// the cluster's secrets: every node of a cluster shares one.
+func checkClusterKEK(ctx context.Context, n *node) error {
+	cl := n.store.Registry().Cluster
+	if !cl.Initialized {
+		return nil
+	}
+	b, err := n.keyring.Open(clusterAAD(platform.ClusterSecretJoinToken), cl.TokenSealed)
+	if err != nil {
+		return fmt.Errorf("this node's key-encryption key cannot open the cluster's secrets: every node of a cluster needs the same --%s", flagKEKFile)
+	}
+	clear(b)
+	return nil
+}
+
+// registerSelf records this node's Raft and admin addresses in the replicated
+// registry when they are not there yet or changed, so that followers can
+// forward writes to it when it leads.
+func registerSelf(ctx context.Context, n *node) error {
+	want := platform.ClusterNodeRegister{NodeID: n.nodeID, RaftAddr: n.raft.Addr(), AdminAddr: adminAdvertise(n.cfg, n.admin.Port())}
+	if cur, ok := n.store.Registry().Cluster.Node(n.nodeID); ok && cur.RaftAddr == want.RaftAddr && cur.AdminAddr == want.AdminAddr {
+		return nil
+	}
+	cmd, err := platform.NewCommand(platform.CmdClusterNodeRegister, 1, "", platform.Actor{Kind: platform.ActorSystem, ID: "startup", Node: n.nodeID}, time.Now(), want)
+	if err != nil {
+		return err
+	}
+	_, err = n.exec.Execute(ctx, cmd)
+	return err
+}
+
+// joinToken opens the cluster's join token from the replicated state.
+func joinToken(reg *platform.Registry, s *seal.Keyring) (string, error) {
+	cl := reg.Cluster
+	if cl == nil || !cl.Initialized {
+		return "", errors.New("the cluster is not initialised")
+	}
+	b, err := s.Open(clusterAAD(platform.ClusterSecretJoinToken), cl.TokenSealed)
+	if err != nil {
+		return "", fmt.Errorf("opening the join token: %w", err)
+	}
+	return string(b), nil
+}
+
+// clusterControl is portal.ClusterControl over the node's Raft and cluster
+// API.
+type clusterControl struct{ n *node }
+
+var _ portal.ClusterControl = clusterControl{}
+
+func (c clusterControl) Status(ctx context.Context) (any, error) {
+	st, err := c.n.raft.Status()
+	if err != nil {
+		return nil, err
+	}
+	return clusterStatus{Status: st, Nodes: c.n.store.Registry().Cluster.NodeList()}, nil
+}
+
+func (c clusterControl) Change(ctx context.Context, op, id string) error {
+	err := c.n.cluster.ChangeMember(ctx, op, id)
+	switch {
+	case errors.Is(err, raftstore.ErrUnknownNode):
+		return platform.NotFound("no such cluster member")
+	case errors.Is(err, raftstore.ErrBadMember):
+		return platform.Invalid("id", "not a cluster member id")
+	}
+	return err
+}
+
+func (c clusterControl) Token(ctx context.Context) (string, error) {
+	return joinToken(c.n.store.Registry(), c.n.keyring)
+}
+
+func (c clusterControl) RotateToken(ctx context.Context, actor platform.Actor) (string, error) {
+	token, err := raftstore.NewJoinToken(c.n.tls.CACertPEM)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := c.n.keyring.Seal(clusterAAD(platform.ClusterSecretJoinToken), []byte(token))
+	if err != nil {
+		return "", fmt.Errorf("sealing the join token: %w", err)
+	}
+	actor.Node = c.n.nodeID
+	cmd, err := platform.NewCommand(platform.CmdClusterTokenRotate, 1, "", actor, time.Now(),
+		platform.ClusterTokenRotate{TokenHash: platform.ClusterTokenHash(token), TokenSealed: sealed})
+	if err != nil {
+		return "", err
+	}
+	if _, err := c.n.exec.Execute(ctx, cmd); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// clusterStatus is the answer of the cluster status endpoints.
+type clusterStatus struct {
+	raftstore.Status
+	Nodes []platform.ClusterNode `json:"nodes"`
 }
 
 // Demo files.
@@ -705,7 +1074,7 @@ func ensureDemoUsers(ctx context.Context, n *node) ([]demoLogin, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := n.raft.Execute(ctx, cmd); err != nil {
+		if _, err := n.exec.Execute(ctx, cmd); err != nil {
 			return nil, fmt.Errorf("demo user %s: %w", username, err)
 		}
 		logins = append(logins, demoLogin{Role: role, Username: username, Password: password, TOTPSecret: secret})
@@ -779,7 +1148,7 @@ func ensureDemoApplicant(ctx context.Context, n *node) (*demoSeed, error) {
 		if err != nil {
 			return platform.Result{}, fmt.Errorf("%s: %w", typ, err)
 		}
-		res, err := n.raft.Execute(ctx, cmd)
+		res, err := n.exec.Execute(ctx, cmd)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", typ, err)
 		}
@@ -1026,6 +1395,7 @@ func adminHandler(n *node) http.Handler {
 		return c.HTMLBlob(http.StatusOK, web.AdminIndex())
 	})
 	n.portal.MountAdmin(e)
+	e.Any("/cluster/v1/*", echo.WrapHandler(n.cluster))
 	return e
 }
 
@@ -1063,6 +1433,13 @@ func printBanner(w io.Writer, n *node, logins []demoLogin, demo *demoSeed) {
 	fmt.Fprintf(w, "  Admin API:         https://127.0.0.1:%d%s/openapi.json   (log in: POST %s/login)\n", adminPort, portal.AdminPrefix, portal.AdminPrefix)
 	fmt.Fprintf(w, "  Developer portal:  https://127.0.0.1:%d%s/openapi.json\n", apiPort, portal.PortalPrefix)
 	fmt.Fprintf(w, "  Data directory:    %s\n", n.cfg.DataDir)
+	if token, err := joinToken(n.store.Registry(), n.keyring); err == nil {
+		// The token is a secret: it goes to the operator's terminal here
+		// (as the demo's passwords do), never to the log.
+		fmt.Fprintf(w, "  Cluster:           node %s, raft %s, %d node(s) registered\n", n.nodeID, n.raft.Addr(), len(n.store.Registry().Cluster.Nodes))
+		fmt.Fprintf(w, "  Join a node:       lijiang serve --%s NODE --%s HOST:PORT --%s %s --%s %s --%s <this cluster's KEK file>\n",
+			flagNodeID, flagRaftAddr, flagJoin, adminAdvertise(n.cfg, n.admin.Port()), flagJoinToken, token, flagKEKFile)
+	}
 	if len(logins) > 0 {
 		fmt.Fprintf(w, "\nDemo admin logins (also in %s; one-time code: go run . totp --secret SECRET):\n", filepath.Join(n.cfg.DataDir, demoDir, demoLoginsFile))
 		for _, l := range logins {
@@ -1228,13 +1605,21 @@ func cmdKEKRotate(args []string, stdout io.Writer) error {
 		return fmt.Errorf("kek rotate: %w", err)
 	}
 	files := 0
-	keyPath := filepath.Join(*dataDir, tlsDir, tlscert.SealedKeyFileName)
-	if blob, err := os.ReadFile(keyPath); err == nil {
-		nb, err := keyring.Reseal(tlscert.SealedKeyAAD, blob)
+	clusterTLS := raftstore.NodeTLSDir(filepath.Join(*dataDir, raftDir))
+	for _, f := range []struct{ path, aad string }{
+		{filepath.Join(*dataDir, tlsDir, tlscert.SealedKeyFileName), tlscert.SealedKeyAAD},
+		{filepath.Join(clusterTLS, raftstore.NodeKeyFileName), raftstore.NodeKeyAAD},
+		{filepath.Join(clusterTLS, clusterInitFile), clusterAAD(platform.ClusterSecretCAKey)},
+	} {
+		blob, err := os.ReadFile(f.path)
 		if err != nil {
-			return fmt.Errorf("kek rotate: %s: %w", keyPath, err)
+			continue
 		}
-		if err := writeFileAtomic(keyPath, nb, 0o600); err != nil {
+		nb, err := keyring.Reseal(f.aad, blob)
+		if err != nil {
+			return fmt.Errorf("kek rotate: %s: %w", f.path, err)
+		}
+		if err := writeFileAtomic(f.path, nb, 0o600); err != nil {
 			return fmt.Errorf("kek rotate: %w", err)
 		}
 		files++
@@ -1727,4 +2112,98 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// ---- cluster CLI -------------------------------------------------------------
+
+// cmdCluster is `lijiang cluster status|token`, run on a node's machine: it
+// reads the local state (readable while the node runs) and asks the running
+// node for its Raft view with the node's own cluster certificate.
+func cmdCluster(args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "status" && args[0] != "token") {
+		return usagef("cluster: want 'status' or 'token'")
+	}
+	sub := args[0]
+	var cfg Config
+	fs := flag.NewFlagSet("cluster "+sub, flag.ContinueOnError)
+	fs.StringVar(&cfg.DataDir, flagDataDir, "./data", "the node's data directory")
+	fs.StringVar(&cfg.KEKFile, flagKEKFile, "", "the key-encryption key (or set "+envKEK+")")
+	if err := parseFlags(fs, args[1:], stdout); err != nil {
+		return err
+	}
+	keyring, err := loadKeyring(cfg, false)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(cfg.DataDir, stateFile)+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch sub {
+	case "token":
+		var blob []byte
+		if err := db.QueryRow("SELECT sealed FROM cluster_secrets WHERE name = ?", platform.ClusterSecretJoinToken).Scan(&blob); err != nil {
+			return fmt.Errorf("%s: no cluster join token (is this a cluster node's data directory?)", cfg.DataDir)
+		}
+		tok, err := keyring.Open(clusterAAD(platform.ClusterSecretJoinToken), blob)
+		if err != nil {
+			return fmt.Errorf("opening the join token: %w", err)
+		}
+		fmt.Fprintln(stdout, string(tok))
+		return nil
+	}
+	idBytes, err := os.ReadFile(filepath.Join(cfg.DataDir, nodeIDFile))
+	if err != nil {
+		return fmt.Errorf("%s: not a node's data directory: %w", cfg.DataDir, errors.Unwrap(err))
+	}
+	id := strings.TrimSpace(string(idBytes))
+	type regNode struct{ id, raft, admin string }
+	var nodes []regNode
+	rows, err := db.Query("SELECT node_id, raft_addr, admin_addr FROM cluster_nodes ORDER BY node_id")
+	if err != nil {
+		return fmt.Errorf("reading the node registry: %w", err)
+	}
+	for rows.Next() {
+		var r regNode
+		rows.Scan(&r.id, &r.raft, &r.admin)
+		nodes = append(nodes, r)
+	}
+	rows.Close()
+	admin := ""
+	for _, r := range nodes {
+		if r.id == id {
+			admin = r.admin
+		}
+	}
+	tc, err := raftstore.LoadNodeTLS(raftstore.NodeTLSDir(filepath.Join(cfg.DataDir, raftDir)), keyring)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := raftstore.GetStatus(ctx, tc, admin)
+	if err != nil {
+		fmt.Fprintf(stdout, "node %s is not answering (%v); registered nodes:\n", id, err)
+		for _, r := range nodes {
+			fmt.Fprintf(stdout, "  %-12s raft %-24s admin %s\n", r.id, r.raft, r.admin)
+		}
+		return nil
+	}
+	fmt.Fprintf(stdout, "node %s: %s, term %d, commit index %d, applied index %d; leader %s (%s)\n",
+		st.ID, st.State, st.Term, st.CommitIndex, st.AppliedIndex, st.LeaderID, st.LeaderAddr)
+	for _, m := range st.Members {
+		adminAddr := ""
+		for _, r := range nodes {
+			if r.id == m.ID {
+				adminAddr = r.admin
+			}
+		}
+		leader := ""
+		if m.Leader {
+			leader = "leader"
+		}
+		fmt.Fprintf(stdout, "  %-12s %-8s raft %-24s admin %-22s %s\n", m.ID, m.Suffrage, m.Address, adminAddr, leader)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,6 +145,7 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 	os.WriteFile(fileAsDir, []byte("x"), 0o600)
 
 	fresh := filepath.Join(tmp, "fresh")
+	goodToken := "LJT1." + strings.Repeat("ab", 32) + "." + strings.Repeat("A", 43)
 	tests := []struct {
 		name     string
 		args     []string
@@ -161,6 +163,10 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 		{"tls 1.1", []string{"--min-tls", "1.1"}, fresh, exitUsage, "--min-tls"},
 		{"cert without key", []string{"--tls-cert", "x.pem"}, fresh, exitUsage, "go together"},
 		{"bad node id", []string{"--node-id", "a b"}, fresh, exitUsage, "--node-id"},
+		{"join without token", []string{"--join", "127.0.0.1:9443"}, fresh, exitUsage, "--join and --join-token go together"},
+		{"token without join", []string{"--join-token", "LJT1.x"}, fresh, exitUsage, "--join and --join-token go together"},
+		{"join to port 0", []string{"--join", "127.0.0.1:0", "--join-token", goodToken}, fresh, exitUsage, "--join"},
+		{"malformed token", []string{"--join", "127.0.0.1:9443", "--join-token", "secret"}, fresh, exitUsage, "malformed join token"},
 		{"no kek", nil, fresh, exitFailure, "--kek-file"},
 		{"short kek", []string{"--kek-file", shortKEK}, fresh, exitFailure, "32 bytes"},
 		{"missing kek file", []string{"--kek-file", filepath.Join(tmp, "nope.kek")}, fresh, exitFailure, "nope.kek"},
@@ -805,4 +811,215 @@ func TestKEKRotate(t *testing.T) {
 		t.Fatalf("platform keys changed over a KEK rotation:\n%s\n%s", before, after)
 	}
 	scanForSecrets(t, dataDir, generatedSecrets(t, dataDir, newKEK))
+}
+
+// ---- a cluster of real processes -----------------------------------------------
+
+var bannerJoin = regexp.MustCompile(`--join (\S+) --join-token (\S+)`)
+
+// freePortOn is freePort on host.
+func freePortOn(t *testing.T, host string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// clusterStatusCLI runs `lijiang cluster status` on a node's data directory.
+func clusterStatusCLI(t *testing.T, dataDir, kek string) string {
+	t.Helper()
+	code, out, errOut := runCLI(t, "cluster", "status", "--data-dir", dataDir, "--kek-file", kek)
+	if code != 0 {
+		t.Fatalf("cluster status: %d %s", code, errOut)
+	}
+	return out
+}
+
+var statusVoter = regexp.MustCompile(`(?m)^\s+(\S+)\s+voter\s`)
+var statusLeader = regexp.MustCompile(`(?m)^\s+(\S+)\s+voter\s.*leader\s*$`)
+
+// signup makes a developer account through a node's public port and returns
+// the status.
+func signup(t *testing.T, apiPort, email string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"email":%q,"name":"Cluster test","password":"correct-horse-battery-9"}`, email)
+	resp, err := httpsClient(0).Post("https://127.0.0.1:"+apiPort+"/portal/api/v1/signup", "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// hasDeveloper reads a node's state.db (read-only, while it runs) for email.
+func hasDeveloper(t *testing.T, dataDir, email string) bool {
+	t.Helper()
+	db, err := sqlOpen("file:" + filepath.Join(dataDir, "state.db") + "?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM developers WHERE email = ?", email).Scan(&n); err != nil {
+		return false
+	}
+	return n == 1
+}
+
+// TestClusterOfProcesses starts three real nodes through flags (the third on
+// an IPv6 loopback Raft address when the machine has one), refuses a wrong
+// token and a duplicate id, kills the leader with SIGKILL, sees a write
+// accepted through a survivor, and restarts the killed node, which catches up.
+func TestClusterOfProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three binaries")
+	}
+	tmp := t.TempDir()
+	kek := writeKEK(t, tmp)
+	type member struct {
+		id, dir string
+		args    []string
+		p       *proc
+	}
+	raftHost := func(i int) string {
+		if i == 2 {
+			if l, err := net.Listen("tcp", "[::1]:0"); err == nil {
+				l.Close()
+				return "::1"
+			}
+		}
+		return "127.0.0.1"
+	}
+	var nodes []*member
+	for i := 0; i < 3; i++ {
+		m := &member{id: fmt.Sprintf("n%d", i+1), dir: filepath.Join(tmp, fmt.Sprintf("d%d", i+1))}
+		m.args = []string{"--data-dir", m.dir, "--node-id", m.id, "--kek-file", kek, "--raft-addr", freePortOn(t, raftHost(i)),
+			"--api-addr", "127.0.0.1:0", "--admin-addr", freePortOn(t, "127.0.0.1")}
+		nodes = append(nodes, m)
+	}
+	nodes[0].p = startServe(t, nil, nodes[0].args...)
+	var joinAddr, token string
+	deadline := time.Now().Add(5 * time.Second)
+	for joinAddr == "" && time.Now().Before(deadline) {
+		if m := bannerJoin.FindStringSubmatch(nodes[0].p.output()); m != nil {
+			joinAddr, token = m[1], m[2]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if joinAddr == "" {
+		t.Fatalf("no join line in the banner:\n%s", nodes[0].p.output())
+	}
+
+	// Refusals: one line, exit 1, membership unchanged.
+	refused := func(args []string, want string) {
+		t.Helper()
+		cmd := exec.Command(lijiangBinary(t), append([]string{"serve"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		var lastLine string
+		if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) > 0 {
+			lastLine = lines[len(lines)-1]
+		}
+		if err == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(lastLine, want) {
+			t.Fatalf("want a refusal with %q, got %v: %s", want, err, out)
+		}
+	}
+	bad := filepath.Join(tmp, "bad")
+	wrongToken := token[:len(token)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(token, "A")]
+	refused([]string{"--data-dir", bad, "--node-id", "n9", "--kek-file", kek, "--raft-addr", freePort(t), "--api-addr", "127.0.0.1:0",
+		"--admin-addr", "127.0.0.1:0", "--join", joinAddr, "--join-token", wrongToken}, "wrong join token")
+	refused([]string{"--data-dir", bad + "2", "--node-id", "n1", "--kek-file", kek, "--raft-addr", freePort(t), "--api-addr", "127.0.0.1:0",
+		"--admin-addr", "127.0.0.1:0", "--join", joinAddr, "--join-token", token}, "already in the cluster")
+
+	// Node 2 joins through node 1, node 3 through node 2 (a follower, which
+	// forwards the join to the leader).
+	nodes[1].args = append(nodes[1].args, "--join", joinAddr, "--join-token", token)
+	nodes[1].p = startServe(t, nil, nodes[1].args...)
+	nodes[2].args = append(nodes[2].args, "--join", nodes[1].args[slices.Index(nodes[1].args, "--admin-addr")+1], "--join-token", token)
+	nodes[2].p = startServe(t, nil, nodes[2].args...)
+	var status string
+	eventuallyT(t, 10*time.Second, "3 voters", func() bool {
+		status = clusterStatusCLI(t, nodes[2].dir, kek)
+		return len(statusVoter.FindAllString(status, -1)) == 3
+	})
+	if !strings.Contains(clusterStatusCLI(t, nodes[1].dir, kek), "voter") {
+		t.Fatal("status on node 2")
+	}
+	lm := statusLeader.FindStringSubmatch(status)
+	if lm == nil {
+		t.Fatalf("no leader in:\n%s", status)
+	}
+	if code := signup(t, nodes[2].p.apiPort, "before@example.com"); code != http.StatusCreated {
+		t.Fatalf("signup through node 3: %d", code)
+	}
+
+	// SIGKILL the leader; a survivor takes a write within 5 s.
+	var killed *member
+	var survivor *member
+	for _, m := range nodes {
+		if m.id == lm[1] {
+			killed = m
+		} else {
+			survivor = m
+		}
+	}
+	killed.p.kill()
+	start := time.Now()
+	for code := 0; code != http.StatusCreated; {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("no write accepted within 5 s of killing leader %s (last status %d)", killed.id, code)
+		}
+		code = signup(t, survivor.p.apiPort, "after@example.com")
+		if code == http.StatusConflict { // an earlier attempt was applied
+			break
+		}
+		if code != http.StatusCreated {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	t.Logf("write accepted %v after the leader (%s) was killed", time.Since(start).Round(time.Millisecond), killed.id)
+
+	// The killed node restarts with the same flags and catches up.
+	killed.p = startServe(t, nil, killed.args...)
+	eventuallyT(t, 10*time.Second, "the restarted node catches up", func() bool {
+		return hasDeveloper(t, killed.dir, "after@example.com") && hasDeveloper(t, killed.dir, "before@example.com")
+	})
+	for _, m := range nodes {
+		if !hasDeveloper(t, m.dir, "after@example.com") {
+			eventuallyT(t, 5*time.Second, m.id+" has the write", func() bool { return hasDeveloper(t, m.dir, "after@example.com") })
+		}
+	}
+}
+
+// eventuallyT polls cond until it holds or d passes.
+func eventuallyT(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServeRefusesASecondCluster: a node that has cluster certificates but no
+// Raft state was joining a cluster; started without --join it would
+// bootstrap a second cluster, so it is refused before Raft opens.
+func TestServeRefusesASecondCluster(t *testing.T) {
+	tmp := t.TempDir()
+	kek := writeKEK(t, tmp)
+	dataDir := filepath.Join(tmp, "data")
+	tlsDir := filepath.Join(dataDir, "raft", "tls")
+	os.MkdirAll(tlsDir, 0o700)
+	os.WriteFile(filepath.Join(tlsDir, "node.crt"), []byte("x"), 0o600)
+	code, _, stderr := runCLI(t, "serve", "--data-dir", dataDir, "--kek-file", kek, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t))
+	if code != exitFailure || !strings.Contains(stderr, "no Raft state") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "raft", "raft.db")); err == nil {
+		t.Fatal("raft state created")
+	}
 }

@@ -18,6 +18,7 @@ const (
 	PartApplicants // applicants, production requests, apps, credentials (applicants.go)
 	PartCatalogue  // APIs, grants, notices (catalogue.go)
 	PartConsent    // customer sessions, consents, user tokens (consent.go)
+	PartCluster    // the cluster CA, join token and node registry (cluster.go)
 
 	// PartAll is every part.
 	PartAll Parts = 1<<iota - 1
@@ -43,6 +44,8 @@ type Registry struct {
 	Catalogue *CatalogueView
 	// Consent is the view of customers' consents and user tokens.
 	Consent *ConsentView
+	// Cluster is the view of the cluster's CA, join token and nodes.
+	Cluster *ClusterView
 }
 
 // partLoader reloads one registry part into r from db.

@@ -570,6 +570,7 @@ var SealedColumns = []SealedColumn{
 	{Table: "platform_keys", Key: "serial", Column: "private_sealed", AADPrefix: "platform_key/"},
 	{Table: "admin_users", Key: "id", Column: "totp_sealed", AADPrefix: "admin_user/"},
 	{Table: "credential_secrets", Key: "credential_id", Column: "sealed", AADPrefix: "credential/"},
+	{Table: "cluster_secrets", Key: "name", Column: "sealed", AADPrefix: ClusterSecretAADPrefix},
 }
 
 // Reseal rewrites every sealed value in the state with reseal (open with

@@ -40,6 +40,8 @@ type Config struct {
 	Exec platform.Executor
 	// Sealer seals new secrets and opens stored ones.
 	Sealer Sealer
+	// Cluster serves the admin API's cluster routes; nil leaves them out.
+	Cluster ClusterControl
 	// Customers authenticates bank customers on the authorise pages.
 	Customers CustomerAuthenticator
 	// NodeID names this node in change records.

@@ -148,7 +148,7 @@ func newCluster(t *testing.T, n int, opts ...clusterOption) *cluster {
 func (c *cluster) issue(cn *cnode, caCert, caKey []byte) {
 	c.t.Helper()
 	host, _, _ := net.SplitHostPort(cn.addr)
-	cert, key, err := IssueNodeCert(caCert, caKey, cn.id, []string{host}, time.Now())
+	cert, key, err := IssueNodeCert(caCert, caKey, cn.id, []string{host, ClusterServerName}, time.Now())
 	if err != nil {
 		c.t.Fatal(err)
 	}
