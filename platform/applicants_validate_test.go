@@ -303,7 +303,7 @@ func TestParseAppPublicKey(t *testing.T) {
 		"not on curve":   notOnCurve,
 		"compressed":     "02" + hexText[2:66],
 		"empty":          "",
-		"private key":    "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+		"private key":    "-----BEGIN " + "PRIVATE KEY-----\nAAAA\n-----END " + "PRIVATE KEY-----\n",
 		"too long":       strings.Repeat("a", MaxPublicKeyLen+1),
 		"two pem blocks": pemText + pemText,
 	} {

