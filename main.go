@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,6 +73,7 @@ const (
 	flagSnapThresh  = "raft-snapshot-threshold"
 	flagSandboxAddr = "sandbox-addr"
 	flagTrailLogs   = "raft-trailing-logs"
+	flagSnapIntv    = "raft-snapshot-interval"
 	flagOut         = "out"
 	flagJoin        = "join"
 	flagJoinToken   = "join-token"
@@ -127,6 +129,8 @@ Usage:
                                   run the consent flow for a demo customer; prints a user token
   lijiang cluster status|token [--data-dir D --kek-file K]
                                   the cluster as the local node sees it; the join token
+  lijiang cluster remove|promote|demote --node-id ID [--data-dir D --kek-file K]
+                                  change a member, through the local running node
   lijiang totp --secret SECRET    print the current one-time code of a TOTP secret
   lijiang version                 print the version
 `
@@ -209,6 +213,8 @@ type Config struct {
 	// SnapshotThreshold and TrailingLogs tune Raft's snapshots (0: defaults).
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
+	// SnapshotInterval is how often Raft checks SnapshotThreshold (0: 2 min).
+	SnapshotInterval time.Duration
 	// Join is the admin address (host:port) of any member of the cluster to
 	// join, and JoinToken the token the first node printed.
 	Join      string
@@ -229,6 +235,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Demo, flagDemo, false, "demo mode: dev key-encryption key, demo data; never for production")
 	fs.StringVar(&c.SandboxAddr, flagSandboxAddr, "127.0.0.1:0", "the sandbox core bank's address (loopback only; :0 picks a port)")
 	fs.Uint64Var(&c.SnapshotThreshold, flagSnapThresh, 0, "Raft log entries between snapshots (default 8192)")
+	fs.DurationVar(&c.SnapshotInterval, flagSnapIntv, 0, "how often Raft checks --"+flagSnapThresh+" (default 2m; at least 1s)")
 	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
 	fs.StringVar(&c.Join, flagJoin, "", "join the cluster through the admin address (host:port) of any of its members (with --"+flagJoinToken+")")
 	fs.StringVar(&c.JoinToken, flagJoinToken, "", "the cluster's join token, as printed by its first node or 'lijiang cluster token'")
@@ -257,6 +264,9 @@ func (c *Config) Validate() error {
 	}
 	if host, _, err := net.SplitHostPort(c.SandboxAddr); err != nil || !isLoopback(host) {
 		return usagef("--%s %q: the sandbox listens on a loopback address only, e.g. 127.0.0.1:0", flagSandboxAddr, c.SandboxAddr)
+	}
+	if c.SnapshotInterval != 0 && c.SnapshotInterval < time.Second {
+		return usagef("--%s %v: give at least 1s", flagSnapIntv, c.SnapshotInterval)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usagef("--%s and --%s go together", flagTLSCert, flagTLSKey)
@@ -410,6 +420,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		RaftAddr:          cfg.RaftAddr,
 		Dir:               raftPath,
 		SnapshotThreshold: cfg.SnapshotThreshold,
+		SnapshotInterval:  cfg.SnapshotInterval,
 		TrailingLogs:      cfg.TrailingLogs,
 		HeartbeatTimeout:  500 * time.Millisecond,
 		ElectionTimeout:   500 * time.Millisecond,
@@ -2116,20 +2127,29 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 
 // ---- cluster CLI -------------------------------------------------------------
 
-// cmdCluster is `lijiang cluster status|token`, run on a node's machine: it
-// reads the local state (readable while the node runs) and asks the running
-// node for its Raft view with the node's own cluster certificate.
+// cmdCluster is `lijiang cluster status|token|remove|promote|demote`, run on
+// a node's machine: it reads the local state (readable while the node runs)
+// and talks to the running node's admin port with the node's own cluster
+// certificate; a membership change is relayed to the leader from there.
 func cmdCluster(args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "status" && args[0] != "token") {
-		return usagef("cluster: want 'status' or 'token'")
+	subs := []string{"status", "token", "remove", "promote", "demote"}
+	if len(args) == 0 || !slices.Contains(subs, args[0]) {
+		return usagef("cluster: want one of %s", strings.Join(subs, ", "))
 	}
 	sub := args[0]
 	var cfg Config
 	fs := flag.NewFlagSet("cluster "+sub, flag.ContinueOnError)
 	fs.StringVar(&cfg.DataDir, flagDataDir, "./data", "the node's data directory")
 	fs.StringVar(&cfg.KEKFile, flagKEKFile, "", "the key-encryption key (or set "+envKEK+")")
+	member := sub == "remove" || sub == "promote" || sub == "demote"
+	if member {
+		fs.StringVar(&cfg.NodeID, flagNodeID, "", "the id of the member to "+sub)
+	}
 	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
+	}
+	if member && !nodeIDPattern.MatchString(cfg.NodeID) {
+		return usagef("cluster %s: --%s ID is required (a member id, as 'lijiang cluster status' lists it)", sub, flagNodeID)
 	}
 	keyring, err := loadKeyring(cfg, false)
 	if err != nil {
@@ -2180,6 +2200,18 @@ func cmdCluster(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if member {
+		if admin == "" {
+			return fmt.Errorf("node %s has no registered admin address; is it a member?", id)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := clusterMemberChange(ctx, tc, admin, sub, cfg.NodeID); err != nil {
+			return fmt.Errorf("cluster %s %s: %w", sub, cfg.NodeID, err)
+		}
+		fmt.Fprintf(stdout, "node %s: %s done\n", cfg.NodeID, map[string]string{"remove": "removal", "promote": "promotion", "demote": "demotion"}[sub])
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := raftstore.GetStatus(ctx, tc, admin)
@@ -2206,4 +2238,31 @@ func cmdCluster(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  %-12s %-8s raft %-24s admin %-22s %s\n", m.ID, m.Suffrage, m.Address, adminAddr, leader)
 	}
 	return nil
+}
+
+// clusterMemberChange asks the node at admin (the local node's admin port,
+// called with its own cluster certificate) to remove, promote or demote
+// member id; the node relays it to the leader. A refusal comes back as the
+// one line the cluster answered.
+func clusterMemberChange(ctx context.Context, tc *raftstore.TLSConfig, admin, op, id string) error {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc.HTTPClientTLS()}}
+	defer client.CloseIdleConnections()
+	body, _ := json.Marshal(raftstore.MemberRequest{Op: op, NodeID: id})
+	status, out, err := raftstore.PostCluster(ctx, client, admin, raftstore.MemberPath, body)
+	if err != nil {
+		if m, ok := err.(interface{ Unwrap() []error }); ok && len(m.Unwrap()) > 0 {
+			err = m.Unwrap()[len(m.Unwrap())-1]
+		}
+		return fmt.Errorf("the local node at %s is not answering (is it running?): %v", admin, err)
+	}
+	if status == http.StatusOK {
+		return nil
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(out, &e) != nil || e.Error == "" {
+		e.Error = http.StatusText(status)
+	}
+	return fmt.Errorf("%s (status %d)", strings.ReplaceAll(e.Error, "\n", " "), status)
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -318,8 +319,16 @@ type proc struct {
 	apiPort   string
 	adminPort string
 	stderr    *bytes.Buffer
+	errw      *lockedWriter
 	stdout    *lockedWriter
 	done      chan struct{}
+}
+
+// errput returns what the process logged on stderr so far.
+func (p *proc) errput() string {
+	p.errw.mu.Lock()
+	defer p.errw.mu.Unlock()
+	return p.stderr.String()
 }
 
 // output returns what the process printed on stdout so far.
@@ -349,7 +358,8 @@ func startServe(t *testing.T, env []string, args ...string) *proc {
 	cmd.Env = append(os.Environ(), env...)
 	stdout, _ := cmd.StdoutPipe()
 	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, stdout: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
-	cmd.Stderr = &lockedWriter{w: p.stderr}
+	p.errw = &lockedWriter{w: p.stderr}
+	cmd.Stderr = p.errw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -1021,5 +1031,544 @@ func TestServeRefusesASecondCluster(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "raft", "raft.db")); err == nil {
 		t.Fatal("raft state created")
+	}
+}
+
+// ---- failover under load and membership, with real processes --------------------
+
+// clusterMember is one node of a cluster of processes: its flags, data
+// directory and public port stay the same over restarts.
+type clusterMember struct {
+	id, dir, apiPort string
+	args             []string
+	p                *proc
+}
+
+// ipv6Loopback reports whether the machine can listen on [::1].
+func ipv6Loopback() bool {
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// startThreeNodes starts three nodes through flags with fixed ports: n1 makes
+// the cluster, n2 joins through n1, n3 (on an IPv6 loopback Raft address when
+// the machine has one) through n2. extra goes to every node. It returns once
+// the cluster has three voters, with the join address and token.
+func startThreeNodes(t *testing.T, tmp, kek string, extra ...string) (nodes []*clusterMember, joinAddr, token string) {
+	t.Helper()
+	for i := 0; i < 3; i++ {
+		raftHost := "127.0.0.1"
+		if i == 2 && ipv6Loopback() {
+			raftHost = "::1"
+		}
+		api := freePortOn(t, "127.0.0.1")
+		m := &clusterMember{id: fmt.Sprintf("n%d", i+1), dir: filepath.Join(tmp, fmt.Sprintf("d%d", i+1)), apiPort: api[strings.LastIndex(api, ":")+1:]}
+		m.args = append([]string{"--data-dir", m.dir, "--node-id", m.id, "--kek-file", kek, "--raft-addr", freePortOn(t, raftHost),
+			"--api-addr", api, "--admin-addr", freePortOn(t, "127.0.0.1")}, extra...)
+		nodes = append(nodes, m)
+	}
+	nodes[0].p = startServe(t, nil, nodes[0].args...)
+	eventuallyT(t, 5*time.Second, "the join line in n1's banner", func() bool {
+		m := bannerJoin.FindStringSubmatch(nodes[0].p.output())
+		if m != nil {
+			joinAddr, token = m[1], m[2]
+		}
+		return m != nil
+	})
+	nodes[1].args = append(nodes[1].args, "--join", joinAddr, "--join-token", token)
+	nodes[1].p = startServe(t, nil, nodes[1].args...)
+	nodes[2].args = append(nodes[2].args, "--join", nodes[1].args[slices.Index(nodes[1].args, "--admin-addr")+1], "--join-token", token)
+	nodes[2].p = startServe(t, nil, nodes[2].args...)
+	eventuallyT(t, 10*time.Second, "3 voters", func() bool {
+		return len(statusVoter.FindAllString(clusterStatusCLI(t, nodes[0].dir, kek), -1)) == 3
+	})
+	return nodes, joinAddr, token
+}
+
+// clusterLeader is the member that leads, as running member from sees it.
+func clusterLeader(t *testing.T, nodes []*clusterMember, from *clusterMember, kek string) *clusterMember {
+	t.Helper()
+	var leader *clusterMember
+	eventuallyT(t, 10*time.Second, "a leader", func() bool {
+		if m := statusLeader.FindStringSubmatch(clusterStatusCLI(t, from.dir, kek)); m != nil {
+			for _, n := range nodes {
+				if n.id == m[1] {
+					leader = n
+				}
+			}
+		}
+		return leader != nil
+	})
+	return leader
+}
+
+// sourceClient is an HTTPS client whose connections come from src, a
+// loopback address of its own: the portal throttles sign-ups per client
+// address, and a load of many clients comes from many addresses. No
+// connection is reused, so a request never rides a connection to a dead node.
+func sourceClient(src net.IP, timeout time.Duration) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: time.Second}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.DialContext,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}}
+}
+
+// loadAttempt is one HTTP attempt of a write.
+type loadAttempt struct {
+	node       int
+	start, end time.Time
+	status     int // 0: no answer (connection error, timeout)
+	body       []byte
+	err        error
+}
+
+// failed reports an attempt the client retries on another node.
+func (a loadAttempt) failed() bool { return a.status == 0 || a.status >= 500 }
+
+// loadWrite is one developer sign-up of the load, retried on the next node
+// with the same Idempotency-Key until it is acknowledged (201).
+type loadWrite struct {
+	n          int
+	email, key string
+	attempts   []loadAttempt
+	acked      bool
+	dev        developerJSON
+	// resent holds the answers of the same request sent again, with the same
+	// key, to another node after the acknowledgement (a lost answer's retry).
+	resent []loadAttempt
+}
+
+type developerJSON struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+const loadPassword = "correct-horse-battery-9"
+
+// post makes one attempt of w on node i.
+func (w *loadWrite) post(client *http.Client, nodes []*clusterMember, i int) loadAttempt {
+	body := fmt.Sprintf(`{"email":%q,"name":"Load %d","password":%q}`, w.email, w.n, loadPassword)
+	a := loadAttempt{node: i, start: time.Now()}
+	req, _ := http.NewRequest(http.MethodPost, "https://127.0.0.1:"+nodes[i].apiPort+"/portal/api/v1/signup", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", w.key)
+	resp, err := client.Do(req)
+	if err == nil {
+		a.body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			a.status = resp.StatusCode
+		}
+	}
+	a.err, a.end = err, time.Now()
+	return a
+}
+
+// developersIn reads a stopped (or running) node's state.db: e-mail to id of
+// the load's developers, with the number of rows of each e-mail, and the
+// number of refused developer creations (a retried write applied twice
+// would be refused as a duplicate e-mail).
+func developersIn(t *testing.T, dataDir string) (ids map[string]string, rows map[string]int, refused int) {
+	t.Helper()
+	db, err := sqlOpen("file:" + filepath.Join(dataDir, stateFile) + "?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ids, rows = map[string]string{}, map[string]int{}
+	r, err := db.Query("SELECT id, email FROM developers WHERE email LIKE 'load-%'")
+	if err != nil {
+		t.Fatalf("%s: %v", dataDir, err)
+	}
+	for r.Next() {
+		var id, email string
+		if err := r.Scan(&id, &email); err != nil {
+			t.Fatal(err)
+		}
+		ids[email] = id
+		rows[email]++
+	}
+	r.Close()
+	if err := db.QueryRow("SELECT COUNT(*) FROM changes WHERE type = ? AND ok = 0", platform.CmdDeveloperCreate).Scan(&refused); err != nil {
+		t.Fatalf("%s: %v", dataDir, err)
+	}
+	return ids, rows, refused
+}
+
+// TestClusterFailoverUnderLoad is issue 5's first "done when": three nodes
+// started through flags (n3 on [::1]), writers against all three whose
+// clients retry a failed write on another node with the same
+// Idempotency-Key, the leader SIGKILLed mid-load, writes accepted again
+// within 2 s of the first failure, the old leader restarted with the same
+// flags and caught up, and then, on every node, each acknowledged write
+// present exactly once, and no retry answered 409.
+func TestClusterFailoverUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three binaries under load")
+	}
+	if l, err := net.Listen("tcp", "127.88.0.1:0"); err != nil {
+		t.Skip("needs the whole 127.0.0.0/8 on the loopback interface (Linux) for clients of many addresses")
+	} else {
+		l.Close()
+	}
+	tmp := t.TempDir()
+	kek := writeKEK(t, tmp)
+	nodes, _, _ := startThreeNodes(t, tmp, kek)
+	leader := clusterLeader(t, nodes, nodes[0], kek)
+
+	const (
+		writers       = 4
+		beforeKill    = 100 // acknowledged writes before the leader is killed
+		beforeRestart = 100 // and after, before it restarts
+		afterCatchUp  = 80  // and after it caught up
+		clientTimeout = 3 * time.Second
+	)
+	var (
+		mu      sync.Mutex
+		writes  []*loadWrite
+		next    int
+		acked   int
+		stopped bool
+	)
+	var wg sync.WaitGroup
+	for g := 0; g < writers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if stopped {
+					mu.Unlock()
+					return
+				}
+				n := next
+				next++
+				w := &loadWrite{n: n, email: fmt.Sprintf("load-%04d@example.com", n), key: fmt.Sprintf("signup-%04d-%d", n, time.Now().UnixNano())}
+				writes = append(writes, w)
+				mu.Unlock()
+				// A client address of its own per write (127.88.x.y).
+				client := sourceClient(net.IPv4(127, 88, byte(n/250), byte(n%250+1)), clientTimeout)
+				giveUp := time.Now().Add(30 * time.Second)
+				for k := 0; time.Now().Before(giveUp); k++ {
+					i := (n + k) % 3 // writes go to all three nodes
+					a := w.post(client, nodes, i)
+					mu.Lock()
+					w.attempts = append(w.attempts, a)
+					mu.Unlock()
+					if !a.failed() {
+						break
+					}
+					if k%3 == 2 { // every node failed this round
+						time.Sleep(100 * time.Millisecond)
+					}
+				}
+				last := w.attempts[len(w.attempts)-1]
+				if last.status == http.StatusCreated {
+					json.Unmarshal(last.body, &w.dev)
+					// Every 7th write is sent again to another node, as a
+					// client does whose answer was lost: same key, same
+					// answer, nothing applied twice.
+					if n%7 == 0 {
+						for k := 1; k <= 6; k++ {
+							a := w.post(client, nodes, (last.node+k)%3)
+							w.resent = append(w.resent, a)
+							if !a.failed() {
+								break
+							}
+						}
+					}
+					mu.Lock()
+					w.acked = true
+					acked++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	stopWriters := func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		wg.Wait()
+	}
+	defer stopWriters()
+	waitAcked := func(n int, d time.Duration, what string) {
+		t.Helper()
+		eventuallyT(t, d, what, func() bool { mu.Lock(); defer mu.Unlock(); return acked >= n })
+	}
+	loadStart := time.Now()
+	waitAcked(beforeKill, 30*time.Second, fmt.Sprintf("%d writes before the kill", beforeKill))
+	mu.Lock()
+	killAcked := acked
+	mu.Unlock()
+	killAt := time.Now()
+	leader.p.kill()
+	t.Logf("%d writes acknowledged in %v; leader %s SIGKILLed", killAcked, killAt.Sub(loadStart).Round(time.Millisecond), leader.id)
+
+	waitAcked(killAcked+beforeRestart, 30*time.Second, "writes after the kill")
+	leader.p = startServe(t, nil, leader.args...)
+	restartedAt := time.Now()
+	mu.Lock()
+	var ackedSoFar []string
+	for _, w := range writes {
+		if w.acked {
+			ackedSoFar = append(ackedSoFar, w.email)
+		}
+	}
+	catchUpAcked := acked
+	mu.Unlock()
+	eventuallyT(t, 20*time.Second, "the restarted leader catches up", func() bool {
+		ids, _, _ := developersIn(t, leader.dir)
+		for _, e := range ackedSoFar {
+			if _, ok := ids[e]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("old leader %s restarted and had every write acknowledged so far (%d) %v after its start", leader.id, len(ackedSoFar), time.Since(restartedAt).Round(time.Millisecond))
+	waitAcked(catchUpAcked+afterCatchUp, 30*time.Second, "writes after the catch-up")
+	stopWriters()
+
+	// Failover: from the first failed attempt after the kill to the first
+	// acknowledgement of an attempt begun after the kill.
+	var firstFail, firstOK time.Time
+	var total, attempts, retried, unacked, resent int
+	for _, w := range writes {
+		total++
+		attempts += len(w.attempts)
+		if len(w.attempts) > 1 {
+			retried++
+		}
+		if !w.acked {
+			unacked++
+		}
+		for k, a := range w.attempts {
+			if a.end.After(killAt) && a.failed() && (firstFail.IsZero() || a.end.Before(firstFail)) {
+				firstFail = a.end
+			}
+			if a.start.After(killAt) && a.status == http.StatusCreated && (firstOK.IsZero() || a.end.Before(firstOK)) {
+				firstOK = a.end
+			}
+			if a.status != 0 && a.status != http.StatusCreated && a.status < 500 {
+				t.Errorf("%s: answered %d on n%d (attempt %d of %d): %s", w.email, a.status, a.node+1, k+1, len(w.attempts), a.body)
+			}
+		}
+		if len(w.resent) > 0 {
+			resent++
+			// The last answer (earlier ones failed: a node down) must be the
+			// first result again.
+			a := w.resent[len(w.resent)-1]
+			var again developerJSON
+			json.Unmarshal(a.body, &again)
+			if a.status != http.StatusCreated || again != w.dev {
+				t.Errorf("%s sent again with the same key to n%d: %d %s, want 201 with %+v", w.email, a.node+1, a.status, a.body, w.dev)
+			}
+		}
+	}
+	if firstFail.IsZero() || firstOK.IsZero() {
+		t.Fatalf("no failed attempt (%v) or no acknowledgement (%v) after the kill", firstFail, firstOK)
+	}
+	gap, sinceKill := firstOK.Sub(firstFail), firstOK.Sub(killAt)
+	t.Logf("failover: first failure %v after the kill, writes accepted again %v after it (%v after the kill)",
+		firstFail.Sub(killAt).Round(time.Millisecond), gap.Round(time.Millisecond), sinceKill.Round(time.Millisecond))
+	t.Logf("%d writes, %d attempts, %d retried on another node, %d never acknowledged, %d sent again after their acknowledgement", total, attempts, retried, unacked, resent)
+	if gap >= 2*time.Second || sinceKill >= 2*time.Second {
+		t.Errorf("writes accepted again %v after the first failure, %v after the kill; want < 2 s", gap, sinceKill)
+	}
+
+	// Every node: each acknowledged write exactly once, with the id its
+	// acknowledgement named; the same developers everywhere. A follower may
+	// not have applied the last commits yet when the writers stop: each node
+	// is stopped once it has them all (or after 10 s), then its state read.
+	for _, m := range nodes {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			ids, _, _ := developersIn(t, m.dir)
+			missing := 0
+			for _, w := range writes {
+				if _, ok := ids[w.email]; w.acked && !ok {
+					missing++
+				}
+			}
+			if missing == 0 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for _, m := range nodes {
+		m.p.stop(t)
+	}
+	var first map[string]string
+	for _, m := range nodes {
+		ids, rows, refused := developersIn(t, m.dir)
+		if refused != 0 {
+			t.Errorf("%s: %d developer creations refused (a retry applied as a new write)", m.id, refused)
+		}
+		lost, dup := 0, 0
+		for _, w := range writes {
+			if rows[w.email] > 1 {
+				dup++
+			}
+			if w.acked && (rows[w.email] != 1 || ids[w.email] != w.dev.ID) {
+				lost++
+				t.Errorf("%s: acknowledged %s (%s) found %d times (id %q)", m.id, w.email, w.dev.ID, rows[w.email], ids[w.email])
+			}
+		}
+		t.Logf("%s: %d load developers, %d acknowledged writes missing or wrong, %d duplicated", m.id, len(ids), lost, dup)
+		if first == nil {
+			first = ids
+		} else if !maps.Equal(first, ids) {
+			t.Errorf("%s holds other developers than %s", m.id, nodes[0].id)
+		}
+	}
+}
+
+// portalLogin logs a developer in through a node's public port and returns
+// the status.
+func portalLogin(t *testing.T, apiPort, email, password string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)
+	resp, err := httpsClient(0).Post("https://127.0.0.1:"+apiPort+"/portal/api/v1/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// readyz is the status of a node's /readyz on its public port.
+func readyz(apiPort string) int {
+	resp, err := httpsClient(0).Get("https://127.0.0.1:" + apiPort + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestClusterMembershipOfProcesses is issue 5's second "done when" with the
+// membership CLI: demote and promote a member, refuse an unknown one, remove
+// a node (it leaves the status, its /readyz turns 503 and it gets no more
+// writes), wipe its data, and rejoin it with --join under the same id: it
+// catches up by installing a snapshot and serves what was written before.
+func TestClusterMembershipOfProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three binaries")
+	}
+	tmp := t.TempDir()
+	kek := writeKEK(t, tmp)
+	// Small snapshots, checked every second: the log is compacted within the
+	// test, so a wiped node can only catch up by snapshot.
+	nodes, joinAddr, token := startThreeNodes(t, tmp, kek, "--raft-snapshot-threshold", "32", "--raft-trailing-logs", "8", "--raft-snapshot-interval", "1s")
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	cli := func(args ...string) (int, string, string) {
+		t.Helper()
+		return runCLI(t, append(append([]string{"cluster"}, args...), "--data-dir", n1.dir, "--kek-file", kek)...)
+	}
+	suffrage := func(id string) string {
+		t.Helper()
+		m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(id) + `\s+(\S+)\s`).FindStringSubmatch(clusterStatusCLI(t, n1.dir, kek))
+		if m == nil {
+			return "absent"
+		}
+		return m[1]
+	}
+
+	t.Run("demote, promote, refusals", func(t *testing.T) {
+		if code, out, errOut := cli("demote", "--node-id", "n2"); code != 0 || !strings.Contains(out, "n2") {
+			t.Fatalf("demote: %d %s %s", code, out, errOut)
+		}
+		if s := suffrage("n2"); s != "nonvoter" {
+			t.Fatalf("n2 after demote: %s", s)
+		}
+		if code, out, errOut := cli("promote", "--node-id", "n2"); code != 0 {
+			t.Fatalf("promote: %d %s %s", code, out, errOut)
+		}
+		if s := suffrage("n2"); s != "voter" {
+			t.Fatalf("n2 after promote: %s", s)
+		}
+		code, _, errOut := cli("remove", "--node-id", "n9")
+		if code != exitFailure || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "no such cluster member") {
+			t.Fatalf("remove of an unknown node: %d %q", code, errOut)
+		}
+		code, _, errOut = runCLI(t, "cluster", "remove", "--data-dir", n1.dir, "--kek-file", kek)
+		if code != exitUsage || !strings.Contains(errOut, "--node-id") {
+			t.Fatalf("remove without --node-id: %d %q", code, errOut)
+		}
+		code, _, errOut = runCLI(t, "cluster", "expel", "--node-id", "n2")
+		if code != exitUsage || !strings.Contains(errOut, "remove") {
+			t.Fatalf("unknown subcommand: %d %q", code, errOut)
+		}
+	})
+
+	// A developer, and enough writes for snapshots and log compaction.
+	if code := signup(t, n1.apiPort, "kept@example.com"); code != http.StatusCreated {
+		t.Fatalf("signup: %d", code)
+	}
+	for i := 0; i < 40; i++ {
+		if code := signup(t, nodes[i%2].apiPort, fmt.Sprintf("load-%02d@example.com", i)); code != http.StatusCreated {
+			t.Fatalf("signup %d: %d", i, code)
+		}
+	}
+
+	// Remove n3 through n1 (the change is relayed to the leader wherever it
+	// leads).
+	if code, out, errOut := cli("remove", "--node-id", "n3"); code != 0 {
+		t.Fatalf("remove n3: %d %s %s", code, out, errOut)
+	}
+	if s := suffrage("n3"); s != "absent" {
+		t.Fatalf("n3 still in the status after its removal: %s", s)
+	}
+	eventuallyT(t, 10*time.Second, "the removed node's /readyz answers 503", func() bool { return readyz(n3.apiPort) == http.StatusServiceUnavailable })
+	if code := signup(t, n1.apiPort, "after-removal@example.com"); code != http.StatusCreated {
+		t.Fatalf("signup after the removal: %d", code)
+	}
+	time.Sleep(time.Second)
+	if hasDeveloper(t, n3.dir, "after-removal@example.com") {
+		t.Fatal("the removed node still receives the log")
+	}
+	if code := signup(t, n3.apiPort, "through-removed@example.com"); code != http.StatusServiceUnavailable {
+		t.Fatalf("a write through the removed node: %d, want 503", code)
+	}
+
+	// Every remaining node has taken a snapshot and compacted its log.
+	for _, m := range []*clusterMember{n1, n2} {
+		eventuallyT(t, 10*time.Second, m.id+" takes a snapshot", func() bool {
+			entries, _ := os.ReadDir(filepath.Join(m.dir, raftDir, "snapshots"))
+			return len(entries) > 0
+		})
+	}
+
+	// Wipe n3 and rejoin it under the same id.
+	n3.p.stop(t)
+	if err := os.RemoveAll(n3.dir); err != nil {
+		t.Fatal(err)
+	}
+	args := slices.Clone(n3.args)
+	args[slices.Index(args, "--join")+1] = joinAddr
+	args[slices.Index(args, "--join-token")+1] = token
+	start := time.Now()
+	n3.p = startServe(t, nil, args...)
+	t.Logf("wiped n3 rejoined and caught up in %v", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(n3.p.errput(), "Installed remote snapshot") {
+		t.Errorf("n3 did not catch up by snapshot:\n%s", n3.p.errput())
+	}
+	eventuallyT(t, 10*time.Second, "n3 a voter again", func() bool { return suffrage("n3") == "voter" })
+	if code := readyz(n3.apiPort); code != http.StatusOK {
+		t.Fatalf("n3 /readyz after the rejoin: %d", code)
+	}
+	for _, email := range []string{"kept@example.com", "after-removal@example.com"} {
+		if code := portalLogin(t, n3.apiPort, email, "correct-horse-battery-9"); code != http.StatusOK {
+			t.Fatalf("login of %s through the rejoined n3: %d", email, code)
+		}
+	}
+	if hasDeveloper(t, n3.dir, "through-removed@example.com") {
+		t.Fatal("a write refused by the removed node was applied")
 	}
 }
