@@ -489,6 +489,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	n.gateway = gateway.New(gateway.Config{
 		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: n.exec,
 		Sink: accessSink{n.access}, SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
+		Quorum: n.raft.Ready,
 	})
 
 	apiTLS := tlscert.ServerConfig(cert, minTLS)

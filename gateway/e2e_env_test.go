@@ -204,6 +204,7 @@ type e2eEnv struct {
 	holding  chan struct{} // /v1/test/hold signals it is waiting
 	apis     map[string]string
 	freshSeq atomic.Int64
+	noQuorum atomic.Bool // the Quorum check fails while set
 	devID    string
 	usccSeq  atomic.Int64
 	sbx      *e2eApp // the main applicant's sandbox app
@@ -295,7 +296,12 @@ func (env *e2eEnv) start() error {
 		IsLeader: env.node.IsLeader, Customers: env.customers})
 	env.sink = &e2eSink{recs: map[string]AccessRecord{}}
 	env.gw = New(Config{NodeID: "n1", Registry: env.store.Registry, Sealer: env.keyring, Exec: env.exec, Sink: env.sink,
-		SandboxURL: env.bankProxy.srv.URL, Now: env.clock.Now, MaxBody: e2eMaxBody})
+		SandboxURL: env.bankProxy.srv.URL, Now: env.clock.Now, MaxBody: e2eMaxBody, Quorum: func() error {
+			if env.noQuorum.Load() {
+				return errors.New("no quorum (test)")
+			}
+			return nil
+		}})
 
 	env.srv = httptest.NewUnstartedServer(env.handler())
 	env.srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}

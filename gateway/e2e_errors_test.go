@@ -383,6 +383,15 @@ func TestE2EErrorCodes(t *testing.T) {
 			return env.call(t, e2eCall{app: prod, method: http.MethodPost, target: "/v1/test/echo2", body: []byte(`{"amount":"5000.00","currency":"CNY"}`), encrypt: true})
 		}},
 
+		// AUDIT_UNAVAILABLE on an A2 call while the cluster has no quorum; an
+		// A1 call goes on from the local replica.
+		{"A2 without quorum fails closed", lj1.CodeAuditUnavailable, 1, func(t *testing.T) e2eResp {
+			env.noQuorum.Store(true)
+			defer env.noQuorum.Store(false)
+			wantOK(t, env.call(t, e2eCall{app: prod, target: "/v1/test/echo"}))
+			return env.call(t, e2eCall{app: prod, target: "/v1/test/a2"})
+		}},
+
 		// UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT
 		{"an A2 answer that cannot be masked is not passed on", lj1.CodeUpstreamUnavailable, 1, func(t *testing.T) e2eResp {
 			up := env.newUpstream(t, func(w http.ResponseWriter, r *http.Request) {

@@ -56,6 +56,11 @@ type Config struct {
 	// UserTokenLifetime is how long a user token lasts (default 1 h; never
 	// beyond its consent).
 	UserTokenLifetime time.Duration
+	// Quorum reports whether the cluster can replicate now (a leader is
+	// known and the store applies). A2 calls fail closed without it
+	// (AUDIT_UNAVAILABLE), as their admission record must reach a quorum;
+	// A1 calls go on from the local replica. Nil means always.
+	Quorum func() error
 	// Transport carries upstream calls; nil means a tuned http.Transport.
 	Transport http.RoundTripper
 	// Logger receives the gateway's log lines; nil discards them.
@@ -370,6 +375,14 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	defer release()
 	if err := pol.risk(api, plain); err != nil {
 		return 0, nil, "", nil, err
+	}
+
+	// A2 fails closed when the cluster cannot replicate (PROTOCOL §Security
+	// levels: the admission record must reach a quorum before forwarding).
+	if a2 && g.cfg.Quorum != nil {
+		if err := g.cfg.Quorum(); err != nil {
+			return 0, nil, "", nil, errf(lj1.CodeAuditUnavailable, "the cluster cannot record this call now; retry")
+		}
 	}
 
 	// Upstream.
