@@ -74,6 +74,7 @@ const (
 	flagSandboxAddr = "sandbox-addr"
 	flagTrailLogs   = "raft-trailing-logs"
 	flagSnapIntv    = "raft-snapshot-interval"
+	flagRaftTimeout = "raft-timeout"
 	flagOut         = "out"
 	flagJoin        = "join"
 	flagJoinToken   = "join-token"
@@ -215,6 +216,9 @@ type Config struct {
 	TrailingLogs      uint64
 	// SnapshotInterval is how often Raft checks SnapshotThreshold (0: 2 min).
 	SnapshotInterval time.Duration
+	// RaftTimeout is Raft's heartbeat and election timeout: how long a
+	// leader's silence lasts before the others elect another (failover time).
+	RaftTimeout time.Duration
 	// Join is the admin address (host:port) of any member of the cluster to
 	// join, and JoinToken the token the first node printed.
 	Join      string
@@ -236,6 +240,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.SandboxAddr, flagSandboxAddr, "127.0.0.1:0", "the sandbox core bank's address (loopback only; :0 picks a port)")
 	fs.Uint64Var(&c.SnapshotThreshold, flagSnapThresh, 0, "Raft log entries between snapshots (default 8192)")
 	fs.DurationVar(&c.SnapshotInterval, flagSnapIntv, 0, "how often Raft checks --"+flagSnapThresh+" (default 2m; at least 1s)")
+	fs.DurationVar(&c.RaftTimeout, flagRaftTimeout, 500*time.Millisecond, "Raft heartbeat and election timeout: failover takes one to three times it; raise it for sites far apart (100ms-10s)")
 	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
 	fs.StringVar(&c.Join, flagJoin, "", "join the cluster through the admin address (host:port) of any of its members (with --"+flagJoinToken+")")
 	fs.StringVar(&c.JoinToken, flagJoinToken, "", "the cluster's join token, as printed by its first node or 'lijiang cluster token'")
@@ -264,6 +269,9 @@ func (c *Config) Validate() error {
 	}
 	if host, _, err := net.SplitHostPort(c.SandboxAddr); err != nil || !isLoopback(host) {
 		return usagef("--%s %q: the sandbox listens on a loopback address only, e.g. 127.0.0.1:0", flagSandboxAddr, c.SandboxAddr)
+	}
+	if c.RaftTimeout < 100*time.Millisecond || c.RaftTimeout > 10*time.Second {
+		return usagef("--%s %v: give 100ms to 10s", flagRaftTimeout, c.RaftTimeout)
 	}
 	if c.SnapshotInterval != 0 && c.SnapshotInterval < time.Second {
 		return usagef("--%s %v: give at least 1s", flagSnapIntv, c.SnapshotInterval)
@@ -422,8 +430,8 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		SnapshotThreshold: cfg.SnapshotThreshold,
 		SnapshotInterval:  cfg.SnapshotInterval,
 		TrailingLogs:      cfg.TrailingLogs,
-		HeartbeatTimeout:  500 * time.Millisecond,
-		ElectionTimeout:   500 * time.Millisecond,
+		HeartbeatTimeout:  cfg.RaftTimeout,
+		ElectionTimeout:   cfg.RaftTimeout,
 		Join:              joining,
 		TLS:               tc,
 		Logger:            log.With("component", "raft"),

@@ -161,6 +161,7 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 		{"unbracketed ipv6", []string{"--raft-addr", "::1:7000"}, fresh, exitUsage, "--raft-addr"},
 		{"wildcard raft address", []string{"--raft-addr", "0.0.0.0:7000"}, fresh, exitUsage, "not a wildcard"},
 		{"same ports", []string{"--api-addr", ":9000", "--admin-addr", "127.0.0.1:9000"}, fresh, exitUsage, "different ports"},
+		{"raft timeout too short", []string{"--raft-timeout", "10ms"}, fresh, exitUsage, "--raft-timeout"},
 		{"tls 1.1", []string{"--min-tls", "1.1"}, fresh, exitUsage, "--min-tls"},
 		{"cert without key", []string{"--tls-cert", "x.pem"}, fresh, exitUsage, "go together"},
 		{"bad node id", []string{"--node-id", "a b"}, fresh, exitUsage, "--node-id"},
