@@ -1004,12 +1004,31 @@ type clusterControl struct{ n *node }
 
 var _ portal.ClusterControl = clusterControl{}
 
+// Status is this node's view of the cluster with, per member, what the
+// member itself reports over its admin port (asked concurrently, each within
+// memberStatusTimeout).
 func (c clusterControl) Status(ctx context.Context) (any, error) {
 	st, err := c.n.raft.Status()
 	if err != nil {
 		return nil, err
 	}
-	return clusterStatus{Status: st, Nodes: c.n.store.Registry().Cluster.NodeList()}, nil
+	nodes := c.n.store.Registry().Cluster.NodeList()
+	admin := map[string]string{}
+	for _, r := range nodes {
+		admin[r.ID] = r.AdminAddr
+	}
+	fetch := func(ctx context.Context, id, addr string) (raftstore.Status, error) {
+		if id == c.n.nodeID {
+			return c.n.raft.Status()
+		}
+		if addr == "" {
+			return raftstore.Status{}, errors.New("no registered admin address")
+		}
+		return raftstore.GetStatus(ctx, c.n.tls, addr)
+	}
+	cs := clusterStatus{Status: st, Nodes: nodes}
+	cs.Members, cs.LagReference = gatherMembers(ctx, st, admin, fetch)
+	return cs, nil
 }
 
 func (c clusterControl) Change(ctx context.Context, op, id string) error {
@@ -1048,10 +1067,106 @@ func (c clusterControl) RotateToken(ctx context.Context, actor platform.Actor) (
 	return token, nil
 }
 
-// clusterStatus is the answer of the cluster status endpoints.
+// clusterStatus is the answer of the cluster status endpoints: the local
+// node's Status, whose members are replaced by what each member reports.
 type clusterStatus struct {
 	raftstore.Status
-	Nodes []platform.ClusterNode `json:"nodes"`
+	// Members (JSON "members", shadowing Status.Members) is the local
+	// node's configuration with each member's own report.
+	Members []memberStatus `json:"members"`
+	// LagReference is the index lags are measured against: the leader's
+	// commit index (or, without an answering leader, the highest commit
+	// index a member reported).
+	LagReference uint64                 `json:"lag_reference_index"`
+	Nodes        []platform.ClusterNode `json:"nodes"`
+}
+
+// memberStatusTimeout bounds the status call to one member.
+const memberStatusTimeout = time.Second
+
+// memberStatus is one member of the configuration, as the member itself
+// reports it. The fields after Reachable are meaningful only when it is set.
+type memberStatus struct {
+	raftstore.Member
+	AdminAddr string `json:"admin_addr"`
+	// Reachable is false for a member that did not answer in time; Error
+	// says why.
+	Reachable    bool   `json:"reachable"`
+	Error        string `json:"error,omitempty"`
+	State        string `json:"state,omitempty"`
+	Term         uint64 `json:"term"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	// Lag is LagReference minus AppliedIndex (never below 0).
+	Lag uint64 `json:"lag"`
+	// LastContactMS is how many milliseconds ago the member last heard from
+	// the leader: 0 on the leader, -1 never.
+	LastContactMS int64 `json:"last_contact_ms"`
+}
+
+// gatherMembers asks every member of local's configuration for its status
+// through fetch (concurrently, each within memberStatusTimeout; admin maps
+// ids to registered admin addresses) and returns the members in the order
+// of the configuration, with the index their lags are measured against.
+func gatherMembers(ctx context.Context, local raftstore.Status, admin map[string]string,
+	fetch func(ctx context.Context, id, addr string) (raftstore.Status, error)) ([]memberStatus, uint64) {
+	out := make([]memberStatus, len(local.Members))
+	sts := make([]raftstore.Status, len(local.Members))
+	done := make(chan struct{})
+	for i, m := range local.Members {
+		out[i] = memberStatus{Member: m, AdminAddr: admin[m.ID]}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			cctx, cancel := context.WithTimeout(ctx, memberStatusTimeout)
+			defer cancel()
+			st, err := fetch(cctx, m.ID, admin[m.ID])
+			if err == nil && st.ID != m.ID {
+				err = fmt.Errorf("answered as node %q", st.ID)
+			}
+			if ue := (*url.Error)(nil); errors.As(err, &ue) {
+				err = ue.Err // "dial tcp …: connection refused", not the whole URL
+			}
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			sts[i] = st
+			out[i].Reachable = true
+		}()
+	}
+	for range local.Members {
+		<-done
+	}
+	// The reference: the commit index of the answering leader of the
+	// highest term, else the highest commit index reported.
+	var ref, leaderTerm uint64
+	leader := false
+	for i, st := range sts {
+		if !out[i].Reachable {
+			continue
+		}
+		if st.State == "Leader" && (!leader || st.Term > leaderTerm) {
+			leader, leaderTerm, ref = true, st.Term, st.CommitIndex
+		}
+		if !leader {
+			ref = max(ref, st.CommitIndex)
+		}
+	}
+	for i, st := range sts {
+		if !out[i].Reachable {
+			continue
+		}
+		m := &out[i]
+		m.State, m.Term, m.CommitIndex, m.AppliedIndex = st.State, st.Term, st.CommitIndex, st.AppliedIndex
+		if ref > st.AppliedIndex {
+			m.Lag = ref - st.AppliedIndex
+		}
+		m.LastContactMS = st.LastContact.Milliseconds()
+		if st.LastContact < 0 {
+			m.LastContactMS = -1
+		}
+	}
+	return out, ref
 }
 
 // Demo files.
@@ -2233,18 +2348,38 @@ func cmdCluster(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "node %s: %s, term %d, commit index %d, applied index %d; leader %s (%s)\n",
 		st.ID, st.State, st.Term, st.CommitIndex, st.AppliedIndex, st.LeaderID, st.LeaderAddr)
-	for _, m := range st.Members {
-		adminAddr := ""
-		for _, r := range nodes {
-			if r.id == m.ID {
-				adminAddr = r.admin
-			}
+	adminOf := map[string]string{}
+	for _, r := range nodes {
+		adminOf[r.id] = r.admin
+	}
+	members, ref := gatherMembers(ctx, st, adminOf, func(ctx context.Context, mid, addr string) (raftstore.Status, error) {
+		if mid == id {
+			return st, nil
 		}
+		if addr == "" {
+			return raftstore.Status{}, errors.New("no registered admin address")
+		}
+		return raftstore.GetStatus(ctx, tc, addr)
+	})
+	fmt.Fprintf(stdout, "members as each reports itself (lag against commit index %d):\n", ref)
+	for _, m := range members {
 		leader := ""
 		if m.Leader {
-			leader = "leader"
+			leader = " leader"
 		}
-		fmt.Fprintf(stdout, "  %-12s %-8s raft %-24s admin %-22s %s\n", m.ID, m.Suffrage, m.Address, adminAddr, leader)
+		line := fmt.Sprintf("  %-12s %-8s raft %-24s admin %-22s ", m.ID, m.Suffrage, m.Address, m.AdminAddr)
+		if !m.Reachable {
+			fmt.Fprintf(stdout, "%sunreachable (%s)%s\n", line, m.Error, leader)
+			continue
+		}
+		contact := "-"
+		switch {
+		case m.LastContactMS < 0:
+			contact = "never"
+		case m.State != "Leader":
+			contact = strconv.FormatInt(m.LastContactMS, 10) + "ms"
+		}
+		fmt.Fprintf(stdout, "%s%-9s term %d applied %d lag %d contact %s%s\n", line, m.State, m.Term, m.AppliedIndex, m.Lag, contact, leader)
 	}
 	return nil
 }

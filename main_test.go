@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -25,6 +26,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +40,7 @@ import (
 	"lijiang/platform/seal"
 	"lijiang/platform/smcrypto"
 	"lijiang/platform/tlscert"
+	"lijiang/raftstore"
 )
 
 // ---- the house: import rules of DESIGN.md ------------------------------------
@@ -852,6 +855,73 @@ func clusterStatusCLI(t *testing.T, dataDir, kek string) string {
 var statusVoter = regexp.MustCompile(`(?m)^\s+(\S+)\s+voter\s`)
 var statusLeader = regexp.MustCompile(`(?m)^\s+(\S+)\s+voter\s.*leader\s*$`)
 
+// statusMemberRow is a member line of `lijiang cluster status` for a member
+// that answered: id, applied index, lag.
+var statusMemberRow = regexp.MustCompile(`(?m)^\s+(\S+)\s+(?:voter|nonvoter)\s.*\sterm \d+ applied (\d+) lag (-?\d+) contact (?:-|never|\d+ms)`)
+
+// TestGatherMembers: every member is asked concurrently within a short
+// timeout; lag is measured against the answering leader's commit index; a
+// member that fails, hangs or answers as another node is unreachable.
+func TestGatherMembers(t *testing.T) {
+	local := raftstore.Status{ID: "n2", Members: []raftstore.Member{
+		{ID: "n1", Suffrage: raftstore.Voter, Leader: true}, {ID: "n2", Suffrage: raftstore.Voter},
+		{ID: "n3", Suffrage: raftstore.NonVoter}, {ID: "n4", Suffrage: raftstore.Voter},
+		{ID: "n5", Suffrage: raftstore.Voter}, {ID: "n6", Suffrage: raftstore.Voter},
+	}}
+	admin := map[string]string{"n1": "a1", "n2": "a2", "n3": "a3", "n4": "a4", "n5": "a5"}
+	fetch := func(ctx context.Context, id, addr string) (raftstore.Status, error) {
+		switch id {
+		case "n1":
+			return raftstore.Status{ID: "n1", State: "Leader", Term: 3, CommitIndex: 100, AppliedIndex: 100}, nil
+		case "n2":
+			// Applied beyond the leader's commit index as it was sampled.
+			return raftstore.Status{ID: "n2", State: "Follower", Term: 3, CommitIndex: 101, AppliedIndex: 101, LastContact: 20 * time.Millisecond}, nil
+		case "n3":
+			return raftstore.Status{ID: "n3", State: "Follower", Term: 3, CommitIndex: 90, AppliedIndex: 80, LastContact: -1}, nil
+		case "n4":
+			<-ctx.Done() // hangs
+			return raftstore.Status{}, ctx.Err()
+		case "n5":
+			return raftstore.Status{ID: "n9"}, nil
+		}
+		return raftstore.Status{}, errors.New("no registered admin address")
+	}
+	start := time.Now()
+	got, ref := gatherMembers(context.Background(), local, admin, fetch)
+	if d := time.Since(start); d > memberStatusTimeout+500*time.Millisecond {
+		t.Fatalf("took %v", d)
+	}
+	if ref != 100 || len(got) != 6 {
+		t.Fatalf("ref %d, %d members", ref, len(got))
+	}
+	want := []struct {
+		reachable bool
+		lag       uint64
+		contact   int64
+	}{{true, 0, 0}, {true, 0, 20}, {true, 20, -1}, {false, 0, 0}, {false, 0, 0}, {false, 0, 0}}
+	for i, w := range want {
+		m := got[i]
+		if m.ID != local.Members[i].ID || m.AdminAddr != admin[m.ID] || m.Reachable != w.reachable || m.Lag != w.lag || m.LastContactMS != w.contact || m.Reachable == (m.Error != "") {
+			t.Errorf("member %d: %+v, want %+v", i, m, w)
+		}
+	}
+	if got[2].AppliedIndex != 80 || got[2].Suffrage != raftstore.NonVoter || got[0].State != "Leader" {
+		t.Errorf("members %+v", got)
+	}
+	// Without an answering leader, lag is against the highest commit index.
+	delete(admin, "n1")
+	fetch0 := fetch
+	fetch = func(ctx context.Context, id, addr string) (raftstore.Status, error) {
+		if id == "n1" || id == "n4" {
+			return raftstore.Status{}, errors.New("down")
+		}
+		return fetch0(ctx, id, addr)
+	}
+	if got, ref := gatherMembers(context.Background(), local, admin, fetch); ref != 101 || got[2].Lag != 21 || got[0].Reachable {
+		t.Fatalf("without a leader: ref %d, %+v", ref, got)
+	}
+}
+
 // signup makes a developer account through a node's public port and returns
 // the status.
 func signup(t *testing.T, apiPort, email string) int {
@@ -962,6 +1032,19 @@ func TestClusterOfProcesses(t *testing.T) {
 	if lm == nil {
 		t.Fatalf("no leader in:\n%s", status)
 	}
+	// Every member reports itself: state, applied index, lag, last contact.
+	if rows := statusMemberRow.FindAllStringSubmatch(status, -1); len(rows) != 3 {
+		t.Fatalf("want 3 members with applied index and lag, got %d in:\n%s", len(rows), status)
+	} else {
+		for _, r := range rows {
+			if applied, _ := strconv.ParseUint(r[2], 10, 64); applied == 0 {
+				t.Fatalf("member %s: applied index %s in:\n%s", r[1], r[2], status)
+			}
+			if lag, err := strconv.ParseInt(r[3], 10, 64); err != nil || lag < 0 {
+				t.Fatalf("member %s: lag %s in:\n%s", r[1], r[3], status)
+			}
+		}
+	}
 	if code := signup(t, nodes[2].p.apiPort, "before@example.com"); code != http.StatusCreated {
 		t.Fatalf("signup through node 3: %d", code)
 	}
@@ -991,6 +1074,15 @@ func TestClusterOfProcesses(t *testing.T) {
 		}
 	}
 	t.Logf("write accepted %v after the leader (%s) was killed", time.Since(start).Round(time.Millisecond), killed.id)
+	// The survivors report themselves; the killed node is unreachable.
+	status = clusterStatusCLI(t, survivor.dir, kek)
+	if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(killed.id) + `\s+voter\s.*unreachable`).MatchString(status) {
+		t.Fatalf("killed node %s not shown unreachable:\n%s", killed.id, status)
+	}
+	t.Logf("status after the kill:\n%s", status)
+	if rows := statusMemberRow.FindAllStringSubmatch(status, -1); len(rows) != 2 {
+		t.Fatalf("want the 2 survivors with applied index and lag:\n%s", status)
+	}
 
 	// The killed node restarts with the same flags and catches up.
 	killed.p = startServe(t, nil, killed.args...)

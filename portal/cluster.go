@@ -14,7 +14,10 @@ import (
 // changes are made on the leader wherever the call arrives.
 type ClusterControl interface {
 	// Status is this node's view of the cluster (members, roles, leader,
-	// term, indexes, registered addresses), rendered as JSON.
+	// term, indexes, registered addresses) with, per member, what the
+	// member itself reports (state, term, applied index, lag behind the
+	// leader's commit index, last contact with the leader, or that it is
+	// unreachable), rendered as JSON.
 	Status(ctx context.Context) (any, error)
 	// Change removes, promotes or demotes member id (op "remove",
 	// "promote", "demote").
@@ -35,7 +38,7 @@ func init() {
 			return
 		}
 		g.GET("/cluster", s.clusterStatus, s.requireAdmin())
-		s.doc("admin", "GET", "/cluster", "The cluster as this node sees it: members, roles, leader, term, applied index, registered addresses", nil, map[string]any{})
+		s.doc("admin", "GET", "/cluster", "The cluster: members, roles, leader, term, registered addresses and, as each member reports it (or that it is unreachable), state, applied index, lag behind the leader's commit index and last contact with the leader", nil, map[string]any{})
 		for _, op := range []string{"remove", "promote", "demote"} {
 			g.POST("/cluster/nodes/:id/"+op, s.clusterChange(op), s.requireAdmin(platform.RoleAdmin))
 			s.doc("admin", "POST", "/cluster/nodes/{id}/"+op, "Cluster membership: "+op+" a node (admin)", nil, map[string]string{})

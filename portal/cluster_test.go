@@ -16,7 +16,11 @@ type fakeCluster struct {
 }
 
 func (f *fakeCluster) Status(context.Context) (any, error) {
-	return map[string]any{"leader_id": "n1", "members": []map[string]string{{"id": "n1", "suffrage": "voter"}}}, nil
+	return map[string]any{"leader_id": "n1", "lag_reference_index": 42, "members": []map[string]any{
+		{"id": "n1", "suffrage": "voter", "leader": true, "reachable": true, "state": "Leader", "applied_index": 42, "lag": 0, "last_contact_ms": 0},
+		{"id": "n2", "suffrage": "nonvoter", "reachable": true, "state": "Follower", "applied_index": 40, "lag": 2, "last_contact_ms": 12},
+		{"id": "n3", "suffrage": "voter", "reachable": false, "error": "connection refused"},
+	}}, nil
 }
 
 func (f *fakeCluster) Change(_ context.Context, op, id string) error {
@@ -47,8 +51,25 @@ func TestClusterAdminAPI(t *testing.T) {
 	operator := env.admin(platform.RoleOperator)
 
 	for _, c := range []*client{admin, auditor, operator} {
-		if st := mustStatus(t, c.do("GET", "/cluster", nil), 200).Map(t); st["leader_id"] != "n1" {
+		st := mustStatus(t, c.do("GET", "/cluster", nil), 200).Map(t)
+		if st["leader_id"] != "n1" {
 			t.Fatalf("status %v", st)
+		}
+		members, _ := st["members"].([]any)
+		if len(members) != 3 {
+			t.Fatalf("members %v", st["members"])
+		}
+		for _, m := range members {
+			m := m.(map[string]any)
+			if m["reachable"] == false {
+				if m["id"] != "n3" || m["error"] == "" {
+					t.Fatalf("unreachable member %v", m)
+				}
+				continue
+			}
+			if lag, ok := m["lag"].(float64); !ok || lag < 0 || m["applied_index"] == nil || m["last_contact_ms"] == nil || m["state"] == nil {
+				t.Fatalf("member without applied index, lag, last contact or state: %v", m)
+			}
 		}
 	}
 	tests := []struct {
