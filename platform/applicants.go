@@ -398,18 +398,70 @@ func (v *ApplicantsView) Len() int {
 }
 
 func init() {
-	registerPart(PartApplicants, aplLoadView)
+	registerIncrementalPart(PartApplicants, aplLoadView, aplUpdateView)
 }
 
 // aplLoadView rebuilds the view. Public keys are parsed once per
 // credential: the previous view's parsed keys are reused (a credential's
 // key never changes).
 func aplLoadView(db *sql.DB, r *Registry) error {
-	prev := r.Applicants
-	v := &ApplicantsView{apps: map[string]*AppEntry{}}
+	apps := map[string]*AppEntry{}
+	if err := aplLoadApps(db, r.Applicants, apps, "", ""); err != nil {
+		return err
+	}
+	r.Applicants = &ApplicantsView{apps: apps}
+	return nil
+}
+
+// aplMaxTouched is how many touched applicants aplUpdateView reloads one by
+// one; beyond it, a full reload is about as cheap.
+const aplMaxTouched = 2000
+
+// aplUpdateView updates prev's view for the touched applicants only: it
+// copies the map of apps (sharing every untouched entry, which is
+// immutable), drops the touched applicants' apps and loads them again, with
+// their applicant's status and rules and their credentials.
+func aplUpdateView(db *sql.DB, r *Registry, prev *Registry, touched []string) error {
+	if len(touched) == 0 {
+		return nil
+	}
+	old := prev.Applicants
+	if old == nil || len(touched) > aplMaxTouched {
+		return aplLoadView(db, r)
+	}
+	set := make(map[string]struct{}, len(touched))
+	for _, id := range touched {
+		set[id] = struct{}{}
+	}
+	apps := make(map[string]*AppEntry, len(old.apps)+len(touched))
+	for id, e := range old.apps {
+		if _, ok := set[e.ApplicantID]; !ok {
+			apps[id] = e
+		}
+	}
+	ids, _ := json.Marshal(touched)
+	if err := aplLoadApps(db, old, apps, " WHERE a.applicant_id IN (SELECT value FROM json_each(?))", string(ids)); err != nil {
+		return err
+	}
+	r.Applicants = &ApplicantsView{apps: apps}
+	return nil
+}
+
+// aplLoadApps loads into apps the apps matching where (a condition on apps
+// a, with one argument arg, or "" for every app) with their credentials,
+// reusing the parsed public keys of prev.
+func aplLoadApps(db *sql.DB, prev *ApplicantsView, apps map[string]*AppEntry, where string, arg any) error {
+	var args []any
+	if where != "" {
+		args = []any{arg}
+	}
+	loaded := apps
+	if len(apps) > 0 {
+		loaded = map[string]*AppEntry{}
+	}
 	rows, err := db.Query(`SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms,
 		p.status, p.ip_allow, p.redirect_uris, p.callback_url
-		FROM apps a JOIN applicants p ON p.id = a.applicant_id`)
+		FROM apps a JOIN applicants p ON p.id = a.applicant_id`+where, args...)
 	if err != nil {
 		return fmt.Errorf("applicants view: %w", err)
 	}
@@ -432,16 +484,20 @@ func aplLoadView(db *sql.DB, r *Registry) error {
 			e.IPAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
 		}
 		_ = json.Unmarshal([]byte(redirects), &e.RedirectURIs)
-		v.apps[e.ID] = e
+		loaded[e.ID] = e
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("applicants view: %w", err)
 	}
+	credWhere := ""
+	if where != "" {
+		credWhere = " WHERE c.app_id IN (SELECT a.id FROM apps a" + where + ")"
+	}
 	rows, err = db.Query(`SELECT c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
 		c.public_pem, c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
 		c.created_ms, c.created_by, c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms, s.sealed
-		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`)
+		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`+credWhere, args...)
 	if err != nil {
 		return fmt.Errorf("applicants view: %w", err)
 	}
@@ -452,7 +508,7 @@ func aplLoadView(db *sql.DB, r *Registry) error {
 		if err := aplScanCredential(rows, c, &sealed); err != nil {
 			return fmt.Errorf("applicants view: %w", err)
 		}
-		e, ok := v.apps[c.AppID]
+		e, ok := loaded[c.AppID]
 		if !ok {
 			continue
 		}
@@ -471,15 +527,15 @@ func aplLoadView(db *sql.DB, r *Registry) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("applicants view: %w", err)
 	}
-	for _, e := range v.apps {
+	for id, e := range loaded {
 		sort.Slice(e.creds, func(i, j int) bool {
 			if !e.creds[i].CreatedAt.Equal(e.creds[j].CreatedAt) {
 				return e.creds[i].CreatedAt.After(e.creds[j].CreatedAt)
 			}
 			return e.creds[i].ID > e.creds[j].ID
 		})
+		apps[id] = e
 	}
-	r.Applicants = v
 	return nil
 }
 

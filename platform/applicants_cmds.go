@@ -523,6 +523,9 @@ type CredentialResult struct {
 // ---- apply ----
 
 func init() {
+	// The applicants view is updated incrementally: every apply function
+	// below names with tx.Touch the applicants whose apps, credentials,
+	// status or access rules it changes (or touches none).
 	const parts = PartApplicants
 	Handle(CmdApplicantRegister, 1, parts, aplApplyRegister)
 	Handle(CmdApplicantUpdate, 1, parts, aplApplyUpdate)
@@ -638,6 +641,7 @@ func aplInsertNotice(tx *Tx, c *Command, id, applicantID, kind, title, body stri
 }
 
 func aplApplyRegister(tx *Tx, c *Command, p *ApplicantRegister) (any, error) {
+	tx.Touch(PartApplicants, p.ApplicantID)
 	if err := aplRequireOwnerOrRole(tx, c, p.OwnerDeveloperID, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
@@ -682,6 +686,7 @@ func aplOrConflict(err error, msg string) error {
 }
 
 func aplApplyUpdate(tx *Tx, c *Command, p *ApplicantUpdate) (any, error) {
+	tx.Touch(PartApplicants, p.ApplicantID)
 	a, err := aplLoadApplicant(tx, p.ApplicantID)
 	if err != nil {
 		return nil, err
@@ -739,6 +744,7 @@ func aplSetApplicantStatus(tx *Tx, c *Command, a aplApplicantRow, status, reason
 }
 
 func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (any, error) {
+	tx.Touch(PartApplicants, p.ApplicantID)
 	if err := aplRequireRole(tx, c, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
@@ -779,6 +785,7 @@ func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (an
 }
 
 func aplApplyExit(tx *Tx, c *Command, p *ApplicantStatusChange) (any, error) {
+	tx.Touch(PartApplicants, p.ApplicantID)
 	if err := aplRequireRole(tx, c, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
@@ -853,6 +860,7 @@ func aplCurrentAgreement(q interface {
 }
 
 func aplApplySubmit(tx *Tx, c *Command, p *ProductionRequestSubmit) (any, error) {
+	tx.Touch(PartApplicants, p.ApplicantID)
 	a, err := aplLoadApplicant(tx, p.ApplicantID)
 	if err != nil {
 		return nil, err
@@ -926,6 +934,7 @@ func aplLoadRequest(tx *Tx, id string) (aplRequestRow, error) {
 }
 
 func aplApplyRequestUpdate(tx *Tx, c *Command, p *ProductionRequestUpdate) (any, error) {
+	tx.Touch(PartApplicants) // a request is not in the registry view
 	r, err := aplLoadRequest(tx, p.RequestID)
 	if err != nil {
 		return nil, err
@@ -974,6 +983,7 @@ func aplApplyDecision(tx *Tx, c *Command, p *ProductionRequestDecision, approve 
 	if err != nil {
 		return nil, err
 	}
+	tx.Touch(PartApplicants, r.applicantID)
 	if err := aplStaleVersion(p.ExpectedVersion, r.version); err != nil {
 		return nil, err
 	}
@@ -1058,6 +1068,7 @@ func aplNullIfEmpty(s string) any {
 }
 
 func aplApplyAgreementCreate(tx *Tx, c *Command, p *AgreementCreate) (any, error) {
+	tx.Touch(PartApplicants) // agreements are not in the registry view
 	if err := aplRequireRole(tx, c, RoleAdmin); err != nil {
 		return nil, err
 	}
@@ -1096,6 +1107,7 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 	case err != nil:
 		return nil, err
 	}
+	tx.Touch(PartApplicants, applicantID)
 	a, err := aplLoadApplicant(tx, applicantID)
 	if err != nil {
 		return nil, err
@@ -1248,6 +1260,7 @@ func aplApplyCredentialRevoke(tx *Tx, c *Command, p *CredentialRevoke) (any, err
 	case err != nil:
 		return nil, err
 	}
+	tx.Touch(PartApplicants, applicantID)
 	a, err := aplLoadApplicant(tx, applicantID)
 	if err != nil {
 		return nil, err
@@ -1283,6 +1296,7 @@ func aplApplyWarnExpiry(tx *Tx, c *Command, p *CredentialWarnExpiry) (any, error
 	case err != nil:
 		return nil, err
 	}
+	tx.Touch(PartApplicants, applicantID)
 	horizon := c.Time().Add(time.Duration(p.WithinDays) * 24 * time.Hour).UnixMilli()
 	if status != CredentialActive || appStatus != AppActive || warned != 0 || na <= c.At || na > horizon {
 		return map[string]any{"credential_id": p.CredentialID, "warned": false}, nil

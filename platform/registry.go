@@ -52,6 +52,10 @@ type Registry struct {
 type partLoader struct {
 	part Parts
 	load func(db *sql.DB, r *Registry) error
+	// incr, if set, updates the part of prev into r for the touched keys
+	// only (r starts as a copy of prev). It must not change anything prev
+	// holds: it builds new maps and entries and shares the untouched ones.
+	incr func(db *sql.DB, r *Registry, prev *Registry, touched []string) error
 }
 
 var partLoaders []partLoader
@@ -59,7 +63,22 @@ var partLoaders []partLoader
 // registerPart registers the loader of a registry part; called from init
 // functions of the files that own the part.
 func registerPart(part Parts, load func(db *sql.DB, r *Registry) error) {
-	partLoaders = append(partLoaders, partLoader{part, load})
+	partLoaders = append(partLoaders, partLoader{part: part, load: load})
+}
+
+// registerIncrementalPart registers the loader of a registry part that can
+// also be updated for the keys commands named with Tx.Touch.
+func registerIncrementalPart(part Parts, load func(db *sql.DB, r *Registry) error,
+	incr func(db *sql.DB, r *Registry, prev *Registry, touched []string) error) {
+	partLoaders = append(partLoaders, partLoader{part: part, load: load, incr: incr})
+}
+
+// change is what a batch of commands changed: the parts to reload, those of
+// them to reload fully, and the keys touched in the others.
+type change struct {
+	parts   Parts
+	full    Parts
+	touched map[Parts][]string
 }
 
 // PlatformKey is one of the bank's SM2 key pairs. The private key stays
@@ -95,14 +114,24 @@ func (r *Registry) PlatformKey(serial string) (PlatformKey, bool) {
 	return PlatformKey{}, false
 }
 
-// loadRegistry builds a registry, reloading the given parts from db and
-// sharing the others with prev (which is immutable, so sharing is safe).
+// loadRegistry builds a registry, reloading the given parts fully from db
+// and sharing the others with prev (which is immutable, so sharing is safe).
 func loadRegistry(db *sql.DB, parts Parts, prev *Registry) (*Registry, error) {
+	return loadRegistryChange(db, change{parts: parts, full: parts}, prev)
+}
+
+// loadRegistryChange builds a registry after ch: parts with an incremental
+// loader that were changed only for named keys are updated from prev for
+// those keys, the other changed parts are reloaded fully, and the unchanged
+// ones are shared with prev. Without prev, everything is loaded.
+func loadRegistryChange(db *sql.DB, ch change, prev *Registry) (*Registry, error) {
+	parts := ch.parts
 	r := &Registry{}
 	if prev != nil {
 		*r = *prev
 	} else {
 		parts = PartAll
+		ch.full = PartAll
 	}
 	if parts&PartSettings != 0 {
 		m := map[string]string{}
@@ -148,10 +177,17 @@ func loadRegistry(db *sql.DB, parts Parts, prev *Registry) (*Registry, error) {
 		r.PlatformKeys = keys
 	}
 	for _, l := range partLoaders {
-		if parts&l.part != 0 {
-			if err := l.load(db, r); err != nil {
+		if parts&l.part == 0 {
+			continue
+		}
+		if l.incr != nil && ch.full&l.part == 0 {
+			if err := l.incr(db, r, prev, ch.touched[l.part]); err != nil {
 				return nil, err
 			}
+			continue
+		}
+		if err := l.load(db, r); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil

@@ -287,7 +287,47 @@ func (s *Store) Read(fn func(db *sql.DB) error) error {
 // Tx is the apply transaction handed to command handlers.
 type Tx struct {
 	tx    *sql.Tx
-	parts Parts
+	parts Parts // parts changed by the batch's applied commands
+	full  Parts // of those, the parts to reload fully: a command changed them without naming what it touched
+
+	touched    map[Parts]map[string]struct{} // keys named with Touch, by part
+	cmdTouched Parts                         // parts the current command named its keys of
+}
+
+// Touch records that the current command changes part only for keys (for
+// PartApplicants: applicant ids), so that only those are reloaded into the
+// registry. A command that declares a part incrementally reloaded must call
+// Touch for it with every key it changes, or with none if it changes nothing
+// the view holds; a command that does not call Touch for a part it declares
+// makes the whole part reload. Touch from a command that is then refused
+// only costs a needless reload.
+func (t *Tx) Touch(part Parts, keys ...string) {
+	t.cmdTouched |= part
+	if t.touched == nil {
+		t.touched = map[Parts]map[string]struct{}{}
+	}
+	set := t.touched[part]
+	if set == nil {
+		set = map[string]struct{}{}
+		t.touched[part] = set
+	}
+	for _, k := range keys {
+		set[k] = struct{}{}
+	}
+}
+
+// change is what the batch changed, for loadRegistry.
+func (t *Tx) change() change {
+	ch := change{parts: t.parts, full: t.full, touched: map[Parts][]string{}}
+	for part, set := range t.touched {
+		keys := make([]string, 0, len(set))
+		for k := range set {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		ch.touched[part] = keys
+	}
+	return ch
 }
 
 // Exec executes a statement in the apply transaction.
@@ -350,7 +390,7 @@ func (s *Store) Apply(entries []Entry) []Result {
 	}
 	s.applied.Store(last)
 	prev := s.reg.Load()
-	reg, err := loadRegistry(s.db, tx.parts, prev)
+	reg, err := loadRegistryChange(s.db, tx.change(), prev)
 	if err != nil {
 		s.fail(fmt.Errorf("rebuilding registry: %w", err))
 		return results
@@ -427,6 +467,7 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 		res.Err = &CommandError{Code: CodeInternal, Message: "savepoint"}
 		return res
 	}
+	tx.cmdTouched = 0
 	val, err := spec.apply(tx, c, payload)
 	if err == nil {
 		if val != nil {
@@ -454,6 +495,7 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 		res.Err, res.Value = ce, nil
 	} else {
 		tx.parts |= spec.parts
+		tx.full |= spec.parts &^ tx.cmdTouched
 	}
 	ok, code, stored = 1, "", res.Value
 	if res.Err != nil {

@@ -279,7 +279,7 @@ func testCatchUp(t *testing.T, n int, limit time.Duration) {
 	t.Logf("new node, from AddVoter: transfer started %v, snapshot received %v, FSM restore started %v, installed (applied index ≥ snapshot's) %v, registry has %d apps %v, AddVoter returned %v, applied index ≥ leader's %v",
 		ms(tl.transferStarted), ms(tl.received), ms(tl.restoreStarted), ms(tl.installed), n, ms(tl.registry), ms(tl.addVoter), ms(tl.caughtUp))
 	t.Logf("a write proposed once the transfer started committed after %v (two voters, quorum two: it waits for the new one)", ms(writeLatency))
-	t.Logf("writes once caught up (Execute on the leader returned / applied on the new node): setting.set %v / %v, applicant.update %v / %v (each node rebuilds the applicants view of %d apps)",
+	t.Logf("writes once caught up (Execute on the leader returned / applied on the new node): setting.set %v / %v, applicant.update %v / %v (each node updates its view of %d apps for the one applicant)",
 		ms(settingLeader), ms(settingFollower), ms(applicantLeader), ms(applicantFollower), n)
 	t.Logf("restore alone: quick_check %v, Store.Restore %v, Store.Open of the restored file %v (registry rebuild ≈ %v)",
 		ms(quickCheck), ms(restoreAlone), ms(openTime), ms(max(openTime-quickCheck, time.Millisecond)))
