@@ -213,6 +213,28 @@ func schemaInt(v any, ptr, kw string) (int, error) {
 	return int(i), nil
 }
 
+// schemaBounds checks a pair of count keywords (minLength/maxLength,
+// minItems/maxItems): each a non-negative integer, the lower not above the
+// upper.
+func schemaBounds(m map[string]any, ptr, minKW, maxKW string) error {
+	lo, hi := -1, -1
+	var err error
+	if x, ok := m[minKW]; ok {
+		if lo, err = schemaInt(x, ptr, minKW); err != nil {
+			return err
+		}
+	}
+	if x, ok := m[maxKW]; ok {
+		if hi, err = schemaInt(x, ptr, maxKW); err != nil {
+			return err
+		}
+	}
+	if lo >= 0 && hi >= 0 && lo > hi {
+		return &SchemaError{Pointer: ptr, Keyword: minKW, Msg: "is greater than " + maxKW}
+	}
+	return nil
+}
+
 func schemaRat(v any) (*big.Rat, bool) {
 	num, ok := v.(json.Number)
 	if !ok || len(num) > 64 {
@@ -341,20 +363,8 @@ func checkSchema(v any, ptr string, depth int) (*schemaNode, error) {
 		n.Additional = &b
 	}
 	// strings
-	var minLen, maxLen = -1, -1
-	var err error
-	if x, ok := m["minLength"]; ok {
-		if minLen, err = schemaInt(x, ptr, "minLength"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := m["maxLength"]; ok {
-		if maxLen, err = schemaInt(x, ptr, "maxLength"); err != nil {
-			return nil, err
-		}
-	}
-	if minLen >= 0 && maxLen >= 0 && minLen > maxLen {
-		return nil, &SchemaError{Pointer: ptr, Keyword: "minLength", Msg: "is greater than maxLength"}
+	if err := schemaBounds(m, ptr, "minLength", "maxLength"); err != nil {
+		return nil, err
 	}
 	if x, ok := m["pattern"]; ok {
 		s, ok := x.(string)
@@ -420,23 +430,14 @@ func checkSchema(v any, ptr string, depth int) (*schemaNode, error) {
 		if !ok {
 			return nil, &SchemaError{Pointer: ptr, Keyword: "items", Msg: "is required for arrays"}
 		}
-		if n.Items, err = checkSchema(x, ptr+"/items", depth+1); err != nil {
+		items, err := checkSchema(x, ptr+"/items", depth+1)
+		if err != nil {
 			return nil, err
 		}
+		n.Items = items
 	}
-	minItems, maxItems := -1, -1
-	if x, ok := m["minItems"]; ok {
-		if minItems, err = schemaInt(x, ptr, "minItems"); err != nil {
-			return nil, err
-		}
-	}
-	if x, ok := m["maxItems"]; ok {
-		if maxItems, err = schemaInt(x, ptr, "maxItems"); err != nil {
-			return nil, err
-		}
-	}
-	if minItems >= 0 && maxItems >= 0 && minItems > maxItems {
-		return nil, &SchemaError{Pointer: ptr, Keyword: "minItems", Msg: "is greater than maxItems"}
+	if err := schemaBounds(m, ptr, "minItems", "maxItems"); err != nil {
+		return nil, err
 	}
 	return n, nil
 }
