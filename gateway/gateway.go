@@ -168,9 +168,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 			retry := "1"
 			if e.Code == lj1.CodeQuotaExceeded {
-				// The daily quota comes back at midnight in China Standard
-				// Time (dayOf), not in a second.
-				retry = strconv.FormatInt(86400-(now.Unix()+8*3600)%86400, 10)
+				// The daily quota comes back at the next day (dayOf), not in
+				// a second.
+				retry = strconv.FormatInt(secondsToNextDay(now), 10)
 			}
 			hdr = http.Header{"Retry-After": []string{retry}}
 		}

@@ -84,8 +84,15 @@ func (l *limiter) admit(appID, apiID string, lim platform.Limits, now time.Time)
 	return release, nil
 }
 
-// dayOf numbers days in China Standard Time, where the bank's quotas reset.
-func dayOf(t time.Time) int64 { return (t.Unix() + 8*3600) / 86400 }
+// cstOffset is China Standard Time's offset from UTC, in seconds: the bank's
+// quotas reset at midnight there.
+const cstOffset = 8 * 3600
+
+// dayOf numbers days in China Standard Time.
+func dayOf(t time.Time) int64 { return (t.Unix() + cstOffset) / 86400 }
+
+// secondsToNextDay is how long until dayOf(t) changes.
+func secondsToNextDay(t time.Time) int64 { return 86400 - (t.Unix()+cstOffset)%86400 }
 
 // breakers isolate failing upstreams (R-10.1.2 fault isolation): after
 // breakerThreshold consecutive failures an upstream is skipped for
