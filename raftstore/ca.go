@@ -22,6 +22,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"lijiang/platform/fsutil"
 )
 
 // Validity periods of the cluster's certificates.
@@ -416,7 +418,7 @@ func SaveNodeTLS(dir string, s Sealer, caCertPEM, certPEM, keyPEM []byte) error 
 		name string
 		data []byte
 	}{{NodeKeyFileName, blob}, {CACertFileName, caCertPEM}, {NodeCertFileName, certPEM}} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := fsutil.WriteFileAtomic(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
 			return err
 		}
 	}
@@ -454,40 +456,4 @@ func LoadNodeTLS(dir string, s Sealer) (*TLSConfig, error) {
 	}
 	defer clear(keyPEM)
 	return NewTLSConfig(caPEM, certPEM, keyPEM)
-}
-
-// writeFileAtomic writes data to path (mode 0600) through a synced temporary
-// file renamed over it, then syncs the directory.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("renaming %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

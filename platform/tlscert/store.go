@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"lijiang/platform/fsutil"
 )
 
 const (
@@ -114,10 +116,10 @@ func createSealed(dir, certPath, keyPath string, s Sealer, hosts []string, now t
 	// The key goes first: a crash between the two writes leaves a key without
 	// a certificate, which the next start replaces, never a certificate whose
 	// key is lost.
-	if err := writeFileAtomic(keyPath, blob); err != nil {
+	if err := fsutil.WriteFileAtomic(keyPath, blob, 0o600); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeFileAtomic(certPath, certPEM); err != nil {
+	if err := fsutil.WriteFileAtomic(certPath, certPEM, 0o600); err != nil {
 		return tls.Certificate{}, err
 	}
 	return cert, nil
@@ -136,54 +138,4 @@ func fileExists(path string) (bool, error) {
 	default:
 		return false, fmt.Errorf("checking %s: %w", path, err)
 	}
-}
-
-// writeFileAtomic writes data to path with mode 0600 so that readers see the
-// old content or the new, never a torn file: a temporary file in the same
-// directory is written and synced, renamed over path, and the directory is
-// synced so that the rename itself survives a crash.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	// CreateTemp already uses 0600; Chmod makes it explicit and independent
-	// of that implementation detail.
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("renaming %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory so that a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -1,0 +1,4 @@
+// Package fsutil holds the few file-system operations every part of Lijiang
+// shares: writing a file so that a crash leaves the old content or the new,
+// never a torn or half-durable one. It imports nothing of the project.
+package fsutil
