@@ -147,9 +147,6 @@ func NewAppSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// CredentialAAD is the additional data an App_Secret is sealed with.
-func CredentialAAD(credentialID string) string { return "credential/" + credentialID }
-
 // Applicant is an applicant's record.
 type Applicant struct {
 	ID               string    `json:"id"`

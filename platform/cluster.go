@@ -127,8 +127,7 @@ type ClusterNodeRemove struct {
 }
 
 var (
-	clusterNodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	sm3HexPattern        = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	sm3HexPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 func checkTokenFields(hash string, sealed []byte) error {
@@ -157,7 +156,7 @@ func (p *ClusterTokenRotate) Validate() error { return checkTokenFields(p.TokenH
 
 // Validate checks the payload.
 func (p *ClusterNodeRegister) Validate() error {
-	if !clusterNodeIDPattern.MatchString(p.NodeID) {
+	if !ValidNodeID(p.NodeID) {
 		return Invalid("node_id", "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'")
 	}
 	if err := checkHostPort(p.RaftAddr); err != nil {
@@ -171,7 +170,7 @@ func (p *ClusterNodeRegister) Validate() error {
 
 // Validate checks the payload.
 func (p *ClusterNodeRemove) Validate() error {
-	if !clusterNodeIDPattern.MatchString(p.NodeID) {
+	if !ValidNodeID(p.NodeID) {
 		return Invalid("node_id", "must be a node id")
 	}
 	return nil

@@ -609,9 +609,9 @@ type SealedColumn struct {
 
 // SealedColumns lists every column of the state that holds sealed secrets.
 var SealedColumns = []SealedColumn{
-	{Table: "platform_keys", Key: "serial", Column: "private_sealed", AADPrefix: "platform_key/"},
-	{Table: "admin_users", Key: "id", Column: "totp_sealed", AADPrefix: "admin_user/"},
-	{Table: "credential_secrets", Key: "credential_id", Column: "sealed", AADPrefix: "credential/"},
+	{Table: "platform_keys", Key: "serial", Column: "private_sealed", AADPrefix: platformKeyAADPrefix},
+	{Table: "admin_users", Key: "id", Column: "totp_sealed", AADPrefix: adminUserAADPrefix},
+	{Table: "credential_secrets", Key: "credential_id", Column: "sealed", AADPrefix: credentialAADPrefix},
 	{Table: "cluster_secrets", Key: "name", Column: "sealed", AADPrefix: ClusterSecretAADPrefix},
 }
 

@@ -225,7 +225,7 @@ func (s *Server) adminLogin(c echo.Context) error {
 	var step int64
 	codeOK := false
 	if known && pwOK {
-		seed, err := s.cfg.Sealer.Open("admin_user/"+u.ID, u.TOTPSealed)
+		seed, err := s.cfg.Sealer.Open(platform.AdminUserAAD(u.ID), u.TOTPSealed)
 		if err != nil {
 			return err
 		}
@@ -378,30 +378,6 @@ type createdAdminUser struct {
 	Notice          string `json:"notice"`
 }
 
-// NewAdminUser prepares the payload of a new admin user with a generated
-// password and TOTP seed; it returns both in clear for showing once. The CLI
-// and the demo use it too.
-func NewAdminUser(sealer Sealer, username, displayName, role string) (platform.AdminUserCreate, string, string, error) {
-	password, err := GeneratePassword()
-	if err != nil {
-		return platform.AdminUserCreate{}, "", "", err
-	}
-	hash, err := platform.HashPassword(password)
-	if err != nil {
-		return platform.AdminUserCreate{}, "", "", err
-	}
-	secret, err := platform.NewTOTPSecret()
-	if err != nil {
-		return platform.AdminUserCreate{}, "", "", err
-	}
-	id := platform.NewID("adm")
-	sealed, err := sealer.Seal("admin_user/"+id, []byte(secret))
-	if err != nil {
-		return platform.AdminUserCreate{}, "", "", err
-	}
-	return platform.AdminUserCreate{ID: id, Username: username, DisplayName: displayName, Role: role, PasswordHash: hash, TOTPSealed: sealed}, password, secret, nil
-}
-
 func (s *Server) createAdminUser(c echo.Context) error {
 	var req createAdminUserRequest
 	if err := s.bind(c, &req); err != nil {
@@ -410,7 +386,7 @@ func (s *Server) createAdminUser(c echo.Context) error {
 	if req.DisplayName == "" {
 		req.DisplayName = req.Username
 	}
-	p, password, secret, err := NewAdminUser(s.cfg.Sealer, strings.ToLower(strings.TrimSpace(req.Username)), req.DisplayName, req.Role)
+	p, password, secret, err := platform.NewAdminUser(s.cfg.Sealer, strings.ToLower(strings.TrimSpace(req.Username)), req.DisplayName, req.Role)
 	if err != nil {
 		return err
 	}

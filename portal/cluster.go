@@ -9,16 +9,16 @@ import (
 	"lijiang/platform"
 )
 
-// ClusterControl is what the admin API needs of the cluster: main implements
-// it over the Raft node (portal does not import raftstore). Membership
+// ClusterControl is what the admin API needs of the cluster:
+// raftstore.Cluster implements it (portal does not import raftstore). Membership
 // changes are made on the leader wherever the call arrives.
 type ClusterControl interface {
 	// Status is this node's view of the cluster (members, roles, leader,
 	// term, indexes, registered addresses) with, per member, what the
 	// member itself reports (state, term, applied index, lag behind the
 	// leader's commit index, last contact with the leader, or that it is
-	// unreachable), rendered as JSON.
-	Status(ctx context.Context) (any, error)
+	// unreachable).
+	Status(ctx context.Context) (platform.ClusterStatus, error)
 	// Change removes, promotes or demotes member id (op "remove",
 	// "promote", "demote").
 	Change(ctx context.Context, op, id string) error

@@ -15,11 +15,11 @@ type fakeCluster struct {
 	changes []string
 }
 
-func (f *fakeCluster) Status(context.Context) (any, error) {
-	return map[string]any{"leader_id": "n1", "lag_reference_index": 42, "members": []map[string]any{
-		{"id": "n1", "suffrage": "voter", "leader": true, "reachable": true, "state": "Leader", "applied_index": 42, "lag": 0, "last_contact_ms": 0},
-		{"id": "n2", "suffrage": "nonvoter", "reachable": true, "state": "Follower", "applied_index": 40, "lag": 2, "last_contact_ms": 12},
-		{"id": "n3", "suffrage": "voter", "reachable": false, "error": "connection refused"},
+func (f *fakeCluster) Status(context.Context) (platform.ClusterStatus, error) {
+	return platform.ClusterStatus{NodeStatus: platform.NodeStatus{LeaderID: "n1"}, LagReference: 42, Members: []platform.MemberStatus{
+		{ClusterMember: platform.ClusterMember{ID: "n1", Suffrage: "voter", Leader: true}, Reachable: true, State: "Leader", AppliedIndex: 42},
+		{ClusterMember: platform.ClusterMember{ID: "n2", Suffrage: "nonvoter"}, Reachable: true, State: "Follower", AppliedIndex: 40, Lag: 2, LastContactMS: 12},
+		{ClusterMember: platform.ClusterMember{ID: "n3", Suffrage: "voter"}, Error: "connection refused"},
 	}}, nil
 }
 

@@ -305,6 +305,33 @@ func authQuery(ar *authRequest) url.Values {
 
 type consentItem struct{ ID, AppID, Scope, Status, Created, Expires string }
 
+// pageJSON is a page in JSON, answered to Accept: application/json.
+type pageJSON struct {
+	Page  string `json:"page"` // login, consent, consents or error
+	Title string `json:"title"`
+	Error string `json:"error,omitempty"`
+	CSRF  string `json:"csrf,omitempty"`
+}
+
+// wantsJSON tells a client asking for JSON from a browser, which asks for
+// text/html first.
+func wantsJSON(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.HasPrefix(a, "application/json")
+}
+
+func (d pageData) kind() string {
+	switch {
+	case d.Login:
+		return "login"
+	case d.Consent:
+		return "consent"
+	case d.ConsentList:
+		return "consents"
+	}
+	return "error"
+}
+
 type pageData struct {
 	Title, Error, Action, Customer, CSRF string
 	Login, Consent, ConsentList          bool
@@ -315,6 +342,13 @@ type pageData struct {
 
 func (s *Server) renderPage(c echo.Context, status int, d pageData) error {
 	h := c.Response().Header()
+	if wantsJSON(c.Request()) {
+		// The pages' machine-readable form, for test and joint-debugging
+		// clients that play a test customer's part (the SDK's ConsentAs):
+		// the same state and error as the HTML, without scraping it.
+		h.Set("Cache-Control", "no-store")
+		return c.JSON(status, pageJSON{Page: d.kind(), Title: d.Title, Error: d.Error, CSRF: d.CSRF})
+	}
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https:; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")

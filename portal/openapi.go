@@ -1,9 +1,7 @@
 package portal
 
 import (
-	"crypto/rand"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -187,28 +185,6 @@ func collectFields(t reflect.Type, props map[string]any, depth int) {
 			name = f.Name
 		}
 		props[name] = jsonSchema(f.Type, depth+1)
-	}
-}
-
-// GeneratePassword returns a random 20-character password of letters and
-// digits (with at least one of each).
-func GeneratePassword() (string, error) {
-	const letters = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-	const digits = "23456789"
-	const all = letters + digits
-	for {
-		b := make([]byte, 20)
-		for i := range b {
-			n, err := rand.Int(rand.Reader, big.NewInt(int64(len(all))))
-			if err != nil {
-				return "", err
-			}
-			b[i] = all[n.Int64()]
-		}
-		pw := string(b)
-		if strings.ContainsAny(pw, digits) && strings.ContainsAny(pw, letters) {
-			return pw, nil
-		}
 	}
 }
 

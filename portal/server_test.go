@@ -203,7 +203,7 @@ func mustStatus(t *testing.T, r resp, want int) resp {
 // password; its TOTP secret is remembered for logins.
 func (env *testEnv) createAdmin(username, role string) (id, password string) {
 	env.t.Helper()
-	p, password, secret, err := NewAdminUser(env.keyring, username, username, role)
+	p, password, secret, err := platform.NewAdminUser(env.keyring, username, username, role)
 	if err != nil {
 		env.t.Fatal(err)
 	}

@@ -19,10 +19,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
+	"lijiang/platform"
 	"lijiang/platform/fsutil"
 )
 
@@ -40,11 +40,11 @@ const (
 // node's private key exists on disk only sealed; the CA's key is not here at
 // all (it is replicated state, sealed like every secret).
 const (
-	TLSDirName        = "tls"
+	TLSDirName        = platform.ClusterTLSDir
 	CACertFileName    = "ca.crt"
 	NodeCertFileName  = "node.crt"
-	NodeKeyFileName   = "node.key.sealed"
-	NodeKeyAAD        = "raft/node.key"
+	NodeKeyFileName   = platform.ClusterKeyFile
+	NodeKeyAAD        = platform.ClusterNodeKeyAAD
 	nodeURIScheme     = "node"
 	caCommonName      = "Lijiang cluster CA"
 	nodeCommonNameFmt = "Lijiang node %s"
@@ -62,9 +62,6 @@ var (
 	// ErrNoSealer: node TLS files cannot be written or read without a Sealer.
 	ErrNoSealer = errors.New("no sealer for the raft node key")
 )
-
-// nodeIDPattern is the node ids a certificate can name (main's rule).
-var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Sealer seals and opens secrets with the node's key-encryption key; aad binds
 // a blob to its record. platform/seal's Keyring is one.
@@ -131,7 +128,7 @@ func IssueNodeCert(caCertPEM, caKeyPEM []byte, nodeID string, hosts []string, no
 // joining node can have its certificate signed without its private key ever
 // leaving it (see SignNodeCSR).
 func NewNodeKey(nodeID string) (keyPEM, csrPEM []byte, err error) {
-	if !nodeIDPattern.MatchString(nodeID) {
+	if !platform.ValidNodeID(nodeID) {
 		return nil, nil, fmt.Errorf("%w: node id %q", ErrBadCert, nodeID)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -175,7 +172,7 @@ func SignNodeCSR(caCertPEM, caKeyPEM, csrPEM []byte, nodeID string, hosts []stri
 }
 
 func signNode(caCertPEM, caKeyPEM []byte, pub crypto.PublicKey, nodeID string, hosts []string, now time.Time) ([]byte, error) {
-	if !nodeIDPattern.MatchString(nodeID) {
+	if !platform.ValidNodeID(nodeID) {
 		return nil, fmt.Errorf("%w: node id %q", ErrBadCert, nodeID)
 	}
 	ca, caKey, err := parseCA(caCertPEM, caKeyPEM)
@@ -287,7 +284,7 @@ func newSerial() (*big.Int, error) {
 // ("node:<id>"), and false for any other certificate.
 func NodeIDFromCert(c *x509.Certificate) (string, bool) {
 	for _, u := range c.URIs {
-		if u.Scheme == nodeURIScheme && nodeIDPattern.MatchString(u.Opaque) {
+		if u.Scheme == nodeURIScheme && platform.ValidNodeID(u.Opaque) {
 			return u.Opaque, true
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -146,9 +145,4 @@ func TestTLSClusterAndMembership(t *testing.T) {
 		c.retry("add back", func(l *cnode) error { return l.node.AddNonVoter(ctx, f.id, f.node.Addr()) })
 		eventually(t, 5*time.Second, "re-added node catches up", func() bool { return registryHas(f, "tls.removed", "yes") })
 	})
-}
-
-func hostOf(addr string) string {
-	h, _, _ := net.SplitHostPort(addr)
-	return h
 }

@@ -225,7 +225,7 @@ func (a *ClusterAPI) join(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusForbidden, "join refused: wrong join token")
 		return
 	}
-	if !nodeIDPattern.MatchString(req.NodeID) {
+	if !platform.ValidNodeID(req.NodeID) {
 		refuse(w, http.StatusBadRequest, "join refused: bad node id %q", req.NodeID)
 		return
 	}

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
+
+	"lijiang/platform"
 
 	"github.com/hashicorp/raft"
 )
@@ -38,13 +39,7 @@ const (
 )
 
 // Member is one server of the cluster's latest configuration.
-type Member struct {
-	ID      string `json:"id"`
-	Address string `json:"address"`
-	// Suffrage is Voter or NonVoter (a read-mostly remote site).
-	Suffrage string `json:"suffrage"`
-	Leader   bool   `json:"leader"`
-}
+type Member = platform.ClusterMember
 
 // Members returns the cluster's latest configuration as this node knows it.
 func (n *Node) Members() ([]Member, error) {
@@ -92,7 +87,7 @@ func (n *Node) AddNonVoter(ctx context.Context, id, addr string) error {
 }
 
 func (n *Node) addServer(ctx context.Context, id, addr string, voter bool) error {
-	if !nodeIDPattern.MatchString(id) {
+	if !platform.ValidNodeID(id) {
 		return fmt.Errorf("%w: node id %q", ErrBadMember, id)
 	}
 	if err := checkAddr(addr); err != nil {
@@ -258,21 +253,10 @@ func (n *Node) wait(ctx context.Context, r *raft.Raft, f raft.Future) error {
 	}
 }
 
-// checkAddr checks a Raft address is host:port with a port and a host that is
-// not a wildcard (names are resolved at each dial).
+// checkAddr checks a Raft address is one other nodes can dial.
 func checkAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%w: raft address %q: %w", ErrBadMember, addr, err)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
-		return fmt.Errorf("%w: raft address %q: bad port", ErrBadMember, addr)
-	}
-	if host == "" {
-		return fmt.Errorf("%w: raft address %q: no host", ErrBadMember, addr)
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		return fmt.Errorf("%w: raft address %q: a wildcard is not an address other nodes can reach", ErrBadMember, addr)
+	if err := platform.CheckAddr(addr, true); err != nil {
+		return fmt.Errorf("%w: raft address %q: %v", ErrBadMember, addr, err)
 	}
 	return nil
 }
@@ -294,28 +278,8 @@ func normalizeAddr(addr string) string {
 
 func sameAddr(a, b string) bool { return normalizeAddr(a) == normalizeAddr(b) }
 
-// Status is this node's view of the cluster, for `lijiang cluster status`.
-// Lag and last contact are a node's own: the leader's admin API gathers each
-// member's Status to show them per follower.
-type Status struct {
-	ID         string `json:"id"`
-	Address    string `json:"address"`
-	State      string `json:"state"` // Leader, Follower, Candidate, Shutdown
-	Term       uint64 `json:"term"`
-	LeaderID   string `json:"leader_id"`
-	LeaderAddr string `json:"leader_addr"`
-	// CommitIndex is the newest index this node knows committed;
-	// AppliedIndex, the newest its state has applied; LastLogIndex, the
-	// newest in its log.
-	CommitIndex  uint64 `json:"commit_index"`
-	AppliedIndex uint64 `json:"applied_index"`
-	LastLogIndex uint64 `json:"last_log_index"`
-	// LastContact is how long ago a follower last heard from the leader
-	// (0 on the leader; -1 never).
-	LastContact time.Duration `json:"last_contact"`
-	TLS         bool          `json:"tls"`
-	Members     []Member      `json:"members"`
-}
+// Status is this node's view of the cluster (platform.NodeStatus).
+type Status = platform.NodeStatus
 
 // Status returns this node's Status.
 func (n *Node) Status() (Status, error) {

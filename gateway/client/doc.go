@@ -28,7 +28,10 @@
 // errors of net/http, wrapped.
 //
 // The package imports only the standard library, gmsm and the project's
-// protocol (lijiang/platform/lj1) and crypto (lijiang/platform/smcrypto)
-// packages, so applicants can vendor it alone. The protocol itself is
+// protocol (lijiang/platform/lj1), crypto (lijiang/platform/smcrypto) and
+// file (lijiang/platform/fsutil) packages, so applicants can vendor it alone.
+// Beside the calls themselves it reads app profiles (LoadProfile), keeps a
+// token cache for test customers (TokenCache) and plays a test customer's
+// part of the consent flow (ConsentAs), which is what `lijiang call` uses. The protocol itself is
 // described for client writers in any language in docs/protocol.md.
 package client

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"lijiang/platform"
 )
 
 // Sentinel errors of Start.
@@ -111,7 +113,7 @@ func (b *Bank) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("sandbox listen address: %w", err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !platform.IsLoopbackHost(host) {
 		return ErrNotLoopback
 	}
 	b.srvMu.Lock()

@@ -145,3 +145,19 @@ func (b *Bank) AccountNumbers(customerID string) []string {
 	}
 	return append([]string(nil), c.accounts...)
 }
+
+// AuthenticateCustomer is Authenticate in the shape of the portal's customer
+// directory: the customer's id and name.
+func (b *Bank) AuthenticateCustomer(username, password, otp string, now time.Time) (id, name string, err error) {
+	c, err := b.Authenticate(username, password, otp, now)
+	if err != nil {
+		return "", "", err
+	}
+	return c.ID, c.Name, nil
+}
+
+// CustomerName returns the name of the customer with id.
+func (b *Bank) CustomerName(id string) (string, bool) {
+	c, ok := b.Customer(id)
+	return c.Name, ok
+}

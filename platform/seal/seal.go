@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"lijiang/platform/smcrypto"
 )
@@ -244,4 +245,20 @@ func (kr *Keyring) Reseal(aad string, blob []byte) ([]byte, error) {
 		return nil, fmt.Errorf("resealing: %w", err)
 	}
 	return out, nil
+}
+
+// ReadKEKFile reads a key-encryption key from a file (64 hex characters or
+// base64 of 32 bytes, surrounding white space ignored); the file's bytes are
+// wiped once parsed.
+func ReadKEKFile(path string) (*KEK, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	}
+	defer clear(b)
+	k, err := ParseKEK(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
 }
