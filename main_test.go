@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -45,39 +43,65 @@ import (
 
 // ---- the house: import rules of DESIGN.md ------------------------------------
 
-// TestImportRules enforces DESIGN.md's arrows with `go list -deps`: platform
-// imports no other project package, nor echo, nor raft; gateway and portal never
-// import each other (the SDK gateway/client is allowed to portal); web imports
-// nothing of the project.
+// TestImportRules enforces DESIGN.md's arrows with `go list`: platform
+// imports no other project package, nor echo, nor raft; gateway and portal
+// never import each other (the SDK gateway/client is allowed to portal); web
+// imports nothing of the project. The arrows hold for the production code
+// with every dependency counted (-deps), and for the tests' own imports,
+// where end-to-end tests may in addition wire the real parts above them
+// (portal's tests run a real Raft node; gateway's run a whole node, portal
+// included) instead of mocking them. Only platform and raftstore touch SQL:
+// no other package, tests included, imports database/sql.
 func TestImportRules(t *testing.T) {
-	deps := func(pkg string) []string {
-		out, err := exec.Command("go", "list", "-deps", "./"+pkg+"/...").Output()
+	list := func(args ...string) []string {
+		out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
 		if err != nil {
-			t.Fatalf("go list -deps %s: %v", pkg, err)
+			t.Fatalf("go list %v: %v", args, err)
 		}
 		return strings.Fields(string(out))
 	}
 	rules := []struct {
-		pkg       string
-		forbidden *regexp.Regexp
-		allowed   *regexp.Regexp
+		pkg         string
+		forbidden   *regexp.Regexp
+		allowed     *regexp.Regexp
+		testAllowed *regexp.Regexp
 	}{
-		{"platform", regexp.MustCompile(`^lijiang/(gateway|portal|audit|raftstore|web)(/|$)|^github\.com/labstack/echo|^github\.com/hashicorp/raft`), nil},
-		{"gateway", regexp.MustCompile(`^lijiang/(portal|raftstore|audit)(/|$)`), nil},
-		{"portal", regexp.MustCompile(`^lijiang/(gateway|raftstore)(/|$)`), regexp.MustCompile(`^lijiang/gateway/client$`)},
-		{"web", regexp.MustCompile(`^lijiang(/|$)`), regexp.MustCompile(`^lijiang/web(/|$)`)},
-		{"audit", regexp.MustCompile(`^lijiang/(gateway|portal|raftstore|web)(/|$)`), nil},
-		{"raftstore", regexp.MustCompile(`^lijiang/(gateway|portal|audit|web)(/|$)`), nil},
+		{"platform", regexp.MustCompile(`^lijiang/(gateway|portal|audit|raftstore|web)(/|$)|^github\.com/labstack/echo|^github\.com/hashicorp/raft`), nil, nil},
+		{"gateway", regexp.MustCompile(`^lijiang/(portal|raftstore|audit)(/|$)`), nil, regexp.MustCompile(`^lijiang/(portal|raftstore)$`)},
+		{"portal", regexp.MustCompile(`^lijiang/(gateway|raftstore)(/|$)`), regexp.MustCompile(`^lijiang/gateway/client$`), regexp.MustCompile(`^lijiang/raftstore$`)},
+		{"web", regexp.MustCompile(`^lijiang(/|$)`), regexp.MustCompile(`^lijiang/web(/|$)`), nil},
+		{"audit", regexp.MustCompile(`^lijiang/(gateway|portal|raftstore|web)(/|$)`), nil, nil},
+		{"raftstore", regexp.MustCompile(`^lijiang/(gateway|portal|audit|web)(/|$)`), nil, nil},
 	}
 	for _, r := range rules {
 		t.Run(r.pkg, func(t *testing.T) {
-			for _, d := range deps(r.pkg) {
+			for _, d := range list("-deps", "./"+r.pkg+"/...") {
 				if r.forbidden.MatchString(d) && (r.allowed == nil || !r.allowed.MatchString(d)) {
 					t.Errorf("%s imports %s, against DESIGN.md's rules", r.pkg, d)
 				}
 			}
+			for _, line := range list("-f", `{{.ImportPath}}|{{join .TestImports ","}},{{join .XTestImports ","}}`, "./"+r.pkg+"/...") {
+				pkg, imports, _ := strings.Cut(line, "|")
+				for _, d := range strings.Split(imports, ",") {
+					if d == "" || !r.forbidden.MatchString(d) || r.allowed != nil && r.allowed.MatchString(d) || r.testAllowed != nil && r.testAllowed.MatchString(d) {
+						continue
+					}
+					t.Errorf("the tests of %s import %s, against DESIGN.md's rules", pkg, d)
+				}
+			}
 		})
 	}
+	t.Run("SQL in platform and raftstore only", func(t *testing.T) {
+		for _, line := range list("-f", `{{.ImportPath}}|{{join .Imports ","}},{{join .TestImports ","}},{{join .XTestImports ","}}`, "./...") {
+			pkg, imports, _ := strings.Cut(line, "|")
+			if pkg == "lijiang/platform" || pkg == "lijiang/raftstore" {
+				continue
+			}
+			if slices.Contains(strings.Split(imports, ","), "database/sql") {
+				t.Errorf("%s (or its tests) imports database/sql: only platform and raftstore touch SQL", pkg)
+			}
+		}
+	})
 }
 
 // ---- the command line, in process --------------------------------------------
@@ -136,15 +160,15 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 	// a corrupt database.
 	newerDir := filepath.Join(tmp, "newer")
 	os.MkdirAll(newerDir, 0o700)
-	s := platform.NewStore(platform.StoreConfig{Path: filepath.Join(newerDir, stateFile)})
+	s := platform.NewStore(platform.StoreConfig{Path: filepath.Join(newerDir, platform.StateFile)})
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	bumpSchema(t, filepath.Join(newerDir, stateFile))
+	bumpSchema(t, filepath.Join(newerDir, platform.StateFile))
 	corruptDir := filepath.Join(tmp, "corrupt")
 	os.MkdirAll(corruptDir, 0o700)
-	os.WriteFile(filepath.Join(corruptDir, stateFile), []byte("this is not a database, it is a text file\n"), 0o600)
+	os.WriteFile(filepath.Join(corruptDir, platform.StateFile), []byte("this is not a database, it is a text file\n"), 0o600)
 	fileAsDir := filepath.Join(tmp, "plainfile")
 	os.WriteFile(fileAsDir, []byte("x"), 0o600)
 
@@ -198,18 +222,25 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 	}
 }
 
+// bumpSchema makes a closed state database claim a newer schema than this
+// build knows: SQLite keeps PRAGMA user_version, which the store's schema
+// version is, at offset 60 of the database header (big-endian), and a
+// cleanly closed database has no WAL frames to override it.
 func bumpSchema(t *testing.T, path string) {
 	t.Helper()
-	// Through the driver the store itself uses.
-	db, err := sqlOpen(path)
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+		t.Fatalf("%s-wal holds frames: the store was not closed cleanly", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", platform.SchemaVersion()+5)); err != nil {
+	defer f.Close()
+	var v [4]byte
+	binary.BigEndian.PutUint32(v[:], uint32(platform.SchemaVersion()+5))
+	if _, err := f.WriteAt(v[:], 60); err != nil {
 		t.Fatal(err)
 	}
-	db.Exec("PRAGMA journal_mode=DELETE")
 }
 
 func TestVersionAndUsage(t *testing.T) {
@@ -326,6 +357,7 @@ type proc struct {
 	errw      *lockedWriter
 	stdout    *lockedWriter
 	done      chan struct{}
+	ready     readyFile
 }
 
 // errput returns what the process logged on stderr so far.
@@ -342,9 +374,6 @@ func (p *proc) output() string {
 	return p.stdout.w.(*bytes.Buffer).String()
 }
 
-var bannerAPI = regexp.MustCompile(`API \(TLS, HTTP/3\): https://127\.0\.0\.1:(\d+)/`)
-var bannerAdmin = regexp.MustCompile(`Admin: +https://127\.0\.0\.1:(\d+)/`)
-
 func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -355,52 +384,57 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startServe runs the binary with args and waits for its banner.
+// readyFile is what a serving node writes to <data-dir>/ready.json.
+type readyFile struct {
+	PID       int    `json:"pid"`
+	APIPort   int    `json:"api_port"`
+	AdminPort int    `json:"admin_port"`
+	JoinAddr  string `json:"join_addr"`
+	DemoSeed  *struct {
+		SandboxProfile string `json:"sandbox_profile"`
+		Account        string `json:"account"`
+	} `json:"demo_seed"`
+}
+
+// argValue is the value of flag name in args, or def.
+func argValue(args []string, name, def string) string {
+	if i := slices.Index(args, name); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return def
+}
+
+// startServe runs the binary with args and waits until it has written its
+// ready.json.
 func startServe(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(lijiangBinary(t), append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	stdout, _ := cmd.StdoutPipe()
 	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, stdout: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
 	p.errw = &lockedWriter{w: p.stderr}
-	cmd.Stderr = p.errw
+	cmd.Stderr, cmd.Stdout = p.errw, p.stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan string, 64)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.stdout.Write([]byte(sc.Text() + "\n"))
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
 	go func() { cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill() })
-	deadline := time.After(60 * time.Second)
-	for p.apiPort == "" || p.adminPort == "" {
+	readyPath := filepath.Join(argValue(args, "--data-dir", "./data"), "ready.json")
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		select {
-		case l, ok := <-lines:
-			if !ok {
-				<-p.done
-				t.Fatalf("lijiang serve exited before serving: %s", p.stderr.String())
-			}
-			if m := bannerAPI.FindStringSubmatch(l); m != nil {
-				p.apiPort = m[1]
-			}
-			if m := bannerAdmin.FindStringSubmatch(l); m != nil {
-				p.adminPort = m[1]
-			}
-		case <-deadline:
-			t.Fatalf("no banner within 60 s: %s", p.stderr.String())
+		case <-p.done:
+			t.Fatalf("lijiang serve exited before serving: %s", p.errput())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ready.json within 60 s: %s", p.errput())
+		}
+		var r readyFile
+		if b, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(b, &r) == nil && r.PID == cmd.Process.Pid {
+			p.ready = r
+			p.apiPort, p.adminPort = strconv.Itoa(r.APIPort), strconv.Itoa(r.AdminPort)
+			return p
 		}
 	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return p
 }
 
 func (p *proc) kill() {
@@ -573,7 +607,7 @@ func TestServeDemo(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "DEMO MODE") {
 		t.Fatal("demo mode does not warn")
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, devKEKFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dataDir, platform.DevKEKFile)); err != nil {
 		t.Fatalf("dev KEK: %v", err)
 	}
 	// The two calls the banner prints work as printed.
@@ -600,7 +634,7 @@ func TestServeDemo(t *testing.T) {
 	}
 	// The same call with the credentials given as flags, with SM2 and with
 	// the App_Secret.
-	var prof appProfile
+	var prof client.Profile
 	if err := json.Unmarshal(mustRead(t, strings.Fields(calls[0])[2]), &prof); err != nil {
 		t.Fatal(err)
 	}
@@ -628,16 +662,10 @@ func TestLJ1OverHTTP3(t *testing.T) {
 	tmp := t.TempDir()
 	dataDir := filepath.Join(tmp, "data")
 	p := startServe(t, []string{envKEK + "="}, "--demo", "--data-dir", dataDir, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t))
-	var profile string
-	for deadline := time.Now().Add(30 * time.Second); profile == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if m := regexp.MustCompile(`call --app (\S+) GET /v1/products`).FindStringSubmatch(p.output()); m != nil {
-			profile = m[1]
-		}
+	if p.ready.DemoSeed == nil {
+		t.Fatalf("no demo seed in ready.json:\n%s", p.output())
 	}
-	if profile == "" {
-		t.Fatalf("no demo profile in the banner:\n%s", p.output())
-	}
-	_, prof, err := loadProfile(profile, false)
+	prof, err := client.LoadProfile(p.ready.DemoSeed.SandboxProfile, client.Profile{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,11 +673,11 @@ func TestLJ1OverHTTP3(t *testing.T) {
 	pool.AppendCertsFromPEM(mustRead(t, prof.CAFile))
 	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	defer tr.Close()
-	key, err := readPrivateKey(prof.SignKeyFile)
+	key, err := client.ReadPrivateKey(prof.SignKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	encKey, err := readPrivateKey(prof.EncKeyFile)
+	encKey, err := client.ReadPrivateKey(prof.EncKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -696,12 +724,12 @@ func generatedSecrets(t *testing.T, dataDir, kekFile string) map[string][]byte {
 		out[name+" scalar"] = scalar
 		out[name+" scalar hex"] = []byte(hex.EncodeToString(scalar))
 	}
-	s := platform.NewStore(platform.StoreConfig{Path: filepath.Join(dataDir, stateFile)})
+	s := platform.NewStore(platform.StoreConfig{Path: filepath.Join(dataDir, platform.StateFile)})
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range s.Registry().PlatformKeys {
-		clear, err := kr.Open("platform_key/"+k.Serial, k.PrivateSealed)
+		clear, err := kr.Open(platform.PlatformKeyAAD(k.Serial), k.PrivateSealed)
 		if err != nil {
 			t.Fatalf("opening platform key %s: %v", k.Serial, err)
 		}
@@ -712,7 +740,7 @@ func generatedSecrets(t *testing.T, dataDir, kekFile string) map[string][]byte {
 		addForms("platform key "+k.Serial, clear, priv.D.FillBytes(make([]byte, 32)))
 	}
 	s.Close()
-	blob, err := os.ReadFile(filepath.Join(dataDir, tlsDir, tlscert.SealedKeyFileName))
+	blob, err := os.ReadFile(filepath.Join(dataDir, platform.TLSDir, tlscert.SealedKeyFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -720,7 +748,7 @@ func generatedSecrets(t *testing.T, dataDir, kekFile string) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.X509KeyPair(mustRead(t, filepath.Join(dataDir, tlsDir, tlscert.CertFileName)), clear)
+	cert, err := tls.X509KeyPair(mustRead(t, filepath.Join(dataDir, platform.TLSDir, tlscert.CertFileName)), clear)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -767,8 +795,6 @@ func scanForSecrets(t *testing.T, dir string, secrets map[string][]byte) {
 		t.Fatalf("scanned only %d files", files)
 	}
 }
-
-func sqlOpen(path string) (*sql.DB, error) { return sql.Open("sqlite", path) }
 
 // ecdsaScalar returns the private scalar of a PEM block holding an ECDSA key.
 func ecdsaScalar(t *testing.T, blk *pem.Block) []byte {
@@ -829,8 +855,6 @@ func TestKEKRotate(t *testing.T) {
 
 // ---- a cluster of real processes -----------------------------------------------
 
-var bannerJoin = regexp.MustCompile(`--join (\S+) --join-token (\S+)`)
-
 // freePortOn is freePort on host.
 func freePortOn(t *testing.T, host string) string {
 	t.Helper()
@@ -842,84 +866,61 @@ func freePortOn(t *testing.T, host string) string {
 	return l.Addr().String()
 }
 
-// clusterStatusCLI runs `lijiang cluster status` on a node's data directory.
-func clusterStatusCLI(t *testing.T, dataDir, kek string) string {
+// clusterStatus runs `lijiang cluster status --json` on a node's data
+// directory.
+func clusterStatus(t *testing.T, dataDir, kek string) platform.ClusterStatus {
 	t.Helper()
-	code, out, errOut := runCLI(t, "cluster", "status", "--data-dir", dataDir, "--kek-file", kek)
+	code, out, errOut := runCLI(t, "cluster", "status", "--json", "--data-dir", dataDir, "--kek-file", kek)
 	if code != 0 {
 		t.Fatalf("cluster status: %d %s", code, errOut)
 	}
-	return out
+	var st platform.ClusterStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("cluster status --json: %v\n%s", err, out)
+	}
+	return st
 }
 
-var statusVoter = regexp.MustCompile(`(?m)^\s+(\S+)\s+voter\s`)
-var statusLeader = regexp.MustCompile(`(?m)^\s+(\S+)\s+voter\s.*leader\s*$`)
+// voters counts the voters of a status's configuration.
+func voters(st platform.ClusterStatus) int {
+	n := 0
+	for _, m := range st.Members {
+		if m.Suffrage == raftstore.Voter {
+			n++
+		}
+	}
+	return n
+}
 
-// statusMemberRow is a member line of `lijiang cluster status` for a member
-// that answered: id, applied index, lag.
-var statusMemberRow = regexp.MustCompile(`(?m)^\s+(\S+)\s+(?:voter|nonvoter)\s.*\sterm \d+ applied (\d+) lag (-?\d+) contact (?:-|never|\d+ms)`)
+// leaderOf is the id of the member a status names leader, or "".
+func leaderOf(st platform.ClusterStatus) string {
+	for _, m := range st.Members {
+		if m.Leader {
+			return m.ID
+		}
+	}
+	return ""
+}
 
-// TestGatherMembers: every member is asked concurrently within a short
-// timeout; lag is measured against the answering leader's commit index; a
-// member that fails, hangs or answers as another node is unreachable.
-func TestGatherMembers(t *testing.T) {
-	local := raftstore.Status{ID: "n2", Members: []raftstore.Member{
-		{ID: "n1", Suffrage: raftstore.Voter, Leader: true}, {ID: "n2", Suffrage: raftstore.Voter},
-		{ID: "n3", Suffrage: raftstore.NonVoter}, {ID: "n4", Suffrage: raftstore.Voter},
-		{ID: "n5", Suffrage: raftstore.Voter}, {ID: "n6", Suffrage: raftstore.Voter},
-	}}
-	admin := map[string]string{"n1": "a1", "n2": "a2", "n3": "a3", "n4": "a4", "n5": "a5"}
-	fetch := func(ctx context.Context, id, addr string) (raftstore.Status, error) {
-		switch id {
-		case "n1":
-			return raftstore.Status{ID: "n1", State: "Leader", Term: 3, CommitIndex: 100, AppliedIndex: 100}, nil
-		case "n2":
-			// Applied beyond the leader's commit index as it was sampled.
-			return raftstore.Status{ID: "n2", State: "Follower", Term: 3, CommitIndex: 101, AppliedIndex: 101, LastContact: 20 * time.Millisecond}, nil
-		case "n3":
-			return raftstore.Status{ID: "n3", State: "Follower", Term: 3, CommitIndex: 90, AppliedIndex: 80, LastContact: -1}, nil
-		case "n4":
-			<-ctx.Done() // hangs
-			return raftstore.Status{}, ctx.Err()
-		case "n5":
-			return raftstore.Status{ID: "n9"}, nil
-		}
-		return raftstore.Status{}, errors.New("no registered admin address")
-	}
-	start := time.Now()
-	got, ref := gatherMembers(context.Background(), local, admin, fetch)
-	if d := time.Since(start); d > memberStatusTimeout+500*time.Millisecond {
-		t.Fatalf("took %v", d)
-	}
-	if ref != 100 || len(got) != 6 {
-		t.Fatalf("ref %d, %d members", ref, len(got))
-	}
-	want := []struct {
-		reachable bool
-		lag       uint64
-		contact   int64
-	}{{true, 0, 0}, {true, 0, 20}, {true, 20, -1}, {false, 0, 0}, {false, 0, 0}, {false, 0, 0}}
-	for i, w := range want {
-		m := got[i]
-		if m.ID != local.Members[i].ID || m.AdminAddr != admin[m.ID] || m.Reachable != w.reachable || m.Lag != w.lag || m.LastContactMS != w.contact || m.Reachable == (m.Error != "") {
-			t.Errorf("member %d: %+v, want %+v", i, m, w)
+// memberOf returns the member with id of a status.
+func memberOf(st platform.ClusterStatus, id string) (platform.MemberStatus, bool) {
+	for _, m := range st.Members {
+		if m.ID == id {
+			return m, true
 		}
 	}
-	if got[2].AppliedIndex != 80 || got[2].Suffrage != raftstore.NonVoter || got[0].State != "Leader" {
-		t.Errorf("members %+v", got)
+	return platform.MemberStatus{}, false
+}
+
+// joinInfo is the join address of a node (its ready.json) and the
+// cluster's token (`lijiang cluster token`).
+func joinInfo(t *testing.T, p *proc, dataDir, kek string) (addr, token string) {
+	t.Helper()
+	code, out, errOut := runCLI(t, "cluster", "token", "--data-dir", dataDir, "--kek-file", kek)
+	if code != 0 {
+		t.Fatalf("cluster token: %d %s", code, errOut)
 	}
-	// Without an answering leader, lag is against the highest commit index.
-	delete(admin, "n1")
-	fetch0 := fetch
-	fetch = func(ctx context.Context, id, addr string) (raftstore.Status, error) {
-		if id == "n1" || id == "n4" {
-			return raftstore.Status{}, errors.New("down")
-		}
-		return fetch0(ctx, id, addr)
-	}
-	if got, ref := gatherMembers(context.Background(), local, admin, fetch); ref != 101 || got[2].Lag != 21 || got[0].Reachable {
-		t.Fatalf("without a leader: ref %d, %+v", ref, got)
-	}
+	return p.ready.JoinAddr, strings.TrimSpace(out)
 }
 
 // signup makes a developer account through a node's public port and returns
@@ -935,19 +936,15 @@ func signup(t *testing.T, apiPort, email string) int {
 	return resp.StatusCode
 }
 
-// hasDeveloper reads a node's state.db (read-only, while it runs) for email.
+// hasDeveloper reads a node's state (read-only, while it runs) for email.
 func hasDeveloper(t *testing.T, dataDir, email string) bool {
 	t.Helper()
-	db, err := sqlOpen("file:" + filepath.Join(dataDir, "state.db") + "?mode=ro&_pragma=busy_timeout(5000)")
+	reg, err := platform.ReadState(filepath.Join(dataDir, platform.StateFile))
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM developers WHERE email = ?", email).Scan(&n); err != nil {
 		return false
 	}
-	return n == 1
+	_, ok := reg.Auth.DeveloperByEmail(email)
+	return ok
 }
 
 // TestClusterOfProcesses starts three real nodes through flags (the third on
@@ -982,17 +979,7 @@ func TestClusterOfProcesses(t *testing.T) {
 		nodes = append(nodes, m)
 	}
 	nodes[0].p = startServe(t, nil, nodes[0].args...)
-	var joinAddr, token string
-	deadline := time.Now().Add(5 * time.Second)
-	for joinAddr == "" && time.Now().Before(deadline) {
-		if m := bannerJoin.FindStringSubmatch(nodes[0].p.output()); m != nil {
-			joinAddr, token = m[1], m[2]
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if joinAddr == "" {
-		t.Fatalf("no join line in the banner:\n%s", nodes[0].p.output())
-	}
+	joinAddr, token := joinInfo(t, nodes[0].p, nodes[0].dir, kek)
 
 	// Refusals: one line, exit 1, membership unchanged.
 	refused := func(args []string, want string) {
@@ -1020,29 +1007,22 @@ func TestClusterOfProcesses(t *testing.T) {
 	nodes[1].p = startServe(t, nil, nodes[1].args...)
 	nodes[2].args = append(nodes[2].args, "--join", nodes[1].args[slices.Index(nodes[1].args, "--admin-addr")+1], "--join-token", token)
 	nodes[2].p = startServe(t, nil, nodes[2].args...)
-	var status string
+	var status platform.ClusterStatus
 	eventuallyT(t, 10*time.Second, "3 voters", func() bool {
-		status = clusterStatusCLI(t, nodes[2].dir, kek)
-		return len(statusVoter.FindAllString(status, -1)) == 3
+		status = clusterStatus(t, nodes[2].dir, kek)
+		return voters(status) == 3
 	})
-	if !strings.Contains(clusterStatusCLI(t, nodes[1].dir, kek), "voter") {
+	if voters(clusterStatus(t, nodes[1].dir, kek)) != 3 {
 		t.Fatal("status on node 2")
 	}
-	lm := statusLeader.FindStringSubmatch(status)
-	if lm == nil {
-		t.Fatalf("no leader in:\n%s", status)
+	leaderID := leaderOf(status)
+	if leaderID == "" {
+		t.Fatalf("no leader in %+v", status)
 	}
 	// Every member reports itself: state, applied index, lag, last contact.
-	if rows := statusMemberRow.FindAllStringSubmatch(status, -1); len(rows) != 3 {
-		t.Fatalf("want 3 members with applied index and lag, got %d in:\n%s", len(rows), status)
-	} else {
-		for _, r := range rows {
-			if applied, _ := strconv.ParseUint(r[2], 10, 64); applied == 0 {
-				t.Fatalf("member %s: applied index %s in:\n%s", r[1], r[2], status)
-			}
-			if lag, err := strconv.ParseInt(r[3], 10, 64); err != nil || lag < 0 {
-				t.Fatalf("member %s: lag %s in:\n%s", r[1], r[3], status)
-			}
+	for _, m := range status.Members {
+		if !m.Reachable || m.AppliedIndex == 0 || m.State == "" {
+			t.Fatalf("member %s: %+v", m.ID, m)
 		}
 	}
 	if code := signup(t, nodes[2].p.apiPort, "before@example.com"); code != http.StatusCreated {
@@ -1053,7 +1033,7 @@ func TestClusterOfProcesses(t *testing.T) {
 	var killed *member
 	var survivor *member
 	for _, m := range nodes {
-		if m.id == lm[1] {
+		if m.id == leaderID {
 			killed = m
 		} else {
 			survivor = m
@@ -1075,13 +1055,14 @@ func TestClusterOfProcesses(t *testing.T) {
 	}
 	t.Logf("write accepted %v after the leader (%s) was killed", time.Since(start).Round(time.Millisecond), killed.id)
 	// The survivors report themselves; the killed node is unreachable.
-	status = clusterStatusCLI(t, survivor.dir, kek)
-	if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(killed.id) + `\s+voter\s.*unreachable`).MatchString(status) {
-		t.Fatalf("killed node %s not shown unreachable:\n%s", killed.id, status)
+	status = clusterStatus(t, survivor.dir, kek)
+	if m, ok := memberOf(status, killed.id); !ok || m.Reachable || m.Error == "" {
+		t.Fatalf("killed node %s not shown unreachable: %+v", killed.id, status.Members)
 	}
-	t.Logf("status after the kill:\n%s", status)
-	if rows := statusMemberRow.FindAllStringSubmatch(status, -1); len(rows) != 2 {
-		t.Fatalf("want the 2 survivors with applied index and lag:\n%s", status)
+	for _, m := range nodes {
+		if got, _ := memberOf(status, m.id); m != killed && (!got.Reachable || got.AppliedIndex == 0) {
+			t.Fatalf("survivor %s: %+v", m.id, got)
+		}
 	}
 
 	// The killed node restarts with the same flags and catches up.
@@ -1165,19 +1146,13 @@ func startThreeNodes(t *testing.T, tmp, kek string, extra ...string) (nodes []*c
 		nodes = append(nodes, m)
 	}
 	nodes[0].p = startServe(t, nil, nodes[0].args...)
-	eventuallyT(t, 5*time.Second, "the join line in n1's banner", func() bool {
-		m := bannerJoin.FindStringSubmatch(nodes[0].p.output())
-		if m != nil {
-			joinAddr, token = m[1], m[2]
-		}
-		return m != nil
-	})
+	joinAddr, token = joinInfo(t, nodes[0].p, nodes[0].dir, kek)
 	nodes[1].args = append(nodes[1].args, "--join", joinAddr, "--join-token", token)
 	nodes[1].p = startServe(t, nil, nodes[1].args...)
 	nodes[2].args = append(nodes[2].args, "--join", nodes[1].args[slices.Index(nodes[1].args, "--admin-addr")+1], "--join-token", token)
 	nodes[2].p = startServe(t, nil, nodes[2].args...)
 	eventuallyT(t, 10*time.Second, "3 voters", func() bool {
-		return len(statusVoter.FindAllString(clusterStatusCLI(t, nodes[0].dir, kek), -1)) == 3
+		return voters(clusterStatus(t, nodes[0].dir, kek)) == 3
 	})
 	return nodes, joinAddr, token
 }
@@ -1187,9 +1162,9 @@ func clusterLeader(t *testing.T, nodes []*clusterMember, from *clusterMember, ke
 	t.Helper()
 	var leader *clusterMember
 	eventuallyT(t, 10*time.Second, "a leader", func() bool {
-		if m := statusLeader.FindStringSubmatch(clusterStatusCLI(t, from.dir, kek)); m != nil {
+		if id := leaderOf(clusterStatus(t, from.dir, kek)); id != "" {
 			for _, n := range nodes {
-				if n.id == m[1] {
+				if n.id == id {
 					leader = n
 				}
 			}
@@ -1261,32 +1236,35 @@ func (w *loadWrite) post(client *http.Client, nodes []*clusterMember, i int) loa
 	return a
 }
 
-// developersIn reads a stopped (or running) node's state.db: e-mail to id of
-// the load's developers, with the number of rows of each e-mail, and the
-// number of refused developer creations (a retried write applied twice
-// would be refused as a duplicate e-mail).
-func developersIn(t *testing.T, dataDir string) (ids map[string]string, rows map[string]int, refused int) {
-	t.Helper()
-	db, err := sqlOpen("file:" + filepath.Join(dataDir, stateFile) + "?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
+// loadEmails lists the e-mails of a load's writes.
+func loadEmails(writes []*loadWrite) []string {
+	out := make([]string, len(writes))
+	for i, w := range writes {
+		out[i] = w.email
 	}
-	defer db.Close()
-	ids, rows = map[string]string{}, map[string]int{}
-	r, err := db.Query("SELECT id, email FROM developers WHERE email LIKE 'load-%'")
+	return out
+}
+
+// developersIn reads a stopped (or running) node's state, read-only: e-mail
+// to id of the given developers present, with the number of rows of each
+// e-mail, and the number of refused developer creations (a retried write
+// applied twice would be refused as a duplicate e-mail).
+func developersIn(t *testing.T, dataDir string, emails []string) (ids map[string]string, rows map[string]int, refused int) {
+	t.Helper()
+	s, err := platform.OpenReadOnly(filepath.Join(dataDir, platform.StateFile))
 	if err != nil {
 		t.Fatalf("%s: %v", dataDir, err)
 	}
-	for r.Next() {
-		var id, email string
-		if err := r.Scan(&id, &email); err != nil {
-			t.Fatal(err)
+	defer s.Close()
+	ids, rows = map[string]string{}, map[string]int{}
+	for _, e := range emails {
+		if d, ok := s.Registry().Auth.DeveloperByEmail(e); ok {
+			ids[e] = d.ID
+			rows[e]++
 		}
-		ids[email] = id
-		rows[email]++
 	}
-	r.Close()
-	if err := db.QueryRow("SELECT COUNT(*) FROM changes WHERE type = ? AND ok = 0", platform.CmdDeveloperCreate).Scan(&refused); err != nil {
+	no := false
+	if _, refused, err = s.ListChanges(platform.ChangeFilter{Type: platform.CmdDeveloperCreate, OK: &no, Limit: 1}); err != nil {
 		t.Fatalf("%s: %v", dataDir, err)
 	}
 	return ids, rows, refused
@@ -1415,7 +1393,7 @@ func TestClusterFailoverUnderLoad(t *testing.T) {
 	catchUpAcked := acked
 	mu.Unlock()
 	eventuallyT(t, 20*time.Second, "the restarted leader catches up", func() bool {
-		ids, _, _ := developersIn(t, leader.dir)
+		ids, _, _ := developersIn(t, leader.dir, ackedSoFar)
 		for _, e := range ackedSoFar {
 			if _, ok := ids[e]; !ok {
 				return false
@@ -1481,7 +1459,7 @@ func TestClusterFailoverUnderLoad(t *testing.T) {
 	for _, m := range nodes {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
-			ids, _, _ := developersIn(t, m.dir)
+			ids, _, _ := developersIn(t, m.dir, loadEmails(writes))
 			missing := 0
 			for _, w := range writes {
 				if _, ok := ids[w.email]; w.acked && !ok {
@@ -1499,7 +1477,7 @@ func TestClusterFailoverUnderLoad(t *testing.T) {
 	}
 	var first map[string]string
 	for _, m := range nodes {
-		ids, rows, refused := developersIn(t, m.dir)
+		ids, rows, refused := developersIn(t, m.dir, loadEmails(writes))
 		if refused != 0 {
 			t.Errorf("%s: %d developer creations refused (a retry applied as a new write)", m.id, refused)
 		}
@@ -1566,11 +1544,11 @@ func TestClusterMembershipOfProcesses(t *testing.T) {
 	}
 	suffrage := func(id string) string {
 		t.Helper()
-		m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(id) + `\s+(\S+)\s`).FindStringSubmatch(clusterStatusCLI(t, n1.dir, kek))
-		if m == nil {
+		m, ok := memberOf(clusterStatus(t, n1.dir, kek), id)
+		if !ok {
 			return "absent"
 		}
-		return m[1]
+		return m.Suffrage
 	}
 
 	t.Run("demote, promote, refusals", func(t *testing.T) {
@@ -1633,7 +1611,7 @@ func TestClusterMembershipOfProcesses(t *testing.T) {
 	// Every remaining node has taken a snapshot and compacted its log.
 	for _, m := range []*clusterMember{n1, n2} {
 		eventuallyT(t, 10*time.Second, m.id+" takes a snapshot", func() bool {
-			entries, _ := os.ReadDir(filepath.Join(m.dir, raftDir, "snapshots"))
+			entries, _ := os.ReadDir(filepath.Join(m.dir, platform.RaftDir, "snapshots"))
 			return len(entries) > 0
 		})
 	}
