@@ -69,4 +69,3 @@ func TestGatherMembers(t *testing.T) {
 		t.Fatalf("without a leader: ref %d, %+v", ref, got)
 	}
 }
-
