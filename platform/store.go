@@ -161,15 +161,8 @@ func CheckFile(path string) error {
 // openDB opens path and runs the checks of Open, without migrating.
 func openDB(path string) (*sql.DB, error) {
 	name := filepath.Base(path)
-	if f, err := os.Open(path); err == nil {
-		hdr := make([]byte, len(sqliteHeader))
-		n, _ := io.ReadFull(f, hdr)
-		f.Close()
-		if n > 0 && !bytes.Equal(hdr[:n], sqliteHeader) || n > 0 && n < len(hdr) {
-			return nil, fmt.Errorf("%s: %w: not a SQLite database", name, ErrCorrupt)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := checkHeader(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -196,6 +189,23 @@ func openDB(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 	}
 	return db, nil
+}
+
+// checkHeader checks that the file at path, if not empty, starts as a SQLite
+// database does; a missing file is an error wrapping fs.ErrNotExist.
+func checkHeader(path string) error {
+	name := filepath.Base(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	hdr := make([]byte, len(sqliteHeader))
+	n, _ := io.ReadFull(f, hdr)
+	f.Close()
+	if n > 0 && !bytes.Equal(hdr[:n], sqliteHeader) || n > 0 && n < len(hdr) {
+		return fmt.Errorf("%s: %w: not a SQLite database", name, ErrCorrupt)
+	}
+	return nil
 }
 
 // migrate puts the database in WAL mode and applies missing migrations, each
