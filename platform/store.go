@@ -263,6 +263,10 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Path is the SQLite file the store was configured with: for ReadState, or
+// for a test that opens the file itself.
+func (s *Store) Path() string { return s.cfg.Path }
+
 // AppliedIndex is the log index of the last applied entry.
 func (s *Store) AppliedIndex() uint64 { return s.applied.Load() }
 
