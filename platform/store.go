@@ -54,7 +54,8 @@ type Result struct {
 // Store is a node's replicated state: one SQLite file changed only by Apply,
 // and the in-memory Registry rebuilt after each batch of applied commands.
 // Apply, Snapshot and Restore are called by one goroutine (the Raft FSM's);
-// Read and Registry may be called by any number of goroutines at any time.
+// the typed reads (reads.go) and Registry may be called by any number of
+// goroutines at any time.
 type Store struct {
 	cfg StoreConfig
 	log *slog.Logger
@@ -287,9 +288,10 @@ func (s *Store) Healthy() error {
 	return nil
 }
 
-// Read runs fn with the database for reading. fn must not write: every write
-// goes through a command.
-func (s *Store) Read(fn func(db *sql.DB) error) error {
+// read runs fn with the database for reading, for the typed reads (reads.go)
+// and this package's tests. fn must not write: every write goes through a
+// command.
+func (s *Store) read(fn func(db *sql.DB) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
