@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -752,13 +751,11 @@ func (env *e2eEnv) freshAPI(t *testing.T, level, target string, timeoutMs int) s
 // applicantVersion reads an applicant's row version (for status changes).
 func (env *e2eEnv) applicantVersion(t *testing.T, id string) int64 {
 	t.Helper()
-	var v int64
-	if err := env.store.Read(func(db *sql.DB) error {
-		return db.QueryRow("SELECT version FROM applicants WHERE id = ?", id).Scan(&v)
-	}); err != nil {
+	a, err := env.store.Applicant(id)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return a.Version
 }
 
 // ---- clients --------------------------------------------------------------------

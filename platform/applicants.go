@@ -3,7 +3,6 @@ package platform
 import (
 	"crypto/ecdsa"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
@@ -401,7 +400,7 @@ func init() {
 // aplLoadView rebuilds the view. Public keys are parsed once per
 // credential: the previous view's parsed keys are reused (a credential's
 // key never changes).
-func aplLoadView(db *sql.DB, r *Registry) error {
+func aplLoadView(db queryer, r *Registry) error {
 	apps := map[string]*AppEntry{}
 	if err := aplLoadApps(db, r.Applicants, apps, "", ""); err != nil {
 		return err
@@ -418,7 +417,7 @@ const aplMaxTouched = 2000
 // copies the map of apps (sharing every untouched entry, which is
 // immutable), drops the touched applicants' apps and loads them again, with
 // their applicant's status and rules and their credentials.
-func aplUpdateView(db *sql.DB, r *Registry, prev *Registry, touched []string) error {
+func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) error {
 	if len(touched) == 0 {
 		return nil
 	}
@@ -447,7 +446,7 @@ func aplUpdateView(db *sql.DB, r *Registry, prev *Registry, touched []string) er
 // aplLoadApps loads into apps the apps matching where (a condition on apps
 // a, with one argument arg, or "" for every app) with their credentials,
 // reusing the parsed public keys of prev.
-func aplLoadApps(db *sql.DB, prev *ApplicantsView, apps map[string]*AppEntry, where string, arg any) error {
+func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, where string, arg any) error {
 	var args []any
 	if where != "" {
 		args = []any{arg}

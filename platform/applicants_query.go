@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// SQL reads of the applicants domain, for the admin and portal APIs (the
-// gateway reads the registry instead). Not-found is a *CommandError of
+// SQL reads of the applicants domain, for the admin and portal APIs through
+// the Store's typed reads (reads.go); the gateway reads the registry instead. Not-found is a *CommandError of
 // CodeNotFound, so the APIs render it as they render a refused command.
 
 // aplLimit renders a LIMIT clause: limit ≤ 0 means 50, at most 500.
@@ -65,8 +65,8 @@ func aplScanApplicant(row aplScanner) (Applicant, error) {
 	return a, nil
 }
 
-// GetApplicant reads one applicant.
-func GetApplicant(db *sql.DB, id string) (Applicant, error) {
+// getApplicant reads one applicant.
+func getApplicant(db *sql.DB, id string) (Applicant, error) {
 	a, err := aplScanApplicant(db.QueryRow("SELECT "+aplApplicantColumns+" FROM applicants WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, NotFound("applicant not found")
@@ -84,8 +84,8 @@ type ApplicantFilter struct {
 	Limit, Offset    int // a page: limit ≤ 0 means 50
 }
 
-// ListApplicants reads a page of applicants, newest first, and the total.
-func ListApplicants(db *sql.DB, f ApplicantFilter) ([]Applicant, int, error) {
+// listApplicants reads a page of applicants, newest first, and the total.
+func listApplicants(db *sql.DB, f ApplicantFilter) ([]Applicant, int, error) {
 	w := &aplWhere{}
 	if f.OwnerDeveloperID != "" {
 		w.add("owner_developer_id = ?", f.OwnerDeveloperID)
@@ -129,8 +129,8 @@ func aplScanApp(row aplScanner) (App, error) {
 	return a, err
 }
 
-// GetApp reads one app.
-func GetApp(db *sql.DB, id string) (App, error) {
+// getApp reads one app.
+func getApp(db *sql.DB, id string) (App, error) {
 	a, err := aplScanApp(db.QueryRow("SELECT "+aplAppColumns+" FROM apps a WHERE a.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, NotFound("app not found")
@@ -147,8 +147,8 @@ type AppFilter struct {
 	Limit, Offset    int // a page: limit ≤ 0 means 50
 }
 
-// ListApps reads a page of apps, newest first, and the total.
-func ListApps(db *sql.DB, f AppFilter) ([]App, int, error) {
+// listApps reads a page of apps, newest first, and the total.
+func listApps(db *sql.DB, f AppFilter) ([]App, int, error) {
 	w := &aplWhere{}
 	if f.ApplicantID != "" {
 		w.add("a.applicant_id = ?", f.ApplicantID)
@@ -183,9 +183,9 @@ func ListApps(db *sql.DB, f AppFilter) ([]App, int, error) {
 	return out, total, rows.Err()
 }
 
-// GetCredential reads one credential (never its secret); State is its
+// getCredential reads one credential (never its secret); State is its
 // state at now.
-func GetCredential(db *sql.DB, id string, now time.Time) (Credential, error) {
+func getCredential(db *sql.DB, id string, now time.Time) (Credential, error) {
 	var c Credential
 	err := aplScanCredentialWithApplicant(db.QueryRow("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id), &c)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -219,9 +219,9 @@ type CredentialFilter struct {
 	Limit, Offset int    // a page: limit ≤ 0 means 50
 }
 
-// ListCredentials reads a page of credentials (never secrets), newest
+// listCredentials reads a page of credentials (never secrets), newest
 // first, and the total; State is each one's state at now.
-func ListCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credential, int, error) {
+func listCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credential, int, error) {
 	w := &aplWhere{}
 	if f.AppID != "" {
 		w.add("c.app_id = ?", f.AppID)
@@ -257,10 +257,10 @@ func ListCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credentia
 	return out, total, rows.Err()
 }
 
-// ExpiringCredentials returns the active credentials of active apps that
+// expiringCredentials returns the active credentials of active apps that
 // expire after now and no later than now+within, soonest first: the portal
 // warns their applicants.
-func ExpiringCredentials(db *sql.DB, now time.Time, within time.Duration) ([]Credential, error) {
+func expiringCredentials(db *sql.DB, now time.Time, within time.Duration) ([]Credential, error) {
 	rows, err := db.Query("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id"+
 		" WHERE c.status = ? AND a.status = ? AND c.not_after_ms > ? AND c.not_after_ms <= ? ORDER BY c.not_after_ms, c.id",
 		CredentialActive, AppActive, now.UnixMilli(), now.Add(within).UnixMilli())
@@ -310,8 +310,8 @@ func aplScanRequest(row aplScanner) (ProductionRequest, error) {
 	return r, nil
 }
 
-// GetProductionRequest reads one production request.
-func GetProductionRequest(db *sql.DB, id string) (ProductionRequest, error) {
+// getProductionRequest reads one production request.
+func getProductionRequest(db *sql.DB, id string) (ProductionRequest, error) {
 	r, err := aplScanRequest(db.QueryRow("SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+" WHERE r.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, NotFound("production request not found")
@@ -327,9 +327,9 @@ type RequestFilter struct {
 	Limit, Offset    int // a page: limit ≤ 0 means 50
 }
 
-// ListProductionRequests reads a page of production requests, newest
+// listProductionRequests reads a page of production requests, newest
 // first, and the total.
-func ListProductionRequests(db *sql.DB, f RequestFilter) ([]ProductionRequest, int, error) {
+func listProductionRequests(db *sql.DB, f RequestFilter) ([]ProductionRequest, int, error) {
 	w := &aplWhere{}
 	if f.ApplicantID != "" {
 		w.add("r.applicant_id = ?", f.ApplicantID)
@@ -360,8 +360,8 @@ func ListProductionRequests(db *sql.DB, f RequestFilter) ([]ProductionRequest, i
 	return out, total, rows.Err()
 }
 
-// GetAgreement reads one agreement version with its text.
-func GetAgreement(db *sql.DB, version string) (Agreement, error) {
+// getAgreement reads one agreement version with its text.
+func getAgreement(db *sql.DB, version string) (Agreement, error) {
 	var a Agreement
 	var created int64
 	err := db.QueryRow("SELECT version, title, text, sm3, created_ms, created_by FROM agreements WHERE version = ?", version).
@@ -378,8 +378,8 @@ func GetAgreement(db *sql.DB, version string) (Agreement, error) {
 	return a, nil
 }
 
-// CurrentAgreement reads the agreement applicants must accept now.
-func CurrentAgreement(db *sql.DB) (Agreement, error) {
+// currentAgreement reads the agreement applicants must accept now.
+func currentAgreement(db *sql.DB) (Agreement, error) {
 	cur, _, err := aplCurrentAgreement(db)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Agreement{}, NotFound("no agreement has been published yet")
@@ -387,12 +387,12 @@ func CurrentAgreement(db *sql.DB) (Agreement, error) {
 	if err != nil {
 		return Agreement{}, err
 	}
-	return GetAgreement(db, cur)
+	return getAgreement(db, cur)
 }
 
-// ListAgreements reads a page of agreement versions (without their texts),
+// listAgreements reads a page of agreement versions (without their texts),
 // newest first, and the total.
-func ListAgreements(db *sql.DB, limit, offset int) ([]Agreement, int, error) {
+func listAgreements(db *sql.DB, limit, offset int) ([]Agreement, int, error) {
 	w := &aplWhere{}
 	total, err := aplCount(db, "agreements", w)
 	if err != nil {

@@ -146,7 +146,7 @@ func (e *aplEnv) registration(owner Actor, uscc string) *ApplicantRegister {
 func (e *aplEnv) applicant(id string) Applicant {
 	e.t.Helper()
 	var a Applicant
-	err := e.s.Read(func(db *sql.DB) (err error) { a, err = GetApplicant(db, id); return })
+	err := e.s.read(func(db *sql.DB) (err error) { a, err = getApplicant(db, id); return })
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func (e *aplEnv) applicant(id string) Applicant {
 func (e *aplEnv) request(id string) ProductionRequest {
 	e.t.Helper()
 	var r ProductionRequest
-	err := e.s.Read(func(db *sql.DB) (err error) { r, err = GetProductionRequest(db, id); return })
+	err := e.s.read(func(db *sql.DB) (err error) { r, err = getProductionRequest(db, id); return })
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func (e *aplEnv) addCredential(actor Actor, p *CredentialCreate) CredentialResul
 func (e *aplEnv) grants(appID string) []string {
 	e.t.Helper()
 	var out []string
-	err := e.s.Read(func(db *sql.DB) error {
+	err := e.s.read(func(db *sql.DB) error {
 		rows, err := db.Query("SELECT api_id FROM grants WHERE app_id = ? ORDER BY api_id", appID)
 		if err != nil {
 			return err
@@ -214,7 +214,7 @@ func (e *aplEnv) grants(appID string) []string {
 func (e *aplEnv) notices(applicantID string) []string {
 	e.t.Helper()
 	var out []string
-	err := e.s.Read(func(db *sql.DB) error {
+	err := e.s.read(func(db *sql.DB) error {
 		rows, err := db.Query("SELECT kind FROM notices WHERE applicant_id = ? ORDER BY created_ms, rowid", applicantID)
 		if err != nil {
 			return err
@@ -348,7 +348,7 @@ func TestApplicantWholeLife(t *testing.T) {
 	}
 	// Every change is in the record with who and from where.
 	var n int
-	e.s.Read(func(db *sql.DB) error {
+	e.s.read(func(db *sql.DB) error {
 		return db.QueryRow("SELECT COUNT(*) FROM changes WHERE ok = 1 AND type LIKE 'applicant.%' AND actor_addr <> ''").Scan(&n)
 	})
 	if n != 4 {
@@ -391,7 +391,7 @@ func TestExitRevokesEveryCredential(t *testing.T) {
 		}
 	}
 	var active, grants int
-	e.s.Read(func(db *sql.DB) error {
+	e.s.read(func(db *sql.DB) error {
 		db.QueryRow("SELECT COUNT(*) FROM credentials WHERE status = 'active'").Scan(&active)
 		return db.QueryRow("SELECT COUNT(*) FROM grants").Scan(&grants)
 	})
@@ -667,11 +667,11 @@ func TestExpiringCredentialsAndLists(t *testing.T) {
 	var got []Credential
 	var creds []Credential
 	var total int
-	err := e.s.Read(func(db *sql.DB) (err error) {
-		if got, err = ExpiringCredentials(db, e.now, 7*24*time.Hour); err != nil {
+	err := e.s.read(func(db *sql.DB) (err error) {
+		if got, err = expiringCredentials(db, e.now, 7*24*time.Hour); err != nil {
 			return err
 		}
-		creds, total, err = ListCredentials(db, CredentialFilter{AppID: reg.SandboxAppID}, e.now.Add(6*24*time.Hour))
+		creds, total, err = listCredentials(db, CredentialFilter{AppID: reg.SandboxAppID}, e.now.Add(6*24*time.Hour))
 		return err
 	})
 	if err != nil {
@@ -710,12 +710,12 @@ func TestExpiringCredentialsAndLists(t *testing.T) {
 	}
 	var apps []App
 	var applicants []Applicant
-	e.s.Read(func(db *sql.DB) (err error) {
-		apps, _, err = ListApps(db, AppFilter{OwnerDeveloperID: e.dev.ID})
+	e.s.read(func(db *sql.DB) (err error) {
+		apps, _, err = listApps(db, AppFilter{OwnerDeveloperID: e.dev.ID})
 		if err != nil {
 			return err
 		}
-		applicants, total, err = ListApplicants(db, ApplicantFilter{Name: "示例", Status: ApplicantSandbox})
+		applicants, total, err = listApplicants(db, ApplicantFilter{Name: "示例", Status: ApplicantSandbox})
 		return err
 	})
 	if len(apps) != 1 || apps[0].ID != reg.SandboxAppID || total != 1 || applicants[0].ID != reg.ApplicantID {

@@ -715,7 +715,7 @@ func (v *AuthView) Sessions(principalID string) []Session {
 	return out
 }
 
-func loadAuthView(db *sql.DB, r *Registry) error {
+func loadAuthView(db queryer, r *Registry) error {
 	v := &AuthView{
 		adminsByID: map[string]*AdminUser{}, adminsByUsername: map[string]*AdminUser{},
 		devsByID: map[string]*Developer{}, devsByEmail: map[string]*Developer{}, sessions: map[string]*Session{},

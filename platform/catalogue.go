@@ -882,7 +882,7 @@ func compileAPI(a *API) {
 	a.Masking = masks
 }
 
-func loadCatalogue(db *sql.DB, r *Registry) error {
+func loadCatalogue(db queryer, r *Registry) error {
 	prev := r.Catalogue
 	v := &CatalogueView{apis: map[string]*API{}, routes: map[string]*routeNode{}, grants: map[grantKey]Grant{},
 		byApp: map[string][]Grant{}, byAPI: map[string][]Grant{}}

@@ -310,7 +310,7 @@ func init() {
 	Handle(CmdWebhookAttempt, 1, 0, applyWebhookAttempt)
 }
 
-// ---- reads (for the portal; SQL through Store.Read) -----------------------------------
+// ---- reads (for the portal, through the Store's typed reads in reads.go) ---------------
 
 // APIChange is one row of an API's change log.
 type APIChange struct {
@@ -330,9 +330,9 @@ type APIChange struct {
 	Spec string `json:"spec"`
 }
 
-// ListAPIChanges returns a page of an API's change log, newest first, and
+// listAPIChanges returns a page of an API's change log, newest first, and
 // the total number of rows.
-func ListAPIChanges(db *sql.DB, apiID string, limit, offset int) ([]APIChange, int, error) {
+func listAPIChanges(db *sql.DB, apiID string, limit, offset int) ([]APIChange, int, error) {
 	var total int
 	if err := db.QueryRow("SELECT COUNT(*) FROM api_changes WHERE api_id = ?", apiID).Scan(&total); err != nil {
 		return nil, 0, err
@@ -375,10 +375,10 @@ type NoticeFilter struct {
 	DeliveryStatus string
 }
 
-// ListNotices returns a page of the notices the filter selects, newest
+// listNotices returns a page of the notices the filter selects, newest
 // first (by time, then by insertion), with their delivery state, and the
 // total number.
-func ListNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDelivery, int, error) {
+func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDelivery, int, error) {
 	out := []NoticeWithDelivery{}
 	where := []string{"1=1"}
 	var args []any
@@ -442,9 +442,9 @@ type DueDelivery struct {
 	Notice Notice
 }
 
-// DueDeliveries returns up to limit pending deliveries due at nowMs, the
+// dueDeliveries returns up to limit pending deliveries due at nowMs, the
 // longest-waiting first.
-func DueDeliveries(db *sql.DB, nowMs int64, limit int) ([]DueDelivery, error) {
+func dueDeliveries(db *sql.DB, nowMs int64, limit int) ([]DueDelivery, error) {
 	rows, err := db.Query(`SELECT d.notice_id, d.applicant_id, d.url, d.status, d.attempts, d.next_attempt_ms, d.last_attempt_ms,
 		d.last_status, d.last_error, d.delivered_ms, d.created_ms,
 		n.kind, coalesce(n.api_id, ''), n.title, n.body, n.created_ms
@@ -469,9 +469,9 @@ func DueDeliveries(db *sql.DB, nowMs int64, limit int) ([]DueDelivery, error) {
 	return out, rows.Err()
 }
 
-// NoticesWithoutDelivery returns up to limit ids of notices that have no
+// noticesWithoutDelivery returns up to limit ids of notices that have no
 // delivery row (inserted without enqueueNoticeDelivery), oldest first.
-func NoticesWithoutDelivery(db *sql.DB, limit int) ([]string, error) {
+func noticesWithoutDelivery(db *sql.DB, limit int) ([]string, error) {
 	rows, err := db.Query(`SELECT n.id FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id
 		WHERE d.notice_id IS NULL ORDER BY n.created_ms, n.id LIMIT ?`, limit)
 	if err != nil {
@@ -489,8 +489,8 @@ func NoticesWithoutDelivery(db *sql.DB, limit int) ([]string, error) {
 	return out, rows.Err()
 }
 
-// Delivery returns the delivery of a notice.
-func Delivery(db *sql.DB, noticeID string) (WebhookDelivery, bool, error) {
+// noticeDelivery returns the delivery of a notice.
+func noticeDelivery(db *sql.DB, noticeID string) (WebhookDelivery, bool, error) {
 	d, err := scanDelivery(db.QueryRow("SELECT "+deliveryColumns+" FROM webhook_deliveries WHERE notice_id = ?", noticeID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, false, nil

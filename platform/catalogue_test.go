@@ -57,7 +57,7 @@ func catWantErr(t *testing.T, res Result, code, field string) {
 // to another domain).
 func catExec(t *testing.T, s *Store, q string, args ...any) {
 	t.Helper()
-	if err := s.Read(func(db *sql.DB) error { _, err := db.Exec(q, args...); return err }); err != nil {
+	if err := s.read(func(db *sql.DB) error { _, err := db.Exec(q, args...); return err }); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -83,7 +83,7 @@ func catSeedApplicant(t *testing.T, s *Store, applicantID, callback string, appI
 func catCount(t *testing.T, s *Store, q string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := s.Read(func(db *sql.DB) error { return db.QueryRow(q, args...).Scan(&n) }); err != nil {
+	if err := s.read(func(db *sql.DB) error { return db.QueryRow(q, args...).Scan(&n) }); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -203,9 +203,9 @@ func TestAPILifecycle(t *testing.T) {
 	}
 	// The change log has one row per successful change, with versions.
 	var changes []APIChange
-	if err := s.Read(func(db *sql.DB) error {
+	if err := s.read(func(db *sql.DB) error {
 		var err error
-		changes, _, err = ListAPIChanges(db, "api_balance", 100, 0)
+		changes, _, err = listAPIChanges(db, "api_balance", 100, 0)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -411,7 +411,7 @@ func TestNoticesGoToGrantedApplicantsOnly(t *testing.T) {
 	check := func(kind string, wantApplicants ...string) {
 		t.Helper()
 		var got []string
-		s.Read(func(db *sql.DB) error {
+		s.read(func(db *sql.DB) error {
 			rows, err := db.Query("SELECT applicant_id, title, body, api_id FROM notices WHERE kind = ? ORDER BY applicant_id", kind)
 			if err != nil {
 				return err
@@ -457,19 +457,19 @@ func TestNoticesGoToGrantedApplicantsOnly(t *testing.T) {
 		t.Fatalf("%d notices for an applicant without a grant", n)
 	}
 	// The feed is newest first and paginated.
-	s.Read(func(db *sql.DB) error {
-		feed, total, err := ListNotices(db, NoticeFilter{ApplicantIDs: []string{"apl_a"}}, 2, 0)
+	s.read(func(db *sql.DB) error {
+		feed, total, err := listNotices(db, NoticeFilter{ApplicantIDs: []string{"apl_a"}}, 2, 0)
 		if err != nil || total != 5 || len(feed) != 2 || feed[0].Kind != NoticeAPIRetired || feed[0].Delivery == nil || feed[0].Delivery.Status != DeliveryPending {
 			t.Fatalf("feed %+v %d %v", feed, total, err)
 		}
-		feed, _, _ = ListNotices(db, NoticeFilter{ApplicantIDs: []string{"apl_a"}}, 2, 4)
+		feed, _, _ = listNotices(db, NoticeFilter{ApplicantIDs: []string{"apl_a"}}, 2, 4)
 		if len(feed) != 1 || feed[0].Kind != NoticeAPIChanged {
 			t.Fatalf("last page %+v", feed)
 		}
-		if _, total, _ := ListNotices(db, NoticeFilter{}, 10, 0); total != 0 {
+		if _, total, _ := listNotices(db, NoticeFilter{}, 10, 0); total != 0 {
 			t.Fatalf("an empty filter lists %d notices", total)
 		}
-		if feed, total, _ := ListNotices(db, NoticeFilter{AllApplicants: true, DeliveryStatus: DeliverySkipped, Kind: NoticeAPIRetired}, 10, 0); total != 1 || feed[0].ApplicantID != "apl_b" {
+		if feed, total, _ := listNotices(db, NoticeFilter{AllApplicants: true, DeliveryStatus: DeliverySkipped, Kind: NoticeAPIRetired}, 10, 0); total != 1 || feed[0].ApplicantID != "apl_b" {
 			t.Fatalf("filtered %+v", feed)
 		}
 		return nil
@@ -488,7 +488,7 @@ func TestWebhookDeliveryState(t *testing.T) {
 	// by webhook.enqueue, once.
 	catExec(t, s, `INSERT INTO notices (id, applicant_id, kind, title, body, created_ms) VALUES ('ntc_aaaa1', 'apl_a', 'applicant.exit', 't', 'b', 5)`)
 	var ids []string
-	s.Read(func(db *sql.DB) error { ids, _ = NoticesWithoutDelivery(db, 10); return nil })
+	s.read(func(db *sql.DB) error { ids, _ = noticesWithoutDelivery(db, 10); return nil })
 	if len(ids) != 1 || ids[0] != "ntc_aaaa1" {
 		t.Fatalf("without delivery %v", ids)
 	}
@@ -499,7 +499,7 @@ func TestWebhookDeliveryState(t *testing.T) {
 		t.Fatalf("enqueued twice: %v", enq)
 	}
 	var due []DueDelivery
-	s.Read(func(db *sql.DB) error { due, _ = DueDeliveries(db, catT0, 10); return nil })
+	s.read(func(db *sql.DB) error { due, _ = dueDeliveries(db, catT0, 10); return nil })
 	if len(due) != 1 || due[0].Notice.Kind != "applicant.exit" || due[0].URL != "https://a.example/hook" || due[0].Attempts != 0 {
 		t.Fatalf("due %+v", due)
 	}
@@ -507,7 +507,7 @@ func TestWebhookDeliveryState(t *testing.T) {
 	delivery := func() WebhookDelivery {
 		t.Helper()
 		var d WebhookDelivery
-		s.Read(func(db *sql.DB) error { d, _, _ = Delivery(db, "ntc_aaaa1"); return nil })
+		s.read(func(db *sql.DB) error { d, _, _ = noticeDelivery(db, "ntc_aaaa1"); return nil })
 		return d
 	}
 	var res map[string]any
@@ -519,7 +519,7 @@ func TestWebhookDeliveryState(t *testing.T) {
 	if d.Status != DeliveryPending || d.Attempts != 1 || d.NextAttemptMs != catT0+10000 || d.LastStatus != 500 {
 		t.Fatalf("after a failure %+v", d)
 	}
-	s.Read(func(db *sql.DB) error { due, _ = DueDeliveries(db, catT0+9999, 10); return nil })
+	s.read(func(db *sql.DB) error { due, _ = dueDeliveries(db, catT0+9999, 10); return nil })
 	if len(due) != 0 {
 		t.Fatal("delivery due before its backoff")
 	}
@@ -532,7 +532,7 @@ func TestWebhookDeliveryState(t *testing.T) {
 	}
 	// Once delivered, never again.
 	catWantErr(t, catApply(t, s, CmdWebhookAttempt, catT0+10002, WebhookAttempt{NoticeID: "ntc_aaaa1", Attempt: 3, HTTPStatus: 500, Error: "x", NextAttemptMs: catT0 + 20000}), CodeConflict, "")
-	s.Read(func(db *sql.DB) error { due, _ = DueDeliveries(db, catT0+1e9, 10); return nil })
+	s.read(func(db *sql.DB) error { due, _ = dueDeliveries(db, catT0+1e9, 10); return nil })
 	if len(due) != 0 {
 		t.Fatal("a delivered notice is due again")
 	}

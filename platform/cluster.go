@@ -258,7 +258,7 @@ func init() {
 	registerPart(PartCluster, loadClusterView)
 }
 
-func loadClusterView(db *sql.DB, r *Registry) error {
+func loadClusterView(db queryer, r *Registry) error {
 	v := &ClusterView{Nodes: map[string]ClusterNode{}}
 	switch err := db.QueryRow(`SELECT ca_cert_pem, token_hash FROM cluster WHERE id = 1`).Scan(&v.CACertPEM, &v.TokenHash); {
 	case err == nil:

@@ -396,7 +396,7 @@ func (v *ConsentView) CustomerSession(token string) (CustomerSession, bool) {
 	return CustomerSession{}, false
 }
 
-func loadConsentView(db *sql.DB, r *Registry) error {
+func loadConsentView(db queryer, r *Registry) error {
 	v := &ConsentView{consents: map[string]*Consent{}, tokens: map[string]*UserToken{}, sessions: map[string]*CustomerSession{}}
 	rows, err := db.Query("SELECT id, app_id, customer_id, scope, status, created_ms, expires_ms, ended_ms FROM consents")
 	if err != nil {

@@ -17,6 +17,9 @@ var (
 	ErrCommandTooLarge = errors.New("command too large")
 	// ErrSchemaNewer: state.db was written by a newer version of lijiang.
 	ErrSchemaNewer = errors.New("state database schema is newer than this binary")
+	// ErrSchemaOlder: state.db has not been migrated to this binary's schema
+	// yet (ReadState does not migrate; Store.Open does).
+	ErrSchemaOlder = errors.New("state database schema is older than this binary")
 	// ErrCorrupt: state.db is not a readable Lijiang database.
 	ErrCorrupt = errors.New("state database is corrupt")
 	// ErrClosed: the store is not open.

@@ -48,28 +48,36 @@ type Registry struct {
 	Cluster *ClusterView
 }
 
+// queryer is what the registry is loaded with: the database, or one read
+// transaction for a consistent view of a database another process may be
+// writing (ReadState).
+type queryer interface {
+	Query(query string, args ...any) (*sql.Rows, error)
+	QueryRow(query string, args ...any) *sql.Row
+}
+
 // partLoader reloads one registry part into r from db.
 type partLoader struct {
 	part Parts
-	load func(db *sql.DB, r *Registry) error
+	load func(db queryer, r *Registry) error
 	// incr, if set, updates the part of prev into r for the touched keys
 	// only (r starts as a copy of prev). It must not change anything prev
 	// holds: it builds new maps and entries and shares the untouched ones.
-	incr func(db *sql.DB, r *Registry, prev *Registry, touched []string) error
+	incr func(db queryer, r *Registry, prev *Registry, touched []string) error
 }
 
 var partLoaders []partLoader
 
 // registerPart registers the loader of a registry part; called from init
 // functions of the files that own the part.
-func registerPart(part Parts, load func(db *sql.DB, r *Registry) error) {
+func registerPart(part Parts, load func(db queryer, r *Registry) error) {
 	partLoaders = append(partLoaders, partLoader{part: part, load: load})
 }
 
 // registerIncrementalPart registers the loader of a registry part that can
 // also be updated for the keys commands named with Tx.Touch.
-func registerIncrementalPart(part Parts, load func(db *sql.DB, r *Registry) error,
-	incr func(db *sql.DB, r *Registry, prev *Registry, touched []string) error) {
+func registerIncrementalPart(part Parts, load func(db queryer, r *Registry) error,
+	incr func(db queryer, r *Registry, prev *Registry, touched []string) error) {
 	partLoaders = append(partLoaders, partLoader{part: part, load: load, incr: incr})
 }
 
@@ -116,7 +124,7 @@ func (r *Registry) PlatformKey(serial string) (PlatformKey, bool) {
 
 // loadRegistry builds a registry, reloading the given parts fully from db
 // and sharing the others with prev (which is immutable, so sharing is safe).
-func loadRegistry(db *sql.DB, parts Parts, prev *Registry) (*Registry, error) {
+func loadRegistry(db queryer, parts Parts, prev *Registry) (*Registry, error) {
 	return loadRegistryChange(db, change{parts: parts, full: parts}, prev)
 }
 
@@ -124,7 +132,7 @@ func loadRegistry(db *sql.DB, parts Parts, prev *Registry) (*Registry, error) {
 // loader that were changed only for named keys are updated from prev for
 // those keys, the other changed parts are reloaded fully, and the unchanged
 // ones are shared with prev. Without prev, everything is loaded.
-func loadRegistryChange(db *sql.DB, ch change, prev *Registry) (*Registry, error) {
+func loadRegistryChange(db queryer, ch change, prev *Registry) (*Registry, error) {
 	parts := ch.parts
 	r := &Registry{}
 	if prev != nil {

@@ -54,7 +54,8 @@ type Result struct {
 // Store is a node's replicated state: one SQLite file changed only by Apply,
 // and the in-memory Registry rebuilt after each batch of applied commands.
 // Apply, Snapshot and Restore are called by one goroutine (the Raft FSM's);
-// Read and Registry may be called by any number of goroutines at any time.
+// the typed reads (reads.go) and Registry may be called by any number of
+// goroutines at any time.
 type Store struct {
 	cfg StoreConfig
 	log *slog.Logger
@@ -161,15 +162,8 @@ func CheckFile(path string) error {
 // openDB opens path and runs the checks of Open, without migrating.
 func openDB(path string) (*sql.DB, error) {
 	name := filepath.Base(path)
-	if f, err := os.Open(path); err == nil {
-		hdr := make([]byte, len(sqliteHeader))
-		n, _ := io.ReadFull(f, hdr)
-		f.Close()
-		if n > 0 && !bytes.Equal(hdr[:n], sqliteHeader) || n > 0 && n < len(hdr) {
-			return nil, fmt.Errorf("%s: %w: not a SQLite database", name, ErrCorrupt)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := checkHeader(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -196,6 +190,23 @@ func openDB(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 	}
 	return db, nil
+}
+
+// checkHeader checks that the file at path, if not empty, starts as a SQLite
+// database does; a missing file is an error wrapping fs.ErrNotExist.
+func checkHeader(path string) error {
+	name := filepath.Base(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	hdr := make([]byte, len(sqliteHeader))
+	n, _ := io.ReadFull(f, hdr)
+	f.Close()
+	if n > 0 && !bytes.Equal(hdr[:n], sqliteHeader) || n > 0 && n < len(hdr) {
+		return fmt.Errorf("%s: %w: not a SQLite database", name, ErrCorrupt)
+	}
+	return nil
 }
 
 // migrate puts the database in WAL mode and applies missing migrations, each
@@ -253,6 +264,10 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Path is the SQLite file the store was configured with: for ReadState, or
+// for a test that opens the file itself.
+func (s *Store) Path() string { return s.cfg.Path }
+
 // AppliedIndex is the log index of the last applied entry.
 func (s *Store) AppliedIndex() uint64 { return s.applied.Load() }
 
@@ -273,9 +288,10 @@ func (s *Store) Healthy() error {
 	return nil
 }
 
-// Read runs fn with the database for reading. fn must not write: every write
-// goes through a command.
-func (s *Store) Read(fn func(db *sql.DB) error) error {
+// read runs fn with the database for reading, for the typed reads (reads.go)
+// and this package's tests. fn must not write: every write goes through a
+// command.
+func (s *Store) read(fn func(db *sql.DB) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {

@@ -32,7 +32,7 @@ func settingEntry(t *testing.T, index uint64, id, key, value string) Entry {
 func dump(t *testing.T, s *Store) string {
 	t.Helper()
 	var b strings.Builder
-	err := s.Read(func(db *sql.DB) error {
+	err := s.read(func(db *sql.DB) error {
 		for _, q := range []string{
 			"SELECT applied_index || ':' || applied_term FROM fsm",
 			"SELECT log_index || command_id || type || ok || error_code || coalesce(result, '') FROM changes ORDER BY log_index",
@@ -125,7 +125,7 @@ func TestRefusedCommandLeavesOnlyItsRecord(t *testing.T) {
 		t.Fatalf("k1 status %q, want retiring", k.Status)
 	}
 	var n int
-	s.Read(func(db *sql.DB) error {
+	s.read(func(db *sql.DB) error {
 		return db.QueryRow("SELECT COUNT(*) FROM changes WHERE ok = 0 AND error_code = 'CONFLICT'").Scan(&n)
 	})
 	if n != 1 {

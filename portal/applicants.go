@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
@@ -227,14 +226,10 @@ func developerID(c echo.Context) string {
 	return ""
 }
 
-// read runs fn on the state database.
-func (s *Server) read(fn func(db *sql.DB) error) error { return s.store.Read(fn) }
-
 // applicantFor reads an applicant the caller may see: a developer sees only
 // their own (others are "not found", so ids cannot be probed).
 func (s *Server) applicantFor(c echo.Context, id string) (platform.Applicant, error) {
-	var a platform.Applicant
-	err := s.read(func(db *sql.DB) (err error) { a, err = platform.GetApplicant(db, id); return })
+	a, err := s.store.Applicant(id)
 	if err != nil {
 		return a, notFoundAs(err, "applicant")
 	}
@@ -246,8 +241,7 @@ func (s *Server) applicantFor(c echo.Context, id string) (platform.Applicant, er
 
 // appFor reads an app the caller may see, with its grants.
 func (s *Server) appFor(c echo.Context, id string) (appJSON, error) {
-	var a platform.App
-	err := s.read(func(db *sql.DB) (err error) { a, err = platform.GetApp(db, id); return })
+	a, err := s.store.App(id)
 	if err != nil {
 		return appJSON{}, notFoundAs(err, "app")
 	}
@@ -267,8 +261,7 @@ func (s *Server) appJSON(a platform.App) appJSON {
 
 // requestFor reads a production request the caller may see.
 func (s *Server) requestFor(c echo.Context, id string) (platform.ProductionRequest, error) {
-	var r platform.ProductionRequest
-	err := s.read(func(db *sql.DB) (err error) { r, err = platform.GetProductionRequest(db, id); return })
+	r, err := s.store.ProductionRequest(id)
 	if err != nil {
 		return r, notFoundAs(err, "production request")
 	}
@@ -325,8 +318,7 @@ func (s *Server) answerRequest(c echo.Context, status int, id string) error {
 }
 
 func (s *Server) answerCredential(c echo.Context, status int, id string) error {
-	var cr platform.Credential
-	err := s.read(func(db *sql.DB) (err error) { cr, err = platform.GetCredential(db, id, s.now()); return })
+	cr, err := s.store.Credential(id, s.now())
 	if err != nil {
 		return notFoundAs(err, "credential")
 	}
@@ -387,7 +379,7 @@ func (s *Server) listApplicants(c echo.Context, f platform.ApplicantFilter) erro
 	}
 	f.Limit, f.Offset = pg.Limit, pg.Offset
 	out := List[platform.Applicant]{Limit: pg.Limit, Offset: pg.Offset}
-	if err := s.read(func(db *sql.DB) (err error) { out.Items, out.Total, err = platform.ListApplicants(db, f); return }); err != nil {
+	if out.Items, out.Total, err = s.store.ListApplicants(f); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
@@ -482,10 +474,7 @@ func (s *Server) listRequests(c echo.Context, f platform.RequestFilter) error {
 	}
 	f.Limit, f.Offset = pg.Limit, pg.Offset
 	out := List[platform.ProductionRequest]{Limit: pg.Limit, Offset: pg.Offset}
-	if err := s.read(func(db *sql.DB) (err error) {
-		out.Items, out.Total, err = platform.ListProductionRequests(db, f)
-		return
-	}); err != nil {
+	if out.Items, out.Total, err = s.store.ListProductionRequests(f); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
@@ -577,7 +566,7 @@ func (s *Server) listApps(c echo.Context, f platform.AppFilter) error {
 	f.Limit, f.Offset = pg.Limit, pg.Offset
 	var apps []platform.App
 	out := List[appJSON]{Items: []appJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	if err := s.read(func(db *sql.DB) (err error) { apps, out.Total, err = platform.ListApps(db, f); return }); err != nil {
+	if apps, out.Total, err = s.store.ListApps(f); err != nil {
 		return err
 	}
 	for _, a := range apps {
@@ -616,10 +605,7 @@ func (s *Server) listCredentials(c echo.Context, f platform.CredentialFilter) er
 	}
 	f.Limit, f.Offset = pg.Limit, pg.Offset
 	out := List[platform.Credential]{Limit: pg.Limit, Offset: pg.Offset}
-	if err := s.read(func(db *sql.DB) (err error) {
-		out.Items, out.Total, err = platform.ListCredentials(db, f, s.now())
-		return
-	}); err != nil {
+	if out.Items, out.Total, err = s.store.ListCredentials(f, s.now()); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
@@ -638,11 +624,8 @@ func (s *Server) listExpiring(c echo.Context) error {
 			return badRequest("within_days", "must be a number of days from 1 to 3650")
 		}
 	}
-	var all []platform.Credential
-	if err := s.read(func(db *sql.DB) (err error) {
-		all, err = platform.ExpiringCredentials(db, s.now(), time.Duration(days)*24*time.Hour)
-		return
-	}); err != nil {
+	all, err := s.store.ExpiringCredentials(s.now(), time.Duration(days)*24*time.Hour)
+	if err != nil {
 		return err
 	}
 	mine := all[:0:0]
@@ -701,8 +684,8 @@ func (s *Server) createSecret(c echo.Context) error {
 	if err := resultInto(res, &r); err != nil {
 		return err
 	}
-	var cr platform.Credential
-	if err := s.read(func(db *sql.DB) (err error) { cr, err = platform.GetCredential(db, r.CredentialID, s.now()); return }); err != nil {
+	cr, err := s.store.Credential(r.CredentialID, s.now())
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, createdSecret{Credential: cr, AppSecret: secret, Warning: secretWarning})
@@ -744,8 +727,7 @@ func (s *Server) uploadCertificate(c echo.Context) error {
 }
 
 func (s *Server) revokeCredential(c echo.Context) error {
-	var cr platform.Credential
-	err := s.read(func(db *sql.DB) (err error) { cr, err = platform.GetCredential(db, c.Param("id"), s.now()); return })
+	cr, err := s.store.Credential(c.Param("id"), s.now())
 	if err != nil {
 		return notFoundAs(err, "credential")
 	}
@@ -773,26 +755,23 @@ func (s *Server) listAgreements(c echo.Context) error {
 		return err
 	}
 	out := List[platform.Agreement]{Limit: pg.Limit, Offset: pg.Offset}
-	if err := s.read(func(db *sql.DB) (err error) {
-		out.Items, out.Total, err = platform.ListAgreements(db, pg.Limit, pg.Offset)
-		return
-	}); err != nil {
+	if out.Items, out.Total, err = s.store.ListAgreements(pg.Limit, pg.Offset); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) getAgreement(c echo.Context) error {
-	var a platform.Agreement
-	if err := s.read(func(db *sql.DB) (err error) { a, err = platform.GetAgreement(db, c.Param("version")); return }); err != nil {
+	a, err := s.store.Agreement(c.Param("version"))
+	if err != nil {
 		return notFoundAs(err, "agreement version")
 	}
 	return c.JSON(http.StatusOK, a)
 }
 
 func (s *Server) currentAgreement(c echo.Context) error {
-	var a platform.Agreement
-	if err := s.read(func(db *sql.DB) (err error) { a, err = platform.CurrentAgreement(db); return }); err != nil {
+	a, err := s.store.CurrentAgreement()
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
@@ -807,8 +786,8 @@ func (s *Server) createAgreement(c echo.Context) error {
 	if _, err := s.exec(c, platform.CmdAgreementCreate, 1, p); err != nil {
 		return err
 	}
-	var a platform.Agreement
-	if err := s.read(func(db *sql.DB) (err error) { a, err = platform.GetAgreement(db, req.Version); return }); err != nil {
+	a, err := s.store.Agreement(req.Version)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, a)
@@ -847,11 +826,8 @@ func (s *Server) warnExpiringCredentials(ctx context.Context) (int, error) {
 		days = v
 	}
 	now := s.now()
-	var due []platform.Credential
-	if err := s.read(func(db *sql.DB) (err error) {
-		due, err = platform.ExpiringCredentials(db, now, time.Duration(days)*24*time.Hour)
-		return
-	}); err != nil {
+	due, err := s.store.ExpiringCredentials(now, time.Duration(days)*24*time.Hour)
+	if err != nil {
 		return 0, err
 	}
 	actor := platform.Actor{Kind: platform.ActorSystem, ID: "credential-expiry", Node: s.cfg.NodeID}

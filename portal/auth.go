@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"slices"
 	"sort"
@@ -330,27 +329,15 @@ func (s *Server) listAdminUsers(c echo.Context) error {
 		return err
 	}
 	var out []adminUserJSON
-	err = s.store.Read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT id FROM admin_users WHERE (? = '' OR role = ?) AND (? = '' OR status = ?) ORDER BY username",
-			c.QueryParam("role"), c.QueryParam("role"), c.QueryParam("status"), c.QueryParam("status"))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		reg := s.store.Registry().Auth
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			if u, ok := reg.AdminByID(id); ok {
-				out = append(out, s.adminUserJSON(u))
-			}
-		}
-		return rows.Err()
-	})
+	ids, err := s.store.AdminUserIDs(c.QueryParam("role"), c.QueryParam("status"))
 	if err != nil {
 		return err
+	}
+	reg := s.store.Registry().Auth
+	for _, id := range ids {
+		if u, ok := reg.AdminByID(id); ok {
+			out = append(out, s.adminUserJSON(u))
+		}
 	}
 	return c.JSON(http.StatusOK, paginate(out, pg))
 }
@@ -532,62 +519,36 @@ func (s *Server) listChanges(c echo.Context) error {
 		return err
 	}
 	q := c.QueryParams()
-	where := []string{"1=1"}
-	var args []any
-	for _, f := range []struct{ param, col string }{{"type", "type"}, {"actor_id", "actor_id"}, {"actor_kind", "actor_kind"}} {
-		if v := q.Get(f.param); v != "" {
-			where = append(where, f.col+" = ?")
-			args = append(args, v)
-		}
-	}
-	if v := q.Get("type_prefix"); v != "" {
-		where = append(where, "type LIKE ? ESCAPE '\\'")
-		args = append(args, strings.NewReplacer("%", "\\%", "_", "\\_").Replace(v)+"%")
-	}
+	f := platform.ChangeFilter{Type: q.Get("type"), TypePrefix: q.Get("type_prefix"), ActorKind: q.Get("actor_kind"), ActorID: q.Get("actor_id"),
+		Limit: pg.Limit, Offset: pg.Offset}
 	switch q.Get("ok") {
 	case "":
-	case "true":
-		where = append(where, "ok = 1")
-	case "false":
-		where = append(where, "ok = 0")
+	case "true", "false":
+		ok := q.Get("ok") == "true"
+		f.OK = &ok
 	default:
 		return badRequest("ok", "must be true or false")
 	}
-	for _, f := range []struct{ param, op string }{{"since_ms", ">="}, {"until_ms", "<"}} {
-		if v := q.Get(f.param); v != "" {
+	for _, p := range []struct {
+		param string
+		dst   **int64
+	}{{"since_ms", &f.SinceMs}, {"until_ms", &f.UntilMs}} {
+		if v := q.Get(p.param); v != "" {
 			var n int64
 			if _, err := fmtSscan(v, &n); err != nil {
-				return badRequest(f.param, "must be Unix milliseconds")
+				return badRequest(p.param, "must be Unix milliseconds")
 			}
-			where = append(where, "at_ms "+f.op+" ?")
-			args = append(args, n)
+			*p.dst = &n
 		}
 	}
 	out := List[changeJSON]{Items: []changeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	err = s.store.Read(func(db *sql.DB) error {
-		cond := strings.Join(where, " AND ")
-		if err := db.QueryRow("SELECT COUNT(*) FROM changes WHERE "+cond, args...).Scan(&out.Total); err != nil {
-			return err
-		}
-		rows, err := db.Query("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code FROM changes WHERE "+
-			cond+" ORDER BY log_index DESC LIMIT ? OFFSET ?", append(args, pg.Limit, pg.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ch changeJSON
-			var at int64
-			if err := rows.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode); err != nil {
-				return err
-			}
-			ch.At = time.UnixMilli(at).UTC()
-			out.Items = append(out.Items, ch)
-		}
-		return rows.Err()
-	})
+	changes, total, err := s.store.ListChanges(f)
 	if err != nil {
 		return err
+	}
+	out.Total = total
+	for _, ch := range changes {
+		out.Items = append(out.Items, changeJSON(ch))
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -2,8 +2,8 @@ package portal
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -414,21 +414,15 @@ func (s *Server) listAPIChanges(c echo.Context) error {
 		return err
 	}
 	out := List[apiChangeJSON]{Items: []apiChangeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	err = s.store.Read(func(db *sql.DB) error {
-		rows, total, err := platform.ListAPIChanges(db, c.Param("id"), pg.Limit, pg.Offset)
-		if err != nil {
-			return err
-		}
-		out.Total = total
-		for _, ch := range rows {
-			out.Items = append(out.Items, apiChangeJSON{Seq: ch.Seq, CommandID: ch.CommandID, At: time.UnixMilli(ch.AtMs).UTC(),
-				ActorKind: ch.ActorKind, ActorID: ch.ActorID, Action: ch.Action, Summary: ch.Summary, FromVersion: ch.FromVersion,
-				ToVersion: ch.ToVersion, FromStatus: ch.FromStatus, ToStatus: ch.ToStatus, Spec: json.RawMessage(ch.Spec)})
-		}
-		return nil
-	})
+	rows, total, err := s.store.ListAPIChanges(c.Param("id"), pg.Limit, pg.Offset)
 	if err != nil {
 		return err
+	}
+	out.Total = total
+	for _, ch := range rows {
+		out.Items = append(out.Items, apiChangeJSON{Seq: ch.Seq, CommandID: ch.CommandID, At: time.UnixMilli(ch.AtMs).UTC(),
+			ActorKind: ch.ActorKind, ActorID: ch.ActorID, Action: ch.Action, Summary: ch.Summary, FromVersion: ch.FromVersion,
+			ToVersion: ch.ToVersion, FromStatus: ch.FromStatus, ToStatus: ch.ToStatus, Spec: json.RawMessage(ch.Spec)})
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -453,11 +447,12 @@ func (s *Server) listAPIGrants(c echo.Context) error {
 
 // appExists reports whether the app is known.
 func (s *Server) appExists(appID string) (bool, error) {
-	var n int
-	err := s.store.Read(func(db *sql.DB) error {
-		return db.QueryRow("SELECT COUNT(*) FROM apps WHERE id = ?", appID).Scan(&n)
-	})
-	return n > 0, err
+	_, err := s.store.App(appID)
+	var ce *platform.CommandError
+	if errors.As(err, &ce) && ce.Code == platform.CodeNotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (s *Server) listAppGrants(c echo.Context) error {
@@ -529,19 +524,13 @@ func (s *Server) listNotices(c echo.Context, f platform.NoticeFilter) error {
 		return badRequest("delivery_status", "must be pending, delivered, failed or skipped")
 	}
 	out := List[noticeJSON]{Items: []noticeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	err = s.store.Read(func(db *sql.DB) error {
-		rows, total, err := platform.ListNotices(db, f, pg.Limit, pg.Offset)
-		if err != nil {
-			return err
-		}
-		out.Total = total
-		for _, n := range rows {
-			out.Items = append(out.Items, toNoticeJSON(n))
-		}
-		return nil
-	})
+	rows, total, err := s.store.ListNotices(f, pg.Limit, pg.Offset)
 	if err != nil {
 		return err
+	}
+	out.Total = total
+	for _, n := range rows {
+		out.Items = append(out.Items, toNoticeJSON(n))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -556,23 +545,7 @@ func (s *Server) listNoticesAdmin(c echo.Context) error {
 
 // myApplicants returns the ids of the applicants the developer owns.
 func (s *Server) ownedApplicantIDs(developerID string) ([]string, error) {
-	var ids []string
-	err := s.store.Read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT id FROM applicants WHERE owner_developer_id = ? ORDER BY id", developerID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
-	return ids, err
+	return s.store.ApplicantIDsOwnedBy(developerID)
 }
 
 func (s *Server) listMyNotices(c echo.Context) error {

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"lijiang/platform"
+	"lijiang/platform/platformtest"
 )
 
 // catSeedApplicant inserts an applicant owned by developerID, with its
@@ -16,20 +16,8 @@ import (
 // to another domain, whose HTTP flow is tested elsewhere).
 func (env *testEnv) catSeedApplicant(applicantID, developerID, callback, appID string) {
 	env.t.Helper()
-	err := env.store.Read(func(db *sql.DB) error {
-		if _, err := db.Exec(`INSERT INTO applicants (id, owner_developer_id, name, uscc, contact_name, contact_email, contact_phone,
-			callback_url, status, version, created_ms, created_by, updated_ms, updated_by)
-			VALUES (?, ?, 'Org', ?, 'C', 'c@example.com', '13800000000', ?, 'approved', 1, 1, 'test', 1, 'test')`,
-			applicantID, developerID, (applicantID + "000000000000000000")[:18], callback); err != nil {
-			return err
-		}
-		_, err := db.Exec(`INSERT INTO apps (id, applicant_id, env, status, created_ms, created_by, updated_ms) VALUES (?, ?, 'production', 'active', 1, 'test', 1)`,
-			appID, applicantID)
-		return err
-	})
-	if err != nil {
-		env.t.Fatal(err)
-	}
+	platformtest.SeedApplicant(env.t, env.store.Path(), platformtest.Applicant{ID: applicantID, OwnerDeveloperID: developerID,
+		USCC: (applicantID + "000000000000000000")[:18], CallbackURL: callback, AppID: appID})
 }
 
 func catMe(t *testing.T, c *client) string {

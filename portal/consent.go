@@ -2,7 +2,6 @@ package portal
 
 import (
 	"crypto/subtle"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"html/template"
@@ -118,9 +117,9 @@ func (s *Server) validateAuthRequest(q url.Values) (*authRequest, error) {
 		ar.Scopes = append(ar.Scopes, scopeInfo{Scope: sc, APIs: strings.Join(names, "、")})
 	}
 	ar.AppName = app.ID
-	s.store.Read(func(db *sql.DB) error {
-		return db.QueryRow("SELECT name FROM applicants WHERE id = ?", app.ApplicantID).Scan(&ar.ApplicantName)
-	})
+	if a, err := s.store.Applicant(app.ApplicantID); err == nil {
+		ar.ApplicantName = a.Name
+	}
 	return ar, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,16 +112,11 @@ var webhookActor = platform.Actor{Kind: platform.ActorSystem, ID: "webhooks"}
 func (w *webhooker) round(ctx context.Context) {
 	s := w.s
 	now := s.now()
-	var orphans []string
+	orphans, err := s.store.NoticesWithoutDelivery(500)
 	var due []platform.DueDelivery
-	err := s.store.Read(func(db *sql.DB) error {
-		var err error
-		if orphans, err = platform.NoticesWithoutDelivery(db, 500); err != nil {
-			return err
-		}
-		due, err = platform.DueDeliveries(db, now.UnixMilli(), webhookBatch)
-		return err
-	})
+	if err == nil {
+		due, err = s.store.DueDeliveries(now.UnixMilli(), webhookBatch)
+	}
 	if err != nil {
 		if !errors.Is(err, platform.ErrClosed) {
 			s.log.Warn("webhooks: reading deliveries", "err", err)

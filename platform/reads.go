@@ -1,0 +1,251 @@
+package platform
+
+import (
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// Typed reads of the state database, for the admin and portal APIs (the
+// gateway reads the registry instead). They are the only way other packages
+// read SQL: no *sql.DB leaves this package. Each runs on the open store and
+// returns ErrClosed after Close. Not-found is a *CommandError of CodeNotFound,
+// so the APIs render it as they render a refused command.
+
+// Applicant reads one applicant.
+func (s *Store) Applicant(id string) (a Applicant, err error) {
+	err = s.read(func(db *sql.DB) error { a, err = getApplicant(db, id); return err })
+	return a, err
+}
+
+// ListApplicants reads a page of the applicants f selects, newest first, and
+// their total.
+func (s *Store) ListApplicants(f ApplicantFilter) (items []Applicant, total int, err error) {
+	err = s.read(func(db *sql.DB) error { items, total, err = listApplicants(db, f); return err })
+	return items, total, err
+}
+
+// ApplicantIDsOwnedBy returns the ids of the applicants the developer owns,
+// in id order.
+func (s *Store) ApplicantIDsOwnedBy(developerID string) (ids []string, err error) {
+	err = s.read(func(db *sql.DB) error {
+		rows, err := db.Query("SELECT id FROM applicants WHERE owner_developer_id = ? ORDER BY id", developerID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}
+
+// App reads one app.
+func (s *Store) App(id string) (a App, err error) {
+	err = s.read(func(db *sql.DB) error { a, err = getApp(db, id); return err })
+	return a, err
+}
+
+// ListApps reads a page of the apps f selects, newest first, and their total.
+func (s *Store) ListApps(f AppFilter) (items []App, total int, err error) {
+	err = s.read(func(db *sql.DB) error { items, total, err = listApps(db, f); return err })
+	return items, total, err
+}
+
+// Credential reads one credential (never its secret); its State is its state
+// at now.
+func (s *Store) Credential(id string, now time.Time) (c Credential, err error) {
+	err = s.read(func(db *sql.DB) error { c, err = getCredential(db, id, now); return err })
+	return c, err
+}
+
+// ListCredentials reads a page of the credentials f selects (never secrets),
+// newest first, and their total; State is each one's state at now.
+func (s *Store) ListCredentials(f CredentialFilter, now time.Time) (items []Credential, total int, err error) {
+	err = s.read(func(db *sql.DB) error { items, total, err = listCredentials(db, f, now); return err })
+	return items, total, err
+}
+
+// ExpiringCredentials returns the active credentials of active apps that
+// expire after now and no later than now+within, soonest first: the portal
+// warns their applicants.
+func (s *Store) ExpiringCredentials(now time.Time, within time.Duration) (items []Credential, err error) {
+	err = s.read(func(db *sql.DB) error { items, err = expiringCredentials(db, now, within); return err })
+	return items, err
+}
+
+// ProductionRequest reads one production request.
+func (s *Store) ProductionRequest(id string) (r ProductionRequest, err error) {
+	err = s.read(func(db *sql.DB) error { r, err = getProductionRequest(db, id); return err })
+	return r, err
+}
+
+// ListProductionRequests reads a page of the production requests f selects,
+// newest first, and their total.
+func (s *Store) ListProductionRequests(f RequestFilter) (items []ProductionRequest, total int, err error) {
+	err = s.read(func(db *sql.DB) error { items, total, err = listProductionRequests(db, f); return err })
+	return items, total, err
+}
+
+// Agreement reads one agreement version with its text.
+func (s *Store) Agreement(version string) (a Agreement, err error) {
+	err = s.read(func(db *sql.DB) error { a, err = getAgreement(db, version); return err })
+	return a, err
+}
+
+// CurrentAgreement reads the agreement applicants must accept now.
+func (s *Store) CurrentAgreement() (a Agreement, err error) {
+	err = s.read(func(db *sql.DB) error { a, err = currentAgreement(db); return err })
+	return a, err
+}
+
+// ListAgreements reads a page of agreement versions (without their texts),
+// newest first, and their total.
+func (s *Store) ListAgreements(limit, offset int) (items []Agreement, total int, err error) {
+	err = s.read(func(db *sql.DB) error { items, total, err = listAgreements(db, limit, offset); return err })
+	return items, total, err
+}
+
+// ListAPIChanges reads a page of an API's change log, newest first, and its
+// total.
+func (s *Store) ListAPIChanges(apiID string, limit, offset int) (items []APIChange, total int, err error) {
+	err = s.read(func(db *sql.DB) error { items, total, err = listAPIChanges(db, apiID, limit, offset); return err })
+	return items, total, err
+}
+
+// ListNotices reads a page of the notices f selects, newest first, with their
+// delivery state, and their total.
+func (s *Store) ListNotices(f NoticeFilter, limit, offset int) (items []NoticeWithDelivery, total int, err error) {
+	err = s.read(func(db *sql.DB) error { items, total, err = listNotices(db, f, limit, offset); return err })
+	return items, total, err
+}
+
+// DueDeliveries returns up to limit pending webhook deliveries due at nowMs
+// (Unix milliseconds), the longest-waiting first.
+func (s *Store) DueDeliveries(nowMs int64, limit int) (items []DueDelivery, err error) {
+	err = s.read(func(db *sql.DB) error { items, err = dueDeliveries(db, nowMs, limit); return err })
+	return items, err
+}
+
+// NoticesWithoutDelivery returns up to limit ids of notices that have no
+// webhook delivery yet, oldest first.
+func (s *Store) NoticesWithoutDelivery(limit int) (ids []string, err error) {
+	err = s.read(func(db *sql.DB) error { ids, err = noticesWithoutDelivery(db, limit); return err })
+	return ids, err
+}
+
+// AdminUserIDs returns the ids of the admin users of role and status (either
+// empty for any), in username order.
+func (s *Store) AdminUserIDs(role, status string) (ids []string, err error) {
+	err = s.read(func(db *sql.DB) error {
+		rows, err := db.Query("SELECT id FROM admin_users WHERE (? = '' OR role = ?) AND (? = '' OR status = ?) ORDER BY username",
+			role, role, status, status)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}
+
+// Change is one record of the change log: a command the log applied,
+// accepted or refused.
+type Change struct {
+	Index     int64     // the log index it was applied at
+	CommandID string    // the command's id
+	Type      string    // the command's type
+	At        time.Time // when it was proposed, UTC
+	ActorKind string
+	ActorID   string
+	ActorAddr string // the client address it came from, if any
+	Node      string // the node that proposed it
+	OK        bool   // whether it was accepted
+	ErrorCode string // why it was refused (a Code* of CommandError), if it was
+}
+
+// ChangeFilter selects change records; empty fields and nil pointers match
+// everything.
+type ChangeFilter struct {
+	Type       string
+	TypePrefix string // types starting with it (taken literally: no wildcards)
+	ActorKind  string
+	ActorID    string
+	OK         *bool  // accepted (true) or refused (false) commands
+	SinceMs    *int64 // at or after this Unix millisecond
+	UntilMs    *int64 // before this Unix millisecond
+	// Limit and Offset are the page, taken as given.
+	Limit, Offset int
+}
+
+// ListChanges reads a page of the change records f selects, newest (highest
+// log index) first, and their total.
+func (s *Store) ListChanges(f ChangeFilter) (items []Change, total int, err error) {
+	where := []string{"1=1"}
+	var args []any
+	for _, c := range []struct{ col, v string }{{"type", f.Type}, {"actor_id", f.ActorID}, {"actor_kind", f.ActorKind}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if f.TypePrefix != "" {
+		where = append(where, "type LIKE ? ESCAPE '\\'")
+		args = append(args, strings.NewReplacer("%", "\\%", "_", "\\_").Replace(f.TypePrefix)+"%")
+	}
+	if f.OK != nil {
+		if *f.OK {
+			where = append(where, "ok = 1")
+		} else {
+			where = append(where, "ok = 0")
+		}
+	}
+	if f.SinceMs != nil {
+		where = append(where, "at_ms >= ?")
+		args = append(args, *f.SinceMs)
+	}
+	if f.UntilMs != nil {
+		where = append(where, "at_ms < ?")
+		args = append(args, *f.UntilMs)
+	}
+	cond := strings.Join(where, " AND ")
+	items = []Change{}
+	err = s.read(func(db *sql.DB) error {
+		if err := db.QueryRow("SELECT COUNT(*) FROM changes WHERE "+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := db.Query("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code FROM changes WHERE "+
+			cond+" ORDER BY log_index DESC LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ch Change
+			var at int64
+			if err := rows.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode); err != nil {
+				return err
+			}
+			ch.At = time.UnixMilli(at).UTC()
+			items = append(items, ch)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return items, total, nil
+}

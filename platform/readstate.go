@@ -1,0 +1,67 @@
+package platform
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// ReadState loads the Registry of the state database at path without a
+// Store: for the CLI's commands on a node's data directory, whether the node
+// is stopped or running (the database is in WAL mode, so a reader neither
+// blocks the node nor is blocked by it, and sees its last committed batch).
+//
+// The file is opened read-only and never created, migrated or changed: a
+// missing file is an error wrapping fs.ErrNotExist, a file of another schema
+// version one wrapping ErrSchemaNewer or ErrSchemaOlder, and one that is not
+// a Lijiang database one wrapping ErrCorrupt. Every part is read in one read
+// transaction, so the registry is the state at one applied index
+// (Registry.AppliedIndex), as a Store would hold it after applying that
+// index. The database is closed before ReadState returns.
+func ReadState(path string) (*Registry, error) {
+	name := filepath.Base(path)
+	// mode=ro would refuse a missing file too, but with a less useful error.
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer tx.Rollback()
+	var ver int
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&ver); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
+	}
+	switch want := SchemaVersion(); {
+	case ver == 0:
+		return nil, fmt.Errorf("%s: %w: no Lijiang schema", name, ErrCorrupt)
+	case ver > want:
+		return nil, fmt.Errorf("%s: %w (schema version %d, this binary knows up to %d): run a newer lijiang", name, ErrSchemaNewer, ver, want)
+	case ver < want:
+		return nil, fmt.Errorf("%s: %w (schema version %d, this binary's is %d): start the node with this binary once to migrate it", name, ErrSchemaOlder, ver, want)
+	}
+	var applied uint64
+	if err := tx.QueryRow("SELECT applied_index FROM fsm WHERE id = 1").Scan(&applied); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = errors.New("no applied index")
+		}
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
+	}
+	reg, err := loadRegistry(tx, PartAll, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: loading registry: %w", name, err)
+	}
+	reg.AppliedIndex = applied
+	return reg, nil
+}
