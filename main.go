@@ -495,15 +495,7 @@ func loadCertificate(cfg Config, keyring *seal.Keyring) (tls.Certificate, error)
 	if cfg.TLSCert != "" {
 		return tlscert.LoadKeyPair(cfg.TLSCert, cfg.TLSKey)
 	}
-	hosts := tlscert.DefaultHosts()
-	for _, a := range []string{cfg.APIAddr, cfg.AdminAddr} {
-		if host, _, err := net.SplitHostPort(a); err == nil && host != "" {
-			if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
-				hosts = append(hosts, host)
-			}
-		}
-	}
-	return tlscert.EnsureSelfSigned(filepath.Join(cfg.DataDir, platform.TLSDir), keyring, hosts, time.Now())
+	return tlscert.EnsureSelfSigned(filepath.Join(cfg.DataDir, platform.TLSDir), keyring, tlscert.HostsFor(cfg.APIAddr, cfg.AdminAddr), time.Now())
 }
 
 // ensurePlatformKeys makes the platform's signing and encryption key pairs on

@@ -30,6 +30,20 @@ func DefaultHosts() []string {
 	return hosts
 }
 
+// HostsFor is DefaultHosts plus the host of every listen address (host:port)
+// that names one: not empty, not a wildcard.
+func HostsFor(listenAddrs ...string) []string {
+	hosts := DefaultHosts()
+	for _, a := range listenAddrs {
+		if host, _, err := net.SplitHostPort(a); err == nil && host != "" {
+			if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+				hosts = append(hosts, host)
+			}
+		}
+	}
+	return hosts
+}
+
 // GenerateSelfSigned returns a new self-signed server certificate and its
 // private key, both PEM-encoded ("CERTIFICATE" and PKCS #8 "PRIVATE KEY").
 // The key is ECDSA P-256; the certificate names every host as a subject
