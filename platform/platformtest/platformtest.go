@@ -58,3 +58,22 @@ func seedApplicant(path string, a Applicant) error {
 	}
 	return tx.Commit()
 }
+
+// RefusedChanges counts the change records of commands of type cmdType that
+// the state database at path refused (a duplicate, a conflict): a
+// cluster test's proof that no retried write was applied as a new one. It
+// reads path read-only, while a node may run on it, and fails tb on any
+// error.
+func RefusedChanges(tb testing.TB, path, cmdType string) int {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM changes WHERE type = ? AND ok = 0", cmdType).Scan(&n); err != nil {
+		tb.Fatalf("%s: counting refused %s: %v", path, cmdType, err)
+	}
+	return n
+}
