@@ -617,12 +617,14 @@ type SealedColumn struct {
 	Table, Key, Column, AADPrefix string
 }
 
-// SealedColumns lists every column of the state that holds sealed secrets.
+// SealedColumns lists every column of the state that holds sealed secrets
+// (NULL where a row has none).
 var SealedColumns = []SealedColumn{
 	{Table: "platform_keys", Key: "serial", Column: "private_sealed", AADPrefix: "platform_key/"},
 	{Table: "admin_users", Key: "id", Column: "totp_sealed", AADPrefix: "admin_user/"},
 	{Table: "credential_secrets", Key: "credential_id", Column: "sealed", AADPrefix: "credential/"},
 	{Table: "cluster_secrets", Key: "name", Column: "sealed", AADPrefix: ClusterSecretAADPrefix},
+	{Table: "apis", Key: "id", Column: "upstream_key_sealed", AADPrefix: UpstreamKeyAADPrefix},
 }
 
 // Reseal rewrites every sealed value in the state with reseal (open with
@@ -642,7 +644,7 @@ func (s *Store) Reseal(reseal func(aad string, blob []byte) ([]byte, error)) (in
 	defer tx.Rollback()
 	n := 0
 	for _, col := range SealedColumns {
-		rows, err := tx.Query(fmt.Sprintf("SELECT %s, %s FROM %s", col.Key, col.Column, col.Table))
+		rows, err := tx.Query(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL", col.Key, col.Column, col.Table, col.Column))
 		if err != nil {
 			return 0, fmt.Errorf("reading %s: %w", col.Table, err)
 		}
