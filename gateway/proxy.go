@@ -36,6 +36,10 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		}
 		targets = []string{g.cfg.SandboxURL}
 	} else {
+		if err := api.UpstreamRefused(); err != nil {
+			// Stored under older rules: an A2 upstream in clear.
+			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		}
 		// The API's own CA bundle and client certificate, if it has them.
 		var err error
 		if hc, err = g.upstreamClient(api); err != nil {

@@ -15,12 +15,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"lijiang/platform"
 	"lijiang/platform/lj1"
+	"lijiang/platform/platformtest"
 )
 
 // testCA is a certificate authority of a test's own.
@@ -237,5 +239,54 @@ func TestUpstreamClientCache(t *testing.T) {
 	bad.Upstream.ClientCertPEM, bad.UpstreamKeySealed = certPEM, []byte("not sealed")
 	if _, err := g.upstreamClient(bad); lj1.As(err).Code != lj1.CodeUpstreamUnavailable {
 		t.Fatalf("a key that does not open: %v", err)
+	}
+}
+
+// TestE2EUpstreamStoredInClear: an A2 API stored before the rule, with an
+// upstream in clear to another host (here this host's own non-loopback
+// address), fails closed (UPSTREAM_UNAVAILABLE) without a call reaching that
+// upstream.
+func TestE2EUpstreamStoredInClear(t *testing.T) {
+	env := e2e(t)
+	var ip net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			ip = n.IP
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("no non-loopback IPv4 address")
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	var calls atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"in":"clear"}`))
+	}))
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	id, path := env.tlsAPI(t, platform.Upstream{Targets: []string{closedPortURL(t)}, TimeoutMs: 2000}, "")
+	// As an older version stored it: a version the registry has not seen,
+	// reloaded with the next change of the catalogue.
+	a, _ := env.store.Registry().Catalogue.API(id)
+	legacy := a.APISpec
+	legacy.Upstream.Targets = []string{srv.URL}
+	platformtest.StoreAPISpec(t, filepath.Join(env.dir, "state.db"), id, legacy)
+	env.tlsAPI(t, platform.Upstream{Targets: []string{closedPortURL(t)}, TimeoutMs: 2000}, "")
+	if a, _ := env.store.Registry().Catalogue.API(id); a.Upstream.Targets[0] != srv.URL || a.UpstreamRefused() == nil {
+		t.Fatalf("the registry did not take the stored spec: %v", a.Upstream.Targets)
+	}
+	env.wantCode(t, env.call(t, e2eCall{app: env.prod, target: path}), lj1.CodeUpstreamUnavailable)
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("%d calls reached the upstream in clear", n)
 	}
 }

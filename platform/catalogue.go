@@ -232,7 +232,16 @@ type API struct {
 
 	tmpl   pathTemplate
 	params *paramValidator
+	// upstreamErr is why the upstream may not be used, for an API stored
+	// before this binary's rules (an A2 API whose upstream is in clear).
+	upstreamErr error
 }
+
+// UpstreamRefused reports why the gateway must not forward the API's calls
+// to its upstream, or nil. Such an API was stored under older rules (an A2
+// API whose upstream is plain http:// to another host): its calls fail
+// closed until it is updated.
+func (a *API) UpstreamRefused() error { return a.upstreamErr }
 
 // Callable reports whether calls may reach the API (published or deprecated).
 func (a *API) Callable() bool { return a.Status == APIPublished || a.Status == APIDeprecated }
@@ -319,6 +328,19 @@ type compiledSpec struct {
 // check validates every field of the spec and compiles its template,
 // schemas and masking paths.
 func (s *APISpec) check() (*compiledSpec, error) {
+	out, err := s.compile()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Upstream.check(s.Level); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// compile is check but for the upstream's links and TLS settings (which
+// Upstream.check validates).
+func (s *APISpec) compile() (*compiledSpec, error) {
 	out := &compiledSpec{}
 	switch {
 	case strings.TrimSpace(s.Name) == "" || !catText(s.Name, 128, false):
@@ -371,9 +393,6 @@ func (s *APISpec) check() (*compiledSpec, error) {
 	}
 	if s.Upstream.TimeoutMs < 100 || s.Upstream.TimeoutMs > 60000 {
 		return nil, Invalid("upstream.timeout_ms", "must be from 100 to 60000")
-	}
-	if err := s.Upstream.check(s.Level); err != nil {
-		return nil, err
 	}
 	if len(s.Masking) > 64 {
 		return nil, Invalid("masking", "must have at most 64 rules")
@@ -909,14 +928,19 @@ type grantKey struct{ app, api string }
 // compileAPI compiles a loaded API's template, schemas and masking paths. An
 // API this binary cannot compile is kept (so it still matches) but refuses
 // every call (Validate returns ErrNotCompiled).
+//
+// An API whose upstream this binary refuses (Upstream.check) is compiled, so
+// that its calls are checked as usual, but UpstreamRefused says why they
+// cannot go on.
 func compileAPI(a *API) {
-	cs, err := a.APISpec.check()
+	cs, err := a.APISpec.compile()
 	if err != nil {
 		if t, terr := parsePathTemplate(a.Path); terr == nil {
 			a.tmpl = t
 		}
 		return
 	}
+	a.upstreamErr = a.Upstream.check(a.Level)
 	a.tmpl, a.params = cs.tmpl, cs.params
 	masks := make([]MaskRule, len(a.Masking))
 	for i, m := range a.Masking {

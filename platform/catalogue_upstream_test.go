@@ -2,6 +2,9 @@ package platform
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -181,5 +184,35 @@ func TestAPIUpstreamClientKey(t *testing.T) {
 	}
 	if n := catCount(t, s, "SELECT COUNT(*) FROM api_changes WHERE api_id = 'api_mtls'"); n != 4 {
 		t.Fatalf("%d changes", n)
+	}
+}
+
+// TestAPIUpstreamStoredUnderOlderRules: an A2 API stored with an upstream in
+// clear before the rule existed is still compiled (its calls are checked and
+// matched as before) but UpstreamRefused says why its calls may not go on,
+// until an update declares the trusted zone (or moves to https://).
+func TestAPIUpstreamStoredUnderOlderRules(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := mustStore(t, path)
+	a := catCreate(t, s, "api_legacy", catTransferSpec(), 1000)
+	legacy := catTransferSpec()
+	legacy.Upstream.Targets = []string{"http://core.bank.example/api"}
+	spec, _ := json.Marshal(legacy)
+	catExec(t, s, "UPDATE apis SET spec = ? WHERE id = ?", string(spec), a.ID)
+	s.Close()
+
+	s = mustStore(t, path)
+	got, _ := s.Registry().Catalogue.API(a.ID)
+	if got.ParamSchema(ParamInBody) == nil {
+		t.Fatal("the API was not compiled")
+	}
+	var ce *CommandError
+	if err := got.UpstreamRefused(); !errors.As(err, &ce) || ce.Field != "upstream.targets[0]" {
+		t.Fatalf("UpstreamRefused = %v", err)
+	}
+	legacy.Upstream.TrustedZone = true
+	catMustApply(t, s, CmdAPIUpdate, 2000, APIUpdate{ID: a.ID, ExpectedVersion: got.Version, APISpec: legacy}, nil)
+	if got, _ := s.Registry().Catalogue.API(a.ID); got.UpstreamRefused() != nil || got.Upstream.Link() != UpstreamLinkPlainTrustedZone {
+		t.Fatalf("after the update: %v, link %s", got.UpstreamRefused(), got.Upstream.Link())
 	}
 }
