@@ -286,8 +286,13 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	if err := platform.CheckFile(statePath); err != nil {
 		return err
 	}
+	// Everything under the data directory is the owner's only, an existing
+	// directory included.
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: making it owner-only: %w", cfg.DataDir, err)
 	}
 	n := &node{cfg: cfg, log: log}
 	defer n.close()

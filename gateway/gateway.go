@@ -78,6 +78,7 @@ type Gateway struct {
 	limits *limiter
 	breaks *breakers
 	client *http.Client
+	ups    upstreamClients // per-API TLS clients (upstream.go)
 	pols   policyCache
 	bufs   sync.Pool
 	dummy  *ecdsa.PublicKey

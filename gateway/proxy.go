@@ -29,11 +29,22 @@ var responseHeaders = []string{"Content-Language", "Location", "Retry-After"}
 func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []byte, ctype string) (int, []byte, string, http.Header, error) {
 	api := c.api
 	targets := api.Upstream.Targets
+	hc := g.client
 	if c.app.Env == platform.EnvSandbox || len(targets) == 1 && targets[0] == platform.UpstreamSandbox {
 		if g.cfg.SandboxURL == "" {
 			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
 		}
 		targets = []string{g.cfg.SandboxURL}
+	} else {
+		if err := api.UpstreamRefused(); err != nil {
+			// Stored under older rules: an A2 upstream in clear.
+			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		}
+		// The API's own CA bundle and client certificate, if it has them.
+		var err error
+		if hc, err = g.upstreamClient(api); err != nil {
+			return 0, nil, "", nil, err
+		}
 	}
 	timeout := time.Duration(api.Upstream.TimeoutMs) * time.Millisecond
 	if timeout <= 0 {
@@ -48,7 +59,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		if !br.allow(g.cfg.Now()) {
 			continue
 		}
-		status, rb, rt, rh, err := g.forward(ctx, c, r, base, body, ctype, timeout)
+		status, rb, rt, rh, err := g.forward(ctx, hc, c, r, base, body, ctype, timeout)
 		br.done(err == nil && status < 500, g.cfg.Now())
 		if err == nil {
 			return status, rb, rt, rh, nil
@@ -63,7 +74,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 	return 0, nil, "", nil, lastErr
 }
 
-func (g *Gateway) forward(ctx context.Context, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (int, []byte, string, http.Header, error) {
+func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (int, []byte, string, http.Header, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/") + r.URL.EscapedPath())
 	if err != nil {
 		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
@@ -96,7 +107,7 @@ func (g *Gateway) forward(ctx context.Context, c *call, r *http.Request, base st
 	// Set from the connection only: whatever the client sent is dropped.
 	req.Header.Set("X-Forwarded-For", c.client.String())
 	req.Header.Set("X-Forwarded-Proto", "https")
-	resp, err := g.client.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, nil, "", nil, errf(lj1.CodeUpstreamTimeout, "")

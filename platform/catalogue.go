@@ -137,13 +137,28 @@ func (o LimitsOverride) validate(field string) error {
 	return nil
 }
 
-// Upstream is where the gateway forwards an API's calls.
+// Upstream is where the gateway forwards an API's calls, and how (see
+// catalogue_upstream.go).
 type Upstream struct {
 	// Targets are https:// or http:// base URLs (no user info, query or
-	// fragment), tried in turn, or the single target UpstreamSandbox.
+	// fragment), tried in turn, or the single target UpstreamSandbox. An A2
+	// API's plain http:// targets must be loopback addresses unless
+	// TrustedZone is set.
 	Targets []string `json:"targets"`
 	// TimeoutMs bounds each upstream call, 100 to 60000 ms.
 	TimeoutMs int `json:"timeout_ms"`
+	// CAPEM is the PEM bundle of the certificate authorities the https://
+	// targets' certificates must chain to; empty means the system's roots.
+	CAPEM string `json:"ca_pem,omitempty"`
+	// ClientCertPEM is the certificate (then its chain, PEM) the gateway
+	// presents to https:// targets that ask for one. Its private key is
+	// never part of the spec: it is given once and kept sealed
+	// (API.UpstreamKeySealed).
+	ClientCertPEM string `json:"client_cert_pem,omitempty"`
+	// TrustedZone is the operator's declaration that the plain http://
+	// targets are reached over a link inside a trusted network zone, which
+	// lets an A2 API use them.
+	TrustedZone bool `json:"trusted_zone,omitempty"`
 }
 
 // MaskRule masks one field of an API's responses (and of retained messages).
@@ -211,10 +226,22 @@ type API struct {
 	RetiredMs    int64  `json:"retired_ms,omitempty"`
 	CreatedBy    string `json:"created_by"`
 	UpdatedBy    string `json:"updated_by"`
+	// UpstreamKeySealed is the private key of Upstream.ClientCertPEM, sealed
+	// with aad UpstreamKeyAAD(ID) (registry view only); nil without one.
+	UpstreamKeySealed []byte `json:"-"`
 
 	tmpl   pathTemplate
 	params *paramValidator
+	// upstreamErr is why the upstream may not be used, for an API stored
+	// before this binary's rules (an A2 API whose upstream is in clear).
+	upstreamErr error
 }
+
+// UpstreamRefused reports why the gateway must not forward the API's calls
+// to its upstream, or nil. Such an API was stored under older rules (an A2
+// API whose upstream is plain http:// to another host): its calls fail
+// closed until it is updated.
+func (a *API) UpstreamRefused() error { return a.upstreamErr }
 
 // Callable reports whether calls may reach the API (published or deprecated).
 func (a *API) Callable() bool { return a.Status == APIPublished || a.Status == APIDeprecated }
@@ -301,6 +328,19 @@ type compiledSpec struct {
 // check validates every field of the spec and compiles its template,
 // schemas and masking paths.
 func (s *APISpec) check() (*compiledSpec, error) {
+	out, err := s.compile()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Upstream.check(s.Level); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// compile is check but for the upstream's links and TLS settings (which
+// Upstream.check validates).
+func (s *APISpec) compile() (*compiledSpec, error) {
 	out := &compiledSpec{}
 	switch {
 	case strings.TrimSpace(s.Name) == "" || !catText(s.Name, 128, false):
@@ -410,6 +450,9 @@ func routeKey(method string, t pathTemplate) string { return method + " " + t.ke
 type APICreate struct {
 	ID string `json:"id"` // "api_…", made by the proposer (NewID("api"))
 	APISpec
+	// UpstreamKeySealed is the private key of Upstream.ClientCertPEM
+	// (required with it), sealed by the proposer with aad UpstreamKeyAAD(ID).
+	UpstreamKeySealed []byte `json:"upstream_key_sealed,omitempty"`
 }
 
 // Validate checks the id and the spec.
@@ -417,19 +460,28 @@ func (p *APICreate) Validate() error {
 	if !apiIDPattern.MatchString(p.ID) {
 		return Invalid("id", `must be "api_" and 2-40 characters of a-z0-9`)
 	}
-	_, err := p.APISpec.check()
-	return err
+	if _, err := p.APISpec.check(); err != nil {
+		return err
+	}
+	return checkUpstreamKey(&p.APISpec, p.UpstreamKeySealed, true)
 }
 
 // APIUpdate is the payload of CmdAPIUpdate (version 1): the whole new spec.
 // Method, path and version cannot change once the API has been published
 // (publish a new version instead). A change of a published or deprecated API
 // needs a summary, which is sent to the applicants granted it.
+//
+// The upstream's client key: UpstreamKeySealed replaces it; without one the
+// API keeps its key if Upstream.ClientCertPEM is unchanged, and loses it if
+// the certificate is removed. A new certificate needs its key.
 type APIUpdate struct {
 	ID              string `json:"id"`
 	ExpectedVersion int64  `json:"expected_version"`
 	Summary         string `json:"summary,omitempty"`
 	APISpec
+	// UpstreamKeySealed is a new private key of Upstream.ClientCertPEM,
+	// sealed by the proposer with aad UpstreamKeyAAD(ID).
+	UpstreamKeySealed []byte `json:"upstream_key_sealed,omitempty"`
 }
 
 // Validate checks the payload's fields.
@@ -437,8 +489,10 @@ func (p *APIUpdate) Validate() error {
 	if err := checkAPITransition(p.ID, p.ExpectedVersion, p.Summary); err != nil {
 		return err
 	}
-	_, err := p.APISpec.check()
-	return err
+	if _, err := p.APISpec.check(); err != nil {
+		return err
+	}
+	return checkUpstreamKey(&p.APISpec, p.UpstreamKeySealed, false)
 }
 
 // APITransition is the payload of CmdAPIPublish and CmdAPIRetire (version 1).
@@ -535,7 +589,7 @@ func checkGrantIDs(app, api string) error {
 
 // ---- apply ---------------------------------------------------------------------------
 
-const apiColumns = `id, status, spec, version, sunset_ms, created_ms, updated_ms, published_ms, deprecated_ms, retired_ms, created_by, updated_by`
+const apiColumns = `id, status, spec, version, sunset_ms, created_ms, updated_ms, published_ms, deprecated_ms, retired_ms, created_by, updated_by, upstream_key_sealed`
 
 type catScanner interface{ Scan(dest ...any) error }
 
@@ -544,7 +598,7 @@ func scanAPI(r catScanner) (*API, error) {
 	a := &API{}
 	var spec string
 	if err := r.Scan(&a.ID, &a.Status, &spec, &a.Version, &a.SunsetMs, &a.CreatedMs, &a.UpdatedMs, &a.PublishedMs,
-		&a.DeprecatedMs, &a.RetiredMs, &a.CreatedBy, &a.UpdatedBy); err != nil {
+		&a.DeprecatedMs, &a.RetiredMs, &a.CreatedBy, &a.UpdatedBy, &a.UpstreamKeySealed); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(spec), &a.APISpec); err != nil {
@@ -595,15 +649,16 @@ func saveAPI(tx *Tx, c *Command, a *API, insert bool, action, summary string, fr
 	key := routeKey(a.Method, t)
 	if insert {
 		_, err = tx.Exec(`INSERT INTO apis (id, name, api_version, method, path, route_key, level, status, spec, version, sunset_ms,
-			created_ms, updated_ms, published_ms, deprecated_ms, retired_ms, created_by, updated_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_ms, updated_ms, published_ms, deprecated_ms, retired_ms, created_by, updated_by, upstream_key_sealed)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Name, a.APIVersion, a.Method, a.Path, key, a.Level, a.Status, string(spec), a.Version, a.SunsetMs,
-			a.CreatedMs, a.UpdatedMs, a.PublishedMs, a.DeprecatedMs, a.RetiredMs, a.CreatedBy, a.UpdatedBy)
+			a.CreatedMs, a.UpdatedMs, a.PublishedMs, a.DeprecatedMs, a.RetiredMs, a.CreatedBy, a.UpdatedBy, nilIfEmpty(a.UpstreamKeySealed))
 	} else {
 		_, err = tx.Exec(`UPDATE apis SET name = ?, api_version = ?, method = ?, path = ?, route_key = ?, level = ?, status = ?, spec = ?,
-			version = ?, sunset_ms = ?, updated_ms = ?, published_ms = ?, deprecated_ms = ?, retired_ms = ?, updated_by = ? WHERE id = ?`,
+			version = ?, sunset_ms = ?, updated_ms = ?, published_ms = ?, deprecated_ms = ?, retired_ms = ?, updated_by = ?,
+			upstream_key_sealed = ? WHERE id = ?`,
 			a.Name, a.APIVersion, a.Method, a.Path, key, a.Level, a.Status, string(spec), a.Version, a.SunsetMs,
-			a.UpdatedMs, a.PublishedMs, a.DeprecatedMs, a.RetiredMs, a.UpdatedBy, a.ID)
+			a.UpdatedMs, a.PublishedMs, a.DeprecatedMs, a.RetiredMs, a.UpdatedBy, nilIfEmpty(a.UpstreamKeySealed), a.ID)
 	}
 	if err != nil {
 		return err
@@ -642,7 +697,7 @@ func applyAPICreate(tx *Tx, c *Command, p *APICreate) (any, error) {
 		return nil, err
 	}
 	a := &API{ID: p.ID, APISpec: p.APISpec, Status: APIDraft, Version: 1, CreatedMs: c.At, UpdatedMs: c.At,
-		CreatedBy: catActor(c.Actor), UpdatedBy: catActor(c.Actor)}
+		CreatedBy: catActor(c.Actor), UpdatedBy: catActor(c.Actor), UpstreamKeySealed: p.UpstreamKeySealed}
 	if err := saveAPI(tx, c, a, true, "create", "created", 0, ""); err != nil {
 		return nil, err
 	}
@@ -675,6 +730,14 @@ func applyAPIUpdate(tx *Tx, c *Command, p *APIUpdate) (any, error) {
 	}
 	if err := liveRouteTaken(tx, routeKey(p.Method, cs.tmpl), p.ID); err != nil {
 		return nil, err
+	}
+	switch {
+	case len(p.UpstreamKeySealed) > 0:
+		a.UpstreamKeySealed = p.UpstreamKeySealed
+	case p.Upstream.ClientCertPEM == "":
+		a.UpstreamKeySealed = nil
+	case p.Upstream.ClientCertPEM != a.Upstream.ClientCertPEM || len(a.UpstreamKeySealed) == 0:
+		return nil, Invalid("upstream.client_key_pem", "is required with a new upstream.client_cert_pem")
 	}
 	from := a.Version
 	a.APISpec = p.APISpec
@@ -865,14 +928,19 @@ type grantKey struct{ app, api string }
 // compileAPI compiles a loaded API's template, schemas and masking paths. An
 // API this binary cannot compile is kept (so it still matches) but refuses
 // every call (Validate returns ErrNotCompiled).
+//
+// An API whose upstream this binary refuses (Upstream.check) is compiled, so
+// that its calls are checked as usual, but UpstreamRefused says why they
+// cannot go on.
 func compileAPI(a *API) {
-	cs, err := a.APISpec.check()
+	cs, err := a.APISpec.compile()
 	if err != nil {
 		if t, terr := parsePathTemplate(a.Path); terr == nil {
 			a.tmpl = t
 		}
 		return
 	}
+	a.upstreamErr = a.Upstream.check(a.Level)
 	a.tmpl, a.params = cs.tmpl, cs.params
 	masks := make([]MaskRule, len(a.Masking))
 	for i, m := range a.Masking {

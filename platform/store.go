@@ -123,6 +123,9 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 // missing migrations. A file that is not a healthy Lijiang database, or one of
 // a newer schema, is refused before anything in it is changed.
 func (s *Store) Open() error {
+	if err := prepareDBFile(s.cfg.Path); err != nil {
+		return err
+	}
 	db, err := openDB(s.cfg.Path)
 	if err != nil {
 		return err
@@ -544,6 +547,13 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 		return nil, ErrClosed
 	}
 	path := fmt.Sprintf("%s.snap-%s", s.cfg.Path, NewCommandID()[:12])
+	// VACUUM INTO creates its file as SQLite creates a database (0644 less
+	// the umask) unless it exists and is empty: it is made owner-only first.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, dataFileMode)
+	if err != nil {
+		return nil, fmt.Errorf("copying state for snapshot: %w", err)
+	}
+	f.Close()
 	if _, err := s.db.Exec("VACUUM INTO ?", path); err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("copying state for snapshot: %w", err)
@@ -623,12 +633,14 @@ type SealedColumn struct {
 	Table, Key, Column, AADPrefix string
 }
 
-// SealedColumns lists every column of the state that holds sealed secrets.
+// SealedColumns lists every column of the state that holds sealed secrets
+// (NULL where a row has none).
 var SealedColumns = []SealedColumn{
 	{Table: "platform_keys", Key: "serial", Column: "private_sealed", AADPrefix: platformKeyAADPrefix},
 	{Table: "admin_users", Key: "id", Column: "totp_sealed", AADPrefix: adminUserAADPrefix},
 	{Table: "credential_secrets", Key: "credential_id", Column: "sealed", AADPrefix: credentialAADPrefix},
 	{Table: "cluster_secrets", Key: "name", Column: "sealed", AADPrefix: ClusterSecretAADPrefix},
+	{Table: "apis", Key: "id", Column: "upstream_key_sealed", AADPrefix: UpstreamKeyAADPrefix},
 }
 
 // Reseal rewrites every sealed value in the state with reseal (open with
@@ -648,7 +660,7 @@ func (s *Store) Reseal(reseal func(aad string, blob []byte) ([]byte, error)) (in
 	defer tx.Rollback()
 	n := 0
 	for _, col := range SealedColumns {
-		rows, err := tx.Query(fmt.Sprintf("SELECT %s, %s FROM %s", col.Key, col.Column, col.Table))
+		rows, err := tx.Query(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL", col.Key, col.Column, col.Table, col.Column))
 		if err != nil {
 			return 0, fmt.Errorf("reading %s: %w", col.Table, err)
 		}
@@ -689,8 +701,68 @@ func (s *Store) Reseal(reseal func(aad string, blob []byte) ([]byte, error)) (in
 	return n, nil
 }
 
+// dataFileMode is the mode of every file of the state. Like everything else
+// in the data directory it is owner-only: the secrets in it are sealed, but
+// it also holds applicants' and customers' data and who did what.
+const dataFileMode = 0o600
+
+// prepareDBFile makes the database file owner-only before SQLite opens it,
+// creating it empty (which SQLite takes for a new database) if absent.
+// SQLite would create it 0644 less the umask, and it creates the -wal, -shm
+// and -journal files with the database file's mode. Those an older version
+// left readable by others are tightened too.
+func prepareDBFile(path string) error {
+	name := filepath.Base(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, dataFileMode)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	f.Close()
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if err := OwnerOnly(path + suffix); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// OwnerOnly removes every group and other permission bit from path and, if
+// it is a directory, from everything under it (symbolic links are left as
+// they are). A path that does not exist, or an entry that vanishes during
+// the walk, is not an error.
+func OwnerOnly(path string) error {
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, perm&^0o077); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("making %s owner-only: %w", p, err)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
 func writeFileSync(path string, r io.Reader) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, dataFileMode)
 	if err != nil {
 		return err
 	}

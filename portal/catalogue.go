@@ -2,8 +2,10 @@ package portal
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lijiang/platform"
+	"lijiang/platform/smcrypto"
 )
 
 // The API catalogue, grants and notices over HTTP (R-6.2, R-7.3.1, R-10.3,
@@ -36,11 +39,11 @@ func mountAdminCatalogue(s *Server, g *echo.Group) {
 	g.GET("/apis", s.listAPIs, read)
 	s.doc("admin", "GET", "/apis", "List APIs; filters status, level, method, api_version, q (in the name or path)", nil, List[apiJSON]{})
 	g.POST("/apis", s.createAPI, op)
-	s.doc("admin", "POST", "/apis", "Create a draft API (operator)", platform.APISpec{}, apiJSON{})
+	s.doc("admin", "POST", "/apis", "Create a draft API (operator); an A2 API's upstream is https:// (its CA bundle in upstream.ca_pem, a client certificate in upstream.client_cert_pem with its key in upstream.client_key_pem, kept sealed and never shown), loopback http://, or http:// with upstream.trusted_zone", apiCreateRequest{}, apiJSON{})
 	g.GET("/apis/:id", s.getAPI, read)
 	s.doc("admin", "GET", "/apis/{id}", "One API, with its ETag", nil, apiJSON{})
 	g.PUT("/apis/:id", s.updateAPI, op)
-	s.doc("admin", "PUT", "/apis/{id}", "Replace an API's spec; needs If-Match; a published API needs a summary, sent to the applicants granted it (operator)", apiUpdateRequest{}, apiJSON{})
+	s.doc("admin", "PUT", "/apis/{id}", "Replace an API's spec; needs If-Match; a published API needs a summary, sent to the applicants granted it; the upstream's client key is kept while upstream.client_cert_pem stays the same, a new certificate needs its upstream.client_key_pem (operator)", apiUpdateRequest{}, apiJSON{})
 	g.POST("/apis/:id/publish", s.publishAPI, op)
 	s.doc("admin", "POST", "/apis/{id}/publish", "Publish a draft API, or withdraw a deprecation; needs If-Match; optional body {summary} (operator)", transitionRequest{}, apiJSON{})
 	g.POST("/apis/:id/deprecate", s.deprecateAPI, op)
@@ -77,10 +80,13 @@ func mountPortalCatalogue(s *Server, g *echo.Group) {
 
 // ---- JSON shapes -----------------------------------------------------------------
 
-// apiJSON is an API as the admin API shows it.
+// apiJSON is an API as the admin API shows it. Link (upstream_link) is
+// platform.Upstream.Link: "tls", "loopback", "plain-trusted-zone" or (A1
+// only) "plain". The upstream's client key is never shown.
 type apiJSON struct {
 	ID string `json:"id"`
 	platform.APISpec
+	Link       string     `json:"upstream_link"`
 	Status     string     `json:"status"`
 	Version    int64      `json:"version"`
 	Sunset     *time.Time `json:"sunset,omitempty"`
@@ -107,15 +113,30 @@ func toAPIJSON(a *platform.API) apiJSON {
 	if spec.Masking == nil {
 		spec.Masking = []platform.MaskRule{}
 	}
-	return apiJSON{ID: a.ID, APISpec: spec, Status: a.Status, Version: a.Version, Sunset: msTime(a.SunsetMs),
+	return apiJSON{ID: a.ID, APISpec: spec, Link: a.Upstream.Link(), Status: a.Status, Version: a.Version, Sunset: msTime(a.SunsetMs),
 		Created: time.UnixMilli(a.CreatedMs).UTC(), Updated: time.UnixMilli(a.UpdatedMs).UTC(), Published: msTime(a.PublishedMs),
 		Deprecated: msTime(a.DeprecatedMs), Retired: msTime(a.RetiredMs), CreatedBy: a.CreatedBy, UpdatedBy: a.UpdatedBy}
+}
+
+// upstreamRequest is an upstream as the admin API takes it: the spec's, and
+// the private key of its client certificate (PEM), which is sealed at once
+// and never stored or shown in clear.
+type upstreamRequest struct {
+	platform.Upstream
+	ClientKeyPEM string `json:"client_key_pem,omitempty"`
+}
+
+// apiCreateRequest is an API spec with its upstream's client key.
+type apiCreateRequest struct {
+	platform.APISpec
+	Upstream upstreamRequest `json:"upstream"` // in place of the spec's
 }
 
 type apiUpdateRequest struct {
 	// Summary says what changed; required once the API is published.
 	Summary string `json:"summary,omitempty"`
 	platform.APISpec
+	Upstream upstreamRequest `json:"upstream"` // in place of the spec's
 }
 
 type transitionRequest struct {
@@ -217,6 +238,7 @@ type catalogueEntry struct {
 	Params       catalogueParams     `json:"params"`
 	Masking      []platform.MaskRule `json:"masking"`
 	Limits       platform.Limits     `json:"limits"`
+	UpstreamLink string              `json:"upstream_link"` // how the bank's side is reached: tls, loopback, plain-trusted-zone, plain
 	Status       string              `json:"status"`
 	Deprecated   bool                `json:"deprecated"`
 	Sunset       *time.Time          `json:"sunset,omitempty"`
@@ -233,7 +255,7 @@ type catalogueParams struct {
 func toCatalogueEntry(a *platform.API) catalogueEntry {
 	e := catalogueEntry{ID: a.ID, Name: a.Name, Description: a.Description, APIVersion: a.APIVersion, Method: a.Method, Path: a.Path,
 		Level: a.Level, ActsForUser: a.ActsForUser, ConsentScope: a.ConsentScope, Masking: a.Masking, Limits: a.Limits,
-		Status: a.Status, Deprecated: a.Status == platform.APIDeprecated, Sunset: msTime(a.SunsetMs), Published: msTime(a.PublishedMs),
+		UpstreamLink: a.Upstream.Link(), Status: a.Status, Deprecated: a.Status == platform.APIDeprecated, Sunset: msTime(a.SunsetMs), Published: msTime(a.PublishedMs),
 		Version: a.Version,
 		Params: catalogueParams{Path: a.ParamSchema(platform.ParamInPath), Query: a.ParamSchema(platform.ParamInQuery),
 			Body: a.ParamSchema(platform.ParamInBody)}}
@@ -303,12 +325,20 @@ func (s *Server) answerAPI(c echo.Context, res platform.Result, status int) erro
 }
 
 func (s *Server) createAPI(c echo.Context) error {
-	var spec platform.APISpec
-	if err := s.bind(c, &spec); err != nil {
+	var req apiCreateRequest
+	if err := s.bind(c, &req); err != nil {
 		return err
 	}
-	p := platform.APICreate{ID: platform.NewID("api"), APISpec: spec}
+	p := platform.APICreate{ID: platform.NewID("api"), APISpec: req.APISpec}
+	p.Upstream = req.Upstream.Upstream
+	var err error
+	if p.UpstreamKeySealed, err = s.sealUpstreamKey(p.ID, req.Upstream); err != nil {
+		return err
+	}
 	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := checkUpstreamKeyPair(req.Upstream); err != nil {
 		return err
 	}
 	res, err := s.exec(c, platform.CmdAPICreate, 1, p)
@@ -332,7 +362,14 @@ func (s *Server) updateAPI(c echo.Context) error {
 		return err
 	}
 	p := platform.APIUpdate{ID: c.Param("id"), ExpectedVersion: expected, Summary: req.Summary, APISpec: req.APISpec}
+	p.Upstream = req.Upstream.Upstream
+	if p.UpstreamKeySealed, err = s.sealUpstreamKey(p.ID, req.Upstream); err != nil {
+		return err
+	}
 	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := checkUpstreamKeyPair(req.Upstream); err != nil {
 		return err
 	}
 	res, err := s.exec(c, platform.CmdAPIUpdate, 1, p)
@@ -340,6 +377,36 @@ func (s *Server) updateAPI(c echo.Context) error {
 		return err
 	}
 	return s.answerAPI(c, res, http.StatusOK)
+}
+
+// sealUpstreamKey seals the upstream's client key, if given, for the API id.
+// The key is checked against the certificate once the spec is valid
+// (checkUpstreamKeyPair), so that a bad certificate is reported as such.
+func (s *Server) sealUpstreamKey(id string, up upstreamRequest) ([]byte, error) {
+	if up.ClientKeyPEM == "" {
+		return nil, nil
+	}
+	key := []byte(up.ClientKeyPEM)
+	defer smcrypto.Wipe(key)
+	sealed, err := s.cfg.Sealer.Seal(platform.UpstreamKeyAAD(id), key)
+	if err != nil {
+		return nil, fmt.Errorf("sealing the upstream client key: %w", err)
+	}
+	return sealed, nil
+}
+
+// checkUpstreamKeyPair checks that a given client key is the private key of
+// the upstream's client certificate.
+func checkUpstreamKeyPair(up upstreamRequest) error {
+	if up.ClientKeyPEM == "" {
+		return nil
+	}
+	key := []byte(up.ClientKeyPEM)
+	defer smcrypto.Wipe(key)
+	if _, err := tls.X509KeyPair([]byte(up.ClientCertPEM), key); err != nil {
+		return badRequest("upstream.client_key_pem", "must be the PEM private key of upstream.client_cert_pem")
+	}
+	return nil
 }
 
 // bindOptional decodes the body into v when there is one.
@@ -638,6 +705,7 @@ func decodeSchema(raw json.RawMessage) map[string]any {
 // template, parameters and request bodies from the APIs' schemas, the LJ1
 // schemes as security schemes, and Lijiang's extensions on each operation:
 // x-lijiang-level (A1/A2), x-lijiang-api-id, x-lijiang-api-version,
+// x-lijiang-upstream-link (platform.Upstream.Link),
 // x-lijiang-consent-scope (APIs acting for a user), x-lijiang-encrypted (A2:
 // bodies are LJ1 envelopes) and x-lijiang-sunset (deprecated APIs).
 func CatalogueOpenAPI(apis []*platform.API) map[string]any {
@@ -649,6 +717,8 @@ func CatalogueOpenAPI(apis []*platform.API) map[string]any {
 			"x-lijiang-api-id":      a.ID,
 			"x-lijiang-level":       a.Level,
 			"x-lijiang-api-version": a.APIVersion,
+			// How the gateway reaches the bank's side (R-9.2.2).
+			"x-lijiang-upstream-link": a.Upstream.Link(),
 		}
 		if a.Description != "" {
 			op["description"] = a.Description

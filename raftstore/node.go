@@ -126,7 +126,7 @@ type Node struct {
 	bolt      *raftboltdb.BoltStore
 	transport *raft.NetworkTransport
 	stream    *StreamLayer
-	snaps     *raft.FileSnapshotStore
+	snaps     *ownerOnlySnapshots
 
 	// memberMu serialises membership changes made through this node, so that
 	// each reads the configuration it changes.
@@ -160,15 +160,25 @@ func (n *Node) Open() error {
 	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
 		return fmt.Errorf("raft dir: %w", err)
 	}
+	// MkdirAll leaves an existing directory as it is: everything in it is
+	// made owner-only, whatever an older version left.
+	if err := platform.OwnerOnly(n.cfg.Dir); err != nil {
+		return fmt.Errorf("raft dir: %w", err)
+	}
 	hlog := newHCLogger(n.log)
 	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.Dir, "raft.db")})
 	if err != nil {
 		return fmt.Errorf("raft log %s: %w", filepath.Join(n.cfg.Dir, "raft.db"), err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.RetainSnapshots, hlog)
+	fss, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.RetainSnapshots, hlog)
 	if err != nil {
 		bolt.Close()
 		return fmt.Errorf("raft snapshots: %w", err)
+	}
+	snaps, err := newOwnerOnlySnapshots(fss, n.cfg.Dir)
+	if err != nil {
+		bolt.Close()
+		return err
 	}
 	if err := n.catchUpFromSnapshot(snaps); err != nil {
 		bolt.Close()
@@ -258,7 +268,7 @@ func (n *Node) Open() error {
 // catchUpFromSnapshot restores the newest snapshot into the store when the
 // store is behind it (its file was lost or replaced), because Raft, told not
 // to restore on start, replays only the entries after the snapshot.
-func (n *Node) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {
+func (n *Node) catchUpFromSnapshot(snaps *ownerOnlySnapshots) error {
 	list, err := snaps.List()
 	if err != nil {
 		return fmt.Errorf("listing raft snapshots: %w", err)
