@@ -124,15 +124,35 @@ func (s *Server) validateAuthRequest(q url.Values) (*authRequest, error) {
 	return ar, nil
 }
 
-// customerSession returns the customer's open session, if any.
+// customerTouchEvery is how stale a customer session's last-seen time may
+// get before a request records it again (through Raft): a tenth of the
+// customers' short idle timeout, so that idle expiry is exact to it.
+const customerTouchEvery = customerIdle / 10
+
+// customerSession returns the customer's open session, if any, ending it
+// when idle or expired and recording its use (as sessionFrom does for admins
+// and developers), so that activity extends the idle window up to the
+// absolute limit.
 func (s *Server) customerSession(c echo.Context) (platform.CustomerSession, string, bool) {
 	ck, err := c.Cookie(CustomerCookie)
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return platform.CustomerSession{}, "", false
 	}
 	sess, ok := s.store.Registry().Consent.CustomerSession(ck.Value)
-	if !ok || !sess.Valid(s.now()) {
+	if !ok {
 		return platform.CustomerSession{}, "", false
+	}
+	now := s.now()
+	if !sess.Valid(now) {
+		s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorSystem, ID: "session-expiry", Node: s.cfg.NodeID}, "",
+			platform.CmdCustomerSessionEnd, 1, platform.CustomerSessionEnd{ID: sess.ID})
+		return platform.CustomerSession{}, "", false
+	}
+	if now.Sub(sess.LastSeen) >= customerTouchEvery {
+		if _, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorCustomer, ID: sess.CustomerID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+			platform.CmdCustomerSessionTouch, 1, platform.CustomerSessionTouch{ID: sess.ID}); err != nil {
+			s.log.Warn("recording a customer session's use", "err", err)
+		}
 	}
 	return sess, ck.Value, true
 }
