@@ -74,7 +74,7 @@ func (s *Server) OpenAPI(api string) map[string]any {
 			params = append(params, map[string]any{"name": "If-Match", "in": "header", "required": true, "schema": map[string]any{"type": "string"}, "description": `"<version>" last read`})
 		}
 		if d.method != "get" && d.method != "delete" {
-			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string"}, "description": "retry safely: the change is applied once"})
+			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string"}, "description": "retry safely: the change is applied once; a replayed answer carries Idempotent-Replayed: true"})
 		}
 		if len(params) > 0 {
 			op["parameters"] = params

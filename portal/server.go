@@ -365,10 +365,14 @@ func (s *Server) actor(c echo.Context) platform.Actor {
 
 var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{8,128}$`)
 
+// HeaderIdempotentReplayed marks the answer to a retried request (same
+// Idempotency-Key) that was not applied again: Stripe's convention.
+const HeaderIdempotentReplayed = "Idempotent-Replayed"
+
 // exec proposes a command made from this request and returns its result. A
 // client's Idempotency-Key makes a retried request apply once and answer
 // with its first result (the key is scoped to the caller and the command
-// type).
+// type); such a replay carries Idempotent-Replayed: true.
 func (s *Server) exec(c echo.Context, typ string, ver int, payload any) (platform.Result, error) {
 	id := ""
 	actor := s.actor(c)
@@ -379,7 +383,11 @@ func (s *Server) exec(c echo.Context, typ string, ver int, payload any) (platfor
 		h := sm3.Sum([]byte(actor.Kind + "\x00" + actor.ID + "\x00" + typ + "\x00" + k))
 		id = "idem:" + hex.EncodeToString(h[:24])
 	}
-	return s.execAs(c.Request().Context(), actor, id, typ, ver, payload)
+	res, err := s.execAs(c.Request().Context(), actor, id, typ, ver, payload)
+	if id != "" && res.Duplicate {
+		c.Response().Header().Set(HeaderIdempotentReplayed, "true")
+	}
+	return res, err
 }
 
 // execAs proposes a command for actor.
