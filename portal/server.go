@@ -188,18 +188,20 @@ var (
 )
 
 // MountAdmin mounts the admin API on e (the admin port only). Every route
-// needs an admin session; auditors may only read.
+// needs an admin session; auditors may only read; a query parameter the
+// route does not take is refused (routeQuery).
 func (s *Server) MountAdmin(e *echo.Echo) {
-	g := e.Group(AdminPrefix, s.noStore, s.adminAuth)
+	g := e.Group(AdminPrefix, s.noStore, s.adminAuth, s.knownQuery("admin", AdminPrefix))
 	for _, m := range adminMounts {
 		m(s, g)
 	}
 	g.GET("/openapi.json", s.openAPIHandler("admin"))
 }
 
-// MountPortal mounts the developer-portal API on e (the public port).
+// MountPortal mounts the developer-portal API on e (the public port); a
+// query parameter the route does not take is refused (routeQuery).
 func (s *Server) MountPortal(e *echo.Echo) {
-	g := e.Group(PortalPrefix, s.noStore, s.developerAuth)
+	g := e.Group(PortalPrefix, s.noStore, s.developerAuth, s.knownQuery("portal", PortalPrefix))
 	for _, m := range portalMounts {
 		m(s, g)
 	}
