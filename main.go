@@ -474,7 +474,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	}
 	n.portal = portal.New(portal.Config{
 		Store: n.store, Exec: n.exec, Sealer: keyring, Cluster: clusterControl{n}, NodeID: n.nodeID, IsLeader: n.raft.IsLeader, Customers: customerDirectory{n},
-		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo,
+		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.raft.WaitForIndex,
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()

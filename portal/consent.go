@@ -138,7 +138,11 @@ func (s *Server) customerSession(c echo.Context) (platform.CustomerSession, stri
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return platform.CustomerSession{}, "", false
 	}
-	sess, ok := s.store.Registry().Consent.CustomerSession(ck.Value)
+	token, index := parseSessionCookie(ck.Value)
+	sess, ok := s.store.Registry().Consent.CustomerSession(token)
+	if !ok && s.waitForSession(c.Request().Context(), index) {
+		sess, ok = s.store.Registry().Consent.CustomerSession(token)
+	}
 	if !ok {
 		return platform.CustomerSession{}, "", false
 	}
@@ -154,7 +158,7 @@ func (s *Server) customerSession(c echo.Context) (platform.CustomerSession, stri
 			s.log.Warn("recording a customer session's use", "err", err)
 		}
 	}
-	return sess, ck.Value, true
+	return sess, token, true
 }
 
 // csrfToken binds a form to the customer's session.
@@ -193,14 +197,15 @@ func (s *Server) customerLogin(c echo.Context, ar *authRequest, action string) (
 		return false, err
 	}
 	now := s.now()
-	if _, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorCustomer, ID: id, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+	res, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorCustomer, ID: id, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
 		platform.CmdCustomerSessionCreate, 1, platform.CustomerSessionCreate{ID: sid, CustomerID: id, ClientAddr: clientAddr(c),
-			IdleTimeoutMs: customerIdle.Milliseconds(), AbsoluteExpiryMs: now.Add(customerAbsolute).UnixMilli()}); err != nil {
+			IdleTimeoutMs: customerIdle.Milliseconds(), AbsoluteExpiryMs: now.Add(customerAbsolute).UnixMilli()})
+	if err != nil {
 		return false, err
 	}
 	// Lax, not Strict: the customer arrives here by a top-level navigation
 	// from the app's site.
-	c.SetCookie(&http.Cookie{Name: CustomerCookie, Value: token, Path: "/", Expires: now.Add(customerAbsolute), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	c.SetCookie(&http.Cookie{Name: CustomerCookie, Value: sessionCookieValue(token, res.Index), Path: "/", Expires: now.Add(customerAbsolute), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return true, nil
 }
 

@@ -73,6 +73,12 @@ type Config struct {
 	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs
 	// (tests and the demo only).
 	AllowLoopbackHTTPWebhooks bool
+	// WaitForIndex waits until this node has applied the Raft log entry at
+	// index (raftstore.Node.WaitForIndex): a session cookie carries the index
+	// at which its session was committed, so that a node that does not know
+	// the session yet waits for it (at most sessionWait) before answering
+	// 401. nil: no wait.
+	WaitForIndex func(ctx context.Context, index uint64) error
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.
