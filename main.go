@@ -346,7 +346,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	n.sandbox = sandbox.New(sandbox.Config{Seed: 1, Logger: log.With("component", "sandbox")})
 	n.portal = portal.New(portal.Config{
 		Store: n.store, Exec: exec, Sealer: keyring, Cluster: n.cluster, NodeID: n.nodeID, IsLeader: n.cluster.Node.IsLeader, Customers: n.sandbox,
-		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo,
+		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.cluster.Node.WaitForIndex,
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()

@@ -903,7 +903,7 @@ func init() {
 	Handle(CmdAPIPublish, 1, PartCatalogue, applyAPIPublish)
 	Handle(CmdAPIDeprecate, 1, PartCatalogue, applyAPIDeprecate)
 	Handle(CmdAPIRetire, 1, PartCatalogue, applyAPIRetire)
-	Handle(CmdGrantSet, 1, PartCatalogue, applyGrantSet)
+	Handle(CmdGrantSet, 1, PartCatalogue, applyDirectGrantSet) // grant_proposals.go: production apps need an approved proposal
 	Handle(CmdGrantRevoke, 1, PartCatalogue, applyGrantRevoke)
 	registerPart(PartCatalogue, loadCatalogue)
 }

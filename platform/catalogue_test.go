@@ -403,9 +403,10 @@ func TestNoticesGoToGrantedApplicantsOnly(t *testing.T) {
 	if n := catCount(t, s, "SELECT COUNT(*) FROM notices"); n != 0 {
 		t.Fatalf("%d notices before any grant", n)
 	}
-	for _, app := range []string{catApp1, catApp2, catApp3} {
+	for _, app := range []string{catApp1, catApp3} {
 		catMustApply(t, s, CmdGrantSet, catT0+2, GrantSet{AppID: app, APIID: "api_balance"}, nil)
 	}
+	grpSystemGrant(t, s, catApp2, "api_balance", catT0+2) // a production app
 	catMustApply(t, s, CmdGrantSet, catT0+2, GrantSet{AppID: catApp4, APIID: "api_transfer"}, nil)
 
 	check := func(kind string, wantApplicants ...string) {

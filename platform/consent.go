@@ -20,6 +20,7 @@ import (
 const (
 	CmdCustomerSessionCreate = "customer_session.create"
 	CmdCustomerSessionEnd    = "customer_session.end"
+	CmdCustomerSessionTouch  = "customer_session.touch"
 	CmdConsentGrant          = "consent.grant"
 	CmdTokenExchange         = "token.exchange"
 	CmdConsentWithdraw       = "consent.withdraw"
@@ -113,6 +114,16 @@ type CustomerSessionEnd struct {
 
 // Validate checks the payload.
 func (p *CustomerSessionEnd) Validate() error { return validTokenID("id", p.ID, "cse") }
+
+// CustomerSessionTouch is the payload of CmdCustomerSessionTouch (v1): the
+// customer used the session, which moves its idle deadline (never past its
+// absolute expiry).
+type CustomerSessionTouch struct {
+	ID string `json:"id"`
+}
+
+// Validate checks the payload.
+func (p *CustomerSessionTouch) Validate() error { return validTokenID("id", p.ID, "cse") }
 
 // ConsentGrant is the payload of CmdConsentGrant (v1): the customer agreed
 // explicitly; the consent and its single-use authorisation code are created
@@ -216,6 +227,19 @@ func init() {
 	Handle(CmdCustomerSessionEnd, 1, PartConsent, func(tx *Tx, c *Command, p *CustomerSessionEnd) (any, error) {
 		_, err := tx.Exec("UPDATE customer_sessions SET ended_ms = ? WHERE id = ? AND ended_ms = 0", c.At, p.ID)
 		return nil, err
+	})
+	Handle(CmdCustomerSessionTouch, 1, PartConsent, func(tx *Tx, c *Command, p *CustomerSessionTouch) (any, error) {
+		// A session already idle or past its absolute expiry stays ended:
+		// a late touch cannot revive it.
+		res, err := tx.Exec(`UPDATE customer_sessions SET last_seen_ms = max(last_seen_ms, ?)
+			WHERE id = ? AND ended_ms = 0 AND ? < absolute_expiry_ms AND ? - last_seen_ms < idle_timeout_ms`, c.At, p.ID, c.At, c.At)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, NotFound("no such open session")
+		}
+		return nil, nil
 	})
 	Handle(CmdConsentGrant, 1, PartConsent, func(tx *Tx, c *Command, p *ConsentGrant) (any, error) {
 		var status string

@@ -48,14 +48,19 @@ var publicRoutes = map[string]bool{
 }
 
 // sessionFrom resolves the session cookie of kind, ending it when idle or
-// expired and recording use once a minute.
+// expired and recording use once a minute. A session this node does not
+// know yet is waited for up to the log index its cookie carries.
 func (s *Server) sessionFrom(c echo.Context, cookie, kind string) (platform.Session, bool) {
 	ck, err := c.Cookie(cookie)
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return platform.Session{}, false
 	}
-	id := platform.SessionID(ck.Value)
+	token, index := parseSessionCookie(ck.Value)
+	id := platform.SessionID(token)
 	sess, ok := s.store.Registry().Auth.Session(id)
+	if !ok && s.waitForSession(c.Request().Context(), index) {
+		sess, ok = s.store.Registry().Auth.Session(id)
+	}
 	if !ok || sess.Kind != kind {
 		return platform.Session{}, false
 	}
@@ -246,7 +251,8 @@ func (s *Server) adminLogin(c echo.Context) error {
 }
 
 // startSession creates a session and sets its cookie: Secure, HttpOnly,
-// SameSite=Strict, scoped to the API's path.
+// SameSite=Strict, scoped to the API's path; its value carries the log
+// index of the session (sessionCookieValue).
 func (s *Server) startSession(c echo.Context, kind, principalID string, step int64, cookie, path string, body any) error {
 	token, id, err := platform.NewSessionToken()
 	if err != nil {
@@ -254,7 +260,7 @@ func (s *Server) startSession(c echo.Context, kind, principalID string, step int
 	}
 	now := s.now()
 	expires := now.Add(s.cfg.SessionAbsolute)
-	_, err = s.execAs(c.Request().Context(), platform.Actor{Kind: kind, ID: principalID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+	res, err := s.execAs(c.Request().Context(), platform.Actor{Kind: kind, ID: principalID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
 		platform.CmdSessionCreate, 1, platform.SessionCreate{ID: id, Kind: kind, PrincipalID: principalID, ClientAddr: clientAddr(c),
 			IdleTimeoutMs: s.cfg.SessionIdle.Milliseconds(), AbsoluteExpiryMs: expires.UnixMilli(), TOTPStep: step})
 	if err != nil {
@@ -266,7 +272,7 @@ func (s *Server) startSession(c echo.Context, kind, principalID string, step int
 		}
 		return err
 	}
-	c.SetCookie(&http.Cookie{Name: cookie, Value: token, Path: path, Expires: expires, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	c.SetCookie(&http.Cookie{Name: cookie, Value: sessionCookieValue(token, res.Index), Path: path, Expires: expires, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	if m, ok := body.(adminMe); ok {
 		m.ExpiresAt = expires.UTC()
 		body = m

@@ -58,7 +58,7 @@ func mountAdminCatalogue(s *Server, g *echo.Group) {
 	g.GET("/apps/:app_id/grants", s.listAppGrants, read)
 	s.doc("admin", "GET", "/apps/{app_id}/grants", "List the APIs granted to an app, with effective limits", nil, List[grantJSON]{})
 	g.PUT("/apps/:app_id/grants/:api_id", s.putGrant, granter)
-	s.doc("admin", "PUT", "/apps/{app_id}/grants/{api_id}", "Grant an active app a published API, or change the grant's limits; optional body {limits} (operator, reviewer)", grantRequest{}, grantJSON{})
+	s.doc("admin", "PUT", "/apps/{app_id}/grants/{api_id}", "Grant an active sandbox app a published API, or change the grant's limits; optional body {limits}. On a production app this proposes the grant: 202 with a grant proposal for another reviewer to approve (operator, reviewer)", grantRequest{}, grantJSON{})
 	g.DELETE("/apps/:app_id/grants/:api_id", s.deleteGrant, granter)
 	s.doc("admin", "DELETE", "/apps/{app_id}/grants/{api_id}", "Revoke a grant (operator, reviewer)", nil, nil)
 
@@ -548,6 +548,11 @@ func (s *Server) putGrant(c echo.Context) error {
 	p := platform.GrantSet{AppID: c.Param("app_id"), APIID: c.Param("api_id"), Limits: req.Limits}
 	if err := p.Validate(); err != nil {
 		return err
+	}
+	if prod, err := s.isProductionApp(p.AppID); err != nil {
+		return err
+	} else if prod {
+		return s.proposeGrant(c, p) // grant_proposals.go: another reviewer approves
 	}
 	_, existed := s.catalogue().Grant(p.AppID, p.APIID)
 	res, err := s.exec(c, platform.CmdGrantSet, 1, p)

@@ -113,14 +113,13 @@ func TestCatalogueAdminAPI(t *testing.T) {
 	// Grants: reviewers and operators; auditors only read.
 	app := "LJ2025CAT0000000000001"
 	catWantError(t, aud.do("PUT", "/apps/"+app+"/grants/"+api.ID, nil), http.StatusForbidden, CodeForbidden, "")
-	g := mustStatus(t, rev.do("PUT", "/apps/"+app+"/grants/"+api.ID, map[string]any{"limits": map[string]any{"rate_per_second": 2}}), http.StatusCreated)
-	var grant grantJSON
-	g.JSON(t, &grant)
+	// (app is a production app: a grant is proposed, and approved by another
+	// reviewer; grant_proposals_test.go tests that rule.)
+	grant := grantProduction(t, rev, env.admin(platform.RoleReviewer), app, api.ID, map[string]any{"limits": map[string]any{"rate_per_second": 2}})
 	if grant.Effective.RatePerSecond != 2 || grant.Effective.Burst != 20 || grant.GrantedBy == "" {
-		t.Fatalf("grant %s", g.Body)
+		t.Fatalf("grant %+v", grant)
 	}
-	mustStatus(t, op.do("PUT", "/apps/"+app+"/grants/"+rates.ID, nil), http.StatusCreated)
-	mustStatus(t, op.do("PUT", "/apps/"+app+"/grants/"+rates.ID, nil), http.StatusOK)
+	grantProduction(t, op, rev, app, rates.ID, nil)
 	catWantError(t, op.do("PUT", "/apps/LJ2025CAT0000000000009/grants/"+api.ID, nil), http.StatusNotFound, CodeNotFound, "")
 	var grants List[grantJSON]
 	mustStatus(t, aud.do("GET", "/apps/"+app+"/grants", nil), 200).JSON(t, &grants)

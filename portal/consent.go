@@ -123,17 +123,41 @@ func (s *Server) validateAuthRequest(q url.Values) (*authRequest, error) {
 	return ar, nil
 }
 
-// customerSession returns the customer's open session, if any.
+// customerTouchEvery is how stale a customer session's last-seen time may
+// get before a request records it again (through Raft): a tenth of the
+// customers' short idle timeout, so that idle expiry is exact to it.
+const customerTouchEvery = customerIdle / 10
+
+// customerSession returns the customer's open session, if any, ending it
+// when idle or expired and recording its use (as sessionFrom does for admins
+// and developers), so that activity extends the idle window up to the
+// absolute limit.
 func (s *Server) customerSession(c echo.Context) (platform.CustomerSession, string, bool) {
 	ck, err := c.Cookie(CustomerCookie)
 	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
 		return platform.CustomerSession{}, "", false
 	}
-	sess, ok := s.store.Registry().Consent.CustomerSession(ck.Value)
-	if !ok || !sess.Valid(s.now()) {
+	token, index := parseSessionCookie(ck.Value)
+	sess, ok := s.store.Registry().Consent.CustomerSession(token)
+	if !ok && s.waitForSession(c.Request().Context(), index) {
+		sess, ok = s.store.Registry().Consent.CustomerSession(token)
+	}
+	if !ok {
 		return platform.CustomerSession{}, "", false
 	}
-	return sess, ck.Value, true
+	now := s.now()
+	if !sess.Valid(now) {
+		s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorSystem, ID: "session-expiry", Node: s.cfg.NodeID}, "",
+			platform.CmdCustomerSessionEnd, 1, platform.CustomerSessionEnd{ID: sess.ID})
+		return platform.CustomerSession{}, "", false
+	}
+	if now.Sub(sess.LastSeen) >= customerTouchEvery {
+		if _, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorCustomer, ID: sess.CustomerID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+			platform.CmdCustomerSessionTouch, 1, platform.CustomerSessionTouch{ID: sess.ID}); err != nil {
+			s.log.Warn("recording a customer session's use", "err", err)
+		}
+	}
+	return sess, token, true
 }
 
 // csrfToken binds a form to the customer's session.
@@ -172,14 +196,15 @@ func (s *Server) customerLogin(c echo.Context, ar *authRequest, action string) (
 		return false, err
 	}
 	now := s.now()
-	if _, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorCustomer, ID: id, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+	res, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorCustomer, ID: id, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
 		platform.CmdCustomerSessionCreate, 1, platform.CustomerSessionCreate{ID: sid, CustomerID: id, ClientAddr: clientAddr(c),
-			IdleTimeoutMs: customerIdle.Milliseconds(), AbsoluteExpiryMs: now.Add(customerAbsolute).UnixMilli()}); err != nil {
+			IdleTimeoutMs: customerIdle.Milliseconds(), AbsoluteExpiryMs: now.Add(customerAbsolute).UnixMilli()})
+	if err != nil {
 		return false, err
 	}
 	// Lax, not Strict: the customer arrives here by a top-level navigation
 	// from the app's site.
-	c.SetCookie(&http.Cookie{Name: CustomerCookie, Value: token, Path: "/", Expires: now.Add(customerAbsolute), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	c.SetCookie(&http.Cookie{Name: CustomerCookie, Value: sessionCookieValue(token, res.Index), Path: "/", Expires: now.Add(customerAbsolute), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return true, nil
 }
 

@@ -63,16 +63,14 @@ func (s *Server) OpenAPI(api string) map[string]any {
 		for _, m := range pathParamPattern.FindAllStringSubmatch(d.path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
-		if d.method == "get" && strings.Contains(d.summary, "List") || strings.HasPrefix(d.summary, "Open sessions") || strings.HasPrefix(d.summary, "The record") {
-			params = append(params,
-				map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-				map[string]any{"name": "offset", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0, "default": 0}})
+		for _, name := range routeQuery[d.api+" "+strings.ToUpper(d.method)+" "+d.path] {
+			params = append(params, queryParamDoc(name))
 		}
 		if d.method == "patch" || d.method == "put" {
 			params = append(params, map[string]any{"name": "If-Match", "in": "header", "required": true, "schema": map[string]any{"type": "string"}, "description": `"<version>" last read`})
 		}
 		if d.method != "get" && d.method != "delete" {
-			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string"}, "description": "retry safely: the change is applied once"})
+			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string"}, "description": "retry safely: the change is applied once; a replayed answer carries Idempotent-Replayed: true"})
 		}
 		if len(params) > 0 {
 			op["parameters"] = params
@@ -104,6 +102,18 @@ func (s *Server) OpenAPI(api string) map[string]any {
 			"securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": cookie}},
 		},
 	}
+}
+
+// queryParamDoc describes a query parameter of routeQuery; any other query
+// parameter is refused.
+func queryParamDoc(name string) map[string]any {
+	switch name {
+	case "limit":
+		return map[string]any{"name": name, "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
+	case "offset":
+		return map[string]any{"name": name, "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0, "default": 0}}
+	}
+	return map[string]any{"name": name, "in": "query", "schema": map[string]any{"type": "string"}}
 }
 
 func (s *Server) openAPIHandler(api string) echo.HandlerFunc {

@@ -73,6 +73,12 @@ type Config struct {
 	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs
 	// (tests and the demo only).
 	AllowLoopbackHTTPWebhooks bool
+	// WaitForIndex waits until this node has applied the Raft log entry at
+	// index (raftstore.Node.WaitForIndex): a session cookie carries the index
+	// at which its session was committed, so that a node that does not know
+	// the session yet waits for it (at most sessionWait) before answering
+	// 401. nil: no wait.
+	WaitForIndex func(ctx context.Context, index uint64) error
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.
@@ -188,18 +194,20 @@ var (
 )
 
 // MountAdmin mounts the admin API on e (the admin port only). Every route
-// needs an admin session; auditors may only read.
+// needs an admin session; auditors may only read; a query parameter the
+// route does not take is refused (routeQuery).
 func (s *Server) MountAdmin(e *echo.Echo) {
-	g := e.Group(AdminPrefix, s.noStore, s.adminAuth)
+	g := e.Group(AdminPrefix, s.noStore, s.adminAuth, s.knownQuery("admin", AdminPrefix))
 	for _, m := range adminMounts {
 		m(s, g)
 	}
 	g.GET("/openapi.json", s.openAPIHandler("admin"))
 }
 
-// MountPortal mounts the developer-portal API on e (the public port).
+// MountPortal mounts the developer-portal API on e (the public port); a
+// query parameter the route does not take is refused (routeQuery).
 func (s *Server) MountPortal(e *echo.Echo) {
-	g := e.Group(PortalPrefix, s.noStore, s.developerAuth)
+	g := e.Group(PortalPrefix, s.noStore, s.developerAuth, s.knownQuery("portal", PortalPrefix))
 	for _, m := range portalMounts {
 		m(s, g)
 	}
@@ -365,10 +373,14 @@ func (s *Server) actor(c echo.Context) platform.Actor {
 
 var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{8,128}$`)
 
+// HeaderIdempotentReplayed marks the answer to a retried request (same
+// Idempotency-Key) that was not applied again: Stripe's convention.
+const HeaderIdempotentReplayed = "Idempotent-Replayed"
+
 // exec proposes a command made from this request and returns its result. A
 // client's Idempotency-Key makes a retried request apply once and answer
 // with its first result (the key is scoped to the caller and the command
-// type).
+// type); such a replay carries Idempotent-Replayed: true.
 func (s *Server) exec(c echo.Context, typ string, ver int, payload any) (platform.Result, error) {
 	id := ""
 	actor := s.actor(c)
@@ -379,7 +391,11 @@ func (s *Server) exec(c echo.Context, typ string, ver int, payload any) (platfor
 		h := sm3.Sum([]byte(actor.Kind + "\x00" + actor.ID + "\x00" + typ + "\x00" + k))
 		id = "idem:" + hex.EncodeToString(h[:24])
 	}
-	return s.execAs(c.Request().Context(), actor, id, typ, ver, payload)
+	res, err := s.execAs(c.Request().Context(), actor, id, typ, ver, payload)
+	if id != "" && res.Duplicate {
+		c.Response().Header().Set(HeaderIdempotentReplayed, "true")
+	}
+	return res, err
 }
 
 // execAs proposes a command for actor.

@@ -103,6 +103,7 @@ func newTestEnv(t *testing.T, adjust ...func(*Config)) *testEnv {
 	public := echo.New()
 	public.HTTPErrorHandler = env.server.ErrorHandler
 	env.server.MountPortal(public)
+	env.server.MountCustomer(public)
 	env.adminSrv = httptest.NewTLSServer(admin)
 	env.portalSrv = httptest.NewTLSServer(public)
 	env.AdminURL = env.adminSrv.URL + AdminPrefix

@@ -109,8 +109,9 @@ func TestWebhookNoticesSignedAndRetried(t *testing.T) {
 	var api apiJSON
 	mustStatus(t, op.do("POST", "/apis", catRatesJSON()), http.StatusCreated).JSON(t, &api)
 	pub1 := mustStatus(t, op.do("POST", "/apis/"+api.ID+"/publish", nil, "If-Match", `"1"`), 200)
+	rev := env.admin(platform.RoleReviewer)
 	for _, app := range []string{"LJ2025HK00000000000001", "LJ2025HK00000000000002", "LJ2025HK00000000000003"} {
-		mustStatus(t, op.do("PUT", "/apps/"+app+"/grants/"+api.ID, nil), http.StatusCreated)
+		grantProduction(t, op, rev, app, api.ID, nil)
 	}
 	upd := catRatesJSON()
 	upd["summary"] = "timeout raised"

@@ -77,3 +77,18 @@ func RefusedChanges(tb testing.TB, path, cmdType string) int {
 	}
 	return n
 }
+
+// SeedApp inserts an active app of env ("sandbox" or "production") for an
+// existing applicant into the state database at path, as SeedApplicant does.
+func SeedApp(tb testing.TB, path, appID, applicantID, env string) {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=rw&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO apps (id, applicant_id, env, status, created_ms, created_by, updated_ms) VALUES (?, ?, ?, 'active', 1, 'test', 1)`,
+		appID, applicantID, env); err != nil {
+		tb.Fatalf("seeding app %s: %v", appID, err)
+	}
+}
