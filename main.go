@@ -733,7 +733,7 @@ func ensurePlatformKeys(ctx context.Context, n *node) error {
 		if _, ok := n.store.Registry().ActivePlatformKey(use); ok {
 			continue
 		}
-		p, err := portal.NewPlatformKey(n.keyring, use, time.Now())
+		p, err := platform.NewPlatformKey(n.keyring, use, time.Now())
 		if err != nil {
 			return err
 		}

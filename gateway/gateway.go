@@ -73,7 +73,8 @@ type Gateway struct {
 	cfg    Config
 	log    *slog.Logger
 	ids    *lj1.RequestIDGenerator
-	keys   keyCache
+	pkeys  *platform.KeyOpener
+	keys   secretCache
 	nonces *nonceCache
 	limits *limiter
 	breaks *breakers
@@ -128,6 +129,7 @@ func New(cfg Config) *Gateway {
 		limits: newLimiter(),
 		breaks: newBreakers(),
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		pkeys:  platform.NewKeyOpener(cfg.Sealer),
 		bufs:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
 		dummy:  &dummyKey.PublicKey,
 	}
@@ -157,7 +159,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.client = ap.Addr().Unmap()
 	}
 	c.rec = AccessRecord{RequestID: c.requestID, Time: now, Node: g.cfg.NodeID, Method: r.Method, ClientAddr: c.client.String(), Proto: r.Proto}
-	status, body, ctype, hdr, err := g.pipeline(r.Context(), c, r)
+	var status int
+	var body []byte
+	var ctype string
+	var hdr http.Header
+	// Fail closed: a node that cannot sign its answers (no valid platform
+	// signing key) does nothing for a call; /readyz takes it out of rotation.
+	_, _, err := g.pkeys.Signer(g.cfg.Registry(), now)
+	if err == nil {
+		status, body, ctype, hdr, err = g.pipeline(r.Context(), c, r)
+	}
 	if err != nil {
 		e := lj1.As(err)
 		if e.Code == lj1.CodeInternalError {
@@ -202,7 +213,7 @@ func (g *Gateway) respond(w http.ResponseWriter, c *call, status int, body []byt
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
 	}
-	if key, serial, err := g.keys.signer(g.cfg.Registry(), g.cfg.Sealer); err == nil {
+	if key, serial, err := g.pkeys.Signer(g.cfg.Registry(), now); err == nil {
 		sts := lj1.ResponseStringToSign(status, c.requestID, c.reqNonce, ts, nonce, lj1.BodyDigest(body))
 		if sig, err := smcrypto.SignBase64(key, []byte(sts)); err == nil {
 			h.Set("LJ-Serial", serial)
@@ -486,7 +497,7 @@ func (g *Gateway) openEnvelope(reg *platform.Registry, appID string, body []byte
 	if err != nil {
 		return nil, "", errf(lj1.CodeEnvelopeInvalid, "")
 	}
-	priv, err := g.keys.decrypter(reg, g.cfg.Sealer, env.Serial)
+	priv, err := g.pkeys.Decrypter(reg, env.Serial, g.cfg.Now())
 	if err != nil {
 		return nil, "", errf(lj1.CodeEnvelopeInvalid, "unknown or retired encryption key serial")
 	}

@@ -14,10 +14,10 @@ import (
 const KeysPath = "/.well-known/lijiang/keys"
 
 // Ready reports whether the gateway can sign its answers: a node whose
-// platform signing key cannot be opened must not serve (PROTOCOL: every
-// answer is signed), so /readyz takes it out of rotation.
+// platform signing key cannot be opened, or has expired, must not serve
+// (PROTOCOL: every answer is signed), so /readyz takes it out of rotation.
 func (g *Gateway) Ready() error {
-	_, _, err := g.keys.signer(g.cfg.Registry(), g.cfg.Sealer)
+	_, _, err := g.pkeys.Signer(g.cfg.Registry(), g.cfg.Now())
 	return err
 }
 

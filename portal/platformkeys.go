@@ -1,20 +1,13 @@
 package portal
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"lijiang/platform"
-	"lijiang/platform/smcrypto"
 )
-
-// PlatformKeyValidity is how long a platform key made by a rotation is valid.
-const PlatformKeyValidity = 2 * 365 * 24 * time.Hour
 
 func init() {
 	adminMounts = append(adminMounts, func(s *Server, g *echo.Group) {
@@ -53,33 +46,6 @@ func (s *Server) listPlatformKeys(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// NewPlatformKey makes a platform key pair for use ("sig" or "enc") with its
-// private key sealed, ready to propose; main uses it on first start too.
-func NewPlatformKey(sealer Sealer, use string, now time.Time) (platform.PlatformKeyCreate, error) {
-	priv, err := smcrypto.GenerateKey(rand.Reader)
-	if err != nil {
-		return platform.PlatformKeyCreate{}, fmt.Errorf("platform %s key: %w", use, err)
-	}
-	pub, err := smcrypto.MarshalPublicKeyPEM(&priv.PublicKey)
-	if err != nil {
-		return platform.PlatformKeyCreate{}, err
-	}
-	der, err := smcrypto.MarshalPrivateKeyPEM(priv)
-	if err != nil {
-		return platform.PlatformKeyCreate{}, err
-	}
-	defer smcrypto.Wipe(der)
-	var rnd [4]byte
-	rand.Read(rnd[:])
-	serial := fmt.Sprintf("plat-%s-%s-%s", use, now.UTC().Format("20060102"), hex.EncodeToString(rnd[:]))
-	sealed, err := sealer.Seal("platform_key/"+serial, der)
-	if err != nil {
-		return platform.PlatformKeyCreate{}, fmt.Errorf("sealing platform %s key: %w", use, err)
-	}
-	return platform.PlatformKeyCreate{Serial: serial, Use: use, PublicPEM: string(pub), PrivateSealed: sealed,
-		NotBeforeMs: now.Add(-time.Minute).UnixMilli(), NotAfterMs: now.Add(PlatformKeyValidity).UnixMilli(), Activate: true}, nil
-}
-
 func (s *Server) rotatePlatformKey(c echo.Context) error {
 	var req rotateKeyRequest
 	if err := s.bind(c, &req); err != nil {
@@ -88,7 +54,7 @@ func (s *Server) rotatePlatformKey(c echo.Context) error {
 	if req.Use != "sig" && req.Use != "enc" {
 		return badRequest("use", `must be "sig" or "enc"`)
 	}
-	p, err := NewPlatformKey(s.cfg.Sealer, req.Use, s.now())
+	p, err := platform.NewPlatformKey(s.cfg.Sealer, req.Use, s.now())
 	if err != nil {
 		return err
 	}
