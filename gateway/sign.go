@@ -60,6 +60,10 @@ func (g *Gateway) Sign(next http.Handler) http.Handler {
 		if a, err := lj1.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
 			c.reqNonce = a.Nonce
 		}
+		key, serial, err := g.pkeys.Signer(g.cfg.Registry(), now)
+		if err != nil {
+			g.log.Error("no platform signing key", "err", err)
+		}
 		bw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 		next.ServeHTTP(bw, r)
 		h := w.Header()
@@ -70,7 +74,7 @@ func (g *Gateway) Sign(next http.Handler) http.Handler {
 		if r.Method == http.MethodHead {
 			body = nil
 		}
-		g.respond(w, c, bw.status, body, "", nil)
+		g.respond(w, c, key, serial, response{status: bw.status, body: body})
 	})
 }
 
