@@ -70,17 +70,18 @@ type Config struct {
 // Gateway is the LJ1 data plane: it authenticates, authorises, limits and
 // proxies applicants' calls and signs every answer.
 type Gateway struct {
-	cfg    Config
-	log    *slog.Logger
-	ids    *lj1.RequestIDGenerator
-	pkeys  *platform.KeyOpener
-	keys   secretCache
-	nonces *nonceCache
-	limits *limiter
-	breaks *breakers
-	client *http.Client
-	pols   policyCache
-	dummy  *ecdsa.PublicKey
+	cfg     Config
+	log     *slog.Logger
+	ids     *lj1.RequestIDGenerator
+	pkeys   *platform.KeyOpener
+	keys    secretCache
+	nonces  *nonceCache
+	limits  *limiter
+	breaks  *breakers
+	client  *http.Client
+	pols    policyCache
+	maskers maskerCache
+	dummy   *ecdsa.PublicKey
 }
 
 // New returns a Gateway for cfg.
@@ -412,7 +413,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 			g.log.Warn("response refused: not JSON, cannot be masked", "request_id", c.requestID, "api", api.ID)
 			return response{}, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with data that cannot be masked")
 		}
-		m := g.maskerFor(api)
+		m := g.maskerFor(reg, api)
 		if m == nil {
 			return response{}, errf(lj1.CodeInternalError, "")
 		}
