@@ -1537,22 +1537,7 @@ func adminHandler(n *node) http.Handler {
 // lj1ErrorHandler renders every error in the protocol's shape; internal
 // detail never reaches the client.
 func lj1ErrorHandler(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
-	var e *lj1.Error
-	if !errors.As(err, &e) {
-		var he *echo.HTTPError
-		switch {
-		case errors.As(err, &he) && he.Code == http.StatusNotFound:
-			e = lj1.New(lj1.CodeAPINotFound, "no such API")
-		case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
-			e = lj1.New(lj1.CodeAPINotFound, "no such API for this method")
-		default:
-			e = lj1.New(lj1.CodeInternalError, "internal error")
-		}
-	}
-	c.JSONBlob(e.Status, e.Body(c.Response().Header().Get("LJ-Request-Id")))
+	gateway.EchoErrorHandler(err, c)
 }
 
 func printBanner(w io.Writer, n *node, logins []demoLogin, demo *demoSeed) {

@@ -318,7 +318,7 @@ func (env *e2eEnv) start() error {
 func (env *e2eEnv) handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = env.portal.ErrorHandler
+	e.HTTPErrorHandler = EchoErrorHandler
 	env.portal.MountCustomer(e)
 	e.GET(KeysPath, echo.WrapHandler(env.gw.KeysHandler()))
 	control := env.gw.Sign(e)

@@ -177,7 +177,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, err = g.pipeline(r.Context(), c, reg, r)
 	}
 	if err != nil {
-		e := lj1.As(err)
+		e := protocolError(err)
 		if e.Code == lj1.CodeInternalError {
 			g.log.Error("call failed", "request_id", c.requestID, "err", err)
 		}

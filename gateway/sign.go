@@ -65,6 +65,8 @@ func (g *Gateway) Sign(next http.Handler) http.Handler {
 			g.log.Error("no platform signing key", "err", err)
 		}
 		bw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+		// The page's error bodies name the request (EchoErrorHandler).
+		bw.header.Set("LJ-Request-Id", c.requestID)
 		next.ServeHTTP(bw, r)
 		h := w.Header()
 		for k, v := range bw.header {
