@@ -1499,27 +1499,13 @@ func apiHandler(n *node) http.Handler {
 	n.portal.MountPortal(e)
 	n.portal.MountCustomer(e)
 	e.GET(gateway.KeysPath, echo.WrapHandler(n.gateway.KeysHandler()))
-	control := n.gateway.Sign(e)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isControlPath(r.URL.Path) {
-			control.ServeHTTP(w, r)
-			return
-		}
-		n.gateway.ServeHTTP(w, r)
-	})
+	return gateway.APIMux(n.gateway, e, apiControlPaths...)
 }
 
-// isControlPath tells the API port's own pages from LJ1 calls.
-func isControlPath(p string) bool {
-	switch {
-	case p == "/healthz", p == "/readyz", p == gateway.KeysPath,
-		strings.HasPrefix(p, portal.PortalPrefix+"/"), p == portal.PortalPrefix+"/openapi.json",
-		p == portal.AuthorizePath, strings.HasPrefix(p, portal.AuthorizePath+"/"),
-		p == portal.ConsentsPath, strings.HasPrefix(p, portal.ConsentsPath+"/"):
-		return true
-	}
-	return false
-}
+// apiControlPaths are the API port's own pages; every other path is an LJ1
+// call.
+var apiControlPaths = []string{"/healthz", "/readyz", gateway.KeysPath, portal.PortalPrefix + "/",
+	portal.AuthorizePath, portal.AuthorizePath + "/", portal.ConsentsPath, portal.ConsentsPath + "/"}
 
 // adminHandler is the admin port (internal network only).
 func adminHandler(n *node) http.Handler {
