@@ -204,17 +204,28 @@ type openedKey struct {
 // NewKeyOpener returns a KeyOpener that opens keys with o.
 func NewKeyOpener(o Opener) *KeyOpener { return &KeyOpener{opener: o} }
 
-// Signer returns reg's active signing key and its serial, if it is valid at
-// now: ErrNoPlatformKey without an active signing key, ErrPlatformKeyExpired
-// when it is outside its validity period.
+// Signer returns the key that signs at now, and its serial: reg's active
+// signing key if it is valid at now, else the newest retiring signing key
+// that is (the active one is not yet valid on a node whose clock is behind
+// the one that made it). ErrNoPlatformKey without an active signing key,
+// ErrPlatformKeyExpired when no signing key is valid.
 func (k *KeyOpener) Signer(reg *Registry, now time.Time) (*sm2.PrivateKey, string, error) {
 	pk, ok := reg.ActivePlatformKey("sig")
 	if !ok {
 		return nil, "", fmt.Errorf("signing: %w", ErrNoPlatformKey)
 	}
 	if !pk.ValidAt(now) {
-		return nil, "", fmt.Errorf("signing with %s (valid %s to %s): %w", pk.Serial,
-			pk.NotBefore.Format(time.RFC3339), pk.NotAfter.Format(time.RFC3339), ErrPlatformKeyExpired)
+		valid := false
+		for _, r := range reg.PlatformKeys {
+			if r.Use == "sig" && r.Status == KeyRetiring && r.ValidAt(now) {
+				pk, valid = r, true
+				break
+			}
+		}
+		if !valid {
+			return nil, "", fmt.Errorf("signing with %s (valid %s to %s): %w", pk.Serial,
+				pk.NotBefore.Format(time.RFC3339), pk.NotAfter.Format(time.RFC3339), ErrPlatformKeyExpired)
+		}
 	}
 	if cur := k.sign.Load(); cur != nil && cur.serial == pk.Serial {
 		return cur.key, cur.serial, nil

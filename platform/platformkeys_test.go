@@ -11,6 +11,8 @@ import (
 	"lijiang/platform/smcrypto"
 )
 
+var _ Sealer = (*seal.Keyring)(nil)
+
 // countingSealer counts the private keys it opens.
 type countingSealer struct {
 	*seal.Keyring
@@ -97,6 +99,24 @@ func TestKeyOpener(t *testing.T) {
 			{"long expired", reg, sig.NotAfter.Add(365 * 24 * time.Hour), ErrPlatformKeyExpired},
 			{"not yet valid", reg, sig.NotBefore.Add(-time.Second), ErrPlatformKeyExpired},
 			{"no signing key", &Registry{PlatformKeys: []PlatformKey{enc}}, made, ErrNoPlatformKey},
+		}
+		// A successor made by a node whose clock is ahead of this one's:
+		// the retiring key signs until the successor is valid here.
+		next := mustPlatformKey(t, s, "sig", KeyActive, made.Add(time.Hour))
+		prev := sig
+		prev.Status = KeyRetiring
+		rotated := &Registry{PlatformKeys: []PlatformKey{next, prev}}
+		for _, tt := range []struct {
+			at   time.Time
+			want string
+		}{{made.Add(30 * time.Minute), prev.Serial}, {made.Add(time.Hour), next.Serial}} {
+			if _, serial, err := ko.Signer(rotated, tt.at); err != nil || serial != tt.want {
+				t.Errorf("at %s: signed by %q (%v), want %s", tt.at, serial, err, tt.want)
+			}
+		}
+		prev.NotAfter = made.Add(10 * time.Minute)
+		if _, serial, err := ko.Signer(&Registry{PlatformKeys: []PlatformKey{next, prev}}, made.Add(30*time.Minute)); !errors.Is(err, ErrPlatformKeyExpired) {
+			t.Errorf("signed by %q (%v) with no valid signing key", serial, err)
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
