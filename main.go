@@ -340,8 +340,10 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		return err
 	}
 	exec := n.cluster.Forwarder
-	if err := ensurePlatformKeys(ctx, n); err != nil {
+	if created, err := platform.EnsurePlatformKeys(ctx, exec, n.store.Registry, keyring, n.nodeID); err != nil {
 		return err
+	} else if len(created) > 0 {
+		log.Info("created the platform keys", "serials", created)
 	}
 	n.sandbox = sandbox.New(sandbox.Config{Seed: 1, Logger: log.With("component", "sandbox")})
 	n.portal = portal.New(portal.Config{
@@ -503,31 +505,6 @@ func loadCertificate(cfg Config, keyring *seal.Keyring) (tls.Certificate, error)
 	return tlscert.EnsureSelfSigned(filepath.Join(cfg.DataDir, platform.TLSDir), keyring, tlscert.HostsFor(cfg.APIAddr, cfg.AdminAddr), time.Now())
 }
 
-// ensurePlatformKeys makes the platform's signing and encryption key pairs on
-// first start. The command ids are fixed, so that nodes starting together
-// create each key once: a second proposal answers with the first's result.
-func ensurePlatformKeys(ctx context.Context, n *node) error {
-	for _, use := range []string{"sig", "enc"} {
-		if _, ok := n.store.Registry().ActivePlatformKey(use); ok {
-			continue
-		}
-		p, err := portal.NewPlatformKey(n.keyring, use, time.Now())
-		if err != nil {
-			return err
-		}
-		cmd, err := platform.NewCommand(platform.CmdPlatformKeyCreate, 1, "bootstrap.platform-key."+use,
-			platform.Actor{Kind: platform.ActorSystem, ID: "bootstrap", Node: n.nodeID}, time.Now(), p)
-		if err != nil {
-			return err
-		}
-		if _, err := n.cluster.Forwarder.Execute(ctx, cmd); err != nil {
-			return fmt.Errorf("creating platform %s key: %w", use, err)
-		}
-		n.log.Info("created platform key", "use", use, "serial", p.Serial)
-	}
-	return nil
-}
-
 // newEcho returns an echo instance with the project's defaults: errors under
 // the control plane's prefixes are rendered by the portal, the rest in the
 // LJ1 protocol's shape.
@@ -580,8 +557,14 @@ func apiHandler(n *node) http.Handler {
 	health(e, n)
 	n.portal.MountPortal(e)
 	n.portal.MountCustomer(e)
-	return gateway.APIMux(n.gateway, e)
+	e.GET(gateway.KeysPath, echo.WrapHandler(n.gateway.KeysHandler()))
+	return gateway.APIMux(n.gateway, e, apiControlPaths...)
 }
+
+// apiControlPaths are the API port's own pages; every other path is an LJ1
+// call.
+var apiControlPaths = []string{"/healthz", "/readyz", gateway.KeysPath, portal.PortalPrefix + "/",
+	portal.AuthorizePath, portal.AuthorizePath + "/", portal.ConsentsPath, portal.ConsentsPath + "/"}
 
 // adminHandler is the admin port (internal network only).
 func adminHandler(n *node) http.Handler {

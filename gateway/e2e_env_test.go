@@ -312,25 +312,15 @@ func (env *e2eEnv) start() error {
 }
 
 // handler is the API port as main mounts it: the keys and the customers'
-// pages through echo, wrapped so that their answers are signed too, and
-// everything else to the gateway.
+// pages through echo, their answers signed too, and everything else to the
+// gateway.
 func (env *e2eEnv) handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = env.portal.ErrorHandler
+	e.HTTPErrorHandler = EchoErrorHandler
 	env.portal.MountCustomer(e)
 	e.GET(KeysPath, echo.WrapHandler(env.gw.KeysHandler()))
-	control := env.gw.Sign(e)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		switch {
-		case p == KeysPath, p == portal.AuthorizePath, strings.HasPrefix(p, portal.AuthorizePath+"/"),
-			p == portal.ConsentsPath, strings.HasPrefix(p, portal.ConsentsPath+"/"):
-			control.ServeHTTP(w, r)
-		default:
-			env.gw.ServeHTTP(w, r)
-		}
-	})
+	return APIMux(env.gw, e, KeysPath, portal.AuthorizePath, portal.AuthorizePath+"/", portal.ConsentsPath, portal.ConsentsPath+"/")
 }
 
 // echoHandler serves the test APIs.

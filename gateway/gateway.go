@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -16,8 +15,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/emmansun/gmsm/sm2"
 
 	"lijiang/platform"
 	"lijiang/platform/lj1"
@@ -70,18 +70,19 @@ type Config struct {
 // Gateway is the LJ1 data plane: it authenticates, authorises, limits and
 // proxies applicants' calls and signs every answer.
 type Gateway struct {
-	cfg    Config
-	log    *slog.Logger
-	ids    *lj1.RequestIDGenerator
-	keys   keyCache
-	nonces *nonceCache
-	limits *limiter
-	breaks *breakers
-	client *http.Client
-	ups    upstreamClients // per-API TLS clients (upstream.go)
-	pols   policyCache
-	bufs   sync.Pool
-	dummy  *ecdsa.PublicKey
+	cfg     Config
+	log     *slog.Logger
+	ids     *lj1.RequestIDGenerator
+	pkeys   *platform.KeyOpener
+	keys    secretCache
+	nonces  *nonceCache
+	limits  *limiter
+	breaks  *breakers
+	client  *http.Client
+	pols    policyCache
+	ups     upstreamClients // per-API TLS clients (upstream.go)
+	maskers maskerCache
+	dummy   *ecdsa.PublicKey
 }
 
 // New returns a Gateway for cfg.
@@ -129,7 +130,7 @@ func New(cfg Config) *Gateway {
 		limits: newLimiter(),
 		breaks: newBreakers(),
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		bufs:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		pkeys:  platform.NewKeyOpener(cfg.Sealer),
 		dummy:  &dummyKey.PublicKey,
 	}
 }
@@ -150,21 +151,38 @@ type call struct {
 	rec       AccessRecord
 }
 
+// response is an answer to sign and write.
+type response struct {
+	status int
+	body   []byte
+	ctype  string      // the Content-Type; "" leaves the header as it is
+	header http.Header // headers to add, or nil
+}
+
 // ServeHTTP runs the LJ1 pipeline for one call.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := g.cfg.Now()
+	// One registry snapshot serves the whole call: its checks and the key
+	// that signs its answer.
+	reg := g.cfg.Registry()
 	c := &call{start: now, requestID: g.ids.Next(now)}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		c.client = ap.Addr().Unmap()
 	}
 	c.rec = AccessRecord{RequestID: c.requestID, Time: now, Node: g.cfg.NodeID, Method: r.Method, ClientAddr: c.client.String(), Proto: r.Proto}
-	status, body, ctype, hdr, err := g.pipeline(r.Context(), c, r)
+	// Fail closed: a node that cannot sign its answers (no valid platform
+	// signing key) does nothing for a call; /readyz takes it out of rotation.
+	var resp response
+	key, serial, err := g.pkeys.Signer(reg, now)
+	if err == nil {
+		resp, err = g.pipeline(r.Context(), c, reg, r)
+	}
 	if err != nil {
-		e := lj1.As(err)
+		e := protocolError(err)
 		if e.Code == lj1.CodeInternalError {
 			g.log.Error("call failed", "request_id", c.requestID, "err", err)
 		}
-		status, body, ctype, hdr = e.Status, e.Body(c.requestID), "application/json", nil
+		resp = response{status: e.Status, body: e.Body(c.requestID), ctype: "application/json"}
 		c.rec.Code = e.Code
 		if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 			retry := "1"
@@ -173,22 +191,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				// a second.
 				retry = strconv.FormatInt(secondsToNextDay(now), 10)
 			}
-			hdr = http.Header{"Retry-After": []string{retry}}
+			resp.header = http.Header{"Retry-After": []string{retry}}
 		}
 	}
-	g.respond(w, c, status, body, ctype, hdr)
-	c.rec.Status = status
+	g.respond(w, c, key, serial, resp)
+	c.rec.Status = resp.status
 	c.rec.LatencyMicros = g.cfg.Now().Sub(c.start).Microseconds()
 	if err := g.cfg.Sink.Record(&c.rec); err != nil {
 		g.log.Error("access record lost", "request_id", c.requestID, "err", err)
 	}
 }
 
-// respond signs and writes an answer: every answer on the API port carries
-// the platform's signature, errors included.
-func (g *Gateway) respond(w http.ResponseWriter, c *call, status int, body []byte, ctype string, extra http.Header) {
+// respond signs the answer with key (serial) and writes it: every answer on
+// the API port carries the platform's signature, errors included. Without a
+// key (none is valid) the answer goes unsigned; the caller has logged why.
+func (g *Gateway) respond(w http.ResponseWriter, c *call, key *sm2.PrivateKey, serial string, resp response) {
 	h := w.Header()
-	for k, v := range extra {
+	for k, v := range resp.header {
 		h[k] = v
 	}
 	now := g.cfg.Now()
@@ -197,35 +216,32 @@ func (g *Gateway) respond(w http.ResponseWriter, c *call, status int, body []byt
 	h.Set("LJ-Request-Id", c.requestID)
 	h.Set("LJ-Timestamp", ts)
 	h.Set("LJ-Nonce", nonce)
-	if ctype != "" {
-		h.Set("Content-Type", ctype)
+	if resp.ctype != "" {
+		h.Set("Content-Type", resp.ctype)
 	}
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
 	}
-	if key, serial, err := g.keys.signer(g.cfg.Registry(), g.cfg.Sealer); err == nil {
-		sts := lj1.ResponseStringToSign(status, c.requestID, c.reqNonce, ts, nonce, lj1.BodyDigest(body))
+	if key != nil {
+		sts := lj1.ResponseStringToSign(resp.status, c.requestID, c.reqNonce, ts, nonce, lj1.BodyDigest(resp.body))
 		if sig, err := smcrypto.SignBase64(key, []byte(sts)); err == nil {
 			h.Set("LJ-Serial", serial)
 			h.Set("LJ-Signature", sig)
 		} else {
 			g.log.Error("signing a response", "err", err)
 		}
-	} else {
-		g.log.Error("no platform signing key", "err", err)
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	w.Write(resp.body)
 }
 
 // errf returns a protocol error with a message for the client.
 func errf(code, msg string) error { return lj1.New(code, msg) }
 
-// pipeline runs the checks of DESIGN.md's hot path in order and returns the
-// answer to sign.
-func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, []byte, string, http.Header, error) {
-	reg := g.cfg.Registry()
+// pipeline runs the checks of DESIGN.md's hot path in order, on the
+// registry snapshot reg, and returns the answer to sign.
+func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry, r *http.Request) (response, error) {
 	pol := g.pols.get(reg)
 	// The answer is bound to the request's nonce whenever the header parses,
 	// refusals before authentication included, so that a client can verify
@@ -236,26 +252,26 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	}
 	// Global deny-list first: nothing else is done for a denied address.
 	if pol.denied(c.client) {
-		return 0, nil, "", nil, errf(lj1.CodeIPDenied, "")
+		return response{}, errf(lj1.CodeIPDenied, "")
 	}
 	if r.ContentLength > g.cfg.MaxBody {
-		return 0, nil, "", nil, errf(lj1.CodeBodyTooLarge, "")
+		return response{}, errf(lj1.CodeBodyTooLarge, "")
 	}
 	body, err := readBody(r.Body, g.cfg.MaxBody)
 	if err != nil {
-		return 0, nil, "", nil, err
+		return response{}, err
 	}
 	defer smcrypto.Wipe(body)
 
 	// Authentication.
 	if authErr != nil {
-		return 0, nil, "", nil, errf(lj1.CodeAuthRequired, "send a valid LJ1 Authorization header")
+		return response{}, errf(lj1.CodeAuthRequired, "send a valid LJ1 Authorization header")
 	}
 	c.auth = auth
 	c.rec.AppID, c.rec.Scheme = auth.AppID, auth.Scheme
 	now := g.cfg.Now()
 	if d := now.Sub(time.Unix(auth.Unix, 0)); d > g.cfg.TimestampWindow || d < -g.cfg.TimestampWindow {
-		return 0, nil, "", nil, errf(lj1.CodeTimestampOutOfWindow, "")
+		return response{}, errf(lj1.CodeTimestampOutOfWindow, "")
 	}
 	sts := auth.StringToSign(r.Method, r.RequestURI, lj1.BodyDigest(body))
 	app, known := reg.Applicants.App(auth.AppID)
@@ -264,37 +280,37 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 		cred, known = app.CredentialBySerial(auth.Serial)
 	}
 	if !g.verify(auth, cred, known, sts) {
-		return 0, nil, "", nil, errf(lj1.CodeSignatureInvalid, "")
+		return response{}, errf(lj1.CodeSignatureInvalid, "")
 	}
 	// The caller holds the key: from here on, errors may be specific.
 	c.app = app
 	c.rec.Env = app.Env
 	if !app.Active() {
-		return 0, nil, "", nil, errf(lj1.CodeAppInvalid, "the app is not active")
+		return response{}, errf(lj1.CodeAppInvalid, "the app is not active")
 	}
 	if cred.Status != platform.CredentialActive || now.Before(cred.NotBefore) || !now.Before(cred.NotAfter) {
-		return 0, nil, "", nil, errf(lj1.CodeKeyExpired, "the credential "+auth.Serial+" is not valid now")
+		return response{}, errf(lj1.CodeKeyExpired, "the credential "+auth.Serial+" is not valid now")
 	}
 	switch g.nonces.check(auth.AppID, auth.Nonce, now) {
 	case nonceSeen:
-		return 0, nil, "", nil, errf(lj1.CodeNonceReplayed, "")
+		return response{}, errf(lj1.CodeNonceReplayed, "")
 	case nonceAppFull:
-		return 0, nil, "", nil, errf(lj1.CodeRateLimited, "too many calls in the replay window")
+		return response{}, errf(lj1.CodeRateLimited, "too many calls in the replay window")
 	}
 	if !app.AllowsAddr(c.client) {
-		return 0, nil, "", nil, errf(lj1.CodeIPDenied, "")
+		return response{}, errf(lj1.CodeIPDenied, "")
 	}
 	if err := g.checkClientCert(reg, app, r, now); err != nil {
-		return 0, nil, "", nil, err
+		return response{}, err
 	}
 
 	// Built-in calls of the authorisation flow.
 	if strings.HasPrefix(r.URL.Path, "/oauth/") {
 		// A user token opens A2 APIs: its exchange is held to A2's rules.
 		if auth.Scheme != lj1.SchemeSM2 {
-			return 0, nil, "", nil, errf(lj1.CodeSchemeNotAllowed, "the authorisation calls take "+lj1.SchemeSM2+" only")
+			return response{}, errf(lj1.CodeSchemeNotAllowed, "the authorisation calls take "+lj1.SchemeSM2+" only")
 		}
-		return g.oauth(ctx, c, r, body)
+		return g.oauth(ctx, c, reg, r, body, now)
 	}
 
 	// The API.
@@ -302,24 +318,24 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	// validated is what the upstream receives.
 	api, params, ok := reg.Catalogue.Match(r.Method, r.URL.EscapedPath())
 	if !ok || api.Status == platform.APIDraft {
-		return 0, nil, "", nil, errf(lj1.CodeAPINotFound, "")
+		return response{}, errf(lj1.CodeAPINotFound, "")
 	}
 	c.api, c.params = api, params
 	c.rec.APIID, c.rec.Level = api.ID, api.Level
 	if api.Status == platform.APIRetired {
-		return 0, nil, "", nil, errf(lj1.CodeAPIRetired, "")
+		return response{}, errf(lj1.CodeAPIRetired, "")
 	}
 	a2 := api.Level == platform.LevelA2
 	if a2 && auth.Scheme != lj1.SchemeSM2 {
-		return 0, nil, "", nil, errf(lj1.CodeSchemeNotAllowed, "A2 APIs take "+lj1.SchemeSM2+" only")
+		return response{}, errf(lj1.CodeSchemeNotAllowed, "A2 APIs take "+lj1.SchemeSM2+" only")
 	}
 	// Production apps call only what they were granted; a sandbox
 	// app may try every API, against the sandbox core bank only.
 	if _, ok := reg.Catalogue.Grant(app.ID, api.ID); !ok && app.Env != platform.EnvSandbox {
-		return 0, nil, "", nil, errf(lj1.CodePermissionDenied, "")
+		return response{}, errf(lj1.CodePermissionDenied, "")
 	}
 	if pol.paused(api.ID) {
-		return 0, nil, "", nil, errf(lj1.CodeAPIPaused, "")
+		return response{}, errf(lj1.CodeAPIPaused, "")
 	}
 
 	// Message encryption.
@@ -327,23 +343,23 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	plain := body
 	if strings.HasPrefix(ctype, lj1.EnvelopeContentType) {
 		c.encrypted = true
-		if plain, ctype, err = g.openEnvelope(reg, app.ID, body); err != nil {
-			return 0, nil, "", nil, err
+		if plain, ctype, err = g.openEnvelope(reg, app.ID, body, now); err != nil {
+			return response{}, err
 		}
 		defer smcrypto.Wipe(plain)
 	} else if a2 && len(body) > 0 {
-		return 0, nil, "", nil, errf(lj1.CodeEncryptionRequired, "A2 request bodies must be encrypted")
+		return response{}, errf(lj1.CodeEncryptionRequired, "A2 request bodies must be encrypted")
 	}
 	if a2 || c.encrypted {
 		keys := reg.Applicants.ValidCredentials(app.ID, platform.CredentialSM2Enc, now)
 		if len(keys) == 0 {
-			return 0, nil, "", nil, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
+			return response{}, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
 		}
 		c.encKey = &keys[0]
 		c.encrypted = true
 	}
 	if len(plain) > 0 && !strings.HasPrefix(ctype, "application/json") {
-		return 0, nil, "", nil, errf(lj1.CodeUnsupportedMediaType, "send application/json")
+		return response{}, errf(lj1.CodeUnsupportedMediaType, "send application/json")
 	}
 
 	// The user's consent.
@@ -351,16 +367,16 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 		tok, err := reg.Consent.CheckUserToken(r.Header.Get("LJ-User-Token"), app.ID, api.ConsentScope, now)
 		switch {
 		case errors.Is(err, platform.ErrConsentRequired):
-			return 0, nil, "", nil, errf(lj1.CodeConsentRequired, "the customer's consent does not cover this API")
+			return response{}, errf(lj1.CodeConsentRequired, "the customer's consent does not cover this API")
 		case err != nil:
-			return 0, nil, "", nil, errf(lj1.CodeUserTokenInvalid, "")
+			return response{}, errf(lj1.CodeUserTokenInvalid, "")
 		}
 		c.customer = tok.CustomerID
 	}
 
 	// Parameters.
 	if err := api.Validate(params, r.URL.Query(), plain); err != nil {
-		return 0, nil, "", nil, errf(lj1.CodeParamInvalid, err.Error())
+		return response{}, errf(lj1.CodeParamInvalid, err.Error())
 	}
 
 	// Flow control and risk.
@@ -371,42 +387,43 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 	}
 	release, err := g.limits.admit(app.ID, api.ID, limits, now)
 	if err != nil {
-		return 0, nil, "", nil, err
+		return response{}, err
 	}
 	defer release()
 	if err := pol.risk(api, plain); err != nil {
-		return 0, nil, "", nil, err
+		return response{}, err
 	}
 
 	// A2 fails closed when the cluster cannot replicate (PROTOCOL §Security
 	// levels: the admission record must reach a quorum before forwarding).
 	if a2 && g.cfg.Quorum != nil {
 		if err := g.cfg.Quorum(); err != nil {
-			return 0, nil, "", nil, errf(lj1.CodeAuditUnavailable, "the cluster cannot record this call now; retry")
+			return response{}, errf(lj1.CodeAuditUnavailable, "the cluster cannot record this call now; retry")
 		}
 	}
 
 	// Upstream.
-	status, rbody, rtype, rhdr, err := g.proxy(ctx, c, r, plain, ctype)
+	up, err := g.proxy(ctx, c, r, plain, ctype)
 	if err != nil {
-		return 0, nil, "", nil, err
+		return response{}, err
 	}
+	status, rbody, rtype, rhdr := up.status, up.body, up.ctype, up.header
 	if len(rbody) > 0 && (isJSON(rtype) || api.Level == platform.LevelA2 || len(api.Masking) > 0) {
 		// An answer that may carry personal data is masked or refused:
 		// whatever is not JSON cannot be masked, so it does not pass.
 		if !isJSON(rtype) {
 			g.log.Warn("response refused: not JSON, cannot be masked", "request_id", c.requestID, "api", api.ID)
-			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with data that cannot be masked")
+			return response{}, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with data that cannot be masked")
 		}
-		m := g.maskerFor(api)
+		m := g.maskerFor(reg, api)
 		if m == nil {
-			return 0, nil, "", nil, errf(lj1.CodeInternalError, "")
+			return response{}, errf(lj1.CodeInternalError, "")
 		}
 		if masked, err := m.MaskJSON(rbody); err == nil {
 			rbody = masked
 		} else {
 			g.log.Warn("response not masked: not JSON", "request_id", c.requestID, "api", api.ID)
-			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with malformed data")
+			return response{}, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with malformed data")
 		}
 	}
 	if api.Status == platform.APIDeprecated {
@@ -420,11 +437,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, r *http.Request) (int, 
 		// The clear answer (account data) leaves memory with the call.
 		smcrypto.Wipe(rbody)
 		if err != nil {
-			return 0, nil, "", nil, err
+			return response{}, err
 		}
-		return status, env, lj1.EnvelopeContentType, rhdr, nil
+		return response{status: status, body: env, ctype: lj1.EnvelopeContentType, header: rhdr}, nil
 	}
-	return status, rbody, rtype, rhdr, nil
+	return response{status: status, body: rbody, ctype: rtype, header: rhdr}, nil
 }
 
 // isJSON reports whether a media type is JSON (application/json or a
@@ -481,13 +498,13 @@ func (g *Gateway) checkClientCert(reg *platform.Registry, app *platform.AppEntry
 }
 
 // openEnvelope decrypts a request envelope with the platform encryption key
-// it names (active or retiring).
-func (g *Gateway) openEnvelope(reg *platform.Registry, appID string, body []byte) ([]byte, string, error) {
+// it names (active or retiring, and valid at now).
+func (g *Gateway) openEnvelope(reg *platform.Registry, appID string, body []byte, now time.Time) ([]byte, string, error) {
 	env, err := lj1.ParseEnvelope(body)
 	if err != nil {
 		return nil, "", errf(lj1.CodeEnvelopeInvalid, "")
 	}
-	priv, err := g.keys.decrypter(reg, g.cfg.Sealer, env.Serial)
+	priv, err := g.pkeys.Decrypter(reg, env.Serial, now)
 	if err != nil {
 		return nil, "", errf(lj1.CodeEnvelopeInvalid, "unknown or retired encryption key serial")
 	}

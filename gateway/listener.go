@@ -79,6 +79,15 @@ type ListenerConfig struct {
 	// TLS is the server TLS configuration (see platform/tlscert.ServerConfig).
 	// It is cloned, never modified. If it has no NextProtos, h2 and http/1.1
 	// are offered.
+	//
+	// Key exchange: leave CurvePreferences unset (or keep X25519MLKEM768
+	// first). crypto/tls's default then negotiates the hybrid post-quantum
+	// X25519MLKEM768 (ML-KEM-768 with X25519) with every client that offers
+	// it, over TCP and over QUIC alike (Go since 1.24, Chrome, Firefox,
+	// OpenSSL 3.5). A client without ML-KEM falls back to X25519 (or P-256)
+	// in the same handshake: still TLS 1.3, but not protected against an
+	// adversary who records the traffic today to decrypt it with a quantum
+	// computer later. TestListenerPostQuantumKeyExchange checks both.
 	TLS *tls.Config
 	// HTTP3 also serves HTTP/3 over QUIC on the same port number (UDP) and
 	// advertises it to TCP clients with Alt-Svc.

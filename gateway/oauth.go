@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"lijiang/platform"
 	"lijiang/platform/lj1"
@@ -39,35 +40,33 @@ type revokeRequest struct {
 
 // oauth serves the authorisation flow's signed calls: exchanging a code for
 // a user token, and an app revoking a consent.
-func (g *Gateway) oauth(ctx context.Context, c *call, r *http.Request, body []byte) (int, []byte, string, http.Header, error) {
+func (g *Gateway) oauth(ctx context.Context, c *call, reg *platform.Registry, r *http.Request, body []byte, now time.Time) (response, error) {
 	if r.Method != http.MethodPost || r.URL.Path != TokenPath && r.URL.Path != RevokePath {
-		return 0, nil, "", nil, errf(lj1.CodeAPINotFound, "")
+		return response{}, errf(lj1.CodeAPINotFound, "")
 	}
-	reg := g.cfg.Registry()
-	now := g.cfg.Now()
 	ctype := r.Header.Get("Content-Type")
 	plain := body
 	if strings.HasPrefix(ctype, lj1.EnvelopeContentType) {
 		var err error
-		if plain, ctype, err = g.openEnvelope(reg, c.app.ID, body); err != nil {
-			return 0, nil, "", nil, err
+		if plain, ctype, err = g.openEnvelope(reg, c.app.ID, body, now); err != nil {
+			return response{}, err
 		}
 		defer smcrypto.Wipe(plain)
 		keys := reg.Applicants.ValidCredentials(c.app.ID, platform.CredentialSM2Enc, now)
 		if len(keys) == 0 {
-			return 0, nil, "", nil, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
+			return response{}, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
 		}
 		c.encrypted, c.encKey = true, &keys[0]
 	}
 	if !strings.HasPrefix(ctype, "application/json") {
-		return 0, nil, "", nil, errf(lj1.CodeUnsupportedMediaType, "send application/json")
+		return response{}, errf(lj1.CodeUnsupportedMediaType, "send application/json")
 	}
 	if !c.encrypted {
 		// The answer carries a credential: it goes only in an envelope, to a
 		// key checked before anything is done.
 		keys := reg.Applicants.ValidCredentials(c.app.ID, platform.CredentialSM2Enc, now)
 		if len(keys) == 0 {
-			return 0, nil, "", nil, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
+			return response{}, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
 		}
 		c.encrypted, c.encKey = true, &keys[0]
 	}
@@ -78,16 +77,16 @@ func (g *Gateway) oauth(ctx context.Context, c *call, r *http.Request, body []by
 	if r.URL.Path == TokenPath {
 		var req tokenRequest
 		if err := dec.Decode(&req); err != nil || req.GrantType != "authorization_code" || req.Code == "" || len(req.Code) > 128 {
-			return 0, nil, "", nil, errf(lj1.CodeParamInvalid, `send {"grant_type":"authorization_code","code":"…"}`)
+			return response{}, errf(lj1.CodeParamInvalid, `send {"grant_type":"authorization_code","code":"…"}`)
 		}
 		token, tokenID, err := platform.NewSecretToken("utk")
 		if err != nil {
-			return 0, nil, "", nil, err
+			return response{}, err
 		}
 		res, err := g.execute(ctx, actor, platform.CmdTokenExchange, platform.TokenExchange{
 			CodeID: platform.TokenID("cod", req.Code), AppID: c.app.ID, RedirectURI: req.RedirectURI, TokenID: tokenID, ExpiresMs: now.Add(g.cfg.UserTokenLifetime).UnixMilli()})
 		if err != nil {
-			return 0, nil, "", nil, err
+			return response{}, err
 		}
 		var v struct {
 			ConsentID string `json:"consent_id"`
@@ -98,16 +97,16 @@ func (g *Gateway) oauth(ctx context.Context, c *call, r *http.Request, body []by
 		json.Unmarshal(res.Value, &v)
 		if v.Replayed || res.Duplicate {
 			// The code was exchanged before: the tokens it gave are revoked.
-			return 0, nil, "", nil, errf(lj1.CodeParamInvalid, "the authorisation code was used already")
+			return response{}, errf(lj1.CodeParamInvalid, "the authorisation code was used already")
 		}
 		out = tokenResponse{UserToken: token, ExpiresIn: (v.ExpiresMs - now.UnixMilli()) / 1000, Scope: v.Scope, ConsentID: v.ConsentID}
 	} else {
 		var req revokeRequest
 		if err := dec.Decode(&req); err != nil || req.ConsentID == "" {
-			return 0, nil, "", nil, errf(lj1.CodeParamInvalid, `send {"consent_id":"…"}`)
+			return response{}, errf(lj1.CodeParamInvalid, `send {"consent_id":"…"}`)
 		}
 		if _, err := g.execute(ctx, actor, platform.CmdConsentWithdraw, platform.ConsentWithdraw{ConsentID: req.ConsentID, AppID: c.app.ID, Reason: "revoked by the app"}); err != nil {
-			return 0, nil, "", nil, err
+			return response{}, err
 		}
 		out = map[string]string{"consent_id": req.ConsentID, "status": "revoked"}
 	}
@@ -116,11 +115,11 @@ func (g *Gateway) oauth(ctx context.Context, c *call, r *http.Request, body []by
 		env, err := lj1.SealEnvelope(rand.Reader, c.encKey.PublicKey, c.encKey.Serial, c.app.ID, "application/json", b)
 		smcrypto.Wipe(b)
 		if err != nil {
-			return 0, nil, "", nil, err
+			return response{}, err
 		}
-		return http.StatusOK, env, lj1.EnvelopeContentType, http.Header{}, nil
+		return response{status: http.StatusOK, body: env, ctype: lj1.EnvelopeContentType}, nil
 	}
-	return http.StatusOK, b, "application/json", http.Header{}, nil
+	return response{status: http.StatusOK, body: b, ctype: "application/json"}, nil
 }
 
 // execute proposes a command for the gateway and maps a refusal onto the

@@ -26,24 +26,24 @@ var responseHeaders = []string{"Content-Language", "Location", "Retry-After"}
 // proxy forwards the call to its upstream: a sandbox app and a "sandbox:"
 // API go to the sandbox core bank, others to the API's targets in turn,
 // skipping those whose circuit is open.
-func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []byte, ctype string) (int, []byte, string, http.Header, error) {
+func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []byte, ctype string) (response, error) {
 	api := c.api
 	targets := api.Upstream.Targets
 	hc := g.client
 	if c.app.Env == platform.EnvSandbox || len(targets) == 1 && targets[0] == platform.UpstreamSandbox {
 		if g.cfg.SandboxURL == "" {
-			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+			return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 		}
 		targets = []string{g.cfg.SandboxURL}
 	} else {
 		if err := api.UpstreamRefused(); err != nil {
 			// Stored under older rules: an A2 upstream in clear.
-			return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+			return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 		}
 		// The API's own CA bundle and client certificate, if it has them.
 		var err error
 		if hc, err = g.upstreamClient(api); err != nil {
-			return 0, nil, "", nil, err
+			return response{}, err
 		}
 	}
 	timeout := time.Duration(api.Upstream.TimeoutMs) * time.Millisecond
@@ -59,10 +59,10 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		if !br.allow(g.cfg.Now()) {
 			continue
 		}
-		status, rb, rt, rh, err := g.forward(ctx, hc, c, r, base, body, ctype, timeout)
-		br.done(err == nil && status < 500, g.cfg.Now())
+		resp, err := g.forward(ctx, hc, c, r, base, body, ctype, timeout)
+		br.done(err == nil && resp.status < 500, g.cfg.Now())
 		if err == nil {
-			return status, rb, rt, rh, nil
+			return resp, nil
 		}
 		lastErr = err
 		if lj1.As(err).Code == lj1.CodeUpstreamTimeout || r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -71,13 +71,13 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 			break
 		}
 	}
-	return 0, nil, "", nil, lastErr
+	return response{}, lastErr
 }
 
-func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (int, []byte, string, http.Header, error) {
+func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (response, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/") + r.URL.EscapedPath())
 	if err != nil {
-		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
 	u.RawQuery = r.URL.RawQuery
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -88,7 +88,7 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), rd)
 	if err != nil {
-		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
 	for _, h := range forwardHeaders {
 		if v := r.Header.Get(h); v != "" {
@@ -110,24 +110,24 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, nil, "", nil, errf(lj1.CodeUpstreamTimeout, "")
+			return response{}, errf(lj1.CodeUpstreamTimeout, "")
 		}
-		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxResponse+1))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, nil, "", nil, errf(lj1.CodeUpstreamTimeout, "")
+			return response{}, errf(lj1.CodeUpstreamTimeout, "")
 		}
-		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
 	if int64(len(rb)) > g.cfg.MaxResponse {
-		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "the upstream's answer is too large")
+		return response{}, errf(lj1.CodeUpstreamUnavailable, "the upstream's answer is too large")
 	}
 	if resp.StatusCode >= 500 {
 		// An upstream's failure is not passed through as a business answer.
-		return 0, nil, "", nil, errf(lj1.CodeUpstreamUnavailable, "")
+		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
 	h := http.Header{}
 	for _, k := range responseHeaders {
@@ -135,5 +135,5 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 			h.Set(k, v)
 		}
 	}
-	return resp.StatusCode, rb, resp.Header.Get("Content-Type"), h, nil
+	return response{status: resp.StatusCode, body: rb, ctype: resp.Header.Get("Content-Type"), header: h}, nil
 }

@@ -14,10 +14,10 @@ import (
 const KeysPath = "/.well-known/lijiang/keys"
 
 // Ready reports whether the gateway can sign its answers: a node whose
-// platform signing key cannot be opened must not serve (PROTOCOL: every
-// answer is signed), so /readyz takes it out of rotation.
+// platform signing key cannot be opened, or has expired, must not serve
+// (PROTOCOL: every answer is signed), so /readyz takes it out of rotation.
 func (g *Gateway) Ready() error {
-	_, _, err := g.keys.signer(g.cfg.Registry(), g.cfg.Sealer)
+	_, _, err := g.pkeys.Signer(g.cfg.Registry(), g.cfg.Now())
 	return err
 }
 
@@ -60,7 +60,13 @@ func (g *Gateway) Sign(next http.Handler) http.Handler {
 		if a, err := lj1.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
 			c.reqNonce = a.Nonce
 		}
+		key, serial, err := g.pkeys.Signer(g.cfg.Registry(), now)
+		if err != nil {
+			g.log.Error("no platform signing key", "err", err)
+		}
 		bw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+		// The page's error bodies name the request (EchoErrorHandler).
+		bw.header.Set("LJ-Request-Id", c.requestID)
 		next.ServeHTTP(bw, r)
 		h := w.Header()
 		for k, v := range bw.header {
@@ -70,7 +76,7 @@ func (g *Gateway) Sign(next http.Handler) http.Handler {
 		if r.Method == http.MethodHead {
 			body = nil
 		}
-		g.respond(w, c, bw.status, body, "", nil)
+		g.respond(w, c, key, serial, response{status: bw.status, body: body})
 	})
 }
 

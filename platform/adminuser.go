@@ -9,8 +9,8 @@ import (
 // Sealer seals and opens secrets at rest with the key-encryption key; aad
 // binds a sealed value to the record it belongs to (see the *AAD functions).
 type Sealer interface {
+	Opener
 	Seal(aad string, plaintext []byte) ([]byte, error)
-	Open(aad string, sealed []byte) ([]byte, error)
 }
 
 // NewAdminUser prepares the payload of a new admin user with a generated

@@ -79,6 +79,12 @@ type Config struct {
 	// the session yet waits for it (at most sessionWait) before answering
 	// 401. nil: no wait.
 	WaitForIndex func(ctx context.Context, index uint64) error
+	// PlatformKeyOverlap is how long before a platform key's not_after the
+	// leader makes and activates its successor, which SDKs then fetch from
+	// /.well-known/lijiang/keys while the old key, retiring, still verifies
+	// and decrypts (default DefaultPlatformKeyOverlap, 30 days; at most half
+	// of platform.PlatformKeyValidity).
+	PlatformKeyOverlap time.Duration
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.
@@ -163,6 +169,11 @@ func New(cfg Config) *Server {
 	if cfg.LoginBurst == 0 {
 		cfg.LoginBurst = 30
 	}
+	if cfg.PlatformKeyOverlap <= 0 {
+		cfg.PlatformKeyOverlap = DefaultPlatformKeyOverlap
+	}
+	// A successor must not be due as soon as it is made.
+	cfg.PlatformKeyOverlap = min(cfg.PlatformKeyOverlap, platform.PlatformKeyValidity/2)
 	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger, logins: newIPLimiter(cfg.LoginsPerMinute, cfg.LoginBurst)}
 }
 

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +21,6 @@ import (
 
 	"lijiang/platform"
 	"lijiang/platform/lj1"
-	"lijiang/platform/smcrypto"
 )
 
 // Webhook delivery of notices.
@@ -76,16 +74,16 @@ type webhooker struct {
 	sem chan struct{}
 	wg  sync.WaitGroup
 
-	mu        sync.Mutex
-	inflight  map[string]bool // notice ids being delivered
-	keySerial string
-	key       *sm2.PrivateKey
+	keys *platform.KeyOpener
+
+	mu       sync.Mutex
+	inflight map[string]bool // notice ids being delivered
 }
 
 // startWebhooks runs the delivery worker until ctx ends; it works only while
 // this node leads the cluster.
 func (s *Server) startWebhooks(ctx context.Context) {
-	w := &webhooker{s: s, sem: make(chan struct{}, webhookConcurrency), inflight: map[string]bool{}}
+	w := &webhooker{s: s, sem: make(chan struct{}, webhookConcurrency), keys: platform.NewKeyOpener(s.cfg.Sealer), inflight: map[string]bool{}}
 	interval := webhookMaxPoll
 	for _, b := range s.cfg.WebhookBackoff {
 		interval = min(interval, b)
@@ -162,31 +160,9 @@ func (w *webhooker) done(noticeID string) {
 	w.mu.Unlock()
 }
 
-// signer returns the platform's active signing key, opened once per serial.
+// signer returns the platform's active signing key, if it is valid now.
 func (w *webhooker) signer() (*sm2.PrivateKey, string, error) {
-	pk, ok := w.s.store.Registry().ActivePlatformKey("sig")
-	if !ok {
-		return nil, "", errors.New("no active platform signing key")
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.key != nil && w.keySerial == pk.Serial {
-		return w.key, w.keySerial, nil
-	}
-	if w.s.cfg.Sealer == nil {
-		return nil, "", errors.New("no sealer to open the platform key")
-	}
-	clear, err := w.s.cfg.Sealer.Open("platform_key/"+pk.Serial, pk.PrivateSealed)
-	if err != nil {
-		return nil, "", fmt.Errorf("opening platform key %s: %w", pk.Serial, err)
-	}
-	defer smcrypto.Wipe(clear)
-	key, err := smcrypto.ParsePrivateKey(clear)
-	if err != nil {
-		return nil, "", fmt.Errorf("platform key %s: %w", pk.Serial, err)
-	}
-	w.key, w.keySerial = key, pk.Serial
-	return key, pk.Serial, nil
+	return w.keys.Signer(w.s.store.Registry(), w.s.now())
 }
 
 // webhookBody is what a receiver gets.
