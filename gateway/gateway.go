@@ -74,14 +74,14 @@ type Gateway struct {
 	log     *slog.Logger
 	ids     *lj1.RequestIDGenerator
 	pkeys   *platform.KeyOpener
-	keys    secretCache
+	keys    *secretCache
 	nonces  *nonceCache
 	limits  *limiter
 	breaks  *breakers
 	client  *http.Client
 	pols    policyCache
 	ups     upstreamClients // per-API TLS clients (upstream.go)
-	maskers maskerCache
+	maskers *maskerCache
 	dummy   *ecdsa.PublicKey
 }
 
@@ -123,15 +123,17 @@ func New(cfg Config) *Gateway {
 	}
 	dummyKey, _ := smcrypto.GenerateKey(rand.Reader)
 	return &Gateway{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		ids:    lj1.NewRequestIDGenerator(lj1.NodeNumber(cfg.NodeID), rand.Reader),
-		nonces: newNonceCache(2 * cfg.TimestampWindow),
-		limits: newLimiter(),
-		breaks: newBreakers(),
-		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		pkeys:  platform.NewKeyOpener(cfg.Sealer),
-		dummy:  &dummyKey.PublicKey,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		ids:     lj1.NewRequestIDGenerator(lj1.NodeNumber(cfg.NodeID), rand.Reader),
+		nonces:  newNonceCache(2 * cfg.TimestampWindow),
+		limits:  newLimiter(),
+		breaks:  newBreakers(),
+		client:  &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		pkeys:   platform.NewKeyOpener(cfg.Sealer),
+		dummy:   &dummyKey.PublicKey,
+		keys:    newSecretCache(),
+		maskers: newMaskerCache(),
 	}
 }
 
@@ -279,7 +281,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	if known {
 		cred, known = app.CredentialBySerial(auth.Serial)
 	}
-	if !g.verify(auth, cred, known, sts) {
+	if !g.verify(reg, auth, cred, known, sts) {
 		return response{}, errf(lj1.CodeSignatureInvalid, "")
 	}
 	// The caller holds the key: from here on, errors may be specific.
@@ -454,7 +456,7 @@ func isJSON(ctype string) bool {
 // verify checks the request's signature with the credential, or spends the
 // same work on a dummy key when the app or serial is unknown, so that App_IDs
 // cannot be enumerated by content or timing.
-func (g *Gateway) verify(auth lj1.Authorization, cred *platform.Credential, known bool, sts string) bool {
+func (g *Gateway) verify(reg *platform.Registry, auth lj1.Authorization, cred *platform.Credential, known bool, sts string) bool {
 	switch auth.Scheme {
 	case lj1.SchemeSM2:
 		if !known || cred.Kind != platform.CredentialSM2Sign || cred.PublicKey == nil {
@@ -467,7 +469,7 @@ func (g *Gateway) verify(auth lj1.Authorization, cred *platform.Credential, know
 			lj1.VerifyHMAC("lijiang-dummy-secret-for-timing-only", sts, auth.Signature)
 			return false
 		}
-		secret, err := g.keys.appSecret(cred, g.cfg.Sealer)
+		secret, err := g.appSecret(reg, cred)
 		if err != nil {
 			g.log.Error("opening an App_Secret", "app_id", auth.AppID, "err", err)
 			return false

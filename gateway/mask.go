@@ -1,64 +1,17 @@
 package gateway
 
 import (
-	"sync"
-	"sync/atomic"
-
 	"lijiang/platform"
 	"lijiang/platform/masking"
 )
 
 // maskerCache holds the compiled maskers of one catalogue: an API is
-// immutable and a changed API is a new pointer, so the pointer is the key.
-// When the registry's catalogue changes the cache starts afresh, so the
-// maskers of replaced APIs are dropped with the catalogue that held them and
-// the cache never holds more than one catalogue's APIs.
-type maskerCache struct {
-	gen atomic.Pointer[maskerGen]
-	mu  sync.Mutex // serialises changes of generation
-}
+// immutable and a changed API is a new pointer, so the pointer is the key
+// (nil: compiling failed, logged once per catalogue).
+type maskerCache = snapCache[*platform.API, *masking.Masker]
 
-// maskerGen is the cache of one catalogue.
-type maskerGen struct {
-	cat   *platform.CatalogueView
-	index uint64   // the applied index of the registry that started it
-	m     sync.Map // *platform.API -> *masking.Masker (nil: compiling failed)
-}
-
-// get returns the cached masker of api in reg's catalogue, compiling it on
-// first use. A call on a snapshot older than the cache's compiles without
-// caching, so that a straggler cannot push the cache back to a catalogue
-// that is gone.
-func (mc *maskerCache) get(reg *platform.Registry, api *platform.API, compile func(*platform.API) *masking.Masker) *masking.Masker {
-	gen := mc.gen.Load()
-	if gen == nil || gen.cat != reg.Catalogue {
-		if gen = mc.advance(reg); gen == nil {
-			return compile(api)
-		}
-	}
-	if v, ok := gen.m.Load(api); ok {
-		return v.(*masking.Masker)
-	}
-	m := compile(api)
-	gen.m.Store(api, m)
-	return m
-}
-
-// advance starts a generation for reg's catalogue, or returns nil when reg
-// is older than the current generation.
-func (mc *maskerCache) advance(reg *platform.Registry) *maskerGen {
-	mc.mu.Lock()
-	defer mc.mu.Unlock()
-	gen := mc.gen.Load()
-	switch {
-	case gen != nil && gen.cat == reg.Catalogue:
-		return gen
-	case gen != nil && reg.AppliedIndex < gen.index:
-		return nil
-	}
-	gen = &maskerGen{cat: reg.Catalogue, index: reg.AppliedIndex}
-	mc.gen.Store(gen)
-	return gen
+func newMaskerCache() *maskerCache {
+	return &maskerCache{part: func(r *platform.Registry) any { return r.Catalogue }}
 }
 
 // maskerFor returns the API's masker: its rules, plus detection of sensitive
@@ -66,7 +19,8 @@ func (mc *maskerCache) advance(reg *platform.Registry) *maskerGen {
 // information, whose "name" fields are no one's name), or nil when compiling
 // failed (logged once per catalogue; the caller refuses the answer).
 func (g *Gateway) maskerFor(reg *platform.Registry, api *platform.API) *masking.Masker {
-	return g.maskers.get(reg, api, g.compileMasker)
+	m, _ := g.maskers.get(reg, api, func() (*masking.Masker, error) { return g.compileMasker(api), nil })
+	return m
 }
 
 func (g *Gateway) compileMasker(api *platform.API) *masking.Masker {

@@ -65,7 +65,7 @@ type DemoSeed struct {
 	SandboxAppID      string `json:"sandbox_app_id"`
 	ProductionAppID   string `json:"production_app_id"`
 	DeveloperEmail    string `json:"developer_email"`
-	DeveloperPassword string `json:"developer_password"`
+	DeveloperPassword string `json:"developer_password,omitempty"`
 	SandboxProfile    string `json:"sandbox_profile"`
 	ProductionProfile string `json:"production_profile"`
 	Account           string `json:"account"`
