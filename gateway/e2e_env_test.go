@@ -619,16 +619,8 @@ func (env *e2eEnv) nextUSCC() string {
 		body[i] = alphabet[n%int64(len(alphabet))]
 		n /= int64(len(alphabet))
 	}
-	base := "91450300MA5L" + string(body[:])
-	for _, c16 := range alphabet {
-		for _, c17 := range alphabet {
-			code := base + string(c16) + string(c17)
-			if _, err := platform.ParseUSCC(code); err == nil {
-				return code
-			}
-		}
-	}
-	return base + "00"
+	code, _ := platform.CompleteUSCC("91450300MA5L" + string(body[:]))
+	return code
 }
 
 // addKeys registers an SM2 signing key, an SM2 encryption key and an
