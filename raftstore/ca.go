@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
 	"net"
 	"net/url"
@@ -382,15 +381,11 @@ func NodeTLSDir(raftDir string) string { return filepath.Join(raftDir, TLSDirNam
 // HasNodeTLS reports whether dir holds a node certificate (so the node was
 // set up for cluster TLS and must not start without it).
 func HasNodeTLS(dir string) (bool, error) {
-	_, err := os.Stat(filepath.Join(dir, NodeCertFileName))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	default:
+	ok, err := fsutil.Exists(filepath.Join(dir, NodeCertFileName))
+	if err != nil {
 		return false, fmt.Errorf("raft tls: %w", err)
 	}
+	return ok, nil
 }
 
 // SaveNodeTLS writes the CA certificate, the node certificate and the node's
