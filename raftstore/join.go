@@ -182,6 +182,17 @@ func readStrict(r *http.Request, v any) ([]byte, error) {
 	return b, nil
 }
 
+// readRequest reads a request body into v (readStrict), answering 400 "bad
+// <what> request" when it does not decode.
+func readRequest(w http.ResponseWriter, r *http.Request, v any, what string) ([]byte, bool) {
+	body, err := readStrict(r, v)
+	if err != nil {
+		refuse(w, http.StatusBadRequest, "bad %s request", what)
+		return nil, false
+	}
+	return body, true
+}
+
 // relay forwards body to the leader and copies its answer; it reports
 // whether it did (false: this node is the leader and must answer itself).
 func (a *ClusterAPI) relay(w http.ResponseWriter, r *http.Request, path string, body []byte) bool {
@@ -207,9 +218,8 @@ func (a *ClusterAPI) relay(w http.ResponseWriter, r *http.Request, path string, 
 // certificate once its Raft port is listening with it.
 func (a *ClusterAPI) join(w http.ResponseWriter, r *http.Request) {
 	var req JoinRequest
-	body, err := readStrict(r, &req)
-	if err != nil {
-		refuse(w, http.StatusBadRequest, "bad join request")
+	body, ok := readRequest(w, r, &req, "join")
+	if !ok {
 		return
 	}
 	if a.relay(w, r, JoinPath, body) {
@@ -281,9 +291,8 @@ func (a *ClusterAPI) add(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req AddRequest
-	body, err := readStrict(r, &req)
-	if err != nil {
-		refuse(w, http.StatusBadRequest, "bad add request")
+	body, ok := readRequest(w, r, &req, "add")
+	if !ok {
 		return
 	}
 	if peer != req.NodeID && !a.isMember(peer) {
@@ -295,6 +304,7 @@ func (a *ClusterAPI) add(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
+	var err error
 	if req.NonVoter {
 		err = a.cfg.Node.AddNonVoter(ctx, req.NodeID, req.RaftAddr)
 	} else {
@@ -401,9 +411,8 @@ func (a *ClusterAPI) member(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req MemberRequest
-	body, err := readStrict(r, &req)
-	if err != nil {
-		refuse(w, http.StatusBadRequest, "bad member request")
+	body, ok := readRequest(w, r, &req, "member")
+	if !ok {
 		return
 	}
 	if a.relay(w, r, MemberPath, body) {
