@@ -852,9 +852,7 @@ func aplCheckAPIsPublished(tx *Tx, ids []string) error {
 }
 
 // aplCurrentAgreement returns the version and SM3 digest of the newest agreement.
-func aplCurrentAgreement(q interface {
-	QueryRow(string, ...any) *sql.Row
-}) (version, digest string, err error) {
+func aplCurrentAgreement(q queryer) (version, digest string, err error) {
 	err = q.QueryRow("SELECT version, sm3 FROM agreements ORDER BY created_ms DESC, rowid DESC LIMIT 1").Scan(&version, &digest)
 	return
 }
@@ -1174,28 +1172,23 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 	}
 	switch p.Kind {
 	case CredentialSM2Sign, CredentialSM2Enc:
-		rows, err := tx.Query("SELECT kind, public_pem FROM credentials WHERE app_id = ? AND kind IN (?, ?) AND status = ? AND not_after_ms > ?",
-			p.AppID, CredentialSM2Sign, CredentialSM2Enc, CredentialActive, c.At)
-		if err != nil {
-			return nil, err
-		}
 		var clash error
-		for rows.Next() {
-			var kind, pemText string
-			if err := rows.Scan(&kind, &pemText); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if pemText == p.PublicKey && clash == nil {
-				if kind == p.Kind {
-					clash = Conflict("this key is already registered for the app")
-				} else {
-					clash = Invalid("public_key", "the signing key and the encryption key must differ")
+		err := queryRows(tx, "SELECT kind, public_pem FROM credentials WHERE app_id = ? AND kind IN (?, ?) AND status = ? AND not_after_ms > ?",
+			[]any{p.AppID, CredentialSM2Sign, CredentialSM2Enc, CredentialActive, c.At}, func(row rowScanner) error {
+				var kind, pemText string
+				if err := row.Scan(&kind, &pemText); err != nil {
+					return err
 				}
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+				if pemText == p.PublicKey && clash == nil {
+					if kind == p.Kind {
+						clash = Conflict("this key is already registered for the app")
+					} else {
+						clash = Invalid("public_key", "the signing key and the encryption key must differ")
+					}
+				}
+				return nil
+			})
+		if err != nil {
 			return nil, err
 		}
 		if clash != nil {

@@ -46,10 +46,24 @@ func aplCount(db *sql.DB, from string, w *aplWhere) (int, error) {
 	return n, err
 }
 
+// aplPage reads a page (aplLimit) of the rows of from that w selects, in
+// order, each scanned by scan, and the total number of them.
+func aplPage[T any](db *sql.DB, columns, from string, w *aplWhere, order string, limit, offset int, scan func(row rowScanner) (T, error)) ([]T, int, error) {
+	total, err := aplCount(db, from, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := queryAll(db, scan, "SELECT "+columns+" FROM "+from+w.String()+" ORDER BY "+order+aplLimit(limit, offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
 const aplApplicantColumns = `id, owner_developer_id, name, uscc, contact_name, contact_email, contact_phone, callback_url,
 	redirect_uris, ip_allow, status, status_reason, version, created_ms, created_by, updated_ms, updated_by`
 
-func aplScanApplicant(row aplScanner) (Applicant, error) {
+func aplScanApplicant(row rowScanner) (Applicant, error) {
 	var a Applicant
 	var redirects, ipAllow string
 	var created, updated int64
@@ -99,29 +113,12 @@ func listApplicants(db *sql.DB, f ApplicantFilter) ([]Applicant, int, error) {
 	if f.Name != "" {
 		w.add("instr(name, ?) > 0", f.Name)
 	}
-	total, err := aplCount(db, "applicants", w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplApplicantColumns+" FROM applicants"+w.String()+" ORDER BY created_ms DESC, id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Applicant{}
-	for rows.Next() {
-		a, err := aplScanApplicant(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	return aplPage(db, aplApplicantColumns, "applicants", w, "created_ms DESC, id", f.Limit, f.Offset, aplScanApplicant)
 }
 
 const aplAppColumns = "a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms"
 
-func aplScanApp(row aplScanner) (App, error) {
+func aplScanApp(row rowScanner) (App, error) {
 	var a App
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.ApplicantID, &a.Env, &a.Status, &created, &a.CreatedBy, &updated)
@@ -162,49 +159,35 @@ func listApps(db *sql.DB, f AppFilter) ([]App, int, error) {
 	if f.Status != "" {
 		w.add("a.status = ?", f.Status)
 	}
-	from := "apps a JOIN applicants p ON p.id = a.applicant_id"
-	total, err := aplCount(db, from, w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplAppColumns+" FROM "+from+w.String()+" ORDER BY a.created_ms DESC, a.id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []App{}
-	for rows.Next() {
-		a, err := aplScanApp(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	return aplPage(db, aplAppColumns, "apps a JOIN applicants p ON p.id = a.applicant_id", w, "a.created_ms DESC, a.id", f.Limit, f.Offset, aplScanApp)
 }
 
 // getCredential reads one credential (never its secret); State is its
 // state at now.
 func getCredential(db *sql.DB, id string, now time.Time) (Credential, error) {
-	var c Credential
-	err := aplScanCredentialWithApplicant(db.QueryRow("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id), &c)
+	c, err := aplScanCredentialAt(now)(db.QueryRow("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, NotFound("credential not found")
 	}
-	c.State = c.StateAt(now)
 	return c, err
 }
 
-func aplScanCredentialWithApplicant(row aplScanner, c *Credential) error {
-	var applicant string
-	err := aplScanCredential(aplExtraScanner{row, &applicant}, c, nil)
-	c.ApplicantID = applicant
-	return err
+// aplScanCredentialAt scans aplCredentialColumns and the applicant id, and
+// sets the credential's State at now.
+func aplScanCredentialAt(now time.Time) func(row rowScanner) (Credential, error) {
+	return func(row rowScanner) (Credential, error) {
+		var c Credential
+		var applicant string
+		err := aplScanCredential(aplExtraScanner{row, &applicant}, &c, nil)
+		c.ApplicantID = applicant
+		c.State = c.StateAt(now)
+		return c, err
+	}
 }
 
 // aplExtraScanner appends one destination to every Scan.
 type aplExtraScanner struct {
-	s     aplScanner
+	s     rowScanner
 	extra any
 }
 
@@ -235,49 +218,17 @@ func listCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credentia
 	if f.Status != "" {
 		w.add("c.status = ?", f.Status)
 	}
-	from := "credentials c JOIN apps a ON a.id = c.app_id"
-	total, err := aplCount(db, from, w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplCredentialColumns+", a.applicant_id FROM "+from+w.String()+" ORDER BY c.created_ms DESC, c.id DESC"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Credential{}
-	for rows.Next() {
-		var c Credential
-		if err := aplScanCredentialWithApplicant(rows, &c); err != nil {
-			return nil, 0, err
-		}
-		c.State = c.StateAt(now)
-		out = append(out, c)
-	}
-	return out, total, rows.Err()
+	return aplPage(db, aplCredentialColumns+", a.applicant_id", "credentials c JOIN apps a ON a.id = c.app_id", w, "c.created_ms DESC, c.id DESC",
+		f.Limit, f.Offset, aplScanCredentialAt(now))
 }
 
 // expiringCredentials returns the active credentials of active apps that
 // expire after now and no later than now+within, soonest first: the portal
 // warns their applicants (R-7.3.4).
 func expiringCredentials(db *sql.DB, now time.Time, within time.Duration) ([]Credential, error) {
-	rows, err := db.Query("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id"+
+	return queryAll(db, aplScanCredentialAt(now), "SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id"+
 		" WHERE c.status = ? AND a.status = ? AND c.not_after_ms > ? AND c.not_after_ms <= ? ORDER BY c.not_after_ms, c.id",
 		CredentialActive, AppActive, now.UnixMilli(), now.Add(within).UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Credential
-	for rows.Next() {
-		var c Credential
-		if err := aplScanCredentialWithApplicant(rows, &c); err != nil {
-			return nil, err
-		}
-		c.State = c.StateAt(now)
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 const aplRequestColumns = `r.id, r.applicant_id, r.api_ids, r.note, r.agreement_version, r.status, r.submitted_by, r.submitted_ms,
@@ -286,7 +237,7 @@ const aplRequestColumns = `r.id, r.applicant_id, r.api_ids, r.note, r.agreement_
 
 const aplRequestFrom = "production_requests r LEFT JOIN agreement_acceptances x ON x.request_id = r.id"
 
-func aplScanRequest(row aplScanner) (ProductionRequest, error) {
+func aplScanRequest(row rowScanner) (ProductionRequest, error) {
 	var r ProductionRequest
 	var apis, editors string
 	var submitted, reviewed, updated, accepted int64
@@ -340,24 +291,7 @@ func listProductionRequests(db *sql.DB, f RequestFilter) ([]ProductionRequest, i
 	if f.Status != "" {
 		w.add("r.status = ?", f.Status)
 	}
-	total, err := aplCount(db, aplRequestFrom, w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+w.String()+" ORDER BY r.submitted_ms DESC, r.id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []ProductionRequest{}
-	for rows.Next() {
-		r, err := aplScanRequest(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, r)
-	}
-	return out, total, rows.Err()
+	return aplPage(db, aplRequestColumns, aplRequestFrom, w, "r.submitted_ms DESC, r.id", f.Limit, f.Offset, aplScanRequest)
 }
 
 // getAgreement reads one agreement version with its text.
@@ -393,27 +327,13 @@ func currentAgreement(db *sql.DB) (Agreement, error) {
 // listAgreements reads a page of agreement versions (without their texts),
 // newest first, and the total.
 func listAgreements(db *sql.DB, limit, offset int) ([]Agreement, int, error) {
-	w := &aplWhere{}
-	total, err := aplCount(db, "agreements", w)
-	if err != nil {
-		return nil, 0, err
-	}
 	cur, _, _ := aplCurrentAgreement(db)
-	rows, err := db.Query("SELECT version, title, sm3, created_ms, created_by FROM agreements ORDER BY created_ms DESC, rowid DESC" + aplLimit(limit, offset))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Agreement{}
-	for rows.Next() {
-		var a Agreement
-		var created int64
-		if err := rows.Scan(&a.Version, &a.Title, &a.SM3, &created, &a.CreatedBy); err != nil {
-			return nil, 0, err
-		}
-		a.CreatedAt = time.UnixMilli(created).UTC()
-		a.Current = a.Version == cur
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	return aplPage(db, "version, title, sm3, created_ms, created_by", "agreements", &aplWhere{}, "created_ms DESC, rowid DESC", limit, offset,
+		func(row rowScanner) (a Agreement, err error) {
+			var created int64
+			err = row.Scan(&a.Version, &a.Title, &a.SM3, &created, &a.CreatedBy)
+			a.CreatedAt = time.UnixMilli(created).UTC()
+			a.Current = a.Version == cur
+			return a, err
+		})
 }

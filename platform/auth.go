@@ -720,52 +720,48 @@ func loadAuthView(db queryer, r *Registry) error {
 		adminsByID: map[string]*AdminUser{}, adminsByUsername: map[string]*AdminUser{},
 		devsByID: map[string]*Developer{}, devsByEmail: map[string]*Developer{}, sessions: map[string]*Session{},
 	}
-	rows, err := db.Query("SELECT id, username, display_name, role, status, password_hash, totp_sealed, locked_until_ms, version FROM admin_users")
+	err := queryRows(db, "SELECT id, username, display_name, role, status, password_hash, totp_sealed, locked_until_ms, version FROM admin_users", nil,
+		func(row rowScanner) error {
+			u := &AdminUser{}
+			var locked int64
+			if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Status, &u.PasswordHash, &u.TOTPSealed, &locked, &u.Version); err != nil {
+				return err
+			}
+			u.LockedUntil = time.UnixMilli(locked)
+			v.adminsByID[u.ID], v.adminsByUsername[u.Username] = u, u
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("admin users: %w", err)
 	}
-	for rows.Next() {
-		u := &AdminUser{}
-		var locked int64
-		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Status, &u.PasswordHash, &u.TOTPSealed, &locked, &u.Version); err != nil {
-			rows.Close()
-			return fmt.Errorf("admin users: %w", err)
-		}
-		u.LockedUntil = time.UnixMilli(locked)
-		v.adminsByID[u.ID], v.adminsByUsername[u.Username] = u, u
-	}
-	rows.Close()
-	rows, err = db.Query("SELECT id, email, name, status, password_hash, locked_until_ms, version FROM developers")
-	if err != nil {
-		return fmt.Errorf("developers: %w", err)
-	}
-	for rows.Next() {
+	err = queryRows(db, "SELECT id, email, name, status, password_hash, locked_until_ms, version FROM developers", nil, func(row rowScanner) error {
 		d := &Developer{}
 		var locked int64
-		if err := rows.Scan(&d.ID, &d.Email, &d.Name, &d.Status, &d.PasswordHash, &locked, &d.Version); err != nil {
-			rows.Close()
-			return fmt.Errorf("developers: %w", err)
+		if err := row.Scan(&d.ID, &d.Email, &d.Name, &d.Status, &d.PasswordHash, &locked, &d.Version); err != nil {
+			return err
 		}
 		d.LockedUntil = time.UnixMilli(locked)
 		v.devsByID[d.ID], v.devsByEmail[d.Email] = d, d
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("developers: %w", err)
 	}
-	rows.Close()
-	rows, err = db.Query("SELECT id, kind, principal_id, client_addr, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM sessions WHERE ended_ms = 0")
+	err = queryRows(db, "SELECT id, kind, principal_id, client_addr, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM sessions WHERE ended_ms = 0", nil,
+		func(row rowScanner) error {
+			s := &Session{}
+			var created, seen, idle, expires int64
+			if err := row.Scan(&s.ID, &s.Kind, &s.PrincipalID, &s.ClientAddr, &created, &seen, &idle, &expires); err != nil {
+				return err
+			}
+			s.Created, s.LastSeen, s.Expires = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires)
+			s.IdleTimeout = time.Duration(idle) * time.Millisecond
+			v.sessions[s.ID] = s
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	for rows.Next() {
-		s := &Session{}
-		var created, seen, idle, expires int64
-		if err := rows.Scan(&s.ID, &s.Kind, &s.PrincipalID, &s.ClientAddr, &created, &seen, &idle, &expires); err != nil {
-			rows.Close()
-			return fmt.Errorf("sessions: %w", err)
-		}
-		s.Created, s.LastSeen, s.Expires = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires)
-		s.IdleTimeout = time.Duration(idle) * time.Millisecond
-		v.sessions[s.ID] = s
-	}
-	rows.Close()
 	r.Auth = v
 	return nil
 }

@@ -116,22 +116,9 @@ func enqueueNoticeDelivery(tx *Tx, noticeID string, at int64) error {
 // noticeAPIChange sends a notice of kind about API a to every applicant that
 // has an app granted it, one per applicant.
 func noticeAPIChange(tx *Tx, c *Command, a *API, kind, summary string) error {
-	rows, err := tx.Query(`SELECT DISTINCT ap.applicant_id FROM grants g JOIN apps ap ON ap.id = g.app_id
+	applicants, err := queryStrings(tx, `SELECT DISTINCT ap.applicant_id FROM grants g JOIN apps ap ON ap.id = g.app_id
 		WHERE g.api_id = ? ORDER BY ap.applicant_id`, a.ID)
 	if err != nil {
-		return err
-	}
-	var applicants []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		applicants = append(applicants, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	title, body := apiNoticeText(kind, a, summary)
@@ -264,7 +251,7 @@ func (p *WebhookAttempt) Validate() error {
 
 const deliveryColumns = `notice_id, applicant_id, url, status, attempts, next_attempt_ms, last_attempt_ms, last_status, last_error, delivered_ms, created_ms`
 
-func scanDelivery(r catScanner) (WebhookDelivery, error) {
+func scanDelivery(r rowScanner) (WebhookDelivery, error) {
 	var d WebhookDelivery
 	err := r.Scan(&d.NoticeID, &d.ApplicantID, &d.URL, &d.Status, &d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs, &d.LastStatus,
 		&d.LastError, &d.DeliveredMs, &d.CreatedMs)
@@ -337,22 +324,15 @@ func listAPIChanges(db *sql.DB, apiID string, limit, offset int) ([]APIChange, i
 	if err := db.QueryRow("SELECT COUNT(*) FROM api_changes WHERE api_id = ?", apiID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.Query(`SELECT seq, api_id, command_id, at_ms, actor_kind, actor_id, action, summary, from_version, to_version,
+	out, err := queryAll(db, func(row rowScanner) (ch APIChange, err error) {
+		return ch, row.Scan(&ch.Seq, &ch.APIID, &ch.CommandID, &ch.AtMs, &ch.ActorKind, &ch.ActorID, &ch.Action, &ch.Summary,
+			&ch.FromVersion, &ch.ToVersion, &ch.FromStatus, &ch.ToStatus, &ch.Spec)
+	}, `SELECT seq, api_id, command_id, at_ms, actor_kind, actor_id, action, summary, from_version, to_version,
 		from_status, to_status, spec FROM api_changes WHERE api_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?`, apiID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	out := []APIChange{}
-	for rows.Next() {
-		var ch APIChange
-		if err := rows.Scan(&ch.Seq, &ch.APIID, &ch.CommandID, &ch.AtMs, &ch.ActorKind, &ch.ActorID, &ch.Action, &ch.Summary,
-			&ch.FromVersion, &ch.ToVersion, &ch.FromStatus, &ch.ToStatus, &ch.Spec); err != nil {
-			return nil, 0, err
-		}
-		out = append(out, ch)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 // NoticeWithDelivery is a notice with its delivery state (nil if it has no
@@ -379,12 +359,11 @@ type NoticeFilter struct {
 // first (by time, then by insertion), with their delivery state, and the
 // total number.
 func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDelivery, int, error) {
-	out := []NoticeWithDelivery{}
 	where := []string{"1=1"}
 	var args []any
 	if !f.AllApplicants {
 		if len(f.ApplicantIDs) == 0 {
-			return out, 0, nil
+			return []NoticeWithDelivery{}, 0, nil
 		}
 		where = append(where, "n.applicant_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.ApplicantIDs)), ",")+")")
 		for _, id := range f.ApplicantIDs {
@@ -409,7 +388,19 @@ func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDel
 		return nil, 0, err
 	}
 	args = append(args, limit, offset)
-	rows, err := db.Query(`SELECT n.id, n.applicant_id, n.kind, coalesce(n.api_id, ''), n.title, n.body, n.created_ms,
+	out, err := queryAll(db, func(row rowScanner) (n NoticeWithDelivery, err error) {
+		var d WebhookDelivery
+		var has bool
+		if err := row.Scan(&n.ID, &n.ApplicantID, &n.Kind, &n.APIID, &n.Title, &n.Body, &n.CreatedMs, &has, &d.URL, &d.Status,
+			&d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs, &d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs); err != nil {
+			return n, err
+		}
+		if has {
+			d.NoticeID, d.ApplicantID = n.ID, n.ApplicantID
+			n.Delivery = &d
+		}
+		return n, nil
+	}, `SELECT n.id, n.applicant_id, n.kind, coalesce(n.api_id, ''), n.title, n.body, n.created_ms,
 		d.notice_id IS NOT NULL, coalesce(d.url, ''), coalesce(d.status, ''), coalesce(d.attempts, 0), coalesce(d.next_attempt_ms, 0),
 		coalesce(d.last_attempt_ms, 0), coalesce(d.last_status, 0), coalesce(d.last_error, ''), coalesce(d.delivered_ms, 0),
 		coalesce(d.created_ms, 0)
@@ -418,22 +409,7 @@ func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDel
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var n NoticeWithDelivery
-		var d WebhookDelivery
-		var has bool
-		if err := rows.Scan(&n.ID, &n.ApplicantID, &n.Kind, &n.APIID, &n.Title, &n.Body, &n.CreatedMs, &has, &d.URL, &d.Status,
-			&d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs, &d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs); err != nil {
-			return nil, 0, err
-		}
-		if has {
-			d.NoticeID, d.ApplicantID = n.ID, n.ApplicantID
-			n.Delivery = &d
-		}
-		out = append(out, n)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 // DueDelivery is a pending delivery whose time has come, with its notice.
@@ -445,48 +421,25 @@ type DueDelivery struct {
 // dueDeliveries returns up to limit pending deliveries due at nowMs, the
 // longest-waiting first.
 func dueDeliveries(db *sql.DB, nowMs int64, limit int) ([]DueDelivery, error) {
-	rows, err := db.Query(`SELECT d.notice_id, d.applicant_id, d.url, d.status, d.attempts, d.next_attempt_ms, d.last_attempt_ms,
+	return queryAll(db, func(row rowScanner) (x DueDelivery, err error) {
+		d := &x.WebhookDelivery
+		err = row.Scan(&d.NoticeID, &d.ApplicantID, &d.URL, &d.Status, &d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs,
+			&d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs,
+			&x.Notice.Kind, &x.Notice.APIID, &x.Notice.Title, &x.Notice.Body, &x.Notice.CreatedMs)
+		x.Notice.ID, x.Notice.ApplicantID = d.NoticeID, d.ApplicantID
+		return x, err
+	}, `SELECT d.notice_id, d.applicant_id, d.url, d.status, d.attempts, d.next_attempt_ms, d.last_attempt_ms,
 		d.last_status, d.last_error, d.delivered_ms, d.created_ms,
 		n.kind, coalesce(n.api_id, ''), n.title, n.body, n.created_ms
 		FROM webhook_deliveries d JOIN notices n ON n.id = d.notice_id
 		WHERE d.status = 'pending' AND d.next_attempt_ms <= ? ORDER BY d.next_attempt_ms, d.notice_id LIMIT ?`, nowMs, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DueDelivery
-	for rows.Next() {
-		var x DueDelivery
-		d := &x.WebhookDelivery
-		if err := rows.Scan(&d.NoticeID, &d.ApplicantID, &d.URL, &d.Status, &d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs,
-			&d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs,
-			&x.Notice.Kind, &x.Notice.APIID, &x.Notice.Title, &x.Notice.Body, &x.Notice.CreatedMs); err != nil {
-			return nil, err
-		}
-		x.Notice.ID, x.Notice.ApplicantID = d.NoticeID, d.ApplicantID
-		out = append(out, x)
-	}
-	return out, rows.Err()
 }
 
 // noticesWithoutDelivery returns up to limit ids of notices that have no
 // delivery row (inserted without enqueueNoticeDelivery), oldest first.
 func noticesWithoutDelivery(db *sql.DB, limit int) ([]string, error) {
-	rows, err := db.Query(`SELECT n.id FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id
+	return queryStrings(db, `SELECT n.id FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id
 		WHERE d.notice_id IS NULL ORDER BY n.created_ms, n.id LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // noticeDelivery returns the delivery of a notice.

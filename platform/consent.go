@@ -422,17 +422,12 @@ func (v *ConsentView) CustomerSession(token string) (CustomerSession, bool) {
 
 func loadConsentView(db queryer, r *Registry) error {
 	v := &ConsentView{consents: map[string]*Consent{}, tokens: map[string]*UserToken{}, sessions: map[string]*CustomerSession{}}
-	rows, err := db.Query("SELECT id, app_id, customer_id, scope, status, created_ms, expires_ms, ended_ms FROM consents")
-	if err != nil {
-		return fmt.Errorf("consents: %w", err)
-	}
-	for rows.Next() {
+	err := queryRows(db, "SELECT id, app_id, customer_id, scope, status, created_ms, expires_ms, ended_ms FROM consents", nil, func(row rowScanner) error {
 		c := &Consent{}
 		var scope string
 		var created, expires, ended int64
-		if err := rows.Scan(&c.ID, &c.AppID, &c.CustomerID, &scope, &c.Status, &created, &expires, &ended); err != nil {
-			rows.Close()
-			return fmt.Errorf("consents: %w", err)
+		if err := row.Scan(&c.ID, &c.AppID, &c.CustomerID, &scope, &c.Status, &created, &expires, &ended); err != nil {
+			return err
 		}
 		c.Scope = strings.Fields(scope)
 		c.Created, c.Expires = time.UnixMilli(created), time.UnixMilli(expires)
@@ -440,42 +435,43 @@ func loadConsentView(db queryer, r *Registry) error {
 			c.Ended = time.UnixMilli(ended)
 		}
 		v.consents[c.ID] = c
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("consents: %w", err)
 	}
-	rows.Close()
 	// Only live tokens and sessions are held: expired ones can never be
 	// used again, so the view does not grow with history.
 	nowMs := time.Now().UnixMilli()
-	rows, err = db.Query("SELECT id, app_id, customer_id, consent_id, scope, expires_ms FROM user_tokens WHERE revoked_ms = 0 AND expires_ms > ?", nowMs)
+	err = queryRows(db, "SELECT id, app_id, customer_id, consent_id, scope, expires_ms FROM user_tokens WHERE revoked_ms = 0 AND expires_ms > ?", []any{nowMs},
+		func(row rowScanner) error {
+			t := &UserToken{}
+			var scope string
+			var expires int64
+			if err := row.Scan(&t.ID, &t.AppID, &t.CustomerID, &t.ConsentID, &scope, &expires); err != nil {
+				return err
+			}
+			t.Scope, t.Expires = strings.Fields(scope), time.UnixMilli(expires)
+			v.tokens[t.ID] = t
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("user tokens: %w", err)
 	}
-	for rows.Next() {
-		t := &UserToken{}
-		var scope string
-		var expires int64
-		if err := rows.Scan(&t.ID, &t.AppID, &t.CustomerID, &t.ConsentID, &scope, &expires); err != nil {
-			rows.Close()
-			return fmt.Errorf("user tokens: %w", err)
-		}
-		t.Scope, t.Expires = strings.Fields(scope), time.UnixMilli(expires)
-		v.tokens[t.ID] = t
-	}
-	rows.Close()
-	rows, err = db.Query("SELECT id, customer_id, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM customer_sessions WHERE ended_ms = 0 AND absolute_expiry_ms > ?", nowMs)
+	err = queryRows(db, "SELECT id, customer_id, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM customer_sessions WHERE ended_ms = 0 AND absolute_expiry_ms > ?", []any{nowMs},
+		func(row rowScanner) error {
+			s := &CustomerSession{}
+			var created, seen, idle, expires int64
+			if err := row.Scan(&s.ID, &s.CustomerID, &created, &seen, &idle, &expires); err != nil {
+				return err
+			}
+			s.Created, s.LastSeen, s.Expires, s.IdleTimeout = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires), time.Duration(idle)*time.Millisecond
+			v.sessions[s.ID] = s
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("customer sessions: %w", err)
 	}
-	for rows.Next() {
-		s := &CustomerSession{}
-		var created, seen, idle, expires int64
-		if err := rows.Scan(&s.ID, &s.CustomerID, &created, &seen, &idle, &expires); err != nil {
-			rows.Close()
-			return fmt.Errorf("customer sessions: %w", err)
-		}
-		s.Created, s.LastSeen, s.Expires, s.IdleTimeout = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires), time.Duration(idle)*time.Millisecond
-		v.sessions[s.ID] = s
-	}
-	rows.Close()
 	r.Consent = v
 	return nil
 }

@@ -217,7 +217,7 @@ func applyGrantDecision(tx *Tx, c *Command, p *GrantProposalDecision, approve bo
 
 const grantProposalColumns = "id, app_id, api_id, limits, status, proposed_by, proposed_ms, decided_by, decided_ms, decision_reason"
 
-func scanGrantProposal(row interface{ Scan(...any) error }) (GrantProposal, error) {
+func scanGrantProposal(row rowScanner) (GrantProposal, error) {
 	var gp GrantProposal
 	var limits sql.NullString
 	var proposed, decided int64
@@ -266,24 +266,7 @@ func listGrantProposals(db *sql.DB, f GrantProposalFilter) ([]GrantProposal, int
 	if f.APIID != "" {
 		w.add("api_id = ?", f.APIID)
 	}
-	total, err := aplCount(db, "grant_proposals", w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+grantProposalColumns+" FROM grant_proposals"+w.String()+" ORDER BY proposed_ms DESC, id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []GrantProposal{}
-	for rows.Next() {
-		gp, err := scanGrantProposal(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, gp)
-	}
-	return out, total, rows.Err()
+	return aplPage(db, grantProposalColumns, "grant_proposals", w, "proposed_ms DESC, id", f.Limit, f.Offset, scanGrantProposal)
 }
 
 // GrantProposal reads one grant proposal.
