@@ -291,14 +291,6 @@ func renameField(err error, names map[string]string) error {
 	return err
 }
 
-// optionalBind binds the body if there is one.
-func (s *Server) optionalBind(c echo.Context, v any) error {
-	if c.Request().ContentLength == 0 {
-		return nil
-	}
-	return s.bind(c, v)
-}
-
 func (s *Server) answerApplicant(c echo.Context, status int, id string) error {
 	a, err := s.applicantFor(c, id)
 	if err != nil {
@@ -343,12 +335,8 @@ func (s *Server) registerApplicant(c echo.Context) error {
 		Name: req.Name, USCC: req.USCC, ContactName: req.ContactName, ContactEmail: req.ContactEmail, ContactPhone: req.ContactPhone,
 		CallbackURL: req.CallbackURL, RedirectURIs: req.RedirectURIs, IPAllow: req.IPAllow,
 	}
-	res, err := s.exec(c, platform.CmdApplicantRegister, 1, p)
+	r, err := execResult[platform.ApplicantResult](s, c, platform.CmdApplicantRegister, 1, p)
 	if err != nil {
-		return err
-	}
-	var r platform.ApplicantResult
-	if err := resultInto(res, &r); err != nil {
 		return err
 	}
 	a, err := s.applicantFor(c, r.ApplicantID)
@@ -373,16 +361,10 @@ func (s *Server) adminListApplicants(c echo.Context) error {
 }
 
 func (s *Server) listApplicants(c echo.Context, f platform.ApplicantFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	out := List[platform.Applicant]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListApplicants(f); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.Applicant, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		return s.store.ListApplicants(f)
+	})
 }
 
 func (s *Server) myApplicantHandler(c echo.Context) error {
@@ -398,12 +380,9 @@ func (s *Server) updateApplicant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ver, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
 	var req updateApplicantRequest
-	if err := s.bind(c, &req); err != nil {
+	ver, err := s.bindChange(c, &req, s.bind)
+	if err != nil {
 		return err
 	}
 	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, Name: req.Name, ContactName: req.ContactName,
@@ -422,12 +401,9 @@ func (s *Server) adminApplicantStatus(typ string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ver, err := s.ifMatch(c)
-		if err != nil {
-			return err
-		}
 		var req reasonRequest
-		if err := s.optionalBind(c, &req); err != nil {
+		ver, err := s.bindChange(c, &req, s.bindOptional)
+		if err != nil {
 			return err
 		}
 		p := platform.ApplicantStatusChange{ApplicantID: a.ID, ExpectedVersion: ver, Reason: req.Reason, NoticeID: platform.NewID("ntc")}
@@ -468,16 +444,10 @@ func (s *Server) adminListRequests(c echo.Context) error {
 }
 
 func (s *Server) listRequests(c echo.Context, f platform.RequestFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	out := List[platform.ProductionRequest]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListProductionRequests(f); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.ProductionRequest, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		return s.store.ListProductionRequests(f)
+	})
 }
 
 func (s *Server) myRequest(c echo.Context) error {
@@ -493,12 +463,9 @@ func (s *Server) updateRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ver, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
 	var req updateRequestRequest
-	if err := s.bind(c, &req); err != nil {
+	ver, err := s.bindChange(c, &req, s.bind)
+	if err != nil {
 		return err
 	}
 	p := platform.ProductionRequestUpdate{RequestID: r.ID, ExpectedVersion: ver, APIIDs: req.APIIDs, Note: req.Note}
@@ -515,12 +482,9 @@ func (s *Server) adminDecide(approve bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ver, err := s.ifMatch(c)
-		if err != nil {
-			return err
-		}
 		var req reasonRequest
-		if err := s.optionalBind(c, &req); err != nil {
+		ver, err := s.bindChange(c, &req, s.bindOptional)
+		if err != nil {
 			return err
 		}
 		p := platform.ProductionRequestDecision{RequestID: r.ID, ExpectedVersion: ver, Reason: req.Reason, NoticeID: platform.NewID("ntc")}
@@ -559,20 +523,11 @@ func (s *Server) adminListApps(c echo.Context) error {
 }
 
 func (s *Server) listApps(c echo.Context, f platform.AppFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	var apps []platform.App
-	out := List[appJSON]{Items: []appJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	if apps, out.Total, err = s.store.ListApps(f); err != nil {
-		return err
-	}
-	for _, a := range apps {
-		out.Items = append(out.Items, s.appJSON(a))
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]appJSON, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		apps, total, err := s.store.ListApps(f)
+		return shown(apps, total, err, s.appJSON)
+	})
 }
 
 func (s *Server) myApp(c echo.Context) error {
@@ -599,16 +554,10 @@ func (s *Server) adminListCredentials(c echo.Context) error {
 }
 
 func (s *Server) listCredentials(c echo.Context, f platform.CredentialFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	out := List[platform.Credential]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListCredentials(f, s.now()); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.Credential, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		return s.store.ListCredentials(f, s.now())
+	})
 }
 
 // listExpiring lists credentials that expire within ?within_days= (default
@@ -660,9 +609,23 @@ func (s *Server) newCredential(c echo.Context, p platform.CredentialCreate, w cr
 	return res, renameField(err, map[string]string{"not_before_ms": "not_before", "not_after_ms": "not_after"})
 }
 
+// addCredential proposes a key or certificate credential (newCredential)
+// and answers 201 with it.
+func (s *Server) addCredential(c echo.Context, p platform.CredentialCreate, w credentialWindow) error {
+	res, err := s.newCredential(c, p, w)
+	if err != nil {
+		return err
+	}
+	var r platform.CredentialResult
+	if err := resultInto(res, &r); err != nil {
+		return err
+	}
+	return s.answerCredential(c, http.StatusCreated, r.CredentialID)
+}
+
 func (s *Server) createSecret(c echo.Context) error {
 	var req createSecretRequest
-	if err := s.optionalBind(c, &req); err != nil {
+	if err := s.bindOptional(c, &req); err != nil {
 		return err
 	}
 	id, secret := platform.NewID("crd"), platform.NewAppSecret()
@@ -699,15 +662,7 @@ func (s *Server) uploadKey(c echo.Context) error {
 	if req.Kind != platform.CredentialSM2Sign && req.Kind != platform.CredentialSM2Enc {
 		return badRequest("kind", "must be sm2_sign or sm2_enc")
 	}
-	res, err := s.newCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: req.Kind, PublicKey: req.PublicKey}, req.credentialWindow)
-	if err != nil {
-		return err
-	}
-	var r platform.CredentialResult
-	if err := resultInto(res, &r); err != nil {
-		return err
-	}
-	return s.answerCredential(c, http.StatusCreated, r.CredentialID)
+	return s.addCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: req.Kind, PublicKey: req.PublicKey}, req.credentialWindow)
 }
 
 func (s *Server) uploadCertificate(c echo.Context) error {
@@ -715,15 +670,7 @@ func (s *Server) uploadCertificate(c echo.Context) error {
 	if err := s.bind(c, &req); err != nil {
 		return err
 	}
-	res, err := s.newCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: platform.CredentialClientCert, Certificate: req.Certificate}, req.credentialWindow)
-	if err != nil {
-		return err
-	}
-	var r platform.CredentialResult
-	if err := resultInto(res, &r); err != nil {
-		return err
-	}
-	return s.answerCredential(c, http.StatusCreated, r.CredentialID)
+	return s.addCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: platform.CredentialClientCert, Certificate: req.Certificate}, req.credentialWindow)
 }
 
 func (s *Server) revokeCredential(c echo.Context) error {
@@ -738,7 +685,7 @@ func (s *Server) revokeCredential(c echo.Context) error {
 		return notFound("credential")
 	}
 	var req reasonRequest
-	if err := s.optionalBind(c, &req); err != nil {
+	if err := s.bindOptional(c, &req); err != nil {
 		return err
 	}
 	if _, err := s.exec(c, platform.CmdCredentialRevoke, 1, platform.CredentialRevoke{CredentialID: cr.ID, Reason: req.Reason}); err != nil {
@@ -750,15 +697,9 @@ func (s *Server) revokeCredential(c echo.Context) error {
 // ---- agreements ---------------------------------------------------------------------
 
 func (s *Server) listAgreements(c echo.Context) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	out := List[platform.Agreement]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListAgreements(pg.Limit, pg.Offset); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.Agreement, int, error) {
+		return s.store.ListAgreements(pg.Limit, pg.Offset)
+	})
 }
 
 func (s *Server) getAgreement(c echo.Context) error {

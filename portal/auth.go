@@ -409,12 +409,9 @@ type updateAdminUserRequest struct {
 }
 
 func (s *Server) updateAdminUser(c echo.Context) error {
-	ver, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
 	var req updateAdminUserRequest
-	if err := s.bind(c, &req); err != nil {
+	ver, err := s.bindChange(c, &req, s.bind)
+	if err != nil {
 		return err
 	}
 	id := c.Param("id")
@@ -520,43 +517,33 @@ type changeJSON struct {
 }
 
 func (s *Server) listChanges(c echo.Context) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	q := c.QueryParams()
-	f := platform.ChangeFilter{Type: q.Get("type"), TypePrefix: q.Get("type_prefix"), ActorKind: q.Get("actor_kind"), ActorID: q.Get("actor_id"),
-		Limit: pg.Limit, Offset: pg.Offset}
-	switch q.Get("ok") {
-	case "":
-	case "true", "false":
-		ok := q.Get("ok") == "true"
-		f.OK = &ok
-	default:
-		return badRequest("ok", "must be true or false")
-	}
-	for _, p := range []struct {
-		param string
-		dst   **int64
-	}{{"since_ms", &f.SinceMs}, {"until_ms", &f.UntilMs}} {
-		if v := q.Get(p.param); v != "" {
-			var n int64
-			if _, err := fmtSscan(v, &n); err != nil {
-				return badRequest(p.param, "must be Unix milliseconds")
-			}
-			*p.dst = &n
+	return listPage(s, c, func(pg Page) ([]changeJSON, int, error) {
+		q := c.QueryParams()
+		f := platform.ChangeFilter{Type: q.Get("type"), TypePrefix: q.Get("type_prefix"), ActorKind: q.Get("actor_kind"), ActorID: q.Get("actor_id"),
+			Limit: pg.Limit, Offset: pg.Offset}
+		switch q.Get("ok") {
+		case "":
+		case "true", "false":
+			ok := q.Get("ok") == "true"
+			f.OK = &ok
+		default:
+			return nil, 0, badRequest("ok", "must be true or false")
 		}
-	}
-	out := List[changeJSON]{Items: []changeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	changes, total, err := s.store.ListChanges(f)
-	if err != nil {
-		return err
-	}
-	out.Total = total
-	for _, ch := range changes {
-		out.Items = append(out.Items, changeJSON(ch))
-	}
-	return c.JSON(http.StatusOK, out)
+		for _, p := range []struct {
+			param string
+			dst   **int64
+		}{{"since_ms", &f.SinceMs}, {"until_ms", &f.UntilMs}} {
+			if v := q.Get(p.param); v != "" {
+				var n int64
+				if _, err := fmtSscan(v, &n); err != nil {
+					return nil, 0, badRequest(p.param, "must be Unix milliseconds")
+				}
+				*p.dst = &n
+			}
+		}
+		changes, total, err := s.store.ListChanges(f)
+		return shown(changes, total, err, func(ch platform.Change) changeJSON { return changeJSON(ch) })
+	})
 }
 
 // ---- developers -------------------------------------------------------------------
