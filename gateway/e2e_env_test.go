@@ -587,9 +587,9 @@ func (env *e2eEnv) newApplicant(opts e2eApplicantOpts) (sbx, prod *e2eApp, err e
 	dev := platform.Actor{Kind: platform.ActorDeveloper, ID: env.devID}
 	aplID, sbxID := platform.NewID("apl"), platform.NewAppID(now)
 	if _, err := env.execAs(dev, now, platform.CmdApplicantRegister, platform.ApplicantRegister{
-		ApplicantID: aplID, SandboxAppID: sbxID, OwnerDeveloperID: env.devID, Name: "漓江测试科技有限公司 " + aplID[4:10],
-		USCC: env.nextUSCC(), ContactName: "测试联系人", ContactEmail: "contact@e2e.example.com", ContactPhone: "13800138000",
-		CallbackURL: "https://app.example.com/notices", RedirectURIs: []string{e2eRedirectURI}, IPAllow: opts.ipAllow}); err != nil {
+		ApplicantID: aplID, SandboxAppID: sbxID, OwnerDeveloperID: env.devID, ApplicantDetails: platform.ApplicantDetails{Name: "漓江测试科技有限公司 " + aplID[4:10],
+			USCC: env.nextUSCC(), ContactName: "测试联系人", ContactEmail: "contact@e2e.example.com", ContactPhone: "13800138000",
+			CallbackURL: "https://app.example.com/notices", RedirectURIs: []string{e2eRedirectURI}, IPAllow: opts.ipAllow}}); err != nil {
 		return nil, nil, err
 	}
 	sbx = &e2eApp{ID: sbxID, ApplicantID: aplID, Env: platform.EnvSandbox}

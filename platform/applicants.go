@@ -146,25 +146,36 @@ func NewAppSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// ApplicantDetails are what an applicant registers with: its name and
+// unified social credit code, its contact, and the rules its apps are held
+// to. A registration (ApplicantRegister) carries them, and an applicant's
+// record shows them.
+type ApplicantDetails struct {
+	Name         string `json:"name"`
+	USCC         string `json:"uscc"`
+	ContactName  string `json:"contact_name"`
+	ContactEmail string `json:"contact_email"`
+	ContactPhone string `json:"contact_phone"`
+	// CallbackURL receives the applicant's notices (webhooks).
+	CallbackURL string `json:"callback_url"`
+	// RedirectURIs are the OAuth redirect URIs of its apps.
+	RedirectURIs []string `json:"redirect_uris"`
+	// IPAllow is the CIDR allow-list its apps may call from (empty: any).
+	IPAllow []string `json:"ip_allow"`
+}
+
 // Applicant is an applicant's record.
 type Applicant struct {
-	ID               string    `json:"id"`
-	OwnerDeveloperID string    `json:"owner_developer_id"`
-	Name             string    `json:"name"`
-	USCC             string    `json:"uscc"`
-	ContactName      string    `json:"contact_name"`
-	ContactEmail     string    `json:"contact_email"`
-	ContactPhone     string    `json:"contact_phone"`
-	CallbackURL      string    `json:"callback_url"`
-	RedirectURIs     []string  `json:"redirect_uris"`
-	IPAllow          []string  `json:"ip_allow"`
-	Status           string    `json:"status"`
-	StatusReason     string    `json:"status_reason"`
-	Version          int64     `json:"version"`
-	CreatedAt        time.Time `json:"created_at"`
-	CreatedBy        string    `json:"created_by"`
-	UpdatedAt        time.Time `json:"updated_at"`
-	UpdatedBy        string    `json:"updated_by"`
+	ID               string `json:"id"`
+	OwnerDeveloperID string `json:"owner_developer_id"`
+	ApplicantDetails
+	Status       string    `json:"status"`
+	StatusReason string    `json:"status_reason"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"created_at"`
+	CreatedBy    string    `json:"created_by"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	UpdatedBy    string    `json:"updated_by"`
 }
 
 // App is an app's record. Its ID is the App_ID.

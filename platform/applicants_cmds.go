@@ -60,6 +60,24 @@ func aplCheckVersion(v int64) error {
 	return nil
 }
 
+// aplCheckTarget checks what a change is to: the id of a record (made by
+// NewID(prefix)) and the version the change expects of it.
+func aplCheckTarget(field, prefix, id string, expected int64) error {
+	if err := aplCheckID(field, prefix, id); err != nil {
+		return err
+	}
+	return aplCheckVersion(expected)
+}
+
+// aplCheckReason checks the reason given for a decision, which may be
+// empty.
+func aplCheckReason(reason string) error {
+	if err := aplCheckLongText(reason, 0, 2000); err != nil {
+		return Invalid("reason", err.Error())
+	}
+	return nil
+}
+
 // aplActorKey names an actor in the records: "kind:id".
 func aplActorKey(a Actor) string { return a.Kind + ":" + a.ID }
 
@@ -69,17 +87,10 @@ func aplActorKey(a Actor) string { return a.Kind + ":" + a.ID }
 // creates the applicant, status sandbox, and its sandbox app. Validate
 // normalizes USCC, phone, e-mail and IP allow-list in place.
 type ApplicantRegister struct {
-	ApplicantID      string   `json:"applicant_id"`   // NewID("apl")
-	SandboxAppID     string   `json:"sandbox_app_id"` // NewAppID
-	OwnerDeveloperID string   `json:"owner_developer_id"`
-	Name             string   `json:"name"`
-	USCC             string   `json:"uscc"`
-	ContactName      string   `json:"contact_name"`
-	ContactEmail     string   `json:"contact_email"`
-	ContactPhone     string   `json:"contact_phone"`
-	CallbackURL      string   `json:"callback_url"`
-	RedirectURIs     []string `json:"redirect_uris"`
-	IPAllow          []string `json:"ip_allow"`
+	ApplicantID      string `json:"applicant_id"`   // NewID("apl")
+	SandboxAppID     string `json:"sandbox_app_id"` // NewAppID
+	OwnerDeveloperID string `json:"owner_developer_id"`
+	ApplicantDetails
 }
 
 // Validate checks and normalizes the fields.
@@ -158,26 +169,29 @@ func (f aplApplicantFields) validate() error {
 	return nil
 }
 
+// ApplicantChanges are the ApplicantDetails an update changes: the fields
+// present (not nil) are replaced. The USCC cannot change.
+type ApplicantChanges struct {
+	Name         *string   `json:"name,omitempty"`
+	ContactName  *string   `json:"contact_name,omitempty"`
+	ContactEmail *string   `json:"contact_email,omitempty"`
+	ContactPhone *string   `json:"contact_phone,omitempty"`
+	CallbackURL  *string   `json:"callback_url,omitempty"`
+	RedirectURIs *[]string `json:"redirect_uris,omitempty"`
+	IPAllow      *[]string `json:"ip_allow,omitempty"`
+}
+
 // ApplicantUpdate is the payload of CmdApplicantUpdate (version 1): the
-// fields present are replaced. The USCC cannot change.
+// applicant's changes.
 type ApplicantUpdate struct {
-	ApplicantID     string    `json:"applicant_id"`
-	ExpectedVersion int64     `json:"expected_version"`
-	Name            *string   `json:"name,omitempty"`
-	ContactName     *string   `json:"contact_name,omitempty"`
-	ContactEmail    *string   `json:"contact_email,omitempty"`
-	ContactPhone    *string   `json:"contact_phone,omitempty"`
-	CallbackURL     *string   `json:"callback_url,omitempty"`
-	RedirectURIs    *[]string `json:"redirect_uris,omitempty"`
-	IPAllow         *[]string `json:"ip_allow,omitempty"`
+	ApplicantID     string `json:"applicant_id"`
+	ExpectedVersion int64  `json:"expected_version"`
+	ApplicantChanges
 }
 
 // Validate checks and normalizes the fields present.
 func (p *ApplicantUpdate) Validate() error {
-	if err := aplCheckID("applicant_id", "apl", p.ApplicantID); err != nil {
-		return err
-	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckTarget("applicant_id", "apl", p.ApplicantID, p.ExpectedVersion); err != nil {
 		return err
 	}
 	if p.Name == nil && p.ContactName == nil && p.ContactEmail == nil && p.ContactPhone == nil &&
@@ -208,14 +222,11 @@ type ApplicantStatusChange struct {
 // Validate checks the fields (the reason's presence is checked by apply,
 // which knows the command type).
 func (p *ApplicantStatusChange) Validate() error {
-	if err := aplCheckID("applicant_id", "apl", p.ApplicantID); err != nil {
+	if err := aplCheckTarget("applicant_id", "apl", p.ApplicantID, p.ExpectedVersion); err != nil {
 		return err
 	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckReason(p.Reason); err != nil {
 		return err
-	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
 	}
 	return aplCheckID("notice_id", "ntc", p.NoticeID)
 }
@@ -282,10 +293,7 @@ type ProductionRequestUpdate struct {
 
 // Validate checks the fields present.
 func (p *ProductionRequestUpdate) Validate() error {
-	if err := aplCheckID("request_id", "prq", p.RequestID); err != nil {
-		return err
-	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckTarget("request_id", "prq", p.RequestID, p.ExpectedVersion); err != nil {
 		return err
 	}
 	if p.APIIDs == nil && p.Note == nil {
@@ -319,17 +327,14 @@ type ProductionRequestDecision struct {
 
 // Validate checks the fields.
 func (p *ProductionRequestDecision) Validate() error {
-	if err := aplCheckID("request_id", "prq", p.RequestID); err != nil {
-		return err
-	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckTarget("request_id", "prq", p.RequestID, p.ExpectedVersion); err != nil {
 		return err
 	}
 	if p.ProductionAppID != "" && !ValidAppID(p.ProductionAppID) {
 		return Invalid("production_app_id", "must be an App_ID")
 	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
+	if err := aplCheckReason(p.Reason); err != nil {
+		return err
 	}
 	return aplCheckID("notice_id", "ntc", p.NoticeID)
 }
@@ -460,10 +465,7 @@ func (p *CredentialRevoke) Validate() error {
 	if err := aplCheckID("credential_id", "crd", p.CredentialID); err != nil {
 		return err
 	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
-	}
-	return nil
+	return aplCheckReason(p.Reason)
 }
 
 // CredentialWarnExpiry is the payload of CmdCredentialWarnExpiry (version
@@ -743,16 +745,23 @@ func aplSetApplicantStatus(tx *Tx, c *Command, a aplApplicantRow, status, reason
 	return err
 }
 
-func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (any, error) {
+// aplStatusTarget loads the applicant of a status change, which a bank
+// operator makes, at the version the change expects.
+func aplStatusTarget(tx *Tx, c *Command, p *ApplicantStatusChange) (aplApplicantRow, error) {
 	tx.Touch(PartApplicants, p.ApplicantID)
 	if err := aplRequireRole(tx, c, RoleAdmin, RoleOperator); err != nil {
-		return nil, err
+		return aplApplicantRow{}, err
 	}
 	a, err := aplLoadApplicant(tx, p.ApplicantID)
 	if err != nil {
-		return nil, err
+		return a, err
 	}
-	if err := aplStaleVersion(p.ExpectedVersion, a.version); err != nil {
+	return a, aplStaleVersion(p.ExpectedVersion, a.version)
+}
+
+func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (any, error) {
+	a, err := aplStatusTarget(tx, c, p)
+	if err != nil {
 		return nil, err
 	}
 	var from, what, kind, title, body string
@@ -785,15 +794,8 @@ func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (an
 }
 
 func aplApplyExit(tx *Tx, c *Command, p *ApplicantStatusChange) (any, error) {
-	tx.Touch(PartApplicants, p.ApplicantID)
-	if err := aplRequireRole(tx, c, RoleAdmin, RoleOperator); err != nil {
-		return nil, err
-	}
-	a, err := aplLoadApplicant(tx, p.ApplicantID)
+	a, err := aplStatusTarget(tx, c, p)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplStaleVersion(p.ExpectedVersion, a.version); err != nil {
 		return nil, err
 	}
 	if a.status == ApplicantExited {

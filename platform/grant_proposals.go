@@ -72,10 +72,7 @@ func (p *GrantProposalDecision) Validate() error {
 	if err := aplCheckID("proposal_id", "gpr", p.ProposalID); err != nil {
 		return err
 	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
-	}
-	return nil
+	return aplCheckReason(p.Reason)
 }
 
 func init() {

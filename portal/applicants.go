@@ -25,30 +25,9 @@ func init() {
 
 // ---- request and answer bodies ----------------------------------------------------
 
-type registerApplicantRequest struct {
-	Name         string   `json:"name"`
-	USCC         string   `json:"uscc"`
-	ContactName  string   `json:"contact_name"`
-	ContactEmail string   `json:"contact_email"`
-	ContactPhone string   `json:"contact_phone"`
-	CallbackURL  string   `json:"callback_url"`
-	RedirectURIs []string `json:"redirect_uris"`
-	IPAllow      []string `json:"ip_allow"`
-}
-
 type registeredApplicant struct {
 	Applicant  platform.Applicant `json:"applicant"`
 	SandboxApp appJSON            `json:"sandbox_app"`
-}
-
-type updateApplicantRequest struct {
-	Name         *string   `json:"name,omitempty"`
-	ContactName  *string   `json:"contact_name,omitempty"`
-	ContactEmail *string   `json:"contact_email,omitempty"`
-	ContactPhone *string   `json:"contact_phone,omitempty"`
-	CallbackURL  *string   `json:"callback_url,omitempty"`
-	RedirectURIs *[]string `json:"redirect_uris,omitempty"`
-	IPAllow      *[]string `json:"ip_allow,omitempty"`
 }
 
 // appJSON is an app with the APIs it is granted.
@@ -130,7 +109,7 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 
 	g.GET("/applicants", s.adminListApplicants, anyRole)
 	s.doc("admin", "GET", "/applicants", "List applicants; filters status, uscc, name (substring), owner_developer_id", nil, List[platform.Applicant]{})
-	g.GET("/applicants/:id", s.adminGetApplicant, anyRole)
+	g.GET("/applicants/:id", s.getApplicant, anyRole)
 	s.doc("admin", "GET", "/applicants/{id}", "One applicant (ETag: its version)", nil, platform.Applicant{})
 	g.POST("/applicants/:id/suspend", s.adminApplicantStatus(platform.CmdApplicantSuspend), operate)
 	s.doc("admin", "POST", "/applicants/{id}/suspend", "Suspend an approved applicant: its apps' calls are refused (reason required; If-Match; operator)", reasonRequest{}, platform.Applicant{})
@@ -138,12 +117,12 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 	s.doc("admin", "POST", "/applicants/{id}/resume", "Resume a suspended applicant (If-Match; operator)", reasonRequest{}, platform.Applicant{})
 	g.POST("/applicants/:id/exit", s.adminApplicantStatus(platform.CmdApplicantExit), operate)
 	s.doc("admin", "POST", "/applicants/{id}/exit", "Exit an applicant: every credential revoked at once, grants removed, records kept read-only (reason required; If-Match; operator)", reasonRequest{}, platform.Applicant{})
-	g.POST("/applicants/:id/production-requests", s.adminSubmitRequest, prepare)
+	g.POST("/applicants/:id/production-requests", s.submitRequest, prepare)
 	s.doc("admin", "POST", "/applicants/{id}/production-requests", "Submit a production request on the applicant's behalf (who submits may not decide it; reviewer, operator)", submitRequestRequest{}, platform.ProductionRequest{})
 
 	g.GET("/production-requests", s.adminListRequests, anyRole)
 	s.doc("admin", "GET", "/production-requests", "List production requests; filters status, applicant_id", nil, List[platform.ProductionRequest]{})
-	g.GET("/production-requests/:id", s.adminGetRequest, anyRole)
+	g.GET("/production-requests/:id", s.getRequest, anyRole)
 	s.doc("admin", "GET", "/production-requests/{id}", "One production request with its agreement acceptance (ETag: its version)", nil, platform.ProductionRequest{})
 	g.PATCH("/production-requests/:id", s.updateRequest, prepare)
 	s.doc("admin", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs or note (who edits may not decide it; reviewer, operator)", updateRequestRequest{}, platform.ProductionRequest{})
@@ -154,7 +133,7 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 
 	g.GET("/apps", s.adminListApps, anyRole)
 	s.doc("admin", "GET", "/apps", "List apps; filters applicant_id, env, status", nil, List[appJSON]{})
-	g.GET("/apps/:app_id", s.adminGetApp, anyRole)
+	g.GET("/apps/:app_id", s.getApp, anyRole)
 	s.doc("admin", "GET", "/apps/{app_id}", "One app with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, anyRole)
 	s.doc("admin", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
@@ -176,26 +155,26 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 func mountPortalApplicants(s *Server, g *echo.Group) {
 	dev := s.requireDeveloper()
 	g.POST("/applicants", s.registerApplicant, dev)
-	s.doc("portal", "POST", "/applicants", "Register an applicant; its sandbox app is created at once", registerApplicantRequest{}, registeredApplicant{})
+	s.doc("portal", "POST", "/applicants", "Register an applicant; its sandbox app is created at once", platform.ApplicantDetails{}, registeredApplicant{})
 	g.GET("/applicants", s.myApplicants, dev)
 	s.doc("portal", "GET", "/applicants", "List my applicants", nil, List[platform.Applicant]{})
-	g.GET("/applicants/:id", s.myApplicantHandler, dev)
+	g.GET("/applicants/:id", s.getApplicant, dev)
 	s.doc("portal", "GET", "/applicants/{id}", "One of my applicants (ETag: its version)", nil, platform.Applicant{})
 	g.PATCH("/applicants/:id", s.updateApplicant, dev)
-	s.doc("portal", "PATCH", "/applicants/{id}", "Change contact, callback URL, redirect URIs or IP allow-list (If-Match)", updateApplicantRequest{}, platform.Applicant{})
+	s.doc("portal", "PATCH", "/applicants/{id}", "Change contact, callback URL, redirect URIs or IP allow-list (If-Match)", platform.ApplicantChanges{}, platform.Applicant{})
 	g.POST("/applicants/:id/production-requests", s.submitRequest, dev)
 	s.doc("portal", "POST", "/applicants/{id}/production-requests", "Ask for production access to published APIs, accepting the current agreement version", submitRequestRequest{}, platform.ProductionRequest{})
 
 	g.GET("/production-requests", s.myRequests, dev)
 	s.doc("portal", "GET", "/production-requests", "List my production requests; filters status, applicant_id", nil, List[platform.ProductionRequest]{})
-	g.GET("/production-requests/:id", s.myRequest, dev)
+	g.GET("/production-requests/:id", s.getRequest, dev)
 	s.doc("portal", "GET", "/production-requests/{id}", "One of my production requests (ETag: its version)", nil, platform.ProductionRequest{})
 	g.PATCH("/production-requests/:id", s.updateRequest, dev)
 	s.doc("portal", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs or note (If-Match)", updateRequestRequest{}, platform.ProductionRequest{})
 
 	g.GET("/apps", s.myApps, dev)
 	s.doc("portal", "GET", "/apps", "List my apps (sandbox and production) with their grants; filters applicant_id, env", nil, List[appJSON]{})
-	g.GET("/apps/:app_id", s.myApp, dev)
+	g.GET("/apps/:app_id", s.getApp, dev)
 	s.doc("portal", "GET", "/apps/{app_id}", "One of my apps with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, dev)
 	s.doc("portal", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
@@ -320,7 +299,7 @@ func (s *Server) answerCredential(c echo.Context, status int, id string) error {
 // ---- applicants ---------------------------------------------------------------------
 
 func (s *Server) registerApplicant(c echo.Context) error {
-	var req registerApplicantRequest
+	var req platform.ApplicantDetails
 	if err := s.bind(c, &req); err != nil {
 		return err
 	}
@@ -332,8 +311,7 @@ func (s *Server) registerApplicant(c echo.Context) error {
 	}
 	p := platform.ApplicantRegister{
 		ApplicantID: platform.NewID("apl"), SandboxAppID: platform.NewAppID(s.now()), OwnerDeveloperID: developerID(c),
-		Name: req.Name, USCC: req.USCC, ContactName: req.ContactName, ContactEmail: req.ContactEmail, ContactPhone: req.ContactPhone,
-		CallbackURL: req.CallbackURL, RedirectURIs: req.RedirectURIs, IPAllow: req.IPAllow,
+		ApplicantDetails: req,
 	}
 	r, err := execResult[platform.ApplicantResult](s, c, platform.CmdApplicantRegister, 1, p)
 	if err != nil {
@@ -367,11 +345,9 @@ func (s *Server) listApplicants(c echo.Context, f platform.ApplicantFilter) erro
 	})
 }
 
-func (s *Server) myApplicantHandler(c echo.Context) error {
-	return s.answerApplicant(c, http.StatusOK, c.Param("id"))
-}
-
-func (s *Server) adminGetApplicant(c echo.Context) error {
+// getApplicant answers one applicant: any for bank users, their own for
+// developers (applicantFor).
+func (s *Server) getApplicant(c echo.Context) error {
 	return s.answerApplicant(c, http.StatusOK, c.Param("id"))
 }
 
@@ -380,14 +356,12 @@ func (s *Server) updateApplicant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req updateApplicantRequest
+	var req platform.ApplicantChanges
 	ver, err := s.bindChange(c, &req, s.bind)
 	if err != nil {
 		return err
 	}
-	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, Name: req.Name, ContactName: req.ContactName,
-		ContactEmail: req.ContactEmail, ContactPhone: req.ContactPhone, CallbackURL: req.CallbackURL,
-		RedirectURIs: req.RedirectURIs, IPAllow: req.IPAllow}
+	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, ApplicantChanges: req}
 	if _, err := s.exec(c, platform.CmdApplicantUpdate, 1, p); err != nil {
 		return err
 	}
@@ -433,8 +407,6 @@ func (s *Server) submitRequest(c echo.Context) error {
 	return s.answerRequest(c, http.StatusCreated, id)
 }
 
-func (s *Server) adminSubmitRequest(c echo.Context) error { return s.submitRequest(c) }
-
 func (s *Server) myRequests(c echo.Context) error {
 	return s.listRequests(c, platform.RequestFilter{OwnerDeveloperID: developerID(c), Status: c.QueryParam("status"), ApplicantID: c.QueryParam("applicant_id")})
 }
@@ -450,11 +422,9 @@ func (s *Server) listRequests(c echo.Context, f platform.RequestFilter) error {
 	})
 }
 
-func (s *Server) myRequest(c echo.Context) error {
-	return s.answerRequest(c, http.StatusOK, c.Param("id"))
-}
-
-func (s *Server) adminGetRequest(c echo.Context) error {
+// getRequest answers one production request the caller may see
+// (requestFor).
+func (s *Server) getRequest(c echo.Context) error {
 	return s.answerRequest(c, http.StatusOK, c.Param("id"))
 }
 
@@ -530,15 +500,14 @@ func (s *Server) listApps(c echo.Context, f platform.AppFilter) error {
 	})
 }
 
-func (s *Server) myApp(c echo.Context) error {
+// getApp answers one app the caller may see (appFor).
+func (s *Server) getApp(c echo.Context) error {
 	a, err := s.appFor(c, c.Param("app_id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
 }
-
-func (s *Server) adminGetApp(c echo.Context) error { return s.myApp(c) }
 
 func (s *Server) listAppCredentials(c echo.Context) error {
 	a, err := s.appFor(c, c.Param("app_id"))

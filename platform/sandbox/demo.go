@@ -194,9 +194,9 @@ func (b *Bank) EnsureDemoApplicant(ctx context.Context, cfg DemoConfig) (*DemoSe
 	seed = DemoSeed{ApplicantID: platform.NewID("apl"), ApplicantName: demoApplicant, SandboxAppID: platform.NewAppID(now),
 		DeveloperEmail: demoDeveloper, DeveloperPassword: password}
 	if _, err := d.exec(asDev, platform.CmdApplicantRegister, "", platform.ApplicantRegister{
-		ApplicantID: seed.ApplicantID, SandboxAppID: seed.SandboxAppID, OwnerDeveloperID: devID, Name: demoApplicant,
-		USCC: demoUSCC(), ContactName: "演示联系人", ContactEmail: "contact@demo.example.com", ContactPhone: "13800138000",
-		CallbackURL: "https://app.example.com/lijiang/notices", RedirectURIs: []string{DemoRedirectURI}}); err != nil {
+		ApplicantID: seed.ApplicantID, SandboxAppID: seed.SandboxAppID, OwnerDeveloperID: devID, ApplicantDetails: platform.ApplicantDetails{Name: demoApplicant,
+			USCC: demoUSCC(), ContactName: "演示联系人", ContactEmail: "contact@demo.example.com", ContactPhone: "13800138000",
+			CallbackURL: "https://app.example.com/lijiang/notices", RedirectURIs: []string{DemoRedirectURI}}}); err != nil {
 		return nil, err
 	}
 	reqID := platform.NewID("prq")
