@@ -504,8 +504,12 @@ func (env *e2eEnv) seed() error {
 		if ms == 0 {
 			ms = 5000
 		}
-		spec := platform.APISpec{Name: "test " + path, APIVersion: "v1", Method: method, Path: path, Level: ta.level,
-			Upstream: platform.Upstream{Targets: []string{target}, TimeoutMs: ms}, Retention: platform.RetentionNone}
+		spec := platform.APISpec{
+			APIContract: platform.APIContract{
+				Name: "test " + path, APIVersion: "v1", Method: method, Path: path, Level: ta.level,
+			},
+			Upstream: platform.Upstream{Targets: []string{target}, TimeoutMs: ms}, Retention: platform.RetentionNone,
+		}
 		if ta.body != "" {
 			spec.Params.Body = json.RawMessage(ta.body)
 		}
@@ -722,9 +726,14 @@ func (env *e2eEnv) freshAPI(t *testing.T, level, target string, timeoutMs int) s
 	t.Helper()
 	path := fmt.Sprintf("/v1/fresh%d/call", env.freshSeq.Add(1))
 	id := platform.NewID("api")
-	env.run(t, platform.CmdAPICreate, platform.APICreate{ID: id, APISpec: platform.APISpec{Name: "fresh " + path, APIVersion: "v1",
-		Method: http.MethodGet, Path: path, Level: level, Retention: platform.RetentionNone,
-		Upstream: platform.Upstream{Targets: []string{target}, TimeoutMs: timeoutMs}}})
+	env.run(t, platform.CmdAPICreate, platform.APICreate{ID: id, APISpec: platform.APISpec{
+		APIContract: platform.APIContract{
+			Name: "fresh " + path, APIVersion: "v1",
+			Method: http.MethodGet, Path: path, Level: level,
+		},
+		Retention: platform.RetentionNone,
+		Upstream:  platform.Upstream{Targets: []string{target}, TimeoutMs: timeoutMs},
+	}})
 	env.run(t, platform.CmdAPIPublish, platform.APITransition{ID: id, ExpectedVersion: 1})
 	env.run(t, platform.CmdGrantSet, platform.GrantSet{AppID: env.prod.ID, APIID: id})
 	return path

@@ -84,8 +84,13 @@ func newAplEnv(t *testing.T) *aplEnv {
 }
 
 func aplAPISpec(i int) APISpec {
-	return APISpec{Name: fmt.Sprintf("API %d", i), APIVersion: "v1", Method: "GET", Path: fmt.Sprintf("/v1/things%d", i),
-		Level: LevelA1, Upstream: Upstream{Targets: []string{UpstreamSandbox}, TimeoutMs: 1000}, Retention: RetentionNone}
+	return APISpec{
+		APIContract: APIContract{
+			Name: fmt.Sprintf("API %d", i), APIVersion: "v1", Method: "GET", Path: fmt.Sprintf("/v1/things%d", i),
+			Level: LevelA1,
+		},
+		Upstream: Upstream{Targets: []string{UpstreamSandbox}, TimeoutMs: 1000}, Retention: RetentionNone,
+	}
 }
 
 // apply proposes one command as actor at e.now and applies it.

@@ -189,8 +189,9 @@ type ParamSchemas struct {
 	Body  json.RawMessage `json:"body,omitempty"`
 }
 
-// APISpec is the part of an API that its owners write (create and update).
-type APISpec struct {
+// APIContract is the part of an API's spec that its callers program
+// against, which the published catalogue shows developers as it is.
+type APIContract struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	// APIVersion is the API's version, e.g. "v1"; the path template's first
@@ -204,10 +205,16 @@ type APISpec struct {
 	ActsForUser  bool         `json:"acts_for_user"`
 	ConsentScope string       `json:"consent_scope,omitempty"`
 	Params       ParamSchemas `json:"params"`
-	Upstream     Upstream     `json:"upstream"`
-	Masking      []MaskRule   `json:"masking,omitempty"`
-	Retention    string       `json:"retention"`
-	Limits       Limits       `json:"limits"`
+}
+
+// APISpec is the part of an API that its owners write (create and update):
+// its contract, and how the gateway serves it.
+type APISpec struct {
+	APIContract
+	Upstream  Upstream   `json:"upstream"`
+	Masking   []MaskRule `json:"masking,omitempty"`
+	Retention string     `json:"retention"`
+	Limits    Limits     `json:"limits"`
 }
 
 // API is one catalogue entry as the registry holds it. It is immutable once

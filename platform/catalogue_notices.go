@@ -2,6 +2,7 @@ package platform
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -299,22 +300,21 @@ func init() {
 
 // ---- reads (for the portal, through the Store's typed reads in reads.go) ---------------
 
-// APIChange is one row of an API's change log.
+// APIChange is one row of an API's change log, as the admin API shows it.
 type APIChange struct {
-	Seq         int64  `json:"seq"`
-	APIID       string `json:"api_id"`
-	CommandID   string `json:"command_id"`
-	AtMs        int64  `json:"at_ms"`
-	ActorKind   string `json:"actor_kind"`
-	ActorID     string `json:"actor_id"`
-	Action      string `json:"action"`
-	Summary     string `json:"summary"`
-	FromVersion int64  `json:"from_version"`
-	ToVersion   int64  `json:"to_version"`
-	FromStatus  string `json:"from_status"`
-	ToStatus    string `json:"to_status"`
-	// Spec is the API's spec after the change, as JSON.
-	Spec string `json:"spec"`
+	Seq         int64     `json:"seq"`
+	CommandID   string    `json:"command_id"`
+	At          time.Time `json:"at"` // UTC
+	ActorKind   string    `json:"actor_kind"`
+	ActorID     string    `json:"actor_id"`
+	Action      string    `json:"action"`
+	Summary     string    `json:"summary"`
+	FromVersion int64     `json:"from_version"`
+	ToVersion   int64     `json:"to_version"`
+	FromStatus  string    `json:"from_status"`
+	ToStatus    string    `json:"to_status"`
+	// Spec is the API's spec after the change.
+	Spec json.RawMessage `json:"spec"`
 }
 
 // listAPIChanges returns a page of an API's change log, newest first, and
@@ -325,9 +325,13 @@ func listAPIChanges(db *sql.DB, apiID string, limit, offset int) ([]APIChange, i
 		return nil, 0, err
 	}
 	out, err := queryAll(db, func(row rowScanner) (ch APIChange, err error) {
-		return ch, row.Scan(&ch.Seq, &ch.APIID, &ch.CommandID, &ch.AtMs, &ch.ActorKind, &ch.ActorID, &ch.Action, &ch.Summary,
-			&ch.FromVersion, &ch.ToVersion, &ch.FromStatus, &ch.ToStatus, &ch.Spec)
-	}, `SELECT seq, api_id, command_id, at_ms, actor_kind, actor_id, action, summary, from_version, to_version,
+		var at int64
+		var spec string
+		err = row.Scan(&ch.Seq, &ch.CommandID, &at, &ch.ActorKind, &ch.ActorID, &ch.Action, &ch.Summary,
+			&ch.FromVersion, &ch.ToVersion, &ch.FromStatus, &ch.ToStatus, &spec)
+		ch.At, ch.Spec = time.UnixMilli(at).UTC(), json.RawMessage(spec)
+		return ch, err
+	}, `SELECT seq, command_id, at_ms, actor_kind, actor_id, action, summary, from_version, to_version,
 		from_status, to_status, spec FROM api_changes WHERE api_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?`, apiID, limit, offset)
 	if err != nil {
 		return nil, 0, err

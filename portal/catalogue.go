@@ -51,7 +51,7 @@ func mountAdminCatalogue(s *Server, g *echo.Group) {
 	g.POST("/apis/:id/retire", s.retireAPI, op)
 	s.doc("admin", "POST", "/apis/{id}/retire", "Retire a draft, or a deprecated API once its sunset has come; removes its grants; needs If-Match (operator)", transitionRequest{}, apiJSON{})
 	g.GET("/apis/:id/changes", s.listAPIChanges, read)
-	s.doc("admin", "GET", "/apis/{id}/changes", "List the API's change log, newest first", nil, List[apiChangeJSON]{})
+	s.doc("admin", "GET", "/apis/{id}/changes", "List the API's change log, newest first", nil, List[platform.APIChange]{})
 	g.GET("/apis/:id/grants", s.listAPIGrants, read)
 	s.doc("admin", "GET", "/apis/{id}/grants", "List the apps granted the API", nil, List[grantJSON]{})
 
@@ -149,27 +149,6 @@ type deprecateRequest struct {
 	Summary string    `json:"summary,omitempty"`
 }
 
-type apiChangeJSON struct {
-	Seq         int64           `json:"seq"`
-	CommandID   string          `json:"command_id"`
-	At          time.Time       `json:"at"`
-	ActorKind   string          `json:"actor_kind"`
-	ActorID     string          `json:"actor_id"`
-	Action      string          `json:"action"`
-	Summary     string          `json:"summary"`
-	FromVersion int64           `json:"from_version"`
-	ToVersion   int64           `json:"to_version"`
-	FromStatus  string          `json:"from_status"`
-	ToStatus    string          `json:"to_status"`
-	Spec        json.RawMessage `json:"spec"`
-}
-
-func toAPIChangeJSON(ch platform.APIChange) apiChangeJSON {
-	return apiChangeJSON{Seq: ch.Seq, CommandID: ch.CommandID, At: time.UnixMilli(ch.AtMs).UTC(),
-		ActorKind: ch.ActorKind, ActorID: ch.ActorID, Action: ch.Action, Summary: ch.Summary, FromVersion: ch.FromVersion,
-		ToVersion: ch.ToVersion, FromStatus: ch.FromStatus, ToStatus: ch.ToStatus, Spec: json.RawMessage(ch.Spec)}
-}
-
 type grantRequest struct {
 	// Limits override the API's default limits (absent fields keep them).
 	Limits *platform.LimitsOverride `json:"limits,omitempty"`
@@ -241,33 +220,25 @@ func toNoticeJSON(n platform.NoticeWithDelivery) noticeJSON {
 // catalogueEntry is a published API as developers see it: no upstream, no
 // retention policy.
 type catalogueEntry struct {
-	ID           string                `json:"id"`
-	Name         string                `json:"name"`
-	Description  string                `json:"description,omitempty"`
-	APIVersion   string                `json:"api_version"`
-	Method       string                `json:"method"`
-	Path         string                `json:"path"`
-	Level        string                `json:"level"`
-	ActsForUser  bool                  `json:"acts_for_user"`
-	ConsentScope string                `json:"consent_scope,omitempty"`
-	Params       platform.ParamSchemas `json:"params"`
-	Masking      []platform.MaskRule   `json:"masking"`
-	Limits       platform.Limits       `json:"limits"`
-	UpstreamLink string                `json:"upstream_link"` // how the bank's side is reached: tls, loopback, plain-trusted-zone, plain
-	Status       string                `json:"status"`
-	Deprecated   bool                  `json:"deprecated"`
-	Sunset       *time.Time            `json:"sunset,omitempty"`
-	Published    *time.Time            `json:"published,omitempty"`
-	Version      int64                 `json:"version"`
+	ID string `json:"id"`
+	platform.APIContract
+	Masking      []platform.MaskRule `json:"masking"`
+	Limits       platform.Limits     `json:"limits"`
+	UpstreamLink string              `json:"upstream_link"` // how the bank's side is reached: tls, loopback, plain-trusted-zone, plain
+	Status       string              `json:"status"`
+	Deprecated   bool                `json:"deprecated"`
+	Sunset       *time.Time          `json:"sunset,omitempty"`
+	Published    *time.Time          `json:"published,omitempty"`
+	Version      int64               `json:"version"`
 }
 
 func toCatalogueEntry(a *platform.API) catalogueEntry {
-	e := catalogueEntry{ID: a.ID, Name: a.Name, Description: a.Description, APIVersion: a.APIVersion, Method: a.Method, Path: a.Path,
-		Level: a.Level, ActsForUser: a.ActsForUser, ConsentScope: a.ConsentScope, Masking: a.Masking, Limits: a.Limits,
+	e := catalogueEntry{ID: a.ID, APIContract: a.APIContract, Masking: a.Masking, Limits: a.Limits,
 		UpstreamLink: a.Upstream.Link(), Status: a.Status, Deprecated: a.Status == platform.APIDeprecated, Sunset: msTime(a.SunsetMs), Published: msTime(a.PublishedMs),
-		Version: a.Version,
-		Params: platform.ParamSchemas{Path: a.ParamSchema(platform.ParamInPath), Query: a.ParamSchema(platform.ParamInQuery),
-			Body: a.ParamSchema(platform.ParamInBody)}}
+		Version: a.Version}
+	// The compact schema documents in effect (ParamSchema), not as written.
+	e.Params = platform.ParamSchemas{Path: a.ParamSchema(platform.ParamInPath), Query: a.ParamSchema(platform.ParamInQuery),
+		Body: a.ParamSchema(platform.ParamInBody)}
 	if e.Masking == nil {
 		e.Masking = []platform.MaskRule{}
 	}
@@ -466,9 +437,8 @@ func (s *Server) listAPIChanges(c echo.Context) error {
 	if _, err := s.apiParam(c); err != nil {
 		return err
 	}
-	return listPage(s, c, func(pg Page) ([]apiChangeJSON, int, error) {
-		rows, total, err := s.store.ListAPIChanges(c.Param("id"), pg.Limit, pg.Offset)
-		return shown(rows, total, err, toAPIChangeJSON)
+	return listPage(s, c, func(pg Page) ([]platform.APIChange, int, error) {
+		return s.store.ListAPIChanges(c.Param("id"), pg.Limit, pg.Offset)
 	})
 }
 
