@@ -116,57 +116,49 @@ type aplApplicantFields struct {
 }
 
 func (f aplApplicantFields) validate() error {
-	if f.name != nil {
-		if err := aplCheckText(*f.name, 2, 200); err != nil {
-			return Invalid("name", err.Error())
+	for _, c := range []struct {
+		field string
+		v     *string
+		parse func(string) (string, error)
+	}{
+		{"name", f.name, aplText(2, 200)},
+		{"uscc", f.uscc, ParseUSCC},
+		{"contact_name", f.contactName, aplText(1, 100)},
+		{"contact_email", f.contactEmail, ParseContactEmail},
+		{"contact_phone", f.contactPhone, ParseChinaMobile},
+		{"callback_url", f.callbackURL, func(s string) (string, error) { _, err := ParseCallbackURL(s); return s, err }},
+	} {
+		if err := aplNormalize(c.field, c.v, c.parse); err != nil {
+			return err
 		}
 	}
-	if f.uscc != nil {
-		v, err := ParseUSCC(*f.uscc)
-		if err != nil {
-			return Invalid("uscc", err.Error())
-		}
-		*f.uscc = v
+	if err := aplNormalize("redirect_uris", f.redirectURIs, ParseRedirectURIs); err != nil {
+		return err
 	}
-	if f.contactName != nil {
-		if err := aplCheckText(*f.contactName, 1, 100); err != nil {
-			return Invalid("contact_name", err.Error())
-		}
+	return aplNormalize("ip_allow", f.ipAllow, func(list []string) ([]string, error) {
+		ps, err := ParseCIDRList(list)
+		return PrefixStrings(ps), err
+	})
+}
+
+// aplNormalize replaces *v, when present, by its normal form (parse), or
+// refuses field.
+func aplNormalize[T any](field string, v *T, parse func(T) (T, error)) error {
+	if v == nil {
+		return nil
 	}
-	if f.contactEmail != nil {
-		v, err := ParseContactEmail(*f.contactEmail)
-		if err != nil {
-			return Invalid("contact_email", err.Error())
-		}
-		*f.contactEmail = v
+	n, err := parse(*v)
+	if err != nil {
+		return Invalid(field, err.Error())
 	}
-	if f.contactPhone != nil {
-		v, err := ParseChinaMobile(*f.contactPhone)
-		if err != nil {
-			return Invalid("contact_phone", err.Error())
-		}
-		*f.contactPhone = v
-	}
-	if f.callbackURL != nil {
-		if _, err := ParseCallbackURL(*f.callbackURL); err != nil {
-			return Invalid("callback_url", err.Error())
-		}
-	}
-	if f.redirectURIs != nil {
-		v, err := ParseRedirectURIs(*f.redirectURIs)
-		if err != nil {
-			return Invalid("redirect_uris", err.Error())
-		}
-		*f.redirectURIs = v
-	}
-	if f.ipAllow != nil {
-		v, err := ParseCIDRList(*f.ipAllow)
-		if err != nil {
-			return Invalid("ip_allow", err.Error())
-		}
-		*f.ipAllow = PrefixStrings(v)
-	}
+	*v = n
 	return nil
+}
+
+// aplText is aplCheckText as a parse for aplNormalize: the text is kept as
+// it is.
+func aplText(minRunes, maxRunes int) func(string) (string, error) {
+	return func(s string) (string, error) { return s, aplCheckText(s, minRunes, maxRunes) }
 }
 
 // ApplicantChanges are the ApplicantDetails an update changes: the fields
