@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -12,53 +11,6 @@ import (
 // SQL reads of the applicants domain, for the admin and portal APIs through
 // the Store's typed reads (reads.go); the gateway reads the registry instead. Not-found is a *CommandError of
 // CodeNotFound, so the APIs render it as they render a refused command.
-
-// aplLimit renders a LIMIT clause: limit ≤ 0 means 50, at most 500.
-func aplLimit(limit, offset int) string {
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 500)
-	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(offset, 0))
-}
-
-// aplWhere builds a WHERE clause from conditions.
-type aplWhere struct {
-	conds []string
-	args  []any
-}
-
-func (w *aplWhere) add(cond string, arg any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, arg)
-}
-
-func (w *aplWhere) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-func aplCount(db *sql.DB, from string, w *aplWhere) (int, error) {
-	var n int
-	err := db.QueryRow("SELECT COUNT(*) FROM "+from+w.String(), w.args...).Scan(&n)
-	return n, err
-}
-
-// aplPage reads a page (aplLimit) of the rows of from that w selects, in
-// order, each scanned by scan, and the total number of them.
-func aplPage[T any](db *sql.DB, columns, from string, w *aplWhere, order string, limit, offset int, scan func(row rowScanner) (T, error)) ([]T, int, error) {
-	total, err := aplCount(db, from, w)
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := queryAll(db, scan, "SELECT "+columns+" FROM "+from+w.String()+" ORDER BY "+order+aplLimit(limit, offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	return out, total, nil
-}
 
 const aplApplicantColumns = `id, owner_developer_id, name, uscc, contact_name, contact_email, contact_phone, callback_url,
 	redirect_uris, ip_allow, status, status_reason, version, created_ms, created_by, updated_ms, updated_by`
@@ -100,20 +52,12 @@ type ApplicantFilter struct {
 
 // listApplicants reads a page of applicants, newest first, and the total.
 func listApplicants(db *sql.DB, f ApplicantFilter) ([]Applicant, int, error) {
-	w := &aplWhere{}
-	if f.OwnerDeveloperID != "" {
-		w.add("owner_developer_id = ?", f.OwnerDeveloperID)
-	}
-	if f.Status != "" {
-		w.add("status = ?", f.Status)
-	}
-	if f.USCC != "" {
-		w.add("uscc = ?", strings.ToUpper(f.USCC))
-	}
-	if f.Name != "" {
-		w.add("instr(name, ?) > 0", f.Name)
-	}
-	return aplPage(db, aplApplicantColumns, "applicants", w, "created_ms DESC, id", f.Limit, f.Offset, aplScanApplicant)
+	w := &sqlWhere{}
+	w.match("owner_developer_id = ?", f.OwnerDeveloperID)
+	w.match("status = ?", f.Status)
+	w.match("uscc = ?", strings.ToUpper(f.USCC))
+	w.match("instr(name, ?) > 0", f.Name)
+	return queryPage(db, aplApplicantColumns, "applicants", w, "created_ms DESC, id", f.Limit, f.Offset, aplScanApplicant)
 }
 
 const aplAppColumns = "a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms"
@@ -146,20 +90,12 @@ type AppFilter struct {
 
 // listApps reads a page of apps, newest first, and the total.
 func listApps(db *sql.DB, f AppFilter) ([]App, int, error) {
-	w := &aplWhere{}
-	if f.ApplicantID != "" {
-		w.add("a.applicant_id = ?", f.ApplicantID)
-	}
-	if f.OwnerDeveloperID != "" {
-		w.add("p.owner_developer_id = ?", f.OwnerDeveloperID)
-	}
-	if f.Env != "" {
-		w.add("a.env = ?", f.Env)
-	}
-	if f.Status != "" {
-		w.add("a.status = ?", f.Status)
-	}
-	return aplPage(db, aplAppColumns, "apps a JOIN applicants p ON p.id = a.applicant_id", w, "a.created_ms DESC, a.id", f.Limit, f.Offset, aplScanApp)
+	w := &sqlWhere{}
+	w.match("a.applicant_id = ?", f.ApplicantID)
+	w.match("p.owner_developer_id = ?", f.OwnerDeveloperID)
+	w.match("a.env = ?", f.Env)
+	w.match("a.status = ?", f.Status)
+	return queryPage(db, aplAppColumns, "apps a JOIN applicants p ON p.id = a.applicant_id", w, "a.created_ms DESC, a.id", f.Limit, f.Offset, aplScanApp)
 }
 
 // getCredential reads one credential (never its secret); State is its
@@ -205,20 +141,12 @@ type CredentialFilter struct {
 // listCredentials reads a page of credentials (never secrets), newest
 // first, and the total; State is each one's state at now.
 func listCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credential, int, error) {
-	w := &aplWhere{}
-	if f.AppID != "" {
-		w.add("c.app_id = ?", f.AppID)
-	}
-	if f.ApplicantID != "" {
-		w.add("a.applicant_id = ?", f.ApplicantID)
-	}
-	if f.Kind != "" {
-		w.add("c.kind = ?", f.Kind)
-	}
-	if f.Status != "" {
-		w.add("c.status = ?", f.Status)
-	}
-	return aplPage(db, aplCredentialColumns+", a.applicant_id", "credentials c JOIN apps a ON a.id = c.app_id", w, "c.created_ms DESC, c.id DESC",
+	w := &sqlWhere{}
+	w.match("c.app_id = ?", f.AppID)
+	w.match("a.applicant_id = ?", f.ApplicantID)
+	w.match("c.kind = ?", f.Kind)
+	w.match("c.status = ?", f.Status)
+	return queryPage(db, aplCredentialColumns+", a.applicant_id", "credentials c JOIN apps a ON a.id = c.app_id", w, "c.created_ms DESC, c.id DESC",
 		f.Limit, f.Offset, aplScanCredentialAt(now))
 }
 
@@ -281,17 +209,11 @@ type RequestFilter struct {
 // listProductionRequests reads a page of production requests, newest
 // first, and the total.
 func listProductionRequests(db *sql.DB, f RequestFilter) ([]ProductionRequest, int, error) {
-	w := &aplWhere{}
-	if f.ApplicantID != "" {
-		w.add("r.applicant_id = ?", f.ApplicantID)
-	}
-	if f.OwnerDeveloperID != "" {
-		w.add("r.applicant_id IN (SELECT id FROM applicants WHERE owner_developer_id = ?)", f.OwnerDeveloperID)
-	}
-	if f.Status != "" {
-		w.add("r.status = ?", f.Status)
-	}
-	return aplPage(db, aplRequestColumns, aplRequestFrom, w, "r.submitted_ms DESC, r.id", f.Limit, f.Offset, aplScanRequest)
+	w := &sqlWhere{}
+	w.match("r.applicant_id = ?", f.ApplicantID)
+	w.match("r.applicant_id IN (SELECT id FROM applicants WHERE owner_developer_id = ?)", f.OwnerDeveloperID)
+	w.match("r.status = ?", f.Status)
+	return queryPage(db, aplRequestColumns, aplRequestFrom, w, "r.submitted_ms DESC, r.id", f.Limit, f.Offset, aplScanRequest)
 }
 
 // getAgreement reads one agreement version with its text.
@@ -328,7 +250,7 @@ func currentAgreement(db *sql.DB) (Agreement, error) {
 // newest first, and the total.
 func listAgreements(db *sql.DB, limit, offset int) ([]Agreement, int, error) {
 	cur, _, _ := aplCurrentAgreement(db)
-	return aplPage(db, "version, title, sm3, created_ms, created_by", "agreements", &aplWhere{}, "created_ms DESC, rowid DESC", limit, offset,
+	return queryPage(db, "version, title, sm3, created_ms, created_by", "agreements", &sqlWhere{}, "created_ms DESC, rowid DESC", limit, offset,
 		func(row rowScanner) (a Agreement, err error) {
 			var created int64
 			err = row.Scan(&a.Version, &a.Title, &a.SM3, &created, &a.CreatedBy)

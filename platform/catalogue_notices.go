@@ -363,35 +363,25 @@ type NoticeFilter struct {
 // first (by time, then by insertion), with their delivery state, and the
 // total number.
 func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDelivery, int, error) {
-	where := []string{"1=1"}
-	var args []any
+	w := &sqlWhere{}
 	if !f.AllApplicants {
 		if len(f.ApplicantIDs) == 0 {
 			return []NoticeWithDelivery{}, 0, nil
 		}
-		where = append(where, "n.applicant_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.ApplicantIDs)), ",")+")")
-		for _, id := range f.ApplicantIDs {
-			args = append(args, id)
+		ids := make([]any, len(f.ApplicantIDs))
+		for i, id := range f.ApplicantIDs {
+			ids[i] = id
 		}
+		w.add("n.applicant_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+")", ids...)
 	}
-	if f.Kind != "" {
-		where = append(where, "n.kind = ?")
-		args = append(args, f.Kind)
-	}
-	if f.APIID != "" {
-		where = append(where, "n.api_id = ?")
-		args = append(args, f.APIID)
-	}
-	if f.DeliveryStatus != "" {
-		where = append(where, "d.status = ?")
-		args = append(args, f.DeliveryStatus)
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := db.QueryRow("SELECT COUNT(*) FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id WHERE "+cond, args...).Scan(&total); err != nil {
+	w.match("n.kind = ?", f.Kind)
+	w.match("n.api_id = ?", f.APIID)
+	w.match("d.status = ?", f.DeliveryStatus)
+	const from = "notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id"
+	total, err := countWhere(db, from, w)
+	if err != nil {
 		return nil, 0, err
 	}
-	args = append(args, limit, offset)
 	out, err := queryAll(db, func(row rowScanner) (n NoticeWithDelivery, err error) {
 		var d WebhookDelivery
 		var has bool
@@ -408,8 +398,7 @@ func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDel
 		d.notice_id IS NOT NULL, coalesce(d.url, ''), coalesce(d.status, ''), coalesce(d.attempts, 0), coalesce(d.next_attempt_ms, 0),
 		coalesce(d.last_attempt_ms, 0), coalesce(d.last_status, 0), coalesce(d.last_error, ''), coalesce(d.delivered_ms, 0),
 		coalesce(d.created_ms, 0)
-		FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id
-		WHERE `+cond+` ORDER BY n.created_ms DESC, n.rowid DESC LIMIT ? OFFSET ?`, args...)
+		FROM `+from+w.String()+` ORDER BY n.created_ms DESC, n.rowid DESC LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -253,17 +253,11 @@ type GrantProposalFilter struct {
 // listGrantProposals reads a page of grant proposals, newest first, and the
 // total.
 func listGrantProposals(db *sql.DB, f GrantProposalFilter) ([]GrantProposal, int, error) {
-	w := &aplWhere{}
-	if f.Status != "" {
-		w.add("status = ?", f.Status)
-	}
-	if f.AppID != "" {
-		w.add("app_id = ?", f.AppID)
-	}
-	if f.APIID != "" {
-		w.add("api_id = ?", f.APIID)
-	}
-	return aplPage(db, grantProposalColumns, "grant_proposals", w, "proposed_ms DESC, id", f.Limit, f.Offset, scanGrantProposal)
+	w := &sqlWhere{}
+	w.match("status = ?", f.Status)
+	w.match("app_id = ?", f.AppID)
+	w.match("api_id = ?", f.APIID)
+	return queryPage(db, grantProposalColumns, "grant_proposals", w, "proposed_ms DESC, id", f.Limit, f.Offset, scanGrantProposal)
 }
 
 // GrantProposal reads one grant proposal.

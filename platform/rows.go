@@ -1,7 +1,13 @@
 package platform
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Reading query results: one loop over the rows for every query of the
-// package, so that each closes its rows and checks their error.
+// package, so that each closes its rows and checks their error, and one way
+// to select rows by a filter and read a page of them.
 
 // rowScanner is a row to scan: *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -44,4 +50,62 @@ func queryAll[T any](q queryer, scan func(row rowScanner) (T, error), query stri
 // queryStrings runs a query of one text column and returns its values.
 func queryStrings(q queryer, query string, args ...any) ([]string, error) {
 	return queryAll(q, func(row rowScanner) (s string, err error) { return s, row.Scan(&s) }, query, args...)
+}
+
+// sqlWhere builds a WHERE clause from conditions, for the reads that
+// select rows by a filter.
+type sqlWhere struct {
+	conds []string
+	args  []any
+}
+
+// add adds a condition with its arguments.
+func (w *sqlWhere) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// match adds cond with v unless v is empty: an empty filter field matches
+// everything.
+func (w *sqlWhere) match(cond, v string) {
+	if v != "" {
+		w.add(cond, v)
+	}
+}
+
+func (w *sqlWhere) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// countWhere counts the rows of from that w selects.
+func countWhere(q queryer, from string, w *sqlWhere) (int, error) {
+	var n int
+	err := q.QueryRow("SELECT COUNT(*) FROM "+from+w.String(), w.args...).Scan(&n)
+	return n, err
+}
+
+// pageLimit renders a LIMIT clause: limit ≤ 0 means 50, at most 500.
+func pageLimit(limit, offset int) string {
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(offset, 0))
+}
+
+// queryPage reads a page (pageLimit) of the rows of from that w selects, in
+// order, each scanned by scan, and the total number of them.
+func queryPage[T any](q queryer, columns, from string, w *sqlWhere, order string, limit, offset int, scan func(row rowScanner) (T, error)) ([]T, int, error) {
+	total, err := countWhere(q, from, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := queryAll(q, scan, "SELECT "+columns+" FROM "+from+w.String()+" ORDER BY "+order+pageLimit(limit, offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
 }
