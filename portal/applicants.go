@@ -270,6 +270,27 @@ func renameField(err error, names map[string]string) error {
 	return err
 }
 
+// changeOf reads a change to the record at :id: load reads the record (a
+// caller who may not see it gets a 404), then the version the client last
+// saw and the body into req (bindChange with bind).
+func changeOf[R any](s *Server, c echo.Context, load func(echo.Context, string) (R, error), req any, bind func(echo.Context, any) error) (R, int64, error) {
+	rec, err := load(c, c.Param("id"))
+	if err != nil {
+		return rec, 0, err
+	}
+	ver, err := s.bindChange(c, req, bind)
+	return rec, ver, err
+}
+
+// proposeAnswer proposes a command made from this request and answers with
+// the record id as it then is.
+func (s *Server) proposeAnswer(c echo.Context, typ string, payload any, answer func(echo.Context, int, string) error, id string) error {
+	if _, err := s.exec(c, typ, 1, payload); err != nil {
+		return err
+	}
+	return answer(c, http.StatusOK, id)
+}
+
 func (s *Server) answerApplicant(c echo.Context, status int, id string) error {
 	a, err := s.applicantFor(c, id)
 	if err != nil {
@@ -352,39 +373,25 @@ func (s *Server) getApplicant(c echo.Context) error {
 }
 
 func (s *Server) updateApplicant(c echo.Context) error {
-	a, err := s.applicantFor(c, c.Param("id"))
-	if err != nil {
-		return err
-	}
 	var req platform.ApplicantChanges
-	ver, err := s.bindChange(c, &req, s.bind)
+	a, ver, err := changeOf(s, c, s.applicantFor, &req, s.bind)
 	if err != nil {
 		return err
 	}
 	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, ApplicantChanges: req}
-	if _, err := s.exec(c, platform.CmdApplicantUpdate, 1, p); err != nil {
-		return err
-	}
-	return s.answerApplicant(c, http.StatusOK, a.ID)
+	return s.proposeAnswer(c, platform.CmdApplicantUpdate, p, s.answerApplicant, a.ID)
 }
 
 // adminApplicantStatus suspends, resumes or exits an applicant.
 func (s *Server) adminApplicantStatus(typ string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		a, err := s.applicantFor(c, c.Param("id"))
-		if err != nil {
-			return err
-		}
 		var req reasonRequest
-		ver, err := s.bindChange(c, &req, s.bindOptional)
+		a, ver, err := changeOf(s, c, s.applicantFor, &req, s.bindOptional)
 		if err != nil {
 			return err
 		}
 		p := platform.ApplicantStatusChange{ApplicantID: a.ID, ExpectedVersion: ver, Reason: req.Reason, NoticeID: platform.NewID("ntc")}
-		if _, err := s.exec(c, typ, 1, p); err != nil {
-			return err
-		}
-		return s.answerApplicant(c, http.StatusOK, a.ID)
+		return s.proposeAnswer(c, typ, p, s.answerApplicant, a.ID)
 	}
 }
 
@@ -429,31 +436,20 @@ func (s *Server) getRequest(c echo.Context) error {
 }
 
 func (s *Server) updateRequest(c echo.Context) error {
-	r, err := s.requestFor(c, c.Param("id"))
-	if err != nil {
-		return err
-	}
 	var req updateRequestRequest
-	ver, err := s.bindChange(c, &req, s.bind)
+	r, ver, err := changeOf(s, c, s.requestFor, &req, s.bind)
 	if err != nil {
 		return err
 	}
 	p := platform.ProductionRequestUpdate{RequestID: r.ID, ExpectedVersion: ver, APIIDs: req.APIIDs, Note: req.Note}
-	if _, err := s.exec(c, platform.CmdProductionRequestUpdate, 1, p); err != nil {
-		return err
-	}
-	return s.answerRequest(c, http.StatusOK, r.ID)
+	return s.proposeAnswer(c, platform.CmdProductionRequestUpdate, p, s.answerRequest, r.ID)
 }
 
 // adminDecide approves or rejects a production request.
 func (s *Server) adminDecide(approve bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r, err := s.requestFor(c, c.Param("id"))
-		if err != nil {
-			return err
-		}
 		var req reasonRequest
-		ver, err := s.bindChange(c, &req, s.bindOptional)
+		r, ver, err := changeOf(s, c, s.requestFor, &req, s.bindOptional)
 		if err != nil {
 			return err
 		}
@@ -462,11 +458,11 @@ func (s *Server) adminDecide(approve bool) echo.HandlerFunc {
 		if approve {
 			typ, p.ProductionAppID = platform.CmdProductionRequestApprove, platform.NewAppID(s.now())
 		}
+		if !approve {
+			return s.proposeAnswer(c, typ, p, s.answerRequest, r.ID)
+		}
 		if _, err := s.exec(c, typ, 1, p); err != nil {
 			return err
-		}
-		if !approve {
-			return s.answerRequest(c, http.StatusOK, r.ID)
 		}
 		done, err := s.requestFor(c, r.ID)
 		if err != nil {
@@ -657,10 +653,7 @@ func (s *Server) revokeCredential(c echo.Context) error {
 	if err := s.bindOptional(c, &req); err != nil {
 		return err
 	}
-	if _, err := s.exec(c, platform.CmdCredentialRevoke, 1, platform.CredentialRevoke{CredentialID: cr.ID, Reason: req.Reason}); err != nil {
-		return err
-	}
-	return s.answerCredential(c, http.StatusOK, cr.ID)
+	return s.proposeAnswer(c, platform.CmdCredentialRevoke, platform.CredentialRevoke{CredentialID: cr.ID, Reason: req.Reason}, s.answerCredential, cr.ID)
 }
 
 // ---- agreements ---------------------------------------------------------------------

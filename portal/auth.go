@@ -87,17 +87,15 @@ func (s *Server) adminAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if publicRoutes[c.Path()] {
 			return next(c)
 		}
-		sess, ok := s.sessionFrom(c, AdminCookie, platform.SessionAdmin)
-		if !ok {
-			return errUnauthenticated
+		p, err := s.sessionPrincipal(c, AdminCookie, platform.SessionAdmin, func(id string) (*Principal, bool) {
+			u, ok := s.store.Registry().Auth.AdminByID(id)
+			return &Principal{Kind: platform.ActorAdmin, ID: u.ID, Name: u.Username, Role: u.Role}, ok && u.Status == "active"
+		})
+		if err != nil {
+			return err
 		}
-		u, ok := s.store.Registry().Auth.AdminByID(sess.PrincipalID)
-		if !ok || u.Status != "active" {
-			return errUnauthenticated
-		}
-		c.Set(principalKey, &Principal{Kind: platform.ActorAdmin, ID: u.ID, Name: u.Username, Role: u.Role, SessionID: sess.ID})
 		m := c.Request().Method
-		if u.Role == platform.RoleAuditor && m != http.MethodGet && m != http.MethodHead && c.Path() != AdminPrefix+"/logout" {
+		if p.Role == platform.RoleAuditor && m != http.MethodGet && m != http.MethodHead && c.Path() != AdminPrefix+"/logout" {
 			return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "auditors read everything and change nothing"}
 		}
 		return next(c)
@@ -110,17 +108,32 @@ func (s *Server) developerAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if publicRoutes[c.Path()] || !strings.HasPrefix(c.Path(), PortalPrefix) {
 			return next(c)
 		}
-		sess, ok := s.sessionFrom(c, DeveloperCookie, platform.SessionDeveloper)
-		if !ok {
-			return errUnauthenticated
+		_, err := s.sessionPrincipal(c, DeveloperCookie, platform.SessionDeveloper, func(id string) (*Principal, bool) {
+			d, ok := s.store.Registry().Auth.DeveloperByID(id)
+			return &Principal{Kind: platform.ActorDeveloper, ID: d.ID, Name: d.Email}, ok && d.Status == "active"
+		})
+		if err != nil {
+			return err
 		}
-		d, ok := s.store.Registry().Auth.DeveloperByID(sess.PrincipalID)
-		if !ok || d.Status != "active" {
-			return errUnauthenticated
-		}
-		c.Set(principalKey, &Principal{Kind: platform.ActorDeveloper, ID: d.ID, Name: d.Email, SessionID: sess.ID})
 		return next(c)
 	}
+}
+
+// sessionPrincipal resolves the request's session of kind (in cookie) to
+// its principal, which lookup finds by id and reports whether it is active,
+// and sets it on c; otherwise the request is unauthenticated.
+func (s *Server) sessionPrincipal(c echo.Context, cookie, kind string, lookup func(id string) (*Principal, bool)) (*Principal, error) {
+	sess, ok := s.sessionFrom(c, cookie, kind)
+	if !ok {
+		return nil, errUnauthenticated
+	}
+	p, ok := lookup(sess.PrincipalID)
+	if !ok {
+		return nil, errUnauthenticated
+	}
+	p.SessionID = sess.ID
+	c.Set(principalKey, p)
+	return p, nil
 }
 
 // requireAdmin lets through admins of the given roles (any role when none
