@@ -582,6 +582,17 @@ func aplRequireOwnerOrRole(tx *Tx, c *Command, owner string, roles ...string) er
 	return aplRequireRole(tx, c, roles...)
 }
 
+// aplOwnedApplicant loads the applicant id, which the command changes, for
+// its owning developer or a bank user with one of roles.
+func aplOwnedApplicant(tx *Tx, c *Command, id string, roles ...string) (aplApplicantRow, error) {
+	tx.Touch(PartApplicants, id)
+	a, err := aplLoadApplicant(tx, id)
+	if err != nil {
+		return a, err
+	}
+	return a, aplRequireOwnerOrRole(tx, c, a.owner, roles...)
+}
+
 func aplExists(tx *Tx, query string, args ...any) (bool, error) {
 	var one int
 	switch err := tx.QueryRow(query, args...).Scan(&one); {
@@ -680,12 +691,8 @@ func aplOrConflict(err error, msg string) error {
 }
 
 func aplApplyUpdate(tx *Tx, c *Command, p *ApplicantUpdate) (any, error) {
-	tx.Touch(PartApplicants, p.ApplicantID)
-	a, err := aplLoadApplicant(tx, p.ApplicantID)
+	a, err := aplOwnedApplicant(tx, c, p.ApplicantID, RoleAdmin, RoleOperator)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
 	if a.status == ApplicantExited {
@@ -852,12 +859,8 @@ func aplCurrentAgreement(q queryer) (version, digest string, err error) {
 }
 
 func aplApplySubmit(tx *Tx, c *Command, p *ProductionRequestSubmit) (any, error) {
-	tx.Touch(PartApplicants, p.ApplicantID)
-	a, err := aplLoadApplicant(tx, p.ApplicantID)
+	a, err := aplOwnedApplicant(tx, c, p.ApplicantID, RoleAdmin, RoleOperator, RoleReviewer)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator, RoleReviewer); err != nil {
 		return nil, err
 	}
 	if a.status != ApplicantSandbox && a.status != ApplicantRejected {
@@ -1099,12 +1102,8 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 	case err != nil:
 		return nil, err
 	}
-	tx.Touch(PartApplicants, applicantID)
-	a, err := aplLoadApplicant(tx, applicantID)
+	a, err := aplOwnedApplicant(tx, c, applicantID, RoleAdmin, RoleOperator)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
 	if appStatus != AppActive || a.status == ApplicantExited {
@@ -1247,12 +1246,7 @@ func aplApplyCredentialRevoke(tx *Tx, c *Command, p *CredentialRevoke) (any, err
 	case err != nil:
 		return nil, err
 	}
-	tx.Touch(PartApplicants, applicantID)
-	a, err := aplLoadApplicant(tx, applicantID)
-	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator); err != nil {
+	if _, err := aplOwnedApplicant(tx, c, applicantID, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
 	if status == CredentialRevoked {

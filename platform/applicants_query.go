@@ -33,11 +33,7 @@ func aplScanApplicant(row rowScanner) (Applicant, error) {
 
 // getApplicant reads one applicant.
 func getApplicant(db *sql.DB, id string) (Applicant, error) {
-	a, err := aplScanApplicant(db.QueryRow("SELECT "+aplApplicantColumns+" FROM applicants WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, NotFound("applicant not found")
-	}
-	return a, err
+	return queryOne(db, aplScanApplicant, "applicant", "SELECT "+aplApplicantColumns+" FROM applicants WHERE id = ?", id)
 }
 
 // ApplicantFilter selects applicants; empty fields match everything. Name
@@ -72,11 +68,7 @@ func aplScanApp(row rowScanner) (App, error) {
 
 // getApp reads one app.
 func getApp(db *sql.DB, id string) (App, error) {
-	a, err := aplScanApp(db.QueryRow("SELECT "+aplAppColumns+" FROM apps a WHERE a.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, NotFound("app not found")
-	}
-	return a, err
+	return queryOne(db, aplScanApp, "app", "SELECT "+aplAppColumns+" FROM apps a WHERE a.id = ?", id)
 }
 
 // AppFilter selects apps; empty fields match everything.
@@ -101,11 +93,8 @@ func listApps(db *sql.DB, f AppFilter) ([]App, int, error) {
 // getCredential reads one credential (never its secret); State is its
 // state at now.
 func getCredential(db *sql.DB, id string, now time.Time) (Credential, error) {
-	c, err := aplScanCredentialAt(now)(db.QueryRow("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, NotFound("credential not found")
-	}
-	return c, err
+	return queryOne(db, aplScanCredentialAt(now), "credential",
+		"SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id)
 }
 
 // aplScanCredentialAt scans aplCredentialColumns and the applicant id, and
@@ -191,11 +180,7 @@ func aplScanRequest(row rowScanner) (ProductionRequest, error) {
 
 // getProductionRequest reads one production request.
 func getProductionRequest(db *sql.DB, id string) (ProductionRequest, error) {
-	r, err := aplScanRequest(db.QueryRow("SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+" WHERE r.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, NotFound("production request not found")
-	}
-	return r, err
+	return queryOne(db, aplScanRequest, "production request", "SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+" WHERE r.id = ?", id)
 }
 
 // RequestFilter selects production requests; empty fields match everything.

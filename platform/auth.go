@@ -638,17 +638,24 @@ type Developer struct {
 	Version                 int64
 }
 
-// Session is an open session.
-type Session struct {
-	ID, Kind, PrincipalID, ClientAddr string
-	Created, LastSeen, Expires        time.Time
-	IdleTimeout                       time.Duration
+// SessionTimes are the lifetime of a session (a bank user's, a developer's
+// or a customer's): when it began and was last used, its absolute expiry and
+// its idle timeout.
+type SessionTimes struct {
+	Created, LastSeen, Expires time.Time
+	IdleTimeout                time.Duration
 }
 
 // Valid reports whether the session may be used at now: not past its
 // absolute expiry and not idle for longer than its idle timeout.
-func (s Session) Valid(now time.Time) bool {
+func (s SessionTimes) Valid(now time.Time) bool {
 	return now.Before(s.Expires) && now.Sub(s.LastSeen) < s.IdleTimeout
+}
+
+// Session is an open session.
+type Session struct {
+	ID, Kind, PrincipalID, ClientAddr string
+	SessionTimes
 }
 
 // AuthView is the registry's view of admin users, developers and open
@@ -661,44 +668,39 @@ type AuthView struct {
 	sessions         map[string]*Session
 }
 
+// lookup returns a copy of the entry of a registry view's map at key, so
+// that the view stays immutable.
+func lookup[T any](m map[string]*T, key string) (T, bool) {
+	if e, ok := m[key]; ok {
+		return *e, true
+	}
+	var zero T
+	return zero, false
+}
+
 // AdminByID returns the admin user with id.
 func (v *AuthView) AdminByID(id string) (AdminUser, bool) {
-	if u, ok := v.adminsByID[id]; ok {
-		return *u, true
-	}
-	return AdminUser{}, false
+	return lookup(v.adminsByID, id)
 }
 
 // AdminByUsername returns the admin user with username.
 func (v *AuthView) AdminByUsername(name string) (AdminUser, bool) {
-	if u, ok := v.adminsByUsername[name]; ok {
-		return *u, true
-	}
-	return AdminUser{}, false
+	return lookup(v.adminsByUsername, name)
 }
 
 // DeveloperByID returns the developer with id.
 func (v *AuthView) DeveloperByID(id string) (Developer, bool) {
-	if d, ok := v.devsByID[id]; ok {
-		return *d, true
-	}
-	return Developer{}, false
+	return lookup(v.devsByID, id)
 }
 
 // DeveloperByEmail returns the developer with the (normalized) e-mail address.
 func (v *AuthView) DeveloperByEmail(email string) (Developer, bool) {
-	if d, ok := v.devsByEmail[email]; ok {
-		return *d, true
-	}
-	return Developer{}, false
+	return lookup(v.devsByEmail, email)
 }
 
 // Session returns the open session with id.
 func (v *AuthView) Session(id string) (Session, bool) {
-	if s, ok := v.sessions[id]; ok {
-		return *s, true
-	}
-	return Session{}, false
+	return lookup(v.sessions, id)
 }
 
 // AdminCount is the number of admin users.

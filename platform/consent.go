@@ -352,14 +352,8 @@ type UserToken struct {
 
 // CustomerSession is a bank customer's session on the authorise pages.
 type CustomerSession struct {
-	ID, CustomerID             string
-	Created, LastSeen, Expires time.Time
-	IdleTimeout                time.Duration
-}
-
-// Valid reports whether the session may be used at now.
-func (s CustomerSession) Valid(now time.Time) bool {
-	return now.Before(s.Expires) && now.Sub(s.LastSeen) < s.IdleTimeout
+	ID, CustomerID string
+	SessionTimes
 }
 
 // ConsentView is the registry's view of consents, user tokens and customer
@@ -394,10 +388,7 @@ func (v *ConsentView) CheckUserToken(token, appID, scope string, now time.Time) 
 
 // Consent returns the consent with id.
 func (v *ConsentView) Consent(id string) (Consent, bool) {
-	if c, ok := v.consents[id]; ok {
-		return *c, true
-	}
-	return Consent{}, false
+	return lookup(v.consents, id)
 }
 
 // CustomerConsents returns a customer's consents, newest first.
@@ -414,10 +405,7 @@ func (v *ConsentView) CustomerConsents(customerID string) []Consent {
 
 // CustomerSession returns the open customer session with the given token.
 func (v *ConsentView) CustomerSession(token string) (CustomerSession, bool) {
-	if s, ok := v.sessions[TokenID("cse", token)]; ok {
-		return *s, true
-	}
-	return CustomerSession{}, false
+	return lookup(v.sessions, TokenID("cse", token))
 }
 
 func loadConsentView(db queryer, r *Registry) error {

@@ -237,11 +237,7 @@ func scanGrantProposal(row rowScanner) (GrantProposal, error) {
 
 // getGrantProposal reads one grant proposal.
 func getGrantProposal(db *sql.DB, id string) (GrantProposal, error) {
-	gp, err := scanGrantProposal(db.QueryRow("SELECT "+grantProposalColumns+" FROM grant_proposals WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return gp, NotFound("grant proposal not found")
-	}
-	return gp, err
+	return queryOne(db, scanGrantProposal, "grant proposal", "SELECT "+grantProposalColumns+" FROM grant_proposals WHERE id = ?", id)
 }
 
 // GrantProposalFilter selects grant proposals; empty fields match everything.

@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -45,6 +47,16 @@ func queryAll[T any](q queryer, scan func(row rowScanner) (T, error), query stri
 		return nil, err
 	}
 	return out, nil
+}
+
+// queryOne reads the row query selects with scan; with none, it is
+// NotFound(what + " not found").
+func queryOne[T any](q queryer, scan func(row rowScanner) (T, error), what, query string, args ...any) (T, error) {
+	v, err := scan(q.QueryRow(query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, NotFound(what + " not found")
+	}
+	return v, err
 }
 
 // queryStrings runs a query of one text column and returns its values.
