@@ -277,8 +277,11 @@ func (s *Server) listAPIs(c echo.Context) error {
 }
 
 // apiParam returns the API named by the :id path parameter.
-func (s *Server) apiParam(c echo.Context) (*platform.API, error) {
-	a, ok := s.catalogue().API(c.Param("id"))
+func (s *Server) apiParam(c echo.Context) (*platform.API, error) { return s.apiByID(c, c.Param("id")) }
+
+// apiByID returns the API id, as changeOf loads a record.
+func (s *Server) apiByID(_ echo.Context, id string) (*platform.API, error) {
+	a, ok := s.catalogue().API(id)
 	if !ok {
 		return nil, notFound("API")
 	}
@@ -319,11 +322,8 @@ func (s *Server) createAPI(c echo.Context) error {
 }
 
 func (s *Server) updateAPI(c echo.Context) error {
-	if _, err := s.apiParam(c); err != nil {
-		return err
-	}
 	var req apiUpdateRequest
-	expected, err := s.bindChange(c, &req, s.bind)
+	_, expected, err := changeOf(s, c, s.apiByID, &req, s.bind)
 	if err != nil {
 		return err
 	}
@@ -385,11 +385,8 @@ func checkUpstreamKeyPair(up upstreamRequest) error {
 }
 
 func (s *Server) transitionAPI(c echo.Context, typ string) error {
-	if _, err := s.apiParam(c); err != nil {
-		return err
-	}
 	var req transitionRequest
-	expected, err := s.bindChange(c, &req, s.bindOptional)
+	_, expected, err := changeOf(s, c, s.apiByID, &req, s.bindOptional)
 	if err != nil {
 		return err
 	}
@@ -408,11 +405,8 @@ func (s *Server) publishAPI(c echo.Context) error { return s.transitionAPI(c, pl
 func (s *Server) retireAPI(c echo.Context) error  { return s.transitionAPI(c, platform.CmdAPIRetire) }
 
 func (s *Server) deprecateAPI(c echo.Context) error {
-	if _, err := s.apiParam(c); err != nil {
-		return err
-	}
 	var req deprecateRequest
-	expected, err := s.bindChange(c, &req, s.bind)
+	_, expected, err := changeOf(s, c, s.apiByID, &req, s.bind)
 	if err != nil {
 		return err
 	}

@@ -297,6 +297,27 @@ func (s *Server) bindChange(c echo.Context, v any, bind func(echo.Context, any) 
 	return ver, bind(c, v)
 }
 
+// changeOf reads a change to the record at :id: load reads the record (a
+// caller who may not see it gets a 404), then the version the client last
+// saw and the body into req (bindChange with bind).
+func changeOf[R any](s *Server, c echo.Context, load func(echo.Context, string) (R, error), req any, bind func(echo.Context, any) error) (R, int64, error) {
+	rec, err := load(c, c.Param("id"))
+	if err != nil {
+		return rec, 0, err
+	}
+	ver, err := s.bindChange(c, req, bind)
+	return rec, ver, err
+}
+
+// proposeAnswer proposes a command made from this request and answers with
+// the record id as it then is.
+func (s *Server) proposeAnswer(c echo.Context, typ string, payload any, answer func(echo.Context, int, string) error, id string) error {
+	if _, err := s.exec(c, typ, 1, payload); err != nil {
+		return err
+	}
+	return answer(c, http.StatusOK, id)
+}
+
 // decodeError turns a JSON decoding error into a field-level 400.
 func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
