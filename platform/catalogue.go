@@ -467,10 +467,7 @@ func (p *APICreate) Validate() error {
 	if !apiIDPattern.MatchString(p.ID) {
 		return Invalid("id", `must be "api_" and 2-40 characters of a-z0-9`)
 	}
-	if _, err := p.APISpec.check(); err != nil {
-		return err
-	}
-	return checkUpstreamKey(&p.APISpec, p.UpstreamKeySealed, true)
+	return p.APISpec.checkWithKey(p.UpstreamKeySealed, true)
 }
 
 // APIUpdate is the payload of CmdAPIUpdate (version 1): the whole new spec.
@@ -496,10 +493,7 @@ func (p *APIUpdate) Validate() error {
 	if err := checkAPITransition(p.ID, p.ExpectedVersion, p.Summary); err != nil {
 		return err
 	}
-	if _, err := p.APISpec.check(); err != nil {
-		return err
-	}
-	return checkUpstreamKey(&p.APISpec, p.UpstreamKeySealed, false)
+	return p.APISpec.checkWithKey(p.UpstreamKeySealed, false)
 }
 
 // APITransition is the payload of CmdAPIPublish and CmdAPIRetire (version 1).

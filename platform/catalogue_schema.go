@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -935,17 +936,13 @@ func firstLeaf(e *jsonschema.ValidationError) *jsonschema.ValidationError {
 func describeFailure(e *jsonschema.ValidationError) (param, reason string) {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Required:
-		missing := append([]string(nil), k.Missing...)
-		sort.Strings(missing)
-		if len(missing) > 0 {
-			return missing[0], "is required"
+		if len(k.Missing) > 0 {
+			return slices.Min(k.Missing), "is required"
 		}
 		return "", "misses a required member"
 	case *kind.AdditionalProperties:
-		props := append([]string(nil), k.Properties...)
-		sort.Strings(props)
-		if len(props) > 0 {
-			return props[0], "is not accepted by this API"
+		if len(k.Properties) > 0 {
+			return slices.Min(k.Properties), "is not accepted by this API"
 		}
 		return "", "has members that are not accepted"
 	case *kind.Type:

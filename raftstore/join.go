@@ -193,6 +193,14 @@ func readRequest(w http.ResponseWriter, r *http.Request, v any, what string) ([]
 	return body, true
 }
 
+// readOnLeader reads a request body into v (readRequest) and, on a follower,
+// relays it to the leader at path; it reports whether this node, the
+// leader, must answer the request itself.
+func (a *ClusterAPI) readOnLeader(w http.ResponseWriter, r *http.Request, v any, what, path string) bool {
+	body, ok := readRequest(w, r, v, what)
+	return ok && !a.relay(w, r, path, body)
+}
+
 // relay forwards body to the leader and copies its answer; it reports
 // whether it did (false: this node is the leader and must answer itself).
 func (a *ClusterAPI) relay(w http.ResponseWriter, r *http.Request, path string, body []byte) bool {
@@ -218,11 +226,7 @@ func (a *ClusterAPI) relay(w http.ResponseWriter, r *http.Request, path string, 
 // certificate once its Raft port is listening with it.
 func (a *ClusterAPI) join(w http.ResponseWriter, r *http.Request) {
 	var req JoinRequest
-	body, ok := readRequest(w, r, &req, "join")
-	if !ok {
-		return
-	}
-	if a.relay(w, r, JoinPath, body) {
+	if !a.readOnLeader(w, r, &req, "join", JoinPath) {
 		return
 	}
 	cl := a.cfg.Store.Registry().Cluster
@@ -411,11 +415,7 @@ func (a *ClusterAPI) member(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req MemberRequest
-	body, ok := readRequest(w, r, &req, "member")
-	if !ok {
-		return
-	}
-	if a.relay(w, r, MemberPath, body) {
+	if !a.readOnLeader(w, r, &req, "member", MemberPath) {
 		return
 	}
 	if err := a.changeMember(r.Context(), req); err != nil {
