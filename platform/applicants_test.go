@@ -196,48 +196,22 @@ func (e *aplEnv) addCredential(actor Actor, p *CredentialCreate) CredentialResul
 	return r
 }
 
-func (e *aplEnv) grants(appID string) []string {
+// column reads a query of one text column.
+func (e *aplEnv) column(query string, args ...any) []string {
 	e.t.Helper()
 	var out []string
-	err := e.s.read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT api_id FROM grants WHERE app_id = ? ORDER BY api_id", appID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			out = append(out, s)
-		}
-		return rows.Err()
-	})
-	if err != nil {
+	if err := e.s.read(func(db *sql.DB) (err error) { out, err = queryStrings(db, query, args...); return err }); err != nil {
 		e.t.Fatal(err)
 	}
 	return out
 }
 
+func (e *aplEnv) grants(appID string) []string {
+	return e.column("SELECT api_id FROM grants WHERE app_id = ? ORDER BY api_id", appID)
+}
+
 func (e *aplEnv) notices(applicantID string) []string {
-	e.t.Helper()
-	var out []string
-	err := e.s.read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT kind FROM notices WHERE applicant_id = ? ORDER BY created_ms, rowid", applicantID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			out = append(out, s)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return out
+	return e.column("SELECT kind FROM notices WHERE applicant_id = ? ORDER BY created_ms, rowid", applicantID)
 }
 
 const aplUSCC = "91330100716105852F"
