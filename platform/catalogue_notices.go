@@ -43,15 +43,16 @@ const (
 	CmdWebhookAttempt = "webhook.attempt"
 )
 
-// Notice is a message to an applicant.
+// Notice is a message to an applicant, as the admin and portal APIs show
+// it.
 type Notice struct {
-	ID          string `json:"id"`
-	ApplicantID string `json:"applicant_id"`
-	Kind        string `json:"kind"`
-	APIID       string `json:"api_id,omitempty"`
-	Title       string `json:"title"`
-	Body        string `json:"body"`
-	CreatedMs   int64  `json:"created_ms"`
+	ID          string    `json:"id"`
+	ApplicantID string    `json:"applicant_id"`
+	Kind        string    `json:"kind"`
+	APIID       string    `json:"api_id,omitempty"`
+	Title       string    `json:"title"`
+	Body        string    `json:"body"`
+	Created     time.Time `json:"created"` // UTC, to the millisecond
 }
 
 // WebhookDelivery is the delivery state of one notice.
@@ -85,10 +86,10 @@ func insertNotice(tx *Tx, n Notice) error {
 		apiID = n.APIID
 	}
 	if _, err := tx.Exec(`INSERT INTO notices (id, applicant_id, kind, api_id, title, body, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		n.ID, n.ApplicantID, n.Kind, apiID, n.Title, n.Body, n.CreatedMs); err != nil {
+		n.ID, n.ApplicantID, n.Kind, apiID, n.Title, n.Body, n.Created.UnixMilli()); err != nil {
 		return err
 	}
-	return enqueueNoticeDelivery(tx, n.ID, n.CreatedMs)
+	return enqueueNoticeDelivery(tx, n.ID, n.Created.UnixMilli())
 }
 
 // enqueueNoticeDelivery creates the webhook delivery of a notice inserted in
@@ -125,7 +126,7 @@ func noticeAPIChange(tx *Tx, c *Command, a *API, kind, summary string) error {
 	title, body := apiNoticeText(kind, a, summary)
 	for _, app := range applicants {
 		if err := insertNotice(tx, Notice{ID: derivedNoticeID(c.ID, app), ApplicantID: app, Kind: kind, APIID: a.ID,
-			Title: title, Body: body, CreatedMs: c.At}); err != nil {
+			Title: title, Body: body, Created: c.Time()}); err != nil {
 			return err
 		}
 	}
@@ -385,10 +386,12 @@ func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDel
 	out, err := queryAll(db, func(row rowScanner) (n NoticeWithDelivery, err error) {
 		var d WebhookDelivery
 		var has bool
-		if err := row.Scan(&n.ID, &n.ApplicantID, &n.Kind, &n.APIID, &n.Title, &n.Body, &n.CreatedMs, &has, &d.URL, &d.Status,
+		var created int64
+		if err := row.Scan(&n.ID, &n.ApplicantID, &n.Kind, &n.APIID, &n.Title, &n.Body, &created, &has, &d.URL, &d.Status,
 			&d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs, &d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs); err != nil {
 			return n, err
 		}
+		n.Created = time.UnixMilli(created).UTC()
 		if has {
 			d.NoticeID, d.ApplicantID = n.ID, n.ApplicantID
 			n.Delivery = &d
@@ -416,10 +419,11 @@ type DueDelivery struct {
 func dueDeliveries(db *sql.DB, nowMs int64, limit int) ([]DueDelivery, error) {
 	return queryAll(db, func(row rowScanner) (x DueDelivery, err error) {
 		d := &x.WebhookDelivery
+		var created int64
 		err = row.Scan(&d.NoticeID, &d.ApplicantID, &d.URL, &d.Status, &d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs,
 			&d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs,
-			&x.Notice.Kind, &x.Notice.APIID, &x.Notice.Title, &x.Notice.Body, &x.Notice.CreatedMs)
-		x.Notice.ID, x.Notice.ApplicantID = d.NoticeID, d.ApplicantID
+			&x.Notice.Kind, &x.Notice.APIID, &x.Notice.Title, &x.Notice.Body, &created)
+		x.Notice.ID, x.Notice.ApplicantID, x.Notice.Created = d.NoticeID, d.ApplicantID, time.UnixMilli(created).UTC()
 		return x, err
 	}, `SELECT d.notice_id, d.applicant_id, d.url, d.status, d.attempts, d.next_attempt_ms, d.last_attempt_ms,
 		d.last_status, d.last_error, d.delivered_ms, d.created_ms,

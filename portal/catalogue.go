@@ -193,20 +193,14 @@ type deliveryJSON struct {
 	Delivered   *time.Time `json:"delivered,omitempty"`
 }
 
+// noticeJSON is a notice with its webhook delivery.
 type noticeJSON struct {
-	ID          string        `json:"id"`
-	ApplicantID string        `json:"applicant_id"`
-	Kind        string        `json:"kind"`
-	APIID       string        `json:"api_id,omitempty"`
-	Title       string        `json:"title"`
-	Body        string        `json:"body"`
-	Created     time.Time     `json:"created"`
-	Delivery    *deliveryJSON `json:"delivery,omitempty"`
+	platform.Notice
+	Delivery *deliveryJSON `json:"delivery,omitempty"`
 }
 
 func toNoticeJSON(n platform.NoticeWithDelivery) noticeJSON {
-	out := noticeJSON{ID: n.ID, ApplicantID: n.ApplicantID, Kind: n.Kind, APIID: n.APIID, Title: n.Title, Body: n.Body,
-		Created: time.UnixMilli(n.CreatedMs).UTC()}
+	out := noticeJSON{Notice: n.Notice}
 	if d := n.Delivery; d != nil {
 		out.Delivery = &deliveryJSON{Status: d.Status, URL: d.URL, Attempts: d.Attempts, LastAttempt: msTime(d.LastAttemptMs),
 			LastStatus: d.LastStatus, LastError: d.LastError, Delivered: msTime(d.DeliveredMs)}
