@@ -410,14 +410,8 @@ func cmdCall(args []string, stdout, stderr io.Writer) error {
 	userToken := fs.String("user-token", "", "a user token from an earlier consent (LJ-User-Token)")
 	idemKey := fs.String("idempotency-key", "", "Idempotency-Key header (transfers); default: a fresh one for POST")
 	tokenCache := fs.String("token-cache", "", "where --customer's user tokens are remembered (default: PROFILE.tokens.json beside --app; 'off': nowhere)")
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return err
-		}
-		return usagef("call %v", err)
+	if err := parseFlagsArgs(fs, args, stdout, ""); err != nil {
+		return err
 	}
 	rest := fs.Args()
 	if len(rest) < 2 || len(rest) > 3 {

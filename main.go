@@ -134,8 +134,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseFlags parses args with fs, turning the flag package's multi-line
-// complaints into one usage error.
+// complaints into one usage error; the command takes no arguments.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	if err := parseFlagsArgs(fs, args, stdout, fmt.Sprintf(" (see 'lijiang %s -h')", fs.Name())); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// parseFlagsArgs parses args with fs, leaving the arguments after the flags
+// in fs.Args(): -h prints the flags to stdout and returns flag.ErrHelp, any
+// other complaint becomes one usage error ending in hint.
+func parseFlagsArgs(fs *flag.FlagSet, args []string, stdout io.Writer, hint string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -143,10 +156,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			fs.PrintDefaults()
 			return err
 		}
-		return usagef("%s %v (see 'lijiang %s -h')", fs.Name(), err, fs.Name())
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+		return usagef("%s %v%s", fs.Name(), err, hint)
 	}
 	return nil
 }

@@ -504,8 +504,12 @@ func (env *e2eEnv) seed() error {
 		if ms == 0 {
 			ms = 5000
 		}
-		spec := platform.APISpec{Name: "test " + path, APIVersion: "v1", Method: method, Path: path, Level: ta.level,
-			Upstream: platform.Upstream{Targets: []string{target}, TimeoutMs: ms}, Retention: platform.RetentionNone}
+		spec := platform.APISpec{
+			APIContract: platform.APIContract{
+				Name: "test " + path, APIVersion: "v1", Method: method, Path: path, Level: ta.level,
+			},
+			Upstream: platform.Upstream{Targets: []string{target}, TimeoutMs: ms}, Retention: platform.RetentionNone,
+		}
 		if ta.body != "" {
 			spec.Params.Body = json.RawMessage(ta.body)
 		}
@@ -587,9 +591,9 @@ func (env *e2eEnv) newApplicant(opts e2eApplicantOpts) (sbx, prod *e2eApp, err e
 	dev := platform.Actor{Kind: platform.ActorDeveloper, ID: env.devID}
 	aplID, sbxID := platform.NewID("apl"), platform.NewAppID(now)
 	if _, err := env.execAs(dev, now, platform.CmdApplicantRegister, platform.ApplicantRegister{
-		ApplicantID: aplID, SandboxAppID: sbxID, OwnerDeveloperID: env.devID, Name: "漓江测试科技有限公司 " + aplID[4:10],
-		USCC: env.nextUSCC(), ContactName: "测试联系人", ContactEmail: "contact@e2e.example.com", ContactPhone: "13800138000",
-		CallbackURL: "https://app.example.com/notices", RedirectURIs: []string{e2eRedirectURI}, IPAllow: opts.ipAllow}); err != nil {
+		ApplicantID: aplID, SandboxAppID: sbxID, OwnerDeveloperID: env.devID, ApplicantDetails: platform.ApplicantDetails{Name: "漓江测试科技有限公司 " + aplID[4:10],
+			USCC: env.nextUSCC(), ContactName: "测试联系人", ContactEmail: "contact@e2e.example.com", ContactPhone: "13800138000",
+			CallbackURL: "https://app.example.com/notices", RedirectURIs: []string{e2eRedirectURI}, IPAllow: opts.ipAllow}}); err != nil {
 		return nil, nil, err
 	}
 	sbx = &e2eApp{ID: sbxID, ApplicantID: aplID, Env: platform.EnvSandbox}
@@ -619,16 +623,8 @@ func (env *e2eEnv) nextUSCC() string {
 		body[i] = alphabet[n%int64(len(alphabet))]
 		n /= int64(len(alphabet))
 	}
-	base := "91450300MA5L" + string(body[:])
-	for _, c16 := range alphabet {
-		for _, c17 := range alphabet {
-			code := base + string(c16) + string(c17)
-			if _, err := platform.ParseUSCC(code); err == nil {
-				return code
-			}
-		}
-	}
-	return base + "00"
+	code, _ := platform.CompleteUSCC("91450300MA5L" + string(body[:]))
+	return code
 }
 
 // addKeys registers an SM2 signing key, an SM2 encryption key and an
@@ -730,9 +726,14 @@ func (env *e2eEnv) freshAPI(t *testing.T, level, target string, timeoutMs int) s
 	t.Helper()
 	path := fmt.Sprintf("/v1/fresh%d/call", env.freshSeq.Add(1))
 	id := platform.NewID("api")
-	env.run(t, platform.CmdAPICreate, platform.APICreate{ID: id, APISpec: platform.APISpec{Name: "fresh " + path, APIVersion: "v1",
-		Method: http.MethodGet, Path: path, Level: level, Retention: platform.RetentionNone,
-		Upstream: platform.Upstream{Targets: []string{target}, TimeoutMs: timeoutMs}}})
+	env.run(t, platform.CmdAPICreate, platform.APICreate{ID: id, APISpec: platform.APISpec{
+		APIContract: platform.APIContract{
+			Name: "fresh " + path, APIVersion: "v1",
+			Method: http.MethodGet, Path: path, Level: level,
+		},
+		Retention: platform.RetentionNone,
+		Upstream:  platform.Upstream{Targets: []string{target}, TimeoutMs: timeoutMs},
+	}})
 	env.run(t, platform.CmdAPIPublish, platform.APITransition{ID: id, ExpectedVersion: 1})
 	env.run(t, platform.CmdGrantSet, platform.GrantSet{AppID: env.prod.ID, APIID: id})
 	return path

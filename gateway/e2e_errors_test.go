@@ -318,10 +318,15 @@ func TestE2EErrorCodes(t *testing.T) {
 			// limits apply.
 			id := platform.NewID("api")
 			path := fmt.Sprintf("/v1/fresh%d/limited", env.freshSeq.Add(1))
-			env.run(t, platform.CmdAPICreate, platform.APICreate{ID: id, APISpec: platform.APISpec{Name: "limited", APIVersion: "v1",
-				Method: http.MethodGet, Path: path, Level: platform.LevelA1, Retention: platform.RetentionNone,
-				Upstream: platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: 1000},
-				Limits:   platform.Limits{RatePerSecond: 1, Burst: 1}}})
+			env.run(t, platform.CmdAPICreate, platform.APICreate{ID: id, APISpec: platform.APISpec{
+				APIContract: platform.APIContract{
+					Name: "limited", APIVersion: "v1",
+					Method: http.MethodGet, Path: path, Level: platform.LevelA1,
+				},
+				Retention: platform.RetentionNone,
+				Upstream:  platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: 1000},
+				Limits:    platform.Limits{RatePerSecond: 1, Burst: 1},
+			}})
 			env.run(t, platform.CmdAPIPublish, platform.APITransition{ID: id, ExpectedVersion: 1})
 			app := env.newSandboxApp(t, true, false, false)
 			env.clock.freeze(t)

@@ -111,9 +111,13 @@ func TestE2ESecurityLevels(t *testing.T) {
 	})
 	t.Run("A1 never takes a user token", func(t *testing.T) {
 		_, err := env.execAs(e2eSystem, time.Now(), platform.CmdAPICreate, platform.APICreate{ID: platform.NewID("api"), APISpec: platform.APISpec{
-			Name: "A1 for a user", APIVersion: "v1", Method: http.MethodGet, Path: "/v1/test/a1user", Level: platform.LevelA1,
-			ActsForUser: true, ConsentScope: sandbox.ScopeAccountsRead, Retention: platform.RetentionNone,
-			Upstream: platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: 1000}}})
+			APIContract: platform.APIContract{
+				Name: "A1 for a user", APIVersion: "v1", Method: http.MethodGet, Path: "/v1/test/a1user", Level: platform.LevelA1,
+				ActsForUser: true, ConsentScope: sandbox.ScopeAccountsRead,
+			},
+			Retention: platform.RetentionNone,
+			Upstream:  platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: 1000},
+		}})
 		var ce *platform.CommandError
 		if !errors.As(err, &ce) {
 			t.Fatalf("the catalogue accepted an A1 API acting for a user: %v", err)

@@ -344,69 +344,86 @@ func (l *Listener) Port() int {
 // then, so handlers must honour their request's context or their own time
 // limits. Shutdown of a listener never started just marks it closed.
 func (l *Listener) Shutdown(ctx context.Context) error {
-	l.mu.Lock()
-	if l.state != listenerStarted {
-		l.state = listenerClosed
-		l.mu.Unlock()
+	if !l.markClosed() {
 		return nil
 	}
-	l.state = listenerClosed
-	l.mu.Unlock()
 	l.log.Info("shutting down", "addr", l.tcpLn.Addr().String())
 
-	var errs []error
-	var mu sync.Mutex
+	var errs stopErrors
 	var wg sync.WaitGroup
-	collect := func(err error) {
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
-		}
-	}
 	if l.h3Srv != nil {
 		// Refuse new QUIC handshakes now; accepted connections live on.
-		collect(l.quicLn.Close())
-		wg.Go(func() { collect(l.h3Srv.Shutdown(ctx)) })
+		errs.add(l.quicLn.Close())
+		wg.Go(func() { errs.add(l.h3Srv.Shutdown(ctx)) })
 	}
 	wg.Go(func() {
 		err := l.httpSrv.Shutdown(ctx)
 		if err != nil {
 			_ = l.httpSrv.Close()
 		}
-		collect(err)
+		errs.add(err)
 	})
 	wg.Wait()
-	l.closeTransport(collect)
+	l.closeTransport(errs.add)
 	l.serving.Wait()
-	return dedupErrors(errs)
+	return errs.err()
 }
 
 // Close stops both transports immediately, cutting in-flight requests.
 func (l *Listener) Close() error {
-	l.mu.Lock()
-	if l.state != listenerStarted {
-		l.state = listenerClosed
-		l.mu.Unlock()
+	if !l.markClosed() {
 		return nil
 	}
-	l.state = listenerClosed
-	l.mu.Unlock()
+	var errs stopErrors
+	errs.add(l.httpSrv.Close())
+	if l.h3Srv != nil {
+		errs.add(l.quicLn.Close())
+		errs.add(l.h3Srv.Close())
+	}
+	l.closeTransport(errs.add)
+	l.serving.Wait()
+	return errs.err()
+}
 
-	var errs []error
-	collect := func(err error) {
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, err)
+// markClosed marks the listener closed and reports whether it was started,
+// so that Shutdown and Close stop the servers of a started listener only,
+// and once.
+func (l *Listener) markClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	started := l.state == listenerStarted
+	l.state = listenerClosed
+	return started
+}
+
+// stopErrors gathers the errors of stopping a listener's parts, which may
+// stop at once; http.ErrServerClosed is not an error here.
+type stopErrors struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (e *stopErrors) add(err error) {
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		e.mu.Lock()
+		e.errs = append(e.errs, err)
+		e.mu.Unlock()
+	}
+}
+
+// err joins the errors, dropping repeats (ctx's error comes from both
+// servers when the drain times out).
+func (e *stopErrors) err() error {
+	var out []error
+	for _, err := range e.errs {
+		if !slices.ContainsFunc(out, func(o error) bool { return o == err }) {
+			out = append(out, err)
 		}
 	}
-	collect(l.httpSrv.Close())
-	if l.h3Srv != nil {
-		collect(l.quicLn.Close())
-		collect(l.h3Srv.Close())
+	if len(out) == 1 {
+		return out[0]
 	}
-	l.closeTransport(collect)
-	l.serving.Wait()
-	return dedupErrors(errs)
+	return errors.Join(out...)
 }
 
 // closeTransport releases the QUIC transport and the UDP socket, which the
@@ -419,21 +436,6 @@ func (l *Listener) closeTransport(collect func(error)) {
 	if err := l.udpConn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		collect(err)
 	}
-}
-
-// dedupErrors joins errs, dropping repeats (ctx's error comes from both
-// servers when the drain times out).
-func dedupErrors(errs []error) error {
-	var out []error
-	for _, e := range errs {
-		if !slices.ContainsFunc(out, func(o error) bool { return o == e }) {
-			out = append(out, e)
-		}
-	}
-	if len(out) == 1 {
-		return out[0]
-	}
-	return errors.Join(out...)
 }
 
 // listenerErrorLog routes net/http's ErrorLog to slog. Most of what net/http

@@ -20,7 +20,7 @@ func TestMaskerCacheBounded(t *testing.T) {
 
 	t.Run("cached within a catalogue", func(t *testing.T) {
 		reg := &platform.Registry{AppliedIndex: 1, Catalogue: &platform.CatalogueView{}}
-		api := &platform.API{ID: "api-1", APISpec: platform.APISpec{Level: platform.LevelA2, Masking: rules}}
+		api := &platform.API{ID: "api-1", APISpec: platform.APISpec{APIContract: platform.APIContract{Level: platform.LevelA2}, Masking: rules}}
 		m := g.maskerFor(reg, api)
 		if m == nil {
 			t.Fatal("no masker")
@@ -37,7 +37,7 @@ func TestMaskerCacheBounded(t *testing.T) {
 		for i := range 1000 {
 			reg := &platform.Registry{AppliedIndex: uint64(10 + i), Catalogue: &platform.CatalogueView{}}
 			for j := range 3 {
-				api := &platform.API{ID: "api-" + strconv.Itoa(j), APISpec: platform.APISpec{Level: platform.LevelA2, Masking: rules}}
+				api := &platform.API{ID: "api-" + strconv.Itoa(j), APISpec: platform.APISpec{APIContract: platform.APIContract{Level: platform.LevelA2}, Masking: rules}}
 				if g.maskerFor(reg, api) == nil {
 					t.Fatal("no masker")
 				}

@@ -10,8 +10,8 @@ import (
 
 func TestRiskRuleFailsClosed(t *testing.T) {
 	p := (&policyCache{}).get(&platform.Registry{Settings: map[string]string{SettingRiskMaxAmount: "1000"}})
-	a2 := &platform.API{APISpec: platform.APISpec{Level: platform.LevelA2}}
-	a1 := &platform.API{APISpec: platform.APISpec{Level: platform.LevelA1}}
+	a2 := &platform.API{APISpec: platform.APISpec{APIContract: platform.APIContract{Level: platform.LevelA2}}}
+	a1 := &platform.API{APISpec: platform.APISpec{APIContract: platform.APIContract{Level: platform.LevelA1}}}
 	tests := []struct {
 		name   string
 		api    *platform.API

@@ -11,7 +11,7 @@ import (
 )
 
 // KeysPath publishes the platform's public keys (PROTOCOL §Response signature).
-const KeysPath = "/.well-known/lijiang/keys"
+const KeysPath = lj1.KeysPath
 
 // Ready reports whether the gateway can sign its answers: a node whose
 // platform signing key cannot be opened, or has expired, must not serve
@@ -24,24 +24,14 @@ func (g *Gateway) Ready() error {
 // KeysHandler serves the platform's public keys without authentication: the
 // active and retiring signing and encryption keys.
 func (g *Gateway) KeysHandler() http.Handler {
-	type key struct {
-		Serial    string `json:"serial"`
-		Use       string `json:"use"`
-		Alg       string `json:"alg"`
-		PublicKey string `json:"public_key"`
-		NotBefore string `json:"not_before"`
-		NotAfter  string `json:"not_after"`
-		Status    string `json:"status"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out := struct {
-			Keys []key `json:"keys"`
-		}{Keys: []key{}}
+		out := lj1.KeysDoc{Keys: []lj1.PublishedKey{}}
 		for _, k := range g.cfg.Registry().PlatformKeys {
 			if k.Status == platform.KeyRetired {
 				continue
 			}
-			out.Keys = append(out.Keys, key{k.Serial, k.Use, k.Alg, k.PublicPEM, k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339), k.Status})
+			out.Keys = append(out.Keys, lj1.PublishedKey{Serial: k.Serial, Use: k.Use, Alg: k.Alg, PublicKey: k.PublicPEM,
+				NotBefore: k.NotBefore.Format(time.RFC3339), NotAfter: k.NotAfter.Format(time.RFC3339), Status: k.Status})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")

@@ -121,8 +121,13 @@ func (env *e2eEnv) tlsAPI(t *testing.T, up platform.Upstream, keyPEM string) (id
 	t.Helper()
 	path = fmt.Sprintf("/v1/fresh%d/tls", env.freshSeq.Add(1))
 	id = platform.NewID("api")
-	p := platform.APICreate{ID: id, APISpec: platform.APISpec{Name: "tls " + path, APIVersion: "v1",
-		Method: http.MethodGet, Path: path, Level: platform.LevelA2, Retention: platform.RetentionNone, Upstream: up}}
+	p := platform.APICreate{ID: id, APISpec: platform.APISpec{
+		APIContract: platform.APIContract{
+			Name: "tls " + path, APIVersion: "v1",
+			Method: http.MethodGet, Path: path, Level: platform.LevelA2,
+		},
+		Retention: platform.RetentionNone, Upstream: up,
+	}}
 	if keyPEM != "" {
 		sealed, err := env.keyring.Seal(platform.UpstreamKeyAAD(id), []byte(keyPEM))
 		if err != nil {

@@ -146,25 +146,36 @@ func NewAppSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// ApplicantDetails are what an applicant registers with: its name and
+// unified social credit code, its contact, and the rules its apps are held
+// to. A registration (ApplicantRegister) carries them, and an applicant's
+// record shows them.
+type ApplicantDetails struct {
+	Name         string `json:"name"`
+	USCC         string `json:"uscc"`
+	ContactName  string `json:"contact_name"`
+	ContactEmail string `json:"contact_email"`
+	ContactPhone string `json:"contact_phone"`
+	// CallbackURL receives the applicant's notices (webhooks).
+	CallbackURL string `json:"callback_url"`
+	// RedirectURIs are the OAuth redirect URIs of its apps.
+	RedirectURIs []string `json:"redirect_uris"`
+	// IPAllow is the CIDR allow-list its apps may call from (empty: any).
+	IPAllow []string `json:"ip_allow"`
+}
+
 // Applicant is an applicant's record.
 type Applicant struct {
-	ID               string    `json:"id"`
-	OwnerDeveloperID string    `json:"owner_developer_id"`
-	Name             string    `json:"name"`
-	USCC             string    `json:"uscc"`
-	ContactName      string    `json:"contact_name"`
-	ContactEmail     string    `json:"contact_email"`
-	ContactPhone     string    `json:"contact_phone"`
-	CallbackURL      string    `json:"callback_url"`
-	RedirectURIs     []string  `json:"redirect_uris"`
-	IPAllow          []string  `json:"ip_allow"`
-	Status           string    `json:"status"`
-	StatusReason     string    `json:"status_reason"`
-	Version          int64     `json:"version"`
-	CreatedAt        time.Time `json:"created_at"`
-	CreatedBy        string    `json:"created_by"`
-	UpdatedAt        time.Time `json:"updated_at"`
-	UpdatedBy        string    `json:"updated_by"`
+	ID               string `json:"id"`
+	OwnerDeveloperID string `json:"owner_developer_id"`
+	ApplicantDetails
+	Status       string    `json:"status"`
+	StatusReason string    `json:"status_reason"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"created_at"`
+	CreatedBy    string    `json:"created_by"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	UpdatedBy    string    `json:"updated_by"`
 }
 
 // App is an app's record. Its ID is the App_ID.
@@ -455,20 +466,15 @@ func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, wh
 	if len(apps) > 0 {
 		loaded = map[string]*AppEntry{}
 	}
-	rows, err := db.Query(`SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms,
+	err := queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms,
 		p.status, p.ip_allow, p.redirect_uris, p.callback_url
-		FROM apps a JOIN applicants p ON p.id = a.applicant_id`+where, args...)
-	if err != nil {
-		return fmt.Errorf("applicants view: %w", err)
-	}
-	for rows.Next() {
+		FROM apps a JOIN applicants p ON p.id = a.applicant_id`+where, args, func(row rowScanner) error {
 		e := &AppEntry{bySerial: map[string]*Credential{}}
 		var created, updated int64
 		var ipAllow, redirects string
-		if err := rows.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated,
+		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated,
 			&e.ApplicantStatus, &ipAllow, &redirects, &e.CallbackURL); err != nil {
-			rows.Close()
-			return fmt.Errorf("applicants view: %w", err)
+			return err
 		}
 		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 		var cidrs []string
@@ -481,32 +487,27 @@ func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, wh
 		}
 		_ = json.Unmarshal([]byte(redirects), &e.RedirectURIs)
 		loaded[e.ID] = e
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("applicants view: %w", err)
 	}
 	credWhere := ""
 	if where != "" {
 		credWhere = " WHERE c.app_id IN (SELECT a.id FROM apps a" + where + ")"
 	}
-	rows, err = db.Query(`SELECT c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
+	err = queryRows(db, `SELECT c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
 		c.public_pem, c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
 		c.created_ms, c.created_by, c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms, s.sealed
-		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`+credWhere, args...)
-	if err != nil {
-		return fmt.Errorf("applicants view: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`+credWhere, args, func(row rowScanner) error {
 		c := &Credential{}
 		var sealed []byte
-		if err := aplScanCredential(rows, c, &sealed); err != nil {
-			return fmt.Errorf("applicants view: %w", err)
+		if err := aplScanCredential(row, c, &sealed); err != nil {
+			return err
 		}
 		e, ok := loaded[c.AppID]
 		if !ok {
-			continue
+			return nil
 		}
 		c.ApplicantID = e.ApplicantID
 		c.SecretSealed = sealed
@@ -519,8 +520,9 @@ func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, wh
 		}
 		e.bySerial[c.Serial] = c
 		e.creds = append(e.creds, c)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("applicants view: %w", err)
 	}
 	for id, e := range loaded {
@@ -554,11 +556,9 @@ const aplCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.not_
 	c.public_pem, c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
 	c.created_ms, c.created_by, c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms`
 
-type aplScanner interface{ Scan(dest ...any) error }
-
 // aplScanCredential scans aplCredentialColumns, plus the sealed secret if sealed
 // is not nil.
-func aplScanCredential(row aplScanner, c *Credential, sealed *[]byte) error {
+func aplScanCredential(row rowScanner, c *Credential, sealed *[]byte) error {
 	var nb, na, certNA, created, revoked, warned int64
 	dest := []any{&c.ID, &c.AppID, &c.Kind, &c.Serial, &c.Status, &nb, &na,
 		&c.PublicKeyPEM, &c.CertPEM, &c.CertSHA256, &c.CertSM3, &c.CertSubject, &certNA,

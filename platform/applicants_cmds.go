@@ -60,6 +60,24 @@ func aplCheckVersion(v int64) error {
 	return nil
 }
 
+// aplCheckTarget checks what a change is to: the id of a record (made by
+// NewID(prefix)) and the version the change expects of it.
+func aplCheckTarget(field, prefix, id string, expected int64) error {
+	if err := aplCheckID(field, prefix, id); err != nil {
+		return err
+	}
+	return aplCheckVersion(expected)
+}
+
+// aplCheckReason checks the reason given for a decision, which may be
+// empty.
+func aplCheckReason(reason string) error {
+	if err := aplCheckLongText(reason, 0, 2000); err != nil {
+		return Invalid("reason", err.Error())
+	}
+	return nil
+}
+
 // aplActorKey names an actor in the records: "kind:id".
 func aplActorKey(a Actor) string { return a.Kind + ":" + a.ID }
 
@@ -69,17 +87,10 @@ func aplActorKey(a Actor) string { return a.Kind + ":" + a.ID }
 // creates the applicant, status sandbox, and its sandbox app. Validate
 // normalizes USCC, phone, e-mail and IP allow-list in place.
 type ApplicantRegister struct {
-	ApplicantID      string   `json:"applicant_id"`   // NewID("apl")
-	SandboxAppID     string   `json:"sandbox_app_id"` // NewAppID
-	OwnerDeveloperID string   `json:"owner_developer_id"`
-	Name             string   `json:"name"`
-	USCC             string   `json:"uscc"`
-	ContactName      string   `json:"contact_name"`
-	ContactEmail     string   `json:"contact_email"`
-	ContactPhone     string   `json:"contact_phone"`
-	CallbackURL      string   `json:"callback_url"`
-	RedirectURIs     []string `json:"redirect_uris"`
-	IPAllow          []string `json:"ip_allow"`
+	ApplicantID      string `json:"applicant_id"`   // NewID("apl")
+	SandboxAppID     string `json:"sandbox_app_id"` // NewAppID
+	OwnerDeveloperID string `json:"owner_developer_id"`
+	ApplicantDetails
 }
 
 // Validate checks and normalizes the fields.
@@ -105,79 +116,74 @@ type aplApplicantFields struct {
 }
 
 func (f aplApplicantFields) validate() error {
-	if f.name != nil {
-		if err := aplCheckText(*f.name, 2, 200); err != nil {
-			return Invalid("name", err.Error())
+	for _, c := range []struct {
+		field string
+		v     *string
+		parse func(string) (string, error)
+	}{
+		{"name", f.name, aplText(2, 200)},
+		{"uscc", f.uscc, ParseUSCC},
+		{"contact_name", f.contactName, aplText(1, 100)},
+		{"contact_email", f.contactEmail, ParseContactEmail},
+		{"contact_phone", f.contactPhone, ParseChinaMobile},
+		{"callback_url", f.callbackURL, func(s string) (string, error) { _, err := ParseCallbackURL(s); return s, err }},
+	} {
+		if err := aplNormalize(c.field, c.v, c.parse); err != nil {
+			return err
 		}
 	}
-	if f.uscc != nil {
-		v, err := ParseUSCC(*f.uscc)
-		if err != nil {
-			return Invalid("uscc", err.Error())
-		}
-		*f.uscc = v
+	if err := aplNormalize("redirect_uris", f.redirectURIs, ParseRedirectURIs); err != nil {
+		return err
 	}
-	if f.contactName != nil {
-		if err := aplCheckText(*f.contactName, 1, 100); err != nil {
-			return Invalid("contact_name", err.Error())
-		}
+	return aplNormalize("ip_allow", f.ipAllow, func(list []string) ([]string, error) {
+		ps, err := ParseCIDRList(list)
+		return PrefixStrings(ps), err
+	})
+}
+
+// aplNormalize replaces *v, when present, by its normal form (parse), or
+// refuses field.
+func aplNormalize[T any](field string, v *T, parse func(T) (T, error)) error {
+	if v == nil {
+		return nil
 	}
-	if f.contactEmail != nil {
-		v, err := ParseContactEmail(*f.contactEmail)
-		if err != nil {
-			return Invalid("contact_email", err.Error())
-		}
-		*f.contactEmail = v
+	n, err := parse(*v)
+	if err != nil {
+		return Invalid(field, err.Error())
 	}
-	if f.contactPhone != nil {
-		v, err := ParseChinaMobile(*f.contactPhone)
-		if err != nil {
-			return Invalid("contact_phone", err.Error())
-		}
-		*f.contactPhone = v
-	}
-	if f.callbackURL != nil {
-		if _, err := ParseCallbackURL(*f.callbackURL); err != nil {
-			return Invalid("callback_url", err.Error())
-		}
-	}
-	if f.redirectURIs != nil {
-		v, err := ParseRedirectURIs(*f.redirectURIs)
-		if err != nil {
-			return Invalid("redirect_uris", err.Error())
-		}
-		*f.redirectURIs = v
-	}
-	if f.ipAllow != nil {
-		v, err := ParseCIDRList(*f.ipAllow)
-		if err != nil {
-			return Invalid("ip_allow", err.Error())
-		}
-		*f.ipAllow = PrefixStrings(v)
-	}
+	*v = n
 	return nil
 }
 
+// aplText is aplCheckText as a parse for aplNormalize: the text is kept as
+// it is.
+func aplText(minRunes, maxRunes int) func(string) (string, error) {
+	return func(s string) (string, error) { return s, aplCheckText(s, minRunes, maxRunes) }
+}
+
+// ApplicantChanges are the ApplicantDetails an update changes: the fields
+// present (not nil) are replaced. The USCC cannot change.
+type ApplicantChanges struct {
+	Name         *string   `json:"name,omitempty"`
+	ContactName  *string   `json:"contact_name,omitempty"`
+	ContactEmail *string   `json:"contact_email,omitempty"`
+	ContactPhone *string   `json:"contact_phone,omitempty"`
+	CallbackURL  *string   `json:"callback_url,omitempty"`
+	RedirectURIs *[]string `json:"redirect_uris,omitempty"`
+	IPAllow      *[]string `json:"ip_allow,omitempty"`
+}
+
 // ApplicantUpdate is the payload of CmdApplicantUpdate (version 1): the
-// fields present are replaced. The USCC cannot change.
+// applicant's changes.
 type ApplicantUpdate struct {
-	ApplicantID     string    `json:"applicant_id"`
-	ExpectedVersion int64     `json:"expected_version"`
-	Name            *string   `json:"name,omitempty"`
-	ContactName     *string   `json:"contact_name,omitempty"`
-	ContactEmail    *string   `json:"contact_email,omitempty"`
-	ContactPhone    *string   `json:"contact_phone,omitempty"`
-	CallbackURL     *string   `json:"callback_url,omitempty"`
-	RedirectURIs    *[]string `json:"redirect_uris,omitempty"`
-	IPAllow         *[]string `json:"ip_allow,omitempty"`
+	ApplicantID     string `json:"applicant_id"`
+	ExpectedVersion int64  `json:"expected_version"`
+	ApplicantChanges
 }
 
 // Validate checks and normalizes the fields present.
 func (p *ApplicantUpdate) Validate() error {
-	if err := aplCheckID("applicant_id", "apl", p.ApplicantID); err != nil {
-		return err
-	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckTarget("applicant_id", "apl", p.ApplicantID, p.ExpectedVersion); err != nil {
 		return err
 	}
 	if p.Name == nil && p.ContactName == nil && p.ContactEmail == nil && p.ContactPhone == nil &&
@@ -208,14 +214,11 @@ type ApplicantStatusChange struct {
 // Validate checks the fields (the reason's presence is checked by apply,
 // which knows the command type).
 func (p *ApplicantStatusChange) Validate() error {
-	if err := aplCheckID("applicant_id", "apl", p.ApplicantID); err != nil {
+	if err := aplCheckTarget("applicant_id", "apl", p.ApplicantID, p.ExpectedVersion); err != nil {
 		return err
 	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckReason(p.Reason); err != nil {
 		return err
-	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
 	}
 	return aplCheckID("notice_id", "ntc", p.NoticeID)
 }
@@ -282,10 +285,7 @@ type ProductionRequestUpdate struct {
 
 // Validate checks the fields present.
 func (p *ProductionRequestUpdate) Validate() error {
-	if err := aplCheckID("request_id", "prq", p.RequestID); err != nil {
-		return err
-	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckTarget("request_id", "prq", p.RequestID, p.ExpectedVersion); err != nil {
 		return err
 	}
 	if p.APIIDs == nil && p.Note == nil {
@@ -319,17 +319,14 @@ type ProductionRequestDecision struct {
 
 // Validate checks the fields.
 func (p *ProductionRequestDecision) Validate() error {
-	if err := aplCheckID("request_id", "prq", p.RequestID); err != nil {
-		return err
-	}
-	if err := aplCheckVersion(p.ExpectedVersion); err != nil {
+	if err := aplCheckTarget("request_id", "prq", p.RequestID, p.ExpectedVersion); err != nil {
 		return err
 	}
 	if p.ProductionAppID != "" && !ValidAppID(p.ProductionAppID) {
 		return Invalid("production_app_id", "must be an App_ID")
 	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
+	if err := aplCheckReason(p.Reason); err != nil {
+		return err
 	}
 	return aplCheckID("notice_id", "ntc", p.NoticeID)
 }
@@ -460,10 +457,7 @@ func (p *CredentialRevoke) Validate() error {
 	if err := aplCheckID("credential_id", "crd", p.CredentialID); err != nil {
 		return err
 	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
-	}
-	return nil
+	return aplCheckReason(p.Reason)
 }
 
 // CredentialWarnExpiry is the payload of CmdCredentialWarnExpiry (version
@@ -588,6 +582,17 @@ func aplRequireOwnerOrRole(tx *Tx, c *Command, owner string, roles ...string) er
 	return aplRequireRole(tx, c, roles...)
 }
 
+// aplOwnedApplicant loads the applicant id, which the command changes, for
+// its owning developer or a bank user with one of roles.
+func aplOwnedApplicant(tx *Tx, c *Command, id string, roles ...string) (aplApplicantRow, error) {
+	tx.Touch(PartApplicants, id)
+	a, err := aplLoadApplicant(tx, id)
+	if err != nil {
+		return a, err
+	}
+	return a, aplRequireOwnerOrRole(tx, c, a.owner, roles...)
+}
+
 func aplExists(tx *Tx, query string, args ...any) (bool, error) {
 	var one int
 	switch err := tx.QueryRow(query, args...).Scan(&one); {
@@ -686,12 +691,8 @@ func aplOrConflict(err error, msg string) error {
 }
 
 func aplApplyUpdate(tx *Tx, c *Command, p *ApplicantUpdate) (any, error) {
-	tx.Touch(PartApplicants, p.ApplicantID)
-	a, err := aplLoadApplicant(tx, p.ApplicantID)
+	a, err := aplOwnedApplicant(tx, c, p.ApplicantID, RoleAdmin, RoleOperator)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
 	if a.status == ApplicantExited {
@@ -743,16 +744,23 @@ func aplSetApplicantStatus(tx *Tx, c *Command, a aplApplicantRow, status, reason
 	return err
 }
 
-func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (any, error) {
+// aplStatusTarget loads the applicant of a status change, which a bank
+// operator makes, at the version the change expects.
+func aplStatusTarget(tx *Tx, c *Command, p *ApplicantStatusChange) (aplApplicantRow, error) {
 	tx.Touch(PartApplicants, p.ApplicantID)
 	if err := aplRequireRole(tx, c, RoleAdmin, RoleOperator); err != nil {
-		return nil, err
+		return aplApplicantRow{}, err
 	}
 	a, err := aplLoadApplicant(tx, p.ApplicantID)
 	if err != nil {
-		return nil, err
+		return a, err
 	}
-	if err := aplStaleVersion(p.ExpectedVersion, a.version); err != nil {
+	return a, aplStaleVersion(p.ExpectedVersion, a.version)
+}
+
+func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (any, error) {
+	a, err := aplStatusTarget(tx, c, p)
+	if err != nil {
 		return nil, err
 	}
 	var from, what, kind, title, body string
@@ -785,15 +793,8 @@ func aplApplyStatus(tx *Tx, c *Command, p *ApplicantStatusChange, to string) (an
 }
 
 func aplApplyExit(tx *Tx, c *Command, p *ApplicantStatusChange) (any, error) {
-	tx.Touch(PartApplicants, p.ApplicantID)
-	if err := aplRequireRole(tx, c, RoleAdmin, RoleOperator); err != nil {
-		return nil, err
-	}
-	a, err := aplLoadApplicant(tx, p.ApplicantID)
+	a, err := aplStatusTarget(tx, c, p)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplStaleVersion(p.ExpectedVersion, a.version); err != nil {
 		return nil, err
 	}
 	if a.status == ApplicantExited {
@@ -852,20 +853,14 @@ func aplCheckAPIsPublished(tx *Tx, ids []string) error {
 }
 
 // aplCurrentAgreement returns the version and SM3 digest of the newest agreement.
-func aplCurrentAgreement(q interface {
-	QueryRow(string, ...any) *sql.Row
-}) (version, digest string, err error) {
+func aplCurrentAgreement(q queryer) (version, digest string, err error) {
 	err = q.QueryRow("SELECT version, sm3 FROM agreements ORDER BY created_ms DESC, rowid DESC LIMIT 1").Scan(&version, &digest)
 	return
 }
 
 func aplApplySubmit(tx *Tx, c *Command, p *ProductionRequestSubmit) (any, error) {
-	tx.Touch(PartApplicants, p.ApplicantID)
-	a, err := aplLoadApplicant(tx, p.ApplicantID)
+	a, err := aplOwnedApplicant(tx, c, p.ApplicantID, RoleAdmin, RoleOperator, RoleReviewer)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator, RoleReviewer); err != nil {
 		return nil, err
 	}
 	if a.status != ApplicantSandbox && a.status != ApplicantRejected {
@@ -1107,12 +1102,8 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 	case err != nil:
 		return nil, err
 	}
-	tx.Touch(PartApplicants, applicantID)
-	a, err := aplLoadApplicant(tx, applicantID)
+	a, err := aplOwnedApplicant(tx, c, applicantID, RoleAdmin, RoleOperator)
 	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
 	if appStatus != AppActive || a.status == ApplicantExited {
@@ -1174,28 +1165,23 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 	}
 	switch p.Kind {
 	case CredentialSM2Sign, CredentialSM2Enc:
-		rows, err := tx.Query("SELECT kind, public_pem FROM credentials WHERE app_id = ? AND kind IN (?, ?) AND status = ? AND not_after_ms > ?",
-			p.AppID, CredentialSM2Sign, CredentialSM2Enc, CredentialActive, c.At)
-		if err != nil {
-			return nil, err
-		}
 		var clash error
-		for rows.Next() {
-			var kind, pemText string
-			if err := rows.Scan(&kind, &pemText); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if pemText == p.PublicKey && clash == nil {
-				if kind == p.Kind {
-					clash = Conflict("this key is already registered for the app")
-				} else {
-					clash = Invalid("public_key", "the signing key and the encryption key must differ")
+		err := queryRows(tx, "SELECT kind, public_pem FROM credentials WHERE app_id = ? AND kind IN (?, ?) AND status = ? AND not_after_ms > ?",
+			[]any{p.AppID, CredentialSM2Sign, CredentialSM2Enc, CredentialActive, c.At}, func(row rowScanner) error {
+				var kind, pemText string
+				if err := row.Scan(&kind, &pemText); err != nil {
+					return err
 				}
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+				if pemText == p.PublicKey && clash == nil {
+					if kind == p.Kind {
+						clash = Conflict("this key is already registered for the app")
+					} else {
+						clash = Invalid("public_key", "the signing key and the encryption key must differ")
+					}
+				}
+				return nil
+			})
+		if err != nil {
 			return nil, err
 		}
 		if clash != nil {
@@ -1260,12 +1246,7 @@ func aplApplyCredentialRevoke(tx *Tx, c *Command, p *CredentialRevoke) (any, err
 	case err != nil:
 		return nil, err
 	}
-	tx.Touch(PartApplicants, applicantID)
-	a, err := aplLoadApplicant(tx, applicantID)
-	if err != nil {
-		return nil, err
-	}
-	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator); err != nil {
+	if _, err := aplOwnedApplicant(tx, c, applicantID, RoleAdmin, RoleOperator); err != nil {
 		return nil, err
 	}
 	if status == CredentialRevoked {

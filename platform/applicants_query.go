@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -13,43 +12,10 @@ import (
 // the Store's typed reads (reads.go); the gateway reads the registry instead. Not-found is a *CommandError of
 // CodeNotFound, so the APIs render it as they render a refused command.
 
-// aplLimit renders a LIMIT clause: limit ≤ 0 means 50, at most 500.
-func aplLimit(limit, offset int) string {
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 500)
-	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(offset, 0))
-}
-
-// aplWhere builds a WHERE clause from conditions.
-type aplWhere struct {
-	conds []string
-	args  []any
-}
-
-func (w *aplWhere) add(cond string, arg any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, arg)
-}
-
-func (w *aplWhere) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-func aplCount(db *sql.DB, from string, w *aplWhere) (int, error) {
-	var n int
-	err := db.QueryRow("SELECT COUNT(*) FROM "+from+w.String(), w.args...).Scan(&n)
-	return n, err
-}
-
 const aplApplicantColumns = `id, owner_developer_id, name, uscc, contact_name, contact_email, contact_phone, callback_url,
 	redirect_uris, ip_allow, status, status_reason, version, created_ms, created_by, updated_ms, updated_by`
 
-func aplScanApplicant(row aplScanner) (Applicant, error) {
+func aplScanApplicant(row rowScanner) (Applicant, error) {
 	var a Applicant
 	var redirects, ipAllow string
 	var created, updated int64
@@ -67,11 +33,7 @@ func aplScanApplicant(row aplScanner) (Applicant, error) {
 
 // getApplicant reads one applicant.
 func getApplicant(db *sql.DB, id string) (Applicant, error) {
-	a, err := aplScanApplicant(db.QueryRow("SELECT "+aplApplicantColumns+" FROM applicants WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, NotFound("applicant not found")
-	}
-	return a, err
+	return queryOne(db, aplScanApplicant, "applicant", "SELECT "+aplApplicantColumns+" FROM applicants WHERE id = ?", id)
 }
 
 // ApplicantFilter selects applicants; empty fields match everything. Name
@@ -86,42 +48,17 @@ type ApplicantFilter struct {
 
 // listApplicants reads a page of applicants, newest first, and the total.
 func listApplicants(db *sql.DB, f ApplicantFilter) ([]Applicant, int, error) {
-	w := &aplWhere{}
-	if f.OwnerDeveloperID != "" {
-		w.add("owner_developer_id = ?", f.OwnerDeveloperID)
-	}
-	if f.Status != "" {
-		w.add("status = ?", f.Status)
-	}
-	if f.USCC != "" {
-		w.add("uscc = ?", strings.ToUpper(f.USCC))
-	}
-	if f.Name != "" {
-		w.add("instr(name, ?) > 0", f.Name)
-	}
-	total, err := aplCount(db, "applicants", w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplApplicantColumns+" FROM applicants"+w.String()+" ORDER BY created_ms DESC, id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Applicant{}
-	for rows.Next() {
-		a, err := aplScanApplicant(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	w := &sqlWhere{}
+	w.match("owner_developer_id = ?", f.OwnerDeveloperID)
+	w.match("status = ?", f.Status)
+	w.match("uscc = ?", strings.ToUpper(f.USCC))
+	w.match("instr(name, ?) > 0", f.Name)
+	return queryPage(db, aplApplicantColumns, "applicants", w, "created_ms DESC, id", f.Limit, f.Offset, aplScanApplicant)
 }
 
 const aplAppColumns = "a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms"
 
-func aplScanApp(row aplScanner) (App, error) {
+func aplScanApp(row rowScanner) (App, error) {
 	var a App
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.ApplicantID, &a.Env, &a.Status, &created, &a.CreatedBy, &updated)
@@ -131,11 +68,7 @@ func aplScanApp(row aplScanner) (App, error) {
 
 // getApp reads one app.
 func getApp(db *sql.DB, id string) (App, error) {
-	a, err := aplScanApp(db.QueryRow("SELECT "+aplAppColumns+" FROM apps a WHERE a.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, NotFound("app not found")
-	}
-	return a, err
+	return queryOne(db, aplScanApp, "app", "SELECT "+aplAppColumns+" FROM apps a WHERE a.id = ?", id)
 }
 
 // AppFilter selects apps; empty fields match everything.
@@ -149,62 +82,37 @@ type AppFilter struct {
 
 // listApps reads a page of apps, newest first, and the total.
 func listApps(db *sql.DB, f AppFilter) ([]App, int, error) {
-	w := &aplWhere{}
-	if f.ApplicantID != "" {
-		w.add("a.applicant_id = ?", f.ApplicantID)
-	}
-	if f.OwnerDeveloperID != "" {
-		w.add("p.owner_developer_id = ?", f.OwnerDeveloperID)
-	}
-	if f.Env != "" {
-		w.add("a.env = ?", f.Env)
-	}
-	if f.Status != "" {
-		w.add("a.status = ?", f.Status)
-	}
-	from := "apps a JOIN applicants p ON p.id = a.applicant_id"
-	total, err := aplCount(db, from, w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplAppColumns+" FROM "+from+w.String()+" ORDER BY a.created_ms DESC, a.id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []App{}
-	for rows.Next() {
-		a, err := aplScanApp(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	w := &sqlWhere{}
+	w.match("a.applicant_id = ?", f.ApplicantID)
+	w.match("p.owner_developer_id = ?", f.OwnerDeveloperID)
+	w.match("a.env = ?", f.Env)
+	w.match("a.status = ?", f.Status)
+	return queryPage(db, aplAppColumns, "apps a JOIN applicants p ON p.id = a.applicant_id", w, "a.created_ms DESC, a.id", f.Limit, f.Offset, aplScanApp)
 }
 
 // getCredential reads one credential (never its secret); State is its
 // state at now.
 func getCredential(db *sql.DB, id string, now time.Time) (Credential, error) {
-	var c Credential
-	err := aplScanCredentialWithApplicant(db.QueryRow("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id), &c)
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, NotFound("credential not found")
-	}
-	c.State = c.StateAt(now)
-	return c, err
+	return queryOne(db, aplScanCredentialAt(now), "credential",
+		"SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id WHERE c.id = ?", id)
 }
 
-func aplScanCredentialWithApplicant(row aplScanner, c *Credential) error {
-	var applicant string
-	err := aplScanCredential(aplExtraScanner{row, &applicant}, c, nil)
-	c.ApplicantID = applicant
-	return err
+// aplScanCredentialAt scans aplCredentialColumns and the applicant id, and
+// sets the credential's State at now.
+func aplScanCredentialAt(now time.Time) func(row rowScanner) (Credential, error) {
+	return func(row rowScanner) (Credential, error) {
+		var c Credential
+		var applicant string
+		err := aplScanCredential(aplExtraScanner{row, &applicant}, &c, nil)
+		c.ApplicantID = applicant
+		c.State = c.StateAt(now)
+		return c, err
+	}
 }
 
 // aplExtraScanner appends one destination to every Scan.
 type aplExtraScanner struct {
-	s     aplScanner
+	s     rowScanner
 	extra any
 }
 
@@ -222,62 +130,22 @@ type CredentialFilter struct {
 // listCredentials reads a page of credentials (never secrets), newest
 // first, and the total; State is each one's state at now.
 func listCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credential, int, error) {
-	w := &aplWhere{}
-	if f.AppID != "" {
-		w.add("c.app_id = ?", f.AppID)
-	}
-	if f.ApplicantID != "" {
-		w.add("a.applicant_id = ?", f.ApplicantID)
-	}
-	if f.Kind != "" {
-		w.add("c.kind = ?", f.Kind)
-	}
-	if f.Status != "" {
-		w.add("c.status = ?", f.Status)
-	}
-	from := "credentials c JOIN apps a ON a.id = c.app_id"
-	total, err := aplCount(db, from, w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplCredentialColumns+", a.applicant_id FROM "+from+w.String()+" ORDER BY c.created_ms DESC, c.id DESC"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Credential{}
-	for rows.Next() {
-		var c Credential
-		if err := aplScanCredentialWithApplicant(rows, &c); err != nil {
-			return nil, 0, err
-		}
-		c.State = c.StateAt(now)
-		out = append(out, c)
-	}
-	return out, total, rows.Err()
+	w := &sqlWhere{}
+	w.match("c.app_id = ?", f.AppID)
+	w.match("a.applicant_id = ?", f.ApplicantID)
+	w.match("c.kind = ?", f.Kind)
+	w.match("c.status = ?", f.Status)
+	return queryPage(db, aplCredentialColumns+", a.applicant_id", "credentials c JOIN apps a ON a.id = c.app_id", w, "c.created_ms DESC, c.id DESC",
+		f.Limit, f.Offset, aplScanCredentialAt(now))
 }
 
 // expiringCredentials returns the active credentials of active apps that
 // expire after now and no later than now+within, soonest first: the portal
 // warns their applicants (R-7.3.4).
 func expiringCredentials(db *sql.DB, now time.Time, within time.Duration) ([]Credential, error) {
-	rows, err := db.Query("SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id"+
+	return queryAll(db, aplScanCredentialAt(now), "SELECT "+aplCredentialColumns+", a.applicant_id FROM credentials c JOIN apps a ON a.id = c.app_id"+
 		" WHERE c.status = ? AND a.status = ? AND c.not_after_ms > ? AND c.not_after_ms <= ? ORDER BY c.not_after_ms, c.id",
 		CredentialActive, AppActive, now.UnixMilli(), now.Add(within).UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Credential
-	for rows.Next() {
-		var c Credential
-		if err := aplScanCredentialWithApplicant(rows, &c); err != nil {
-			return nil, err
-		}
-		c.State = c.StateAt(now)
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 const aplRequestColumns = `r.id, r.applicant_id, r.api_ids, r.note, r.agreement_version, r.status, r.submitted_by, r.submitted_ms,
@@ -286,7 +154,7 @@ const aplRequestColumns = `r.id, r.applicant_id, r.api_ids, r.note, r.agreement_
 
 const aplRequestFrom = "production_requests r LEFT JOIN agreement_acceptances x ON x.request_id = r.id"
 
-func aplScanRequest(row aplScanner) (ProductionRequest, error) {
+func aplScanRequest(row rowScanner) (ProductionRequest, error) {
 	var r ProductionRequest
 	var apis, editors string
 	var submitted, reviewed, updated, accepted int64
@@ -312,11 +180,7 @@ func aplScanRequest(row aplScanner) (ProductionRequest, error) {
 
 // getProductionRequest reads one production request.
 func getProductionRequest(db *sql.DB, id string) (ProductionRequest, error) {
-	r, err := aplScanRequest(db.QueryRow("SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+" WHERE r.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, NotFound("production request not found")
-	}
-	return r, err
+	return queryOne(db, aplScanRequest, "production request", "SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+" WHERE r.id = ?", id)
 }
 
 // RequestFilter selects production requests; empty fields match everything.
@@ -330,34 +194,11 @@ type RequestFilter struct {
 // listProductionRequests reads a page of production requests, newest
 // first, and the total.
 func listProductionRequests(db *sql.DB, f RequestFilter) ([]ProductionRequest, int, error) {
-	w := &aplWhere{}
-	if f.ApplicantID != "" {
-		w.add("r.applicant_id = ?", f.ApplicantID)
-	}
-	if f.OwnerDeveloperID != "" {
-		w.add("r.applicant_id IN (SELECT id FROM applicants WHERE owner_developer_id = ?)", f.OwnerDeveloperID)
-	}
-	if f.Status != "" {
-		w.add("r.status = ?", f.Status)
-	}
-	total, err := aplCount(db, aplRequestFrom, w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+aplRequestColumns+" FROM "+aplRequestFrom+w.String()+" ORDER BY r.submitted_ms DESC, r.id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []ProductionRequest{}
-	for rows.Next() {
-		r, err := aplScanRequest(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, r)
-	}
-	return out, total, rows.Err()
+	w := &sqlWhere{}
+	w.match("r.applicant_id = ?", f.ApplicantID)
+	w.match("r.applicant_id IN (SELECT id FROM applicants WHERE owner_developer_id = ?)", f.OwnerDeveloperID)
+	w.match("r.status = ?", f.Status)
+	return queryPage(db, aplRequestColumns, aplRequestFrom, w, "r.submitted_ms DESC, r.id", f.Limit, f.Offset, aplScanRequest)
 }
 
 // getAgreement reads one agreement version with its text.
@@ -393,27 +234,13 @@ func currentAgreement(db *sql.DB) (Agreement, error) {
 // listAgreements reads a page of agreement versions (without their texts),
 // newest first, and the total.
 func listAgreements(db *sql.DB, limit, offset int) ([]Agreement, int, error) {
-	w := &aplWhere{}
-	total, err := aplCount(db, "agreements", w)
-	if err != nil {
-		return nil, 0, err
-	}
 	cur, _, _ := aplCurrentAgreement(db)
-	rows, err := db.Query("SELECT version, title, sm3, created_ms, created_by FROM agreements ORDER BY created_ms DESC, rowid DESC" + aplLimit(limit, offset))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Agreement{}
-	for rows.Next() {
-		var a Agreement
-		var created int64
-		if err := rows.Scan(&a.Version, &a.Title, &a.SM3, &created, &a.CreatedBy); err != nil {
-			return nil, 0, err
-		}
-		a.CreatedAt = time.UnixMilli(created).UTC()
-		a.Current = a.Version == cur
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	return queryPage(db, "version, title, sm3, created_ms, created_by", "agreements", &sqlWhere{}, "created_ms DESC, rowid DESC", limit, offset,
+		func(row rowScanner) (a Agreement, err error) {
+			var created int64
+			err = row.Scan(&a.Version, &a.Title, &a.SM3, &created, &a.CreatedBy)
+			a.CreatedAt = time.UnixMilli(created).UTC()
+			a.Current = a.Version == cur
+			return a, err
+		})
 }

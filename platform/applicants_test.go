@@ -84,8 +84,13 @@ func newAplEnv(t *testing.T) *aplEnv {
 }
 
 func aplAPISpec(i int) APISpec {
-	return APISpec{Name: fmt.Sprintf("API %d", i), APIVersion: "v1", Method: "GET", Path: fmt.Sprintf("/v1/things%d", i),
-		Level: LevelA1, Upstream: Upstream{Targets: []string{UpstreamSandbox}, TimeoutMs: 1000}, Retention: RetentionNone}
+	return APISpec{
+		APIContract: APIContract{
+			Name: fmt.Sprintf("API %d", i), APIVersion: "v1", Method: "GET", Path: fmt.Sprintf("/v1/things%d", i),
+			Level: LevelA1,
+		},
+		Upstream: Upstream{Targets: []string{UpstreamSandbox}, TimeoutMs: 1000}, Retention: RetentionNone,
+	}
 }
 
 // apply proposes one command as actor at e.now and applies it.
@@ -137,9 +142,11 @@ func (e *aplEnv) register(owner Actor, uscc string) ApplicantResult {
 func (e *aplEnv) registration(owner Actor, uscc string) *ApplicantRegister {
 	return &ApplicantRegister{
 		ApplicantID: NewID("apl"), SandboxAppID: NewAppID(e.now), OwnerDeveloperID: owner.ID,
-		Name: "示例科技有限公司", USCC: uscc, ContactName: "张三", ContactEmail: "zhangsan@example.com", ContactPhone: "+86 13800138000",
-		CallbackURL: "https://hooks.example.com/lijiang", RedirectURIs: []string{"https://app.example.com/oauth/cb"},
-		IPAllow: []string{"203.0.113.7/24", "2001:db8::/32"},
+		ApplicantDetails: ApplicantDetails{
+			Name: "示例科技有限公司", USCC: uscc, ContactName: "张三", ContactEmail: "zhangsan@example.com", ContactPhone: "+86 13800138000",
+			CallbackURL: "https://hooks.example.com/lijiang", RedirectURIs: []string{"https://app.example.com/oauth/cb"},
+			IPAllow: []string{"203.0.113.7/24", "2001:db8::/32"},
+		},
 	}
 }
 
@@ -189,48 +196,22 @@ func (e *aplEnv) addCredential(actor Actor, p *CredentialCreate) CredentialResul
 	return r
 }
 
-func (e *aplEnv) grants(appID string) []string {
+// column reads a query of one text column.
+func (e *aplEnv) column(query string, args ...any) []string {
 	e.t.Helper()
 	var out []string
-	err := e.s.read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT api_id FROM grants WHERE app_id = ? ORDER BY api_id", appID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			out = append(out, s)
-		}
-		return rows.Err()
-	})
-	if err != nil {
+	if err := e.s.read(func(db *sql.DB) (err error) { out, err = queryStrings(db, query, args...); return err }); err != nil {
 		e.t.Fatal(err)
 	}
 	return out
 }
 
+func (e *aplEnv) grants(appID string) []string {
+	return e.column("SELECT api_id FROM grants WHERE app_id = ? ORDER BY api_id", appID)
+}
+
 func (e *aplEnv) notices(applicantID string) []string {
-	e.t.Helper()
-	var out []string
-	err := e.s.read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT kind FROM notices WHERE applicant_id = ? ORDER BY created_ms, rowid", applicantID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			out = append(out, s)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return out
+	return e.column("SELECT kind FROM notices WHERE applicant_id = ? ORDER BY created_ms, rowid", applicantID)
 }
 
 const aplUSCC = "91330100716105852F"
@@ -404,7 +385,7 @@ func TestExitRevokesEveryCredential(t *testing.T) {
 		}
 	}
 	// Read-only: nothing more may change.
-	e.mustRefuse(e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: reg.ApplicantID, ExpectedVersion: 4, Name: ptr("新名称有限公司")}, CodeConflict, "exited")
+	e.mustRefuse(e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: reg.ApplicantID, ExpectedVersion: 4, ApplicantChanges: ApplicantChanges{Name: ptr("新名称有限公司")}}, CodeConflict, "exited")
 	_, p := e.secret(prodID)
 	e.mustRefuse(e.dev, CmdCredentialCreate, p, CodeConflict, "exited")
 	e.mustRefuse(e.admin, CmdApplicantExit, &ApplicantStatusChange{ApplicantID: reg.ApplicantID, ExpectedVersion: 4, Reason: "again", NoticeID: NewID("ntc")}, CodeConflict, "exited")
@@ -603,8 +584,8 @@ func TestApplicantRulesAndTransitions(t *testing.T) {
 		errPart string
 	}{
 		{"duplicate USCC", e.dev, CmdApplicantRegister, e.registration(e.dev, aplUSCC), CodeConflict, "already registered"},
-		{"duplicate applicant id", e.dev, CmdApplicantRegister, &ApplicantRegister{ApplicantID: id, SandboxAppID: NewAppID(e.now), OwnerDeveloperID: e.dev.ID, Name: bad.Name, USCC: "914403001922038216",
-			ContactName: "x", ContactEmail: "a@b.cn", ContactPhone: "13800138000", CallbackURL: bad.CallbackURL}, CodeConflict, "applicant id"},
+		{"duplicate applicant id", e.dev, CmdApplicantRegister, &ApplicantRegister{ApplicantID: id, SandboxAppID: NewAppID(e.now), OwnerDeveloperID: e.dev.ID, ApplicantDetails: ApplicantDetails{Name: bad.Name, USCC: "914403001922038216",
+			ContactName: "x", ContactEmail: "a@b.cn", ContactPhone: "13800138000", CallbackURL: bad.CallbackURL}}, CodeConflict, "applicant id"},
 		{"bad USCC", e.dev, CmdApplicantRegister, e.registration(e.dev, "91330100716105852E"), CodeInvalid, "uscc"},
 		{"for another developer", e.dev, CmdApplicantRegister, e.registration(e.otherDev, "914403001922038216"), CodeDenied, "another developer"},
 		{"unknown developer", e.cli, CmdApplicantRegister, e.registration(Actor{ID: NewID("dev")}, "914403001922038216"), CodeNotFound, "developer"},
@@ -613,13 +594,13 @@ func TestApplicantRulesAndTransitions(t *testing.T) {
 		{"resume in sandbox", e.operator, CmdApplicantResume, status(1), CodeConflict, "applicant is sandbox"},
 		{"reviewer suspends", e.reviewer, CmdApplicantSuspend, status(1), CodeDenied, "reviewer"},
 		{"developer exits", e.dev, CmdApplicantExit, status(1), CodeDenied, "bank users"},
-		{"stale update", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 7, Name: ptr("新名称有限公司")}, CodeConflict, "stale"},
+		{"stale update", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 7, ApplicantChanges: ApplicantChanges{Name: ptr("新名称有限公司")}}, CodeConflict, "stale"},
 		{"empty update", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1}, CodeInvalid, "nothing"},
-		{"bad phone", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, ContactPhone: ptr("12345")}, CodeInvalid, "contact_phone"},
-		{"bad callback", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, CallbackURL: ptr("https://127.0.0.1/x")}, CodeInvalid, "callback_url"},
-		{"bad CIDR", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, IPAllow: &[]string{"10.0.0.0/40"}}, CodeInvalid, "ip_allow"},
-		{"other developer updates", e.otherDev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, Name: ptr("新名称有限公司")}, CodeDenied, "another developer"},
-		{"unknown applicant", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: NewID("apl"), ExpectedVersion: 1, Name: ptr("新名称有限公司")}, CodeNotFound, "applicant"},
+		{"bad phone", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, ApplicantChanges: ApplicantChanges{ContactPhone: ptr("12345")}}, CodeInvalid, "contact_phone"},
+		{"bad callback", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, ApplicantChanges: ApplicantChanges{CallbackURL: ptr("https://127.0.0.1/x")}}, CodeInvalid, "callback_url"},
+		{"bad CIDR", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, ApplicantChanges: ApplicantChanges{IPAllow: &[]string{"10.0.0.0/40"}}}, CodeInvalid, "ip_allow"},
+		{"other developer updates", e.otherDev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, ApplicantChanges: ApplicantChanges{Name: ptr("新名称有限公司")}}, CodeDenied, "another developer"},
+		{"unknown applicant", e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: NewID("apl"), ExpectedVersion: 1, ApplicantChanges: ApplicantChanges{Name: ptr("新名称有限公司")}}, CodeNotFound, "applicant"},
 		{"draft API requested", e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: []string{e.draftAPI}, AgreementVersion: "2025.1"}, CodeConflict, "not published"},
 		{"unknown API requested", e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: []string{"api_nope"}, AgreementVersion: "2025.1"}, CodeNotFound, "api_nope"},
 		{"unknown agreement", e.dev, CmdProductionRequestSubmit, &ProductionRequestSubmit{RequestID: NewID("prq"), ApplicantID: id, APIIDs: e.apis, AgreementVersion: "1999"}, CodeInvalid, "agreement_version"},
@@ -634,7 +615,7 @@ func TestApplicantRulesAndTransitions(t *testing.T) {
 		})
 	}
 	// A good update changes only what it names and bumps the version.
-	e.mustOK(e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, Name: ptr("示例金融科技有限公司"), IPAllow: &[]string{}})
+	e.mustOK(e.dev, CmdApplicantUpdate, &ApplicantUpdate{ApplicantID: id, ExpectedVersion: 1, ApplicantChanges: ApplicantChanges{Name: ptr("示例金融科技有限公司"), IPAllow: &[]string{}}})
 	a := e.applicant(id)
 	if a.Name != "示例金融科技有限公司" || len(a.IPAllow) != 0 || a.Version != 2 || a.ContactPhone != "13800138000" || a.UpdatedBy != "developer:"+e.dev.ID {
 		t.Fatalf("after update: %+v", a)

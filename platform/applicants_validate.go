@@ -120,6 +120,19 @@ func ParseUSCC(s string) (string, error) {
 	return s, nil
 }
 
+// CompleteUSCC appends to the first 16 characters of a unified social credit
+// code (authority, category, division code, organisation code body) its two
+// check characters, the organisation code's (GB 11714) and the code's (GB
+// 32100), for making valid codes for demos and tests. The result is checked
+// with ParseUSCC.
+func CompleteUSCC(first16 string) (string, error) {
+	if len(first16) != 16 {
+		return "", errors.New("must be the first 16 characters")
+	}
+	s := first16 + string(aplOrgCodeCheckChar(first16[8:16]))
+	return ParseUSCC(s + string(aplUSCCCheckChar(s)))
+}
+
 var aplMobilePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
 
 // ParseChinaMobile normalizes and validates a mainland China mobile number: 11

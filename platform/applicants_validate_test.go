@@ -26,16 +26,14 @@ import (
 )
 
 // aplMakeUSCC completes 16 characters (authority, category, division code,
-// organisation code body) into a valid USCC by computing both check
-// characters.
+// organisation code body) into a valid USCC (CompleteUSCC).
 func aplMakeUSCC(t testing.TB, first16 string) string {
 	t.Helper()
-	org := aplOrgCodeCheckChar(first16[8:16])
-	if org == 0 {
-		t.Fatalf("bad organisation code body %q", first16[8:16])
+	s, err := CompleteUSCC(first16)
+	if err != nil {
+		t.Fatalf("completing %q: %v", first16, err)
 	}
-	s := first16 + string(org)
-	return s + string(aplUSCCCheckChar(s))
+	return s
 }
 
 func TestParseUSCC(t *testing.T) {

@@ -638,17 +638,24 @@ type Developer struct {
 	Version                 int64
 }
 
-// Session is an open session.
-type Session struct {
-	ID, Kind, PrincipalID, ClientAddr string
-	Created, LastSeen, Expires        time.Time
-	IdleTimeout                       time.Duration
+// SessionTimes are the lifetime of a session (a bank user's, a developer's
+// or a customer's): when it began and was last used, its absolute expiry and
+// its idle timeout.
+type SessionTimes struct {
+	Created, LastSeen, Expires time.Time
+	IdleTimeout                time.Duration
 }
 
 // Valid reports whether the session may be used at now: not past its
 // absolute expiry and not idle for longer than its idle timeout.
-func (s Session) Valid(now time.Time) bool {
+func (s SessionTimes) Valid(now time.Time) bool {
 	return now.Before(s.Expires) && now.Sub(s.LastSeen) < s.IdleTimeout
+}
+
+// Session is an open session.
+type Session struct {
+	ID, Kind, PrincipalID, ClientAddr string
+	SessionTimes
 }
 
 // AuthView is the registry's view of admin users, developers and open
@@ -661,44 +668,39 @@ type AuthView struct {
 	sessions         map[string]*Session
 }
 
+// lookup returns a copy of the entry of a registry view's map at key, so
+// that the view stays immutable.
+func lookup[T any](m map[string]*T, key string) (T, bool) {
+	if e, ok := m[key]; ok {
+		return *e, true
+	}
+	var zero T
+	return zero, false
+}
+
 // AdminByID returns the admin user with id.
 func (v *AuthView) AdminByID(id string) (AdminUser, bool) {
-	if u, ok := v.adminsByID[id]; ok {
-		return *u, true
-	}
-	return AdminUser{}, false
+	return lookup(v.adminsByID, id)
 }
 
 // AdminByUsername returns the admin user with username.
 func (v *AuthView) AdminByUsername(name string) (AdminUser, bool) {
-	if u, ok := v.adminsByUsername[name]; ok {
-		return *u, true
-	}
-	return AdminUser{}, false
+	return lookup(v.adminsByUsername, name)
 }
 
 // DeveloperByID returns the developer with id.
 func (v *AuthView) DeveloperByID(id string) (Developer, bool) {
-	if d, ok := v.devsByID[id]; ok {
-		return *d, true
-	}
-	return Developer{}, false
+	return lookup(v.devsByID, id)
 }
 
 // DeveloperByEmail returns the developer with the (normalized) e-mail address.
 func (v *AuthView) DeveloperByEmail(email string) (Developer, bool) {
-	if d, ok := v.devsByEmail[email]; ok {
-		return *d, true
-	}
-	return Developer{}, false
+	return lookup(v.devsByEmail, email)
 }
 
 // Session returns the open session with id.
 func (v *AuthView) Session(id string) (Session, bool) {
-	if s, ok := v.sessions[id]; ok {
-		return *s, true
-	}
-	return Session{}, false
+	return lookup(v.sessions, id)
 }
 
 // AdminCount is the number of admin users.
@@ -720,52 +722,48 @@ func loadAuthView(db queryer, r *Registry) error {
 		adminsByID: map[string]*AdminUser{}, adminsByUsername: map[string]*AdminUser{},
 		devsByID: map[string]*Developer{}, devsByEmail: map[string]*Developer{}, sessions: map[string]*Session{},
 	}
-	rows, err := db.Query("SELECT id, username, display_name, role, status, password_hash, totp_sealed, locked_until_ms, version FROM admin_users")
+	err := queryRows(db, "SELECT id, username, display_name, role, status, password_hash, totp_sealed, locked_until_ms, version FROM admin_users", nil,
+		func(row rowScanner) error {
+			u := &AdminUser{}
+			var locked int64
+			if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Status, &u.PasswordHash, &u.TOTPSealed, &locked, &u.Version); err != nil {
+				return err
+			}
+			u.LockedUntil = time.UnixMilli(locked)
+			v.adminsByID[u.ID], v.adminsByUsername[u.Username] = u, u
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("admin users: %w", err)
 	}
-	for rows.Next() {
-		u := &AdminUser{}
-		var locked int64
-		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Status, &u.PasswordHash, &u.TOTPSealed, &locked, &u.Version); err != nil {
-			rows.Close()
-			return fmt.Errorf("admin users: %w", err)
-		}
-		u.LockedUntil = time.UnixMilli(locked)
-		v.adminsByID[u.ID], v.adminsByUsername[u.Username] = u, u
-	}
-	rows.Close()
-	rows, err = db.Query("SELECT id, email, name, status, password_hash, locked_until_ms, version FROM developers")
-	if err != nil {
-		return fmt.Errorf("developers: %w", err)
-	}
-	for rows.Next() {
+	err = queryRows(db, "SELECT id, email, name, status, password_hash, locked_until_ms, version FROM developers", nil, func(row rowScanner) error {
 		d := &Developer{}
 		var locked int64
-		if err := rows.Scan(&d.ID, &d.Email, &d.Name, &d.Status, &d.PasswordHash, &locked, &d.Version); err != nil {
-			rows.Close()
-			return fmt.Errorf("developers: %w", err)
+		if err := row.Scan(&d.ID, &d.Email, &d.Name, &d.Status, &d.PasswordHash, &locked, &d.Version); err != nil {
+			return err
 		}
 		d.LockedUntil = time.UnixMilli(locked)
 		v.devsByID[d.ID], v.devsByEmail[d.Email] = d, d
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("developers: %w", err)
 	}
-	rows.Close()
-	rows, err = db.Query("SELECT id, kind, principal_id, client_addr, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM sessions WHERE ended_ms = 0")
+	err = queryRows(db, "SELECT id, kind, principal_id, client_addr, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM sessions WHERE ended_ms = 0", nil,
+		func(row rowScanner) error {
+			s := &Session{}
+			var created, seen, idle, expires int64
+			if err := row.Scan(&s.ID, &s.Kind, &s.PrincipalID, &s.ClientAddr, &created, &seen, &idle, &expires); err != nil {
+				return err
+			}
+			s.Created, s.LastSeen, s.Expires = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires)
+			s.IdleTimeout = time.Duration(idle) * time.Millisecond
+			v.sessions[s.ID] = s
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	for rows.Next() {
-		s := &Session{}
-		var created, seen, idle, expires int64
-		if err := rows.Scan(&s.ID, &s.Kind, &s.PrincipalID, &s.ClientAddr, &created, &seen, &idle, &expires); err != nil {
-			rows.Close()
-			return fmt.Errorf("sessions: %w", err)
-		}
-		s.Created, s.LastSeen, s.Expires = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires)
-		s.IdleTimeout = time.Duration(idle) * time.Millisecond
-		v.sessions[s.ID] = s
-	}
-	rows.Close()
 	r.Auth = v
 	return nil
 }

@@ -189,8 +189,9 @@ type ParamSchemas struct {
 	Body  json.RawMessage `json:"body,omitempty"`
 }
 
-// APISpec is the part of an API that its owners write (create and update).
-type APISpec struct {
+// APIContract is the part of an API's spec that its callers program
+// against, which the published catalogue shows developers as it is.
+type APIContract struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	// APIVersion is the API's version, e.g. "v1"; the path template's first
@@ -204,10 +205,16 @@ type APISpec struct {
 	ActsForUser  bool         `json:"acts_for_user"`
 	ConsentScope string       `json:"consent_scope,omitempty"`
 	Params       ParamSchemas `json:"params"`
-	Upstream     Upstream     `json:"upstream"`
-	Masking      []MaskRule   `json:"masking,omitempty"`
-	Retention    string       `json:"retention"`
-	Limits       Limits       `json:"limits"`
+}
+
+// APISpec is the part of an API that its owners write (create and update):
+// its contract, and how the gateway serves it.
+type APISpec struct {
+	APIContract
+	Upstream  Upstream   `json:"upstream"`
+	Masking   []MaskRule `json:"masking,omitempty"`
+	Retention string     `json:"retention"`
+	Limits    Limits     `json:"limits"`
 }
 
 // API is one catalogue entry as the registry holds it. It is immutable once
@@ -460,10 +467,7 @@ func (p *APICreate) Validate() error {
 	if !apiIDPattern.MatchString(p.ID) {
 		return Invalid("id", `must be "api_" and 2-40 characters of a-z0-9`)
 	}
-	if _, err := p.APISpec.check(); err != nil {
-		return err
-	}
-	return checkUpstreamKey(&p.APISpec, p.UpstreamKeySealed, true)
+	return p.APISpec.checkWithKey(p.UpstreamKeySealed, true)
 }
 
 // APIUpdate is the payload of CmdAPIUpdate (version 1): the whole new spec.
@@ -489,10 +493,7 @@ func (p *APIUpdate) Validate() error {
 	if err := checkAPITransition(p.ID, p.ExpectedVersion, p.Summary); err != nil {
 		return err
 	}
-	if _, err := p.APISpec.check(); err != nil {
-		return err
-	}
-	return checkUpstreamKey(&p.APISpec, p.UpstreamKeySealed, false)
+	return p.APISpec.checkWithKey(p.UpstreamKeySealed, false)
 }
 
 // APITransition is the payload of CmdAPIPublish and CmdAPIRetire (version 1).
@@ -591,10 +592,8 @@ func checkGrantIDs(app, api string) error {
 
 const apiColumns = `id, status, spec, version, sunset_ms, created_ms, updated_ms, published_ms, deprecated_ms, retired_ms, created_by, updated_by, upstream_key_sealed`
 
-type catScanner interface{ Scan(dest ...any) error }
-
 // scanAPI reads an API row (apiColumns) without compiling it.
-func scanAPI(r catScanner) (*API, error) {
+func scanAPI(r rowScanner) (*API, error) {
 	a := &API{}
 	var spec string
 	if err := r.Scan(&a.ID, &a.Status, &spec, &a.Version, &a.SunsetMs, &a.CreatedMs, &a.UpdatedMs, &a.PublishedMs,
@@ -954,15 +953,10 @@ func loadCatalogue(db queryer, r *Registry) error {
 	prev := r.Catalogue
 	v := &CatalogueView{apis: map[string]*API{}, routes: map[string]*routeNode{}, grants: map[grantKey]Grant{},
 		byApp: map[string][]Grant{}, byAPI: map[string][]Grant{}}
-	rows, err := db.Query("SELECT " + apiColumns + " FROM apis")
-	if err != nil {
-		return fmt.Errorf("catalogue: %w", err)
-	}
-	for rows.Next() {
-		a, err := scanAPI(rows)
+	err := queryRows(db, "SELECT "+apiColumns+" FROM apis", nil, func(row rowScanner) error {
+		a, err := scanAPI(row)
 		if err != nil {
-			rows.Close()
-			return fmt.Errorf("catalogue: %w", err)
+			return err
 		}
 		if prev != nil {
 			if old := prev.apis[a.ID]; old != nil && old.Version == a.Version {
@@ -975,9 +969,9 @@ func loadCatalogue(db queryer, r *Registry) error {
 		}
 		v.apis[a.ID] = a
 		v.sorted = append(v.sorted, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
 	}
 	sort.Slice(v.sorted, func(i, j int) bool {
@@ -1001,25 +995,21 @@ func loadCatalogue(db queryer, r *Registry) error {
 		}
 		root.insert(a.tmpl, a)
 	}
-	grows, err := db.Query("SELECT app_id, api_id, limits, granted_by, granted_ms FROM grants ORDER BY app_id, api_id")
-	if err != nil {
-		return fmt.Errorf("grants: %w", err)
-	}
-	defer grows.Close()
-	for grows.Next() {
+	err = queryRows(db, "SELECT app_id, api_id, limits, granted_by, granted_ms FROM grants ORDER BY app_id, api_id", nil, func(row rowScanner) error {
 		var g Grant
 		var lim string
-		if err := grows.Scan(&g.AppID, &g.APIID, &lim, &g.GrantedBy, &g.GrantedMs); err != nil {
-			return fmt.Errorf("grants: %w", err)
+		if err := row.Scan(&g.AppID, &g.APIID, &lim, &g.GrantedBy, &g.GrantedMs); err != nil {
+			return err
 		}
 		if err := json.Unmarshal([]byte(lim), &g.Limits); err != nil {
-			return fmt.Errorf("grants: %s/%s: limits: %w", g.AppID, g.APIID, err)
+			return fmt.Errorf("%s/%s: limits: %w", g.AppID, g.APIID, err)
 		}
 		v.grants[grantKey{g.AppID, g.APIID}] = g
 		v.byApp[g.AppID] = append(v.byApp[g.AppID], g)
 		v.byAPI[g.APIID] = append(v.byAPI[g.APIID], g)
-	}
-	if err := grows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("grants: %w", err)
 	}
 	r.Catalogue = v

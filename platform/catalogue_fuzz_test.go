@@ -43,7 +43,7 @@ func FuzzPathTemplate(f *testing.F) {
 		if val == "" {
 			val = "v"
 		}
-		a := &API{ID: "api_fuzz", APISpec: APISpec{Method: "GET"}, tmpl: tp}
+		a := &API{ID: "api_fuzz", APISpec: APISpec{APIContract: APIContract{Method: "GET"}}, tmpl: tp}
 		v := &CatalogueView{routes: map[string]*routeNode{"GET": {}}}
 		v.routes["GET"].insert(tp, a)
 		var path strings.Builder

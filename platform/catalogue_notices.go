@@ -2,6 +2,7 @@ package platform
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -42,15 +43,16 @@ const (
 	CmdWebhookAttempt = "webhook.attempt"
 )
 
-// Notice is a message to an applicant.
+// Notice is a message to an applicant, as the admin and portal APIs show
+// it.
 type Notice struct {
-	ID          string `json:"id"`
-	ApplicantID string `json:"applicant_id"`
-	Kind        string `json:"kind"`
-	APIID       string `json:"api_id,omitempty"`
-	Title       string `json:"title"`
-	Body        string `json:"body"`
-	CreatedMs   int64  `json:"created_ms"`
+	ID          string    `json:"id"`
+	ApplicantID string    `json:"applicant_id"`
+	Kind        string    `json:"kind"`
+	APIID       string    `json:"api_id,omitempty"`
+	Title       string    `json:"title"`
+	Body        string    `json:"body"`
+	Created     time.Time `json:"created"` // UTC, to the millisecond
 }
 
 // WebhookDelivery is the delivery state of one notice.
@@ -84,10 +86,10 @@ func insertNotice(tx *Tx, n Notice) error {
 		apiID = n.APIID
 	}
 	if _, err := tx.Exec(`INSERT INTO notices (id, applicant_id, kind, api_id, title, body, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		n.ID, n.ApplicantID, n.Kind, apiID, n.Title, n.Body, n.CreatedMs); err != nil {
+		n.ID, n.ApplicantID, n.Kind, apiID, n.Title, n.Body, n.Created.UnixMilli()); err != nil {
 		return err
 	}
-	return enqueueNoticeDelivery(tx, n.ID, n.CreatedMs)
+	return enqueueNoticeDelivery(tx, n.ID, n.Created.UnixMilli())
 }
 
 // enqueueNoticeDelivery creates the webhook delivery of a notice inserted in
@@ -116,28 +118,15 @@ func enqueueNoticeDelivery(tx *Tx, noticeID string, at int64) error {
 // noticeAPIChange sends a notice of kind about API a to every applicant that
 // has an app granted it, one per applicant.
 func noticeAPIChange(tx *Tx, c *Command, a *API, kind, summary string) error {
-	rows, err := tx.Query(`SELECT DISTINCT ap.applicant_id FROM grants g JOIN apps ap ON ap.id = g.app_id
+	applicants, err := queryStrings(tx, `SELECT DISTINCT ap.applicant_id FROM grants g JOIN apps ap ON ap.id = g.app_id
 		WHERE g.api_id = ? ORDER BY ap.applicant_id`, a.ID)
 	if err != nil {
-		return err
-	}
-	var applicants []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		applicants = append(applicants, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	title, body := apiNoticeText(kind, a, summary)
 	for _, app := range applicants {
 		if err := insertNotice(tx, Notice{ID: derivedNoticeID(c.ID, app), ApplicantID: app, Kind: kind, APIID: a.ID,
-			Title: title, Body: body, CreatedMs: c.At}); err != nil {
+			Title: title, Body: body, Created: c.Time()}); err != nil {
 			return err
 		}
 	}
@@ -264,7 +253,7 @@ func (p *WebhookAttempt) Validate() error {
 
 const deliveryColumns = `notice_id, applicant_id, url, status, attempts, next_attempt_ms, last_attempt_ms, last_status, last_error, delivered_ms, created_ms`
 
-func scanDelivery(r catScanner) (WebhookDelivery, error) {
+func scanDelivery(r rowScanner) (WebhookDelivery, error) {
 	var d WebhookDelivery
 	err := r.Scan(&d.NoticeID, &d.ApplicantID, &d.URL, &d.Status, &d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs, &d.LastStatus,
 		&d.LastError, &d.DeliveredMs, &d.CreatedMs)
@@ -312,22 +301,21 @@ func init() {
 
 // ---- reads (for the portal, through the Store's typed reads in reads.go) ---------------
 
-// APIChange is one row of an API's change log.
+// APIChange is one row of an API's change log, as the admin API shows it.
 type APIChange struct {
-	Seq         int64  `json:"seq"`
-	APIID       string `json:"api_id"`
-	CommandID   string `json:"command_id"`
-	AtMs        int64  `json:"at_ms"`
-	ActorKind   string `json:"actor_kind"`
-	ActorID     string `json:"actor_id"`
-	Action      string `json:"action"`
-	Summary     string `json:"summary"`
-	FromVersion int64  `json:"from_version"`
-	ToVersion   int64  `json:"to_version"`
-	FromStatus  string `json:"from_status"`
-	ToStatus    string `json:"to_status"`
-	// Spec is the API's spec after the change, as JSON.
-	Spec string `json:"spec"`
+	Seq         int64     `json:"seq"`
+	CommandID   string    `json:"command_id"`
+	At          time.Time `json:"at"` // UTC
+	ActorKind   string    `json:"actor_kind"`
+	ActorID     string    `json:"actor_id"`
+	Action      string    `json:"action"`
+	Summary     string    `json:"summary"`
+	FromVersion int64     `json:"from_version"`
+	ToVersion   int64     `json:"to_version"`
+	FromStatus  string    `json:"from_status"`
+	ToStatus    string    `json:"to_status"`
+	// Spec is the API's spec after the change.
+	Spec json.RawMessage `json:"spec"`
 }
 
 // listAPIChanges returns a page of an API's change log, newest first, and
@@ -337,22 +325,19 @@ func listAPIChanges(db *sql.DB, apiID string, limit, offset int) ([]APIChange, i
 	if err := db.QueryRow("SELECT COUNT(*) FROM api_changes WHERE api_id = ?", apiID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.Query(`SELECT seq, api_id, command_id, at_ms, actor_kind, actor_id, action, summary, from_version, to_version,
+	out, err := queryAll(db, func(row rowScanner) (ch APIChange, err error) {
+		var at int64
+		var spec string
+		err = row.Scan(&ch.Seq, &ch.CommandID, &at, &ch.ActorKind, &ch.ActorID, &ch.Action, &ch.Summary,
+			&ch.FromVersion, &ch.ToVersion, &ch.FromStatus, &ch.ToStatus, &spec)
+		ch.At, ch.Spec = time.UnixMilli(at).UTC(), json.RawMessage(spec)
+		return ch, err
+	}, `SELECT seq, command_id, at_ms, actor_kind, actor_id, action, summary, from_version, to_version,
 		from_status, to_status, spec FROM api_changes WHERE api_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?`, apiID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	out := []APIChange{}
-	for rows.Next() {
-		var ch APIChange
-		if err := rows.Scan(&ch.Seq, &ch.APIID, &ch.CommandID, &ch.AtMs, &ch.ActorKind, &ch.ActorID, &ch.Action, &ch.Summary,
-			&ch.FromVersion, &ch.ToVersion, &ch.FromStatus, &ch.ToStatus, &ch.Spec); err != nil {
-			return nil, 0, err
-		}
-		out = append(out, ch)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 // NoticeWithDelivery is a notice with its delivery state (nil if it has no
@@ -379,61 +364,48 @@ type NoticeFilter struct {
 // first (by time, then by insertion), with their delivery state, and the
 // total number.
 func listNotices(db *sql.DB, f NoticeFilter, limit, offset int) ([]NoticeWithDelivery, int, error) {
-	out := []NoticeWithDelivery{}
-	where := []string{"1=1"}
-	var args []any
+	w := &sqlWhere{}
 	if !f.AllApplicants {
 		if len(f.ApplicantIDs) == 0 {
-			return out, 0, nil
+			return []NoticeWithDelivery{}, 0, nil
 		}
-		where = append(where, "n.applicant_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.ApplicantIDs)), ",")+")")
-		for _, id := range f.ApplicantIDs {
-			args = append(args, id)
+		ids := make([]any, len(f.ApplicantIDs))
+		for i, id := range f.ApplicantIDs {
+			ids[i] = id
 		}
+		w.add("n.applicant_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+")", ids...)
 	}
-	if f.Kind != "" {
-		where = append(where, "n.kind = ?")
-		args = append(args, f.Kind)
-	}
-	if f.APIID != "" {
-		where = append(where, "n.api_id = ?")
-		args = append(args, f.APIID)
-	}
-	if f.DeliveryStatus != "" {
-		where = append(where, "d.status = ?")
-		args = append(args, f.DeliveryStatus)
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := db.QueryRow("SELECT COUNT(*) FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	args = append(args, limit, offset)
-	rows, err := db.Query(`SELECT n.id, n.applicant_id, n.kind, coalesce(n.api_id, ''), n.title, n.body, n.created_ms,
-		d.notice_id IS NOT NULL, coalesce(d.url, ''), coalesce(d.status, ''), coalesce(d.attempts, 0), coalesce(d.next_attempt_ms, 0),
-		coalesce(d.last_attempt_ms, 0), coalesce(d.last_status, 0), coalesce(d.last_error, ''), coalesce(d.delivered_ms, 0),
-		coalesce(d.created_ms, 0)
-		FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id
-		WHERE `+cond+` ORDER BY n.created_ms DESC, n.rowid DESC LIMIT ? OFFSET ?`, args...)
+	w.match("n.kind = ?", f.Kind)
+	w.match("n.api_id = ?", f.APIID)
+	w.match("d.status = ?", f.DeliveryStatus)
+	const from = "notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id"
+	total, err := countWhere(db, from, w)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var n NoticeWithDelivery
+	out, err := queryAll(db, func(row rowScanner) (n NoticeWithDelivery, err error) {
 		var d WebhookDelivery
 		var has bool
-		if err := rows.Scan(&n.ID, &n.ApplicantID, &n.Kind, &n.APIID, &n.Title, &n.Body, &n.CreatedMs, &has, &d.URL, &d.Status,
+		var created int64
+		if err := row.Scan(&n.ID, &n.ApplicantID, &n.Kind, &n.APIID, &n.Title, &n.Body, &created, &has, &d.URL, &d.Status,
 			&d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs, &d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs); err != nil {
-			return nil, 0, err
+			return n, err
 		}
+		n.Created = time.UnixMilli(created).UTC()
 		if has {
 			d.NoticeID, d.ApplicantID = n.ID, n.ApplicantID
 			n.Delivery = &d
 		}
-		out = append(out, n)
+		return n, nil
+	}, `SELECT n.id, n.applicant_id, n.kind, coalesce(n.api_id, ''), n.title, n.body, n.created_ms,
+		d.notice_id IS NOT NULL, coalesce(d.url, ''), coalesce(d.status, ''), coalesce(d.attempts, 0), coalesce(d.next_attempt_ms, 0),
+		coalesce(d.last_attempt_ms, 0), coalesce(d.last_status, 0), coalesce(d.last_error, ''), coalesce(d.delivered_ms, 0),
+		coalesce(d.created_ms, 0)
+		FROM `+from+w.String()+` ORDER BY n.created_ms DESC, n.rowid DESC LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
 	}
-	return out, total, rows.Err()
+	return out, total, nil
 }
 
 // DueDelivery is a pending delivery whose time has come, with its notice.
@@ -445,48 +417,26 @@ type DueDelivery struct {
 // dueDeliveries returns up to limit pending deliveries due at nowMs, the
 // longest-waiting first.
 func dueDeliveries(db *sql.DB, nowMs int64, limit int) ([]DueDelivery, error) {
-	rows, err := db.Query(`SELECT d.notice_id, d.applicant_id, d.url, d.status, d.attempts, d.next_attempt_ms, d.last_attempt_ms,
+	return queryAll(db, func(row rowScanner) (x DueDelivery, err error) {
+		d := &x.WebhookDelivery
+		var created int64
+		err = row.Scan(&d.NoticeID, &d.ApplicantID, &d.URL, &d.Status, &d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs,
+			&d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs,
+			&x.Notice.Kind, &x.Notice.APIID, &x.Notice.Title, &x.Notice.Body, &created)
+		x.Notice.ID, x.Notice.ApplicantID, x.Notice.Created = d.NoticeID, d.ApplicantID, time.UnixMilli(created).UTC()
+		return x, err
+	}, `SELECT d.notice_id, d.applicant_id, d.url, d.status, d.attempts, d.next_attempt_ms, d.last_attempt_ms,
 		d.last_status, d.last_error, d.delivered_ms, d.created_ms,
 		n.kind, coalesce(n.api_id, ''), n.title, n.body, n.created_ms
 		FROM webhook_deliveries d JOIN notices n ON n.id = d.notice_id
 		WHERE d.status = 'pending' AND d.next_attempt_ms <= ? ORDER BY d.next_attempt_ms, d.notice_id LIMIT ?`, nowMs, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DueDelivery
-	for rows.Next() {
-		var x DueDelivery
-		d := &x.WebhookDelivery
-		if err := rows.Scan(&d.NoticeID, &d.ApplicantID, &d.URL, &d.Status, &d.Attempts, &d.NextAttemptMs, &d.LastAttemptMs,
-			&d.LastStatus, &d.LastError, &d.DeliveredMs, &d.CreatedMs,
-			&x.Notice.Kind, &x.Notice.APIID, &x.Notice.Title, &x.Notice.Body, &x.Notice.CreatedMs); err != nil {
-			return nil, err
-		}
-		x.Notice.ID, x.Notice.ApplicantID = d.NoticeID, d.ApplicantID
-		out = append(out, x)
-	}
-	return out, rows.Err()
 }
 
 // noticesWithoutDelivery returns up to limit ids of notices that have no
 // delivery row (inserted without enqueueNoticeDelivery), oldest first.
 func noticesWithoutDelivery(db *sql.DB, limit int) ([]string, error) {
-	rows, err := db.Query(`SELECT n.id FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id
+	return queryStrings(db, `SELECT n.id FROM notices n LEFT JOIN webhook_deliveries d ON d.notice_id = n.id
 		WHERE d.notice_id IS NULL ORDER BY n.created_ms, n.id LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // noticeDelivery returns the delivery of a notice.

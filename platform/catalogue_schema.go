@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
+	"lijiang/platform/checkdigit"
 	"lijiang/platform/lj1"
+	"lijiang/platform/masking"
 )
 
 // The parameter schemas of an API are documents in a strict subset of JSON
@@ -480,7 +483,7 @@ var lijiangFormats = map[string]func(string) bool{
 	// account_no: a bank account number, 8-32 digits.
 	"account_no": func(s string) bool { return len(s) >= 8 && len(s) <= 32 && allDigits(s) },
 	// card_no: a bank card number, 13-19 digits with a valid Luhn check digit.
-	"card_no": func(s string) bool { return len(s) >= 13 && len(s) <= 19 && allDigits(s) && luhnValid(s) },
+	"card_no": checkdigit.CardNumber,
 	// amount: a non-negative decimal amount as a string, at most two
 	// decimals, no sign, no exponent, no leading zeros ("0.50", "1200").
 	"amount": validAmount,
@@ -500,23 +503,6 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func luhnValid(s string) bool {
-	sum := 0
-	double := false
-	for i := len(s) - 1; i >= 0; i-- {
-		d := int(s[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
 }
 
 func validAmount(s string) bool {
@@ -547,12 +533,7 @@ func ValidIDNo(s string) bool {
 	if t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC); t.Day() != d {
 		return false
 	}
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(s[i]-'0') * w
-	}
-	return s[17] == "10X98765432"[sum%11]
+	return s[17] == checkdigit.IDNo(s[:17])
 }
 
 // iso4217 holds the ISO 4217 alphabetic codes (list of 2025, including funds
@@ -893,7 +874,7 @@ func coerceParam(s, typ string) (any, error) {
 		}
 		return json.Number(s), nil
 	case schemaNumber:
-		if !isJSONNumber(s) || len(s) > 64 {
+		if !masking.IsJSONNumber(s) || len(s) > 64 {
 			return nil, errors.New("must be a number")
 		}
 		return json.Number(s), nil
@@ -907,48 +888,6 @@ func coerceParam(s, typ string) (any, error) {
 		return nil, errors.New("must be true or false")
 	}
 	return s, nil
-}
-
-// isJSONNumber reports whether s is a number in JSON's grammar.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == j {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // validateDoc validates v and turns a failure into a ParamError naming the
@@ -997,17 +936,13 @@ func firstLeaf(e *jsonschema.ValidationError) *jsonschema.ValidationError {
 func describeFailure(e *jsonschema.ValidationError) (param, reason string) {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Required:
-		missing := append([]string(nil), k.Missing...)
-		sort.Strings(missing)
-		if len(missing) > 0 {
-			return missing[0], "is required"
+		if len(k.Missing) > 0 {
+			return slices.Min(k.Missing), "is required"
 		}
 		return "", "misses a required member"
 	case *kind.AdditionalProperties:
-		props := append([]string(nil), k.Properties...)
-		sort.Strings(props)
-		if len(props) > 0 {
-			return props[0], "is not accepted by this API"
+		if len(k.Properties) > 0 {
+			return slices.Min(k.Properties), "is not accepted by this API"
 		}
 		return "", "has members that are not accepted"
 	case *kind.Type:

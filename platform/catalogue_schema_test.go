@@ -382,7 +382,7 @@ func TestMatch(t *testing.T) {
 func BenchmarkMatch(b *testing.B) {
 	v := &CatalogueView{routes: map[string]*routeNode{}}
 	for i := 0; i < 200; i++ {
-		a := &API{ID: "api_x", APISpec: APISpec{Method: "GET"}}
+		a := &API{ID: "api_x", APISpec: APISpec{APIContract: APIContract{Method: "GET"}}}
 		a.tmpl, _ = parsePathTemplate("/v1/res" + string(rune('a'+i%26)) + "/" + strings.Repeat("x", i/26+1) + "/{id}/detail")
 		if v.routes["GET"] == nil {
 			v.routes["GET"] = &routeNode{}

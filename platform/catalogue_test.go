@@ -99,11 +99,13 @@ const (
 
 func catBalanceSpec() APISpec {
 	return APISpec{
-		Name: "Account balance", Description: "账户余额查询", APIVersion: "v1", Method: "GET",
-		Path: "/v1/accounts/{account_no}/balance", Level: LevelA2, ActsForUser: true, ConsentScope: "accounts:read",
-		Params: ParamSchemas{
-			Path:  json.RawMessage(`{"type":"object","properties":{"account_no":{"type":"string","format":"account_no"}},"required":["account_no"]}`),
-			Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","format":"currency"},"days":{"type":"integer","minimum":1,"maximum":90},"tags":{"type":"array","items":{"type":"string","enum":["a","b"]}}},"additionalProperties":false}`),
+		APIContract: APIContract{
+			Name: "Account balance", Description: "账户余额查询", APIVersion: "v1", Method: "GET",
+			Path: "/v1/accounts/{account_no}/balance", Level: LevelA2, ActsForUser: true, ConsentScope: "accounts:read",
+			Params: ParamSchemas{
+				Path:  json.RawMessage(`{"type":"object","properties":{"account_no":{"type":"string","format":"account_no"}},"required":["account_no"]}`),
+				Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","format":"currency"},"days":{"type":"integer","minimum":1,"maximum":90},"tags":{"type":"array","items":{"type":"string","enum":["a","b"]}}},"additionalProperties":false}`),
+			},
 		},
 		Upstream:  Upstream{Targets: []string{UpstreamSandbox}, TimeoutMs: 3000},
 		Masking:   []MaskRule{{Field: "$.account_no", Kind: MaskAccountNo}, {Field: "holder.name", Kind: MaskName}},
@@ -114,8 +116,9 @@ func catBalanceSpec() APISpec {
 
 func catTransferSpec() APISpec {
 	return APISpec{
-		Name: "Transfer", APIVersion: "v1", Method: "POST", Path: "/v1/transfers", Level: LevelA2,
-		Params: ParamSchemas{Body: json.RawMessage(`{"type":"object","properties":{
+		APIContract: APIContract{
+			Name: "Transfer", APIVersion: "v1", Method: "POST", Path: "/v1/transfers", Level: LevelA2,
+			Params: ParamSchemas{Body: json.RawMessage(`{"type":"object","properties":{
 			"amount":{"type":"string","format":"amount"},
 			"currency":{"type":"string","format":"currency"},
 			"payee":{"type":"object","properties":{"card_no":{"type":"string","format":"card_no"},"name":{"type":"string","minLength":1,"maxLength":40},
@@ -123,6 +126,7 @@ func catTransferSpec() APISpec {
 			"memo":{"type":"string","pattern":"^[A-Za-z0-9 ]*$","maxLength":20},
 			"items":{"type":"array","items":{"type":"object","properties":{"n":{"type":"integer"}}},"maxItems":2}},
 			"required":["amount","currency","payee"],"additionalProperties":false}`)},
+		},
 		Upstream:  Upstream{Targets: []string{"https://core.bank.example/api", "https://core2.bank.example/api"}, TimeoutMs: 10000},
 		Retention: RetentionSealed,
 	}
@@ -213,7 +217,7 @@ func TestAPILifecycle(t *testing.T) {
 	var got []string
 	for _, c := range changes {
 		got = append(got, c.Action+":"+c.FromStatus+">"+c.ToStatus)
-		if c.ToVersion != c.FromVersion+1 || c.ActorID != "adm_operator" || c.Spec == "" {
+		if c.ToVersion != c.FromVersion+1 || c.ActorID != "adm_operator" || len(c.Spec) == 0 {
 			t.Fatalf("change %+v", c)
 		}
 	}

@@ -143,29 +143,37 @@ func (u Upstream) check(level string) error {
 			}
 		}
 	}
-	if u.CAPEM != "" {
+	for _, f := range []struct {
+		field, pem    string
+		maxBytes, max int
+		what          string
+	}{
+		{"upstream.ca_pem", u.CAPEM, maxUpstreamCAPEM, maxUpstreamCAs, "the PEM certificates of the upstream's certificate authorities"},
+		{"upstream.client_cert_pem", u.ClientCertPEM, maxUpstreamCertPEM, maxUpstreamChain, "the gateway's PEM client certificate (then its chain)"},
+	} {
+		if f.pem == "" {
+			continue
+		}
 		if !https {
-			return Invalid("upstream.ca_pem", "is for https:// targets, and the upstream has none")
+			return Invalid(f.field, "is for https:// targets, and the upstream has none")
 		}
-		if len(u.CAPEM) > maxUpstreamCAPEM {
-			return Invalid("upstream.ca_pem", fmt.Sprintf("must be at most %d bytes", maxUpstreamCAPEM))
+		if len(f.pem) > f.maxBytes {
+			return Invalid(f.field, fmt.Sprintf("must be at most %d bytes", f.maxBytes))
 		}
-		if _, err := parsePEMCerts(u.CAPEM, maxUpstreamCAs); err != nil {
-			return Invalid("upstream.ca_pem", "must be the PEM certificates of the upstream's certificate authorities: it "+err.Error())
-		}
-	}
-	if u.ClientCertPEM != "" {
-		if !https {
-			return Invalid("upstream.client_cert_pem", "is for https:// targets, and the upstream has none")
-		}
-		if len(u.ClientCertPEM) > maxUpstreamCertPEM {
-			return Invalid("upstream.client_cert_pem", fmt.Sprintf("must be at most %d bytes", maxUpstreamCertPEM))
-		}
-		if _, err := parsePEMCerts(u.ClientCertPEM, maxUpstreamChain); err != nil {
-			return Invalid("upstream.client_cert_pem", "must be the gateway's PEM client certificate (then its chain): it "+err.Error())
+		if _, err := parsePEMCerts(f.pem, f.max); err != nil {
+			return Invalid(f.field, "must be "+f.what+": it "+err.Error())
 		}
 	}
 	return nil
+}
+
+// checkWithKey checks the spec of a create (or update) payload and, against
+// it, the payload's sealed client key (checkUpstreamKey).
+func (s *APISpec) checkWithKey(sealed []byte, create bool) error {
+	if _, err := s.check(); err != nil {
+		return err
+	}
+	return checkUpstreamKey(s, sealed, create)
 }
 
 // checkUpstreamKey checks a create or update payload's sealed client key

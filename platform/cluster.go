@@ -266,16 +266,11 @@ func loadClusterView(db queryer, r *Registry) error {
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("cluster: %w", err)
 	}
-	rows, err := db.Query(`SELECT name, sealed FROM cluster_secrets`)
-	if err != nil {
-		return fmt.Errorf("cluster secrets: %w", err)
-	}
-	for rows.Next() {
+	err := queryRows(db, `SELECT name, sealed FROM cluster_secrets`, nil, func(row rowScanner) error {
 		var name string
 		var blob []byte
-		if err := rows.Scan(&name, &blob); err != nil {
-			rows.Close()
-			return fmt.Errorf("cluster secrets: %w", err)
+		if err := row.Scan(&name, &blob); err != nil {
+			return err
 		}
 		switch name {
 		case ClusterSecretCAKey:
@@ -283,26 +278,22 @@ func loadClusterView(db queryer, r *Registry) error {
 		case ClusterSecretJoinToken:
 			v.TokenSealed = blob
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("cluster secrets: %w", err)
 	}
-	rows, err = db.Query(`SELECT node_id, raft_addr, admin_addr, registered_ms FROM cluster_nodes`)
-	if err != nil {
-		return fmt.Errorf("cluster nodes: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err = queryRows(db, `SELECT node_id, raft_addr, admin_addr, registered_ms FROM cluster_nodes`, nil, func(row rowScanner) error {
 		var n ClusterNode
 		var ms int64
-		if err := rows.Scan(&n.ID, &n.RaftAddr, &n.AdminAddr, &ms); err != nil {
-			return fmt.Errorf("cluster nodes: %w", err)
+		if err := row.Scan(&n.ID, &n.RaftAddr, &n.AdminAddr, &ms); err != nil {
+			return err
 		}
 		n.RegisteredAt = time.UnixMilli(ms).UTC()
 		v.Nodes[n.ID] = n
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("cluster nodes: %w", err)
 	}
 	r.Cluster = v

@@ -352,14 +352,8 @@ type UserToken struct {
 
 // CustomerSession is a bank customer's session on the authorise pages.
 type CustomerSession struct {
-	ID, CustomerID             string
-	Created, LastSeen, Expires time.Time
-	IdleTimeout                time.Duration
-}
-
-// Valid reports whether the session may be used at now.
-func (s CustomerSession) Valid(now time.Time) bool {
-	return now.Before(s.Expires) && now.Sub(s.LastSeen) < s.IdleTimeout
+	ID, CustomerID string
+	SessionTimes
 }
 
 // ConsentView is the registry's view of consents, user tokens and customer
@@ -394,10 +388,7 @@ func (v *ConsentView) CheckUserToken(token, appID, scope string, now time.Time) 
 
 // Consent returns the consent with id.
 func (v *ConsentView) Consent(id string) (Consent, bool) {
-	if c, ok := v.consents[id]; ok {
-		return *c, true
-	}
-	return Consent{}, false
+	return lookup(v.consents, id)
 }
 
 // CustomerConsents returns a customer's consents, newest first.
@@ -414,25 +405,17 @@ func (v *ConsentView) CustomerConsents(customerID string) []Consent {
 
 // CustomerSession returns the open customer session with the given token.
 func (v *ConsentView) CustomerSession(token string) (CustomerSession, bool) {
-	if s, ok := v.sessions[TokenID("cse", token)]; ok {
-		return *s, true
-	}
-	return CustomerSession{}, false
+	return lookup(v.sessions, TokenID("cse", token))
 }
 
 func loadConsentView(db queryer, r *Registry) error {
 	v := &ConsentView{consents: map[string]*Consent{}, tokens: map[string]*UserToken{}, sessions: map[string]*CustomerSession{}}
-	rows, err := db.Query("SELECT id, app_id, customer_id, scope, status, created_ms, expires_ms, ended_ms FROM consents")
-	if err != nil {
-		return fmt.Errorf("consents: %w", err)
-	}
-	for rows.Next() {
+	err := queryRows(db, "SELECT id, app_id, customer_id, scope, status, created_ms, expires_ms, ended_ms FROM consents", nil, func(row rowScanner) error {
 		c := &Consent{}
 		var scope string
 		var created, expires, ended int64
-		if err := rows.Scan(&c.ID, &c.AppID, &c.CustomerID, &scope, &c.Status, &created, &expires, &ended); err != nil {
-			rows.Close()
-			return fmt.Errorf("consents: %w", err)
+		if err := row.Scan(&c.ID, &c.AppID, &c.CustomerID, &scope, &c.Status, &created, &expires, &ended); err != nil {
+			return err
 		}
 		c.Scope = strings.Fields(scope)
 		c.Created, c.Expires = time.UnixMilli(created), time.UnixMilli(expires)
@@ -440,42 +423,43 @@ func loadConsentView(db queryer, r *Registry) error {
 			c.Ended = time.UnixMilli(ended)
 		}
 		v.consents[c.ID] = c
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("consents: %w", err)
 	}
-	rows.Close()
 	// Only live tokens and sessions are held: expired ones can never be
 	// used again, so the view does not grow with history.
 	nowMs := time.Now().UnixMilli()
-	rows, err = db.Query("SELECT id, app_id, customer_id, consent_id, scope, expires_ms FROM user_tokens WHERE revoked_ms = 0 AND expires_ms > ?", nowMs)
+	err = queryRows(db, "SELECT id, app_id, customer_id, consent_id, scope, expires_ms FROM user_tokens WHERE revoked_ms = 0 AND expires_ms > ?", []any{nowMs},
+		func(row rowScanner) error {
+			t := &UserToken{}
+			var scope string
+			var expires int64
+			if err := row.Scan(&t.ID, &t.AppID, &t.CustomerID, &t.ConsentID, &scope, &expires); err != nil {
+				return err
+			}
+			t.Scope, t.Expires = strings.Fields(scope), time.UnixMilli(expires)
+			v.tokens[t.ID] = t
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("user tokens: %w", err)
 	}
-	for rows.Next() {
-		t := &UserToken{}
-		var scope string
-		var expires int64
-		if err := rows.Scan(&t.ID, &t.AppID, &t.CustomerID, &t.ConsentID, &scope, &expires); err != nil {
-			rows.Close()
-			return fmt.Errorf("user tokens: %w", err)
-		}
-		t.Scope, t.Expires = strings.Fields(scope), time.UnixMilli(expires)
-		v.tokens[t.ID] = t
-	}
-	rows.Close()
-	rows, err = db.Query("SELECT id, customer_id, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM customer_sessions WHERE ended_ms = 0 AND absolute_expiry_ms > ?", nowMs)
+	err = queryRows(db, "SELECT id, customer_id, created_ms, last_seen_ms, idle_timeout_ms, absolute_expiry_ms FROM customer_sessions WHERE ended_ms = 0 AND absolute_expiry_ms > ?", []any{nowMs},
+		func(row rowScanner) error {
+			s := &CustomerSession{}
+			var created, seen, idle, expires int64
+			if err := row.Scan(&s.ID, &s.CustomerID, &created, &seen, &idle, &expires); err != nil {
+				return err
+			}
+			s.Created, s.LastSeen, s.Expires, s.IdleTimeout = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires), time.Duration(idle)*time.Millisecond
+			v.sessions[s.ID] = s
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("customer sessions: %w", err)
 	}
-	for rows.Next() {
-		s := &CustomerSession{}
-		var created, seen, idle, expires int64
-		if err := rows.Scan(&s.ID, &s.CustomerID, &created, &seen, &idle, &expires); err != nil {
-			rows.Close()
-			return fmt.Errorf("customer sessions: %w", err)
-		}
-		s.Created, s.LastSeen, s.Expires, s.IdleTimeout = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(expires), time.Duration(idle)*time.Millisecond
-		v.sessions[s.ID] = s
-	}
-	rows.Close()
 	r.Consent = v
 	return nil
 }

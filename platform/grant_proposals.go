@@ -72,10 +72,7 @@ func (p *GrantProposalDecision) Validate() error {
 	if err := aplCheckID("proposal_id", "gpr", p.ProposalID); err != nil {
 		return err
 	}
-	if err := aplCheckLongText(p.Reason, 0, 2000); err != nil {
-		return Invalid("reason", err.Error())
-	}
-	return nil
+	return aplCheckReason(p.Reason)
 }
 
 func init() {
@@ -217,7 +214,7 @@ func applyGrantDecision(tx *Tx, c *Command, p *GrantProposalDecision, approve bo
 
 const grantProposalColumns = "id, app_id, api_id, limits, status, proposed_by, proposed_ms, decided_by, decided_ms, decision_reason"
 
-func scanGrantProposal(row interface{ Scan(...any) error }) (GrantProposal, error) {
+func scanGrantProposal(row rowScanner) (GrantProposal, error) {
 	var gp GrantProposal
 	var limits sql.NullString
 	var proposed, decided int64
@@ -240,11 +237,7 @@ func scanGrantProposal(row interface{ Scan(...any) error }) (GrantProposal, erro
 
 // getGrantProposal reads one grant proposal.
 func getGrantProposal(db *sql.DB, id string) (GrantProposal, error) {
-	gp, err := scanGrantProposal(db.QueryRow("SELECT "+grantProposalColumns+" FROM grant_proposals WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return gp, NotFound("grant proposal not found")
-	}
-	return gp, err
+	return queryOne(db, scanGrantProposal, "grant proposal", "SELECT "+grantProposalColumns+" FROM grant_proposals WHERE id = ?", id)
 }
 
 // GrantProposalFilter selects grant proposals; empty fields match everything.
@@ -256,34 +249,11 @@ type GrantProposalFilter struct {
 // listGrantProposals reads a page of grant proposals, newest first, and the
 // total.
 func listGrantProposals(db *sql.DB, f GrantProposalFilter) ([]GrantProposal, int, error) {
-	w := &aplWhere{}
-	if f.Status != "" {
-		w.add("status = ?", f.Status)
-	}
-	if f.AppID != "" {
-		w.add("app_id = ?", f.AppID)
-	}
-	if f.APIID != "" {
-		w.add("api_id = ?", f.APIID)
-	}
-	total, err := aplCount(db, "grant_proposals", w)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.Query("SELECT "+grantProposalColumns+" FROM grant_proposals"+w.String()+" ORDER BY proposed_ms DESC, id"+aplLimit(f.Limit, f.Offset), w.args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []GrantProposal{}
-	for rows.Next() {
-		gp, err := scanGrantProposal(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, gp)
-	}
-	return out, total, rows.Err()
+	w := &sqlWhere{}
+	w.match("status = ?", f.Status)
+	w.match("app_id = ?", f.AppID)
+	w.match("api_id = ?", f.APIID)
+	return queryPage(db, grantProposalColumns, "grant_proposals", w, "proposed_ms DESC, id", f.Limit, f.Offset, scanGrantProposal)
 }
 
 // GrantProposal reads one grant proposal.

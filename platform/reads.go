@@ -29,19 +29,8 @@ func (s *Store) ListApplicants(f ApplicantFilter) (items []Applicant, total int,
 // in id order.
 func (s *Store) ApplicantIDsOwnedBy(developerID string) (ids []string, err error) {
 	err = s.read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT id FROM applicants WHERE owner_developer_id = ? ORDER BY id", developerID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+		ids, err = queryStrings(db, "SELECT id FROM applicants WHERE owner_developer_id = ? ORDER BY id", developerID)
+		return err
 	})
 	return ids, err
 }
@@ -144,20 +133,9 @@ func (s *Store) NoticesWithoutDelivery(limit int) (ids []string, err error) {
 // empty for any), in username order.
 func (s *Store) AdminUserIDs(role, status string) (ids []string, err error) {
 	err = s.read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT id FROM admin_users WHERE (? = '' OR role = ?) AND (? = '' OR status = ?) ORDER BY username",
+		ids, err = queryStrings(db, "SELECT id FROM admin_users WHERE (? = '' OR role = ?) AND (? = '' OR status = ?) ORDER BY username",
 			role, role, status, status)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+		return err
 	})
 	return ids, err
 }
@@ -194,55 +172,38 @@ type ChangeFilter struct {
 // ListChanges reads a page of the change records f selects, newest (highest
 // log index) first, and their total.
 func (s *Store) ListChanges(f ChangeFilter) (items []Change, total int, err error) {
-	where := []string{"1=1"}
-	var args []any
-	for _, c := range []struct{ col, v string }{{"type", f.Type}, {"actor_id", f.ActorID}, {"actor_kind", f.ActorKind}} {
-		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
-		}
-	}
+	w := &sqlWhere{}
+	w.match("type = ?", f.Type)
+	w.match("actor_id = ?", f.ActorID)
+	w.match("actor_kind = ?", f.ActorKind)
 	if f.TypePrefix != "" {
-		where = append(where, "type LIKE ? ESCAPE '\\'")
-		args = append(args, strings.NewReplacer("%", "\\%", "_", "\\_").Replace(f.TypePrefix)+"%")
+		w.add("type LIKE ? ESCAPE '\\'", strings.NewReplacer("%", "\\%", "_", "\\_").Replace(f.TypePrefix)+"%")
 	}
 	if f.OK != nil {
 		if *f.OK {
-			where = append(where, "ok = 1")
+			w.add("ok = 1")
 		} else {
-			where = append(where, "ok = 0")
+			w.add("ok = 0")
 		}
 	}
 	if f.SinceMs != nil {
-		where = append(where, "at_ms >= ?")
-		args = append(args, *f.SinceMs)
+		w.add("at_ms >= ?", *f.SinceMs)
 	}
 	if f.UntilMs != nil {
-		where = append(where, "at_ms < ?")
-		args = append(args, *f.UntilMs)
+		w.add("at_ms < ?", *f.UntilMs)
 	}
-	cond := strings.Join(where, " AND ")
-	items = []Change{}
 	err = s.read(func(db *sql.DB) error {
-		if err := db.QueryRow("SELECT COUNT(*) FROM changes WHERE "+cond, args...).Scan(&total); err != nil {
+		if total, err = countWhere(db, "changes", w); err != nil {
 			return err
 		}
-		rows, err := db.Query("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code FROM changes WHERE "+
-			cond+" ORDER BY log_index DESC LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ch Change
+		items, err = queryAll(db, func(row rowScanner) (ch Change, err error) {
 			var at int64
-			if err := rows.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode); err != nil {
-				return err
-			}
+			err = row.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode)
 			ch.At = time.UnixMilli(at).UTC()
-			items = append(items, ch)
-		}
-		return rows.Err()
+			return ch, err
+		}, "SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code FROM changes"+
+			w.String()+" ORDER BY log_index DESC LIMIT ? OFFSET ?", append(w.args, f.Limit, f.Offset)...)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

@@ -143,43 +143,33 @@ func loadRegistryChange(db queryer, ch change, prev *Registry) (*Registry, error
 	}
 	if parts&PartSettings != 0 {
 		m := map[string]string{}
-		rows, err := db.Query("SELECT key, value FROM settings")
-		if err != nil {
-			return nil, fmt.Errorf("settings: %w", err)
-		}
-		for rows.Next() {
+		err := queryRows(db, "SELECT key, value FROM settings", nil, func(row rowScanner) error {
 			var k, v string
-			if err := rows.Scan(&k, &v); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("settings: %w", err)
+			if err := row.Scan(&k, &v); err != nil {
+				return err
 			}
 			m[k] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("settings: %w", err)
 		}
 		r.Settings = m
 	}
 	if parts&PartPlatformKeys != 0 {
 		var keys []PlatformKey
-		rows, err := db.Query(`SELECT serial, use, alg, public_pem, private_sealed, not_before_ms, not_after_ms, status
-			FROM platform_keys ORDER BY created_ms DESC, serial DESC`)
-		if err != nil {
-			return nil, fmt.Errorf("platform keys: %w", err)
-		}
-		for rows.Next() {
+		err := queryRows(db, `SELECT serial, use, alg, public_pem, private_sealed, not_before_ms, not_after_ms, status
+			FROM platform_keys ORDER BY created_ms DESC, serial DESC`, nil, func(row rowScanner) error {
 			var k PlatformKey
 			var nb, na int64
-			if err := rows.Scan(&k.Serial, &k.Use, &k.Alg, &k.PublicPEM, &k.PrivateSealed, &nb, &na, &k.Status); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("platform keys: %w", err)
+			if err := row.Scan(&k.Serial, &k.Use, &k.Alg, &k.PublicPEM, &k.PrivateSealed, &nb, &na, &k.Status); err != nil {
+				return err
 			}
 			k.NotBefore, k.NotAfter = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC()
 			keys = append(keys, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("platform keys: %w", err)
 		}
 		r.PlatformKeys = keys

@@ -25,30 +25,9 @@ func init() {
 
 // ---- request and answer bodies ----------------------------------------------------
 
-type registerApplicantRequest struct {
-	Name         string   `json:"name"`
-	USCC         string   `json:"uscc"`
-	ContactName  string   `json:"contact_name"`
-	ContactEmail string   `json:"contact_email"`
-	ContactPhone string   `json:"contact_phone"`
-	CallbackURL  string   `json:"callback_url"`
-	RedirectURIs []string `json:"redirect_uris"`
-	IPAllow      []string `json:"ip_allow"`
-}
-
 type registeredApplicant struct {
 	Applicant  platform.Applicant `json:"applicant"`
 	SandboxApp appJSON            `json:"sandbox_app"`
-}
-
-type updateApplicantRequest struct {
-	Name         *string   `json:"name,omitempty"`
-	ContactName  *string   `json:"contact_name,omitempty"`
-	ContactEmail *string   `json:"contact_email,omitempty"`
-	ContactPhone *string   `json:"contact_phone,omitempty"`
-	CallbackURL  *string   `json:"callback_url,omitempty"`
-	RedirectURIs *[]string `json:"redirect_uris,omitempty"`
-	IPAllow      *[]string `json:"ip_allow,omitempty"`
 }
 
 // appJSON is an app with the APIs it is granted.
@@ -130,7 +109,7 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 
 	g.GET("/applicants", s.adminListApplicants, anyRole)
 	s.doc("admin", "GET", "/applicants", "List applicants; filters status, uscc, name (substring), owner_developer_id", nil, List[platform.Applicant]{})
-	g.GET("/applicants/:id", s.adminGetApplicant, anyRole)
+	g.GET("/applicants/:id", s.getApplicant, anyRole)
 	s.doc("admin", "GET", "/applicants/{id}", "One applicant (ETag: its version)", nil, platform.Applicant{})
 	g.POST("/applicants/:id/suspend", s.adminApplicantStatus(platform.CmdApplicantSuspend), operate)
 	s.doc("admin", "POST", "/applicants/{id}/suspend", "Suspend an approved applicant: its apps' calls are refused (reason required; If-Match; operator)", reasonRequest{}, platform.Applicant{})
@@ -138,12 +117,12 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 	s.doc("admin", "POST", "/applicants/{id}/resume", "Resume a suspended applicant (If-Match; operator)", reasonRequest{}, platform.Applicant{})
 	g.POST("/applicants/:id/exit", s.adminApplicantStatus(platform.CmdApplicantExit), operate)
 	s.doc("admin", "POST", "/applicants/{id}/exit", "Exit an applicant: every credential revoked at once, grants removed, records kept read-only (reason required; If-Match; operator)", reasonRequest{}, platform.Applicant{})
-	g.POST("/applicants/:id/production-requests", s.adminSubmitRequest, prepare)
+	g.POST("/applicants/:id/production-requests", s.submitRequest, prepare)
 	s.doc("admin", "POST", "/applicants/{id}/production-requests", "Submit a production request on the applicant's behalf (who submits may not decide it; reviewer, operator)", submitRequestRequest{}, platform.ProductionRequest{})
 
 	g.GET("/production-requests", s.adminListRequests, anyRole)
 	s.doc("admin", "GET", "/production-requests", "List production requests; filters status, applicant_id", nil, List[platform.ProductionRequest]{})
-	g.GET("/production-requests/:id", s.adminGetRequest, anyRole)
+	g.GET("/production-requests/:id", s.getRequest, anyRole)
 	s.doc("admin", "GET", "/production-requests/{id}", "One production request with its agreement acceptance (ETag: its version)", nil, platform.ProductionRequest{})
 	g.PATCH("/production-requests/:id", s.updateRequest, prepare)
 	s.doc("admin", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs or note (who edits may not decide it; reviewer, operator)", updateRequestRequest{}, platform.ProductionRequest{})
@@ -154,7 +133,7 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 
 	g.GET("/apps", s.adminListApps, anyRole)
 	s.doc("admin", "GET", "/apps", "List apps; filters applicant_id, env, status", nil, List[appJSON]{})
-	g.GET("/apps/:app_id", s.adminGetApp, anyRole)
+	g.GET("/apps/:app_id", s.getApp, anyRole)
 	s.doc("admin", "GET", "/apps/{app_id}", "One app with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, anyRole)
 	s.doc("admin", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
@@ -176,26 +155,26 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 func mountPortalApplicants(s *Server, g *echo.Group) {
 	dev := s.requireDeveloper()
 	g.POST("/applicants", s.registerApplicant, dev)
-	s.doc("portal", "POST", "/applicants", "Register an applicant; its sandbox app is created at once", registerApplicantRequest{}, registeredApplicant{})
+	s.doc("portal", "POST", "/applicants", "Register an applicant; its sandbox app is created at once", platform.ApplicantDetails{}, registeredApplicant{})
 	g.GET("/applicants", s.myApplicants, dev)
 	s.doc("portal", "GET", "/applicants", "List my applicants", nil, List[platform.Applicant]{})
-	g.GET("/applicants/:id", s.myApplicantHandler, dev)
+	g.GET("/applicants/:id", s.getApplicant, dev)
 	s.doc("portal", "GET", "/applicants/{id}", "One of my applicants (ETag: its version)", nil, platform.Applicant{})
 	g.PATCH("/applicants/:id", s.updateApplicant, dev)
-	s.doc("portal", "PATCH", "/applicants/{id}", "Change contact, callback URL, redirect URIs or IP allow-list (If-Match)", updateApplicantRequest{}, platform.Applicant{})
+	s.doc("portal", "PATCH", "/applicants/{id}", "Change contact, callback URL, redirect URIs or IP allow-list (If-Match)", platform.ApplicantChanges{}, platform.Applicant{})
 	g.POST("/applicants/:id/production-requests", s.submitRequest, dev)
 	s.doc("portal", "POST", "/applicants/{id}/production-requests", "Ask for production access to published APIs, accepting the current agreement version", submitRequestRequest{}, platform.ProductionRequest{})
 
 	g.GET("/production-requests", s.myRequests, dev)
 	s.doc("portal", "GET", "/production-requests", "List my production requests; filters status, applicant_id", nil, List[platform.ProductionRequest]{})
-	g.GET("/production-requests/:id", s.myRequest, dev)
+	g.GET("/production-requests/:id", s.getRequest, dev)
 	s.doc("portal", "GET", "/production-requests/{id}", "One of my production requests (ETag: its version)", nil, platform.ProductionRequest{})
 	g.PATCH("/production-requests/:id", s.updateRequest, dev)
 	s.doc("portal", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs or note (If-Match)", updateRequestRequest{}, platform.ProductionRequest{})
 
 	g.GET("/apps", s.myApps, dev)
 	s.doc("portal", "GET", "/apps", "List my apps (sandbox and production) with their grants; filters applicant_id, env", nil, List[appJSON]{})
-	g.GET("/apps/:app_id", s.myApp, dev)
+	g.GET("/apps/:app_id", s.getApp, dev)
 	s.doc("portal", "GET", "/apps/{app_id}", "One of my apps with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, dev)
 	s.doc("portal", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
@@ -291,14 +270,6 @@ func renameField(err error, names map[string]string) error {
 	return err
 }
 
-// optionalBind binds the body if there is one.
-func (s *Server) optionalBind(c echo.Context, v any) error {
-	if c.Request().ContentLength == 0 {
-		return nil
-	}
-	return s.bind(c, v)
-}
-
 func (s *Server) answerApplicant(c echo.Context, status int, id string) error {
 	a, err := s.applicantFor(c, id)
 	if err != nil {
@@ -328,7 +299,7 @@ func (s *Server) answerCredential(c echo.Context, status int, id string) error {
 // ---- applicants ---------------------------------------------------------------------
 
 func (s *Server) registerApplicant(c echo.Context) error {
-	var req registerApplicantRequest
+	var req platform.ApplicantDetails
 	if err := s.bind(c, &req); err != nil {
 		return err
 	}
@@ -340,15 +311,10 @@ func (s *Server) registerApplicant(c echo.Context) error {
 	}
 	p := platform.ApplicantRegister{
 		ApplicantID: platform.NewID("apl"), SandboxAppID: platform.NewAppID(s.now()), OwnerDeveloperID: developerID(c),
-		Name: req.Name, USCC: req.USCC, ContactName: req.ContactName, ContactEmail: req.ContactEmail, ContactPhone: req.ContactPhone,
-		CallbackURL: req.CallbackURL, RedirectURIs: req.RedirectURIs, IPAllow: req.IPAllow,
+		ApplicantDetails: req,
 	}
-	res, err := s.exec(c, platform.CmdApplicantRegister, 1, p)
+	r, err := execResult[platform.ApplicantResult](s, c, platform.CmdApplicantRegister, 1, p)
 	if err != nil {
-		return err
-	}
-	var r platform.ApplicantResult
-	if err := resultInto(res, &r); err != nil {
 		return err
 	}
 	a, err := s.applicantFor(c, r.ApplicantID)
@@ -373,68 +339,38 @@ func (s *Server) adminListApplicants(c echo.Context) error {
 }
 
 func (s *Server) listApplicants(c echo.Context, f platform.ApplicantFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	out := List[platform.Applicant]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListApplicants(f); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.Applicant, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		return s.store.ListApplicants(f)
+	})
 }
 
-func (s *Server) myApplicantHandler(c echo.Context) error {
-	return s.answerApplicant(c, http.StatusOK, c.Param("id"))
-}
-
-func (s *Server) adminGetApplicant(c echo.Context) error {
+// getApplicant answers one applicant: any for bank users, their own for
+// developers (applicantFor).
+func (s *Server) getApplicant(c echo.Context) error {
 	return s.answerApplicant(c, http.StatusOK, c.Param("id"))
 }
 
 func (s *Server) updateApplicant(c echo.Context) error {
-	a, err := s.applicantFor(c, c.Param("id"))
+	var req platform.ApplicantChanges
+	a, ver, err := changeOf(s, c, s.applicantFor, &req, s.bind)
 	if err != nil {
 		return err
 	}
-	ver, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
-	var req updateApplicantRequest
-	if err := s.bind(c, &req); err != nil {
-		return err
-	}
-	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, Name: req.Name, ContactName: req.ContactName,
-		ContactEmail: req.ContactEmail, ContactPhone: req.ContactPhone, CallbackURL: req.CallbackURL,
-		RedirectURIs: req.RedirectURIs, IPAllow: req.IPAllow}
-	if _, err := s.exec(c, platform.CmdApplicantUpdate, 1, p); err != nil {
-		return err
-	}
-	return s.answerApplicant(c, http.StatusOK, a.ID)
+	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, ApplicantChanges: req}
+	return s.proposeAnswer(c, platform.CmdApplicantUpdate, p, s.answerApplicant, a.ID)
 }
 
 // adminApplicantStatus suspends, resumes or exits an applicant.
 func (s *Server) adminApplicantStatus(typ string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		a, err := s.applicantFor(c, c.Param("id"))
-		if err != nil {
-			return err
-		}
-		ver, err := s.ifMatch(c)
-		if err != nil {
-			return err
-		}
 		var req reasonRequest
-		if err := s.optionalBind(c, &req); err != nil {
+		a, ver, err := changeOf(s, c, s.applicantFor, &req, s.bindOptional)
+		if err != nil {
 			return err
 		}
 		p := platform.ApplicantStatusChange{ApplicantID: a.ID, ExpectedVersion: ver, Reason: req.Reason, NoticeID: platform.NewID("ntc")}
-		if _, err := s.exec(c, typ, 1, p); err != nil {
-			return err
-		}
-		return s.answerApplicant(c, http.StatusOK, a.ID)
+		return s.proposeAnswer(c, typ, p, s.answerApplicant, a.ID)
 	}
 }
 
@@ -457,8 +393,6 @@ func (s *Server) submitRequest(c echo.Context) error {
 	return s.answerRequest(c, http.StatusCreated, id)
 }
 
-func (s *Server) adminSubmitRequest(c echo.Context) error { return s.submitRequest(c) }
-
 func (s *Server) myRequests(c echo.Context) error {
 	return s.listRequests(c, platform.RequestFilter{OwnerDeveloperID: developerID(c), Status: c.QueryParam("status"), ApplicantID: c.QueryParam("applicant_id")})
 }
@@ -468,59 +402,34 @@ func (s *Server) adminListRequests(c echo.Context) error {
 }
 
 func (s *Server) listRequests(c echo.Context, f platform.RequestFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	out := List[platform.ProductionRequest]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListProductionRequests(f); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.ProductionRequest, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		return s.store.ListProductionRequests(f)
+	})
 }
 
-func (s *Server) myRequest(c echo.Context) error {
-	return s.answerRequest(c, http.StatusOK, c.Param("id"))
-}
-
-func (s *Server) adminGetRequest(c echo.Context) error {
+// getRequest answers one production request the caller may see
+// (requestFor).
+func (s *Server) getRequest(c echo.Context) error {
 	return s.answerRequest(c, http.StatusOK, c.Param("id"))
 }
 
 func (s *Server) updateRequest(c echo.Context) error {
-	r, err := s.requestFor(c, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	ver, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
 	var req updateRequestRequest
-	if err := s.bind(c, &req); err != nil {
+	r, ver, err := changeOf(s, c, s.requestFor, &req, s.bind)
+	if err != nil {
 		return err
 	}
 	p := platform.ProductionRequestUpdate{RequestID: r.ID, ExpectedVersion: ver, APIIDs: req.APIIDs, Note: req.Note}
-	if _, err := s.exec(c, platform.CmdProductionRequestUpdate, 1, p); err != nil {
-		return err
-	}
-	return s.answerRequest(c, http.StatusOK, r.ID)
+	return s.proposeAnswer(c, platform.CmdProductionRequestUpdate, p, s.answerRequest, r.ID)
 }
 
 // adminDecide approves or rejects a production request.
 func (s *Server) adminDecide(approve bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r, err := s.requestFor(c, c.Param("id"))
-		if err != nil {
-			return err
-		}
-		ver, err := s.ifMatch(c)
-		if err != nil {
-			return err
-		}
 		var req reasonRequest
-		if err := s.optionalBind(c, &req); err != nil {
+		r, ver, err := changeOf(s, c, s.requestFor, &req, s.bindOptional)
+		if err != nil {
 			return err
 		}
 		p := platform.ProductionRequestDecision{RequestID: r.ID, ExpectedVersion: ver, Reason: req.Reason, NoticeID: platform.NewID("ntc")}
@@ -528,11 +437,11 @@ func (s *Server) adminDecide(approve bool) echo.HandlerFunc {
 		if approve {
 			typ, p.ProductionAppID = platform.CmdProductionRequestApprove, platform.NewAppID(s.now())
 		}
+		if !approve {
+			return s.proposeAnswer(c, typ, p, s.answerRequest, r.ID)
+		}
 		if _, err := s.exec(c, typ, 1, p); err != nil {
 			return err
-		}
-		if !approve {
-			return s.answerRequest(c, http.StatusOK, r.ID)
 		}
 		done, err := s.requestFor(c, r.ID)
 		if err != nil {
@@ -559,31 +468,21 @@ func (s *Server) adminListApps(c echo.Context) error {
 }
 
 func (s *Server) listApps(c echo.Context, f platform.AppFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	var apps []platform.App
-	out := List[appJSON]{Items: []appJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	if apps, out.Total, err = s.store.ListApps(f); err != nil {
-		return err
-	}
-	for _, a := range apps {
-		out.Items = append(out.Items, s.appJSON(a))
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]appJSON, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		apps, total, err := s.store.ListApps(f)
+		return shown(apps, total, err, s.appJSON)
+	})
 }
 
-func (s *Server) myApp(c echo.Context) error {
+// getApp answers one app the caller may see (appFor).
+func (s *Server) getApp(c echo.Context) error {
 	a, err := s.appFor(c, c.Param("app_id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
 }
-
-func (s *Server) adminGetApp(c echo.Context) error { return s.myApp(c) }
 
 func (s *Server) listAppCredentials(c echo.Context) error {
 	a, err := s.appFor(c, c.Param("app_id"))
@@ -599,16 +498,10 @@ func (s *Server) adminListCredentials(c echo.Context) error {
 }
 
 func (s *Server) listCredentials(c echo.Context, f platform.CredentialFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = pg.Limit, pg.Offset
-	out := List[platform.Credential]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListCredentials(f, s.now()); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.Credential, int, error) {
+		f.Limit, f.Offset = pg.Limit, pg.Offset
+		return s.store.ListCredentials(f, s.now())
+	})
 }
 
 // listExpiring lists credentials that expire within ?within_days= (default
@@ -660,9 +553,23 @@ func (s *Server) newCredential(c echo.Context, p platform.CredentialCreate, w cr
 	return res, renameField(err, map[string]string{"not_before_ms": "not_before", "not_after_ms": "not_after"})
 }
 
+// addCredential proposes a key or certificate credential (newCredential)
+// and answers 201 with it.
+func (s *Server) addCredential(c echo.Context, p platform.CredentialCreate, w credentialWindow) error {
+	res, err := s.newCredential(c, p, w)
+	if err != nil {
+		return err
+	}
+	var r platform.CredentialResult
+	if err := resultInto(res, &r); err != nil {
+		return err
+	}
+	return s.answerCredential(c, http.StatusCreated, r.CredentialID)
+}
+
 func (s *Server) createSecret(c echo.Context) error {
 	var req createSecretRequest
-	if err := s.optionalBind(c, &req); err != nil {
+	if err := s.bindOptional(c, &req); err != nil {
 		return err
 	}
 	id, secret := platform.NewID("crd"), platform.NewAppSecret()
@@ -699,15 +606,7 @@ func (s *Server) uploadKey(c echo.Context) error {
 	if req.Kind != platform.CredentialSM2Sign && req.Kind != platform.CredentialSM2Enc {
 		return badRequest("kind", "must be sm2_sign or sm2_enc")
 	}
-	res, err := s.newCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: req.Kind, PublicKey: req.PublicKey}, req.credentialWindow)
-	if err != nil {
-		return err
-	}
-	var r platform.CredentialResult
-	if err := resultInto(res, &r); err != nil {
-		return err
-	}
-	return s.answerCredential(c, http.StatusCreated, r.CredentialID)
+	return s.addCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: req.Kind, PublicKey: req.PublicKey}, req.credentialWindow)
 }
 
 func (s *Server) uploadCertificate(c echo.Context) error {
@@ -715,15 +614,7 @@ func (s *Server) uploadCertificate(c echo.Context) error {
 	if err := s.bind(c, &req); err != nil {
 		return err
 	}
-	res, err := s.newCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: platform.CredentialClientCert, Certificate: req.Certificate}, req.credentialWindow)
-	if err != nil {
-		return err
-	}
-	var r platform.CredentialResult
-	if err := resultInto(res, &r); err != nil {
-		return err
-	}
-	return s.answerCredential(c, http.StatusCreated, r.CredentialID)
+	return s.addCredential(c, platform.CredentialCreate{CredentialID: platform.NewID("crd"), Kind: platform.CredentialClientCert, Certificate: req.Certificate}, req.credentialWindow)
 }
 
 func (s *Server) revokeCredential(c echo.Context) error {
@@ -738,27 +629,18 @@ func (s *Server) revokeCredential(c echo.Context) error {
 		return notFound("credential")
 	}
 	var req reasonRequest
-	if err := s.optionalBind(c, &req); err != nil {
+	if err := s.bindOptional(c, &req); err != nil {
 		return err
 	}
-	if _, err := s.exec(c, platform.CmdCredentialRevoke, 1, platform.CredentialRevoke{CredentialID: cr.ID, Reason: req.Reason}); err != nil {
-		return err
-	}
-	return s.answerCredential(c, http.StatusOK, cr.ID)
+	return s.proposeAnswer(c, platform.CmdCredentialRevoke, platform.CredentialRevoke{CredentialID: cr.ID, Reason: req.Reason}, s.answerCredential, cr.ID)
 }
 
 // ---- agreements ---------------------------------------------------------------------
 
 func (s *Server) listAgreements(c echo.Context) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	out := List[platform.Agreement]{Limit: pg.Limit, Offset: pg.Offset}
-	if out.Items, out.Total, err = s.store.ListAgreements(pg.Limit, pg.Offset); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.Agreement, int, error) {
+		return s.store.ListAgreements(pg.Limit, pg.Offset)
+	})
 }
 
 func (s *Server) getAgreement(c echo.Context) error {

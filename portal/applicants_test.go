@@ -47,8 +47,12 @@ func (env *testEnv) aplPublishAPIs(n int) []string {
 	for i := range n {
 		id := platform.NewID("api")
 		env.aplExec(platform.CmdAPICreate, &platform.APICreate{ID: id, APISpec: platform.APISpec{
-			Name: fmt.Sprintf("Balance %d", i), APIVersion: "v1", Method: "GET", Path: fmt.Sprintf("/v1/apl%d/{account_no}/balance", i),
-			Level: platform.LevelA1, Upstream: platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: 1000}, Retention: platform.RetentionNone}})
+			APIContract: platform.APIContract{
+				Name: fmt.Sprintf("Balance %d", i), APIVersion: "v1", Method: "GET", Path: fmt.Sprintf("/v1/apl%d/{account_no}/balance", i),
+				Level: platform.LevelA1,
+			},
+			Upstream: platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: 1000}, Retention: platform.RetentionNone,
+		}})
 		env.aplExec(platform.CmdAPIPublish, &platform.APITransition{ID: id, ExpectedVersion: 1})
 		ids = append(ids, id)
 	}

@@ -87,17 +87,15 @@ func (s *Server) adminAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if publicRoutes[c.Path()] {
 			return next(c)
 		}
-		sess, ok := s.sessionFrom(c, AdminCookie, platform.SessionAdmin)
-		if !ok {
-			return errUnauthenticated
+		p, err := s.sessionPrincipal(c, AdminCookie, platform.SessionAdmin, func(id string) (*Principal, bool) {
+			u, ok := s.store.Registry().Auth.AdminByID(id)
+			return &Principal{Kind: platform.ActorAdmin, ID: u.ID, Name: u.Username, Role: u.Role}, ok && u.Status == "active"
+		})
+		if err != nil {
+			return err
 		}
-		u, ok := s.store.Registry().Auth.AdminByID(sess.PrincipalID)
-		if !ok || u.Status != "active" {
-			return errUnauthenticated
-		}
-		c.Set(principalKey, &Principal{Kind: platform.ActorAdmin, ID: u.ID, Name: u.Username, Role: u.Role, SessionID: sess.ID})
 		m := c.Request().Method
-		if u.Role == platform.RoleAuditor && m != http.MethodGet && m != http.MethodHead && c.Path() != AdminPrefix+"/logout" {
+		if p.Role == platform.RoleAuditor && m != http.MethodGet && m != http.MethodHead && c.Path() != AdminPrefix+"/logout" {
 			return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "auditors read everything and change nothing"}
 		}
 		return next(c)
@@ -110,17 +108,32 @@ func (s *Server) developerAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if publicRoutes[c.Path()] || !strings.HasPrefix(c.Path(), PortalPrefix) {
 			return next(c)
 		}
-		sess, ok := s.sessionFrom(c, DeveloperCookie, platform.SessionDeveloper)
-		if !ok {
-			return errUnauthenticated
+		_, err := s.sessionPrincipal(c, DeveloperCookie, platform.SessionDeveloper, func(id string) (*Principal, bool) {
+			d, ok := s.store.Registry().Auth.DeveloperByID(id)
+			return &Principal{Kind: platform.ActorDeveloper, ID: d.ID, Name: d.Email}, ok && d.Status == "active"
+		})
+		if err != nil {
+			return err
 		}
-		d, ok := s.store.Registry().Auth.DeveloperByID(sess.PrincipalID)
-		if !ok || d.Status != "active" {
-			return errUnauthenticated
-		}
-		c.Set(principalKey, &Principal{Kind: platform.ActorDeveloper, ID: d.ID, Name: d.Email, SessionID: sess.ID})
 		return next(c)
 	}
+}
+
+// sessionPrincipal resolves the request's session of kind (in cookie) to
+// its principal, which lookup finds by id and reports whether it is active,
+// and sets it on c; otherwise the request is unauthenticated.
+func (s *Server) sessionPrincipal(c echo.Context, cookie, kind string, lookup func(id string) (*Principal, bool)) (*Principal, error) {
+	sess, ok := s.sessionFrom(c, cookie, kind)
+	if !ok {
+		return nil, errUnauthenticated
+	}
+	p, ok := lookup(sess.PrincipalID)
+	if !ok {
+		return nil, errUnauthenticated
+	}
+	p.SessionID = sess.ID
+	c.Set(principalKey, p)
+	return p, nil
 }
 
 // requireAdmin lets through admins of the given roles (any role when none
@@ -409,12 +422,9 @@ type updateAdminUserRequest struct {
 }
 
 func (s *Server) updateAdminUser(c echo.Context) error {
-	ver, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
 	var req updateAdminUserRequest
-	if err := s.bind(c, &req); err != nil {
+	ver, err := s.bindChange(c, &req, s.bind)
+	if err != nil {
 		return err
 	}
 	id := c.Param("id")
@@ -520,43 +530,33 @@ type changeJSON struct {
 }
 
 func (s *Server) listChanges(c echo.Context) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	q := c.QueryParams()
-	f := platform.ChangeFilter{Type: q.Get("type"), TypePrefix: q.Get("type_prefix"), ActorKind: q.Get("actor_kind"), ActorID: q.Get("actor_id"),
-		Limit: pg.Limit, Offset: pg.Offset}
-	switch q.Get("ok") {
-	case "":
-	case "true", "false":
-		ok := q.Get("ok") == "true"
-		f.OK = &ok
-	default:
-		return badRequest("ok", "must be true or false")
-	}
-	for _, p := range []struct {
-		param string
-		dst   **int64
-	}{{"since_ms", &f.SinceMs}, {"until_ms", &f.UntilMs}} {
-		if v := q.Get(p.param); v != "" {
-			var n int64
-			if _, err := fmtSscan(v, &n); err != nil {
-				return badRequest(p.param, "must be Unix milliseconds")
-			}
-			*p.dst = &n
+	return listPage(s, c, func(pg Page) ([]changeJSON, int, error) {
+		q := c.QueryParams()
+		f := platform.ChangeFilter{Type: q.Get("type"), TypePrefix: q.Get("type_prefix"), ActorKind: q.Get("actor_kind"), ActorID: q.Get("actor_id"),
+			Limit: pg.Limit, Offset: pg.Offset}
+		switch q.Get("ok") {
+		case "":
+		case "true", "false":
+			ok := q.Get("ok") == "true"
+			f.OK = &ok
+		default:
+			return nil, 0, badRequest("ok", "must be true or false")
 		}
-	}
-	out := List[changeJSON]{Items: []changeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	changes, total, err := s.store.ListChanges(f)
-	if err != nil {
-		return err
-	}
-	out.Total = total
-	for _, ch := range changes {
-		out.Items = append(out.Items, changeJSON(ch))
-	}
-	return c.JSON(http.StatusOK, out)
+		for _, p := range []struct {
+			param string
+			dst   **int64
+		}{{"since_ms", &f.SinceMs}, {"until_ms", &f.UntilMs}} {
+			if v := q.Get(p.param); v != "" {
+				var n int64
+				if _, err := fmtSscan(v, &n); err != nil {
+					return nil, 0, badRequest(p.param, "must be Unix milliseconds")
+				}
+				*p.dst = &n
+			}
+		}
+		changes, total, err := s.store.ListChanges(f)
+		return shown(changes, total, err, func(ch platform.Change) changeJSON { return changeJSON(ch) })
+	})
 }
 
 // ---- developers -------------------------------------------------------------------

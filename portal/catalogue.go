@@ -51,7 +51,7 @@ func mountAdminCatalogue(s *Server, g *echo.Group) {
 	g.POST("/apis/:id/retire", s.retireAPI, op)
 	s.doc("admin", "POST", "/apis/{id}/retire", "Retire a draft, or a deprecated API once its sunset has come; removes its grants; needs If-Match (operator)", transitionRequest{}, apiJSON{})
 	g.GET("/apis/:id/changes", s.listAPIChanges, read)
-	s.doc("admin", "GET", "/apis/{id}/changes", "List the API's change log, newest first", nil, List[apiChangeJSON]{})
+	s.doc("admin", "GET", "/apis/{id}/changes", "List the API's change log, newest first", nil, List[platform.APIChange]{})
 	g.GET("/apis/:id/grants", s.listAPIGrants, read)
 	s.doc("admin", "GET", "/apis/{id}/grants", "List the apps granted the API", nil, List[grantJSON]{})
 
@@ -149,21 +149,6 @@ type deprecateRequest struct {
 	Summary string    `json:"summary,omitempty"`
 }
 
-type apiChangeJSON struct {
-	Seq         int64           `json:"seq"`
-	CommandID   string          `json:"command_id"`
-	At          time.Time       `json:"at"`
-	ActorKind   string          `json:"actor_kind"`
-	ActorID     string          `json:"actor_id"`
-	Action      string          `json:"action"`
-	Summary     string          `json:"summary"`
-	FromVersion int64           `json:"from_version"`
-	ToVersion   int64           `json:"to_version"`
-	FromStatus  string          `json:"from_status"`
-	ToStatus    string          `json:"to_status"`
-	Spec        json.RawMessage `json:"spec"`
-}
-
 type grantRequest struct {
 	// Limits override the API's default limits (absent fields keep them).
 	Limits *platform.LimitsOverride `json:"limits,omitempty"`
@@ -188,6 +173,15 @@ func toGrantJSON(v *platform.CatalogueView, g platform.Grant) grantJSON {
 	return out
 }
 
+// grantsJSON shows grants as toGrantJSON does (never nil).
+func grantsJSON(v *platform.CatalogueView, grants []platform.Grant) []grantJSON {
+	out := []grantJSON{}
+	for _, g := range grants {
+		out = append(out, toGrantJSON(v, g))
+	}
+	return out
+}
+
 type deliveryJSON struct {
 	Status      string     `json:"status"`
 	URL         string     `json:"url,omitempty"`
@@ -199,20 +193,14 @@ type deliveryJSON struct {
 	Delivered   *time.Time `json:"delivered,omitempty"`
 }
 
+// noticeJSON is a notice with its webhook delivery.
 type noticeJSON struct {
-	ID          string        `json:"id"`
-	ApplicantID string        `json:"applicant_id"`
-	Kind        string        `json:"kind"`
-	APIID       string        `json:"api_id,omitempty"`
-	Title       string        `json:"title"`
-	Body        string        `json:"body"`
-	Created     time.Time     `json:"created"`
-	Delivery    *deliveryJSON `json:"delivery,omitempty"`
+	platform.Notice
+	Delivery *deliveryJSON `json:"delivery,omitempty"`
 }
 
 func toNoticeJSON(n platform.NoticeWithDelivery) noticeJSON {
-	out := noticeJSON{ID: n.ID, ApplicantID: n.ApplicantID, Kind: n.Kind, APIID: n.APIID, Title: n.Title, Body: n.Body,
-		Created: time.UnixMilli(n.CreatedMs).UTC()}
+	out := noticeJSON{Notice: n.Notice}
 	if d := n.Delivery; d != nil {
 		out.Delivery = &deliveryJSON{Status: d.Status, URL: d.URL, Attempts: d.Attempts, LastAttempt: msTime(d.LastAttemptMs),
 			LastStatus: d.LastStatus, LastError: d.LastError, Delivered: msTime(d.DeliveredMs)}
@@ -226,16 +214,8 @@ func toNoticeJSON(n platform.NoticeWithDelivery) noticeJSON {
 // catalogueEntry is a published API as developers see it: no upstream, no
 // retention policy.
 type catalogueEntry struct {
-	ID           string              `json:"id"`
-	Name         string              `json:"name"`
-	Description  string              `json:"description,omitempty"`
-	APIVersion   string              `json:"api_version"`
-	Method       string              `json:"method"`
-	Path         string              `json:"path"`
-	Level        string              `json:"level"`
-	ActsForUser  bool                `json:"acts_for_user"`
-	ConsentScope string              `json:"consent_scope,omitempty"`
-	Params       catalogueParams     `json:"params"`
+	ID string `json:"id"`
+	platform.APIContract
 	Masking      []platform.MaskRule `json:"masking"`
 	Limits       platform.Limits     `json:"limits"`
 	UpstreamLink string              `json:"upstream_link"` // how the bank's side is reached: tls, loopback, plain-trusted-zone, plain
@@ -246,19 +226,13 @@ type catalogueEntry struct {
 	Version      int64               `json:"version"`
 }
 
-type catalogueParams struct {
-	Path  json.RawMessage `json:"path,omitempty"`
-	Query json.RawMessage `json:"query,omitempty"`
-	Body  json.RawMessage `json:"body,omitempty"`
-}
-
 func toCatalogueEntry(a *platform.API) catalogueEntry {
-	e := catalogueEntry{ID: a.ID, Name: a.Name, Description: a.Description, APIVersion: a.APIVersion, Method: a.Method, Path: a.Path,
-		Level: a.Level, ActsForUser: a.ActsForUser, ConsentScope: a.ConsentScope, Masking: a.Masking, Limits: a.Limits,
+	e := catalogueEntry{ID: a.ID, APIContract: a.APIContract, Masking: a.Masking, Limits: a.Limits,
 		UpstreamLink: a.Upstream.Link(), Status: a.Status, Deprecated: a.Status == platform.APIDeprecated, Sunset: msTime(a.SunsetMs), Published: msTime(a.PublishedMs),
-		Version: a.Version,
-		Params: catalogueParams{Path: a.ParamSchema(platform.ParamInPath), Query: a.ParamSchema(platform.ParamInQuery),
-			Body: a.ParamSchema(platform.ParamInBody)}}
+		Version: a.Version}
+	// The compact schema documents in effect (ParamSchema), not as written.
+	e.Params = platform.ParamSchemas{Path: a.ParamSchema(platform.ParamInPath), Query: a.ParamSchema(platform.ParamInQuery),
+		Body: a.ParamSchema(platform.ParamInBody)}
 	if e.Masking == nil {
 		e.Masking = []platform.MaskRule{}
 	}
@@ -297,8 +271,11 @@ func (s *Server) listAPIs(c echo.Context) error {
 }
 
 // apiParam returns the API named by the :id path parameter.
-func (s *Server) apiParam(c echo.Context) (*platform.API, error) {
-	a, ok := s.catalogue().API(c.Param("id"))
+func (s *Server) apiParam(c echo.Context) (*platform.API, error) { return s.apiByID(c, c.Param("id")) }
+
+// apiByID returns the API id, as changeOf loads a record.
+func (s *Server) apiByID(_ echo.Context, id string) (*platform.API, error) {
+	a, ok := s.catalogue().API(id)
 	if !ok {
 		return nil, notFound("API")
 	}
@@ -330,18 +307,7 @@ func (s *Server) createAPI(c echo.Context) error {
 		return err
 	}
 	p := platform.APICreate{ID: platform.NewID("api"), APISpec: req.APISpec}
-	p.Upstream = req.Upstream.Upstream
-	var err error
-	if p.UpstreamKeySealed, err = s.sealUpstreamKey(p.ID, req.Upstream); err != nil {
-		return err
-	}
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	if err := checkUpstreamKeyPair(req.Upstream); err != nil {
-		return err
-	}
-	res, err := s.exec(c, platform.CmdAPICreate, 1, p)
+	res, err := s.proposeSpec(c, platform.CmdAPICreate, &p, p.ID, &p.APISpec, &p.UpstreamKeySealed, req.Upstream)
 	if err != nil {
 		return err
 	}
@@ -350,33 +316,36 @@ func (s *Server) createAPI(c echo.Context) error {
 }
 
 func (s *Server) updateAPI(c echo.Context) error {
-	if _, err := s.apiParam(c); err != nil {
-		return err
-	}
-	expected, err := s.ifMatch(c)
+	var req apiUpdateRequest
+	_, expected, err := changeOf(s, c, s.apiByID, &req, s.bind)
 	if err != nil {
 		return err
 	}
-	var req apiUpdateRequest
-	if err := s.bind(c, &req); err != nil {
-		return err
-	}
 	p := platform.APIUpdate{ID: c.Param("id"), ExpectedVersion: expected, Summary: req.Summary, APISpec: req.APISpec}
-	p.Upstream = req.Upstream.Upstream
-	if p.UpstreamKeySealed, err = s.sealUpstreamKey(p.ID, req.Upstream); err != nil {
-		return err
-	}
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	if err := checkUpstreamKeyPair(req.Upstream); err != nil {
-		return err
-	}
-	res, err := s.exec(c, platform.CmdAPIUpdate, 1, p)
+	res, err := s.proposeSpec(c, platform.CmdAPIUpdate, &p, p.ID, &p.APISpec, &p.UpstreamKeySealed, req.Upstream)
 	if err != nil {
 		return err
 	}
 	return s.answerAPI(c, res, http.StatusOK)
+}
+
+// proposeSpec proposes p, an API create or update of API id whose spec is
+// *spec: the spec takes the request's upstream, whose client key, if given,
+// is sealed into *sealed; then p is validated, the key checked against the
+// certificate, and the command proposed.
+func (s *Server) proposeSpec(c echo.Context, typ string, p interface{ Validate() error }, id string, spec *platform.APISpec, sealed *[]byte, up upstreamRequest) (platform.Result, error) {
+	spec.Upstream = up.Upstream
+	var err error
+	if *sealed, err = s.sealUpstreamKey(id, up); err != nil {
+		return platform.Result{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return platform.Result{}, err
+	}
+	if err := checkUpstreamKeyPair(up); err != nil {
+		return platform.Result{}, err
+	}
+	return s.exec(c, typ, 1, p)
 }
 
 // sealUpstreamKey seals the upstream's client key, if given, for the API id.
@@ -409,24 +378,10 @@ func checkUpstreamKeyPair(up upstreamRequest) error {
 	return nil
 }
 
-// bindOptional decodes the body into v when there is one.
-func (s *Server) bindOptional(c echo.Context, v any) error {
-	if c.Request().ContentLength == 0 {
-		return nil
-	}
-	return s.bind(c, v)
-}
-
 func (s *Server) transitionAPI(c echo.Context, typ string) error {
-	if _, err := s.apiParam(c); err != nil {
-		return err
-	}
-	expected, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
 	var req transitionRequest
-	if err := s.bindOptional(c, &req); err != nil {
+	_, expected, err := changeOf(s, c, s.apiByID, &req, s.bindOptional)
+	if err != nil {
 		return err
 	}
 	p := platform.APITransition{ID: c.Param("id"), ExpectedVersion: expected, Summary: req.Summary}
@@ -444,15 +399,9 @@ func (s *Server) publishAPI(c echo.Context) error { return s.transitionAPI(c, pl
 func (s *Server) retireAPI(c echo.Context) error  { return s.transitionAPI(c, platform.CmdAPIRetire) }
 
 func (s *Server) deprecateAPI(c echo.Context) error {
-	if _, err := s.apiParam(c); err != nil {
-		return err
-	}
-	expected, err := s.ifMatch(c)
-	if err != nil {
-		return err
-	}
 	var req deprecateRequest
-	if err := s.bind(c, &req); err != nil {
+	_, expected, err := changeOf(s, c, s.apiByID, &req, s.bind)
+	if err != nil {
 		return err
 	}
 	if req.Sunset.IsZero() {
@@ -476,22 +425,9 @@ func (s *Server) listAPIChanges(c echo.Context) error {
 	if _, err := s.apiParam(c); err != nil {
 		return err
 	}
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	out := List[apiChangeJSON]{Items: []apiChangeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	rows, total, err := s.store.ListAPIChanges(c.Param("id"), pg.Limit, pg.Offset)
-	if err != nil {
-		return err
-	}
-	out.Total = total
-	for _, ch := range rows {
-		out.Items = append(out.Items, apiChangeJSON{Seq: ch.Seq, CommandID: ch.CommandID, At: time.UnixMilli(ch.AtMs).UTC(),
-			ActorKind: ch.ActorKind, ActorID: ch.ActorID, Action: ch.Action, Summary: ch.Summary, FromVersion: ch.FromVersion,
-			ToVersion: ch.ToVersion, FromStatus: ch.FromStatus, ToStatus: ch.ToStatus, Spec: json.RawMessage(ch.Spec)})
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]platform.APIChange, int, error) {
+		return s.store.ListAPIChanges(c.Param("id"), pg.Limit, pg.Offset)
+	})
 }
 
 // ---- admin: grants -----------------------------------------------------------------
@@ -505,11 +441,7 @@ func (s *Server) listAPIGrants(c echo.Context) error {
 		return err
 	}
 	v := s.catalogue()
-	items := []grantJSON{}
-	for _, g := range v.GrantsFor(c.Param("id")) {
-		items = append(items, toGrantJSON(v, g))
-	}
-	return c.JSON(http.StatusOK, paginate(items, pg))
+	return c.JSON(http.StatusOK, paginate(grantsJSON(v, v.GrantsFor(c.Param("id"))), pg))
 }
 
 // appExists reports whether the app is known.
@@ -533,11 +465,7 @@ func (s *Server) listAppGrants(c echo.Context) error {
 		return notFound("app")
 	}
 	v := s.catalogue()
-	items := []grantJSON{}
-	for _, g := range v.GrantsOf(c.Param("app_id")) {
-		items = append(items, toGrantJSON(v, g))
-	}
-	return c.JSON(http.StatusOK, paginate(items, pg))
+	return c.JSON(http.StatusOK, paginate(grantsJSON(v, v.GrantsOf(c.Param("app_id"))), pg))
 }
 
 func (s *Server) putGrant(c echo.Context) error {
@@ -555,12 +483,8 @@ func (s *Server) putGrant(c echo.Context) error {
 		return s.proposeGrant(c, p) // grant_proposals.go: another reviewer approves
 	}
 	_, existed := s.catalogue().Grant(p.AppID, p.APIID)
-	res, err := s.exec(c, platform.CmdGrantSet, 1, p)
+	g, err := execResult[platform.Grant](s, c, platform.CmdGrantSet, 1, p)
 	if err != nil {
-		return err
-	}
-	var g platform.Grant
-	if err := resultInto(res, &g); err != nil {
 		return err
 	}
 	status := http.StatusCreated
@@ -584,27 +508,17 @@ func (s *Server) deleteGrant(c echo.Context) error {
 // ---- notices -----------------------------------------------------------------------
 
 func (s *Server) listNotices(c echo.Context, f platform.NoticeFilter) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	q := c.QueryParams()
-	f.Kind, f.APIID, f.DeliveryStatus = q.Get("kind"), q.Get("api_id"), q.Get("delivery_status")
-	switch f.DeliveryStatus {
-	case "", platform.DeliveryPending, platform.DeliveryDelivered, platform.DeliveryFailed, platform.DeliverySkipped:
-	default:
-		return badRequest("delivery_status", "must be pending, delivered, failed or skipped")
-	}
-	out := List[noticeJSON]{Items: []noticeJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	rows, total, err := s.store.ListNotices(f, pg.Limit, pg.Offset)
-	if err != nil {
-		return err
-	}
-	out.Total = total
-	for _, n := range rows {
-		out.Items = append(out.Items, toNoticeJSON(n))
-	}
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]noticeJSON, int, error) {
+		q := c.QueryParams()
+		f.Kind, f.APIID, f.DeliveryStatus = q.Get("kind"), q.Get("api_id"), q.Get("delivery_status")
+		switch f.DeliveryStatus {
+		case "", platform.DeliveryPending, platform.DeliveryDelivered, platform.DeliveryFailed, platform.DeliverySkipped:
+		default:
+			return nil, 0, badRequest("delivery_status", "must be pending, delivered, failed or skipped")
+		}
+		rows, total, err := s.store.ListNotices(f, pg.Limit, pg.Offset)
+		return shown(rows, total, err, toNoticeJSON)
+	})
 }
 
 func (s *Server) listNoticesAdmin(c echo.Context) error {

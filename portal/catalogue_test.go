@@ -157,7 +157,7 @@ func TestCatalogueAdminAPI(t *testing.T) {
 	}
 	catWantError(t, aud.do("GET", "/apis?status=gone", nil), http.StatusBadRequest, CodeInvalid, "status")
 	// The change log.
-	var log List[apiChangeJSON]
+	var log List[platform.APIChange]
 	mustStatus(t, aud.do("GET", base+"/changes", nil), 200).JSON(t, &log)
 	var actions []string
 	for _, ch := range log.Items {

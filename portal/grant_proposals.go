@@ -50,12 +50,8 @@ func (s *Server) isProductionApp(appID string) (bool, error) {
 // proposal, which another reviewer decides.
 func (s *Server) proposeGrant(c echo.Context, g platform.GrantSet) error {
 	p := platform.GrantPropose{ProposalID: platform.NewID("gpr"), AppID: g.AppID, APIID: g.APIID, Limits: g.Limits}
-	res, err := s.exec(c, platform.CmdGrantPropose, 1, p)
+	gp, err := execResult[platform.GrantProposal](s, c, platform.CmdGrantPropose, 1, p)
 	if err != nil {
-		return err
-	}
-	var gp platform.GrantProposal
-	if err := resultInto(res, &gp); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Location", AdminPrefix+"/grant-proposals/"+gp.ID)
@@ -63,27 +59,17 @@ func (s *Server) proposeGrant(c echo.Context, g platform.GrantSet) error {
 }
 
 func (s *Server) listGrantProposals(c echo.Context) error {
-	pg, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	q := c.QueryParams()
-	f := platform.GrantProposalFilter{Status: q.Get("status"), AppID: q.Get("app_id"), APIID: q.Get("api_id"), Limit: pg.Limit, Offset: pg.Offset}
-	switch f.Status {
-	case "", platform.GrantProposalPending, platform.GrantProposalApproved, platform.GrantProposalRejected:
-	default:
-		return badRequest("status", "must be pending, approved or rejected")
-	}
-	out := List[grantProposalJSON]{Items: []grantProposalJSON{}, Limit: pg.Limit, Offset: pg.Offset}
-	items, total, err := s.store.ListGrantProposals(f)
-	if err != nil {
-		return err
-	}
-	for _, gp := range items {
-		out.Items = append(out.Items, grantProposalJSON{GrantProposal: gp})
-	}
-	out.Total = total
-	return c.JSON(http.StatusOK, out)
+	return listPage(s, c, func(pg Page) ([]grantProposalJSON, int, error) {
+		q := c.QueryParams()
+		f := platform.GrantProposalFilter{Status: q.Get("status"), AppID: q.Get("app_id"), APIID: q.Get("api_id"), Limit: pg.Limit, Offset: pg.Offset}
+		switch f.Status {
+		case "", platform.GrantProposalPending, platform.GrantProposalApproved, platform.GrantProposalRejected:
+		default:
+			return nil, 0, badRequest("status", "must be pending, approved or rejected")
+		}
+		items, total, err := s.store.ListGrantProposals(f)
+		return shown(items, total, err, func(gp platform.GrantProposal) grantProposalJSON { return grantProposalJSON{GrantProposal: gp} })
+	})
 }
 
 func (s *Server) getGrantProposal(c echo.Context) error {
@@ -111,14 +97,11 @@ func (s *Server) decideGrantProposal(approve bool) echo.HandlerFunc {
 		if err := p.Validate(); err != nil {
 			return err
 		}
-		res, err := s.exec(c, typ, 1, p)
+		gp, err := execResult[platform.GrantProposal](s, c, typ, 1, p)
 		if err != nil {
 			return err
 		}
-		var out grantProposalJSON
-		if err := resultInto(res, &out.GrantProposal); err != nil {
-			return err
-		}
+		out := grantProposalJSON{GrantProposal: gp}
 		if out.Status == platform.GrantProposalApproved {
 			v := s.catalogue()
 			if g, ok := v.Grant(out.AppID, out.APIID); ok {

@@ -278,6 +278,46 @@ func (s *Server) bind(c echo.Context, v any) error {
 	return nil
 }
 
+// bindOptional decodes the body into v when there is one (bind).
+func (s *Server) bindOptional(c echo.Context, v any) error {
+	if c.Request().ContentLength == 0 {
+		return nil
+	}
+	return s.bind(c, v)
+}
+
+// bindChange reads what a change to a versioned resource sends: the version
+// the client last saw (ifMatch), then the body into v with bind (s.bind, or
+// s.bindOptional where the body may be absent).
+func (s *Server) bindChange(c echo.Context, v any, bind func(echo.Context, any) error) (int64, error) {
+	ver, err := s.ifMatch(c)
+	if err != nil {
+		return 0, err
+	}
+	return ver, bind(c, v)
+}
+
+// changeOf reads a change to the record at :id: load reads the record (a
+// caller who may not see it gets a 404), then the version the client last
+// saw and the body into req (bindChange with bind).
+func changeOf[R any](s *Server, c echo.Context, load func(echo.Context, string) (R, error), req any, bind func(echo.Context, any) error) (R, int64, error) {
+	rec, err := load(c, c.Param("id"))
+	if err != nil {
+		return rec, 0, err
+	}
+	ver, err := s.bindChange(c, req, bind)
+	return rec, ver, err
+}
+
+// proposeAnswer proposes a command made from this request and answers with
+// the record id as it then is.
+func (s *Server) proposeAnswer(c echo.Context, typ string, payload any, answer func(echo.Context, int, string) error, id string) error {
+	if _, err := s.exec(c, typ, 1, payload); err != nil {
+		return err
+	}
+	return answer(c, http.StatusOK, id)
+}
+
 // decodeError turns a JSON decoding error into a field-level 400.
 func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
@@ -325,6 +365,33 @@ type List[T any] struct {
 	Total  int `json:"total"`
 	Limit  int `json:"limit"`
 	Offset int `json:"offset"`
+}
+
+// listPage answers a list request: read is given the page the query asks
+// for (page) and returns that page of the items and their total.
+func listPage[T any](s *Server, c echo.Context, read func(Page) ([]T, int, error)) error {
+	pg, err := s.page(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := read(pg)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, List[T]{Items: items, Total: total, Limit: pg.Limit, Offset: pg.Offset})
+}
+
+// shown is a page the store read, each item in the shape the API shows
+// (never nil), for listPage; an error passes through.
+func shown[R, T any](rows []R, total int, err error, show func(R) T) ([]T, int, error) {
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, show(r))
+	}
+	return out, total, nil
 }
 
 // paginate cuts items to the page.
@@ -422,6 +489,18 @@ func (s *Server) execAs(ctx context.Context, actor platform.Actor, id, typ strin
 		return res, err
 	}
 	return res, nil
+}
+
+// execResult proposes a command made from this request (exec) and decodes
+// its result value.
+func execResult[T any](s *Server, c echo.Context, typ string, ver int, payload any) (T, error) {
+	var out T
+	res, err := s.exec(c, typ, ver, payload)
+	if err != nil {
+		return out, err
+	}
+	err = resultInto(res, &out)
+	return out, err
 }
 
 // resultInto decodes a command's result value into v.

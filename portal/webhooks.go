@@ -223,7 +223,7 @@ func (w *webhooker) send(ctx context.Context, d platform.DueDelivery, priv *sm2.
 		return 0, "callback URL not allowed (https only, no loopback or link-local address)", true
 	}
 	body, err := json.Marshal(webhookBody{ID: d.Notice.ID, Kind: d.Notice.Kind, ApplicantID: d.Notice.ApplicantID, APIID: d.Notice.APIID,
-		Title: d.Notice.Title, Body: d.Notice.Body, CreatedAt: time.UnixMilli(d.Notice.CreatedMs).UTC()})
+		Title: d.Notice.Title, Body: d.Notice.Body, CreatedAt: d.Notice.Created})
 	if err != nil {
 		return 0, "encoding failed", true
 	}

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
 	"net"
 	"net/url"
@@ -153,11 +152,11 @@ func NewNodeKey(nodeID string) (keyPEM, csrPEM []byte, err error) {
 // and hosts come from the caller, who has authenticated the join, never from
 // the request.
 func SignNodeCSR(caCertPEM, caKeyPEM, csrPEM []byte, nodeID string, hosts []string, now time.Time) (certPEM []byte, err error) {
-	block, _ := pem.Decode(csrPEM)
-	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return nil, fmt.Errorf("%w: no certificate request", ErrBadCert)
+	der, err := pemBlock(csrPEM, "CERTIFICATE REQUEST", "certificate request")
+	if err != nil {
+		return nil, err
 	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: certificate request: %w", ErrBadCert, err)
 	}
@@ -230,12 +229,22 @@ func parseCA(certPEM, keyPEM []byte) (*x509.Certificate, crypto.Signer, error) {
 	return ca, key, nil
 }
 
-func parseCert(certPEM []byte) (*x509.Certificate, error) {
-	block, _ := pem.Decode(certPEM)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("%w: no PEM certificate", ErrBadCert)
+// pemBlock returns the contents of the PEM block of type typ that data
+// starts with, or ErrBadCert saying there is no what.
+func pemBlock(data []byte, typ, what string) ([]byte, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != typ {
+		return nil, fmt.Errorf("%w: no %s", ErrBadCert, what)
 	}
-	c, err := x509.ParseCertificate(block.Bytes)
+	return block.Bytes, nil
+}
+
+func parseCert(certPEM []byte) (*x509.Certificate, error) {
+	der, err := pemBlock(certPEM, "CERTIFICATE", "PEM certificate")
+	if err != nil {
+		return nil, err
+	}
+	c, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadCert, err)
 	}
@@ -243,11 +252,11 @@ func parseCert(certPEM []byte) (*x509.Certificate, error) {
 }
 
 func parseKey(keyPEM []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(keyPEM)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%w: no PEM private key", ErrBadCert)
+	der, err := pemBlock(keyPEM, "PRIVATE KEY", "PEM private key")
+	if err != nil {
+		return nil, err
 	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: private key: %w", ErrBadCert, err)
 	}
@@ -382,15 +391,11 @@ func NodeTLSDir(raftDir string) string { return filepath.Join(raftDir, TLSDirNam
 // HasNodeTLS reports whether dir holds a node certificate (so the node was
 // set up for cluster TLS and must not start without it).
 func HasNodeTLS(dir string) (bool, error) {
-	_, err := os.Stat(filepath.Join(dir, NodeCertFileName))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	default:
+	ok, err := fsutil.Exists(filepath.Join(dir, NodeCertFileName))
+	if err != nil {
 		return false, fmt.Errorf("raft tls: %w", err)
 	}
+	return ok, nil
 }
 
 // SaveNodeTLS writes the CA certificate, the node certificate and the node's

@@ -216,7 +216,7 @@ func testCatchUp(t *testing.T, n int, limit time.Duration) {
 	phone := "13900000000"
 	update, err := platform.NewCommand(platform.CmdApplicantUpdate, 1, "cmd-catchup-update",
 		platform.Actor{Kind: platform.ActorDeveloper, ID: sample.developerID}, time.Now(),
-		platform.ApplicantUpdate{ApplicantID: sample.applicantID, ExpectedVersion: 1, ContactPhone: &phone})
+		platform.ApplicantUpdate{ApplicantID: sample.applicantID, ExpectedVersion: 1, ApplicantChanges: platform.ApplicantChanges{ContactPhone: &phone}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,6 +182,25 @@ func readStrict(r *http.Request, v any) ([]byte, error) {
 	return b, nil
 }
 
+// readRequest reads a request body into v (readStrict), answering 400 "bad
+// <what> request" when it does not decode.
+func readRequest(w http.ResponseWriter, r *http.Request, v any, what string) ([]byte, bool) {
+	body, err := readStrict(r, v)
+	if err != nil {
+		refuse(w, http.StatusBadRequest, "bad %s request", what)
+		return nil, false
+	}
+	return body, true
+}
+
+// readOnLeader reads a request body into v (readRequest) and, on a follower,
+// relays it to the leader at path; it reports whether this node, the
+// leader, must answer the request itself.
+func (a *ClusterAPI) readOnLeader(w http.ResponseWriter, r *http.Request, v any, what, path string) bool {
+	body, ok := readRequest(w, r, v, what)
+	return ok && !a.relay(w, r, path, body)
+}
+
 // relay forwards body to the leader and copies its answer; it reports
 // whether it did (false: this node is the leader and must answer itself).
 func (a *ClusterAPI) relay(w http.ResponseWriter, r *http.Request, path string, body []byte) bool {
@@ -207,12 +226,7 @@ func (a *ClusterAPI) relay(w http.ResponseWriter, r *http.Request, path string, 
 // certificate once its Raft port is listening with it.
 func (a *ClusterAPI) join(w http.ResponseWriter, r *http.Request) {
 	var req JoinRequest
-	body, err := readStrict(r, &req)
-	if err != nil {
-		refuse(w, http.StatusBadRequest, "bad join request")
-		return
-	}
-	if a.relay(w, r, JoinPath, body) {
+	if !a.readOnLeader(w, r, &req, "join", JoinPath) {
 		return
 	}
 	cl := a.cfg.Store.Registry().Cluster
@@ -281,9 +295,8 @@ func (a *ClusterAPI) add(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req AddRequest
-	body, err := readStrict(r, &req)
-	if err != nil {
-		refuse(w, http.StatusBadRequest, "bad add request")
+	body, ok := readRequest(w, r, &req, "add")
+	if !ok {
 		return
 	}
 	if peer != req.NodeID && !a.isMember(peer) {
@@ -295,6 +308,7 @@ func (a *ClusterAPI) add(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
+	var err error
 	if req.NonVoter {
 		err = a.cfg.Node.AddNonVoter(ctx, req.NodeID, req.RaftAddr)
 	} else {
@@ -401,12 +415,7 @@ func (a *ClusterAPI) member(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req MemberRequest
-	body, err := readStrict(r, &req)
-	if err != nil {
-		refuse(w, http.StatusBadRequest, "bad member request")
-		return
-	}
-	if a.relay(w, r, MemberPath, body) {
+	if !a.readOnLeader(w, r, &req, "member", MemberPath) {
 		return
 	}
 	if err := a.changeMember(r.Context(), req); err != nil {

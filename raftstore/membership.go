@@ -162,26 +162,15 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 
 // Promote makes non-voter id a voter (called on the leader); a voter is left
 // as it is.
-func (n *Node) Promote(ctx context.Context, id string) error {
-	r, cfg, idx, err := n.leaderConfig()
-	if err != nil {
-		return err
-	}
-	defer n.memberMu.Unlock()
-	s := findServer(cfg, id)
-	switch {
-	case s == nil:
-		return fmt.Errorf("%w: %s", ErrUnknownNode, id)
-	case s.Suffrage == raft.Voter:
-		return nil
-	}
-	n.log.Info("promoting a non-voter", "id", id)
-	return n.wait(ctx, r, r.AddVoter(s.ID, s.Address, idx, n.enqueueTimeout(ctx)))
-}
+func (n *Node) Promote(ctx context.Context, id string) error { return n.setVoter(ctx, id, true) }
 
 // Demote makes voter id a non-voter (called on the leader); a non-voter is
 // left as it is. The last voter cannot be demoted.
-func (n *Node) Demote(ctx context.Context, id string) error {
+func (n *Node) Demote(ctx context.Context, id string) error { return n.setVoter(ctx, id, false) }
+
+// setVoter makes member id a voter or a non-voter, leaving one that already
+// is as it is.
+func (n *Node) setVoter(ctx context.Context, id string, voter bool) error {
 	r, cfg, idx, err := n.leaderConfig()
 	if err != nil {
 		return err
@@ -191,8 +180,12 @@ func (n *Node) Demote(ctx context.Context, id string) error {
 	switch {
 	case s == nil:
 		return fmt.Errorf("%w: %s", ErrUnknownNode, id)
-	case s.Suffrage != raft.Voter:
+	case (s.Suffrage == raft.Voter) == voter:
 		return nil
+	}
+	if voter {
+		n.log.Info("promoting a non-voter", "id", id)
+		return n.wait(ctx, r, r.AddVoter(s.ID, s.Address, idx, n.enqueueTimeout(ctx)))
 	}
 	n.log.Info("demoting a voter", "id", id)
 	return n.wait(ctx, r, r.DemoteVoter(s.ID, idx, n.enqueueTimeout(ctx)))

@@ -201,25 +201,14 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *fakeGateway) keysDoc() *wireResp {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	type key struct {
-		Serial    string `json:"serial"`
-		Use       string `json:"use"`
-		Alg       string `json:"alg"`
-		PublicKey string `json:"public_key"`
-		NotBefore string `json:"not_before"`
-		NotAfter  string `json:"not_after"`
-		Status    string `json:"status"`
-	}
-	doc := struct {
-		Keys []key `json:"keys"`
-	}{Keys: []key{}}
+	doc := lj1.KeysDoc{Keys: []lj1.PublishedKey{}}
 	for _, k := range g.keys {
 		pemBytes, err := smcrypto.MarshalPublicKeyPEM(&k.priv.PublicKey)
 		if err != nil {
 			panic(err)
 		}
-		doc.Keys = append(doc.Keys, key{k.serial, k.use, "SM2", string(pemBytes),
-			k.notBefore.Format(time.RFC3339), k.notAfter.Format(time.RFC3339), k.status})
+		doc.Keys = append(doc.Keys, lj1.PublishedKey{Serial: k.serial, Use: k.use, Alg: "SM2", PublicKey: string(pemBytes),
+			NotBefore: k.notBefore.Format(time.RFC3339), NotAfter: k.notAfter.Format(time.RFC3339), Status: k.status})
 	}
 	b, _ := json.Marshal(doc)
 	return jsonResp(http.StatusOK, b)

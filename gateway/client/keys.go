@@ -10,12 +10,13 @@ import (
 	"sort"
 	"time"
 
+	"lijiang/platform/lj1"
 	"lijiang/platform/smcrypto"
 )
 
 // KeysPath is where the platform publishes its public keys, without
 // authentication.
-const KeysPath = "/.well-known/lijiang/keys"
+const KeysPath = lj1.KeysPath
 
 // Key uses and statuses of the platform keys list.
 const (
@@ -130,25 +131,11 @@ func (k PlatformKey) validAt(t time.Time, skew time.Duration) bool {
 	return true
 }
 
-// keysDoc is the wire form of GET /.well-known/lijiang/keys. Unknown members
-// are ignored, so that the platform can add some without breaking clients.
-type keysDoc struct {
-	Keys []struct {
-		Serial    string `json:"serial"`
-		Use       string `json:"use"`
-		Alg       string `json:"alg"`
-		PublicKey string `json:"public_key"`
-		NotBefore string `json:"not_before"`
-		NotAfter  string `json:"not_after"`
-		Status    string `json:"status"`
-	} `json:"keys"`
-}
-
 // parseKeysDoc decodes the keys list. Entries of another alg, use or status
 // than this client knows are skipped (forward compatibility); a malformed SM2
 // entry fails the whole list.
 func parseKeysDoc(b []byte) ([]PlatformKey, error) {
-	var doc keysDoc
+	var doc lj1.KeysDoc // unknown members are ignored
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("malformed keys document")
 	}

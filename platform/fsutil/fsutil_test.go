@@ -52,3 +52,21 @@ func TestWriteFileAtomicRefusesMissingDirParent(t *testing.T) {
 		t.Fatal("writing below a regular file succeeded")
 	}
 }
+
+func TestExists(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if ok, err := Exists(path); ok || err != nil {
+		t.Fatalf("before: %v %v", ok, err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := Exists(path); !ok || err != nil {
+		t.Fatalf("after: %v %v", ok, err)
+	}
+	// A path through a file is neither there nor certainly absent.
+	if ok, err := Exists(filepath.Join(path, "x")); ok || err == nil {
+		t.Fatalf("through a file: %v %v", ok, err)
+	}
+}

@@ -1,5 +1,7 @@
 package masking
 
+import "lijiang/platform/checkdigit"
+
 // Detection: field names that suggest personal financial information, and
 // card numbers anywhere. The lists are fixed (they are part of the masking
 // contract documented in doc.go); precise needs are met with Rules.
@@ -106,27 +108,9 @@ func isCardNumber(src []byte, esc bool) bool {
 		if r < '0' || r > '9' || n == len(d) {
 			return false
 		}
-		d[n] = byte(r - '0')
+		d[n] = byte(r)
 		n++
 		i += size
 	}
-	return n >= 16 && luhn(d[:n])
-}
-
-// luhn reports whether the digits (0-9 values) pass the Luhn check.
-func luhn(d []byte) bool {
-	sum := 0
-	double := false
-	for i := len(d) - 1; i >= 0; i-- {
-		v := int(d[i])
-		if double {
-			v *= 2
-			if v > 9 {
-				v -= 9
-			}
-		}
-		sum += v
-		double = !double
-	}
-	return sum%10 == 0
+	return n >= 16 && checkdigit.LuhnValid(d[:n])
 }

@@ -62,8 +62,16 @@ func scanString(s []byte, i int) (end int, esc, ok bool) {
 	}
 }
 
+// IsJSONNumber reports whether s is one number in JSON's grammar, nothing
+// before or after it: the grammar the masker reads numbers with, which
+// platform's parameter schemas check number parameters against too.
+func IsJSONNumber(s string) bool {
+	end, ok := scanNumber(s, 0)
+	return ok && end == len(s)
+}
+
 // scanNumber scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at s[i].
-func scanNumber(s []byte, i int) (int, bool) {
+func scanNumber[T ~string | ~[]byte](s T, i int) (int, bool) {
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
@@ -96,7 +104,7 @@ func scanNumber(s []byte, i int) (int, bool) {
 	return i, true
 }
 
-func digits(s []byte, i int) int {
+func digits[T ~string | ~[]byte](s T, i int) int {
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}

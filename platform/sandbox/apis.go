@@ -32,48 +32,62 @@ func APIs() []platform.APISpec {
 	}
 	return []platform.APISpec{
 		{
-			Name: "产品列表 / Products", Description: "Deposit, loan and wealth products with their rates.",
-			APIVersion: "v1", Method: "GET", Path: "/v1/products", Level: platform.LevelA1,
-			Params:   platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"type":{"type":"string","enum":["deposit","loan","wealth"]},` + page + `},"additionalProperties":false}`)},
+			APIContract: platform.APIContract{
+				Name: "产品列表 / Products", Description: "Deposit, loan and wealth products with their rates.",
+				APIVersion: "v1", Method: "GET", Path: "/v1/products", Level: platform.LevelA1,
+				Params: platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"type":{"type":"string","enum":["deposit","loan","wealth"]},` + page + `},"additionalProperties":false}`)},
+			},
 			Upstream: up, Retention: platform.RetentionNone,
 			Limits: platform.Limits{RatePerSecond: 200, Burst: 400},
 		},
 		{
-			Name: "产品详情 / Product", Description: "One product.",
-			APIVersion: "v1", Method: "GET", Path: "/v1/products/{product_id}", Level: platform.LevelA1,
-			Params:   platform.ParamSchemas{Path: schema(`{"type":"object","properties":{"product_id":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,32}$"}},"required":["product_id"]}`)},
+			APIContract: platform.APIContract{
+				Name: "产品详情 / Product", Description: "One product.",
+				APIVersion: "v1", Method: "GET", Path: "/v1/products/{product_id}", Level: platform.LevelA1,
+				Params: platform.ParamSchemas{Path: schema(`{"type":"object","properties":{"product_id":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,32}$"}},"required":["product_id"]}`)},
+			},
 			Upstream: up, Retention: platform.RetentionNone,
 		},
 		{
-			Name: "存款利率 / Deposit rates", Description: "Demand and time deposit rates.",
-			APIVersion: "v1", Method: "GET", Path: "/v1/rates/deposit", Level: platform.LevelA1,
+			APIContract: platform.APIContract{
+				Name: "存款利率 / Deposit rates", Description: "Demand and time deposit rates.",
+				APIVersion: "v1", Method: "GET", Path: "/v1/rates/deposit", Level: platform.LevelA1,
+			},
 			Upstream: up, Retention: platform.RetentionNone,
 		},
 		{
-			Name: "网点 / Branches", Description: "Branches by city.",
-			APIVersion: "v1", Method: "GET", Path: "/v1/branches", Level: platform.LevelA1,
-			Params:   platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"city":{"type":"string","maxLength":32}},"additionalProperties":false}`)},
+			APIContract: platform.APIContract{
+				Name: "网点 / Branches", Description: "Branches by city.",
+				APIVersion: "v1", Method: "GET", Path: "/v1/branches", Level: platform.LevelA1,
+				Params: platform.ParamSchemas{Query: schema(`{"type":"object","properties":{"city":{"type":"string","maxLength":32}},"additionalProperties":false}`)},
+			},
 			Upstream: up, Retention: platform.RetentionNone,
 		},
 		{
-			Name: "账户列表 / Accounts", Description: "The customer's accounts (masked).",
-			APIVersion: "v1", Method: "GET", Path: "/v1/accounts", Level: platform.LevelA2,
-			ActsForUser: true, ConsentScope: ScopeAccountsRead,
+			APIContract: platform.APIContract{
+				Name: "账户列表 / Accounts", Description: "The customer's accounts (masked).",
+				APIVersion: "v1", Method: "GET", Path: "/v1/accounts", Level: platform.LevelA2,
+				ActsForUser: true, ConsentScope: ScopeAccountsRead,
+			},
 			Upstream: up, Masking: accountMasks, Retention: platform.RetentionMasked,
 		},
 		{
-			Name: "账户余额 / Balance", Description: "An account's available and ledger balance.",
-			APIVersion: "v1", Method: "GET", Path: "/v1/accounts/{account_no}/balance", Level: platform.LevelA2,
-			ActsForUser: true, ConsentScope: ScopeAccountsRead,
-			Params:   platform.ParamSchemas{Path: accountPath},
+			APIContract: platform.APIContract{
+				Name: "账户余额 / Balance", Description: "An account's available and ledger balance.",
+				APIVersion: "v1", Method: "GET", Path: "/v1/accounts/{account_no}/balance", Level: platform.LevelA2,
+				ActsForUser: true, ConsentScope: ScopeAccountsRead,
+				Params: platform.ParamSchemas{Path: accountPath},
+			},
 			Upstream: up, Masking: []platform.MaskRule{{Field: "$.account_no", Kind: platform.MaskAccountNo}}, Retention: platform.RetentionMasked,
 		},
 		{
-			Name: "交易明细 / Transactions", Description: "An account's transactions, newest first.",
-			APIVersion: "v1", Method: "GET", Path: "/v1/accounts/{account_no}/transactions", Level: platform.LevelA2,
-			ActsForUser: true, ConsentScope: ScopeAccountsRead,
-			Params: platform.ParamSchemas{Path: accountPath,
-				Query: schema(`{"type":"object","properties":{"from":{"type":"string","format":"date"},"to":{"type":"string","format":"date"},` + page + `},"additionalProperties":false}`)},
+			APIContract: platform.APIContract{
+				Name: "交易明细 / Transactions", Description: "An account's transactions, newest first.",
+				APIVersion: "v1", Method: "GET", Path: "/v1/accounts/{account_no}/transactions", Level: platform.LevelA2,
+				ActsForUser: true, ConsentScope: ScopeAccountsRead,
+				Params: platform.ParamSchemas{Path: accountPath,
+					Query: schema(`{"type":"object","properties":{"from":{"type":"string","format":"date"},"to":{"type":"string","format":"date"},` + page + `},"additionalProperties":false}`)},
+			},
 			Upstream: up, Retention: platform.RetentionMasked,
 			Masking: []platform.MaskRule{
 				{Field: "$.account_no", Kind: platform.MaskAccountNo},
@@ -82,13 +96,15 @@ func APIs() []platform.APISpec {
 			},
 		},
 		{
-			Name: "转账 / Transfer", Description: "A transfer from the customer's account; send an Idempotency-Key.",
-			APIVersion: "v1", Method: "POST", Path: "/v1/transfers", Level: platform.LevelA2,
-			ActsForUser: true, ConsentScope: ScopePaymentsWrite,
-			Params: platform.ParamSchemas{Body: schema(`{"type":"object","properties":{` +
-				`"from_account":{"type":"string","format":"account_no"},"to_account":{"type":"string","format":"account_no"},` +
-				`"amount":{"type":"string","format":"amount"},"currency":{"type":"string","enum":["CNY"]},"remark":{"type":"string","maxLength":64}},` +
-				`"required":["from_account","to_account","amount","currency"]}`)},
+			APIContract: platform.APIContract{
+				Name: "转账 / Transfer", Description: "A transfer from the customer's account; send an Idempotency-Key.",
+				APIVersion: "v1", Method: "POST", Path: "/v1/transfers", Level: platform.LevelA2,
+				ActsForUser: true, ConsentScope: ScopePaymentsWrite,
+				Params: platform.ParamSchemas{Body: schema(`{"type":"object","properties":{` +
+					`"from_account":{"type":"string","format":"account_no"},"to_account":{"type":"string","format":"account_no"},` +
+					`"amount":{"type":"string","format":"amount"},"currency":{"type":"string","enum":["CNY"]},"remark":{"type":"string","maxLength":64}},` +
+					`"required":["from_account","to_account","amount","currency"]}`)},
+			},
 			Upstream: up, Retention: platform.RetentionSealed,
 			Masking: []platform.MaskRule{
 				{Field: "$.from_account", Kind: platform.MaskAccountNo},
@@ -97,10 +113,12 @@ func APIs() []platform.APISpec {
 			Limits: platform.Limits{RatePerSecond: 20, Burst: 40, Concurrency: 16},
 		},
 		{
-			Name: "转账查询 / Transfer status", Description: "One transfer.",
-			APIVersion: "v1", Method: "GET", Path: "/v1/transfers/{transfer_id}", Level: platform.LevelA2,
-			ActsForUser: true, ConsentScope: ScopePaymentsWrite,
-			Params:   platform.ParamSchemas{Path: schema(`{"type":"object","properties":{"transfer_id":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,40}$"}},"required":["transfer_id"]}`)},
+			APIContract: platform.APIContract{
+				Name: "转账查询 / Transfer status", Description: "One transfer.",
+				APIVersion: "v1", Method: "GET", Path: "/v1/transfers/{transfer_id}", Level: platform.LevelA2,
+				ActsForUser: true, ConsentScope: ScopePaymentsWrite,
+				Params: platform.ParamSchemas{Path: schema(`{"type":"object","properties":{"transfer_id":{"type":"string","pattern":"^[A-Za-z0-9_-]{1,40}$"}},"required":["transfer_id"]}`)},
+			},
 			Upstream: up, Retention: platform.RetentionMasked,
 			Masking: []platform.MaskRule{
 				{Field: "$.from_account", Kind: platform.MaskAccountNo},

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lijiang/platform/checkdigit"
 )
 
 // testNow is the fixed clock of the tests: a Monday morning in Guilin.
@@ -251,13 +253,13 @@ func TestAccounts(t *testing.T) {
 			}
 			low := false
 			for _, a := range p.Accounts {
-				if len(a.AccountNo) != 19 || !strings.HasPrefix(a.AccountNo, "6222") || !luhnValid(a.AccountNo) {
+				if len(a.AccountNo) != 19 || !strings.HasPrefix(a.AccountNo, "6222") || !checkdigit.LuhnValid(a.AccountNo) {
 					t.Errorf("account number %s", a.AccountNo)
 				}
 				if a.HolderName != d.Name || a.Currency != "CNY" || a.TypeName == "" || a.Status != "NORMAL" {
 					t.Errorf("account %+v", a)
 				}
-				if len(a.IDNo) != 18 || idNoCheckChar(a.IDNo[:17]) != a.IDNo[17] || len(a.Phone) != 11 {
+				if len(a.IDNo) != 18 || checkdigit.IDNo(a.IDNo[:17]) != a.IDNo[17] || len(a.Phone) != 11 {
 					t.Errorf("id_no %s phone %s", a.IDNo, a.Phone)
 				}
 				bal := mustJSON[balanceView](t, f.get(t, "/v1/accounts/"+a.AccountNo+"/balance", d.ID), 200)

@@ -194,9 +194,9 @@ func (b *Bank) EnsureDemoApplicant(ctx context.Context, cfg DemoConfig) (*DemoSe
 	seed = DemoSeed{ApplicantID: platform.NewID("apl"), ApplicantName: demoApplicant, SandboxAppID: platform.NewAppID(now),
 		DeveloperEmail: demoDeveloper, DeveloperPassword: password}
 	if _, err := d.exec(asDev, platform.CmdApplicantRegister, "", platform.ApplicantRegister{
-		ApplicantID: seed.ApplicantID, SandboxAppID: seed.SandboxAppID, OwnerDeveloperID: devID, Name: demoApplicant,
-		USCC: demoUSCC(), ContactName: "演示联系人", ContactEmail: "contact@demo.example.com", ContactPhone: "13800138000",
-		CallbackURL: "https://app.example.com/lijiang/notices", RedirectURIs: []string{DemoRedirectURI}}); err != nil {
+		ApplicantID: seed.ApplicantID, SandboxAppID: seed.SandboxAppID, OwnerDeveloperID: devID, ApplicantDetails: platform.ApplicantDetails{Name: demoApplicant,
+			USCC: demoUSCC(), ContactName: "演示联系人", ContactEmail: "contact@demo.example.com", ContactPhone: "13800138000",
+			CallbackURL: "https://app.example.com/lijiang/notices", RedirectURIs: []string{DemoRedirectURI}}}); err != nil {
 		return nil, err
 	}
 	reqID := platform.NewID("prq")
@@ -289,19 +289,10 @@ func (d demoRun) seedApp(asDev platform.Actor, appID, name string, now time.Time
 	return path, writeDemoFile(path, prof)
 }
 
-// demoUSCC returns a unified social credit code with valid check characters
-// (GB 32100 and GB 11714) for the demo applicant: 91 (enterprise), 450300
+// demoUSCC is a unified social credit code with valid check characters (GB
+// 32100 and GB 11714) for the demo applicant: 91 (enterprise), 450300
 // (Guilin), an organisation code made up for the demo.
 func demoUSCC() string {
-	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	base := "91450300MA5LJDEM"
-	for _, c16 := range alphabet {
-		for _, c17 := range alphabet {
-			code := base + string(c16) + string(c17)
-			if _, err := platform.ParseUSCC(code); err == nil {
-				return code
-			}
-		}
-	}
-	return base + "00"
+	code, _ := platform.CompleteUSCC("91450300MA5LJDEM") // cannot fail: a fixed, well-formed body
+	return code
 }

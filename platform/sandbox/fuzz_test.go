@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"lijiang/platform/checkdigit"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -33,22 +35,6 @@ func TestParseAmount(t *testing.T) {
 	}
 }
 
-func TestLuhn(t *testing.T) {
-	for _, s := range []string{"79927398713", "4111111111111111", "6217000010012345677"} {
-		if !luhnValid(s) {
-			t.Errorf("%s should be valid", s)
-		}
-	}
-	for _, s := range []string{"79927398710", "4111111111111112", "", "1", "12a4"} {
-		if luhnValid(s) {
-			t.Errorf("%s should be invalid", s)
-		}
-	}
-	if idNoCheckChar("11010519491231002") != 'X' { // the GB 11643 example
-		t.Error("ID number check character")
-	}
-}
-
 // FuzzDecodeTransferRequest: the decoder never panics, and whatever it
 // accepts is a valid order that survives a round trip.
 func FuzzDecodeTransferRequest(f *testing.F) {
@@ -67,7 +53,7 @@ func FuzzDecodeTransferRequest(f *testing.F) {
 			}
 			return
 		}
-		if o.amount <= 0 || o.currency != "CNY" || !validAccountNo(o.to) || !allDigits(o.from) || o.from == o.to {
+		if o.amount <= 0 || o.currency != "CNY" || !checkdigit.CardNumber(o.to) || !allDigits(o.from) || o.from == o.to {
 			t.Fatalf("accepted an invalid order %+v", o)
 		}
 		again, _ := json.Marshal(map[string]string{"from_account": o.from, "to_account": o.to, "amount": formatAmount(o.amount),

@@ -103,10 +103,7 @@ type accountView struct {
 }
 
 func (b *Bank) listAccounts(w http.ResponseWriter, r *http.Request, _ string) {
-	c, e := b.customerOf(r)
-	if e == nil {
-		_, e = queryParams(r.URL.RawQuery)
-	}
+	c, e := b.customerNoQuery(r)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -140,10 +137,7 @@ type balanceView struct {
 }
 
 func (b *Bank) balance(w http.ResponseWriter, r *http.Request, no string) {
-	c, e := b.customerOf(r)
-	if e == nil {
-		_, e = queryParams(r.URL.RawQuery)
-	}
+	c, e := b.customerNoQuery(r)
 	var a *account
 	if e == nil {
 		a, e = b.ownAccount(c, no)

@@ -247,3 +247,13 @@ func (b *Bank) customerOf(r *http.Request) (*customer, *apiError) {
 	}
 	return c, nil
 }
+
+// customerNoQuery is customerOf for a call that takes no query parameters:
+// it also refuses any.
+func (b *Bank) customerNoQuery(r *http.Request) (*customer, *apiError) {
+	c, e := b.customerOf(r)
+	if e == nil {
+		_, e = queryParams(r.URL.RawQuery)
+	}
+	return c, e
+}

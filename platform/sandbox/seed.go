@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"lijiang/platform/checkdigit"
 )
 
 // DefaultSeed is the seed used when Config.Seed is zero.
@@ -140,7 +142,7 @@ func cardNumber(r *rand.Rand, prefix string) string {
 		b.WriteByte(byte('0' + r.IntN(10)))
 	}
 	s := b.String()
-	return s + string(luhnCheckDigit(s))
+	return s + string(checkdigit.Luhn(s))
 }
 
 // seedData is everything New derives from the seed.
@@ -193,7 +195,7 @@ func seed(s int64, today time.Time) seedData {
 		c := &customer{
 			Customer: Customer{ID: spec.ID, Username: spec.Username, Name: spec.Name,
 				Phone: fmt.Sprintf("1%d%d%08d", []int{3, 5, 8}[r.IntN(3)], r.IntN(10), r.IntN(100_000_000))},
-			idNo:       id17 + string(idNoCheckChar(id17)),
+			idNo:       id17 + string(checkdigit.IDNo(id17)),
 			totpSecret: spec.TOTPSecret,
 		}
 		for ai, typ := range spec.accounts {

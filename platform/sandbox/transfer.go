@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"lijiang/platform/checkdigit"
 )
 
 // Transfer limits (R-10.2: amount limits at the business system; the
@@ -107,7 +109,7 @@ func decodeTransferRequest(body []byte) (transferOrder, *apiError) {
 	if len(o.from) > 32 || !allDigits(o.from) {
 		return transferOrder{}, errInvalid("from_account must be an account number")
 	}
-	if !validAccountNo(o.to) {
+	if !checkdigit.CardNumber(o.to) {
 		return transferOrder{}, errInvalid("to_account must be a valid account number (13-19 digits, Luhn check)")
 	}
 	if o.from == o.to {
@@ -342,10 +344,7 @@ func (b *Bank) runTransfer(w http.ResponseWriter, c *customer, o transferOrder, 
 }
 
 func (b *Bank) getTransfer(w http.ResponseWriter, r *http.Request, id string) {
-	c, e := b.customerOf(r)
-	if e == nil {
-		_, e = queryParams(r.URL.RawQuery)
-	}
+	c, e := b.customerNoQuery(r)
 	if e != nil {
 		writeError(w, e)
 		return

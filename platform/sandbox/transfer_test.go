@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lijiang/platform/checkdigit"
 )
 
 const testApp = "LJAPPTEST0001"
@@ -16,7 +18,7 @@ const testApp = "LJAPPTEST0001"
 const outward = "6217000010012345677"
 
 func init() {
-	if !validAccountNo(outward) {
+	if !checkdigit.CardNumber(outward) {
 		panic("test account number is not Luhn-valid")
 	}
 }

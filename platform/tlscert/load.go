@@ -17,12 +17,9 @@ import (
 // fault and never quote its content. The clear key bytes read from keyFile are
 // wiped once parsed; keeping that file protected is the operator's duty.
 func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile)
+	certPEM, err := readCertificates(certFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("reading certificate %s: %w", certFile, err)
-	}
-	if _, err := parseCertificates(certPEM); err != nil {
-		return tls.Certificate{}, fmt.Errorf("certificate %s: %w", certFile, err)
+		return tls.Certificate{}, err
 	}
 	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
@@ -30,6 +27,19 @@ func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	}
 	defer wipe(keyPEM)
 	return keyPair(certPEM, keyPEM, certFile, keyFile)
+}
+
+// readCertificates reads a PEM certificate chain from path and checks that
+// it parses; errors name the file.
+func readCertificates(path string) ([]byte, error) {
+	certPEM, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading certificate %s: %w", path, err)
+	}
+	if _, err := parseCertificates(certPEM); err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", path, err)
+	}
+	return certPEM, nil
 }
 
 // keyPair checks keyPEM on its own, so that an error can name the right file,

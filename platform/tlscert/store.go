@@ -2,9 +2,7 @@ package tlscert
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -76,12 +74,9 @@ func EnsureSelfSigned(dir string, s Sealer, hosts []string, now time.Time) (tls.
 
 // loadSealed reads the certificate and opens the sealed key.
 func loadSealed(certPath, keyPath string, s Sealer) (tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certPath)
+	certPEM, err := readCertificates(certPath)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("reading certificate %s: %w", certPath, err)
-	}
-	if _, err := parseCertificates(certPEM); err != nil {
-		return tls.Certificate{}, fmt.Errorf("certificate %s: %w", certPath, err)
+		return tls.Certificate{}, err
 	}
 	blob, err := os.ReadFile(keyPath)
 	if err != nil {
@@ -125,17 +120,12 @@ func createSealed(dir, certPath, keyPath string, s Sealer, hosts []string, now t
 	return cert, nil
 }
 
-// fileExists reports whether path exists, treating any error but "not found"
-// (for example a permission problem) as an error rather than as absence, so
-// that an unreadable key is never silently replaced.
+// fileExists reports whether path exists (fsutil.Exists), naming the path
+// in an error.
 func fileExists(path string) (bool, error) {
-	_, err := os.Stat(path)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	default:
+	ok, err := fsutil.Exists(path)
+	if err != nil {
 		return false, fmt.Errorf("checking %s: %w", path, err)
 	}
+	return ok, nil
 }
