@@ -150,13 +150,21 @@ type Node struct {
 	// machine advances, to wake WaitForIndex.
 	appliedMu sync.Mutex
 	appliedCh chan struct{}
+
+	// leaderMu guards leaderCh, closed and replaced each time the leader this
+	// node knows changes (raft's LeaderObservation), to wake forwards.
+	leaderMu sync.Mutex
+	leaderCh chan struct{}
+	// observer feeds leaderCh until stopObserver is closed.
+	observer     *raft.Observer
+	stopObserver chan struct{}
 }
 
 // New returns a Node for cfg whose state machine is store; nothing is opened
 // or bound until Open.
 func New(cfg Config, store *platform.Store) *Node {
 	cfg.setDefaults()
-	return &Node{cfg: cfg, store: store, log: cfg.Logger, appliedCh: make(chan struct{})}
+	return &Node{cfg: cfg, store: store, log: cfg.Logger, appliedCh: make(chan struct{}), leaderCh: make(chan struct{})}
 }
 
 // ID is this node's id.
@@ -290,6 +298,7 @@ func (n *Node) Open() error {
 	} else if !existing {
 		n.log.Info("waiting to be added to the cluster by its leader", "node", n.cfg.NodeID, "raft_addr", transport.LocalAddr())
 	}
+	n.observeLeader(r)
 	n.mu.Lock()
 	n.raft, n.bolt, n.transport, n.stream, n.snaps = r, bolt, transport, stream, snaps
 	n.mu.Unlock()
@@ -303,6 +312,43 @@ func (n *Node) Open() error {
 // follower's fsync of a large batch is not taken for a dead peer.
 func (c *Config) ioTimeout() time.Duration {
 	return max(10*max(c.HeartbeatTimeout, c.ElectionTimeout), 2*time.Second)
+}
+
+// observeLeader wakes leaderChanged's waiters each time r's leader changes.
+func (n *Node) observeLeader(r *raft.Raft) {
+	ch := make(chan raft.Observation, 16)
+	n.observer = raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	n.stopObserver = make(chan struct{})
+	r.RegisterObserver(n.observer)
+	go func(stop <-chan struct{}) {
+		for {
+			select {
+			case <-ch:
+				n.notifyLeader()
+			case <-stop:
+				return
+			}
+		}
+	}(n.stopObserver)
+}
+
+// leaderChanged returns a channel closed at the next change of the leader
+// this node knows (to none, to another node, to itself). Take it before
+// reading the leader, so that no change goes unseen.
+func (n *Node) leaderChanged() <-chan struct{} {
+	n.leaderMu.Lock()
+	defer n.leaderMu.Unlock()
+	return n.leaderCh
+}
+
+func (n *Node) notifyLeader() {
+	n.leaderMu.Lock()
+	close(n.leaderCh)
+	n.leaderCh = make(chan struct{})
+	n.leaderMu.Unlock()
 }
 
 // catchUpFromSnapshot restores the newest snapshot into the store when the
@@ -570,6 +616,8 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
+	r.DeregisterObserver(n.observer)
+	close(n.stopObserver)
 	stopped := make(chan struct{})
 	go func() {
 		r.Shutdown().Error()
