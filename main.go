@@ -63,6 +63,7 @@ const (
 	flagTrailLogs   = "raft-trailing-logs"
 	flagSnapIntv    = "raft-snapshot-interval"
 	flagRaftTimeout = "raft-timeout"
+	flagShutdownTO  = "shutdown-timeout"
 	flagOut         = "out"
 	flagJoin        = "join"
 	flagJoinToken   = "join-token"
@@ -171,6 +172,7 @@ type Config struct {
 	SandboxAddr                     string
 	SnapshotThreshold, TrailingLogs uint64
 	SnapshotInterval, RaftTimeout   time.Duration
+	ShutdownTimeout                 time.Duration
 	Join, JoinToken                 string
 }
 
@@ -190,6 +192,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.SnapshotThreshold, flagSnapThresh, 0, "Raft log entries between snapshots (default 8192)")
 	fs.DurationVar(&c.SnapshotInterval, flagSnapIntv, 0, "how often Raft checks --"+flagSnapThresh+" (default 2m; at least 1s)")
 	fs.DurationVar(&c.RaftTimeout, flagRaftTimeout, 500*time.Millisecond, "Raft heartbeat and election timeout: failover takes one to three times it; raise it for sites far apart (100ms-10s)")
+	fs.DurationVar(&c.ShutdownTimeout, flagShutdownTO, 10*time.Second, "on SIGTERM, how long to drain calls (half of it at most) and stop Raft and the store before exiting anyway")
 	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
 	fs.StringVar(&c.Join, flagJoin, "", "join the cluster through the admin address (host:port) of any of its members (with --"+flagJoinToken+")")
 	fs.StringVar(&c.JoinToken, flagJoinToken, "", "the cluster's join token, as printed by its first node or 'lijiang cluster token'")
@@ -220,6 +223,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RaftTimeout < 100*time.Millisecond || c.RaftTimeout > 10*time.Second {
 		return usagef("--%s %v: give 100ms to 10s", flagRaftTimeout, c.RaftTimeout)
+	}
+	if c.ShutdownTimeout < time.Second {
+		return usagef("--%s %v: give at least 1s", flagShutdownTO, c.ShutdownTimeout)
 	}
 	if c.SnapshotInterval != 0 && c.SnapshotInterval < time.Second {
 		return usagef("--%s %v: give at least 1s", flagSnapIntv, c.SnapshotInterval)
@@ -421,15 +427,19 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	return nil
 }
 
-// close shuts the node down in order: listeners, then Raft, then the store,
-// then the lock.
+// close shuts the node down in order, within --shutdown-timeout: listeners
+// (draining calls for half of it at most), then Raft, then the store, then
+// the lock. A Raft still stuck then is logged and left, for the process to
+// exit.
 func (n *node) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 	defer cancel()
+	drain, cancelDrain := context.WithTimeout(ctx, n.cfg.ShutdownTimeout/2)
+	defer cancelDrain()
 	os.Remove(filepath.Join(n.cfg.DataDir, platform.ReadyFile))
 	for _, l := range []*gateway.Listener{n.api, n.admin} {
 		if l != nil {
-			if err := l.Shutdown(ctx); err != nil {
+			if err := l.Shutdown(drain); err != nil {
 				n.log.Warn("listener shutdown", "err", err)
 			}
 		}
@@ -443,7 +453,10 @@ func (n *node) close() {
 		}
 	}
 	if n.cluster != nil {
-		if err := n.cluster.Close(); err != nil {
+		if err := n.cluster.Shutdown(ctx); errors.Is(err, raftstore.ErrShutdownTimeout) {
+			n.log.Error("exiting with raft still running; its log and the store are left as they are", "err", err)
+			return
+		} else if err != nil {
 			n.log.Warn("raft shutdown", "err", err)
 		}
 	}

@@ -120,8 +120,11 @@ func (c *Cluster) start(ctx context.Context, joining, hasState bool) error {
 	return c.checkKEK()
 }
 
-// Close shuts the Raft node down.
+// Close shuts the Raft node down (Node.Close).
 func (c *Cluster) Close() error { return c.Node.Close() }
+
+// Shutdown shuts the Raft node down by ctx's deadline (Node.Shutdown).
+func (c *Cluster) Shutdown(ctx context.Context) error { return c.Node.Shutdown(ctx) }
 
 // setupTLS returns the node's Raft TLS material and whether it has Raft
 // state. A node with both resumes; a node joining gets a certificate from the

@@ -47,7 +47,8 @@ type cnode struct {
 	id, addr, dir string
 	store         *platform.Store
 	node          *Node // nil while killed
-	partitioned   bool
+	partitioned   bool  // cut off by Partition, Stall or Drop
+	fault         *netFault
 }
 
 type cluster struct {
@@ -122,7 +123,7 @@ func newCluster(t *testing.T, n int, opts ...clusterOption) *cluster {
 		if i == n-1 && n > 1 && ipv6Loopback() {
 			host = "::1"
 		}
-		cn := &cnode{id: fmt.Sprintf("n%d", i+1), addr: freeAddrOn(t, host), dir: t.TempDir()}
+		cn := &cnode{id: fmt.Sprintf("n%d", i+1), addr: freeAddrOn(t, host), dir: t.TempDir(), fault: newNetFault()}
 		if c.opts.tls {
 			c.issue(cn, c.caCert, c.caKey)
 		}
@@ -161,6 +162,9 @@ func (c *cluster) issue(cn *cnode, caCert, caKey []byte) {
 func (c *cluster) start(i int, join bool) {
 	c.t.Helper()
 	cn := c.nodes[i]
+	if cn.fault == nil {
+		cn.fault = newNetFault()
+	}
 	store := platform.NewStore(platform.StoreConfig{Path: filepath.Join(cn.dir, "state.db")})
 	if err := store.Open(); err != nil {
 		c.t.Fatalf("store %s: %v", cn.id, err)
@@ -169,6 +173,7 @@ func (c *cluster) start(i int, join bool) {
 		NodeID: cn.id, RaftAddr: cn.addr, Dir: filepath.Join(cn.dir, "raft"), Join: join,
 		HeartbeatTimeout: testHeartbeat, ElectionTimeout: testElection,
 		SnapshotThreshold: c.opts.snapshotThreshold, TrailingLogs: c.opts.trailingLogs, SnapshotInterval: c.opts.snapshotInterval,
+		wrapConn: cn.fault.wrap,
 	}
 	if c.opts.tls {
 		tc, err := LoadNodeTLS(NodeTLSDir(cfg.Dir), c.sealer)
@@ -237,15 +242,46 @@ func (c *cluster) Wipe(i int) {
 }
 
 // Partition cuts node i off from every other node (in its stream layer: dials
-// and accepts refused, live connections closed); Heal undoes it.
+// and accepts refused, live connections closed, as when its peers reject its
+// packets); Heal undoes it.
 func (c *cluster) Partition(i int) {
 	c.nodes[i].node.stream.setPartitioned(true)
-	c.nodes[i].partitioned = true
+	c.setPartitioned(i, true)
 }
 
+// Stall cuts node i off as a blackholed network does: its connections, Raft's
+// and its admin server's (adminServers), are made but carry nothing either
+// way until Heal, when what waited is delivered (faultStall).
+func (c *cluster) Stall(i int) { c.fault(i, faultStall) }
+
+// Drop cuts node i off by losing every byte it sends or receives until Heal,
+// which closes the connections that lost bytes (faultDrop).
+func (c *cluster) Drop(i int) { c.fault(i, faultDrop) }
+
+func (c *cluster) fault(i int, m faultMode) {
+	c.nodes[i].fault.set(m)
+	c.setPartitioned(i, true)
+}
+
+// Heal undoes Partition, Stall and Drop.
 func (c *cluster) Heal(i int) {
-	c.nodes[i].node.stream.setPartitioned(false)
-	c.nodes[i].partitioned = false
+	c.nodes[i].fault.set(faultNone)
+	if n := c.nodes[i].node; n != nil {
+		n.stream.setPartitioned(false)
+	}
+	c.setPartitioned(i, false)
+}
+
+func (c *cluster) setPartitioned(i int, on bool) {
+	c.mu.Lock()
+	c.nodes[i].partitioned = on
+	c.mu.Unlock()
+}
+
+func (c *cluster) isPartitioned(cn *cnode) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cn.partitioned
 }
 
 func (c *cluster) live() []*cnode {
@@ -263,7 +299,7 @@ func (c *cluster) live() []*cnode {
 // Leader is the running, unpartitioned node that is leader, or nil.
 func (c *cluster) Leader() *cnode {
 	for _, cn := range c.live() {
-		if !cn.partitioned && cn.node.IsLeader() {
+		if !c.isPartitioned(cn) && cn.node.IsLeader() {
 			return cn
 		}
 	}
@@ -309,7 +345,7 @@ func (c *cluster) waitConverged(d time.Duration) {
 	target := l.node.AppliedIndex()
 	eventually(c.t, d, "nodes converge", func() bool {
 		for _, cn := range c.live() {
-			if !cn.partitioned && cn.node.AppliedIndex() < target {
+			if !c.isPartitioned(cn) && cn.node.AppliedIndex() < target {
 				return false
 			}
 		}

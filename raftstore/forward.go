@@ -39,9 +39,25 @@ const (
 	ApplyPath = "/cluster/v1/apply"
 )
 
-// forwardRetryFor bounds how long Forwarder.Execute keeps retrying a write
-// while the cluster has no leader (an election takes about a second).
-const forwardRetryFor = 5 * time.Second
+// Forwarded writes are timed from the Raft timeout (the larger of the
+// heartbeat and election timeouts): an election takes one to three of them.
+const (
+	// forwardTimeoutFactor: one forwarded write waits at most this many
+	// Raft timeouts for the leader's answer, when no new leader is heard of
+	// before (see Forwarder.apply).
+	forwardTimeoutFactor = 5
+	// forwardRetryFactor: Forwarder.Execute retries a write for at most this
+	// many Raft timeouts while the cluster has no leader or the one it knew
+	// does not answer.
+	forwardRetryFactor = 10
+	// forwardRetryPause is the pause between attempts when no change of
+	// leader comes first.
+	forwardRetryPause = 100 * time.Millisecond
+)
+
+// errLeaderMoved is the cause of a forward abandoned because this node heard
+// of another leader than the one it forwarded to.
+var errLeaderMoved = errors.New("the leader changed")
 
 // AdminServerConfig returns base (the admin port's TLS configuration) made
 // cluster-aware: a client asking for ClusterServerName gets this node's
@@ -187,19 +203,25 @@ type ForwarderConfig struct {
 	// AdminAddr maps a node id to the host:port of its admin port (the
 	// replicated node registry).
 	AdminAddr func(nodeID string) (string, bool)
-	// Timeout bounds one forwarded request (default 10 s).
+	// Timeout bounds one request to another node's admin port other than a
+	// forwarded write, which the Raft timeout bounds (default 10 s).
 	Timeout time.Duration
 }
 
 // Forwarder is the platform.Executor of a cluster node: it proposes on the
 // local node and, when another node leads, forwards the encoded command to
 // the leader's admin port, then waits until the local node has applied the
-// write's index, so that whoever made the change reads it back here. A write
-// retried (here, while there is no leader, or by a client with the same
-// command id) is applied once: the state remembers command ids.
+// write's index, so that whoever made the change reads it back here. A
+// forward follows leadership: it is abandoned as soon as this node hears of
+// another leader, and the write is proposed again there. A write retried
+// (here, or by a client with the same command id) is applied once: the state
+// remembers command ids and answers a repeated one with the first result.
 type Forwarder struct {
 	cfg    ForwarderConfig
 	client *http.Client
+	// forwardTimeout bounds one forwarded write; retryFor, the retries of
+	// one Execute (forwardTimeoutFactor, forwardRetryFactor).
+	forwardTimeout, retryFor time.Duration
 }
 
 var _ platform.Executor = (*Forwarder)(nil)
@@ -209,22 +231,33 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	tr := &http.Transport{TLSClientConfig: cfg.TLS.HTTPClientTLS(), MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, ForceAttemptHTTP2: true}
-	return &Forwarder{cfg: cfg, client: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
+	raftTimeout := max(cfg.Node.cfg.HeartbeatTimeout, cfg.Node.cfg.ElectionTimeout)
+	f := &Forwarder{cfg: cfg, forwardTimeout: forwardTimeoutFactor * raftTimeout, retryFor: forwardRetryFactor * raftTimeout}
+	tr := &http.Transport{TLSClientConfig: cfg.TLS.HTTPClientTLS(), MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, ForceAttemptHTTP2: true,
+		// Every request to a node shares one HTTP/2 connection: one that
+		// stopped carrying anything (a frozen or cut-off node) is pinged
+		// and closed rather than reused.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: f.forwardTimeout, PingTimeout: f.forwardTimeout}}
+	f.client = &http.Client{Transport: tr, Timeout: cfg.Timeout}
+	return f
 }
 
 // Execute proposes c on the leader, wherever it is, and returns its result
 // once this node has applied it; a refused command comes back as its
-// *platform.CommandError. While there is no leader it retries for a few
-// seconds (within ctx) and then returns an error wrapping
-// platform.ErrUnavailable.
+// *platform.CommandError. While there is no leader, or the leader does not
+// answer, it retries (at once when another leader is heard of) for up to ten
+// Raft timeouts within ctx, and then returns an error wrapping
+// platform.ErrUnavailable. It never returns a result for a write that was not
+// applied; an error may stand for a write that was (a client retrying it
+// with the same command id gets the first result).
 func (f *Forwarder) Execute(ctx context.Context, c *platform.Command) (platform.Result, error) {
 	data, err := c.Encode()
 	if err != nil {
 		return platform.Result{}, err
 	}
-	giveUp := time.Now().Add(forwardRetryFor)
+	giveUp := time.Now().Add(f.retryFor)
 	for {
+		changed := f.cfg.Node.leaderChanged()
 		res, err := f.apply(ctx, data)
 		if err == nil {
 			if res.Err != nil {
@@ -238,21 +271,34 @@ func (f *Forwarder) Execute(ctx context.Context, c *platform.Command) (platform.
 		select {
 		case <-ctx.Done():
 			return res, err
-		case <-time.After(100 * time.Millisecond):
+		case <-changed:
+		case <-time.After(forwardRetryPause):
 		}
 	}
 }
 
 // apply makes one attempt: locally, or forwarded to the leader the local
-// node knows.
+// node knows, until that answers, this node hears of another leader, or the
+// forward timeout passes.
 func (f *Forwarder) apply(ctx context.Context, data []byte) (platform.Result, error) {
+	changed := f.cfg.Node.leaderChanged()
 	res, err := f.cfg.Node.Apply(ctx, data)
 	var nl *NotLeaderError
 	if !errors.As(err, &nl) {
 		return res, err
 	}
-	status, body, err := f.PostToNode(ctx, nl.LeaderID, ApplyPath, data)
+	fctx, cancel := context.WithTimeout(ctx, f.forwardTimeout)
+	defer cancel()
+	fctx, abandon := context.WithCancelCause(fctx)
+	defer abandon(nil)
+	go f.abandonOnNewLeader(fctx, changed, nl.LeaderID, abandon)
+	status, body, err := f.PostToNode(fctx, nl.LeaderID, ApplyPath, data)
 	if err != nil {
+		if errors.Is(context.Cause(fctx), errLeaderMoved) {
+			// Whatever the old leader did with it, the write is proposed
+			// again to the new one: applied once, by its command id.
+			return platform.Result{}, fmt.Errorf("%w: forward to %s abandoned: %w", ErrNoLeader, nl.LeaderID, errLeaderMoved)
+		}
 		return platform.Result{}, err
 	}
 	switch status {
@@ -267,10 +313,31 @@ func (f *Forwarder) apply(ctx context.Context, data []byte) (platform.Result, er
 	if err := json.Unmarshal(body, &res); err != nil {
 		return platform.Result{}, fmt.Errorf("forwarding a write to leader %s: reading its answer: %w", nl.LeaderID, err)
 	}
-	if err := f.cfg.Node.WaitForIndex(ctx, res.Index); err != nil {
+	wctx, cancelWait := context.WithTimeout(ctx, f.forwardTimeout)
+	defer cancelWait()
+	if err := f.cfg.Node.WaitForIndex(wctx, res.Index); err != nil {
 		return platform.Result{}, fmt.Errorf("%w: the write is committed but this node has not applied it yet: %w", ErrTimeout, err)
 	}
 	return res, nil
+}
+
+// abandonOnNewLeader cancels a forward to leader with errLeaderMoved as soon
+// as this node knows another leader (itself included), until ctx ends.
+// changed is the node's leaderChanged channel from before the forward's
+// leader was read.
+func (f *Forwarder) abandonOnNewLeader(ctx context.Context, changed <-chan struct{}, leader string, abandon context.CancelCauseFunc) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		changed = f.cfg.Node.leaderChanged()
+		if _, id := f.cfg.Node.Leader(); id != "" && id != leader {
+			abandon(errLeaderMoved)
+			return
+		}
+	}
 }
 
 // PostToNode posts body to path on node id's admin port over the cluster's

@@ -16,7 +16,8 @@ import (
 )
 
 // adminServers starts, for each node of c, an HTTPS server standing in for
-// its admin port (serving ApplyPath) and returns the id → address map.
+// its admin port (serving ApplyPath), whose connections go through the node's
+// network fault, and returns the id → address map.
 func adminServers(t *testing.T, c *cluster) (func(id string) (string, bool), map[string]*TLSConfig, map[string]*httptest.Server) {
 	t.Helper()
 	var mu sync.Mutex
@@ -39,6 +40,7 @@ func adminServers(t *testing.T, c *cluster) (func(id string) (string, bool), map
 			}
 			node.ApplyHandler().ServeHTTP(w, r)
 		}))
+		srv.Listener = cn.fault.listener(srv.Listener)
 		srv.TLS = tc.AdminServerConfig(&tls.Config{})
 		srv.StartTLS()
 		t.Cleanup(srv.Close)

@@ -31,7 +31,14 @@ var (
 	ErrTimeout = fmt.Errorf("raft apply timed out: %w", platform.ErrUnavailable)
 	// ErrClosed: the node is shut down.
 	ErrClosed = errors.New("raft node closed")
+	// ErrShutdownTimeout: Raft had not stopped by the shutdown deadline, even
+	// with its connections cut; its log was left open and the process should
+	// exit anyway.
+	ErrShutdownTimeout = errors.New("raft did not stop in time")
 )
+
+// DefaultShutdownTimeout bounds Close.
+const DefaultShutdownTimeout = 10 * time.Second
 
 // NotLeaderError is the error of a write or membership change made on a node
 // that is not the leader while a leader is known: where to forward it.
@@ -85,6 +92,13 @@ type Config struct {
 	TLS *TLSConfig
 	// Logger receives the node's log lines; nil discards them.
 	Logger *slog.Logger
+
+	// wrapConn, when set, wraps the Raft transport's raw connections (tests
+	// inject network faults with it).
+	wrapConn func(net.Conn) net.Conn
+	// beforeApply, when set, runs before the state machine applies a batch
+	// (tests hold Raft's FSM goroutine with it).
+	beforeApply func()
 }
 
 func (c *Config) setDefaults() {
@@ -136,13 +150,21 @@ type Node struct {
 	// machine advances, to wake WaitForIndex.
 	appliedMu sync.Mutex
 	appliedCh chan struct{}
+
+	// leaderMu guards leaderCh, closed and replaced each time the leader this
+	// node knows changes (raft's LeaderObservation), to wake forwards.
+	leaderMu sync.Mutex
+	leaderCh chan struct{}
+	// observer feeds leaderCh until stopObserver is closed.
+	observer     *raft.Observer
+	stopObserver chan struct{}
 }
 
 // New returns a Node for cfg whose state machine is store; nothing is opened
 // or bound until Open.
 func New(cfg Config, store *platform.Store) *Node {
 	cfg.setDefaults()
-	return &Node{cfg: cfg, store: store, log: cfg.Logger, appliedCh: make(chan struct{})}
+	return &Node{cfg: cfg, store: store, log: cfg.Logger, appliedCh: make(chan struct{}), leaderCh: make(chan struct{})}
 }
 
 // ID is this node's id.
@@ -188,7 +210,7 @@ func (n *Node) Open() error {
 		bolt.Close()
 		return err
 	}
-	ln, err := net.Listen("tcp", n.cfg.RaftAddr)
+	ln, err := (&net.ListenConfig{KeepAliveConfig: raftKeepAlive}).Listen(context.Background(), "tcp", n.cfg.RaftAddr)
 	if err != nil {
 		bolt.Close()
 		return fmt.Errorf("raft address %s: %w", n.cfg.RaftAddr, err)
@@ -210,8 +232,25 @@ func (n *Node) Open() error {
 		stream = NewTCPStreamLayer(ln, advertise)
 	}
 	stream.log = n.log
+	stream.wrap = n.cfg.wrapConn
+	stream.ioTimeout = n.cfg.ioTimeout()
 	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 4, Timeout: 10 * time.Second, Logger: hlog,
+		Stream: stream, MaxPool: 4, Timeout: n.cfg.ioTimeout(), Logger: hlog,
+		// No pipelined replication: hashicorp/raft's pipeline can deadlock
+		// when a follower's answer fails it (pipelineDecode returns on a
+		// failed or stale answer while the sender, still leader, sends one
+		// more request: netPipeline.AppendEntries then waits on
+		// decodeResponses, which waits on the decoder that is gone, and only
+		// the pipeline's Close, deferred behind that send, would free them).
+		// The replication goroutine then never returns and Raft.Shutdown
+		// waits on it for ever; a partition or a frozen leader is when it
+		// happens (issue 9; grafana/pyroscope#5518 met it too). With one RPC
+		// in flight, replication is synchronous per follower, each request
+		// batching what is pending (up to MaxAppendEntries), under the
+		// transport's deadlines; hashicorp/raft's own measurements (#541)
+		// found pipelining of little benefit at MaxRPCsInFlight 2, and so did
+		// ours (docs/architecture.md, Cluster).
+		MaxRPCsInFlight: 1,
 	})
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(n.cfg.NodeID)
@@ -259,10 +298,57 @@ func (n *Node) Open() error {
 	} else if !existing {
 		n.log.Info("waiting to be added to the cluster by its leader", "node", n.cfg.NodeID, "raft_addr", transport.LocalAddr())
 	}
+	n.observeLeader(r)
 	n.mu.Lock()
 	n.raft, n.bolt, n.transport, n.stream, n.snaps = r, bolt, transport, stream, snaps
 	n.mu.Unlock()
 	return nil
+}
+
+// ioTimeout bounds each I/O of the Raft transport with a peer (an RPC, or a
+// read or write the transport gave no deadline: see trackedConn) and each
+// dial: ten heartbeat timeouts, by when a follower that stopped answering has
+// been replaced by an election long ago, and at least 2 s, so that a loaded
+// follower's fsync of a large batch is not taken for a dead peer.
+func (c *Config) ioTimeout() time.Duration {
+	return max(10*max(c.HeartbeatTimeout, c.ElectionTimeout), 2*time.Second)
+}
+
+// observeLeader wakes leaderChanged's waiters each time r's leader changes.
+func (n *Node) observeLeader(r *raft.Raft) {
+	ch := make(chan raft.Observation, 16)
+	n.observer = raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	n.stopObserver = make(chan struct{})
+	r.RegisterObserver(n.observer)
+	go func(stop <-chan struct{}) {
+		for {
+			select {
+			case <-ch:
+				n.notifyLeader()
+			case <-stop:
+				return
+			}
+		}
+	}(n.stopObserver)
+}
+
+// leaderChanged returns a channel closed at the next change of the leader
+// this node knows (to none, to another node, to itself). Take it before
+// reading the leader, so that no change goes unseen.
+func (n *Node) leaderChanged() <-chan struct{} {
+	n.leaderMu.Lock()
+	defer n.leaderMu.Unlock()
+	return n.leaderCh
+}
+
+func (n *Node) notifyLeader() {
+	n.leaderMu.Lock()
+	close(n.leaderCh)
+	n.leaderCh = make(chan struct{})
+	n.leaderMu.Unlock()
 }
 
 // catchUpFromSnapshot restores the newest snapshot into the store when the
@@ -502,25 +588,69 @@ func (n *Node) Stats() map[string]string {
 	return r.Stats()
 }
 
-// Close shuts Raft down and closes its log; the store is the caller's.
+// Close is Shutdown within DefaultShutdownTimeout.
 func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer cancel()
+	return n.Shutdown(ctx)
+}
+
+// Shutdown stops Raft and closes its log, returning by ctx's deadline
+// whatever Raft does; the store is the caller's.
+//
+// Raft's own shutdown waits for its goroutines, each of which may be in an
+// RPC to a peer that stopped answering, bounded only by the transport's
+// deadline. So, when Raft has not stopped after a heartbeat timeout (or when
+// ctx ends first), Shutdown closes the transport and with it every live
+// connection and dial, which fails those RPCs at once, and logs the peers
+// they were with. If Raft still has not stopped when ctx ends, it logs the
+// goroutines of raft left and returns an error wrapping ErrShutdownTimeout,
+// leaving the log open (closing it under a running Raft is not safe): the
+// process is expected to exit.
+func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
-	r, bolt, transport := n.raft, n.bolt, n.transport
+	r, bolt, transport, stream := n.raft, n.bolt, n.transport, n.stream
 	n.raft, n.bolt, n.transport = nil, nil, nil
 	n.mu.Unlock()
 	if r == nil {
 		return nil
 	}
-	var errs []error
-	if err := r.Shutdown().Error(); err != nil {
-		errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+	start := time.Now()
+	r.DeregisterObserver(n.observer)
+	close(n.stopObserver)
+	stopped := make(chan struct{})
+	go func() {
+		r.Shutdown().Error()
+		close(stopped)
+	}()
+	grace := time.NewTimer(n.cfg.HeartbeatTimeout)
+	defer grace.Stop()
+	select {
+	case <-stopped:
+	case <-grace.C:
+	case <-ctx.Done():
 	}
+	select {
+	case <-stopped:
+	default:
+		n.log.Warn("raft has not stopped yet; closing its connections", "after", time.Since(start).Round(time.Millisecond), "peers", stream.livePeers())
+		transport.Close()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			left := raftGoroutines()
+			n.log.Error("raft did not stop by the shutdown deadline; leaving its log open", "after", time.Since(start).Round(time.Millisecond), "goroutines", left)
+			return fmt.Errorf("%w: %d goroutines of raft still running after %v", ErrShutdownTimeout, len(left), time.Since(start).Round(time.Millisecond))
+		}
+	}
+	var errs []error
 	if err := transport.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("raft transport: %w", err))
 	}
 	if err := bolt.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("raft log: %w", err))
 	}
+	n.log.Info("raft stopped", "after", time.Since(start).Round(time.Millisecond))
 	return errors.Join(errs...)
 }
 
@@ -534,6 +664,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 }
 
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	if f.cfg.beforeApply != nil {
+		f.cfg.beforeApply()
+	}
 	entries := make([]platform.Entry, len(logs))
 	for i, l := range logs {
 		entries[i] = platform.Entry{Index: l.Index, Term: l.Term}

@@ -18,6 +18,11 @@ import (
 // peer that connects and says nothing holds no goroutine for long.
 const handshakeTimeout = 10 * time.Second
 
+// raftKeepAlive has TCP notice a peer whose host vanished (crashed, cut off)
+// within about 30 s, closing a connection that waits on it without a deadline
+// (an accepted one between requests: see trackedConn).
+var raftKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}
+
 // errPartitioned is what a partitioned stream layer's Dial answers (tests
 // only).
 var errPartitioned = errors.New("raft stream layer partitioned")
@@ -39,12 +44,24 @@ type StreamLayer struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
+	// ioTimeout bounds every Read and Write on a live connection that the
+	// transport gave no deadline of its own (see trackedConn); 0 is none.
+	ioTimeout time.Duration
+
 	mu   sync.Mutex
 	live map[*trackedConn]struct{}
 
 	// partitioned refuses every dial and accepted connection and cuts the
 	// live ones: the test hook behind the cluster helper's Partition.
 	partitioned atomic.Bool
+	// wrap, when set, wraps every raw TCP connection, dialled or accepted,
+	// beneath TLS: the test hook behind the cluster helper's network faults.
+	wrap func(net.Conn) net.Conn
+
+	// ctx ends when the layer closes: it interrupts dials and handshakes in
+	// progress, which no tracked connection covers yet.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 var _ raft.StreamLayer = (*StreamLayer)(nil)
@@ -89,8 +106,10 @@ func newStreamLayer(ln net.Listener, advertise net.Addr, server, client *tls.Con
 	if advertise == nil {
 		advertise = ln.Addr()
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &StreamLayer{
 		ln: ln, advertise: advertise, server: server, client: client,
+		ctx: ctx, cancel: cancel,
 		log:    slog.New(slog.DiscardHandler),
 		conns:  make(chan net.Conn),
 		closed: make(chan struct{}),
@@ -140,6 +159,9 @@ func (s *StreamLayer) acceptLoop() {
 			c.Close()
 			continue
 		}
+		if s.wrap != nil {
+			c = s.wrap(c)
+		}
 		go s.admit(c)
 	}
 }
@@ -149,7 +171,7 @@ func (s *StreamLayer) acceptLoop() {
 func (s *StreamLayer) admit(c net.Conn) {
 	if s.server != nil {
 		tc := tls.Server(c, s.server)
-		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		ctx, cancel := context.WithTimeout(s.ctx, handshakeTimeout)
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
@@ -159,7 +181,7 @@ func (s *StreamLayer) admit(c net.Conn) {
 		}
 		c = tc
 	}
-	tracked := s.track(c)
+	tracked := s.track(c, true)
 	if tracked == nil {
 		return
 	}
@@ -182,24 +204,34 @@ func (s *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		return nil, net.ErrClosed
 	default:
 	}
-	d := &net.Dialer{Timeout: timeout}
-	var c net.Conn
-	var err error
-	if s.client == nil {
-		c, err = d.Dial("tcp", string(address))
-	} else {
+	ctx, cancel := s.ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(s.ctx, timeout)
+	}
+	defer cancel()
+	c, err := (&net.Dialer{KeepAliveConfig: raftKeepAlive}).DialContext(ctx, "tcp", string(address))
+	if err != nil {
+		return nil, err
+	}
+	if s.wrap != nil {
+		c = s.wrap(c)
+	}
+	if s.client != nil {
 		host, _, serr := net.SplitHostPort(string(address))
 		if serr != nil {
+			c.Close()
 			return nil, fmt.Errorf("raft address %q: %w", address, serr)
 		}
 		cfg := s.client.Clone()
 		cfg.ServerName = host
-		c, err = tls.DialWithDialer(d, "tcp", string(address), cfg)
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		c = tc
 	}
-	if err != nil {
-		return nil, err
-	}
-	tracked := s.track(c)
+	tracked := s.track(c, false)
 	if tracked == nil {
 		return nil, errPartitioned
 	}
@@ -238,6 +270,7 @@ func (s *StreamLayer) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.closed)
+		s.cancel()
 		err = s.ln.Close()
 		s.cutAll()
 	})
@@ -252,6 +285,21 @@ func (s *StreamLayer) setPartitioned(on bool) {
 	}
 }
 
+// livePeers lists the remote addresses of the live connections.
+func (s *StreamLayer) livePeers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for c := range s.live {
+		if a := c.RemoteAddr().String(); !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func (s *StreamLayer) cutAll() {
 	s.mu.Lock()
 	conns := make([]*trackedConn, 0, len(s.live))
@@ -264,10 +312,10 @@ func (s *StreamLayer) cutAll() {
 	}
 }
 
-// track records a live connection, or closes it and returns nil when the layer
-// is closed or partitioned.
-func (s *StreamLayer) track(c net.Conn) *trackedConn {
-	t := &trackedConn{Conn: c, s: s}
+// track records a live connection (accepted or dialled), or closes it and
+// returns nil when the layer is closed or partitioned.
+func (s *StreamLayer) track(c net.Conn, accepted bool) *trackedConn {
+	t := &trackedConn{Conn: c, s: s, idle: s.ioTimeout, accepted: accepted, awaitingRequest: accepted}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	select {
@@ -284,10 +332,98 @@ func (s *StreamLayer) track(c net.Conn) *trackedConn {
 	return t
 }
 
+// trackedConn is a live connection of the layer: Close cuts every one, and
+// each Read and Write gets a deadline, so that no goroutine of Raft waits
+// forever on a peer that stopped answering (a frozen process, a blackholed
+// network: TCP sees nothing wrong for minutes).
+//
+// The deadline is per call, renewed at each one: a long transfer (a snapshot
+// streamed for minutes) is fine as long as bytes keep moving. A write must
+// make progress within idle (or by the transport's deadline, if sooner): a
+// peer that reads nothing for that long is gone. A read waits until the
+// transport's own deadline when it set one: hashicorp/raft's NetworkTransport
+// bounds each RPC by its Timeout, and InstallSnapshot by a multiple of it
+// scaled to the snapshot's size, which covers the follower restoring the
+// snapshot before it answers. Other reads (on an accepted connection, in the
+// middle of a request) must make progress within idle. The one read left
+// without a deadline is an accepted connection's wait for the peer's next
+// request: a pooled connection may rightly sit idle for hours, and closing it
+// would fail the peer's next RPC (a vote, in the next election); TCP
+// keepalive and Close bound that wait.
 type trackedConn struct {
 	net.Conn
-	s    *StreamLayer
-	once sync.Once
+	s        *StreamLayer
+	once     sync.Once
+	idle     time.Duration
+	accepted bool
+
+	mu sync.Mutex
+	// readDL and writeDL are the deadlines the transport set, zero for none.
+	readDL, writeDL time.Time
+	// awaitingRequest: an accepted connection has answered (or not yet
+	// read) a request, and waits for the next one.
+	awaitingRequest bool
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.idle > 0 {
+		c.mu.Lock()
+		dl := c.readDL
+		if dl.IsZero() && !c.awaitingRequest {
+			dl = time.Now().Add(c.idle)
+		}
+		c.mu.Unlock()
+		c.Conn.SetReadDeadline(dl)
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.accepted {
+		c.mu.Lock()
+		c.awaitingRequest = false
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.idle > 0 {
+		dl := time.Now().Add(c.idle)
+		c.mu.Lock()
+		if !c.writeDL.IsZero() && c.writeDL.Before(dl) {
+			dl = c.writeDL
+		}
+		c.mu.Unlock()
+		c.Conn.SetWriteDeadline(dl)
+	}
+	n, err := c.Conn.Write(p)
+	if c.accepted {
+		c.mu.Lock()
+		c.awaitingRequest = true
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline record the transport's
+// deadlines, which the next calls apply.
+func (c *trackedConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDL, c.writeDL = t, t
+	c.mu.Unlock()
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *trackedConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDL = t
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *trackedConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.writeDL = t
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *trackedConn) Close() error {
