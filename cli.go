@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -628,4 +630,55 @@ func cmdCluster(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s%-9s term %d applied %d lag %d contact %s%s\n", line, m.State, m.Term, m.AppliedIndex, m.Lag, contact, leader)
 	}
 	return nil
+}
+
+// loadKeyring finds the key-encryption key: --kek-file, else $LIJIANG_KEK,
+// else (with demoFallback, in demo mode only) a dev key generated once into
+// the data directory. Without any it returns nil, nil in demo mode (the caller
+// tries again once the data directory is locked) and an error otherwise.
+func loadKeyring(cfg Config, demoFallback bool) (*seal.Keyring, error) {
+	var current *seal.KEK
+	var err error
+	switch {
+	case cfg.KEKFile != "":
+		if current, err = seal.ReadKEKFile(cfg.KEKFile); err != nil {
+			return nil, fmt.Errorf("--%s %w", flagKEKFile, err)
+		}
+	case os.Getenv(envKEK) != "":
+		if current, err = seal.ParseKEK([]byte(os.Getenv(envKEK))); err != nil {
+			return nil, fmt.Errorf("$%s: %w", envKEK, err)
+		}
+	case cfg.Demo && !demoFallback:
+		return nil, nil
+	case cfg.Demo:
+		path := filepath.Join(cfg.DataDir, platform.DevKEKFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			raw, err := seal.GenerateKEK(rand.Reader)
+			if err != nil {
+				return nil, err
+			}
+			if err := fsutil.WriteFileAtomic(path, raw, 0o600); err != nil {
+				return nil, fmt.Errorf("dev key-encryption key: %w", err)
+			}
+		}
+		if current, err = seal.ReadKEKFile(path); err != nil {
+			return nil, fmt.Errorf("dev key %w", err)
+		}
+		slog.Warn("DEMO MODE: secrets are sealed with a development key-encryption key stored in the data directory (" + path + "). NEVER use --demo in production: pass --" + flagKEKFile + " with a key kept outside the data directory.")
+	default:
+		return nil, fmt.Errorf("no key-encryption key: pass --%s FILE (32 bytes; make one with 'lijiang kek generate --out FILE') or set %s; for a demo, use --%s", flagKEKFile, envKEK, flagDemo)
+	}
+	var older []*seal.KEK
+	if cfg.OldKEKFile != "" {
+		old, err := seal.ReadKEKFile(cfg.OldKEKFile)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %w", flagOldKEKFile, err)
+		}
+		older = append(older, old)
+	}
+	kr, err := seal.NewKeyring(current, older...)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption keys: %w", err)
+	}
+	return kr, nil
 }

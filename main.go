@@ -10,13 +10,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,7 +30,6 @@ import (
 	"lijiang/audit"
 	"lijiang/gateway"
 	"lijiang/platform"
-	"lijiang/platform/fsutil"
 	"lijiang/platform/sandbox"
 	"lijiang/platform/seal"
 	"lijiang/platform/tlscert"
@@ -466,57 +463,6 @@ func (n *node) close() {
 		}
 	}
 	n.lock.Unlock()
-}
-
-// loadKeyring finds the key-encryption key: --kek-file, else $LIJIANG_KEK,
-// else (with demoFallback, in demo mode only) a dev key generated once into
-// the data directory. Without any it returns nil, nil in demo mode (the caller
-// tries again once the data directory is locked) and an error otherwise.
-func loadKeyring(cfg Config, demoFallback bool) (*seal.Keyring, error) {
-	var current *seal.KEK
-	var err error
-	switch {
-	case cfg.KEKFile != "":
-		if current, err = seal.ReadKEKFile(cfg.KEKFile); err != nil {
-			return nil, fmt.Errorf("--%s %w", flagKEKFile, err)
-		}
-	case os.Getenv(envKEK) != "":
-		if current, err = seal.ParseKEK([]byte(os.Getenv(envKEK))); err != nil {
-			return nil, fmt.Errorf("$%s: %w", envKEK, err)
-		}
-	case cfg.Demo && !demoFallback:
-		return nil, nil
-	case cfg.Demo:
-		path := filepath.Join(cfg.DataDir, platform.DevKEKFile)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			raw, err := seal.GenerateKEK(rand.Reader)
-			if err != nil {
-				return nil, err
-			}
-			if err := fsutil.WriteFileAtomic(path, raw, 0o600); err != nil {
-				return nil, fmt.Errorf("dev key-encryption key: %w", err)
-			}
-		}
-		if current, err = seal.ReadKEKFile(path); err != nil {
-			return nil, fmt.Errorf("dev key %w", err)
-		}
-		slog.Warn("DEMO MODE: secrets are sealed with a development key-encryption key stored in the data directory (" + path + "). NEVER use --demo in production: pass --" + flagKEKFile + " with a key kept outside the data directory.")
-	default:
-		return nil, fmt.Errorf("no key-encryption key: pass --%s FILE (32 bytes; make one with 'lijiang kek generate --out FILE') or set %s; for a demo, use --%s", flagKEKFile, envKEK, flagDemo)
-	}
-	var older []*seal.KEK
-	if cfg.OldKEKFile != "" {
-		old, err := seal.ReadKEKFile(cfg.OldKEKFile)
-		if err != nil {
-			return nil, fmt.Errorf("--%s %w", flagOldKEKFile, err)
-		}
-		older = append(older, old)
-	}
-	kr, err := seal.NewKeyring(current, older...)
-	if err != nil {
-		return nil, fmt.Errorf("key-encryption keys: %w", err)
-	}
-	return kr, nil
 }
 
 // loadCertificate loads --tls-cert/--tls-key, or the self-signed certificate
