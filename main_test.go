@@ -1185,9 +1185,12 @@ func clusterLeader(t *testing.T, nodes []*clusterMember, from *clusterMember, ke
 // loopback address of its own: the portal throttles sign-ups per client
 // address, and a load of many clients comes from many addresses. No
 // connection is reused, so a request never rides a connection to a dead node.
+// A node that does not answer at all is given up on after a second, as
+// a dead one is: a hung process (SIGSTOP) still has its connections accepted
+// by the kernel, but it completes no TLS handshake.
 func sourceClient(src net.IP, timeout time.Duration) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: time.Second}
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.DialContext,
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: time.Second,
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}}
 }
 
@@ -1224,11 +1227,12 @@ type developerJSON struct {
 
 const loadPassword = "correct-horse-battery-9"
 
-// post makes one attempt of w on node i.
-func (w *loadWrite) post(client *http.Client, nodes []*clusterMember, i int) loadAttempt {
+// post makes one attempt of w on node i; ctx ends it early only when a
+// failed test tears the load down.
+func (w *loadWrite) post(ctx context.Context, client *http.Client, nodes []*clusterMember, i int) loadAttempt {
 	body := fmt.Sprintf(`{"email":%q,"name":"Load %d","password":%q}`, w.email, w.n, loadPassword)
 	a := loadAttempt{node: i, start: time.Now()}
-	req, _ := http.NewRequest(http.MethodPost, "https://127.0.0.1:"+nodes[i].apiPort+"/portal/api/v1/signup", strings.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://127.0.0.1:"+nodes[i].apiPort+"/portal/api/v1/signup", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", w.key)
 	resp, err := client.Do(req)
@@ -1243,6 +1247,15 @@ func (w *loadWrite) post(client *http.Client, nodes []*clusterMember, i int) loa
 	return a
 }
 
+// ackedAt is when w was acknowledged: the end of its attempt answered 201
+// (its last), or the zero time.
+func (w *loadWrite) ackedAt() time.Time {
+	if !w.acked {
+		return time.Time{}
+	}
+	return w.attempts[len(w.attempts)-1].end
+}
+
 // loadEmails lists the e-mails of a load's writes.
 func loadEmails(writes []*loadWrite) []string {
 	out := make([]string, len(writes))
@@ -1250,6 +1263,279 @@ func loadEmails(writes []*loadWrite) []string {
 		out[i] = w.email
 	}
 	return out
+}
+
+// skipWithoutLoopbackRange skips a test whose clients each need a loopback
+// address of their own (the portal throttles sign-ups per address).
+func skipWithoutLoopbackRange(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.88.0.1:0")
+	if err != nil {
+		t.Skip("needs the whole 127.0.0.0/8 on the loopback interface (Linux) for clients of many addresses")
+	}
+	l.Close()
+}
+
+// signupLoad is a load of developer sign-ups from retrying clients: each of
+// its writers makes one write after another, through the public API of
+// every node in turn, each write from a client address of its own
+// (127.88.x.y). A write that fails (no TLS handshake within a second, no
+// answer within the client timeout, or a 5xx) is retried on the next node
+// with the same Idempotency-Key until it is acknowledged (201) or 30 s pass;
+// every 7th acknowledged write is sent again to another node, as a client
+// does whose answer was lost. Every attempt is recorded with its start and
+// end.
+type signupLoad struct {
+	nodes         []*clusterMember
+	clientTimeout time.Duration
+	// ctx ends the attempts in flight when a failed test tears the load
+	// down; stop lets them finish.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	writes    []*loadWrite
+	next      int
+	acked     int
+	stopped   bool
+	stoppedAt time.Time // when stop was first called
+}
+
+// startSignupLoad starts writers writers against nodes; a test's cleanup
+// ends them if the test does not stop them itself.
+func startSignupLoad(t *testing.T, nodes []*clusterMember, writers int, clientTimeout time.Duration) *signupLoad {
+	t.Helper()
+	l := &signupLoad{nodes: nodes, clientTimeout: clientTimeout}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	for range writers {
+		l.wg.Go(l.writer)
+	}
+	t.Cleanup(func() { l.cancel(); l.stop() })
+	return l
+}
+
+// writer makes writes until the load stops.
+func (l *signupLoad) writer() {
+	for {
+		l.mu.Lock()
+		if l.stopped {
+			l.mu.Unlock()
+			return
+		}
+		n := l.next
+		l.next++
+		w := &loadWrite{n: n, email: fmt.Sprintf("load-%04d@example.com", n), key: fmt.Sprintf("signup-%04d-%d", n, time.Now().UnixNano())}
+		l.writes = append(l.writes, w)
+		l.mu.Unlock()
+		l.write(w)
+	}
+}
+
+// write makes w, retrying it on the other nodes, until it is acknowledged.
+func (l *signupLoad) write(w *loadWrite) {
+	n := w.n
+	client := sourceClient(net.IPv4(127, 88, byte(n/250), byte(n%250+1)), l.clientTimeout)
+	giveUp := time.Now().Add(30 * time.Second)
+	for k := 0; time.Now().Before(giveUp) && l.ctx.Err() == nil; k++ {
+		i := (n + k) % len(l.nodes) // writes go to every node
+		a := w.post(l.ctx, client, l.nodes, i)
+		l.mu.Lock()
+		w.attempts = append(w.attempts, a)
+		l.mu.Unlock()
+		if !a.failed() {
+			break
+		}
+		if k%len(l.nodes) == len(l.nodes)-1 { // every node failed this round
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if len(w.attempts) == 0 {
+		return
+	}
+	last := w.attempts[len(w.attempts)-1]
+	if last.status != http.StatusCreated {
+		return
+	}
+	json.Unmarshal(last.body, &w.dev)
+	// Every 7th write is sent again to another node, as a client does whose
+	// answer was lost: same key, same answer, nothing applied twice.
+	if n%7 == 0 {
+		for k := 1; k <= 2*len(l.nodes); k++ {
+			a := w.post(l.ctx, client, l.nodes, (last.node+k)%len(l.nodes))
+			w.resent = append(w.resent, a)
+			if !a.failed() {
+				break
+			}
+		}
+	}
+	l.mu.Lock()
+	w.acked = true
+	l.acked++
+	l.mu.Unlock()
+}
+
+// stop lets the writes in flight finish, starts no other and returns all
+// writes made; it is idempotent.
+func (l *signupLoad) stop() []*loadWrite {
+	l.mu.Lock()
+	if !l.stopped {
+		l.stopped, l.stoppedAt = true, time.Now()
+	}
+	l.mu.Unlock()
+	l.wg.Wait()
+	return l.writes
+}
+
+// ackedCount is the number of writes acknowledged so far.
+func (l *signupLoad) ackedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.acked
+}
+
+// ackedEmails lists the e-mails of the writes acknowledged so far.
+func (l *signupLoad) ackedEmails() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, w := range l.writes {
+		if w.acked {
+			out = append(out, w.email)
+		}
+	}
+	return out
+}
+
+// waitAcked waits until n writes in all have been acknowledged.
+func (l *signupLoad) waitAcked(t *testing.T, n int, d time.Duration, what string) {
+	t.Helper()
+	eventuallyT(t, d, what, func() bool { return l.ackedCount() >= n })
+}
+
+// longestStretch is the longest stretch with no acknowledged write between
+// from and to (writes acknowledged outside it count as its edges): it
+// starts at the last acknowledgement before from (or at from) and runs to
+// the next acknowledgement (or to to). It returns the stretch and when it
+// started.
+func longestStretch(writes []*loadWrite, from, to time.Time) (stretch time.Duration, start time.Time) {
+	var acks []time.Time
+	for _, w := range writes {
+		if at := w.ackedAt(); !at.IsZero() {
+			acks = append(acks, at)
+		}
+	}
+	slices.SortFunc(acks, time.Time.Compare)
+	prev := from
+	for _, at := range acks {
+		if !at.After(from) {
+			prev = at
+			continue
+		}
+		if at.After(to) {
+			to = at
+			break
+		}
+		if d := at.Sub(prev); d > stretch {
+			stretch, start = d, prev
+		}
+		prev = at
+	}
+	if d := to.Sub(prev); d > stretch {
+		stretch, start = d, prev
+	}
+	return stretch, start
+}
+
+// checkAnswers fails t for any answer to a write other than 201 or a
+// failure the client retries (a retry refused as a duplicate comes back
+// 409), and for a write sent again after its acknowledgement whose answer
+// is not the first one; it logs the load's figures.
+func checkAnswers(t *testing.T, writes []*loadWrite) {
+	t.Helper()
+	var total, attempts, retried, unacked, resent int
+	for _, w := range writes {
+		total++
+		attempts += len(w.attempts)
+		if len(w.attempts) > 1 {
+			retried++
+		}
+		if !w.acked {
+			unacked++
+		}
+		for k, a := range w.attempts {
+			if a.status != 0 && a.status != http.StatusCreated && a.status < 500 {
+				t.Errorf("%s: answered %d on n%d (attempt %d of %d): %s", w.email, a.status, a.node+1, k+1, len(w.attempts), a.body)
+			}
+		}
+		if len(w.resent) > 0 {
+			resent++
+			// The last answer (earlier ones failed: a node down) must be the
+			// first result again.
+			a := w.resent[len(w.resent)-1]
+			var again developerJSON
+			json.Unmarshal(a.body, &again)
+			if a.status != http.StatusCreated || again != w.dev {
+				t.Errorf("%s sent again with the same key to n%d: %d %s, want 201 with %+v", w.email, a.node+1, a.status, a.body, w.dev)
+			}
+		}
+	}
+	t.Logf("%d writes, %d attempts, %d retried on another node, %d never acknowledged, %d sent again after their acknowledgement", total, attempts, retried, unacked, resent)
+}
+
+// waitForAcked gives every node up to d to apply every acknowledged write
+// of writes (a follower may not have applied the last commits when the
+// writers stop); what is still missing then shows in checkExactlyOnce.
+func waitForAcked(t *testing.T, nodes []*clusterMember, writes []*loadWrite, d time.Duration) {
+	t.Helper()
+	emails := loadEmails(writes)
+	for _, m := range nodes {
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			ids, _, _ := developersIn(t, m.dir, emails)
+			missing := 0
+			for _, w := range writes {
+				if _, ok := ids[w.email]; w.acked && !ok {
+					missing++
+				}
+			}
+			if missing == 0 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// checkExactlyOnce reads the state of every (stopped) node: each
+// acknowledged write present exactly once, with the id its acknowledgement
+// named, no write present twice, no developer creation refused (a retry
+// applied as a new write), and the same developers everywhere.
+func checkExactlyOnce(t *testing.T, nodes []*clusterMember, writes []*loadWrite) {
+	t.Helper()
+	var first map[string]string
+	for _, m := range nodes {
+		ids, rows, refused := developersIn(t, m.dir, loadEmails(writes))
+		if refused != 0 {
+			t.Errorf("%s: %d developer creations refused (a retry applied as a new write)", m.id, refused)
+		}
+		lost, dup := 0, 0
+		for _, w := range writes {
+			if rows[w.email] > 1 {
+				dup++
+			}
+			if w.acked && (rows[w.email] != 1 || ids[w.email] != w.dev.ID) {
+				lost++
+				t.Errorf("%s: acknowledged %s (%s) found %d times (id %q)", m.id, w.email, w.dev.ID, rows[w.email], ids[w.email])
+			}
+		}
+		t.Logf("%s: %d load developers, %d acknowledged writes missing or wrong, %d duplicated", m.id, len(ids), lost, dup)
+		if first == nil {
+			first = ids
+		} else if !maps.Equal(first, ids) {
+			t.Errorf("%s holds other developers than %s", m.id, nodes[0].id)
+		}
+	}
 }
 
 // developersIn reads a stopped (or running) node's state, read-only: e-mail
@@ -1280,16 +1566,14 @@ func developersIn(t *testing.T, dataDir string, emails []string) (ids map[string
 // Idempotency-Key, the leader SIGKILLed mid-load, writes accepted again
 // within 2 s of the first failure, the old leader restarted with the same
 // flags and caught up, and then, on every node, each acknowledged write
-// present exactly once, and no retry answered 409.
+// present exactly once, and no retry answered 409. It logs issue 9's
+// figure for a killed leader: the longest stretch with no acknowledged
+// write after the kill.
 func TestClusterFailoverUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three binaries under load")
 	}
-	if l, err := net.Listen("tcp", "127.88.0.1:0"); err != nil {
-		t.Skip("needs the whole 127.0.0.0/8 on the loopback interface (Linux) for clients of many addresses")
-	} else {
-		l.Close()
-	}
+	skipWithoutLoopbackRange(t)
 	tmp := t.TempDir()
 	kek := writeKEK(t, tmp)
 	nodes, _, _ := startThreeNodes(t, tmp, kek)
@@ -1302,100 +1586,18 @@ func TestClusterFailoverUnderLoad(t *testing.T) {
 		afterCatchUp  = 80  // and after it caught up
 		clientTimeout = 3 * time.Second
 	)
-	var (
-		mu      sync.Mutex
-		writes  []*loadWrite
-		next    int
-		acked   int
-		stopped bool
-	)
-	var wg sync.WaitGroup
-	for g := 0; g < writers; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if stopped {
-					mu.Unlock()
-					return
-				}
-				n := next
-				next++
-				w := &loadWrite{n: n, email: fmt.Sprintf("load-%04d@example.com", n), key: fmt.Sprintf("signup-%04d-%d", n, time.Now().UnixNano())}
-				writes = append(writes, w)
-				mu.Unlock()
-				// A client address of its own per write (127.88.x.y).
-				client := sourceClient(net.IPv4(127, 88, byte(n/250), byte(n%250+1)), clientTimeout)
-				giveUp := time.Now().Add(30 * time.Second)
-				for k := 0; time.Now().Before(giveUp); k++ {
-					i := (n + k) % 3 // writes go to all three nodes
-					a := w.post(client, nodes, i)
-					mu.Lock()
-					w.attempts = append(w.attempts, a)
-					mu.Unlock()
-					if !a.failed() {
-						break
-					}
-					if k%3 == 2 { // every node failed this round
-						time.Sleep(100 * time.Millisecond)
-					}
-				}
-				last := w.attempts[len(w.attempts)-1]
-				if last.status == http.StatusCreated {
-					json.Unmarshal(last.body, &w.dev)
-					// Every 7th write is sent again to another node, as a
-					// client does whose answer was lost: same key, same
-					// answer, nothing applied twice.
-					if n%7 == 0 {
-						for k := 1; k <= 6; k++ {
-							a := w.post(client, nodes, (last.node+k)%3)
-							w.resent = append(w.resent, a)
-							if !a.failed() {
-								break
-							}
-						}
-					}
-					mu.Lock()
-					w.acked = true
-					acked++
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	stopWriters := func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		wg.Wait()
-	}
-	defer stopWriters()
-	waitAcked := func(n int, d time.Duration, what string) {
-		t.Helper()
-		eventuallyT(t, d, what, func() bool { mu.Lock(); defer mu.Unlock(); return acked >= n })
-	}
+	load := startSignupLoad(t, nodes, writers, clientTimeout)
 	loadStart := time.Now()
-	waitAcked(beforeKill, 30*time.Second, fmt.Sprintf("%d writes before the kill", beforeKill))
-	mu.Lock()
-	killAcked := acked
-	mu.Unlock()
+	load.waitAcked(t, beforeKill, 30*time.Second, fmt.Sprintf("%d writes before the kill", beforeKill))
+	killAcked := load.ackedCount()
 	killAt := time.Now()
 	leader.p.kill()
 	t.Logf("%d writes acknowledged in %v; leader %s SIGKILLed", killAcked, killAt.Sub(loadStart).Round(time.Millisecond), leader.id)
 
-	waitAcked(killAcked+beforeRestart, 30*time.Second, "writes after the kill")
+	load.waitAcked(t, killAcked+beforeRestart, 30*time.Second, "writes after the kill")
 	leader.p = startServe(t, nil, leader.args...)
 	restartedAt := time.Now()
-	mu.Lock()
-	var ackedSoFar []string
-	for _, w := range writes {
-		if w.acked {
-			ackedSoFar = append(ackedSoFar, w.email)
-		}
-	}
-	catchUpAcked := acked
-	mu.Unlock()
+	ackedSoFar := load.ackedEmails()
 	eventuallyT(t, 20*time.Second, "the restarted leader catches up", func() bool {
 		ids, _, _ := developersIn(t, leader.dir, ackedSoFar)
 		for _, e := range ackedSoFar {
@@ -1406,102 +1608,44 @@ func TestClusterFailoverUnderLoad(t *testing.T) {
 		return true
 	})
 	t.Logf("old leader %s restarted and had every write acknowledged so far (%d) %v after its start", leader.id, len(ackedSoFar), time.Since(restartedAt).Round(time.Millisecond))
-	waitAcked(catchUpAcked+afterCatchUp, 30*time.Second, "writes after the catch-up")
-	stopWriters()
+	load.waitAcked(t, len(ackedSoFar)+afterCatchUp, 30*time.Second, "writes after the catch-up")
+	writes := load.stop()
 
 	// Failover: from the first failed attempt after the kill to the first
 	// acknowledgement of an attempt begun after the kill.
 	var firstFail, firstOK time.Time
-	var total, attempts, retried, unacked, resent int
 	for _, w := range writes {
-		total++
-		attempts += len(w.attempts)
-		if len(w.attempts) > 1 {
-			retried++
-		}
-		if !w.acked {
-			unacked++
-		}
-		for k, a := range w.attempts {
+		for _, a := range w.attempts {
 			if a.end.After(killAt) && a.failed() && (firstFail.IsZero() || a.end.Before(firstFail)) {
 				firstFail = a.end
 			}
 			if a.start.After(killAt) && a.status == http.StatusCreated && (firstOK.IsZero() || a.end.Before(firstOK)) {
 				firstOK = a.end
 			}
-			if a.status != 0 && a.status != http.StatusCreated && a.status < 500 {
-				t.Errorf("%s: answered %d on n%d (attempt %d of %d): %s", w.email, a.status, a.node+1, k+1, len(w.attempts), a.body)
-			}
-		}
-		if len(w.resent) > 0 {
-			resent++
-			// The last answer (earlier ones failed: a node down) must be the
-			// first result again.
-			a := w.resent[len(w.resent)-1]
-			var again developerJSON
-			json.Unmarshal(a.body, &again)
-			if a.status != http.StatusCreated || again != w.dev {
-				t.Errorf("%s sent again with the same key to n%d: %d %s, want 201 with %+v", w.email, a.node+1, a.status, a.body, w.dev)
-			}
 		}
 	}
+	checkAnswers(t, writes)
 	if firstFail.IsZero() || firstOK.IsZero() {
 		t.Fatalf("no failed attempt (%v) or no acknowledgement (%v) after the kill", firstFail, firstOK)
 	}
 	gap, sinceKill := firstOK.Sub(firstFail), firstOK.Sub(killAt)
 	t.Logf("failover: first failure %v after the kill, writes accepted again %v after it (%v after the kill)",
 		firstFail.Sub(killAt).Round(time.Millisecond), gap.Round(time.Millisecond), sinceKill.Round(time.Millisecond))
-	t.Logf("%d writes, %d attempts, %d retried on another node, %d never acknowledged, %d sent again after their acknowledgement", total, attempts, retried, unacked, resent)
+	stretch, from := longestStretch(writes, killAt, load.stoppedAt)
+	t.Logf("killed leader: longest stretch with no acknowledged write %v, from %v after the kill (issue 9 wants < 2 s)",
+		stretch.Round(time.Millisecond), from.Sub(killAt).Round(time.Millisecond))
 	if gap >= 2*time.Second || sinceKill >= 2*time.Second {
 		t.Errorf("writes accepted again %v after the first failure, %v after the kill; want < 2 s", gap, sinceKill)
 	}
 
 	// Every node: each acknowledged write exactly once, with the id its
-	// acknowledgement named; the same developers everywhere. A follower may
-	// not have applied the last commits yet when the writers stop: each node
-	// is stopped once it has them all (or after 10 s), then its state read.
-	for _, m := range nodes {
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			ids, _, _ := developersIn(t, m.dir, loadEmails(writes))
-			missing := 0
-			for _, w := range writes {
-				if _, ok := ids[w.email]; w.acked && !ok {
-					missing++
-				}
-			}
-			if missing == 0 {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	// acknowledgement named; the same developers everywhere. Each node is
+	// stopped once it has them all (or after 10 s), then its state read.
+	waitForAcked(t, nodes, writes, 10*time.Second)
 	for _, m := range nodes {
 		m.p.stop(t)
 	}
-	var first map[string]string
-	for _, m := range nodes {
-		ids, rows, refused := developersIn(t, m.dir, loadEmails(writes))
-		if refused != 0 {
-			t.Errorf("%s: %d developer creations refused (a retry applied as a new write)", m.id, refused)
-		}
-		lost, dup := 0, 0
-		for _, w := range writes {
-			if rows[w.email] > 1 {
-				dup++
-			}
-			if w.acked && (rows[w.email] != 1 || ids[w.email] != w.dev.ID) {
-				lost++
-				t.Errorf("%s: acknowledged %s (%s) found %d times (id %q)", m.id, w.email, w.dev.ID, rows[w.email], ids[w.email])
-			}
-		}
-		t.Logf("%s: %d load developers, %d acknowledged writes missing or wrong, %d duplicated", m.id, len(ids), lost, dup)
-		if first == nil {
-			first = ids
-		} else if !maps.Equal(first, ids) {
-			t.Errorf("%s holds other developers than %s", m.id, nodes[0].id)
-		}
-	}
+	checkExactlyOnce(t, nodes, writes)
 }
 
 // portalLogin logs a developer in through a node's public port and returns
