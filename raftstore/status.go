@@ -151,11 +151,11 @@ func (l *Local) Status(ctx context.Context) (platform.ClusterStatus, error) {
 	nodes := l.Registry.Cluster.NodeList()
 	addr := l.AdminAddr()
 	if addr == "" {
-		return platform.ClusterStatus{NodeStatus: Status{ID: l.NodeID}, Nodes: nodes}, fmt.Errorf("%w: node %s has no registered admin address", ErrNodeNotAnswering, l.NodeID)
+		return platform.ClusterStatus{NodeStatus: Status{ID: l.NodeID, Members: []Member{}}, Members: []platform.MemberStatus{}, Nodes: nodes}, fmt.Errorf("%w: node %s has no registered admin address", ErrNodeNotAnswering, l.NodeID)
 	}
 	st, err := GetStatus(ctx, l.TLS, addr)
 	if err != nil {
-		return platform.ClusterStatus{NodeStatus: Status{ID: l.NodeID}, Nodes: nodes}, fmt.Errorf("%w: node %s at %s: %v", ErrNodeNotAnswering, l.NodeID, addr, err)
+		return platform.ClusterStatus{NodeStatus: Status{ID: l.NodeID, Members: []Member{}}, Members: []platform.MemberStatus{}, Nodes: nodes}, fmt.Errorf("%w: node %s at %s: %v", ErrNodeNotAnswering, l.NodeID, addr, err)
 	}
 	return GatherStatus(ctx, st, nodes, func(ctx context.Context, id, a string) (Status, error) {
 		if id == l.NodeID {
