@@ -149,3 +149,27 @@ func TestManualTargetChecker(t *testing.T) {
 		}
 	}
 }
+
+// TestManualHeaders: every header parameter the sandbox catalogue declares
+// is explained in the developer manual, and the transfer API declares
+// Idempotency-Key, which it requires.
+func TestManualHeaders(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "protocol.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := false
+	for _, spec := range APIs() {
+		for _, h := range spec.Params.Headers {
+			if !strings.Contains(string(b), "`"+h.Name+"`") {
+				t.Errorf("%s %s: the manual does not explain header %s", spec.Method, spec.Path, h.Name)
+			}
+			if spec.Path == "/v1/transfers" && h.Name == HeaderIdempotencyKey && h.Required {
+				declared = true
+			}
+		}
+	}
+	if !declared {
+		t.Error("POST /v1/transfers does not declare its required Idempotency-Key header")
+	}
+}
