@@ -135,7 +135,9 @@ func AuthProblem(err error) string {
 //   - Optional spaces or tabs are accepted after a comma only: RFC 9110's list
 //     rule allows them and some HTTP libraries emit ", ". No whitespace is
 //     accepted anywhere else (around "=", before a comma, at either end), and
-//     no empty list elements (",,", trailing comma).
+//     no empty list elements (",,", trailing comma). Whitespace at the ends
+//     of the header as sent never reaches this parser: HTTP strips it from
+//     field values (RFC 9110 §5.5), so clients see it accepted.
 //   - The five parameters app_id, serial, timestamp, nonce and signature are
 //     all required, each exactly once, in any order; names are lower case;
 //     unknown parameters are rejected.
@@ -191,6 +193,9 @@ func (a *Authorization) parse(header string) error {
 		value := s[1 : 1+end]
 		s = s[end+2:]
 
+		if strings.ContainsAny(name, " \t") {
+			return authErr("whitespace at a parameter name (allowed after a comma only; exactly one space after the scheme)")
+		}
 		var bit int
 		var dst *string
 		switch name {

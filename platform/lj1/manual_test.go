@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -180,4 +181,47 @@ func TestManualShortDERIntegers(t *testing.T) {
 		}
 		t.Fatal("no short INTEGER in 5000 ciphertexts")
 	})
+}
+
+// TestAuthorizationRules: the parser's exact whitespace rules (the header's
+// value as HTTP delivers it, leading and trailing whitespace already
+// stripped by the HTTP layer) and the rule each refusal names.
+func TestAuthorizationRules(t *testing.T) {
+	const good = `LJ1-SM2-SM3 app_id="LJ2026LIJIANG001",serial="lj-app-sig-01",timestamp="1767225600",nonce="Lijiang_vector-nonce-0001",signature="MEUCIQDGDxTmnHp5zaN8sc3EZ1jWNNAdVChUSkaSg6bb94AUEgIgHqOl2BreBW3sFP0iURoqvxdlwWG+A0oVQoUDU1hN5XU="`
+	for _, tc := range []struct {
+		name, header, problem string // problem "": accepted
+	}{
+		{"as written", good, ""},
+		{"spaces after commas", strings.ReplaceAll(good, `",`, `", `), ""},
+		{"tabs and spaces after a comma", strings.Replace(good, `",`, "\", \t ", 1), ""},
+		{"empty", "", "no Authorization header"},
+		{"scheme only", "LJ1-SM2-SM3", "missing scheme or parameters"},
+		{"scheme in lower case", strings.Replace(good, "LJ1-SM2-SM3", "lj1-sm2-sm3", 1), "unknown scheme"},
+		{"two spaces after the scheme", strings.Replace(good, " ", "  ", 1), "whitespace at a parameter name"},
+		{"trailing space (HTTP strips it first)", good + " ", "expected a comma after signature"},
+		{"leading space (HTTP strips it first)", " " + good, "unknown scheme"},
+		{"space before a comma", strings.Replace(good, `",`, `" ,`, 1), "expected a comma after app_id"},
+		{"space before =", strings.Replace(good, "serial=", "serial =", 1), "whitespace at a parameter name"},
+		{"space after =", strings.Replace(good, "serial=", "serial= ", 1), "parameter value not quoted"},
+		{"trailing comma", good + ",", "malformed parameter"},
+		{"missing serial and nonce", strings.Replace(strings.Replace(good, `serial="lj-app-sig-01",`, "", 1), `nonce="Lijiang_vector-nonce-0001",`, "", 1), "missing parameter serial, nonce"},
+		{"nonce of 15", strings.Replace(good, "Lijiang_vector-nonce-0001", "Lijiang_vector-", 1), "nonce must be 16-64 characters of [A-Za-z0-9_-] (it has 15)"},
+		{"duplicate", good + `,nonce="Lijiang_vector-nonce-0002"`, "duplicate parameter nonce"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := lj1.ParseAuthorization(tc.header)
+			if tc.problem == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if got := lj1.AuthProblem(err); !errors.Is(err, lj1.ErrAuthRequired) || !strings.HasPrefix(got, tc.problem) {
+				t.Fatalf("problem %q (%v), want %q", got, err, tc.problem)
+			}
+		})
+	}
+	if lj1.AuthProblem(errors.New("other")) != "" {
+		t.Error("AuthProblem of another error")
+	}
 }
