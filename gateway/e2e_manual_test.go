@@ -218,3 +218,40 @@ func TestManualA2RefusalsClear(t *testing.T) {
 		})
 	}
 }
+
+// TestManualIdempotencyKey: the transfer API's Idempotency-Key, as the
+// manual's §8 describes it, through the gateway.
+func TestManualIdempotencyKey(t *testing.T) {
+	env := e2e(t)
+	sbx := env.sbx
+	tok := env.userToken(t, sbx, "wangwu", sandbox.ScopePaymentsWrite)
+	accts := env.bank.AccountNumbers(demoCustomer(t, "wangwu").ID)
+	if len(accts) < 2 {
+		t.Skip("wangwu needs two accounts")
+	}
+	transfer := func(t *testing.T, key, amount string) e2eResp {
+		t.Helper()
+		body := []byte(`{"from_account":"` + accts[0] + `","to_account":"` + accts[1] + `","amount":"` + amount + `","currency":"CNY","remark":"manual"}`)
+		c := e2eCall{app: sbx, method: http.MethodPost, target: "/v1/transfers", body: body, encrypt: true, userToken: tok.UserToken}
+		if key != "" {
+			c.header = http.Header{"Idempotency-Key": {key}}
+		}
+		return env.call(t, c)
+	}
+	key := "manual-" + strconv.FormatInt(env.clock.Now().UnixNano(), 36)
+	first := transfer(t, key, "1.25")
+	if first.status != http.StatusCreated || !first.encrypted {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	again := transfer(t, key, "1.25") // a new request: new nonce, signature and envelope
+	if again.status != http.StatusOK || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
+		t.Fatalf("retry: %d %q %s, want 200 with the first body replayed", again.status, again.header.Get("Idempotent-Replayed"), again.body)
+	}
+	var biz struct{ Code string }
+	if r := transfer(t, key, "2.50"); r.status != http.StatusConflict || json.Unmarshal(r.body, &biz) != nil || biz.Code != sandbox.CodeIdempotencyKeyReused {
+		t.Fatalf("same key, another transfer: %d %s", r.status, r.body)
+	}
+	if r := transfer(t, "", "1.25"); r.status != http.StatusBadRequest || json.Unmarshal(r.body, &biz) != nil || biz.Code != sandbox.CodeInvalidParameter {
+		t.Fatalf("without a key: %d %s", r.status, r.body)
+	}
+}
