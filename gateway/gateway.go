@@ -267,13 +267,15 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 
 	// Authentication.
 	if authErr != nil {
-		return response{}, errf(lj1.CodeAuthRequired, "send a valid LJ1 Authorization header")
+		// Which rule failed: a rule or a parameter's name, never a value.
+		return response{}, errf(lj1.CodeAuthRequired, "the Authorization header: "+lj1.AuthProblem(authErr))
 	}
 	c.auth = auth
 	c.rec.AppID, c.rec.Scheme = auth.AppID, auth.Scheme
 	now := g.cfg.Now()
 	if d := now.Sub(time.Unix(auth.Unix, 0)); d > g.cfg.TimestampWindow || d < -g.cfg.TimestampWindow {
-		return response{}, errf(lj1.CodeTimestampOutOfWindow, "")
+		return response{}, errf(lj1.CodeTimestampOutOfWindow, "the gateway's time is "+strconv.FormatInt(now.Unix(), 10)+
+			"; the timestamp must be within "+strconv.FormatInt(int64(g.cfg.TimestampWindow/time.Second), 10)+" s of it")
 	}
 	sts := auth.StringToSign(r.Method, r.RequestURI, lj1.BodyDigest(body))
 	app, known := reg.Applicants.App(auth.AppID)

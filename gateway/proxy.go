@@ -20,8 +20,10 @@ import (
 // X-LJ-* values) stays at the gateway.
 var forwardHeaders = []string{"Accept", "Accept-Language", "Idempotency-Key"}
 
-// responseHeaders are the upstream's headers the client sees.
-var responseHeaders = []string{"Content-Language", "Location", "Retry-After"}
+// responseHeaders are the upstream's headers the client sees
+// (Idempotent-Replayed marks a transfer's replayed answer; the developer
+// manual describes it).
+var responseHeaders = []string{"Content-Language", "Location", "Retry-After", "Idempotent-Replayed"}
 
 // proxy forwards the call to its upstream: a sandbox app and a "sandbox:"
 // API go to the sandbox core bank, others to the API's targets in turn,

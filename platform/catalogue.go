@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
@@ -187,6 +188,47 @@ type ParamSchemas struct {
 	Path  json.RawMessage `json:"path,omitempty"`
 	Query json.RawMessage `json:"query,omitempty"`
 	Body  json.RawMessage `json:"body,omitempty"`
+	// Headers are request headers of the API's own, beyond the protocol's
+	// (Authorization, LJ-User-Token, Content-Type): the catalogue lists them
+	// so that integrators send them. The gateway passes them through and
+	// does not check them; the upstream does.
+	Headers []HeaderParam `json:"headers,omitempty"`
+}
+
+// HeaderParam is a request header an API takes (ParamSchemas.Headers).
+type HeaderParam struct {
+	Name        string `json:"name"`
+	Required    bool   `json:"required,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// headerNamePattern is an HTTP field name (RFC 9110 token), at most 64
+// characters.
+var headerNamePattern = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+
+// checkHeaders validates an API's header parameters: at most 8, valid and
+// distinct names, none of the protocol's own.
+func checkHeaders(hs []HeaderParam) error {
+	if len(hs) > 8 {
+		return Invalid("params.headers", "must list at most 8 headers")
+	}
+	seen := map[string]bool{}
+	for i, h := range hs {
+		field := fmt.Sprintf("params.headers[%d]", i)
+		key := http.CanonicalHeaderKey(h.Name)
+		switch {
+		case !headerNamePattern.MatchString(h.Name):
+			return Invalid(field+".name", "must be an HTTP header name of 1-64 characters")
+		case key == "Authorization" || key == "Content-Type" || key == "Content-Length" || key == "Host" || strings.HasPrefix(key, "Lj-"):
+			return Invalid(field+".name", "must not be a header of the protocol or of HTTP")
+		case seen[key]:
+			return Invalid(field+".name", "is listed twice")
+		case !catText(h.Description, 500, false):
+			return Invalid(field+".description", "must be text of at most 500 bytes")
+		}
+		seen[key] = true
+	}
+	return nil
 }
 
 // APIContract is the part of an API's spec that its callers program
@@ -386,6 +428,9 @@ func (s *APISpec) compile() (*compiledSpec, error) {
 			return nil, Invalid("params."+pe.in, pe.err.Error())
 		}
 		return nil, Invalid("params", err.Error())
+	}
+	if err := checkHeaders(s.Params.Headers); err != nil {
+		return nil, err
 	}
 	if n := len(s.Upstream.Targets); n == 0 || n > 8 {
 		return nil, Invalid("upstream.targets", "must list 1-8 targets")

@@ -232,7 +232,7 @@ func toCatalogueEntry(a *platform.API) catalogueEntry {
 		Version: a.Version}
 	// The compact schema documents in effect (ParamSchema), not as written.
 	e.Params = platform.ParamSchemas{Path: a.ParamSchema(platform.ParamInPath), Query: a.ParamSchema(platform.ParamInQuery),
-		Body: a.ParamSchema(platform.ParamInBody)}
+		Body: a.ParamSchema(platform.ParamInBody), Headers: a.Params.Headers}
 	if e.Masking == nil {
 		e.Masking = []platform.MaskRule{}
 	}
@@ -671,6 +671,13 @@ func CatalogueOpenAPI(apis []*platform.API) map[string]any {
 				}
 				params = append(params, p)
 			}
+		}
+		for _, h := range a.Params.Headers {
+			p := map[string]any{"name": h.Name, "in": "header", "required": h.Required, "schema": map[string]any{"type": "string"}}
+			if h.Description != "" {
+				p["description"] = h.Description
+			}
+			params = append(params, p)
 		}
 		if a.ActsForUser {
 			params = append(params, map[string]any{"name": "LJ-User-Token", "in": "header", "required": true,

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/hmac"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -95,8 +96,27 @@ const (
 	pAll = pAppID | pSerial | pTimestamp | pNonce | pSignature
 )
 
-func authErr(detail string) error {
-	return fmt.Errorf("authorization: %s: %w", detail, ErrAuthRequired)
+// authError is a violation of the Authorization grammar: which rule failed,
+// never a value from the header.
+type authError struct{ detail string }
+
+func (e *authError) Error() string {
+	return "authorization: " + e.detail + ": " + ErrAuthRequired.Error()
+}
+func (e *authError) Unwrap() error { return ErrAuthRequired }
+
+func authErr(detail string) error { return &authError{detail} }
+
+// AuthProblem returns which rule of the Authorization grammar err (from
+// ParseAuthorization) reports, for the AUTH_REQUIRED answer's message: it
+// names a rule or a parameter, never a value, so it reveals nothing secret.
+// It is "" for any other error.
+func AuthProblem(err error) string {
+	var e *authError
+	if errors.As(err, &e) {
+		return e.detail
+	}
+	return ""
 }
 
 // ParseAuthorization parses an Authorization header value per PROTOCOL.md.
@@ -115,7 +135,9 @@ func authErr(detail string) error {
 //   - Optional spaces or tabs are accepted after a comma only: RFC 9110's list
 //     rule allows them and some HTTP libraries emit ", ". No whitespace is
 //     accepted anywhere else (around "=", before a comma, at either end), and
-//     no empty list elements (",,", trailing comma).
+//     no empty list elements (",,", trailing comma). Whitespace at the ends
+//     of the header as sent never reaches this parser: HTTP strips it from
+//     field values (RFC 9110 §5.5), so clients see it accepted.
 //   - The five parameters app_id, serial, timestamp, nonce and signature are
 //     all required, each exactly once, in any order; names are lower case;
 //     unknown parameters are rejected.
@@ -139,6 +161,9 @@ func (a *Authorization) parse(header string) error {
 	if len(header) > MaxAuthorizationLen {
 		return authErr("header too long")
 	}
+	if header == "" {
+		return authErr("no Authorization header")
+	}
 	sp := strings.IndexByte(header, ' ')
 	if sp < 0 {
 		return authErr("missing scheme or parameters")
@@ -147,7 +172,7 @@ func (a *Authorization) parse(header string) error {
 	case SchemeSM2, SchemeHMAC:
 		a.Scheme = header[:sp]
 	default:
-		return authErr("unknown scheme")
+		return authErr("unknown scheme: write LJ1-SM2-SM3 or LJ1-HMAC-SM3 exactly (case-sensitive), then one space")
 	}
 	s := header[sp+1:]
 	seen := 0
@@ -168,6 +193,9 @@ func (a *Authorization) parse(header string) error {
 		value := s[1 : 1+end]
 		s = s[end+2:]
 
+		if strings.ContainsAny(name, " \t") {
+			return authErr("whitespace at a parameter name (allowed after a comma only; exactly one space after the scheme)")
+		}
 		var bit int
 		var dst *string
 		switch name {
@@ -197,12 +225,18 @@ func (a *Authorization) parse(header string) error {
 			break
 		}
 		if s[0] != ',' {
-			return authErr("expected comma after " + name)
+			return authErr("expected a comma after " + name + " (no whitespace before a comma or at the ends)")
 		}
 		s = strings.TrimLeft(s[1:], " \t")
 	}
 	if seen != pAll {
-		return authErr("missing parameter")
+		var missing []string
+		for i, name := range []string{"app_id", "serial", "timestamp", "nonce", "signature"} {
+			if seen&(1<<i) == 0 {
+				missing = append(missing, name)
+			}
+		}
+		return authErr("missing parameter " + strings.Join(missing, ", "))
 	}
 	return a.validate()
 }
@@ -240,7 +274,7 @@ func (a *Authorization) validate() error {
 	}
 	a.Unix = ts
 	if !ValidNonce(a.Nonce) {
-		return authErr("nonce must be 16-64 characters of [A-Za-z0-9_-]")
+		return authErr("nonce must be 16-64 characters of [A-Za-z0-9_-] (it has " + strconv.Itoa(len(a.Nonce)) + ")")
 	}
 	if len(a.Signature) == 0 || len(a.Signature) > MaxSignatureLen {
 		return authErr("signature length")

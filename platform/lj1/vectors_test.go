@@ -396,9 +396,9 @@ func writeProjectVectors(t *testing.T) {
 	}
 
 	rq := &v.Request
-	rq.Method, rq.Target = "POST", "/v1/accounts/6222020200112233445/transfers?dry_run=false&channel=api"
+	rq.Method, rq.Target = "POST", "/v1/transfers"
 	rq.AppID, rq.Timestamp, rq.Nonce = "LJ2026LIJIANG001", 1767225600, "Lijiang_vector-nonce-0001"
-	rq.Body = `{"to_account":"6222020200998877665","to_name":"李四","amount":"1234.56","currency":"CNY","memo":"货款 #42"}`
+	rq.Body = `{"from_account":"6222020200112233445","to_account":"6222020200998877665","amount":"1234.56","currency":"CNY","remark":"货款 #42"}`
 	rq.BodySM3Hex = lj1.BodyDigest([]byte(rq.Body))
 	rq.EmptyBodySM3Hex = lj1.BodyDigest(nil)
 	ts := strconv.FormatInt(rq.Timestamp, 10)
@@ -412,7 +412,7 @@ func writeProjectVectors(t *testing.T) {
 		Timestamp: ts, Nonce: rq.Nonce, Signature: sig}.String()
 
 	h := &v.HMAC
-	h.Secret, h.Method, h.Target = "lijiang-hmac-secret-vectors-only-01", "GET", "/v1/products?page=1&size=20"
+	h.Secret, h.Method, h.Target = "lijiang-hmac-secret-vectors-only-01", "GET", "/v1/products?type=deposit&page_size=20"
 	h.StringToSign = lj1.RequestStringToSign(lj1.SchemeHMAC, h.Method, h.Target, rq.AppID, ts, rq.Nonce, lj1.BodyDigest(nil))
 	h.SignatureB64 = lj1.SignHMAC(h.Secret, h.StringToSign)
 

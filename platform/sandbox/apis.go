@@ -103,7 +103,9 @@ func APIs() []platform.APISpec {
 				Params: platform.ParamSchemas{Body: schema(`{"type":"object","properties":{` +
 					`"from_account":{"type":"string","format":"account_no"},"to_account":{"type":"string","format":"account_no"},` +
 					`"amount":{"type":"string","format":"amount"},"currency":{"type":"string","enum":["CNY"]},"remark":{"type":"string","maxLength":64}},` +
-					`"required":["from_account","to_account","amount","currency"]}`)},
+					`"required":["from_account","to_account","amount","currency"]}`),
+					Headers: []platform.HeaderParam{{Name: HeaderIdempotencyKey, Required: true,
+						Description: "8-64 visible ASCII characters, one per transfer: a retry with the same key and transfer is made once"}}},
 			},
 			Upstream: up, Retention: platform.RetentionSealed,
 			Masking: []platform.MaskRule{
