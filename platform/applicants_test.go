@@ -28,11 +28,11 @@ type aplEnv struct {
 	now time.Time
 	kr  *seal.Keyring
 
-	admin, reviewer, reviewer2, operator, auditor Actor
-	dev, otherDev                                 Actor
-	cli                                           Actor
-	apis                                          []string // published
-	draftAPI                                      string
+	admin, reviewer, reviewer2, reviewer3, operator, auditor Actor
+	dev, otherDev                                            Actor
+	cli                                                      Actor
+	apis                                                     []string // published
+	draftAPI                                                 string
 }
 
 func newAplEnv(t *testing.T) *aplEnv {
@@ -57,7 +57,7 @@ func newAplEnv(t *testing.T) *aplEnv {
 		}
 		return Actor{Kind: ActorAdmin, ID: id, Addr: "10.0.0.9"}
 	}
-	e.admin, e.reviewer, e.reviewer2, e.operator, e.auditor = mk(RoleAdmin), mk(RoleReviewer), mk(RoleReviewer), mk(RoleOperator), mk(RoleAuditor)
+	e.admin, e.reviewer, e.reviewer2, e.reviewer3, e.operator, e.auditor = mk(RoleAdmin), mk(RoleReviewer), mk(RoleReviewer), mk(RoleReviewer), mk(RoleOperator), mk(RoleAuditor)
 	mkDev := func(email string) Actor {
 		id := NewID("dev")
 		if _, err := e.s.db.Exec(`INSERT INTO developers (id, email, name, password_hash, status, created_ms, updated_ms)
@@ -539,19 +539,20 @@ func TestSeparationOfDuties(t *testing.T) {
 	if _, err := decide(e.reviewer2, CmdProductionRequestApprove, 2); err == nil || err.(*CommandError).Code != CodeDenied {
 		t.Fatalf("editor approved: %v", err)
 	}
-	// Operators and auditors may not decide at all; developers neither.
-	for _, a := range []Actor{e.operator, e.auditor, e.dev} {
+	// Only reviewers decide: admins (who create staff users, so could make
+	// themselves a reviewer), operators, auditors and developers may not.
+	for _, a := range []Actor{e.admin, e.operator, e.auditor, e.dev} {
 		if _, err := decide(a, CmdProductionRequestApprove, 2); err == nil || err.(*CommandError).Code != CodeDenied {
 			t.Fatalf("%s approved: %v", a.ID, err)
 		}
 	}
 	// A stale version is a conflict.
-	if _, err := decide(e.admin, CmdProductionRequestApprove, 1); err == nil || err.(*CommandError).Code != CodeConflict {
+	if _, err := decide(e.reviewer3, CmdProductionRequestApprove, 1); err == nil || err.(*CommandError).Code != CodeConflict {
 		t.Fatalf("stale approve: %v", err)
 	}
-	// An uninvolved admin rejects; reason required.
-	e.mustRefuse(e.admin, CmdProductionRequestReject, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 2, NoticeID: NewID("ntc")}, CodeInvalid, "reason")
-	if _, err := decide(e.admin, CmdProductionRequestReject, 2); err != nil {
+	// An uninvolved reviewer rejects; reason required.
+	e.mustRefuse(e.reviewer3, CmdProductionRequestReject, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 2, NoticeID: NewID("ntc")}, CodeInvalid, "reason")
+	if _, err := decide(e.reviewer3, CmdProductionRequestReject, 2); err != nil {
 		t.Fatal(err)
 	}
 	a := e.applicant(reg.ApplicantID)

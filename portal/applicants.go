@@ -103,7 +103,7 @@ const secretWarning = "This App_Secret is shown only now and can never be shown 
 
 func mountAdminApplicants(s *Server, g *echo.Group) {
 	anyRole := s.requireAdmin()
-	review := s.requireAdmin(platform.RoleReviewer)
+	review := s.requireReviewer()
 	prepare := s.requireAdmin(platform.RoleReviewer, platform.RoleOperator)
 	operate := s.requireAdmin(platform.RoleOperator)
 
@@ -127,9 +127,9 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 	g.PATCH("/production-requests/:id", s.updateRequest, prepare)
 	s.doc("admin", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs or note (who edits may not decide it; reviewer, operator)", updateRequestRequest{}, platform.ProductionRequest{})
 	g.POST("/production-requests/:id/approve", s.adminDecide(true), review)
-	s.doc("admin", "POST", "/production-requests/{id}/approve", "Approve: a production app is issued, granted exactly the requested APIs (If-Match; reviewer who neither submitted nor edited it)", reasonRequest{}, approvedRequest{})
+	s.doc("admin", "POST", "/production-requests/{id}/approve", "Approve: a production app is issued, granted exactly the requested APIs (If-Match; the reviewer role only, not admin; a reviewer who neither submitted nor edited it)", reasonRequest{}, approvedRequest{})
 	g.POST("/production-requests/:id/reject", s.adminDecide(false), review)
-	s.doc("admin", "POST", "/production-requests/{id}/reject", "Reject with a reason; the applicant may ask again (If-Match; reviewer who neither submitted nor edited it)", reasonRequest{}, platform.ProductionRequest{})
+	s.doc("admin", "POST", "/production-requests/{id}/reject", "Reject with a reason; the applicant may ask again (If-Match; the reviewer role only, not admin; a reviewer who neither submitted nor edited it)", reasonRequest{}, platform.ProductionRequest{})
 
 	g.GET("/apps", s.adminListApps, anyRole)
 	s.doc("admin", "GET", "/apps", "List apps; filters applicant_id, env, status", nil, List[appJSON]{})

@@ -216,7 +216,8 @@ func TestApplicantWholeLifeOverHTTP(t *testing.T) {
 	if _, ok := env.store.Registry().Catalogue.Grant(prodID, apis[2]); ok {
 		t.Fatal("unrequested API granted")
 	}
-	mustError(t, admin.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 409, CodeConflict, "")
+	mustError(t, reviewer.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 409, CodeConflict, "")
+	mustError(t, admin.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 403, CodeForbidden, "")
 	r = mustStatus(t, dev.do("GET", "/applicants/"+a.ID, nil), 200)
 	if r.Map(t)["status"] != platform.ApplicantApproved {
 		t.Fatalf("after approval %s", r.Body)
@@ -376,6 +377,10 @@ func TestReviewerCannotDecideWhatTheySubmittedOrEdited(t *testing.T) {
 		t.Fatalf("edited %s", r.Body)
 	}
 	mustError(t, editor.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 403, CodeForbidden, "")
+	// The admin role does not approve: the reviewer role does (R-14).
+	for _, path := range []string{"/approve", "/reject"} {
+		mustError(t, admin.do("POST", "/production-requests/"+req.ID+path, map[string]string{"reason": "x"}, "If-Match", `"2"`), 403, CodeForbidden, "")
+	}
 	mustError(t, other.do("POST", "/production-requests/"+req.ID+"/reject", nil, "If-Match", `"2"`), 400, CodeInvalid, "reason")
 	r = mustStatus(t, other.do("POST", "/production-requests/"+req.ID+"/reject", map[string]string{"reason": "材料不全"}, "If-Match", `"2"`), 200)
 	if m := r.Map(t); m["status"] != platform.RequestRejected || m["decision_reason"] != "材料不全" {
