@@ -1189,6 +1189,15 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 		if clash != nil {
 			return nil, clash
 		}
+		// One key pair per app: a key registered to another app (the
+		// applicant's app in the other environment included, revoked or
+		// not) is refused, so that sandbox and production keys stay apart.
+		if ok, err := aplExists(tx, "SELECT 1 FROM credentials WHERE app_id <> ? AND kind IN (?, ?) AND public_pem = ?",
+			p.AppID, CredentialSM2Sign, CredentialSM2Enc, p.PublicKey); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, Invalid("public_key", "is already registered to another app; each app and environment (sandbox, production) needs its own key pair")
+		}
 	case CredentialClientCert:
 		if ok, err := aplExists(tx, "SELECT 1 FROM credentials WHERE app_id = ? AND kind = ? AND status = ? AND not_after_ms > ? AND cert_sha256 = ?",
 			p.AppID, p.Kind, CredentialActive, c.At, p.cert.SHA256); err != nil || ok {

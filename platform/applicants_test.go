@@ -747,3 +747,45 @@ func TestAppSecretNeverInClearOnDisk(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicKeyBelongsToOneApp: a public key registered to one app is
+// refused for any other, whether the applicant's app in the other
+// environment or another applicant's app (issue 10: one key pair served
+// sandbox and production); the app itself rotates as before.
+func TestPublicKeyBelongsToOneApp(t *testing.T) {
+	e := newAplEnv(t)
+	prod, sandbox := e.grpProductionApp(aplUSCC)
+	other := e.register(e.otherDev, "914403001922038216").SandboxAppID
+	_, sig, sigHex := aplSM2Key(t)
+	_, enc, _ := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: sandbox, Kind: CredentialSM2Sign, PublicKey: sig})
+	encID := NewID("crd")
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: encID, AppID: sandbox, Kind: CredentialSM2Enc, PublicKey: enc})
+	tests := []struct {
+		name  string
+		actor Actor
+		app   string
+		kind  string
+		key   string
+	}{
+		{"sandbox signing key for production", e.dev, prod, CredentialSM2Sign, sig},
+		{"same key in hex", e.dev, prod, CredentialSM2Sign, sigHex},
+		{"sandbox encryption key for production", e.dev, prod, CredentialSM2Enc, enc},
+		{"sandbox signing key as production encryption key", e.dev, prod, CredentialSM2Enc, sig},
+		{"another applicant's app", e.otherDev, other, CredentialSM2Sign, sig},
+		{"by a bank operator", e.operator, prod, CredentialSM2Sign, sig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.mustRefuse(tt.actor, CmdCredentialCreate, &CredentialCreate{CredentialID: NewID("crd"), AppID: tt.app, Kind: tt.kind, PublicKey: tt.key}, CodeInvalid, "public_key")
+		})
+	}
+	// A revoked key stays its app's: it was exposed in that environment.
+	e.mustOK(e.dev, CmdCredentialRevoke, &CredentialRevoke{CredentialID: encID, Reason: "rotated"})
+	e.mustRefuse(e.dev, CmdCredentialCreate, &CredentialCreate{CredentialID: NewID("crd"), AppID: prod, Kind: CredentialSM2Enc, PublicKey: enc}, CodeInvalid, "another app")
+	// The app's own key: the rotation rules as before.
+	e.mustRefuse(e.dev, CmdCredentialCreate, &CredentialCreate{CredentialID: NewID("crd"), AppID: sandbox, Kind: CredentialSM2Sign, PublicKey: sig}, CodeConflict, "already registered")
+	// A fresh pair for production is fine.
+	_, sig2, _ := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: prod, Kind: CredentialSM2Sign, PublicKey: sig2})
+}

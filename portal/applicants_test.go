@@ -234,6 +234,8 @@ func TestApplicantWholeLifeOverHTTP(t *testing.T) {
 	mustError(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_sign", "public_key": sig1, "not_after": env.clock.Now().Add(400 * 24 * time.Hour)}), 400, CodeInvalid, "not_after")
 	mustStatus(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_sign", "public_key": sig1}), 201)
 	mustStatus(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_enc", "public_key": enc1}), 201)
+	// The production keys are not the sandbox app's too (issue 10: keep the environments' keys apart).
+	mustError(t, dev.do("POST", "/apps/"+sandboxID+"/keys", map[string]any{"kind": "sm2_sign", "public_key": sig1}), 400, CodeInvalid, "public_key")
 	mustError(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_enc", "public_key": sig1}), 400, CodeInvalid, "public_key")
 	sig2, _ := aplSM2(t)
 	sig3, _ := aplSM2(t)
