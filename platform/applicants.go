@@ -241,10 +241,13 @@ func (c *Credential) StateAt(now time.Time) string {
 
 // ProductionRequest is an applicant's request for production access.
 type ProductionRequest struct {
-	ID               string     `json:"id"`
-	ApplicantID      string     `json:"applicant_id"`
-	APIIDs           []string   `json:"api_ids"`
-	Note             string     `json:"note"`
+	ID          string   `json:"id"`
+	ApplicantID string   `json:"applicant_id"`
+	APIIDs      []string `json:"api_ids"`
+	Note        string   `json:"note"` // to and from the applicant
+	// InternalNote is the bank's own remark: the admin API shows it, the
+	// developer portal never does.
+	InternalNote     string     `json:"internal_note,omitempty"`
 	AgreementVersion string     `json:"agreement_version"`
 	AgreementSM3     string     `json:"agreement_sm3"`
 	AcceptedAt       time.Time  `json:"accepted_at"`

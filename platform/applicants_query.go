@@ -150,7 +150,7 @@ func expiringCredentials(db *sql.DB, now time.Time, within time.Duration) ([]Cre
 
 const aplRequestColumns = `r.id, r.applicant_id, r.api_ids, r.note, r.agreement_version, r.status, r.submitted_by, r.submitted_ms,
 	r.editors, r.reviewed_by, r.reviewed_ms, r.decision_reason, coalesce(r.production_app_id, ''), r.version, r.updated_ms,
-	coalesce(x.agreement_sm3, ''), coalesce(x.accepted_ms, 0), coalesce(x.accepted_by, '')`
+	coalesce(x.agreement_sm3, ''), coalesce(x.accepted_ms, 0), coalesce(x.accepted_by, ''), r.internal_note`
 
 const aplRequestFrom = "production_requests r LEFT JOIN agreement_acceptances x ON x.request_id = r.id"
 
@@ -160,7 +160,7 @@ func aplScanRequest(row rowScanner) (ProductionRequest, error) {
 	var submitted, reviewed, updated, accepted int64
 	err := row.Scan(&r.ID, &r.ApplicantID, &apis, &r.Note, &r.AgreementVersion, &r.Status, &r.SubmittedBy, &submitted,
 		&editors, &r.ReviewedBy, &reviewed, &r.DecisionReason, &r.ProductionAppID, &r.Version, &updated,
-		&r.AgreementSM3, &accepted, &r.AcceptedBy)
+		&r.AgreementSM3, &accepted, &r.AcceptedBy, &r.InternalNote)
 	if err != nil {
 		return r, err
 	}

@@ -449,3 +449,41 @@ func TestCredentialExpiryWarnings(t *testing.T) {
 		t.Fatalf("sealed material listed: %s", b)
 	}
 }
+
+// TestApplicantSeesNoStaffDetails: the developer portal shows the bank's
+// people as "the bank", never their ids, and an internal note only in the
+// admin API; note is what the applicant reads (issue 10, R-9.1, R-14).
+func TestApplicantSeesNoStaffDetails(t *testing.T) {
+	env := newTestEnv(t)
+	admin, submitter, editor, decider := env.admin(platform.RoleAdmin), env.admin(platform.RoleReviewer), env.admin(platform.RoleReviewer), env.admin(platform.RoleReviewer)
+	dev := env.developer()
+	apis := env.aplPublishAPIs(2)
+	mustStatus(t, admin.do("POST", "/agreements", map[string]string{"version": "1", "title": "协议", "text": "数据仅限本机构使用。"}), 201)
+	var reg registeredApplicant
+	mustStatus(t, dev.do("POST", "/applicants", aplRegistration("914403001922038216")), 201).JSON(t, &reg)
+	var req platform.ProductionRequest
+	mustStatus(t, submitter.do("POST", "/applicants/"+reg.Applicant.ID+"/production-requests",
+		map[string]any{"api_ids": apis[:1], "agreement_version": "1", "note": "按贵方来电提交", "internal_note": "客户经理王五推荐"}), 201).JSON(t, &req)
+	mustStatus(t, editor.do("PATCH", "/production-requests/"+req.ID, map[string]any{"api_ids": apis, "internal_note": "风控：需核实营业执照"}, "If-Match", `"1"`), 200)
+	// Developers may not write the bank's internal note.
+	mustError(t, dev.do("PATCH", "/production-requests/"+req.ID, map[string]any{"internal_note": "x"}, "If-Match", `"2"`), 400, CodeInvalid, "internal_note")
+
+	// The admin API has it all.
+	r := mustStatus(t, decider.do("GET", "/production-requests/"+req.ID, nil), 200)
+	if m := r.Map(t); m["internal_note"] != "风控：需核实营业执照" || m["note"] != "按贵方来电提交" || len(m["editors"].([]any)) != 1 {
+		t.Fatalf("admin view %s", r.Body)
+	}
+	mustStatus(t, decider.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 200)
+
+	// The portal: no staff id, no internal note, anywhere.
+	for _, path := range []string{"/production-requests/" + req.ID, "/production-requests", "/applicants/" + reg.Applicant.ID, "/apps"} {
+		r := mustStatus(t, dev.do("GET", path, nil), 200)
+		if strings.Contains(string(r.Body), "adm_") || strings.Contains(string(r.Body), "internal_note") || strings.Contains(string(r.Body), "核实") {
+			t.Fatalf("%s shows the bank's internals: %s", path, r.Body)
+		}
+	}
+	m := mustStatus(t, dev.do("GET", "/production-requests/"+req.ID, nil), 200).Map(t)
+	if m["note"] != "按贵方来电提交" || m["reviewed_by"] != "the bank" || m["submitted_by"] != "the bank" || m["editors"] != nil {
+		t.Fatalf("portal view %v", m)
+	}
+}
