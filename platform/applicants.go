@@ -192,13 +192,16 @@ type App struct {
 // Credential is one credential of an app. Nothing secret is ever marshalled:
 // the sealed App_Secret is only in the registry view, for the gateway.
 type Credential struct {
-	ID           string     `json:"id"`
-	AppID        string     `json:"app_id"`
-	ApplicantID  string     `json:"applicant_id"`
-	Kind         string     `json:"kind"`
-	Serial       string     `json:"serial"`
-	Status       string     `json:"status"`
-	State        string     `json:"state,omitempty"` // status at read time: active, not_yet_valid, expired, revoked
+	ID          string `json:"id"`
+	AppID       string `json:"app_id"`
+	ApplicantID string `json:"applicant_id"`
+	Kind        string `json:"kind"`
+	Serial      string `json:"serial"`
+	// Status is the stored status, active or revoked; State is the status
+	// at read time (active, not_yet_valid, expired, revoked), which the APIs
+	// show as status, their one status field.
+	Status       string     `json:"-"`
+	State        string     `json:"status"`
 	NotBefore    time.Time  `json:"not_before"`
 	NotAfter     time.Time  `json:"not_after"`
 	PublicKeyPEM string     `json:"public_key,omitempty"`

@@ -123,7 +123,7 @@ type CredentialFilter struct {
 	AppID         string
 	ApplicantID   string
 	Kind          string
-	Status        string // active or revoked (the stored status)
+	Status        string // the state at the time of the listing: active, not_yet_valid, expired or revoked
 	Limit, Offset int    // a page: limit ≤ 0 means 50
 }
 
@@ -134,7 +134,17 @@ func listCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credentia
 	w.match("c.app_id = ?", f.AppID)
 	w.match("a.applicant_id = ?", f.ApplicantID)
 	w.match("c.kind = ?", f.Kind)
-	w.match("c.status = ?", f.Status)
+	switch ms := now.UnixMilli(); f.Status {
+	case "":
+	case CredentialActive:
+		w.add("c.status = ? AND c.not_before_ms <= ? AND c.not_after_ms > ?", CredentialActive, ms, ms)
+	case "not_yet_valid":
+		w.add("c.status = ? AND c.not_before_ms > ?", CredentialActive, ms)
+	case "expired":
+		w.add("c.status = ? AND c.not_after_ms <= ?", CredentialActive, ms)
+	default:
+		w.add("c.status = ?", f.Status)
+	}
 	return queryPage(db, aplCredentialColumns+", a.applicant_id", "credentials c JOIN apps a ON a.id = c.app_id", w, "c.created_ms DESC, c.id DESC",
 		f.Limit, f.Offset, aplScanCredentialAt(now))
 }

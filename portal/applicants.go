@@ -33,8 +33,20 @@ type registeredApplicant struct {
 // appJSON is an app with the APIs it is granted.
 type appJSON struct {
 	platform.App
+	// GrantedAPIIDs are the app's grants (each with its limits).
 	GrantedAPIIDs []string `json:"granted_api_ids"`
+	// CallableAPIs says what the app may call: "granted" (a production app:
+	// granted_api_ids only) or "all_published" (a sandbox app: every
+	// published or deprecated API, against the sandbox core bank, granted
+	// or not).
+	CallableAPIs string `json:"callable_apis"`
 }
+
+// What an app may call (appJSON.CallableAPIs).
+const (
+	callableGranted      = "granted"
+	callableAllPublished = "all_published"
+)
 
 // credentialWindow is the optional validity of a new credential (RFC 3339
 // times); absent, it starts now and lasts as long as the platform allows.
@@ -141,9 +153,9 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 	g.GET("/apps/:app_id", s.getApp, anyRole)
 	s.doc("admin", "GET", "/apps/{app_id}", "One app with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, anyRole)
-	s.doc("admin", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
+	s.doc("admin", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status (active, not_yet_valid, expired, revoked, at the time of the listing)", nil, List[platform.Credential]{})
 	g.GET("/credentials", s.adminListCredentials, anyRole)
-	s.doc("admin", "GET", "/credentials", "List credentials (never a secret); filters app_id, applicant_id, kind, status", nil, List[platform.Credential]{})
+	s.doc("admin", "GET", "/credentials", "List credentials (never a secret); filters app_id, applicant_id, kind, status (active, not_yet_valid, expired, revoked)", nil, List[platform.Credential]{})
 	g.GET("/credentials/expiring", s.listExpiring, anyRole)
 	s.doc("admin", "GET", "/credentials/expiring", "List credentials expiring within within_days (default 30)", nil, List[platform.Credential]{})
 	g.POST("/credentials/:id/revoke", s.revokeCredential, operate)
@@ -182,7 +194,7 @@ func mountPortalApplicants(s *Server, g *echo.Group) {
 	g.GET("/apps/:app_id", s.getApp, dev)
 	s.doc("portal", "GET", "/apps/{app_id}", "One of my apps with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, dev)
-	s.doc("portal", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
+	s.doc("portal", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status (active, not_yet_valid, expired, revoked, at the time of the listing)", nil, List[platform.Credential]{})
 	g.POST("/apps/:app_id/secrets", s.createSecret, dev)
 	s.doc("portal", "POST", "/apps/{app_id}/secrets", "Create an App_Secret (256 bits); it is in this answer only", createSecretRequest{}, createdSecret{})
 	g.POST("/apps/:app_id/keys", s.uploadKey, dev)
@@ -236,7 +248,10 @@ func (s *Server) appFor(c echo.Context, id string) (appJSON, error) {
 }
 
 func (s *Server) appJSON(a platform.App) appJSON {
-	out := appJSON{App: a, GrantedAPIIDs: []string{}}
+	out := appJSON{App: a, GrantedAPIIDs: []string{}, CallableAPIs: callableGranted}
+	if a.Env == platform.EnvSandbox {
+		out.CallableAPIs = callableAllPublished
+	}
 	for _, g := range s.store.Registry().Catalogue.GrantsOf(a.ID) {
 		out.GrantedAPIIDs = append(out.GrantedAPIIDs, g.APIID)
 	}

@@ -487,3 +487,46 @@ func TestApplicantSeesNoStaffDetails(t *testing.T) {
 		t.Fatalf("portal view %v", m)
 	}
 }
+
+// TestAppAndCredentialFieldsSayWhatHolds: a sandbox app says it may call
+// every published API (its granted_api_ids is empty), and a credential has
+// one status, its state at read time, by which lists filter (issue 10).
+func TestAppAndCredentialFieldsSayWhatHolds(t *testing.T) {
+	env := newTestEnv(t)
+	dev := env.developer()
+	var reg registeredApplicant
+	r := mustStatus(t, dev.do("POST", "/applicants", aplRegistration("914403001922038216")), 201)
+	r.JSON(t, &reg)
+	app := reg.SandboxApp.ID
+	if m := mustStatus(t, dev.do("GET", "/apps/"+app, nil), 200).Map(t); m["callable_apis"] != "all_published" {
+		t.Fatalf("sandbox app %v", m)
+	}
+
+	mustStatus(t, dev.do("POST", "/apps/"+app+"/secrets", nil), 201)
+	mustStatus(t, dev.do("POST", "/apps/"+app+"/secrets", map[string]any{"not_before": env.clock.Now().Add(time.Hour)}), 201)
+	for _, tt := range []struct {
+		filter string
+		want   []string
+	}{
+		{"", []string{"not_yet_valid", "active"}},
+		{"?status=active", []string{"active"}},
+		{"?status=not_yet_valid", []string{"not_yet_valid"}},
+		{"?status=revoked", nil},
+	} {
+		r := mustStatus(t, dev.do("GET", "/apps/"+app+"/credentials"+tt.filter, nil), 200)
+		if strings.Contains(string(r.Body), `"state"`) {
+			t.Fatalf("%q: a credential has status and state: %s", tt.filter, r.Body)
+		}
+		var l struct {
+			Items []map[string]any `json:"items"`
+		}
+		r.JSON(t, &l)
+		var got []string
+		for _, c := range l.Items {
+			got = append(got, c["status"].(string))
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Fatalf("%q: statuses %v, want %v", tt.filter, got, tt.want)
+		}
+	}
+}
