@@ -192,13 +192,16 @@ type App struct {
 // Credential is one credential of an app. Nothing secret is ever marshalled:
 // the sealed App_Secret is only in the registry view, for the gateway.
 type Credential struct {
-	ID           string     `json:"id"`
-	AppID        string     `json:"app_id"`
-	ApplicantID  string     `json:"applicant_id"`
-	Kind         string     `json:"kind"`
-	Serial       string     `json:"serial"`
-	Status       string     `json:"status"`
-	State        string     `json:"state,omitempty"` // status at read time: active, not_yet_valid, expired, revoked
+	ID          string `json:"id"`
+	AppID       string `json:"app_id"`
+	ApplicantID string `json:"applicant_id"`
+	Kind        string `json:"kind"`
+	Serial      string `json:"serial"`
+	// Status is the stored status, active or revoked; State is the status
+	// at read time (active, not_yet_valid, expired, revoked), which the APIs
+	// show as status, their one status field.
+	Status       string     `json:"-"`
+	State        string     `json:"status"`
 	NotBefore    time.Time  `json:"not_before"`
 	NotAfter     time.Time  `json:"not_after"`
 	PublicKeyPEM string     `json:"public_key,omitempty"`
@@ -241,10 +244,13 @@ func (c *Credential) StateAt(now time.Time) string {
 
 // ProductionRequest is an applicant's request for production access.
 type ProductionRequest struct {
-	ID               string     `json:"id"`
-	ApplicantID      string     `json:"applicant_id"`
-	APIIDs           []string   `json:"api_ids"`
-	Note             string     `json:"note"`
+	ID          string   `json:"id"`
+	ApplicantID string   `json:"applicant_id"`
+	APIIDs      []string `json:"api_ids"`
+	Note        string   `json:"note"` // to and from the applicant
+	// InternalNote is the bank's own remark: the admin API shows it, the
+	// developer portal never does.
+	InternalNote     string     `json:"internal_note,omitempty"`
 	AgreementVersion string     `json:"agreement_version"`
 	AgreementSM3     string     `json:"agreement_sm3"`
 	AcceptedAt       time.Time  `json:"accepted_at"`

@@ -231,7 +231,10 @@ type ProductionRequestSubmit struct {
 	ApplicantID      string   `json:"applicant_id"`
 	APIIDs           []string `json:"api_ids"`
 	AgreementVersion string   `json:"agreement_version"`
-	Note             string   `json:"note"`
+	Note             string   `json:"note"` // to the applicant, who reads it
+	// InternalNote is the bank's own remark, shown only in the admin API;
+	// bank users alone may write it.
+	InternalNote string `json:"internal_note,omitempty"`
 }
 
 // MaxRequestAPIs bounds the APIs of one production request.
@@ -270,6 +273,9 @@ func (p *ProductionRequestSubmit) Validate() error {
 	if err := aplCheckLongText(p.Note, 0, 4000); err != nil {
 		return Invalid("note", err.Error())
 	}
+	if err := aplCheckLongText(p.InternalNote, 0, 4000); err != nil {
+		return Invalid("internal_note", err.Error())
+	}
 	return nil
 }
 
@@ -281,6 +287,8 @@ type ProductionRequestUpdate struct {
 	ExpectedVersion int64     `json:"expected_version"`
 	APIIDs          *[]string `json:"api_ids,omitempty"`
 	Note            *string   `json:"note,omitempty"`
+	// InternalNote is the bank's own remark (bank users only, admin API only).
+	InternalNote *string `json:"internal_note,omitempty"`
 }
 
 // Validate checks the fields present.
@@ -288,7 +296,7 @@ func (p *ProductionRequestUpdate) Validate() error {
 	if err := aplCheckTarget("request_id", "prq", p.RequestID, p.ExpectedVersion); err != nil {
 		return err
 	}
-	if p.APIIDs == nil && p.Note == nil {
+	if p.APIIDs == nil && p.Note == nil && p.InternalNote == nil {
 		return Invalid("", "nothing to change")
 	}
 	if p.APIIDs != nil {
@@ -301,6 +309,11 @@ func (p *ProductionRequestUpdate) Validate() error {
 	if p.Note != nil {
 		if err := aplCheckLongText(*p.Note, 0, 4000); err != nil {
 			return Invalid("note", err.Error())
+		}
+	}
+	if p.InternalNote != nil {
+		if err := aplCheckLongText(*p.InternalNote, 0, 4000); err != nil {
+			return Invalid("internal_note", err.Error())
 		}
 	}
 	return nil
@@ -866,6 +879,9 @@ func aplApplySubmit(tx *Tx, c *Command, p *ProductionRequestSubmit) (any, error)
 	if a.status != ApplicantSandbox && a.status != ApplicantRejected {
 		return nil, aplBadTransition("submit a production request", a.status)
 	}
+	if p.InternalNote != "" && c.Actor.Kind == ActorDeveloper {
+		return nil, Invalid("internal_note", "is the bank's own note; write to the bank in note")
+	}
 	if ok, err := aplExists(tx, "SELECT 1 FROM production_requests WHERE id = ?", p.RequestID); err != nil || ok {
 		return nil, aplOrConflict(err, "request id already used")
 	}
@@ -886,9 +902,9 @@ func aplApplySubmit(tx *Tx, c *Command, p *ProductionRequestSubmit) (any, error)
 	}
 	apis, _ := json.Marshal(p.APIIDs)
 	by := aplActorKey(c.Actor)
-	if _, err := tx.Exec(`INSERT INTO production_requests (id, applicant_id, api_ids, note, agreement_version, status,
-		submitted_by, submitted_ms, editors, version, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', 1, ?)`,
-		p.RequestID, a.id, string(apis), p.Note, p.AgreementVersion, RequestPendingReview, by, c.At, c.At); err != nil {
+	if _, err := tx.Exec(`INSERT INTO production_requests (id, applicant_id, api_ids, note, internal_note, agreement_version, status,
+		submitted_by, submitted_ms, editors, version, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', 1, ?)`,
+		p.RequestID, a.id, string(apis), p.Note, p.InternalNote, p.AgreementVersion, RequestPendingReview, by, c.At, c.At); err != nil {
 		return nil, err
 	}
 	if _, err := tx.Exec(`INSERT INTO agreement_acceptances (request_id, applicant_id, agreement_version, agreement_sm3, accepted_ms, accepted_by)
@@ -941,6 +957,9 @@ func aplApplyRequestUpdate(tx *Tx, c *Command, p *ProductionRequestUpdate) (any,
 	if err := aplRequireOwnerOrRole(tx, c, a.owner, RoleAdmin, RoleOperator, RoleReviewer); err != nil {
 		return nil, err
 	}
+	if p.InternalNote != nil && c.Actor.Kind == ActorDeveloper {
+		return nil, Invalid("internal_note", "is the bank's own note; write to the bank in note")
+	}
 	if err := aplStaleVersion(p.ExpectedVersion, r.version); err != nil {
 		return nil, err
 	}
@@ -963,15 +982,18 @@ func aplApplyRequestUpdate(tx *Tx, c *Command, p *ProductionRequestUpdate) (any,
 	}
 	apisJSON, _ := json.Marshal(apis)
 	editorsJSON, _ := json.Marshal(editors)
-	if _, err := tx.Exec(`UPDATE production_requests SET api_ids = ?, note = coalesce(?, note), editors = ?, version = ?, updated_ms = ? WHERE id = ?`,
-		string(apisJSON), note, string(editorsJSON), r.version+1, c.At, r.id); err != nil {
+	if _, err := tx.Exec(`UPDATE production_requests SET api_ids = ?, note = coalesce(?, note), internal_note = coalesce(?, internal_note),
+		editors = ?, version = ?, updated_ms = ? WHERE id = ?`,
+		string(apisJSON), note, p.InternalNote, string(editorsJSON), r.version+1, c.At, r.id); err != nil {
 		return nil, err
 	}
 	return ProductionRequestResult{RequestID: r.id, ApplicantID: r.applicantID, Status: r.status, Version: r.version + 1}, nil
 }
 
 func aplApplyDecision(tx *Tx, c *Command, p *ProductionRequestDecision, approve bool) (any, error) {
-	if err := aplRequireRole(tx, c, RoleAdmin, RoleReviewer); err != nil {
+	// The reviewer role alone decides; admins create staff users, so an admin
+	// who could decide could make a reviewer and approve alone (R-14).
+	if err := aplRequireRole(tx, c, RoleReviewer); err != nil {
 		return nil, err
 	}
 	r, err := aplLoadRequest(tx, p.RequestID)
@@ -1186,6 +1208,15 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 		}
 		if clash != nil {
 			return nil, clash
+		}
+		// One key pair per app: a key registered to another app (the
+		// applicant's app in the other environment included, revoked or
+		// not) is refused, so that sandbox and production keys stay apart.
+		if ok, err := aplExists(tx, "SELECT 1 FROM credentials WHERE app_id <> ? AND kind IN (?, ?) AND public_pem = ?",
+			p.AppID, CredentialSM2Sign, CredentialSM2Enc, p.PublicKey); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, Invalid("public_key", "is already registered to another app; each app and environment (sandbox, production) needs its own key pair")
 		}
 	case CredentialClientCert:
 		if ok, err := aplExists(tx, "SELECT 1 FROM credentials WHERE app_id = ? AND kind = ? AND status = ? AND not_after_ms > ? AND cert_sha256 = ?",

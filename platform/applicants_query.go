@@ -123,7 +123,7 @@ type CredentialFilter struct {
 	AppID         string
 	ApplicantID   string
 	Kind          string
-	Status        string // active or revoked (the stored status)
+	Status        string // the state at the time of the listing: active, not_yet_valid, expired or revoked
 	Limit, Offset int    // a page: limit ≤ 0 means 50
 }
 
@@ -134,7 +134,17 @@ func listCredentials(db *sql.DB, f CredentialFilter, now time.Time) ([]Credentia
 	w.match("c.app_id = ?", f.AppID)
 	w.match("a.applicant_id = ?", f.ApplicantID)
 	w.match("c.kind = ?", f.Kind)
-	w.match("c.status = ?", f.Status)
+	switch ms := now.UnixMilli(); f.Status {
+	case "":
+	case CredentialActive:
+		w.add("c.status = ? AND c.not_before_ms <= ? AND c.not_after_ms > ?", CredentialActive, ms, ms)
+	case "not_yet_valid":
+		w.add("c.status = ? AND c.not_before_ms > ?", CredentialActive, ms)
+	case "expired":
+		w.add("c.status = ? AND c.not_after_ms <= ?", CredentialActive, ms)
+	default:
+		w.add("c.status = ?", f.Status)
+	}
 	return queryPage(db, aplCredentialColumns+", a.applicant_id", "credentials c JOIN apps a ON a.id = c.app_id", w, "c.created_ms DESC, c.id DESC",
 		f.Limit, f.Offset, aplScanCredentialAt(now))
 }
@@ -150,7 +160,7 @@ func expiringCredentials(db *sql.DB, now time.Time, within time.Duration) ([]Cre
 
 const aplRequestColumns = `r.id, r.applicant_id, r.api_ids, r.note, r.agreement_version, r.status, r.submitted_by, r.submitted_ms,
 	r.editors, r.reviewed_by, r.reviewed_ms, r.decision_reason, coalesce(r.production_app_id, ''), r.version, r.updated_ms,
-	coalesce(x.agreement_sm3, ''), coalesce(x.accepted_ms, 0), coalesce(x.accepted_by, '')`
+	coalesce(x.agreement_sm3, ''), coalesce(x.accepted_ms, 0), coalesce(x.accepted_by, ''), r.internal_note`
 
 const aplRequestFrom = "production_requests r LEFT JOIN agreement_acceptances x ON x.request_id = r.id"
 
@@ -160,7 +170,7 @@ func aplScanRequest(row rowScanner) (ProductionRequest, error) {
 	var submitted, reviewed, updated, accepted int64
 	err := row.Scan(&r.ID, &r.ApplicantID, &apis, &r.Note, &r.AgreementVersion, &r.Status, &r.SubmittedBy, &submitted,
 		&editors, &r.ReviewedBy, &reviewed, &r.DecisionReason, &r.ProductionAppID, &r.Version, &updated,
-		&r.AgreementSM3, &accepted, &r.AcceptedBy)
+		&r.AgreementSM3, &accepted, &r.AcceptedBy, &r.InternalNote)
 	if err != nil {
 		return r, err
 	}

@@ -28,11 +28,11 @@ type aplEnv struct {
 	now time.Time
 	kr  *seal.Keyring
 
-	admin, reviewer, reviewer2, operator, auditor Actor
-	dev, otherDev                                 Actor
-	cli                                           Actor
-	apis                                          []string // published
-	draftAPI                                      string
+	admin, reviewer, reviewer2, reviewer3, operator, auditor Actor
+	dev, otherDev                                            Actor
+	cli                                                      Actor
+	apis                                                     []string // published
+	draftAPI                                                 string
 }
 
 func newAplEnv(t *testing.T) *aplEnv {
@@ -57,7 +57,7 @@ func newAplEnv(t *testing.T) *aplEnv {
 		}
 		return Actor{Kind: ActorAdmin, ID: id, Addr: "10.0.0.9"}
 	}
-	e.admin, e.reviewer, e.reviewer2, e.operator, e.auditor = mk(RoleAdmin), mk(RoleReviewer), mk(RoleReviewer), mk(RoleOperator), mk(RoleAuditor)
+	e.admin, e.reviewer, e.reviewer2, e.reviewer3, e.operator, e.auditor = mk(RoleAdmin), mk(RoleReviewer), mk(RoleReviewer), mk(RoleReviewer), mk(RoleOperator), mk(RoleAuditor)
 	mkDev := func(email string) Actor {
 		id := NewID("dev")
 		if _, err := e.s.db.Exec(`INSERT INTO developers (id, email, name, password_hash, status, created_ms, updated_ms)
@@ -539,19 +539,20 @@ func TestSeparationOfDuties(t *testing.T) {
 	if _, err := decide(e.reviewer2, CmdProductionRequestApprove, 2); err == nil || err.(*CommandError).Code != CodeDenied {
 		t.Fatalf("editor approved: %v", err)
 	}
-	// Operators and auditors may not decide at all; developers neither.
-	for _, a := range []Actor{e.operator, e.auditor, e.dev} {
+	// Only reviewers decide: admins (who create staff users, so could make
+	// themselves a reviewer), operators, auditors and developers may not.
+	for _, a := range []Actor{e.admin, e.operator, e.auditor, e.dev} {
 		if _, err := decide(a, CmdProductionRequestApprove, 2); err == nil || err.(*CommandError).Code != CodeDenied {
 			t.Fatalf("%s approved: %v", a.ID, err)
 		}
 	}
 	// A stale version is a conflict.
-	if _, err := decide(e.admin, CmdProductionRequestApprove, 1); err == nil || err.(*CommandError).Code != CodeConflict {
+	if _, err := decide(e.reviewer3, CmdProductionRequestApprove, 1); err == nil || err.(*CommandError).Code != CodeConflict {
 		t.Fatalf("stale approve: %v", err)
 	}
-	// An uninvolved admin rejects; reason required.
-	e.mustRefuse(e.admin, CmdProductionRequestReject, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 2, NoticeID: NewID("ntc")}, CodeInvalid, "reason")
-	if _, err := decide(e.admin, CmdProductionRequestReject, 2); err != nil {
+	// An uninvolved reviewer rejects; reason required.
+	e.mustRefuse(e.reviewer3, CmdProductionRequestReject, &ProductionRequestDecision{RequestID: req, ExpectedVersion: 2, NoticeID: NewID("ntc")}, CodeInvalid, "reason")
+	if _, err := decide(e.reviewer3, CmdProductionRequestReject, 2); err != nil {
 		t.Fatal(err)
 	}
 	a := e.applicant(reg.ApplicantID)
@@ -745,4 +746,46 @@ func TestAppSecretNeverInClearOnDisk(t *testing.T) {
 			t.Fatalf("%s holds the App_Secret in clear", filepath.Base(f))
 		}
 	}
+}
+
+// TestPublicKeyBelongsToOneApp: a public key registered to one app is
+// refused for any other, whether the applicant's app in the other
+// environment or another applicant's app (issue 10: one key pair served
+// sandbox and production); the app itself rotates as before.
+func TestPublicKeyBelongsToOneApp(t *testing.T) {
+	e := newAplEnv(t)
+	prod, sandbox := e.grpProductionApp(aplUSCC)
+	other := e.register(e.otherDev, "914403001922038216").SandboxAppID
+	_, sig, sigHex := aplSM2Key(t)
+	_, enc, _ := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: sandbox, Kind: CredentialSM2Sign, PublicKey: sig})
+	encID := NewID("crd")
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: encID, AppID: sandbox, Kind: CredentialSM2Enc, PublicKey: enc})
+	tests := []struct {
+		name  string
+		actor Actor
+		app   string
+		kind  string
+		key   string
+	}{
+		{"sandbox signing key for production", e.dev, prod, CredentialSM2Sign, sig},
+		{"same key in hex", e.dev, prod, CredentialSM2Sign, sigHex},
+		{"sandbox encryption key for production", e.dev, prod, CredentialSM2Enc, enc},
+		{"sandbox signing key as production encryption key", e.dev, prod, CredentialSM2Enc, sig},
+		{"another applicant's app", e.otherDev, other, CredentialSM2Sign, sig},
+		{"by a bank operator", e.operator, prod, CredentialSM2Sign, sig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.mustRefuse(tt.actor, CmdCredentialCreate, &CredentialCreate{CredentialID: NewID("crd"), AppID: tt.app, Kind: tt.kind, PublicKey: tt.key}, CodeInvalid, "public_key")
+		})
+	}
+	// A revoked key stays its app's: it was exposed in that environment.
+	e.mustOK(e.dev, CmdCredentialRevoke, &CredentialRevoke{CredentialID: encID, Reason: "rotated"})
+	e.mustRefuse(e.dev, CmdCredentialCreate, &CredentialCreate{CredentialID: NewID("crd"), AppID: prod, Kind: CredentialSM2Enc, PublicKey: enc}, CodeInvalid, "another app")
+	// The app's own key: the rotation rules as before.
+	e.mustRefuse(e.dev, CmdCredentialCreate, &CredentialCreate{CredentialID: NewID("crd"), AppID: sandbox, Kind: CredentialSM2Sign, PublicKey: sig}, CodeConflict, "already registered")
+	// A fresh pair for production is fine.
+	_, sig2, _ := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: prod, Kind: CredentialSM2Sign, PublicKey: sig2})
 }

@@ -165,7 +165,8 @@ func applyGrantPropose(tx *Tx, c *Command, p *GrantPropose) (any, error) {
 }
 
 func applyGrantDecision(tx *Tx, c *Command, p *GrantProposalDecision, approve bool) (any, error) {
-	if err := aplRequireRole(tx, c, RoleAdmin, RoleReviewer); err != nil {
+	// The reviewer role alone decides (see aplApplyDecision).
+	if err := aplRequireRole(tx, c, RoleReviewer); err != nil {
 		return nil, err
 	}
 	gp, err := scanGrantProposal(tx.QueryRow("SELECT "+grantProposalColumns+" FROM grant_proposals WHERE id = ?", p.ProposalID))

@@ -94,7 +94,7 @@ func TestGrantProposals(t *testing.T) {
 	for _, typ := range []string{CmdGrantApprove, CmdGrantReject} {
 		e.mustRefuse(e.reviewer, typ, &GrantProposalDecision{ProposalID: id, Reason: "x"}, CodeDenied, "separation of duties")
 	}
-	for _, a := range []Actor{e.operator, e.auditor, e.dev} {
+	for _, a := range []Actor{e.admin, e.operator, e.auditor, e.dev} {
 		e.mustRefuse(a, CmdGrantApprove, &GrantProposalDecision{ProposalID: id}, CodeDenied, "")
 	}
 	// Another reviewer approves: now it is granted, with its limits.
@@ -109,7 +109,7 @@ func TestGrantProposals(t *testing.T) {
 	if !ok || g.Limits.RatePerSecond == nil || *g.Limits.RatePerSecond != 5 {
 		t.Fatalf("grant after approval %+v %v", g, ok)
 	}
-	e.mustRefuse(e.admin, CmdGrantApprove, &GrantProposalDecision{ProposalID: id}, CodeConflict, "approved")
+	e.mustRefuse(e.reviewer2, CmdGrantApprove, &GrantProposalDecision{ProposalID: id}, CodeConflict, "approved")
 
 	// A rejected proposal grants nothing; a reason is required.
 	id2 := NewID("gpr")

@@ -33,8 +33,20 @@ type registeredApplicant struct {
 // appJSON is an app with the APIs it is granted.
 type appJSON struct {
 	platform.App
+	// GrantedAPIIDs are the app's grants (each with its limits).
 	GrantedAPIIDs []string `json:"granted_api_ids"`
+	// CallableAPIs says what the app may call: "granted" (a production app:
+	// granted_api_ids only) or "all_published" (a sandbox app: every
+	// published or deprecated API, against the sandbox core bank, granted
+	// or not).
+	CallableAPIs string `json:"callable_apis"`
 }
+
+// What an app may call (appJSON.CallableAPIs).
+const (
+	callableGranted      = "granted"
+	callableAllPublished = "all_published"
+)
 
 // credentialWindow is the optional validity of a new credential (RFC 3339
 // times); absent, it starts now and lasts as long as the platform allows.
@@ -77,12 +89,17 @@ type reasonRequest struct {
 type submitRequestRequest struct {
 	APIIDs           []string `json:"api_ids"`
 	AgreementVersion string   `json:"agreement_version"`
-	Note             string   `json:"note"`
+	// Note is read by the applicant and the bank alike.
+	Note string `json:"note"`
+	// InternalNote is the bank's own remark (bank users only; shown only
+	// in the admin API).
+	InternalNote string `json:"internal_note,omitempty"`
 }
 
 type updateRequestRequest struct {
-	APIIDs *[]string `json:"api_ids,omitempty"`
-	Note   *string   `json:"note,omitempty"`
+	APIIDs       *[]string `json:"api_ids,omitempty"`
+	Note         *string   `json:"note,omitempty"`
+	InternalNote *string   `json:"internal_note,omitempty"` // bank users only
 }
 
 type approvedRequest struct {
@@ -103,7 +120,7 @@ const secretWarning = "This App_Secret is shown only now and can never be shown 
 
 func mountAdminApplicants(s *Server, g *echo.Group) {
 	anyRole := s.requireAdmin()
-	review := s.requireAdmin(platform.RoleReviewer)
+	review := s.requireReviewer()
 	prepare := s.requireAdmin(platform.RoleReviewer, platform.RoleOperator)
 	operate := s.requireAdmin(platform.RoleOperator)
 
@@ -118,27 +135,27 @@ func mountAdminApplicants(s *Server, g *echo.Group) {
 	g.POST("/applicants/:id/exit", s.adminApplicantStatus(platform.CmdApplicantExit), operate)
 	s.doc("admin", "POST", "/applicants/{id}/exit", "Exit an applicant: every credential revoked at once, grants removed, records kept read-only (reason required; If-Match; operator)", reasonRequest{}, platform.Applicant{})
 	g.POST("/applicants/:id/production-requests", s.submitRequest, prepare)
-	s.doc("admin", "POST", "/applicants/{id}/production-requests", "Submit a production request on the applicant's behalf (who submits may not decide it; reviewer, operator)", submitRequestRequest{}, platform.ProductionRequest{})
+	s.doc("admin", "POST", "/applicants/{id}/production-requests", "Submit a production request on the applicant's behalf; note is read by the applicant, internal_note only by the bank (who submits may not decide it; reviewer, operator)", submitRequestRequest{}, platform.ProductionRequest{})
 
 	g.GET("/production-requests", s.adminListRequests, anyRole)
 	s.doc("admin", "GET", "/production-requests", "List production requests; filters status, applicant_id", nil, List[platform.ProductionRequest]{})
 	g.GET("/production-requests/:id", s.getRequest, anyRole)
 	s.doc("admin", "GET", "/production-requests/{id}", "One production request with its agreement acceptance (ETag: its version)", nil, platform.ProductionRequest{})
 	g.PATCH("/production-requests/:id", s.updateRequest, prepare)
-	s.doc("admin", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs or note (who edits may not decide it; reviewer, operator)", updateRequestRequest{}, platform.ProductionRequest{})
+	s.doc("admin", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs, note (read by the applicant) or internal_note (the bank's own, shown only here) (who edits may not decide it; reviewer, operator)", updateRequestRequest{}, platform.ProductionRequest{})
 	g.POST("/production-requests/:id/approve", s.adminDecide(true), review)
-	s.doc("admin", "POST", "/production-requests/{id}/approve", "Approve: a production app is issued, granted exactly the requested APIs (If-Match; reviewer who neither submitted nor edited it)", reasonRequest{}, approvedRequest{})
+	s.doc("admin", "POST", "/production-requests/{id}/approve", "Approve: a production app is issued, granted exactly the requested APIs (If-Match; the reviewer role only, not admin; a reviewer who neither submitted nor edited it)", reasonRequest{}, approvedRequest{})
 	g.POST("/production-requests/:id/reject", s.adminDecide(false), review)
-	s.doc("admin", "POST", "/production-requests/{id}/reject", "Reject with a reason; the applicant may ask again (If-Match; reviewer who neither submitted nor edited it)", reasonRequest{}, platform.ProductionRequest{})
+	s.doc("admin", "POST", "/production-requests/{id}/reject", "Reject with a reason; the applicant may ask again (If-Match; the reviewer role only, not admin; a reviewer who neither submitted nor edited it)", reasonRequest{}, platform.ProductionRequest{})
 
 	g.GET("/apps", s.adminListApps, anyRole)
 	s.doc("admin", "GET", "/apps", "List apps; filters applicant_id, env, status", nil, List[appJSON]{})
 	g.GET("/apps/:app_id", s.getApp, anyRole)
 	s.doc("admin", "GET", "/apps/{app_id}", "One app with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, anyRole)
-	s.doc("admin", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
+	s.doc("admin", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status (active, not_yet_valid, expired, revoked, at the time of the listing)", nil, List[platform.Credential]{})
 	g.GET("/credentials", s.adminListCredentials, anyRole)
-	s.doc("admin", "GET", "/credentials", "List credentials (never a secret); filters app_id, applicant_id, kind, status", nil, List[platform.Credential]{})
+	s.doc("admin", "GET", "/credentials", "List credentials (never a secret); filters app_id, applicant_id, kind, status (active, not_yet_valid, expired, revoked)", nil, List[platform.Credential]{})
 	g.GET("/credentials/expiring", s.listExpiring, anyRole)
 	s.doc("admin", "GET", "/credentials/expiring", "List credentials expiring within within_days (default 30)", nil, List[platform.Credential]{})
 	g.POST("/credentials/:id/revoke", s.revokeCredential, operate)
@@ -168,7 +185,7 @@ func mountPortalApplicants(s *Server, g *echo.Group) {
 	g.GET("/production-requests", s.myRequests, dev)
 	s.doc("portal", "GET", "/production-requests", "List my production requests; filters status, applicant_id", nil, List[platform.ProductionRequest]{})
 	g.GET("/production-requests/:id", s.getRequest, dev)
-	s.doc("portal", "GET", "/production-requests/{id}", "One of my production requests (ETag: its version)", nil, platform.ProductionRequest{})
+	s.doc("portal", "GET", "/production-requests/{id}", "One of my production requests (ETag: its version); the bank's people appear as \"the bank\"", nil, platform.ProductionRequest{})
 	g.PATCH("/production-requests/:id", s.updateRequest, dev)
 	s.doc("portal", "PATCH", "/production-requests/{id}", "Edit a pending request's APIs or note (If-Match)", updateRequestRequest{}, platform.ProductionRequest{})
 
@@ -177,7 +194,7 @@ func mountPortalApplicants(s *Server, g *echo.Group) {
 	g.GET("/apps/:app_id", s.getApp, dev)
 	s.doc("portal", "GET", "/apps/{app_id}", "One of my apps with its grants", nil, appJSON{})
 	g.GET("/apps/:app_id/credentials", s.listAppCredentials, dev)
-	s.doc("portal", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status", nil, List[platform.Credential]{})
+	s.doc("portal", "GET", "/apps/{app_id}/credentials", "List an app's credentials (never a secret); filters kind, status (active, not_yet_valid, expired, revoked, at the time of the listing)", nil, List[platform.Credential]{})
 	g.POST("/apps/:app_id/secrets", s.createSecret, dev)
 	s.doc("portal", "POST", "/apps/{app_id}/secrets", "Create an App_Secret (256 bits); it is in this answer only", createSecretRequest{}, createdSecret{})
 	g.POST("/apps/:app_id/keys", s.uploadKey, dev)
@@ -227,11 +244,14 @@ func (s *Server) appFor(c echo.Context, id string) (appJSON, error) {
 	if _, err := s.applicantFor(c, a.ApplicantID); err != nil {
 		return appJSON{}, notFound("app")
 	}
-	return s.appJSON(a), nil
+	return shownApp(c, s.appJSON(a)), nil
 }
 
 func (s *Server) appJSON(a platform.App) appJSON {
-	out := appJSON{App: a, GrantedAPIIDs: []string{}}
+	out := appJSON{App: a, GrantedAPIIDs: []string{}, CallableAPIs: callableGranted}
+	if a.Env == platform.EnvSandbox {
+		out.CallableAPIs = callableAllPublished
+	}
 	for _, g := range s.store.Registry().Catalogue.GrantsOf(a.ID) {
 		out.GrantedAPIIDs = append(out.GrantedAPIIDs, g.APIID)
 	}
@@ -276,7 +296,7 @@ func (s *Server) answerApplicant(c echo.Context, status int, id string) error {
 		return err
 	}
 	setETag(c, a.Version)
-	return c.JSON(status, a)
+	return c.JSON(status, shownApplicant(c, a))
 }
 
 func (s *Server) answerRequest(c echo.Context, status int, id string) error {
@@ -285,7 +305,7 @@ func (s *Server) answerRequest(c echo.Context, status int, id string) error {
 		return err
 	}
 	setETag(c, r.Version)
-	return c.JSON(status, r)
+	return c.JSON(status, shownRequest(c, r))
 }
 
 func (s *Server) answerCredential(c echo.Context, status int, id string) error {
@@ -293,7 +313,7 @@ func (s *Server) answerCredential(c echo.Context, status int, id string) error {
 	if err != nil {
 		return notFoundAs(err, "credential")
 	}
-	return c.JSON(status, cr)
+	return c.JSON(status, shownCredential(c, cr))
 }
 
 // ---- applicants ---------------------------------------------------------------------
@@ -326,7 +346,7 @@ func (s *Server) registerApplicant(c echo.Context) error {
 		return err
 	}
 	setETag(c, a.Version)
-	return c.JSON(http.StatusCreated, registeredApplicant{Applicant: a, SandboxApp: app})
+	return c.JSON(http.StatusCreated, registeredApplicant{Applicant: shownApplicant(c, a), SandboxApp: app})
 }
 
 func (s *Server) myApplicants(c echo.Context) error {
@@ -341,7 +361,8 @@ func (s *Server) adminListApplicants(c echo.Context) error {
 func (s *Server) listApplicants(c echo.Context, f platform.ApplicantFilter) error {
 	return listPage(s, c, func(pg Page) ([]platform.Applicant, int, error) {
 		f.Limit, f.Offset = pg.Limit, pg.Offset
-		return s.store.ListApplicants(f)
+		rows, total, err := s.store.ListApplicants(f)
+		return shown(rows, total, err, func(a platform.Applicant) platform.Applicant { return shownApplicant(c, a) })
 	})
 }
 
@@ -386,7 +407,7 @@ func (s *Server) submitRequest(c echo.Context) error {
 		return err
 	}
 	id := platform.NewID("prq")
-	p := platform.ProductionRequestSubmit{RequestID: id, ApplicantID: a.ID, APIIDs: req.APIIDs, AgreementVersion: req.AgreementVersion, Note: req.Note}
+	p := platform.ProductionRequestSubmit{RequestID: id, ApplicantID: a.ID, APIIDs: req.APIIDs, AgreementVersion: req.AgreementVersion, Note: req.Note, InternalNote: req.InternalNote}
 	if _, err := s.exec(c, platform.CmdProductionRequestSubmit, 1, p); err != nil {
 		return err
 	}
@@ -404,7 +425,8 @@ func (s *Server) adminListRequests(c echo.Context) error {
 func (s *Server) listRequests(c echo.Context, f platform.RequestFilter) error {
 	return listPage(s, c, func(pg Page) ([]platform.ProductionRequest, int, error) {
 		f.Limit, f.Offset = pg.Limit, pg.Offset
-		return s.store.ListProductionRequests(f)
+		rows, total, err := s.store.ListProductionRequests(f)
+		return shown(rows, total, err, func(r platform.ProductionRequest) platform.ProductionRequest { return shownRequest(c, r) })
 	})
 }
 
@@ -420,7 +442,7 @@ func (s *Server) updateRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := platform.ProductionRequestUpdate{RequestID: r.ID, ExpectedVersion: ver, APIIDs: req.APIIDs, Note: req.Note}
+	p := platform.ProductionRequestUpdate{RequestID: r.ID, ExpectedVersion: ver, APIIDs: req.APIIDs, Note: req.Note, InternalNote: req.InternalNote}
 	return s.proposeAnswer(c, platform.CmdProductionRequestUpdate, p, s.answerRequest, r.ID)
 }
 
@@ -471,7 +493,7 @@ func (s *Server) listApps(c echo.Context, f platform.AppFilter) error {
 	return listPage(s, c, func(pg Page) ([]appJSON, int, error) {
 		f.Limit, f.Offset = pg.Limit, pg.Offset
 		apps, total, err := s.store.ListApps(f)
-		return shown(apps, total, err, s.appJSON)
+		return shown(apps, total, err, func(a platform.App) appJSON { return shownApp(c, s.appJSON(a)) })
 	})
 }
 
@@ -500,7 +522,8 @@ func (s *Server) adminListCredentials(c echo.Context) error {
 func (s *Server) listCredentials(c echo.Context, f platform.CredentialFilter) error {
 	return listPage(s, c, func(pg Page) ([]platform.Credential, int, error) {
 		f.Limit, f.Offset = pg.Limit, pg.Offset
-		return s.store.ListCredentials(f, s.now())
+		rows, total, err := s.store.ListCredentials(f, s.now())
+		return shown(rows, total, err, func(cr platform.Credential) platform.Credential { return shownCredential(c, cr) })
 	})
 }
 
@@ -526,7 +549,7 @@ func (s *Server) listExpiring(c echo.Context) error {
 		if developerID(c) == "" {
 			mine = append(mine, cr)
 		} else if _, err := s.applicantFor(c, cr.ApplicantID); err == nil {
-			mine = append(mine, cr)
+			mine = append(mine, shownCredential(c, cr))
 		}
 	}
 	return c.JSON(http.StatusOK, paginate(mine, pg))
@@ -595,7 +618,7 @@ func (s *Server) createSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, createdSecret{Credential: cr, AppSecret: secret, Warning: secretWarning})
+	return c.JSON(http.StatusCreated, createdSecret{Credential: shownCredential(c, cr), AppSecret: secret, Warning: secretWarning})
 }
 
 func (s *Server) uploadKey(c echo.Context) error {

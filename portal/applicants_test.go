@@ -216,7 +216,8 @@ func TestApplicantWholeLifeOverHTTP(t *testing.T) {
 	if _, ok := env.store.Registry().Catalogue.Grant(prodID, apis[2]); ok {
 		t.Fatal("unrequested API granted")
 	}
-	mustError(t, admin.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 409, CodeConflict, "")
+	mustError(t, reviewer.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 409, CodeConflict, "")
+	mustError(t, admin.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 403, CodeForbidden, "")
 	r = mustStatus(t, dev.do("GET", "/applicants/"+a.ID, nil), 200)
 	if r.Map(t)["status"] != platform.ApplicantApproved {
 		t.Fatalf("after approval %s", r.Body)
@@ -233,6 +234,8 @@ func TestApplicantWholeLifeOverHTTP(t *testing.T) {
 	mustError(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_sign", "public_key": sig1, "not_after": env.clock.Now().Add(400 * 24 * time.Hour)}), 400, CodeInvalid, "not_after")
 	mustStatus(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_sign", "public_key": sig1}), 201)
 	mustStatus(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_enc", "public_key": enc1}), 201)
+	// The production keys are not the sandbox app's too (issue 10: keep the environments' keys apart).
+	mustError(t, dev.do("POST", "/apps/"+sandboxID+"/keys", map[string]any{"kind": "sm2_sign", "public_key": sig1}), 400, CodeInvalid, "public_key")
 	mustError(t, dev.do("POST", "/apps/"+prodID+"/keys", map[string]any{"kind": "sm2_enc", "public_key": sig1}), 400, CodeInvalid, "public_key")
 	sig2, _ := aplSM2(t)
 	sig3, _ := aplSM2(t)
@@ -376,6 +379,10 @@ func TestReviewerCannotDecideWhatTheySubmittedOrEdited(t *testing.T) {
 		t.Fatalf("edited %s", r.Body)
 	}
 	mustError(t, editor.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 403, CodeForbidden, "")
+	// The admin role does not approve: the reviewer role does (R-14).
+	for _, path := range []string{"/approve", "/reject"} {
+		mustError(t, admin.do("POST", "/production-requests/"+req.ID+path, map[string]string{"reason": "x"}, "If-Match", `"2"`), 403, CodeForbidden, "")
+	}
 	mustError(t, other.do("POST", "/production-requests/"+req.ID+"/reject", nil, "If-Match", `"2"`), 400, CodeInvalid, "reason")
 	r = mustStatus(t, other.do("POST", "/production-requests/"+req.ID+"/reject", map[string]string{"reason": "材料不全"}, "If-Match", `"2"`), 200)
 	if m := r.Map(t); m["status"] != platform.RequestRejected || m["decision_reason"] != "材料不全" {
@@ -440,5 +447,86 @@ func TestCredentialExpiryWarnings(t *testing.T) {
 	b, _ = json.Marshal(cr)
 	if strings.Contains(string(b), "sealed") {
 		t.Fatalf("sealed material listed: %s", b)
+	}
+}
+
+// TestApplicantSeesNoStaffDetails: the developer portal shows the bank's
+// people as "the bank", never their ids, and an internal note only in the
+// admin API; note is what the applicant reads (issue 10, R-9.1, R-14).
+func TestApplicantSeesNoStaffDetails(t *testing.T) {
+	env := newTestEnv(t)
+	admin, submitter, editor, decider := env.admin(platform.RoleAdmin), env.admin(platform.RoleReviewer), env.admin(platform.RoleReviewer), env.admin(platform.RoleReviewer)
+	dev := env.developer()
+	apis := env.aplPublishAPIs(2)
+	mustStatus(t, admin.do("POST", "/agreements", map[string]string{"version": "1", "title": "协议", "text": "数据仅限本机构使用。"}), 201)
+	var reg registeredApplicant
+	mustStatus(t, dev.do("POST", "/applicants", aplRegistration("914403001922038216")), 201).JSON(t, &reg)
+	var req platform.ProductionRequest
+	mustStatus(t, submitter.do("POST", "/applicants/"+reg.Applicant.ID+"/production-requests",
+		map[string]any{"api_ids": apis[:1], "agreement_version": "1", "note": "按贵方来电提交", "internal_note": "客户经理王五推荐"}), 201).JSON(t, &req)
+	mustStatus(t, editor.do("PATCH", "/production-requests/"+req.ID, map[string]any{"api_ids": apis, "internal_note": "风控：需核实营业执照"}, "If-Match", `"1"`), 200)
+	// Developers may not write the bank's internal note.
+	mustError(t, dev.do("PATCH", "/production-requests/"+req.ID, map[string]any{"internal_note": "x"}, "If-Match", `"2"`), 400, CodeInvalid, "internal_note")
+
+	// The admin API has it all.
+	r := mustStatus(t, decider.do("GET", "/production-requests/"+req.ID, nil), 200)
+	if m := r.Map(t); m["internal_note"] != "风控：需核实营业执照" || m["note"] != "按贵方来电提交" || len(m["editors"].([]any)) != 1 {
+		t.Fatalf("admin view %s", r.Body)
+	}
+	mustStatus(t, decider.do("POST", "/production-requests/"+req.ID+"/approve", nil, "If-Match", `"2"`), 200)
+
+	// The portal: no staff id, no internal note, anywhere.
+	for _, path := range []string{"/production-requests/" + req.ID, "/production-requests", "/applicants/" + reg.Applicant.ID, "/apps"} {
+		r := mustStatus(t, dev.do("GET", path, nil), 200)
+		if strings.Contains(string(r.Body), "adm_") || strings.Contains(string(r.Body), "internal_note") || strings.Contains(string(r.Body), "核实") {
+			t.Fatalf("%s shows the bank's internals: %s", path, r.Body)
+		}
+	}
+	m := mustStatus(t, dev.do("GET", "/production-requests/"+req.ID, nil), 200).Map(t)
+	if m["note"] != "按贵方来电提交" || m["reviewed_by"] != "the bank" || m["submitted_by"] != "the bank" || m["editors"] != nil {
+		t.Fatalf("portal view %v", m)
+	}
+}
+
+// TestAppAndCredentialFieldsSayWhatHolds: a sandbox app says it may call
+// every published API (its granted_api_ids is empty), and a credential has
+// one status, its state at read time, by which lists filter (issue 10).
+func TestAppAndCredentialFieldsSayWhatHolds(t *testing.T) {
+	env := newTestEnv(t)
+	dev := env.developer()
+	var reg registeredApplicant
+	r := mustStatus(t, dev.do("POST", "/applicants", aplRegistration("914403001922038216")), 201)
+	r.JSON(t, &reg)
+	app := reg.SandboxApp.ID
+	if m := mustStatus(t, dev.do("GET", "/apps/"+app, nil), 200).Map(t); m["callable_apis"] != "all_published" {
+		t.Fatalf("sandbox app %v", m)
+	}
+
+	mustStatus(t, dev.do("POST", "/apps/"+app+"/secrets", nil), 201)
+	mustStatus(t, dev.do("POST", "/apps/"+app+"/secrets", map[string]any{"not_before": env.clock.Now().Add(time.Hour)}), 201)
+	for _, tt := range []struct {
+		filter string
+		want   []string
+	}{
+		{"", []string{"not_yet_valid", "active"}},
+		{"?status=active", []string{"active"}},
+		{"?status=not_yet_valid", []string{"not_yet_valid"}},
+		{"?status=revoked", nil},
+	} {
+		r := mustStatus(t, dev.do("GET", "/apps/"+app+"/credentials"+tt.filter, nil), 200)
+		if strings.Contains(string(r.Body), `"state"`) {
+			t.Fatalf("%q: a credential has status and state: %s", tt.filter, r.Body)
+		}
+		var l struct {
+			Items []map[string]any `json:"items"`
+		}
+		r.JSON(t, &l)
+		var got []string
+		for _, c := range l.Items {
+			got = append(got, c["status"].(string))
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Fatalf("%q: statuses %v, want %v", tt.filter, got, tt.want)
+		}
 	}
 }

@@ -137,7 +137,7 @@ func (s *Server) sessionPrincipal(c echo.Context, cookie, kind string, lookup fu
 }
 
 // requireAdmin lets through admins of the given roles (any role when none
-// are given; RoleAdmin is always allowed).
+// are given; RoleAdmin is always allowed). Approvals use requireReviewer.
 func (s *Server) requireAdmin(roles ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -146,6 +146,24 @@ func (s *Server) requireAdmin(roles ...string) echo.MiddlewareFunc {
 				return errUnauthenticated
 			}
 			if len(roles) > 0 && p.Role != platform.RoleAdmin && !slices.Contains(roles, p.Role) {
+				return errForbidden
+			}
+			return next(c)
+		}
+	}
+}
+
+// requireReviewer lets through bank users with the reviewer role only. The
+// admin role is not enough: admins create staff users, so an admin who could
+// also approve could make a reviewer and approve alone.
+func (s *Server) requireReviewer() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := principalOf(c)
+			if p == nil || p.Kind != platform.ActorAdmin {
+				return errUnauthenticated
+			}
+			if p.Role != platform.RoleReviewer {
 				return errForbidden
 			}
 			return next(c)

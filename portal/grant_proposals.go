@@ -19,15 +19,15 @@ func init() {
 
 func mountAdminGrantProposals(s *Server, g *echo.Group) {
 	read := s.requireAdmin()
-	review := s.requireAdmin(platform.RoleReviewer)
+	review := s.requireReviewer()
 	g.GET("/grant-proposals", s.listGrantProposals, read)
 	s.doc("admin", "GET", "/grant-proposals", "List proposed grants to production apps, newest first; filters status (pending, approved, rejected), app_id, api_id", nil, List[grantProposalJSON]{})
 	g.GET("/grant-proposals/:id", s.getGrantProposal, read)
 	s.doc("admin", "GET", "/grant-proposals/{id}", "One grant proposal", nil, grantProposalJSON{})
 	g.POST("/grant-proposals/:id/approve", s.decideGrantProposal(true), review)
-	s.doc("admin", "POST", "/grant-proposals/{id}/approve", "Approve a pending proposal: the app is granted the API with the proposed limits; optional body {reason} (reviewer who did not propose it)", reasonRequest{}, grantProposalJSON{})
+	s.doc("admin", "POST", "/grant-proposals/{id}/approve", "Approve a pending proposal: the app is granted the API with the proposed limits; optional body {reason} (the reviewer role only, not admin; a reviewer who did not propose it)", reasonRequest{}, grantProposalJSON{})
 	g.POST("/grant-proposals/:id/reject", s.decideGrantProposal(false), review)
-	s.doc("admin", "POST", "/grant-proposals/{id}/reject", "Reject a pending proposal with a reason; nothing is granted (reviewer who did not propose it)", reasonRequest{}, grantProposalJSON{})
+	s.doc("admin", "POST", "/grant-proposals/{id}/reject", "Reject a pending proposal with a reason; nothing is granted (the reviewer role only, not admin; a reviewer who did not propose it)", reasonRequest{}, grantProposalJSON{})
 }
 
 // grantProposalJSON is a grant proposal; once approved, with the grant.

@@ -81,6 +81,8 @@ func TestGrantProposalsOverHTTP(t *testing.T) {
 	catWantError(t, rev.do("POST", "/grant-proposals/"+p.ID+"/approve", nil), http.StatusForbidden, CodeForbidden, "")
 	catWantError(t, op.do("POST", "/grant-proposals/"+p.ID+"/approve", nil), http.StatusForbidden, CodeForbidden, "")
 	catWantError(t, aud.do("POST", "/grant-proposals/"+p.ID+"/approve", nil), http.StatusForbidden, CodeForbidden, "")
+	// Nor does the admin role: it creates staff users, so approving is the reviewer's alone.
+	catWantError(t, env.admin(platform.RoleAdmin).do("POST", "/grant-proposals/"+p.ID+"/approve", nil), http.StatusForbidden, CodeForbidden, "")
 	if l := grants(prod); l.Total != 0 {
 		t.Fatalf("a refused approval granted: %+v", l)
 	}
