@@ -20,7 +20,7 @@
 //	X-LJ-Customer-Id   the consenting customer, for user-scoped (A2) APIs
 //
 // A user-scoped call without a known customer is answered 403
-// CUSTOMER_REQUIRED; another customer's account is answered 404
+// CONSENT_REQUIRED; another customer's account is answered 404
 // ACCOUNT_NOT_FOUND exactly like an account that does not exist.
 //
 // # Endpoints (upstream paths)
@@ -44,14 +44,17 @@
 // # Errors
 //
 // Every error is {"code","message"}; messages never echo account numbers or
-// names. Statuses: 400 INVALID_PARAMETER / INVALID_AMOUNT (malformed input,
-// unknown JSON fields, unknown query parameters), 403 CUSTOMER_REQUIRED /
-// APP_REQUIRED, 404 NOT_FOUND / ACCOUNT_NOT_FOUND / PRODUCT_NOT_FOUND /
+// names. Where a refusal means what a gateway refusal means, its code is the
+// gateway's (PROTOCOL.md §Errors) with the same status, so one client handles
+// both. Statuses: 400 PARAM_INVALID / INVALID_AMOUNT (malformed input,
+// unknown JSON fields, unknown query parameters), 403 CONSENT_REQUIRED (no
+// known customer) / PERMISSION_DENIED (no calling app), 404 API_NOT_FOUND (no
+// such path) / ACCOUNT_NOT_FOUND / PRODUCT_NOT_FOUND /
 // TRANSFER_NOT_FOUND, 405 METHOD_NOT_ALLOWED, 409 IDEMPOTENCY_KEY_REUSED,
 // 413 BODY_TOO_LARGE (over 64 KiB), 415 UNSUPPORTED_MEDIA_TYPE, 422
 // INSUFFICIENT_FUNDS / LIMIT_EXCEEDED (the request is well formed but the
-// bank's rules refuse it; 422 keeps these apart from the gateway's own 403
-// codes). The gateway passes them through unchanged.
+// bank's rules refuse it; 422 keeps these apart from the gateway's 403
+// codes), 500 INTERNAL_ERROR. The gateway passes them through unchanged.
 //
 // # Transfers
 //

@@ -252,7 +252,7 @@ func (b *Bank) createTransfer(w http.ResponseWriter, r *http.Request, _ string) 
 	}
 	appID := r.Header.Get(HeaderAppID)
 	if appID == "" || len(appID) > 64 {
-		writeError(w, &apiError{http.StatusForbidden, CodeAppRequired, "the calling app is not identified"})
+		writeError(w, &apiError{http.StatusForbidden, CodePermissionDenied, "the calling app is not identified"})
 		return
 	}
 	if _, e := queryParams(r.URL.RawQuery); e != nil {
