@@ -176,6 +176,7 @@ type call struct {
 	api       *platform.API
 	params    map[string]string
 	customer  string
+	consent   string // the user token's consent, for the upstream
 	client    netip.Addr
 	encrypted bool // the request came as an envelope: the response goes as one
 	encKey    *platform.Credential
@@ -402,7 +403,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		case err != nil:
 			return response{}, errf(lj1.CodeUserTokenInvalid, "")
 		}
-		c.customer = tok.CustomerID
+		c.customer, c.consent = tok.CustomerID, tok.ConsentID
 	}
 
 	// Parameters.

@@ -18,10 +18,20 @@
 //
 //	X-LJ-App-Id        the authenticated app (required for transfers: it scopes idempotency keys)
 //	X-LJ-Customer-Id   the consenting customer, for user-scoped (A2) APIs
+//	X-LJ-Consent-Id    the consent the call is made under (the user token's)
 //
 // A user-scoped call without a known customer is answered 403
 // CONSENT_REQUIRED; another customer's account is answered 404
 // ACCOUNT_NOT_FOUND exactly like an account that does not exist.
+//
+// # Account ids
+//
+// /v1/accounts answers the numbers in full (the gateway masks them) and,
+// under a consent, each account's account_id (AccountID): an opaque id,
+// HMAC-SM3 of the consent id and the number, the same for as long as the
+// consent lasts and different under another consent. The account paths
+// ({account_no} below) take it in place of the number, under that consent
+// only; the number keeps working.
 //
 // # Endpoints (upstream paths)
 //

@@ -14,6 +14,9 @@ import (
 const (
 	HeaderAppID      = "X-LJ-App-Id"
 	HeaderCustomerID = "X-LJ-Customer-Id"
+	// HeaderConsentID is the consent the call is made under: account ids
+	// (AccountID) are per consent.
+	HeaderConsentID = "X-LJ-Consent-Id"
 	// HeaderIdempotencyKey is required on POST /v1/transfers.
 	HeaderIdempotencyKey = "Idempotency-Key"
 	// HeaderReplayed marks the replayed answer of an idempotent retry.
