@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"net/http"
 	"regexp"
 	"testing"
 )
@@ -50,5 +51,31 @@ func TestAccountIDs(t *testing.T) {
 	same, keyed := New(Config{Seed: f.b.seed, Now: f.b.now}), New(Config{Seed: f.b.seed, Now: f.b.now, AccountIDKey: []byte("another key")})
 	if same.AccountID(consent, accts[0]) != id || keyed.AccountID(consent, accts[0]) == id {
 		t.Error("the ids do not follow the seed and the key")
+	}
+}
+
+// A transfer names its from_account by number or by account_id (under the
+// call's consent); a retry naming it the other way is the same request.
+func TestTransferFromAccountID(t *testing.T) {
+	f := mustBank(t)
+	d, accts := f.demo(t, "zhangsan")
+	const consent = "cns_01ABCDEFGHJKMNPQRSTVWXYZ00"
+	id := f.b.AccountID(consent, accts[0])
+	post := func(from, key string, hdr ...string) resp {
+		return f.do(t, http.MethodPost, "/v1/transfers", transferBody(from, outward, "1.00"), append([]string{HeaderCustomerID, d.ID, HeaderAppID, testApp,
+			HeaderIdempotencyKey, key, "Content-Type", "application/json"}, hdr...)...)
+	}
+	before := f.ledger(t, d.ID, accts[0])
+	if r := post(id, "key-by-id-0001", HeaderConsentID, consent); r.status != http.StatusCreated {
+		t.Fatalf("by id: %d %s", r.status, r.body)
+	}
+	if r := post(accts[0], "key-by-id-0001"); r.status >= 300 || r.header.Get(HeaderReplayed) != "true" {
+		t.Fatalf("the retry by number: %d %s", r.status, r.body)
+	}
+	if got := f.ledger(t, d.ID, accts[0]); got != before-100 {
+		t.Fatalf("ledger %d, want %d", got, before-100)
+	}
+	if r := post(id, "key-by-id-0002"); r.status != 404 || r.code() != CodeAccountNotFound {
+		t.Fatalf("by id without the consent: %d %s", r.status, r.body)
 	}
 }

@@ -103,7 +103,7 @@ func APIs() []platform.APISpec {
 				APIVersion: "v1", Method: "POST", Path: "/v1/transfers", Level: platform.LevelA2,
 				ActsForUser: true, ConsentScope: ScopePaymentsWrite,
 				Params: platform.ParamSchemas{Body: schema(`{"type":"object","properties":{` +
-					`"from_account":{"type":"string","format":"account_no"},"to_account":{"type":"string","format":"account_no"},` +
+					`"from_account":{"type":"string","pattern":"^(?:[0-9]{8,32}|acc_[0-9a-f]{32})$"},"to_account":{"type":"string","format":"account_no"},` +
 					`"amount":{"type":"string","format":"amount"},"currency":{"type":"string","enum":["CNY"]},"remark":{"type":"string","maxLength":64}},` +
 					`"required":["from_account","to_account","amount","currency"]}`)},
 			},

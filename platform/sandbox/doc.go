@@ -81,7 +81,8 @@
 // outward transfer and is only debited. The answer says ACCEPTED (受理); the
 // sandbox books at once, so GET /v1/transfers/{transfer_id} (the same
 // customer only) shows SUCCEEDED. A transfer is booked on both histories with
-// channel 开放银行 and its transfer_id.
+// channel 开放银行 and its transfer_id. from_account is the account's number
+// or its account_id under the call's consent (a retry may name it either way).
 //
 // # Customer directory
 //

@@ -141,6 +141,19 @@ func (b *Bank) AccountID(consentID, no string) string {
 	return AccountIDPrefix + hex.EncodeToString(m[:16])
 }
 
+// validAccountID reports whether s has the form of an AccountID.
+func validAccountID(s string) bool {
+	if len(s) != len(AccountIDPrefix)+32 || !strings.HasPrefix(s, AccountIDPrefix) {
+		return false
+	}
+	for _, c := range s[len(AccountIDPrefix):] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // ownAccount returns the customer's account named by ref (its number, or
 // its id under the call's consent), or 404 ACCOUNT_NOT_FOUND both when it
 // does not exist and when it is someone else's.
