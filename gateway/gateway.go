@@ -137,6 +137,35 @@ func New(cfg Config) *Gateway {
 	}
 }
 
+// HeaderEncryptSerial names the serial of the app's encryption key the
+// client wants its answer encrypted to: a key it has shown it holds.
+const HeaderEncryptSerial = "LJ-Encrypt-Serial"
+
+// answerKey chooses the app's encryption key for an encrypted answer. A key
+// named by the client (serial, from HeaderEncryptSerial) is used from its
+// upload, not_before aside, since the client has it; it must be one of the
+// app's sm2_enc keys, not revoked and not expired, or the call is refused
+// (PARAM_INVALID, KEY_EXPIRED). Without a name, the newest key valid now:
+// a new key's not_before defaults to platform.EncKeyGrace after its upload,
+// so the older key keeps being used while the client deploys the new one.
+func answerKey(reg *platform.Registry, app *platform.AppEntry, serial string, now time.Time) (*platform.Credential, error) {
+	if serial == "" {
+		keys := reg.Applicants.ValidCredentials(app.ID, platform.CredentialSM2Enc, now)
+		if len(keys) == 0 {
+			return nil, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
+		}
+		return &keys[0], nil
+	}
+	k, ok := app.CredentialBySerial(serial)
+	if !ok || k.Kind != platform.CredentialSM2Enc || k.PublicKey == nil {
+		return nil, errf(lj1.CodeParamInvalid, HeaderEncryptSerial+" names no encryption key of the app")
+	}
+	if k.Status == platform.CredentialRevoked || !now.Before(k.NotAfter) {
+		return nil, errf(lj1.CodeKeyExpired, "the encryption key named by "+HeaderEncryptSerial+" is expired or revoked")
+	}
+	return k, nil
+}
+
 // call is the state of one call through the pipeline.
 type call struct {
 	start     time.Time
@@ -147,6 +176,7 @@ type call struct {
 	api       *platform.API
 	params    map[string]string
 	customer  string
+	consent   string // the user token's consent, for the upstream
 	client    netip.Addr
 	encrypted bool // the request came as an envelope: the response goes as one
 	encKey    *platform.Credential
@@ -355,11 +385,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		return response{}, errf(lj1.CodeEncryptionRequired, "A2 request bodies must be encrypted")
 	}
 	if a2 || c.encrypted {
-		keys := reg.Applicants.ValidCredentials(app.ID, platform.CredentialSM2Enc, now)
-		if len(keys) == 0 {
-			return response{}, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
+		// Before anything is executed: a named key that will not do is
+		// refused here, not after the call.
+		if c.encKey, err = answerKey(reg, app, r.Header.Get(HeaderEncryptSerial), now); err != nil {
+			return response{}, err
 		}
-		c.encKey = &keys[0]
 		c.encrypted = true
 	}
 	if len(plain) > 0 && !strings.HasPrefix(ctype, "application/json") {
@@ -375,7 +405,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		case err != nil:
 			return response{}, errf(lj1.CodeUserTokenInvalid, "")
 		}
-		c.customer = tok.CustomerID
+		c.customer, c.consent = tok.CustomerID, tok.ConsentID
 	}
 
 	// Parameters.

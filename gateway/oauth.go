@@ -52,24 +52,17 @@ func (g *Gateway) oauth(ctx context.Context, c *call, reg *platform.Registry, r 
 			return response{}, err
 		}
 		defer smcrypto.Wipe(plain)
-		keys := reg.Applicants.ValidCredentials(c.app.ID, platform.CredentialSM2Enc, now)
-		if len(keys) == 0 {
-			return response{}, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
-		}
-		c.encrypted, c.encKey = true, &keys[0]
 	}
 	if !strings.HasPrefix(ctype, "application/json") {
 		return response{}, errf(lj1.CodeUnsupportedMediaType, "send application/json")
 	}
-	if !c.encrypted {
-		// The answer carries a credential: it goes only in an envelope, to a
-		// key checked before anything is done.
-		keys := reg.Applicants.ValidCredentials(c.app.ID, platform.CredentialSM2Enc, now)
-		if len(keys) == 0 {
-			return response{}, errf(lj1.CodeEncryptionRequired, "register an SM2 encryption key for the app")
-		}
-		c.encrypted, c.encKey = true, &keys[0]
+	// The answer carries a credential: it goes only in an envelope, to a
+	// key checked before anything is done.
+	key, err := answerKey(reg, c.app, r.Header.Get(HeaderEncryptSerial), now)
+	if err != nil {
+		return response{}, err
 	}
+	c.encrypted, c.encKey = true, key
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	actor := platform.Actor{Kind: "app", ID: c.app.ID, Addr: c.client.String(), Node: g.cfg.NodeID}

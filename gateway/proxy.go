@@ -106,6 +106,10 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 	if c.customer != "" {
 		req.Header.Set("X-LJ-Customer-Id", c.customer)
 	}
+	if c.consent != "" {
+		// Per-consent identifiers (the sandbox's account ids) resolve with it.
+		req.Header.Set("X-LJ-Consent-Id", c.consent)
+	}
 	// Set from the connection only: whatever the client sent is dropped.
 	req.Header.Set("X-Forwarded-For", c.client.String())
 	req.Header.Set("X-Forwarded-Proto", "https")

@@ -100,6 +100,13 @@ const (
 // hold valid at once: two, so that a rotation overlaps and breaks nobody.
 const MaxValidCredentialsPerKind = 2
 
+// EncKeyGrace is how long after its upload a new sm2_enc key of an app that
+// has a valid one already starts being encrypted to unasked, unless the
+// uploader sets its not_before: the time to deploy its private key. Until
+// then, answers go to the older key, or to the new one when the client names
+// it (the gateway's LJ-Encrypt-Serial header).
+const EncKeyGrace = 24 * time.Hour
+
 // Errors of ApplicantsView.Credential, the gateway's per-call check.
 var (
 	ErrAppUnknown            = errors.New("unknown app")

@@ -375,7 +375,9 @@ func (p *AgreementCreate) Validate() error {
 // sealed with aad CredentialAAD(CredentialID)); sm2_sign and sm2_enc carry
 // PublicKey (PEM or hex 04||X||Y, normalized to PEM by Validate);
 // client_cert carries Certificate (PEM). Serial is optional ("sec-1",
-// "sig-2", … by default). NotBeforeMs defaults to the command's time and
+// "sig-2", … by default). NotBeforeMs defaults to the command's time (for
+// an sm2_enc key while the app has another valid one: EncKeyGrace later, see
+// EncKeyGrace) and
 // NotAfterMs to the longest validity the setting
 // SettingCredentialMaxValidityDays allows (and, for a certificate, no later
 // than the certificate's own expiry).
@@ -1145,6 +1147,21 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 	nb := now
 	if p.NotBeforeMs != 0 {
 		nb = time.UnixMilli(p.NotBeforeMs).UTC()
+	} else if p.Kind == CredentialSM2Enc {
+		// A new encryption key is not encrypted to unasked before the
+		// client has had time to deploy it: while an older one is valid,
+		// it starts EncKeyGrace after upload (or when the older one ends).
+		var oldEnd sql.NullInt64
+		if err := tx.QueryRow("SELECT MAX(not_after_ms) FROM credentials WHERE app_id = ? AND kind = ? AND status = ? AND not_before_ms <= ? AND not_after_ms > ?",
+			p.AppID, CredentialSM2Enc, CredentialActive, c.At, c.At).Scan(&oldEnd); err != nil {
+			return nil, err
+		}
+		if oldEnd.Valid {
+			nb = now.Add(EncKeyGrace)
+			if end := time.UnixMilli(oldEnd.Int64).UTC(); end.Before(nb) {
+				nb = end
+			}
+		}
 	}
 	var na time.Time
 	if p.NotAfterMs != 0 {

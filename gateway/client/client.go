@@ -32,6 +32,9 @@ const (
 	HeaderSerial    = "LJ-Serial"
 	HeaderSignature = "LJ-Signature"
 	HeaderUserToken = "LJ-User-Token"
+	// HeaderEncryptSerial names the app's encryption key the answer is to
+	// be encrypted to (Config.EncSerial).
+	HeaderEncryptSerial = "LJ-Encrypt-Serial"
 )
 
 // Defaults of Config.
@@ -76,6 +79,13 @@ type Config struct {
 	// app's encryption key is being rotated. An envelope whose serial is not
 	// in EncKeys is opened with EncKey.
 	EncKeys map[string]*sm2.PrivateKey
+	// EncSerial is EncKey's serial, as registered. When set, every request
+	// names it in LJ-Encrypt-Serial, so that encrypted answers come to this
+	// key (the gateway refuses the call, unexecuted, if it is not a valid
+	// encryption key of the app); a key just uploaded is used at once. When
+	// empty, the gateway chooses, and keeps an older key for a grace period
+	// after a new one's upload (docs/protocol.md, rotating your keys).
+	EncSerial string
 	// PlatformKeys pins the platform's public keys: when set, the client
 	// never fetches them, and a response signed under any other serial
 	// fails. When empty they are fetched from BaseURL + KeysPath.
@@ -111,6 +121,7 @@ type Client struct {
 	secret  []byte
 	encKey  *sm2.PrivateKey
 	encKeys map[string]*sm2.PrivateKey
+	encSer  string
 	hc      *http.Client
 	now     func() time.Time
 	rand    io.Reader
@@ -229,7 +240,18 @@ func New(cfg Config) (*Client, error) {
 			return bad("the encryption key must not be the signing key (R-7.3.4)")
 		}
 	}
-	c.encKey = cfg.EncKey
+	if cfg.EncSerial != "" {
+		if cfg.EncKey == nil && encs[cfg.EncSerial] == nil {
+			return bad("EncSerial names a key that is neither EncKey nor in EncKeys")
+		}
+		if !validHeaderValue(cfg.EncSerial) {
+			return bad("EncSerial must be visible ASCII")
+		}
+		if _, ok := encs[cfg.EncSerial]; !ok && cfg.EncKey != nil {
+			encs[cfg.EncSerial] = cfg.EncKey
+		}
+	}
+	c.encKey, c.encSer = cfg.EncKey, cfg.EncSerial
 	delete(encs, "")
 	c.encKeys = encs
 	if len(cfg.PlatformKeys) > 0 {
@@ -440,6 +462,9 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 	if r.UserToken != "" {
 		hreq.Header.Set(HeaderUserToken, r.UserToken)
+	}
+	if c.encSer != "" {
+		hreq.Header.Set(HeaderEncryptSerial, c.encSer)
 	}
 	if hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", userAgent)

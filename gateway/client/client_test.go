@@ -83,6 +83,8 @@ func TestNewValidates(t *testing.T) {
 			c.PlatformKeys = []client.PlatformKey{k, k}
 		}},
 		{"negative window", func(c *client.Config) { c.TimestampWindow = -time.Second }},
+		{"EncSerial without an encryption key", func(c *client.Config) { c.EncKey, c.EncKeys, c.EncSerial = nil, nil, "enc-2" }},
+		{"EncSerial with a space", func(c *client.Config) { c.EncSerial = "enc 2" }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,6 +170,9 @@ func TestInterop(t *testing.T) {
 		}
 		if seen.userToken != tok.UserToken {
 			t.Fatal("user token not sent")
+		}
+		if seen.encSerial != "" {
+			t.Fatalf("%s sent without Config.EncSerial", client.HeaderEncryptSerial)
 		}
 		if !resp.Encrypted || resp.ContentType != "application/json" {
 			t.Fatalf("response not decrypted: %+v", resp)
@@ -778,5 +783,20 @@ func TestKeysUnavailableMeansUnverified(t *testing.T) {
 	_, err := c.Get(context.Background(), "/v1/echo")
 	if !errors.Is(err, client.ErrPlatformKeys) || !errors.Is(err, client.ErrResponseSignature) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// A client that knows its encryption key's serial names it on every call, so
+// that answers are encrypted to the key it holds (docs/protocol.md 6.1).
+func TestEncSerialSent(t *testing.T) {
+	f := mustFixture(t)
+	cfg := f.sm2Config()
+	cfg.EncSerial = "app-enc-2"
+	c := mustClient(t, cfg)
+	if _, err := c.Get(context.Background(), "/v1/echo"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.g.lastRequest().encSerial; got != "app-enc-2" {
+		t.Fatalf("%s = %q", client.HeaderEncryptSerial, got)
 	}
 }

@@ -97,6 +97,7 @@ type seenRequest struct {
 	plainCT     string
 	encrypted   bool
 	userToken   string
+	encSerial   string
 }
 
 func newFakeGateway() *fakeGateway {
@@ -270,7 +271,8 @@ func (g *fakeGateway) handle(r *http.Request, body []byte) (*wireResp, string, *
 	}
 
 	seen := seenRequest{auth: auth, target: r.RequestURI, contentType: r.Header.Get("Content-Type"),
-		body: body, plain: body, plainCT: r.Header.Get("Content-Type"), userToken: r.Header.Get(client.HeaderUserToken)}
+		body: body, plain: body, plainCT: r.Header.Get("Content-Type"), userToken: r.Header.Get(client.HeaderUserToken),
+		encSerial: r.Header.Get(client.HeaderEncryptSerial)}
 	if seen.contentType == lj1.EnvelopeContentType {
 		env, err := lj1.ParseEnvelope(body)
 		if err != nil {

@@ -23,7 +23,9 @@ func schema(s string) json.RawMessage { return json.RawMessage(s) }
 func APIs() []platform.APISpec {
 	up := platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: upstreamTimeoutMs}
 	page := `"page":{"type":"integer","minimum":1,"maximum":10000},"page_size":{"type":"integer","minimum":1,"maximum":100}`
-	accountPath := schema(`{"type":"object","properties":{"account_no":{"type":"string","format":"account_no"}},"required":["account_no"]}`)
+	// An account path takes the account number or its opaque id under the
+	// consent (AccountID), as /v1/accounts lists it.
+	accountPath := schema(`{"type":"object","properties":{"account_no":{"type":"string","pattern":"^(?:[0-9]{8,32}|acc_[0-9a-f]{32})$"}},"required":["account_no"]}`)
 	accountMasks := []platform.MaskRule{
 		{Field: "$.accounts[*].account_no", Kind: platform.MaskAccountNo},
 		{Field: "$.accounts[*].holder_name", Kind: platform.MaskName},
@@ -65,7 +67,7 @@ func APIs() []platform.APISpec {
 		},
 		{
 			APIContract: platform.APIContract{
-				Name: "账户列表 / Accounts", Description: "The customer's accounts (masked).",
+				Name: "账户列表 / Accounts", Description: "The customer's accounts (masked), each with its account_id for the account paths.",
 				APIVersion: "v1", Method: "GET", Path: "/v1/accounts", Level: platform.LevelA2,
 				ActsForUser: true, ConsentScope: ScopeAccountsRead,
 			},
@@ -101,7 +103,7 @@ func APIs() []platform.APISpec {
 				APIVersion: "v1", Method: "POST", Path: "/v1/transfers", Level: platform.LevelA2,
 				ActsForUser: true, ConsentScope: ScopePaymentsWrite,
 				Params: platform.ParamSchemas{Body: schema(`{"type":"object","properties":{` +
-					`"from_account":{"type":"string","format":"account_no"},"to_account":{"type":"string","format":"account_no"},` +
+					`"from_account":{"type":"string","pattern":"^(?:[0-9]{8,32}|acc_[0-9a-f]{32})$"},"to_account":{"type":"string","format":"account_no"},` +
 					`"amount":{"type":"string","format":"amount"},"currency":{"type":"string","enum":["CNY"]},"remark":{"type":"string","maxLength":64}},` +
 					`"required":["from_account","to_account","amount","currency"]}`),
 					Headers: []platform.HeaderParam{{Name: HeaderIdempotencyKey, Required: true,

@@ -1,16 +1,19 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"lijiang/platform"
+	"lijiang/platform/smcrypto"
 )
 
 // Sentinel errors of Start.
@@ -31,11 +34,17 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the bank's few log lines (default: discarded).
 	Logger *slog.Logger
+	// AccountIDKey keys the HMAC-SM3 of the accounts' opaque ids (AccountID).
+	// Default: a key derived from Seed, so that the ids of the sandbox's test
+	// accounts stay the same across restarts; a real core bank keeps its key
+	// secret, since account numbers are few enough to be guessed from an id.
+	AccountIDKey []byte
 }
 
 // Bank is the sandbox core bank. It is safe for concurrent use.
 type Bank struct {
 	seed    int64
+	idKey   []byte
 	now     func() time.Time
 	log     *slog.Logger
 	handler http.Handler
@@ -66,9 +75,13 @@ type Bank struct {
 // New returns a Bank with its seeded data. It has no side effects: nothing
 // listens until Start.
 func New(cfg Config) *Bank {
-	b := &Bank{seed: cfg.Seed, now: cfg.Now, log: cfg.Logger}
+	b := &Bank{seed: cfg.Seed, now: cfg.Now, log: cfg.Logger, idKey: bytes.Clone(cfg.AccountIDKey)}
 	if b.seed == 0 {
 		b.seed = DefaultSeed
+	}
+	if len(b.idKey) == 0 {
+		k := smcrypto.SM3([]byte("lijiang sandbox account ids " + strconv.FormatInt(b.seed, 10)))
+		b.idKey = k[:]
 	}
 	if b.now == nil {
 		b.now = time.Now
@@ -97,7 +110,7 @@ func New(cfg Config) *Bank {
 }
 
 // Handler returns the bank's HTTP handler, for Start or for a test server.
-// It trusts X-LJ-App-Id and X-LJ-Customer-Id: serve it only where the
+// It trusts X-LJ-App-Id, X-LJ-Customer-Id and X-LJ-Consent-Id: serve it only where the
 // gateway alone can reach it.
 func (b *Bank) Handler() http.Handler { return b.handler }
 

@@ -380,14 +380,14 @@ func TestCustomerRequired(t *testing.T) {
 		for _, cust := range []string{"", "cus_nosuchcustomer0000"} {
 			t.Run(p+"/"+cust, func(t *testing.T) {
 				r := f.get(t, p, cust)
-				if r.status != 403 || r.code() != CodeCustomerRequired {
+				if r.status != 403 || r.code() != CodeConsentRequired {
 					t.Fatalf("%d %s", r.status, r.body)
 				}
 			})
 		}
 	}
 	r := f.do(t, http.MethodPost, "/v1/transfers", `{}`, HeaderAppID, "LJAPPTEST0001", HeaderIdempotencyKey, "key-00000001")
-	if r.status != 403 || r.code() != CodeCustomerRequired {
+	if r.status != 403 || r.code() != CodeConsentRequired {
 		t.Fatalf("transfer without customer: %d %s", r.status, r.body)
 	}
 }
@@ -421,26 +421,26 @@ func TestRouting(t *testing.T) {
 		status       int
 		code         string
 	}{
-		{"GET", "/", 404, CodeNotFound},
-		{"GET", "/v1", 404, CodeNotFound},
-		{"GET", "/v1/", 404, CodeNotFound},
-		{"GET", "/v1/products/", 404, CodeNotFound},
-		{"GET", "/v1//products", 404, CodeNotFound},
-		{"GET", "/v2/products", 404, CodeNotFound},
-		{"GET", "/v1/accounts/1/balance/x", 404, CodeNotFound},
-		{"GET", "/v1/rates/loan", 404, CodeNotFound},
+		{"GET", "/", 404, CodeAPINotFound},
+		{"GET", "/v1", 404, CodeAPINotFound},
+		{"GET", "/v1/", 404, CodeAPINotFound},
+		{"GET", "/v1/products/", 404, CodeAPINotFound},
+		{"GET", "/v1//products", 404, CodeAPINotFound},
+		{"GET", "/v2/products", 404, CodeAPINotFound},
+		{"GET", "/v1/accounts/1/balance/x", 404, CodeAPINotFound},
+		{"GET", "/v1/rates/loan", 404, CodeAPINotFound},
 		{"POST", "/v1/products", 405, CodeMethodNotAllowed},
 		{"DELETE", "/v1/transfers/TR1", 405, CodeMethodNotAllowed},
 		{"GET", "/v1/transfers", 405, CodeMethodNotAllowed},
-		{"GET", "/v1/products?type=card", 400, CodeInvalidParameter},
-		{"GET", "/v1/products?page=0", 400, CodeInvalidParameter},
-		{"GET", "/v1/products?page_size=101", 400, CodeInvalidParameter},
-		{"GET", "/v1/products?page=x", 400, CodeInvalidParameter},
-		{"GET", "/v1/products?sort=name", 400, CodeInvalidParameter},
-		{"GET", "/v1/products?type=loan&type=deposit", 400, CodeInvalidParameter},
-		{"GET", "/v1/products?%zz", 400, CodeInvalidParameter},
-		{"GET", "/v1/rates/deposit?x=1", 400, CodeInvalidParameter},
-		{"GET", "/v1/branches?city=", 400, CodeInvalidParameter},
+		{"GET", "/v1/products?type=card", 400, CodeParamInvalid},
+		{"GET", "/v1/products?page=0", 400, CodeParamInvalid},
+		{"GET", "/v1/products?page_size=101", 400, CodeParamInvalid},
+		{"GET", "/v1/products?page=x", 400, CodeParamInvalid},
+		{"GET", "/v1/products?sort=name", 400, CodeParamInvalid},
+		{"GET", "/v1/products?type=loan&type=deposit", 400, CodeParamInvalid},
+		{"GET", "/v1/products?%zz", 400, CodeParamInvalid},
+		{"GET", "/v1/rates/deposit?x=1", 400, CodeParamInvalid},
+		{"GET", "/v1/branches?city=", 400, CodeParamInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -461,7 +461,7 @@ func TestTransactionsQueryErrors(t *testing.T) {
 	} {
 		t.Run(q, func(t *testing.T) {
 			r := f.get(t, "/v1/accounts/"+accts[0]+"/transactions?"+q, d.ID)
-			if r.status != 400 || r.code() != CodeInvalidParameter {
+			if r.status != 400 || r.code() != CodeParamInvalid {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
 		})

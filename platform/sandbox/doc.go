@@ -18,10 +18,20 @@
 //
 //	X-LJ-App-Id        the authenticated app (required for transfers: it scopes idempotency keys)
 //	X-LJ-Customer-Id   the consenting customer, for user-scoped (A2) APIs
+//	X-LJ-Consent-Id    the consent the call is made under (the user token's)
 //
 // A user-scoped call without a known customer is answered 403
-// CUSTOMER_REQUIRED; another customer's account is answered 404
+// CONSENT_REQUIRED; another customer's account is answered 404
 // ACCOUNT_NOT_FOUND exactly like an account that does not exist.
+//
+// # Account ids
+//
+// /v1/accounts answers the numbers in full (the gateway masks them) and,
+// under a consent, each account's account_id (AccountID): an opaque id,
+// HMAC-SM3 of the consent id and the number, the same for as long as the
+// consent lasts and different under another consent. The account paths
+// ({account_no} below) take it in place of the number, under that consent
+// only; the number keeps working.
 //
 // # Endpoints (upstream paths)
 //
@@ -44,14 +54,17 @@
 // # Errors
 //
 // Every error is {"code","message"}; messages never echo account numbers or
-// names. Statuses: 400 INVALID_PARAMETER / INVALID_AMOUNT (malformed input,
-// unknown JSON fields, unknown query parameters), 403 CUSTOMER_REQUIRED /
-// APP_REQUIRED, 404 NOT_FOUND / ACCOUNT_NOT_FOUND / PRODUCT_NOT_FOUND /
+// names. Where a refusal means what a gateway refusal means, its code is the
+// gateway's (PROTOCOL.md §Errors) with the same status, so one client handles
+// both. Statuses: 400 PARAM_INVALID / INVALID_AMOUNT (malformed input,
+// unknown JSON fields, unknown query parameters), 403 CONSENT_REQUIRED (no
+// known customer) / PERMISSION_DENIED (no calling app), 404 API_NOT_FOUND (no
+// such path) / ACCOUNT_NOT_FOUND / PRODUCT_NOT_FOUND /
 // TRANSFER_NOT_FOUND, 405 METHOD_NOT_ALLOWED, 409 IDEMPOTENCY_KEY_REUSED,
 // 413 BODY_TOO_LARGE (over 64 KiB), 415 UNSUPPORTED_MEDIA_TYPE, 422
 // INSUFFICIENT_FUNDS / LIMIT_EXCEEDED (the request is well formed but the
-// bank's rules refuse it; 422 keeps these apart from the gateway's own 403
-// codes). The gateway passes them through unchanged.
+// bank's rules refuse it; 422 keeps these apart from the gateway's 403
+// codes), 500 INTERNAL_ERROR. The gateway passes them through unchanged.
 //
 // # Transfers
 //
@@ -68,7 +81,8 @@
 // outward transfer and is only debited. The answer says ACCEPTED (受理); the
 // sandbox books at once, so GET /v1/transfers/{transfer_id} (the same
 // customer only) shows SUCCEEDED. A transfer is booked on both histories with
-// channel 开放银行 and its transfer_id.
+// channel 开放银行 and its transfer_id. from_account is the account's number
+// or its account_id under the call's consent (a retry may name it either way).
 //
 // # Customer directory
 //

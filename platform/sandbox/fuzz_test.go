@@ -48,7 +48,7 @@ func FuzzDecodeTransferRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		o, e := decodeTransferRequest(body)
 		if e != nil {
-			if e.status != 400 || (e.Code != CodeInvalidParameter && e.Code != CodeInvalidAmount) || e.Message == "" {
+			if e.status != 400 || (e.Code != CodeParamInvalid && e.Code != CodeInvalidAmount) || e.Message == "" {
 				t.Fatalf("bad error %+v", e)
 			}
 			return
@@ -78,7 +78,7 @@ func FuzzParseTxnQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, e := parseTxnQuery(raw, now)
 		if e != nil {
-			if e.status != 400 || e.Code != CodeInvalidParameter {
+			if e.status != 400 || e.Code != CodeParamInvalid {
 				t.Fatalf("bad error %+v", e)
 			}
 			return

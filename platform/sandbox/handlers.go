@@ -1,10 +1,15 @@
 package sandbox
 
 import (
+	"crypto/hmac"
+	"encoding/hex"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"lijiang/platform/smcrypto"
 )
 
 func (b *Bank) healthz(w http.ResponseWriter, r *http.Request, _ string) {
@@ -90,6 +95,7 @@ func (b *Bank) listBranches(w http.ResponseWriter, r *http.Request, _ string) {
 // ---- A2: accounts -------------------------------------------------------------------
 
 type accountView struct {
+	AccountID  string `json:"account_id,omitempty"`
 	AccountNo  string `json:"account_no"`
 	Type       string `json:"type"`
 	TypeName   string `json:"type_name"`
@@ -108,19 +114,60 @@ func (b *Bank) listAccounts(w http.ResponseWriter, r *http.Request, _ string) {
 		writeError(w, e)
 		return
 	}
+	consent := r.Header.Get(HeaderConsentID)
 	out := make([]accountView, 0, len(c.accounts))
 	for _, no := range c.accounts {
 		a := b.accounts[no] // the set of accounts and their static fields never change
-		out = append(out, accountView{AccountNo: a.no, Type: a.typ, TypeName: accountTypeNames[a.typ], Currency: "CNY",
+		out = append(out, accountView{AccountID: b.AccountID(consent, a.no), AccountNo: a.no, Type: a.typ, TypeName: accountTypeNames[a.typ], Currency: "CNY",
 			HolderName: a.holderName, IDNo: a.idNo, Phone: a.phone, BranchID: a.branchID, OpenDate: a.openDate, Status: "NORMAL"})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customer_id": c.ID, "accounts": out})
 }
 
-// ownAccount returns the customer's account no, or 404 ACCOUNT_NOT_FOUND
-// both when it does not exist and when it is someone else's.
-func (b *Bank) ownAccount(c *customer, no string) (*account, *apiError) {
-	a, ok := b.accounts[no]
+// AccountIDPrefix begins every opaque account id.
+const AccountIDPrefix = "acc_"
+
+// AccountID is the opaque id of account no under a consent, as /v1/accounts
+// lists it and the account paths accept it in place of the number (as UK
+// Open Banking's AccountId): "acc_" and 32 hex digits of HMAC-SM3 over the
+// consent id and the number. The same account has the same id for as long
+// as the consent lasts, and another under another consent, so ids do not
+// link a customer across apps. "" without a consent.
+func (b *Bank) AccountID(consentID, no string) string {
+	if consentID == "" {
+		return ""
+	}
+	m := smcrypto.HMACSM3(b.idKey, []byte(consentID+"\x00"+no))
+	return AccountIDPrefix + hex.EncodeToString(m[:16])
+}
+
+// validAccountID reports whether s has the form of an AccountID.
+func validAccountID(s string) bool {
+	if len(s) != len(AccountIDPrefix)+32 || !strings.HasPrefix(s, AccountIDPrefix) {
+		return false
+	}
+	for _, c := range s[len(AccountIDPrefix):] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ownAccount returns the customer's account named by ref (its number, or
+// its id under the call's consent), or 404 ACCOUNT_NOT_FOUND both when it
+// does not exist and when it is someone else's.
+func (b *Bank) ownAccount(c *customer, r *http.Request, ref string) (*account, *apiError) {
+	if strings.HasPrefix(ref, AccountIDPrefix) {
+		consent := r.Header.Get(HeaderConsentID)
+		for _, no := range c.accounts {
+			if consent != "" && hmac.Equal([]byte(b.AccountID(consent, no)), []byte(ref)) {
+				return b.accounts[no], nil
+			}
+		}
+		return nil, errAccountNotFound
+	}
+	a, ok := b.accounts[ref]
 	if !ok || a.customerID != c.ID {
 		return nil, errAccountNotFound
 	}
@@ -128,6 +175,7 @@ func (b *Bank) ownAccount(c *customer, no string) (*account, *apiError) {
 }
 
 type balanceView struct {
+	AccountID string `json:"account_id,omitempty"`
 	AccountNo string `json:"account_no"`
 	Currency  string `json:"currency"`
 	Available string `json:"available"`
@@ -140,7 +188,7 @@ func (b *Bank) balance(w http.ResponseWriter, r *http.Request, no string) {
 	c, e := b.customerNoQuery(r)
 	var a *account
 	if e == nil {
-		a, e = b.ownAccount(c, no)
+		a, e = b.ownAccount(c, r, no)
 	}
 	if e != nil {
 		writeError(w, e)
@@ -149,7 +197,7 @@ func (b *Bank) balance(w http.ResponseWriter, r *http.Request, no string) {
 	b.mu.RLock()
 	ledger, frozen := a.ledger, a.frozen
 	b.mu.RUnlock()
-	writeJSON(w, http.StatusOK, balanceView{AccountNo: a.no, Currency: "CNY", Available: formatAmount(ledger - frozen),
+	writeJSON(w, http.StatusOK, balanceView{AccountID: b.AccountID(r.Header.Get(HeaderConsentID), a.no), AccountNo: a.no, Currency: "CNY", Available: formatAmount(ledger - frozen),
 		Ledger: formatAmount(ledger), Frozen: formatAmount(frozen), AsOf: b.now().In(cst).Format(time.RFC3339)})
 }
 
@@ -235,6 +283,7 @@ type txnView struct {
 }
 
 type txnPage struct {
+	AccountID    string    `json:"account_id,omitempty"`
 	AccountNo    string    `json:"account_no"`
 	From         string    `json:"from"`
 	To           string    `json:"to"`
@@ -258,7 +307,7 @@ func (b *Bank) transactions(w http.ResponseWriter, r *http.Request, no string) {
 	c, e := b.customerOf(r)
 	var a *account
 	if e == nil {
-		a, e = b.ownAccount(c, no)
+		a, e = b.ownAccount(c, r, no)
 	}
 	var q txnQuery
 	if e == nil {
@@ -283,7 +332,7 @@ func (b *Bank) transactions(w http.ResponseWriter, r *http.Request, no string) {
 		}
 	}
 	b.mu.RUnlock()
-	out := txnPage{AccountNo: a.no, From: q.from.Format(time.DateOnly), To: q.to.AddDate(0, 0, -1).Format(time.DateOnly),
+	out := txnPage{AccountID: b.AccountID(r.Header.Get(HeaderConsentID), a.no), AccountNo: a.no, From: q.from.Format(time.DateOnly), To: q.to.AddDate(0, 0, -1).Format(time.DateOnly),
 		Page: q.page, PageSize: q.size, Total: total, Transactions: make([]txnView, len(page))}
 	for i := range page {
 		out.Transactions[i] = page[i].view()

@@ -6,12 +6,17 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"lijiang/platform/lj1"
 )
 
 // Identity headers set by the gateway (and trusted: see the package doc).
 const (
 	HeaderAppID      = "X-LJ-App-Id"
 	HeaderCustomerID = "X-LJ-Customer-Id"
+	// HeaderConsentID is the consent the call is made under: account ids
+	// (AccountID) are per consent.
+	HeaderConsentID = "X-LJ-Consent-Id"
 	// HeaderIdempotencyKey is required on POST /v1/transfers.
 	HeaderIdempotencyKey = "Idempotency-Key"
 	// HeaderReplayed marks the replayed answer of an idempotent retry.
@@ -21,20 +26,24 @@ const (
 // MaxBodyBytes is the largest request body the bank reads.
 const MaxBodyBytes = 64 << 10
 
-// Business error codes of the sandbox bank, in its {"code","message"} bodies.
+// Error codes of the sandbox bank, in its {"code","message"} bodies.
+// Where a refusal means what a gateway refusal means, the bank uses
+// the gateway's code (PROTOCOL.md §Errors, platform/lj1) with its status, so
+// that one client handles both; the others are the bank's business errors.
 const (
-	CodeInvalidParameter     = "INVALID_PARAMETER"
+	CodeParamInvalid         = lj1.CodeParamInvalid         // 400
+	CodeConsentRequired      = lj1.CodeConsentRequired      // 403: no customer, or one unknown to the bank
+	CodePermissionDenied     = lj1.CodePermissionDenied     // 403: the calling app is not identified
+	CodeAPINotFound          = lj1.CodeAPINotFound          // 404: no such path
+	CodeBodyTooLarge         = lj1.CodeBodyTooLarge         // 413
+	CodeUnsupportedMedia     = lj1.CodeUnsupportedMediaType // 415
+	CodeInternalError        = lj1.CodeInternalError        // 500
 	CodeInvalidAmount        = "INVALID_AMOUNT"
-	CodeCustomerRequired     = "CUSTOMER_REQUIRED"
-	CodeAppRequired          = "APP_REQUIRED"
-	CodeNotFound             = "NOT_FOUND"
 	CodeAccountNotFound      = "ACCOUNT_NOT_FOUND"
 	CodeProductNotFound      = "PRODUCT_NOT_FOUND"
 	CodeTransferNotFound     = "TRANSFER_NOT_FOUND"
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
-	CodeBodyTooLarge         = "BODY_TOO_LARGE"
-	CodeUnsupportedMedia     = "UNSUPPORTED_MEDIA_TYPE"
 	CodeInsufficientFunds    = "INSUFFICIENT_FUNDS"
 	CodeLimitExceeded        = "LIMIT_EXCEEDED"
 )
@@ -50,12 +59,12 @@ type apiError struct {
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 func errInvalid(msg string) *apiError {
-	return &apiError{http.StatusBadRequest, CodeInvalidParameter, msg}
+	return &apiError{http.StatusBadRequest, CodeParamInvalid, msg}
 }
 
 var (
 	errAccountNotFound = &apiError{http.StatusNotFound, CodeAccountNotFound, "no such account"}
-	errPathNotFound    = &apiError{http.StatusNotFound, CodeNotFound, "no such resource"}
+	errPathNotFound    = &apiError{http.StatusNotFound, CodeAPINotFound, "no such resource"}
 )
 
 // route is one endpoint: its method and handler; param is the path
@@ -133,7 +142,7 @@ func (b *Bank) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, &apiError{http.StatusInternalServerError, "INTERNAL_ERROR", "internal error"})
+		writeError(w, &apiError{http.StatusInternalServerError, CodeInternalError, "internal error"})
 		return
 	}
 	writeBody(w, status, body)
@@ -235,15 +244,15 @@ func pageBounds(total, page, size int) (lo, hi int) {
 }
 
 // customerOf returns the customer the gateway forwarded, or 403
-// CUSTOMER_REQUIRED when there is none or it is unknown.
+// CONSENT_REQUIRED when there is none or it is unknown.
 func (b *Bank) customerOf(r *http.Request) (*customer, *apiError) {
 	id := r.Header.Get(HeaderCustomerID)
 	if id == "" {
-		return nil, &apiError{http.StatusForbidden, CodeCustomerRequired, "this API acts for a customer: the customer's consent is required"}
+		return nil, &apiError{http.StatusForbidden, CodeConsentRequired, "this API acts for a customer: the customer's consent is required"}
 	}
 	c, ok := b.customers[id]
 	if !ok {
-		return nil, &apiError{http.StatusForbidden, CodeCustomerRequired, "the customer is not known to the bank"}
+		return nil, &apiError{http.StatusForbidden, CodeConsentRequired, "the customer is not known to the bank"}
 	}
 	return c, nil
 }

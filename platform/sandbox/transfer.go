@@ -106,8 +106,8 @@ func decodeTransferRequest(body []byte) (transferOrder, *apiError) {
 		}
 	}
 	o := transferOrder{from: f[0], to: f[1], currency: f[3], remark: f[4]}
-	if len(o.from) > 32 || !allDigits(o.from) {
-		return transferOrder{}, errInvalid("from_account must be an account number")
+	if (len(o.from) > 32 || !allDigits(o.from)) && !validAccountID(o.from) {
+		return transferOrder{}, errInvalid("from_account must be an account number or an account_id")
 	}
 	if !checkdigit.CardNumber(o.to) {
 		return transferOrder{}, errInvalid("to_account must be a valid account number (13-19 digits, Luhn check)")
@@ -252,7 +252,7 @@ func (b *Bank) createTransfer(w http.ResponseWriter, r *http.Request, _ string) 
 	}
 	appID := r.Header.Get(HeaderAppID)
 	if appID == "" || len(appID) > 64 {
-		writeError(w, &apiError{http.StatusForbidden, CodeAppRequired, "the calling app is not identified"})
+		writeError(w, &apiError{http.StatusForbidden, CodePermissionDenied, "the calling app is not identified"})
 		return
 	}
 	if _, e := queryParams(r.URL.RawQuery); e != nil {
@@ -285,6 +285,17 @@ func (b *Bank) createTransfer(w http.ResponseWriter, r *http.Request, _ string) 
 		return
 	}
 	o, e := decodeTransferRequest(body)
+	if e == nil && validAccountID(o.from) {
+		// An account id (under the call's consent) stands for the number,
+		// resolved before the idempotency check so that a retry naming
+		// the account either way is the same request.
+		var a *account
+		if a, e = b.ownAccount(c, r, o.from); e == nil {
+			if o.from = a.no; o.from == o.to {
+				e = errInvalid("to_account must differ from from_account")
+			}
+		}
+	}
 	if e != nil {
 		writeError(w, e)
 		return
