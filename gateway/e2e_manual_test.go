@@ -251,7 +251,7 @@ func TestManualIdempotencyKey(t *testing.T) {
 	if r := transfer(t, key, "2.50"); r.status != http.StatusConflict || json.Unmarshal(r.body, &biz) != nil || biz.Code != sandbox.CodeIdempotencyKeyReused {
 		t.Fatalf("same key, another transfer: %d %s", r.status, r.body)
 	}
-	if r := transfer(t, "", "1.25"); r.status != http.StatusBadRequest || json.Unmarshal(r.body, &biz) != nil || biz.Code != sandbox.CodeInvalidParameter {
+	if r := transfer(t, "", "1.25"); r.status != http.StatusBadRequest || json.Unmarshal(r.body, &biz) != nil || biz.Code != sandbox.CodeParamInvalid {
 		t.Fatalf("without a key: %d %s", r.status, r.body)
 	}
 }
