@@ -100,6 +100,8 @@ func TestDeveloperGuide(t *testing.T) {
 		regexp.MustCompile(`consent cns_\S+ granted by zhangsan`),
 		regexp.MustCompile(`HTTP 200 \(request \S+; signature by \S+ verified, decrypted\)`),
 		regexp.MustCompile(`"account_no": "\d{6}\*+\d{4}"`),
+		regexp.MustCompile(`\{"kind":"production_request.approved"`),
+		regexp.MustCompile(`\{"code":"INVALID","field":"uscc"`),
 	} {
 		if !want.MatchString(o) {
 			t.Errorf("the guide's output lacks %s:\n%s", want, o)
