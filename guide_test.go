@@ -102,6 +102,9 @@ func TestDeveloperGuide(t *testing.T) {
 		regexp.MustCompile(`"account_no": "\d{6}\*+\d{4}"`),
 		regexp.MustCompile(`\{"kind":"production_request.approved"`),
 		regexp.MustCompile(`\{"code":"INVALID","field":"uscc"`),
+		regexp.MustCompile(`\{"serial":"sig-1","status":"revoked"\}`),
+		regexp.MustCompile(`\{"serial":"sec-1","status":"revoked"\}`),
+		regexp.MustCompile(`\{"kind":"sm2_enc","serial":"enc-2"`),
 	} {
 		if !want.MatchString(o) {
 			t.Errorf("the guide's output lacks %s:\n%s", want, o)
