@@ -645,8 +645,12 @@ func TestServeDemo(t *testing.T) {
 	if err := json.Unmarshal(mustRead(t, strings.Fields(calls[0])[2]), &prof); err != nil {
 		t.Fatal(err)
 	}
+	if prof.EncSerial == "" || prof.EncKeyFile == "" {
+		t.Fatalf("the demo profile lacks enc_serial or enc_key_file: %+v", prof)
+	}
 	for _, args := range [][]string{
 		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--serial", prof.SignSerial, "--key", prof.SignKeyFile, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
+		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--serial", prof.SignSerial, "--key", prof.SignKeyFile, "--enc-key", prof.EncKeyFile, "--enc-serial", prof.EncSerial, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
 		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--hmac", "--serial", prof.SecretSerial, "--secret-file", prof.SecretFile, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
 	} {
 		out, err := exec.Command(lijiangBinary(t), args...).CombinedOutput()
