@@ -35,6 +35,7 @@ import (
 
 	"lijiang/gateway/client"
 	"lijiang/platform"
+	"lijiang/platform/lj1"
 	"lijiang/platform/platformtest"
 	"lijiang/platform/seal"
 	"lijiang/platform/smcrypto"
@@ -546,6 +547,25 @@ func TestServeEndToEnd(t *testing.T) {
 		for _, h := range []string{"LJ-Request-Id", "LJ-Timestamp", "LJ-Nonce", "LJ-Serial", "LJ-Signature"} {
 			if resp.Header.Get(h) == "" {
 				t.Errorf("no %s header", h)
+			}
+		}
+	})
+	t.Run("the portal and admin APIs' errors name the answer's request id", func(t *testing.T) {
+		for _, url := range []string{"https://127.0.0.1:" + p.apiPort + "/portal/api/v1/me", "https://127.0.0.1:" + p.adminPort + "/admin/api/v1/me",
+			"https://127.0.0.1:" + p.apiPort + "/authorize"} {
+			resp, body := get(t, c, url)
+			id := resp.Header.Get("LJ-Request-Id")
+			if _, _, err := lj1.ParseRequestID(id); err != nil {
+				t.Fatalf("%s: LJ-Request-Id %q: %v", url, id, err)
+			}
+			if strings.Contains(url, "/api/v1/") {
+				var e struct {
+					Code      string `json:"code"`
+					RequestID string `json:"request_id"`
+				}
+				if resp.StatusCode != 401 || json.Unmarshal(body, &e) != nil || e.Code != "UNAUTHENTICATED" || e.RequestID != id {
+					t.Fatalf("%s: %d %s (header %s)", url, resp.StatusCode, body, id)
+				}
 			}
 		}
 	})

@@ -1,6 +1,8 @@
 package portal
 
 import (
+	"time"
+
 	"github.com/labstack/echo/v4"
 
 	"lijiang/platform/lj1"
@@ -20,7 +22,12 @@ func (s *Server) requestID(c echo.Context) string {
 	if id := h.Get(HeaderRequestID); id != "" {
 		return id
 	}
-	id := s.ids.Next(s.now())
+	var id string
+	if s.ids != nil {
+		id = s.ids.Next(s.now())
+	} else { // a Server not made by New (tests)
+		id, _ = lj1.NewRequestID(0, time.Now(), nil)
+	}
 	h.Set(HeaderRequestID, id)
 	return id
 }
