@@ -339,13 +339,14 @@ type callFlags struct {
 }
 
 func (f *callFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&f.profile, "app", "", "the app's profile (JSON: base_url, app_id, sign_serial, sign_key_file, secret_serial, secret_file, enc_key_file, ca_file, redirect_uri; serve --demo writes them under data/demo/)")
+	fs.StringVar(&f.profile, "app", "", "the app's profile (JSON: base_url, app_id, sign_serial, sign_key_file, secret_serial, secret_file, enc_key_file, enc_serial, ca_file, redirect_uri; serve --demo writes them under data/demo/)")
 	fs.StringVar(&f.over.BaseURL, "base-url", "", "the gateway, e.g. https://127.0.0.1:8443 (instead of or over the profile)")
 	fs.StringVar(&f.over.AppID, "app-id", "", "the App_ID")
 	fs.StringVar(&f.serial, "serial", "", "the serial of the credential that signs (SM2 key, or App_Secret with --hmac)")
 	fs.StringVar(&f.over.SignKeyFile, "key", "", "the app's SM2 signing private key (PEM)")
 	fs.StringVar(&f.over.SecretFile, "secret-file", "", "a file holding the App_Secret (with --hmac)")
 	fs.StringVar(&f.over.EncKeyFile, "enc-key", "", "the app's SM2 encryption private key (PEM), to open encrypted answers")
+	fs.StringVar(&f.over.EncSerial, "enc-serial", "", "the serial of the app's SM2 encryption credential, sent as LJ-Encrypt-Serial so answers are encrypted to --enc-key")
 	fs.StringVar(&f.over.CAFile, "ca-file", "", "the CA certificate (PEM) to trust for the gateway's TLS")
 	fs.StringVar(&f.over.RedirectURI, "redirect-uri", "", "the app's registered redirect URI (for --customer's consent flow)")
 	fs.BoolVar(&f.useHMAC, "hmac", false, "sign with the App_Secret (LJ1-HMAC-SM3) instead of the SM2 key (A1 APIs only)")

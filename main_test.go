@@ -35,6 +35,7 @@ import (
 
 	"lijiang/gateway/client"
 	"lijiang/platform"
+	"lijiang/platform/lj1"
 	"lijiang/platform/platformtest"
 	"lijiang/platform/seal"
 	"lijiang/platform/smcrypto"
@@ -549,6 +550,25 @@ func TestServeEndToEnd(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the portal and admin APIs' errors name the answer's request id", func(t *testing.T) {
+		for _, url := range []string{"https://127.0.0.1:" + p.apiPort + "/portal/api/v1/me", "https://127.0.0.1:" + p.adminPort + "/admin/api/v1/me",
+			"https://127.0.0.1:" + p.apiPort + "/authorize"} {
+			resp, body := get(t, c, url)
+			id := resp.Header.Get("LJ-Request-Id")
+			if _, _, err := lj1.ParseRequestID(id); err != nil {
+				t.Fatalf("%s: LJ-Request-Id %q: %v", url, id, err)
+			}
+			if strings.Contains(url, "/api/v1/") {
+				var e struct {
+					Code      string `json:"code"`
+					RequestID string `json:"request_id"`
+				}
+				if resp.StatusCode != 401 || json.Unmarshal(body, &e) != nil || e.Code != "UNAUTHENTICATED" || e.RequestID != id {
+					t.Fatalf("%s: %d %s (header %s)", url, resp.StatusCode, body, id)
+				}
+			}
+		}
+	})
 	var keys struct {
 		Keys []struct{ Serial, Use, Status string } `json:"keys"`
 	}
@@ -645,8 +665,12 @@ func TestServeDemo(t *testing.T) {
 	if err := json.Unmarshal(mustRead(t, strings.Fields(calls[0])[2]), &prof); err != nil {
 		t.Fatal(err)
 	}
+	if prof.EncSerial == "" || prof.EncKeyFile == "" {
+		t.Fatalf("the demo profile lacks enc_serial or enc_key_file: %+v", prof)
+	}
 	for _, args := range [][]string{
 		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--serial", prof.SignSerial, "--key", prof.SignKeyFile, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
+		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--serial", prof.SignSerial, "--key", prof.SignKeyFile, "--enc-key", prof.EncKeyFile, "--enc-serial", prof.EncSerial, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
 		{"call", "--base-url", prof.BaseURL, "--app-id", prof.AppID, "--hmac", "--serial", prof.SecretSerial, "--secret-file", prof.SecretFile, "--ca-file", prof.CAFile, "GET", "/v1/rates/deposit"},
 	} {
 		out, err := exec.Command(lijiangBinary(t), args...).CombinedOutput()

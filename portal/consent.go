@@ -47,13 +47,13 @@ const (
 // MountCustomer mounts the authorise, consent and consent-management pages on
 // e (the public port only).
 func (s *Server) MountCustomer(e *echo.Echo) {
-	e.GET(AuthorizePath, s.authorizePage)
-	e.POST(AuthorizePath+"/login", s.authorizeLogin, smallForm, s.throttle)
-	e.POST(AuthorizePath+"/decision", s.authorizeDecision, smallForm)
-	e.GET(ConsentsPath, s.consentsPage)
-	e.POST(ConsentsPath+"/login", s.consentsLogin, smallForm, s.throttle)
-	e.POST(ConsentsPath+"/:id/withdraw", s.withdrawConsent, smallForm)
-	e.POST(ConsentsPath+"/logout", s.customerLogout, smallForm)
+	e.GET(AuthorizePath, s.authorizePage, s.withRequestID)
+	e.POST(AuthorizePath+"/login", s.authorizeLogin, s.withRequestID, smallForm, s.throttle)
+	e.POST(AuthorizePath+"/decision", s.authorizeDecision, s.withRequestID, smallForm)
+	e.GET(ConsentsPath, s.consentsPage, s.withRequestID)
+	e.POST(ConsentsPath+"/login", s.consentsLogin, s.withRequestID, smallForm, s.throttle)
+	e.POST(ConsentsPath+"/:id/withdraw", s.withdrawConsent, s.withRequestID, smallForm)
+	e.POST(ConsentsPath+"/logout", s.customerLogout, s.withRequestID, smallForm)
 }
 
 // maxForm bounds a customer page's form.

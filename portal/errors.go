@@ -111,7 +111,9 @@ func (s *Server) toError(err error) *Error {
 }
 
 // ErrorHandler renders errors of the admin and portal APIs. main installs it
-// for their paths.
+// for their paths. The body's request_id is the answer's LJ-Request-Id (one
+// is made here for an error raised before withRequestID ran, e.g. an
+// unrouted path).
 func (s *Server) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -122,8 +124,8 @@ func (s *Server) ErrorHandler(err error, c echo.Context) {
 	}
 	body := struct {
 		*Error
-		RequestID string `json:"request_id,omitempty"`
-	}{e, c.Response().Header().Get(echo.HeaderXRequestID)}
+		RequestID string `json:"request_id"`
+	}{e, s.requestID(c)}
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(e.Status)
 		return

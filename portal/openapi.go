@@ -48,9 +48,9 @@ func (s *Server) OpenAPI(api string) map[string]any {
 		prefix, title, cookie = PortalPrefix, "Lijiang developer-portal API", DeveloperCookie
 	}
 	errorSchema := map[string]any{"type": "object", "required": []string{"code", "message"}, "properties": map[string]any{
-		"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
-		"field": map[string]any{"type": "string"}, "request_id": map[string]any{"type": "string"},
-	}}
+		"code": map[string]any{"type": "string", "enum": errorCodeEnum(), "description": "one of x-error-codes (docs/errors.md)"}, "message": map[string]any{"type": "string"},
+		"field": map[string]any{"type": "string"}, "request_id": map[string]any{"type": "string", "description": "the answer's LJ-Request-Id"},
+	}, "x-error-codes": errorCodesExtension()}
 	paths := map[string]any{}
 	for _, d := range docs {
 		if d.api != api {
@@ -97,6 +97,8 @@ func (s *Server) OpenAPI(api string) map[string]any {
 		"openapi": "3.1.0",
 		"info":    map[string]any{"title": title, "version": "v1"},
 		"paths":   paths,
+		// Every code an error of this API may carry (ErrorCodes).
+		"x-error-codes": errorCodesExtension(),
 		"components": map[string]any{
 			"schemas":         map[string]any{"Error": errorSchema},
 			"securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": cookie}},

@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lijiang/platform"
+	"lijiang/platform/lj1"
 )
 
 // Sealer seals and opens secrets at rest; *seal.Keyring is the one in
@@ -127,6 +128,7 @@ type Server struct {
 	docsMu sync.Mutex
 	docs   []routeDoc
 	logins *ipLimiter
+	ids    *lj1.RequestIDGenerator
 }
 
 // New returns a Server for cfg; nothing runs until Start.
@@ -174,7 +176,8 @@ func New(cfg Config) *Server {
 	}
 	// A successor must not be due as soon as it is made.
 	cfg.PlatformKeyOverlap = min(cfg.PlatformKeyOverlap, platform.PlatformKeyValidity/2)
-	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger, logins: newIPLimiter(cfg.LoginsPerMinute, cfg.LoginBurst)}
+	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger, logins: newIPLimiter(cfg.LoginsPerMinute, cfg.LoginBurst),
+		ids: newRequestIDs(cfg.NodeID)}
 }
 
 // Start runs the control plane's background work until ctx ends.
@@ -204,11 +207,12 @@ var (
 	portalMounts []func(s *Server, g *echo.Group)
 )
 
-// MountAdmin mounts the admin API on e (the admin port only). Every route
+// MountAdmin mounts the admin API on e (the admin port only). Every answer
+// carries LJ-Request-Id (withRequestID). Every route
 // needs an admin session; auditors may only read; a query parameter the
 // route does not take is refused (routeQuery).
 func (s *Server) MountAdmin(e *echo.Echo) {
-	g := e.Group(AdminPrefix, s.noStore, s.adminAuth, s.knownQuery("admin", AdminPrefix))
+	g := e.Group(AdminPrefix, s.withRequestID, s.noStore, s.adminAuth, s.knownQuery("admin", AdminPrefix))
 	for _, m := range adminMounts {
 		m(s, g)
 	}
@@ -218,11 +222,11 @@ func (s *Server) MountAdmin(e *echo.Echo) {
 // MountPortal mounts the developer-portal API on e (the public port); a
 // query parameter the route does not take is refused (routeQuery).
 func (s *Server) MountPortal(e *echo.Echo) {
-	g := e.Group(PortalPrefix, s.noStore, s.developerAuth, s.knownQuery("portal", PortalPrefix))
+	g := e.Group(PortalPrefix, s.withRequestID, s.noStore, s.developerAuth, s.knownQuery("portal", PortalPrefix))
 	for _, m := range portalMounts {
 		m(s, g)
 	}
-	e.GET(PortalPrefix+"/openapi.json", s.openAPIHandler("portal"))
+	e.GET(PortalPrefix+"/openapi.json", s.openAPIHandler("portal"), s.withRequestID)
 }
 
 // noStore keeps API answers out of caches, and refuses a state-changing

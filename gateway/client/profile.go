@@ -49,7 +49,7 @@ func LoadProfile(path string, over Profile) (Profile, error) {
 		v   string
 	}{
 		{&p.BaseURL, over.BaseURL}, {&p.AppID, over.AppID}, {&p.SignSerial, over.SignSerial}, {&p.SignKeyFile, over.SignKeyFile},
-		{&p.SecretSerial, over.SecretSerial}, {&p.SecretFile, over.SecretFile}, {&p.EncKeyFile, over.EncKeyFile},
+		{&p.SecretSerial, over.SecretSerial}, {&p.SecretFile, over.SecretFile}, {&p.EncKeyFile, over.EncKeyFile}, {&p.EncSerial, over.EncSerial},
 		{&p.CAFile, over.CAFile}, {&p.RedirectURI, over.RedirectURI},
 	} {
 		if f.v != "" {
@@ -62,7 +62,8 @@ func LoadProfile(path string, over Profile) (Profile, error) {
 // ProfileConfig builds a Config from a profile: it signs with the SM2
 // signing key, or with useHMAC the App_Secret (the file's content, surrounding
 // white space removed), opens answers with the encryption key when one is
-// named, and trusts CAFile for the gateway's TLS.
+// named (naming it to the gateway by EncSerial when the profile gives
+// enc_serial), and trusts CAFile for the gateway's TLS.
 func ProfileConfig(p Profile, useHMAC bool) (Config, error) {
 	if p.BaseURL == "" || p.AppID == "" {
 		return Config{}, fmt.Errorf("%w: no base URL or App_ID", ErrProfile)
@@ -92,6 +93,9 @@ func ProfileConfig(p Profile, useHMAC bool) (Config, error) {
 		if cfg.EncKey, err = ReadPrivateKey(p.EncKeyFile); err != nil {
 			return Config{}, err
 		}
+		cfg.EncSerial = p.EncSerial
+	} else if p.EncSerial != "" {
+		return Config{}, fmt.Errorf("%w: enc_serial names an encryption key but no enc_key_file holds it", ErrProfile)
 	}
 	tlsCfg, err := profileTLS(p)
 	if err != nil {

@@ -22,6 +22,11 @@ type AppProfile struct {
 	// EncKeyFile is the app's SM2 encryption private key, to open encrypted
 	// answers.
 	EncKeyFile string `json:"enc_key_file,omitempty"`
+	// EncSerial is the serial of the app's SM2 encryption credential
+	// (EncKeyFile's public half, as registered). When set, every request
+	// names it in LJ-Encrypt-Serial, so the gateway encrypts answers to this
+	// key; empty: the gateway picks the app's current encryption key.
+	EncSerial string `json:"enc_serial,omitempty"`
 	// CAFile is the CA certificate (PEM) to trust for the gateway's TLS;
 	// empty: the system's roots.
 	CAFile string `json:"ca_file,omitempty"`

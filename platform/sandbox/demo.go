@@ -265,7 +265,7 @@ func (d demoRun) seedApp(asDev platform.Actor, appID, name string, now time.Time
 		if use == platform.CredentialSM2Sign {
 			prof.SignSerial, prof.SignKeyFile = serialOf(res), file
 		} else {
-			prof.EncKeyFile = file
+			prof.EncSerial, prof.EncKeyFile = serialOf(res), file
 		}
 	}
 	secret := platform.NewAppSecret()
