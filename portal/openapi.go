@@ -76,11 +76,11 @@ func (s *Server) OpenAPI(api string) map[string]any {
 			op["parameters"] = params
 		}
 		if d.request != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.request, 0)}}}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.request, 0, false)}}}
 		}
 		ok := map[string]any{"description": "success"}
 		if d.response != nil {
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.response, 0)}}
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.response, 0, true)}}
 		}
 		op["responses"].(map[string]any)["2XX"] = ok
 		if d.path != "/login" && d.path != "/signup" {
@@ -130,12 +130,15 @@ var (
 )
 
 // jsonSchema describes t as JSON Schema, following encoding/json's rules.
-func jsonSchema(t reflect.Type, depth int) map[string]any {
+// In a response (out), a field without omitempty is always present, so it
+// is required (and may be null when it is a pointer, slice or map). A
+// field's doc:"…" tag is its description.
+func jsonSchema(t reflect.Type, depth int, out bool) map[string]any {
 	if depth > 8 {
 		return map[string]any{}
 	}
 	if t.Kind() == reflect.Pointer {
-		return jsonSchema(t.Elem(), depth+1)
+		return jsonSchema(t.Elem(), depth+1, out)
 	}
 	if t == timeType {
 		return map[string]any{"type": "string", "format": "date-time"}
@@ -148,45 +151,48 @@ func jsonSchema(t reflect.Type, depth int) map[string]any {
 		return map[string]any{"type": "string"}
 	case reflect.Bool:
 		return map[string]any{"type": "boolean"}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer"}
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Uint16:
+		return map[string]any{"type": "integer", "format": "int32"}
+	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer", "format": "int64"}
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return map[string]any{"type": "string", "contentEncoding": "base64"}
 		}
-		return map[string]any{"type": "array", "items": jsonSchema(t.Elem(), depth+1)}
+		return map[string]any{"type": "array", "items": jsonSchema(t.Elem(), depth+1, out)}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": jsonSchema(t.Elem(), depth+1)}
+		return map[string]any{"type": "object", "additionalProperties": jsonSchema(t.Elem(), depth+1, out)}
 	case reflect.Struct:
 		props := map[string]any{}
-		collectFields(t, props, depth)
-		keys := make([]string, 0, len(props))
-		for k := range props {
-			keys = append(keys, k)
+		var required []string
+		collectFields(t, props, &required, depth, out)
+		sort.Strings(required)
+		m := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		if len(required) > 0 {
+			m["required"] = required
 		}
-		sort.Strings(keys)
-		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		return m
 	}
 	return map[string]any{}
 }
 
-func collectFields(t reflect.Type, props map[string]any, depth int) {
+func collectFields(t reflect.Type, props map[string]any, required *[]string, depth int, out bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		if tag == "-" {
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
 			ft := f.Type
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				collectFields(ft, props, depth)
+				collectFields(ft, props, required, depth, out)
 				continue
 			}
 		}
@@ -196,7 +202,24 @@ func collectFields(t reflect.Type, props map[string]any, depth int) {
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = jsonSchema(f.Type, depth+1)
+		sch := jsonSchema(f.Type, depth+1, out)
+		if d := f.Tag.Get("doc"); d != "" {
+			sch["description"] = d
+		}
+		omit := false
+		for _, o := range strings.Split(opts, ",") {
+			omit = omit || o == "omitempty" || o == "omitzero"
+		}
+		if out && !omit {
+			*required = append(*required, name)
+			switch f.Type.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+				if typ, ok := sch["type"].(string); ok && !(f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Uint8) {
+					sch["type"] = []any{typ, "null"}
+				}
+			}
+		}
+		props[name] = sch
 	}
 }
 

@@ -36,6 +36,24 @@ func TestOpenAPIValid(t *testing.T) {
 		"portal":    mustStatus(t, dev.do("GET", "/openapi.json", nil), 200),
 		"catalogue": mustStatus(t, dev.do("GET", "/catalogue/openapi.json", nil), 200),
 	}
+	// Real answers match their documented schemas (required fields included).
+	var admin map[string]any
+	docs["admin"].JSON(t, &admin)
+	for _, c := range []struct {
+		path string
+		body []byte
+	}{
+		{"/paths/" + strings.ReplaceAll(AdminPrefix+"/apis/{id}", "/", "~1") + "/get/responses/2XX/content/application~1json/schema",
+			mustStatus(t, op.do("GET", "/apis/"+api.ID, nil), 200).Body},
+		{"/paths/" + strings.ReplaceAll(AdminPrefix+"/apis", "/", "~1") + "/post/responses/2XX/content/application~1json/schema", created.Body},
+	} {
+		if err := openAPIValidate(admin, c.path, c.body); err != nil {
+			t.Errorf("%s: %v", c.path, err)
+		}
+		if openAPIValidate(admin, c.path, []byte(`{"id": 5}`)) == nil {
+			t.Errorf("%s: a wrong body passes", c.path)
+		}
+	}
 	for name, r := range docs {
 		var doc map[string]any
 		if err := json.Unmarshal(r.Body, &doc); err != nil {
@@ -212,4 +230,27 @@ func TestOpenAPIProblemsFindsFaults(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, got)
 		}
 	}
+}
+
+// openAPIValidate validates body against the schema at pointer in doc.
+func openAPIValidate(doc map[string]any, pointer string, body []byte) error {
+	raw, _ := json.Marshal(doc)
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
+	if err != nil {
+		return err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource("doc.json", inst); err != nil {
+		return err
+	}
+	sch, err := c.Compile("doc.json#" + pointer)
+	if err != nil {
+		return err
+	}
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(string(body)))
+	if err != nil {
+		return err
+	}
+	return sch.Validate(v)
 }
