@@ -79,19 +79,19 @@ const (
 
 // Limits are flow-control limits; 0 means unlimited.
 type Limits struct {
-	RatePerSecond int64 `json:"rate_per_second"`
-	Burst         int64 `json:"burst"`
-	Concurrency   int64 `json:"concurrency"`
-	DailyQuota    int64 `json:"daily_quota"`
+	RatePerSecond int64 `json:"rate_per_second" doc:"calls per second per app; 0 = no limit"`
+	Burst         int64 `json:"burst" doc:"token-bucket burst; 0 = rate_per_second"`
+	Concurrency   int64 `json:"concurrency" doc:"calls in flight per app; 0 = no limit"`
+	DailyQuota    int64 `json:"daily_quota" doc:"calls per day per app; 0 = no limit"`
 }
 
 // LimitsOverride are a grant's own limits: each set field replaces the API's
 // default (0 = unlimited), each absent one keeps it.
 type LimitsOverride struct {
-	RatePerSecond *int64 `json:"rate_per_second,omitempty"`
-	Burst         *int64 `json:"burst,omitempty"`
-	Concurrency   *int64 `json:"concurrency,omitempty"`
-	DailyQuota    *int64 `json:"daily_quota,omitempty"`
+	RatePerSecond *int64 `json:"rate_per_second,omitempty" doc:"replaces the API's; 0 = no limit; absent keeps the API's"`
+	Burst         *int64 `json:"burst,omitempty" doc:"replaces the API's; 0 = rate_per_second; absent keeps the API's"`
+	Concurrency   *int64 `json:"concurrency,omitempty" doc:"replaces the API's; 0 = no limit; absent keeps the API's"`
+	DailyQuota    *int64 `json:"daily_quota,omitempty" doc:"replaces the API's; 0 = no limit; absent keeps the API's"`
 }
 
 // Apply returns l with the override's set fields.

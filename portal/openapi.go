@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"lijiang/platform"
 )
 
 // routeDoc describes one route for the OpenAPI documents.
@@ -124,6 +126,19 @@ func (s *Server) openAPIHandler(api string) echo.HandlerFunc {
 	}
 }
 
+// fieldEnums are the known value sets of string fields, by the struct that
+// declares the field and its JSON name.
+var fieldEnums = map[reflect.Type]map[string][]string{
+	reflect.TypeOf(platform.APIContract{}): {"level": {platform.LevelA1, platform.LevelA2},
+		"method": {"GET", "POST", "PUT", "PATCH", "DELETE"}},
+	reflect.TypeOf(platform.APISpec{}):       {"retention": {platform.RetentionNone, platform.RetentionMasked, platform.RetentionSealed}},
+	reflect.TypeOf(apiJSON{}):                {"status": {platform.APIDraft, platform.APIPublished, platform.APIDeprecated, platform.APIRetired}},
+	reflect.TypeOf(adminMe{}):                {"role": platform.Roles},
+	reflect.TypeOf(adminUserJSON{}):          {"role": platform.Roles, "status": {"active", "disabled"}},
+	reflect.TypeOf(createAdminUserRequest{}): {"role": platform.Roles},
+	reflect.TypeOf(updateAdminUserRequest{}): {"role": platform.Roles, "status": {"active", "disabled"}},
+}
+
 var (
 	timeType = reflect.TypeOf(time.Time{})
 	rawType  = reflect.TypeOf(json.RawMessage(nil))
@@ -203,6 +218,9 @@ func collectFields(t reflect.Type, props map[string]any, required *[]string, dep
 			name = f.Name
 		}
 		sch := jsonSchema(f.Type, depth+1, out)
+		if e := fieldEnums[t][name]; e != nil {
+			sch["enum"] = e
+		}
 		if d := f.Tag.Get("doc"); d != "" {
 			sch["description"] = d
 		}

@@ -54,6 +54,11 @@ func TestOpenAPIValid(t *testing.T) {
 			t.Errorf("%s: a wrong body passes", c.path)
 		}
 	}
+	for _, want := range []string{`"enum":["A1","A2"]`, `"enum":["admin","reviewer","operator","auditor"]`, `0 = no limit`, `"format":"int64"`, `"format":"date-time"`} {
+		if !strings.Contains(string(docs["admin"].Body), want) {
+			t.Errorf("admin document lacks %s", want)
+		}
+	}
 	for name, r := range docs {
 		var doc map[string]any
 		if err := json.Unmarshal(r.Body, &doc); err != nil {
