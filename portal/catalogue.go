@@ -721,7 +721,12 @@ func CatalogueOpenAPI(apis []*platform.API) map[string]any {
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "Lijiang open APIs", "version": "1",
 			"description": "The bank's published open APIs. Calls follow the LJ1 protocol (see the developer manual): every request is signed in the Authorization header, every response carries LJ-Signature; A2 bodies travel in SM2-SM4-GCM envelopes."},
-		"paths": paths,
+		// The gateway has one base URL for sandbox and production: the
+		// calling app's credentials choose the environment (a sandbox app's
+		// calls go to the sandbox core bank). The portal does not know the
+		// gateway's public address, so the server is relative.
+		"servers": []any{map[string]any{"url": "/", "description": "the gateway's base URL, the same for sandbox and production: a sandbox app's calls are served by the sandbox core bank, a production app's by the bank"}},
+		"paths":   paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
 				"LJ1-SM2-SM3":  scheme("LJ1-SM2-SM3", `app_id="…",serial="…",timestamp="…",nonce="…",signature="…" (SM2 signature with the app's signing key)`),

@@ -68,6 +68,9 @@ func TestOpenAPIValid(t *testing.T) {
 			t.Errorf("%s: %s", name, problem)
 		}
 		if name == "catalogue" {
+			if servers, _ := doc["servers"].([]any); len(servers) == 0 {
+				t.Errorf("catalogue: no servers")
+			}
 			if paths, _ := doc["paths"].(map[string]any); len(paths) == 0 {
 				t.Errorf("catalogue: no paths: %s", r.Body)
 			}
