@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lijiang/platform"
+	"lijiang/platform/lj1"
 	"lijiang/platform/smcrypto"
 )
 
@@ -727,14 +728,26 @@ func CatalogueOpenAPI(apis []*platform.API) map[string]any {
 		// gateway's public address, so the server is relative.
 		"servers": []any{map[string]any{"url": "/", "description": "the gateway's base URL, the same for sandbox and production: a sandbox app's calls are served by the sandbox core bank, a production app's by the bank"}},
 		"paths":   paths,
+		// The LJ1 protocol's error codes, each with its HTTP status.
+		"x-lj1-error-codes": lj1.Codes(),
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
 				"LJ1-SM2-SM3":  scheme("LJ1-SM2-SM3", `app_id="…",serial="…",timestamp="…",nonce="…",signature="…" (SM2 signature with the app's signing key)`),
 				"LJ1-HMAC-SM3": scheme("LJ1-HMAC-SM3", `app_id="…",serial="…",timestamp="…",nonce="…",signature="…" (HMAC-SM3 with the App_Secret; A1 APIs only)`),
 			},
 			"schemas": map[string]any{"LJ1Error": map[string]any{"type": "object", "required": []string{"code", "message", "request_id"},
-				"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
+				"properties": map[string]any{"code": map[string]any{"type": "string", "enum": lj1Codes(), "description": "an LJ1 error code (x-lj1-error-codes: code → HTTP status)"}, "message": map[string]any{"type": "string"},
 					"request_id": map[string]any{"type": "string"}}}},
 		},
 	}
+}
+
+// lj1Codes lists the LJ1 protocol's error codes, sorted.
+func lj1Codes() []string {
+	codes := make([]string, 0, len(lj1.Codes()))
+	for c := range lj1.Codes() {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	return codes
 }

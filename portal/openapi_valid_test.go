@@ -68,6 +68,9 @@ func TestOpenAPIValid(t *testing.T) {
 			t.Errorf("%s: %s", name, problem)
 		}
 		if name == "catalogue" {
+			if !strings.Contains(string(r.Body), `"RATE_LIMITED":429`) {
+				t.Errorf("catalogue: no LJ1 error codes")
+			}
 			if servers, _ := doc["servers"].([]any); len(servers) == 0 {
 				t.Errorf("catalogue: no servers")
 			}
