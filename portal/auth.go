@@ -228,9 +228,9 @@ func mountPortalAuth(s *Server, g *echo.Group) {
 // ---- admin login ------------------------------------------------------------------
 
 type adminLoginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	TOTP     string `json:"totp"`
+	Username string `json:"username" oa:"required"`
+	Password string `json:"password" oa:"required"`
+	TOTP     string `json:"totp" oa:"required" doc:"the current 6-digit TOTP code"`
 }
 
 type adminMe struct {
@@ -389,9 +389,9 @@ func (s *Server) getAdminUser(c echo.Context) error {
 }
 
 type createAdminUserRequest struct {
-	Username    string `json:"username"`
-	DisplayName string `json:"display_name"`
-	Role        string `json:"role"`
+	Username    string `json:"username" oa:"required"`
+	DisplayName string `json:"display_name" doc:"defaults to the username"`
+	Role        string `json:"role" oa:"required"`
 }
 
 type createdAdminUser struct {
@@ -433,10 +433,10 @@ func (s *Server) createAdminUser(c echo.Context) error {
 }
 
 type updateAdminUserRequest struct {
-	DisplayName *string `json:"display_name"`
-	Role        *string `json:"role"`
-	Status      *string `json:"status"`
-	Unlock      bool    `json:"unlock"`
+	DisplayName *string `json:"display_name" doc:"absent keeps it"`
+	Role        *string `json:"role" doc:"absent keeps it"`
+	Status      *string `json:"status" doc:"absent keeps it"`
+	Unlock      bool    `json:"unlock" doc:"true clears a login lock-out"`
 }
 
 func (s *Server) updateAdminUser(c echo.Context) error {
@@ -580,14 +580,14 @@ func (s *Server) listChanges(c echo.Context) error {
 // ---- developers -------------------------------------------------------------------
 
 type signupRequest struct {
-	Email    string `json:"email"`
+	Email    string `json:"email" oa:"required" format:"email"`
 	Name     string `json:"name"`
-	Password string `json:"password"`
+	Password string `json:"password" oa:"required" doc:"must meet the password policy"`
 }
 
 type developerLoginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" oa:"required"`
+	Password string `json:"password" oa:"required"`
 }
 
 type developerJSON struct {

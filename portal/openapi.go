@@ -147,7 +147,8 @@ var (
 // jsonSchema describes t as JSON Schema, following encoding/json's rules.
 // In a response (out), a field without omitempty is always present, so it
 // is required (and may be null when it is a pointer, slice or map). A
-// field's doc:"…" tag is its description.
+// field's doc:"…" tag is its description, its format:"…" tag its format; in
+// a request, a field tagged oa:"required" is required.
 func jsonSchema(t reflect.Type, depth int, out bool) map[string]any {
 	if depth > 8 {
 		return map[string]any{}
@@ -227,6 +228,12 @@ func collectFields(t reflect.Type, props map[string]any, required *[]string, dep
 		omit := false
 		for _, o := range strings.Split(opts, ",") {
 			omit = omit || o == "omitempty" || o == "omitzero"
+		}
+		if f.Tag.Get("format") != "" {
+			sch["format"] = f.Tag.Get("format")
+		}
+		if !out && f.Tag.Get("oa") == "required" {
+			*required = append(*required, name)
 		}
 		if out && !omit {
 			*required = append(*required, name)

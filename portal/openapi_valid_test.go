@@ -54,7 +54,7 @@ func TestOpenAPIValid(t *testing.T) {
 			t.Errorf("%s: a wrong body passes", c.path)
 		}
 	}
-	for _, want := range []string{`"enum":["A1","A2"]`, `"enum":["admin","reviewer","operator","auditor"]`, `0 = no limit`, `"format":"int64"`, `"format":"date-time"`} {
+	for _, want := range []string{`"enum":["A1","A2"]`, `"enum":["admin","reviewer","operator","auditor"]`, `0 = no limit`, `"format":"int64"`, `"format":"date-time"`, `"required":["password","totp","username"]`} {
 		if !strings.Contains(string(docs["admin"].Body), want) {
 			t.Errorf("admin document lacks %s", want)
 		}
