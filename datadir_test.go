@@ -1,42 +1,26 @@
 package main
 
 import (
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"lijiang/platform/fsutil"
 )
 
 // ddWantOwnerOnly fails the test for every file or directory under root (root
 // included) that has a group or other permission bit.
 func ddWantOwnerOnly(t *testing.T, root string) {
 	t.Helper()
-	seen := 0
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) && p != root {
-				return nil // removed while we walk (a reaped snapshot)
-			}
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		seen++
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			t.Errorf("%s is %v: group or others may use it", p, perm)
-		}
-		return nil
-	})
+	loose, seen, err := fsutil.NotOwnerOnly(root)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range loose {
+		t.Errorf("%s: group or others may use it", p)
 	}
 	if seen < 5 {
 		t.Fatalf("only %d entries under %s", seen, root)

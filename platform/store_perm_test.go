@@ -3,31 +3,26 @@ package platform
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"lijiang/platform/fsutil"
 )
 
 // wantOwnerOnly fails the test for every file or directory under root (root
 // included) that has a group or other permission bit.
 func wantOwnerOnly(t *testing.T, root string) {
 	t.Helper()
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			t.Errorf("%s is %v: group or others may use it", p, perm)
-		}
-		return nil
-	})
+	loose, seen, err := fsutil.NotOwnerOnly(root)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range loose {
+		t.Errorf("%s: group or others may use it", p)
+	}
+	if seen < 1 {
+		t.Fatalf("only %d entries under %s", seen, root)
 	}
 }
 

@@ -7,32 +7,23 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"lijiang/platform/fsutil"
 )
 
 // wantOwnerOnly fails the test for every file or directory under root (root
 // included) that has a group or other permission bit.
 func wantOwnerOnly(t *testing.T, root string) {
 	t.Helper()
-	n := 0
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		n++
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			t.Errorf("%s is %v: group or others may use it", p, perm)
-		}
-		return nil
-	})
+	loose, seen, err := fsutil.NotOwnerOnly(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 2 {
-		t.Fatalf("nothing under %s", root)
+	for _, p := range loose {
+		t.Errorf("%s: group or others may use it", p)
+	}
+	if seen < 2 {
+		t.Fatalf("only %d entries under %s", seen, root)
 	}
 }
 

@@ -76,3 +76,30 @@ func Exists(path string) (bool, error) {
 		return false, err
 	}
 }
+
+// NotOwnerOnly walks root (root included) and returns every file or
+// directory that its group or others may use, with how many entries it saw.
+// Entries removed while it walks are passed over. The data directory must
+// be owner-only (tests, and the self-check of a running installation).
+func NotOwnerOnly(root string) (loose []string, seen int, err error) {
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p != root {
+				return nil
+			}
+			return err
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		seen++
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			loose = append(loose, fmt.Sprintf("%s (%v)", p, perm))
+		}
+		return nil
+	})
+	return loose, seen, err
+}

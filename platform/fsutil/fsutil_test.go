@@ -70,3 +70,18 @@ func TestExists(t *testing.T) {
 		t.Fatalf("through a file: %v %v", ok, err)
 	}
 }
+
+func TestNotOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, "ok"), []byte("x"), 0o600)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o700)
+	os.WriteFile(filepath.Join(dir, "sub", "loose"), []byte("x"), 0o644)
+	loose, seen, err := NotOwnerOnly(dir)
+	if err != nil || seen != 4 || len(loose) != 1 || loose[0] != filepath.Join(dir, "sub", "loose")+" (-rw-r--r--)" {
+		t.Fatalf("NotOwnerOnly = %v, %d, %v", loose, seen, err)
+	}
+	if _, _, err := NotOwnerOnly(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("a missing root is not an error")
+	}
+}
