@@ -51,6 +51,9 @@ Usage:
                                   run the consent flow for a demo customer; prints a user token
   lijiang cluster status|token [--json] [--data-dir D --kek-file K]
                                   the cluster as the local node sees it; the join token
+  lijiang audit verify [--data-dir D --kek-file K] [--node-id N] [--from T] [--to T] [--json]
+                                  recompute the node's audit chain and check its signed
+                                  checkpoints: exit 0 intact, 1 damaged, 2 could not run
   lijiang cluster remove|promote|demote --node-id ID [--data-dir D --kek-file K]
                                   change a member, through the local running node
   lijiang totp --secret SECRET    print the current one-time code of a TOTP secret

@@ -27,7 +27,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lijiang/audit"
 	"lijiang/gateway"
 	"lijiang/platform"
 	"lijiang/platform/sandbox"
@@ -65,6 +64,9 @@ const (
 	flagJoin        = "join"
 	flagJoinToken   = "join-token"
 	flagJSON        = "json"
+	flagAuditWindow = "audit-window"
+	flagAuditEvery  = "audit-checkpoint-every"
+	flagAuditIntv   = "audit-checkpoint-interval"
 )
 
 // envKEK names the environment variable that may carry the key-encryption key
@@ -115,6 +117,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdConsent(args[1:], stdout)
 	case "cluster":
 		err = cmdCluster(args[1:], stdout)
+	case "audit":
+		err = cmdAudit(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
@@ -124,11 +128,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "lijiang: %s\n", err)
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitFailure
+	return exitCode(err)
 }
 
 // parseFlags parses args with fs, turning the flag package's multi-line
@@ -171,6 +171,10 @@ type Config struct {
 	SnapshotInterval, RaftTimeout   time.Duration
 	ShutdownTimeout                 time.Duration
 	Join, JoinToken                 string
+	// The audit chain: how long an A1 record may wait to be durable, and
+	// how often checkpoints are committed.
+	AuditWindow, AuditCheckpointInterval time.Duration
+	AuditCheckpointEvery                 uint64
 }
 
 func (c *Config) bind(fs *flag.FlagSet) {
@@ -193,6 +197,9 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
 	fs.StringVar(&c.Join, flagJoin, "", "join the cluster through the admin address (host:port) of any of its members (with --"+flagJoinToken+")")
 	fs.StringVar(&c.JoinToken, flagJoinToken, "", "the cluster's join token, as printed by its first node or 'lijiang cluster token'")
+	fs.DurationVar(&c.AuditWindow, flagAuditWindow, 200*time.Millisecond, "the most an A1 call's audit record waits to be durable: what a crash can lose (A2 answers wait for theirs); 1ms-1s")
+	fs.Uint64Var(&c.AuditCheckpointEvery, flagAuditEvery, 1000, "commit a signed checkpoint of the audit chain after this many records")
+	fs.DurationVar(&c.AuditCheckpointInterval, flagAuditIntv, time.Minute, "... or after this long, when there are new records (1s-1h)")
 }
 
 // Validate checks the configuration without touching the disk or the network.
@@ -223,6 +230,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < time.Second {
 		return usagef("--%s %v: give at least 1s", flagShutdownTO, c.ShutdownTimeout)
+	}
+	if c.AuditWindow < time.Millisecond || c.AuditWindow > time.Second {
+		return usagef("--%s %v: give 1ms to 1s", flagAuditWindow, c.AuditWindow)
+	}
+	if c.AuditCheckpointInterval < time.Second || c.AuditCheckpointInterval > time.Hour {
+		return usagef("--%s %v: give 1s to 1h", flagAuditIntv, c.AuditCheckpointInterval)
+	}
+	if c.AuditCheckpointEvery == 0 {
+		return usagef("--%s: give at least 1", flagAuditEvery)
 	}
 	if c.SnapshotInterval != 0 && c.SnapshotInterval < time.Second {
 		return usagef("--%s %v: give at least 1s", flagSnapIntv, c.SnapshotInterval)
@@ -277,7 +293,7 @@ type node struct {
 	portal  *portal.Server
 	gateway *gateway.Gateway
 	sandbox *sandbox.Bank
-	access  *audit.FileSink
+	audit   *nodeAudit
 	api     *gateway.Listener
 	admin   *gateway.Listener
 	nodeID  string
@@ -358,6 +374,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	} else if len(created) > 0 {
 		log.Info("created the platform keys", "serials", created)
 	}
+	if err := platform.EnsureAuditKey(ctx, exec, n.store.Registry, keyring, n.nodeID); err != nil {
+		return err
+	}
 	n.sandbox = sandbox.New(sandbox.Config{Seed: 1, Logger: log.With("component", "sandbox")})
 	n.portal = portal.New(portal.Config{
 		Store: n.store, Exec: exec, Sealer: keyring, Cluster: n.cluster, NodeID: n.nodeID, IsLeader: n.cluster.Node.IsLeader, Customers: n.sandbox,
@@ -377,13 +396,11 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	if err := n.sandbox.Start(cfg.SandboxAddr); err != nil {
 		return fmt.Errorf("sandbox core bank: %w", err)
 	}
-	n.access = audit.NewFileSink(filepath.Join(cfg.DataDir, platform.AccessLogFile), 0)
-	if err := n.access.Open(); err != nil {
-		return err
-	}
+	n.audit = openAudit(n)
+	n.audit.store.Event("node.start", map[string]string{"version": version})
 	n.gateway = gateway.New(gateway.Config{
 		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: exec,
-		Sink: accessSink{n.access}, SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
+		Sink: n.audit.sink(), SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
 		Quorum: n.cluster.Node.Ready,
 	})
 	apiTLS := tlscert.ServerConfig(cert, minTLS)
@@ -412,6 +429,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		log.Warn("could not record this node's addresses in the cluster registry; other nodes cannot forward to it while it leads", "err", err)
 	}
 	cancel()
+	n.audit.start(n)
 	summary := n.summary(demoLogins, demo)
 	printBanner(stdout, summary)
 	if err := writeReady(cfg.DataDir, summary); err != nil {
@@ -444,11 +462,7 @@ func (n *node) close() {
 	if n.sandbox != nil {
 		n.sandbox.Close()
 	}
-	if n.access != nil {
-		if err := n.access.Close(); err != nil {
-			n.log.Warn("access log close", "err", err)
-		}
-	}
+	n.audit.close(n.log)
 	if n.cluster != nil {
 		if err := n.cluster.Shutdown(ctx); errors.Is(err, raftstore.ErrShutdownTimeout) {
 			n.log.Error("exiting with raft still running; its log and the store are left as they are", "err", err)
@@ -547,8 +561,3 @@ func adminHandler(n *node) http.Handler {
 	e.Any("/cluster/v1/*", echo.WrapHandler(n.cluster.API))
 	return e
 }
-
-// accessSink hands the gateway's access records to the node's access log.
-type accessSink struct{ f *audit.FileSink }
-
-func (s accessSink) Record(r *gateway.AccessRecord) error { return s.f.Append(r) }

@@ -114,10 +114,14 @@ func (x *e2eExec) Execute(ctx context.Context, c *platform.Command) (platform.Re
 	return x.node.Execute(ctx, c)
 }
 
-// e2eSink keeps the access records.
+// e2eSink keeps the access records; failing makes it refuse durable ones,
+// as a full disk would (the audit package tests its store; here the
+// gateway's answer to a refusal is tested).
 type e2eSink struct {
-	mu   sync.Mutex
-	recs map[string]AccessRecord
+	mu      sync.Mutex
+	recs    map[string]AccessRecord
+	durable map[string]bool
+	failing error
 }
 
 func (s *e2eSink) Record(r *AccessRecord) error {
@@ -125,6 +129,38 @@ func (s *e2eSink) Record(r *AccessRecord) error {
 	defer s.mu.Unlock()
 	s.recs[r.RequestID] = *r
 	return nil
+}
+
+func (s *e2eSink) RecordDurable(_ context.Context, r *AccessRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing != nil {
+		return s.failing
+	}
+	s.recs[r.RequestID] = *r
+	if s.durable == nil {
+		s.durable = map[string]bool{}
+	}
+	s.durable[r.RequestID] = true
+	return nil
+}
+
+func (s *e2eSink) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failing
+}
+
+func (s *e2eSink) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failing = err
+}
+
+func (s *e2eSink) wasDurable(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.durable[id]
 }
 
 func (s *e2eSink) get(id string) (AccessRecord, bool) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -397,6 +398,15 @@ func TestE2EErrorCodes(t *testing.T) {
 			return env.call(t, e2eCall{app: prod, target: "/v1/test/a2"})
 		}},
 
+		// AUDIT_UNAVAILABLE on an A2 call while this node's audit store
+		// cannot write: not forwarded; an A1 call goes on.
+		{"A2 while the audit store fails fails closed", lj1.CodeAuditUnavailable, 1, func(t *testing.T) e2eResp {
+			env.sink.fail(errors.New("disk full"))
+			defer env.sink.fail(nil)
+			wantOK(t, env.call(t, e2eCall{app: prod, target: "/v1/test/echo"}))
+			return env.call(t, e2eCall{app: prod, target: "/v1/test/a2"})
+		}},
+
 		// UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT
 		{"an A2 answer that cannot be masked is not passed on", lj1.CodeUpstreamUnavailable, 1, func(t *testing.T) e2eResp {
 			up := env.newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
@@ -460,6 +470,20 @@ func TestE2EErrorCodes(t *testing.T) {
 			t.Errorf("no case provokes %s", code)
 		}
 	}
+
+	// An A2 answer waits for its durable record; an A1 answer does not.
+	t.Run("A2 answers only once recorded", func(t *testing.T) {
+		r := env.call(t, e2eCall{app: prod, target: "/v1/test/a2"})
+		wantOK(t, r)
+		id := r.header.Get(client.HeaderRequestID)
+		if !env.sink.wasDurable(id) {
+			t.Errorf("A2 call %s answered %d without a durable record", id, r.status)
+		}
+		r = env.call(t, e2eCall{app: prod, target: "/v1/test/echo"})
+		if id := r.header.Get(client.HeaderRequestID); env.sink.wasDurable(id) {
+			t.Errorf("A1 call %s waited for its record", id)
+		}
+	})
 
 	// An unknown App_ID is answered exactly like a bad signature.
 	t.Run("unknown App_ID looks like a bad signature", func(t *testing.T) {

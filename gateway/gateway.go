@@ -226,9 +226,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			resp.header = http.Header{"Retry-After": []string{retry}}
 		}
 	}
-	g.respond(w, c, key, serial, resp)
 	c.rec.Status = resp.status
 	c.rec.LatencyMicros = g.cfg.Now().Sub(c.start).Microseconds()
+	if c.rec.Level == platform.LevelA2 {
+		// An A2 answer waits for its record (fail closed: no durable
+		// record, no answer but AUDIT_UNAVAILABLE; the call's admission,
+		// replicated before it was forwarded, still records it).
+		if err := g.cfg.Sink.RecordDurable(r.Context(), &c.rec); err != nil {
+			g.log.Error("A2 access record not durable", "request_id", c.requestID, "err", err)
+			e := protocolError(errf(lj1.CodeAuditUnavailable, "the call could not be recorded; its outcome is held by the bank, ask before retrying"))
+			resp = response{status: e.Status, body: e.Body(c.requestID), ctype: "application/json", header: http.Header{"Retry-After": []string{"1"}}}
+			c.rec.Status, c.rec.Code = e.Status, e.Code
+			g.record(c)
+		}
+		g.respond(w, c, key, serial, resp)
+		return
+	}
+	g.respond(w, c, key, serial, resp)
+	g.record(c)
+}
+
+// record hands the call's access record to the sink.
+func (g *Gateway) record(c *call) {
 	if err := g.cfg.Sink.Record(&c.rec); err != nil {
 		g.log.Error("access record lost", "request_id", c.requestID, "err", err)
 	}
@@ -301,7 +320,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		return response{}, errf(lj1.CodeAuthRequired, "the Authorization header: "+lj1.AuthProblem(authErr))
 	}
 	c.auth = auth
-	c.rec.AppID, c.rec.Scheme = auth.AppID, auth.Scheme
+	c.rec.AppID, c.rec.Scheme, c.rec.Serial = auth.AppID, auth.Scheme, auth.Serial
 	now := g.cfg.Now()
 	if d := now.Sub(time.Unix(auth.Unix, 0)); d > g.cfg.TimestampWindow || d < -g.cfg.TimestampWindow {
 		return response{}, errf(lj1.CodeTimestampOutOfWindow, "the gateway's time is "+strconv.FormatInt(now.Unix(), 10)+
@@ -406,6 +425,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 			return response{}, errf(lj1.CodeUserTokenInvalid, "")
 		}
 		c.customer, c.consent = tok.CustomerID, tok.ConsentID
+		c.rec.Customer = tok.CustomerID
 	}
 
 	// Parameters.
@@ -421,10 +441,12 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	}
 	release, err := g.limits.admit(app.ID, api.ID, limits, now)
 	if err != nil {
+		c.rec.Rules = append(c.rec.Rules, "limit:"+strings.ToLower(protocolError(err).Code))
 		return response{}, err
 	}
 	defer release()
 	if err := pol.risk(api, plain); err != nil {
+		c.rec.Rules = append(c.rec.Rules, "risk:amount")
 		return response{}, err
 	}
 
@@ -433,6 +455,13 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	if a2 && g.cfg.Quorum != nil {
 		if err := g.cfg.Quorum(); err != nil {
 			return response{}, errf(lj1.CodeAuditUnavailable, "the cluster cannot record this call now; retry")
+		}
+	}
+	// Nor is an A2 call forwarded when this node cannot record it.
+	if a2 {
+		if err := g.cfg.Sink.Ready(); err != nil {
+			g.log.Warn("A2 call refused: the audit store cannot record", "request_id", c.requestID, "err", err)
+			return response{}, errf(lj1.CodeAuditUnavailable, "this node cannot record the call now; retry")
 		}
 	}
 

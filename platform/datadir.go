@@ -26,7 +26,7 @@ const (
 	LockFile       = "lijiang.lock" // held while a process uses the directory
 	NodeIDFile     = "node-id"      // the node's stable id
 	DevKEKFile     = "dev-kek.hex"  // demo mode only: the development KEK
-	AccessLogFile  = "access.log"   // this node's access records
+	AuditFile      = "audit.db"     // this node's audit chain
 	DemoDir        = "demo"         // demo mode only: logins, keys, profiles
 	ReadyFile      = "ready.json"   // written once the node serves: its addresses
 	ClusterTLSDir  = "tls"          // under RaftDir: the node's cluster TLS material

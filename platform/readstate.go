@@ -21,6 +21,22 @@ import (
 // (Registry.AppliedIndex), as a Store would hold it after applying that
 // index. The database is closed before ReadState returns.
 func ReadState(path string) (*Registry, error) {
+	return readState(path, nil)
+}
+
+// ReadAuditState is ReadState with the audit checkpoints of node (every
+// node's when empty), read in the same transaction: what an offline audit
+// verify trusts.
+func ReadAuditState(path, node string) (*Registry, []AuditCheckpoint, error) {
+	var cps []AuditCheckpoint
+	reg, err := readState(path, func(tx queryer) (err error) {
+		cps, err = auditCheckpoints(tx, node)
+		return err
+	})
+	return reg, cps, err
+}
+
+func readState(path string, more func(tx queryer) error) (*Registry, error) {
 	name := filepath.Base(path)
 	// mode=ro would refuse a missing file too, but with a less useful error.
 	if _, err := os.Stat(path); err != nil {
@@ -63,5 +79,10 @@ func ReadState(path string) (*Registry, error) {
 		return nil, fmt.Errorf("%s: loading registry: %w", name, err)
 	}
 	reg.AppliedIndex = applied
+	if more != nil {
+		if err := more(tx); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return reg, nil
 }

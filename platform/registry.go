@@ -36,6 +36,8 @@ type Registry struct {
 	Settings map[string]string
 	// PlatformKeys are the bank's signing and encryption keys, newest first.
 	PlatformKeys []PlatformKey
+	// AuditKey is the sealed audit key (audit.go), nil before it is made.
+	AuditKey *AuditKey
 	// Auth is the view of admin users and developer accounts.
 	Auth *AuthView
 	// Applicants is the view of applicants, their apps and credentials.

@@ -545,6 +545,9 @@ type changeJSON struct {
 	Node      string    `json:"node"`
 	OK        bool      `json:"ok"`
 	ErrorCode string    `json:"error_code,omitempty"`
+	// Digest is SM3 of the whole change record, as the audit chains hold it
+	// (empty in lists).
+	Digest string `json:"digest,omitempty" doc:"SM3 of the change record, hex, as every node's audit chain records it"`
 }
 
 func (s *Server) listChanges(c echo.Context) error {

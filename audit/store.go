@@ -1,0 +1,505 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	_ "modernc.org/sqlite" // the SQLite driver
+)
+
+// Errors of the store.
+var (
+	// ErrClosed: the store is closed.
+	ErrClosed = errors.New("audit store closed")
+	// ErrUnavailable: the store cannot make records durable now (it failed
+	// to open, or its last write failed). A2 calls fail closed on it.
+	ErrUnavailable = errors.New("audit store unavailable")
+	// ErrOtherNode: the store was written by another node.
+	ErrOtherNode = errors.New("audit store belongs to another node")
+)
+
+// HashSize is the size of a chain hash (SM3).
+const HashSize = sm3.Size
+
+// Hash is a chain hash: record n's is SM3(hash of n-1 ‖ canonical bytes of
+// n); the record before the first has the zero hash.
+type Hash [HashSize]byte
+
+// ChainHash returns the hash of a record with canonical bytes canon whose
+// predecessor's hash is prev.
+func ChainHash(prev Hash, canon []byte) Hash {
+	h := sm3.New()
+	h.Write(prev[:])
+	h.Write(canon)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// schema is audit.db's schema. records holds the chain; the indexed columns
+// repeat fields of the canonical bytes for queries, and verify checks that
+// they agree. anchors holds, for each archived and pruned prefix, the last
+// pruned record's sequence and hash, where the remaining chain continues.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    seq        INTEGER PRIMARY KEY,
+    kind       TEXT    NOT NULL,
+    time_ms    INTEGER NOT NULL,
+    request_id TEXT    NOT NULL,
+    app_id     TEXT    NOT NULL,
+    api_id     TEXT    NOT NULL,
+    customer   TEXT    NOT NULL,
+    status     INTEGER NOT NULL,
+    code       TEXT    NOT NULL,
+    canon      BLOB    NOT NULL,
+    hash       BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_time ON records (time_ms);
+CREATE INDEX IF NOT EXISTS records_kind ON records (kind, seq);
+CREATE INDEX IF NOT EXISTS records_request ON records (request_id) WHERE request_id <> '';
+CREATE INDEX IF NOT EXISTS records_app ON records (app_id, time_ms) WHERE app_id <> '';
+CREATE INDEX IF NOT EXISTS records_customer ON records (customer, time_ms) WHERE customer <> '';
+CREATE TABLE IF NOT EXISTS anchors (
+    seq       INTEGER PRIMARY KEY,
+    hash      BLOB    NOT NULL,
+    archive   TEXT    NOT NULL,
+    pruned_ms INTEGER NOT NULL
+);
+`
+
+// Config configures a Store.
+type Config struct {
+	// Path is the database file (data/audit.db).
+	Path string
+	// Node is this node's id; a store holds one node's chain only.
+	Node string
+	// Window bounds how long a record handed to Append may wait before it
+	// is durable (default 200 ms): the most a crash can lose of the records
+	// not made durable by AppendDurable.
+	Window time.Duration
+	// MaxPending bounds the records waiting in memory while the disk
+	// refuses writes (default 100,000); beyond it Append refuses.
+	MaxPending int
+	// MaxBatch bounds the records of one commit (default 4096).
+	MaxBatch int
+	// Logger receives the store's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a node's audit chain in SQLite (WAL, synchronous=FULL). One writer
+// goroutine assigns sequence numbers and hashes and commits records in
+// groups: one fsync for every record waiting, so durable appends cost one
+// commit's latency, not one fsync each.
+type Store struct {
+	cfg Config
+	log *slog.Logger
+	db  *sql.DB
+
+	mu      sync.Mutex
+	pending []pendingRecord
+	wake    chan struct{} // the writer has work
+	hurry   chan struct{} // the writer should not wait for the window
+	urgent  bool          // a durable append waits
+	closed  bool
+	done    chan struct{}
+
+	// state is nil when writes succeed, or why they do not.
+	state atomic.Pointer[error]
+	// head is the last committed record's sequence and hash.
+	head atomic.Pointer[headState]
+	// lost counts records refused because MaxPending was reached.
+	lost atomic.Int64
+
+	// failCommit, in tests, makes a commit fail with its error.
+	failCommit func() error
+}
+
+type headState struct {
+	seq  uint64
+	hash Hash
+}
+
+type pendingRecord struct {
+	r    *Record
+	done chan error // nil for Append
+}
+
+// New returns a Store for cfg; nothing is opened until Open.
+func New(cfg Config) *Store {
+	if cfg.Window <= 0 {
+		cfg.Window = 200 * time.Millisecond
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 100_000
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 4096
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1)}
+	err := error(ErrUnavailable)
+	s.state.Store(&err)
+	return s
+}
+
+// Open opens (creating) the database, checks that it is this node's and
+// that its last record's hash is right, and starts the writer. A store that
+// fails to open stays unavailable: Ready says why.
+func (s *Store) Open() error {
+	if err := s.open(); err != nil {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		s.state.Store(&err)
+		return err
+	}
+	s.state.Store(nil)
+	s.done = make(chan struct{})
+	go s.writer()
+	return nil
+}
+
+func (s *Store) open() error {
+	f, err := os.OpenFile(s.cfg.Path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
+	f.Close()
+	db, err := sql.Open("sqlite", "file:"+s.cfg.Path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return fmt.Errorf("audit store: %w", err)
+	}
+	var node string
+	switch err := db.QueryRow("SELECT value FROM meta WHERE key = 'node'").Scan(&node); {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := db.Exec("INSERT INTO meta (key, value) VALUES ('node', ?), ('format', ?)", s.cfg.Node, fmt.Sprint(FormatVersion)); err != nil {
+			db.Close()
+			return fmt.Errorf("audit store: %w", err)
+		}
+	case err != nil:
+		db.Close()
+		return fmt.Errorf("audit store: %w", err)
+	case node != s.cfg.Node:
+		db.Close()
+		return fmt.Errorf("%w: %q, not %q", ErrOtherNode, node, s.cfg.Node)
+	}
+	head, err := readHead(db)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	s.db = db
+	s.head.Store(head)
+	return nil
+}
+
+// readHead returns the last record's sequence and hash, checking that the
+// hash is that record's; with no records, the last anchor's.
+func readHead(db *sql.DB) (*headState, error) {
+	var (
+		seq          uint64
+		canon, hash  []byte
+		prevHash     []byte
+		anchorSeq    uint64
+		anchorHashDB []byte
+	)
+	if err := db.QueryRow("SELECT seq, hash FROM anchors ORDER BY seq DESC LIMIT 1").Scan(&anchorSeq, &anchorHashDB); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("audit store: %w", err)
+	}
+	err := db.QueryRow("SELECT seq, canon, hash FROM records ORDER BY seq DESC LIMIT 1").Scan(&seq, &canon, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		h := &headState{seq: anchorSeq}
+		if anchorSeq != 0 && copy(h.hash[:], anchorHashDB) != HashSize {
+			return nil, fmt.Errorf("audit store: %w: the anchor's hash is damaged", ErrDamaged)
+		}
+		return h, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit store: %w", err)
+	}
+	var prev Hash
+	if seq > 1 {
+		switch err := db.QueryRow("SELECT hash FROM records WHERE seq = ?", seq-1).Scan(&prevHash); {
+		case errors.Is(err, sql.ErrNoRows) && anchorSeq == seq-1:
+			prevHash = anchorHashDB
+		case err != nil:
+			return nil, fmt.Errorf("audit store: %w: record %d is missing", ErrDamaged, seq-1)
+		}
+		copy(prev[:], prevHash)
+	}
+	if got := ChainHash(prev, canon); len(hash) != HashSize || Hash(hash) != got {
+		return nil, fmt.Errorf("audit store: %w: the last record (%d) does not match its hash; run lijiang audit verify", ErrDamaged, seq)
+	}
+	return &headState{seq: seq, hash: Hash(hash)}, nil
+}
+
+// Ready reports whether the store makes records durable now: nil, or why not.
+func (s *Store) Ready() error {
+	if p := s.state.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Head returns the last committed record's sequence and hash.
+func (s *Store) Head() (uint64, Hash) {
+	if h := s.head.Load(); h != nil {
+		return h.seq, h.hash
+	}
+	return 0, Hash{}
+}
+
+// Lost returns how many records were refused because too many waited.
+func (s *Store) Lost() int64 { return s.lost.Load() }
+
+// Append hands r to the writer; it is durable within the store's window.
+// It fails only when the store is closed or too many records wait.
+func (s *Store) Append(r *Record) error {
+	return s.enqueue(r, nil)
+}
+
+// AppendDurable appends r and returns once it is durable, or the reason it
+// is not: then r is not in the chain (the caller answers AUDIT_UNAVAILABLE
+// and records that answer instead).
+func (s *Store) AppendDurable(ctx context.Context, r *Record) error {
+	if err := s.Ready(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	if err := s.enqueue(r, done); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// The record may still be committed; the caller could not wait.
+		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+func (s *Store) enqueue(r *Record, done chan error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.done == nil {
+		return s.Ready()
+	}
+	if len(s.pending) >= s.cfg.MaxPending {
+		s.lost.Add(1)
+		return fmt.Errorf("%w: %d records wait", ErrUnavailable, len(s.pending))
+	}
+	s.pending = append(s.pending, pendingRecord{r: r, done: done})
+	if done != nil {
+		s.urgent = true
+	}
+	signal(s.wake)
+	if s.urgent || len(s.pending) >= s.cfg.MaxBatch {
+		signal(s.hurry)
+	}
+	return nil
+}
+
+// signal makes ch ready without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// writer commits pending records: at once when a durable append waits or a
+// batch is full, otherwise within the window.
+func (s *Store) writer() {
+	defer close(s.done)
+	var backoff time.Duration
+	for {
+		s.mu.Lock()
+		for len(s.pending) == 0 && !s.closed {
+			s.mu.Unlock()
+			<-s.wake
+			s.mu.Lock()
+		}
+		// A hurry signal left from the last batch is stale.
+		if !s.urgent && len(s.pending) < s.cfg.MaxBatch {
+			select {
+			case <-s.hurry:
+			default:
+			}
+		}
+		if len(s.pending) == 0 && s.closed {
+			s.mu.Unlock()
+			return
+		}
+		if !s.urgent && !s.closed && len(s.pending) < s.cfg.MaxBatch {
+			// Only records of A1 calls wait: give others the window to
+			// join them in one commit.
+			s.mu.Unlock()
+			t := time.NewTimer(s.cfg.Window)
+			select {
+			case <-t.C:
+			case <-s.hurry:
+			}
+			t.Stop()
+			s.mu.Lock()
+		}
+		n := min(len(s.pending), s.cfg.MaxBatch)
+		batch := make([]pendingRecord, n)
+		copy(batch, s.pending)
+		closing := s.closed
+		s.urgent = false
+		for _, p := range s.pending[n:] {
+			if p.done != nil {
+				s.urgent = true
+			}
+		}
+		s.mu.Unlock()
+
+		err := s.commit(batch)
+		s.mu.Lock()
+		if err == nil {
+			s.pending = s.pending[n:]
+			s.mu.Unlock()
+			if s.Ready() != nil {
+				s.log.Info("audit store writes again")
+			}
+			s.state.Store(nil)
+			backoff = 0
+			for _, p := range batch {
+				if p.done != nil {
+					p.done <- nil
+				}
+			}
+			continue
+		}
+		// Nothing of the batch is in the chain. Durable appends learn it
+		// now and leave the queue (their calls answer AUDIT_UNAVAILABLE);
+		// the other records stay to be retried.
+		keep := s.pending[:0]
+		for _, p := range s.pending {
+			if p.done != nil {
+				p.done <- fmt.Errorf("%w: %w", ErrUnavailable, err)
+				continue
+			}
+			keep = append(keep, p)
+		}
+		s.pending = keep
+		s.urgent = false
+		s.mu.Unlock()
+		if s.Ready() == nil {
+			s.log.Error("audit store write failed: A2 calls are refused until it writes again", "err", err)
+		}
+		werr := fmt.Errorf("%w: %w", ErrUnavailable, err)
+		s.state.Store(&werr)
+		if closing {
+			s.mu.Lock()
+			s.pending = nil
+			s.mu.Unlock()
+			return
+		}
+		backoff = min(max(2*backoff, 50*time.Millisecond), time.Second)
+		time.Sleep(backoff)
+	}
+}
+
+// commit writes batch in one transaction, continuing the chain from the
+// head; the head moves only when the transaction is committed.
+func (s *Store) commit(batch []pendingRecord) error {
+	if s.failCommit != nil {
+		if err := s.failCommit(); err != nil {
+			return err
+		}
+	}
+	head := *s.head.Load()
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare("INSERT INTO records (seq, kind, time_ms, request_id, app_id, api_id, customer, status, code, canon, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
+	defer stmt.Close()
+	for _, p := range batch {
+		if p.r == nil {
+			continue // a Sync marker
+		}
+		r := *p.r
+		r.Seq = head.seq + 1
+		canon, err := r.Canonical()
+		if err != nil {
+			// A record the encoding refuses is a programming error; it
+			// must not stop the chain: record that it was refused.
+			s.log.Error("audit record refused", "err", err)
+			r = Record{Seq: head.seq + 1, Kind: KindSystem, Node: s.cfg.Node, TimeMs: r.TimeMs, Event: "audit.record_refused", RequestID: clip(r.RequestID)}
+			if canon, err = r.Canonical(); err != nil {
+				return err
+			}
+		}
+		h := ChainHash(head.hash, canon)
+		if _, err := stmt.Exec(r.Seq, r.Kind, r.TimeMs, r.RequestID, r.AppID, r.APIID, r.Customer, r.Status, r.Code, canon, h[:]); err != nil {
+			return fmt.Errorf("audit store: %w", err)
+		}
+		head = headState{seq: r.Seq, hash: h}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
+	s.head.Store(&head)
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 128 {
+		return ""
+	}
+	return s
+}
+
+// Sync returns once every record appended before it is durable.
+func (s *Store) Sync(ctx context.Context) error {
+	return s.AppendDurable(ctx, nil)
+}
+
+// Close commits what waits and closes the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	started := s.done != nil
+	signal(s.wake)
+	signal(s.hurry)
+	s.mu.Unlock()
+	if started {
+		<-s.done
+	}
+	err := error(ErrClosed)
+	s.state.Store(&err)
+	if s.db != nil {
+		return s.db.Close()
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"lijiang/audit"
+	"lijiang/gateway"
+	"lijiang/platform"
+	"lijiang/platform/smcrypto"
+)
+
+// nodeAudit is a node's audit trail: its chain store, the sink the gateway
+// writes access records to, and the feeds that chain the change log and
+// commit checkpoints.
+type nodeAudit struct {
+	store *audit.Store
+	keys  *audit.Keys
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+// openAudit opens data/audit.db. A store that does not open is logged and
+// left unavailable: the node serves A1 calls and refuses A2 ones
+// (AUDIT_UNAVAILABLE), and /readyz says why.
+func openAudit(n *node) *nodeAudit {
+	a := &nodeAudit{keys: &audit.Keys{Registry: n.store.Registry, Opener: n.keyring}}
+	a.store = audit.New(audit.Config{Path: filepath.Join(n.cfg.DataDir, platform.AuditFile), Node: n.nodeID, Window: n.cfg.AuditWindow,
+		Logger: n.log.With("component", "audit")})
+	if err := a.store.Open(); err != nil {
+		n.log.Error("the audit store did not open: A2 calls are refused until it does; run lijiang audit verify", "err", err)
+	}
+	return a
+}
+
+// start starts the change feed and the checkpointer.
+func (a *nodeAudit) start(n *node) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+	opener := platform.NewKeyOpener(n.keyring)
+	feed := audit.NewChangeFeed(audit.ChangeFeedConfig{Store: a.store, Node: n.nodeID, Changes: n.store.ChangesAfter, Logger: n.log.With("component", "audit"),
+		Role: func(kind, id string) string {
+			if kind != platform.ActorAdmin {
+				return ""
+			}
+			u, _ := n.store.Registry().Auth.AdminByID(id)
+			return u.Role
+		}})
+	cp := audit.NewCheckpointer(audit.CheckpointerConfig{Store: a.store, Node: n.nodeID, Every: n.cfg.AuditCheckpointEvery, Interval: n.cfg.AuditCheckpointInterval,
+		Logger: n.log.With("component", "audit"),
+		Event:  func(name string, d map[string]string) { a.store.Event(name, d) },
+		Sign: func(c *audit.Checkpoint) error {
+			key, serial, err := opener.Signer(n.store.Registry(), time.Now())
+			if err != nil {
+				return err
+			}
+			return c.Sign(key, serial)
+		},
+		Commit: func(ctx context.Context, c *audit.Checkpoint) error {
+			cmd, err := platform.NewCommand(platform.CmdAuditCheckpoint, 1, "", platform.Actor{Kind: platform.ActorSystem, ID: "audit", Node: n.nodeID}, time.Now(),
+				&platform.AuditCheckpoint{Node: c.Node, Seq: c.Seq, Head: c.HeadHex(), TimeMs: c.TimeMs, KeySerial: c.KeySerial, Signature: c.Signature})
+			if err != nil {
+				return err
+			}
+			_, err = n.cluster.Forwarder.Execute(ctx, cmd)
+			return err
+		}})
+	a.wg.Add(2)
+	go func() { defer a.wg.Done(); feed.Run(ctx) }()
+	go func() { defer a.wg.Done(); cp.Run(ctx) }()
+}
+
+// close stops the feeds (the checkpointer commits a last checkpoint) and
+// closes the store.
+func (a *nodeAudit) close(log *slog.Logger) {
+	if a == nil {
+		return
+	}
+	a.store.Event("node.stop", nil)
+	if err := a.store.Sync(context.Background()); err != nil {
+		log.Warn("audit sync at shutdown", "err", err)
+	}
+	if a.stop != nil {
+		a.stop()
+		a.wg.Wait()
+	}
+	if err := a.store.Close(); err != nil {
+		log.Warn("audit store close", "err", err)
+	}
+}
+
+// sink is the gateway's AccessSink on the node's chain.
+func (a *nodeAudit) sink() gateway.AccessSink { return accessSink{a} }
+
+type accessSink struct{ a *nodeAudit }
+
+func (s accessSink) record(r *gateway.AccessRecord) (*audit.Record, error) {
+	customer, err := s.a.keys.Hash(r.Customer)
+	if err != nil {
+		return nil, err
+	}
+	return &audit.Record{Kind: audit.KindAccess, Node: r.Node, TimeMs: r.Time.UnixMilli(), RequestID: r.RequestID, AppID: r.AppID, Serial: r.Serial,
+		Env: r.Env, APIID: r.APIID, Level: r.Level, Method: r.Method, Scheme: r.Scheme, ClientAddr: r.ClientAddr, Proto: r.Proto,
+		Status: r.Status, Code: r.Code, LatencyUS: r.LatencyMicros, Customer: customer, Rules: r.Rules}, nil
+}
+
+func (s accessSink) Record(r *gateway.AccessRecord) error {
+	rec, err := s.record(r)
+	if err != nil {
+		return err
+	}
+	return s.a.store.Append(rec)
+}
+
+func (s accessSink) RecordDurable(ctx context.Context, r *gateway.AccessRecord) error {
+	rec, err := s.record(r)
+	if err != nil {
+		return err
+	}
+	return s.a.store.AppendDurable(ctx, rec)
+}
+
+func (s accessSink) Ready() error { return s.a.store.Ready() }
+
+// verifyOptions are what a verify of node's chain trusts: its checkpoints
+// and the platform's signing keys, from a registry and checkpoints read from
+// the replicated state.
+func verifyOptions(node string, reg *platform.Registry, cps []platform.AuditCheckpoint) (audit.VerifyOptions, error) {
+	opts := audit.VerifyOptions{Node: node, PublicKey: func(serial string) *ecdsa.PublicKey {
+		k, ok := reg.PlatformKey(serial)
+		if !ok || k.Use != "sig" {
+			return nil
+		}
+		pub, err := smcrypto.ParsePublicKey([]byte(k.PublicPEM))
+		if err != nil {
+			return nil
+		}
+		return pub
+	}}
+	for _, c := range cps {
+		h, err := hex.DecodeString(c.Head)
+		if err != nil || len(h) != audit.HashSize {
+			return opts, fmt.Errorf("checkpoint %s/%d: bad head", c.Node, c.Seq)
+		}
+		opts.Checkpoints = append(opts.Checkpoints, audit.Checkpoint{Node: c.Node, Seq: c.Seq, Head: audit.Hash(h), TimeMs: c.TimeMs, KeySerial: c.KeySerial, Signature: c.Signature})
+	}
+	return opts, nil
+}
