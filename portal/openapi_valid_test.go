@@ -1,12 +1,14 @@
 package portal
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -363,4 +365,127 @@ func openAPIValidate(doc map[string]any, pointer string, body []byte) error {
 		return err
 	}
 	return sch.Validate(v)
+}
+
+// TestOpenAPIRequestExamples: every request body of the admin and portal
+// documents has an example (requestExamples), which decodes strictly into
+// the body's type (TestOpenAPIValid checks it against its schema);
+// routeBody names documented routes with a body; and the server does what
+// the documents say: it accepts the examples, and refuses each of them
+// without one of the fields its schema requires.
+func TestOpenAPIRequestExamples(t *testing.T) {
+	env := newTestEnv(t)
+	adm := env.admin(platform.RoleAdmin)
+	dev := env.developer()
+
+	env.server.docsMu.Lock()
+	docs := append([]routeDoc(nil), env.server.docs...)
+	env.server.docsMu.Unlock()
+	used := map[reflect.Type]bool{}
+	bodies := map[string]bool{}
+	for _, d := range docs {
+		if d.request == nil {
+			continue
+		}
+		used[d.request] = true
+		bodies[d.api+" "+strings.ToUpper(d.method)+" "+d.path] = true
+		if _, ok := requestExamples[d.request]; !ok {
+			t.Errorf("%s %s %s: no example of %v", d.api, d.method, d.path, d.request)
+		}
+	}
+	for typ, ex := range requestExamples {
+		if !used[typ] {
+			t.Errorf("requestExamples: %v is no documented request body", typ)
+		}
+		b, err := json.Marshal(ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(reflect.New(typ).Interface()); err != nil {
+			t.Errorf("the example of %v does not decode into it: %v", typ, err)
+		}
+	}
+	for k := range routeBody {
+		if !bodies[k] {
+			t.Errorf("routeBody: %s is no documented route with a body", k)
+		}
+	}
+
+	// example returns the documented example and required fields of the
+	// request body of method path in the document of api.
+	oas := map[string]map[string]any{}
+	for api, c := range map[string]*client{"admin": adm, "portal": dev} {
+		var doc map[string]any
+		mustStatus(t, c.do("GET", "/openapi.json", nil), 200).JSON(t, &doc)
+		oas[api] = doc
+	}
+	example := func(api, method, path string) (map[string]any, []any) {
+		t.Helper()
+		prefix := AdminPrefix
+		if api == "portal" {
+			prefix = PortalPrefix
+		}
+		op, _ := oas[api]["paths"].(map[string]any)[prefix+path].(map[string]any)[strings.ToLower(method)].(map[string]any)
+		rb, _ := op["requestBody"].(map[string]any)
+		sch, _ := rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+		examples, _ := sch["examples"].([]any)
+		if len(examples) == 0 {
+			t.Fatalf("%s %s %s: no example", api, method, path)
+		}
+		required, _ := sch["required"].([]any)
+		return examples[0].(map[string]any), required
+	}
+	// The register of an applicant gives the app that keys are uploaded
+	// to; the sign-up's example is used by a client of its own.
+	var reg registeredApplicant
+	fresh := env.newClient(env.PortalURL, env.portalSrv)
+	for _, c := range []struct {
+		api, method, path string
+		c                 *client
+		status            int
+		then              func(resp)
+		// missing is the answer to a body without a required field: 400
+		// naming it, or (a login, which never says which) 401.
+		missing int
+	}{
+		{"portal", "POST", "/signup", fresh, 201, nil, 0},
+		{"portal", "POST", "/login", fresh, 200, nil, http.StatusUnauthorized},
+		{"admin", "POST", "/users", adm, 201, nil, 0},
+		{"admin", "POST", "/apis", adm, 201, nil, 0},
+		{"admin", "POST", "/agreements", adm, 201, nil, 0},
+		{"portal", "POST", "/applicants", dev, 201, func(r resp) { r.JSON(t, &reg) }, 0},
+		{"portal", "POST", "/apps/{app_id}/keys", dev, 201, nil, 0},
+		{"admin", "POST", "/platform-keys/rotate", adm, 0, nil, 0},
+	} {
+		t.Run(c.api+" "+c.method+" "+c.path, func(t *testing.T) {
+			ex, required := example(c.api, c.method, c.path)
+			path := strings.ReplaceAll(c.path, "{app_id}", reg.SandboxApp.ID)
+			for _, r := range required {
+				name := r.(string)
+				without := map[string]any{}
+				for k, v := range ex {
+					if k != name {
+						without[k] = v
+					}
+				}
+				got := c.c.do(c.method, path, without)
+				if c.missing != 0 {
+					if got.Status != c.missing {
+						t.Errorf("without %s: %d %s, want %d", name, got.Status, got.Body, c.missing)
+					}
+				} else if got.Status != http.StatusBadRequest || !strings.HasPrefix(fmt.Sprint(got.Map(t)["field"]), name) {
+					t.Errorf("without %s: %d %s, want 400 naming it", name, got.Status, got.Body)
+				}
+			}
+			if c.status == 0 {
+				return // changes the node's keys: the refusals suffice
+			}
+			r := mustStatus(t, c.c.do(c.method, path, ex), c.status)
+			if c.then != nil {
+				c.then(r)
+			}
+		})
+	}
 }
