@@ -237,6 +237,9 @@ func openAPIProblems(doc map[string]any) []string {
 	// base of its $refs, and so do its examples' checks.
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
+	// An example's e-mail addresses, URIs and times are checked too (the
+	// formats the library knows; others, such as int64, are annotations).
+	c.AssertFormat()
 	if err := c.AddResource("doc.json", doc); err != nil {
 		return append(out, err.Error())
 	}
