@@ -158,17 +158,17 @@ func NewAppSecret() string {
 // to. A registration (ApplicantRegister) carries them, and an applicant's
 // record shows them.
 type ApplicantDetails struct {
-	Name         string `json:"name"`
-	USCC         string `json:"uscc"`
-	ContactName  string `json:"contact_name"`
-	ContactEmail string `json:"contact_email"`
-	ContactPhone string `json:"contact_phone"`
+	Name         string `json:"name" oa:"required" doc:"the organisation's name, 2-200 characters"`
+	USCC         string `json:"uscc" oa:"required" doc:"the 18-character unified social credit code (统一社会信用代码), check character included; it cannot change"`
+	ContactName  string `json:"contact_name" oa:"required" doc:"1-100 characters"`
+	ContactEmail string `json:"contact_email" oa:"required" format:"email"`
+	ContactPhone string `json:"contact_phone" oa:"required" doc:"a mainland China mobile number, +86 optional"`
 	// CallbackURL receives the applicant's notices (webhooks).
-	CallbackURL string `json:"callback_url"`
+	CallbackURL string `json:"callback_url" oa:"required" format:"uri" doc:"an https:// URL (not localhost) that receives the applicant's notices (webhooks)"`
 	// RedirectURIs are the OAuth redirect URIs of its apps.
-	RedirectURIs []string `json:"redirect_uris"`
+	RedirectURIs []string `json:"redirect_uris" doc:"the OAuth redirect URIs of its apps, https:// without a fragment"`
 	// IPAllow is the CIDR allow-list its apps may call from (empty: any).
-	IPAllow []string `json:"ip_allow"`
+	IPAllow []string `json:"ip_allow" doc:"the addresses or CIDR prefixes its apps may call from; empty: any"`
 }
 
 // Applicant is an applicant's record.

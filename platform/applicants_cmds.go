@@ -164,13 +164,13 @@ func aplText(minRunes, maxRunes int) func(string) (string, error) {
 // ApplicantChanges are the ApplicantDetails an update changes: the fields
 // present (not nil) are replaced. The USCC cannot change.
 type ApplicantChanges struct {
-	Name         *string   `json:"name,omitempty"`
-	ContactName  *string   `json:"contact_name,omitempty"`
-	ContactEmail *string   `json:"contact_email,omitempty"`
-	ContactPhone *string   `json:"contact_phone,omitempty"`
-	CallbackURL  *string   `json:"callback_url,omitempty"`
-	RedirectURIs *[]string `json:"redirect_uris,omitempty"`
-	IPAllow      *[]string `json:"ip_allow,omitempty"`
+	Name         *string   `json:"name,omitempty" doc:"2-200 characters; absent keeps it"`
+	ContactName  *string   `json:"contact_name,omitempty" doc:"1-100 characters; absent keeps it"`
+	ContactEmail *string   `json:"contact_email,omitempty" format:"email" doc:"absent keeps it"`
+	ContactPhone *string   `json:"contact_phone,omitempty" doc:"a mainland China mobile number; absent keeps it"`
+	CallbackURL  *string   `json:"callback_url,omitempty" format:"uri" doc:"an https:// URL receiving the notices (webhooks); absent keeps it"`
+	RedirectURIs *[]string `json:"redirect_uris,omitempty" doc:"replaces the list; absent keeps it"`
+	IPAllow      *[]string `json:"ip_allow,omitempty" doc:"replaces the list (empty: any address); absent keeps it"`
 }
 
 // ApplicantUpdate is the payload of CmdApplicantUpdate (version 1): the

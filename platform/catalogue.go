@@ -145,33 +145,33 @@ type Upstream struct {
 	// fragment), tried in turn, or the single target UpstreamSandbox. An A2
 	// API's plain http:// targets must be loopback addresses unless
 	// TrustedZone is set.
-	Targets []string `json:"targets"`
+	Targets []string `json:"targets" oa:"required" doc:"1-8 base URLs (https://, or http:// as the level allows) tried in turn, or the single target sandbox:"`
 	// TimeoutMs bounds each upstream call, 100 to 60000 ms.
-	TimeoutMs int `json:"timeout_ms"`
+	TimeoutMs int `json:"timeout_ms" oa:"required" doc:"bounds each upstream call: 100 to 60000 ms"`
 	// CAPEM is the PEM bundle of the certificate authorities the https://
 	// targets' certificates must chain to; empty means the system's roots.
-	CAPEM string `json:"ca_pem,omitempty"`
+	CAPEM string `json:"ca_pem,omitempty" doc:"PEM certificates of the https:// targets' certificate authorities; absent: the system's roots"`
 	// ClientCertPEM is the certificate (then its chain, PEM) the gateway
 	// presents to https:// targets that ask for one. Its private key is
 	// never part of the spec: it is given once and kept sealed
 	// (API.UpstreamKeySealed).
-	ClientCertPEM string `json:"client_cert_pem,omitempty"`
+	ClientCertPEM string `json:"client_cert_pem,omitempty" doc:"the PEM certificate (then its chain) the gateway presents to https:// targets"`
 	// TrustedZone is the operator's declaration that the plain http://
 	// targets are reached over a link inside a trusted network zone, which
 	// lets an A2 API use them.
-	TrustedZone bool `json:"trusted_zone,omitempty"`
+	TrustedZone bool `json:"trusted_zone,omitempty" doc:"the plain http:// targets are reached inside a trusted network zone (lets an A2 API use them)"`
 }
 
 // MaskRule masks one field of an API's responses (and of retained messages).
 type MaskRule struct {
 	// Field is a path into the JSON body: "$.a.b[*].c", "$.items[0].card_no"
 	// or plain dotted "a.b.c".
-	Field string `json:"field"`
+	Field string `json:"field" oa:"required" doc:"a path into the JSON body: $.a.b[*].c or a.b.c"`
 	// Kind is one of the Mask constants.
-	Kind string `json:"kind"`
+	Kind string `json:"kind" oa:"required"`
 	// KeepFirst and KeepLast are the characters kept in clear by MaskCustom.
-	KeepFirst int `json:"keep_first,omitempty"`
-	KeepLast  int `json:"keep_last,omitempty"`
+	KeepFirst int `json:"keep_first,omitempty" doc:"characters kept in clear at the start (kind custom only, 0-32)"`
+	KeepLast  int `json:"keep_last,omitempty" doc:"characters kept in clear at the end (kind custom only, 0-32)"`
 
 	steps []MaskStep
 }
@@ -185,9 +185,9 @@ func (m MaskRule) Steps() []MaskStep { return m.steps }
 // except that an absent path schema makes every path parameter a non-empty
 // string.
 type ParamSchemas struct {
-	Path  json.RawMessage `json:"path,omitempty"`
-	Query json.RawMessage `json:"query,omitempty"`
-	Body  json.RawMessage `json:"body,omitempty"`
+	Path  json.RawMessage `json:"path,omitempty" doc:"a JSON Schema object whose properties are the path parameters"`
+	Query json.RawMessage `json:"query,omitempty" doc:"a JSON Schema object whose properties are the query parameters"`
+	Body  json.RawMessage `json:"body,omitempty" doc:"the JSON Schema of the request body"`
 	// Headers are request headers of the API's own, beyond the protocol's
 	// (Authorization, LJ-User-Token, Content-Type): the catalogue lists them
 	// so that integrators send them. The gateway passes them through and
@@ -197,9 +197,9 @@ type ParamSchemas struct {
 
 // HeaderParam is a request header an API takes (ParamSchemas.Headers).
 type HeaderParam struct {
-	Name        string `json:"name"`
+	Name        string `json:"name" oa:"required" doc:"an HTTP header name, not one of the protocol's (Authorization, LJ-*)"`
 	Required    bool   `json:"required,omitempty"`
-	Description string `json:"description,omitempty"`
+	Description string `json:"description,omitempty" doc:"up to 500 bytes"`
 }
 
 // headerNamePattern is an HTTP field name (RFC 9110 token), at most 64
@@ -234,18 +234,18 @@ func checkHeaders(hs []HeaderParam) error {
 // APIContract is the part of an API's spec that its callers program
 // against, which the published catalogue shows developers as it is.
 type APIContract struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
+	Name        string `json:"name" oa:"required" doc:"1-128 characters"`
+	Description string `json:"description,omitempty" doc:"up to 4000 bytes"`
 	// APIVersion is the API's version, e.g. "v1"; the path template's first
 	// segment must be the same, so that the path alone selects the version.
-	APIVersion string `json:"api_version"`
-	Method     string `json:"method"`
+	APIVersion string `json:"api_version" oa:"required" pattern:"^v[0-9]{1,4}(\\.[0-9]{1,4})?$" doc:"the path's first segment"`
+	Method     string `json:"method" oa:"required"`
 	// Path is the path template, e.g. /v1/accounts/{account_no}/balance.
-	Path  string `json:"path"`
-	Level string `json:"level"`
+	Path  string `json:"path" oa:"required" doc:"the path template, starting with /{api_version}/, e.g. /v1/accounts/{account_no}/balance"`
+	Level string `json:"level" oa:"required" doc:"A1: public data; A2: a customer's data (SM2 signatures, encrypted bodies)"`
 	// ActsForUser: calls need a user token with ConsentScope (A2 only).
-	ActsForUser  bool         `json:"acts_for_user"`
-	ConsentScope string       `json:"consent_scope,omitempty"`
+	ActsForUser  bool         `json:"acts_for_user" doc:"calls need a customer's user token with consent_scope (A2 only)"`
+	ConsentScope string       `json:"consent_scope,omitempty" pattern:"^[a-z][a-z0-9_.:]{0,63}$" doc:"the consent a customer gives (with acts_for_user only)"`
 	Params       ParamSchemas `json:"params"`
 }
 
@@ -253,10 +253,10 @@ type APIContract struct {
 // its contract, and how the gateway serves it.
 type APISpec struct {
 	APIContract
-	Upstream  Upstream   `json:"upstream"`
-	Masking   []MaskRule `json:"masking,omitempty"`
-	Retention string     `json:"retention"`
-	Limits    Limits     `json:"limits"`
+	Upstream  Upstream   `json:"upstream" oa:"required"`
+	Masking   []MaskRule `json:"masking,omitempty" doc:"up to 64 rules masking fields of the answers (and of retained messages)"`
+	Retention string     `json:"retention" oa:"required" doc:"what the audit keeps of the messages: none, masked or sealed"`
+	Limits    Limits     `json:"limits" doc:"the default limits of every app granted the API"`
 }
 
 // API is one catalogue entry as the registry holds it. It is immutable once

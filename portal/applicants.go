@@ -51,9 +51,9 @@ const (
 // credentialWindow is the optional validity of a new credential (RFC 3339
 // times); absent, it starts now and lasts as long as the platform allows.
 type credentialWindow struct {
-	Serial    string     `json:"serial,omitempty"`
-	NotBefore *time.Time `json:"not_before,omitempty"`
-	NotAfter  *time.Time `json:"not_after,omitempty"`
+	Serial    string     `json:"serial,omitempty" pattern:"^[A-Za-z0-9._-]{1,64}$" doc:"the credential's serial in the Authorization header; absent: sec-1, sig-2, … by kind"`
+	NotBefore *time.Time `json:"not_before,omitempty" doc:"when it becomes valid; absent: now"`
+	NotAfter  *time.Time `json:"not_after,omitempty" doc:"when it expires; absent: as late as the platform allows (a certificate's own expiry at the latest)"`
 }
 
 type createSecretRequest struct {
@@ -70,36 +70,36 @@ type createdSecret struct {
 
 type uploadKeyRequest struct {
 	// Kind is sm2_sign or sm2_enc.
-	Kind string `json:"kind"`
+	Kind string `json:"kind" oa:"required" doc:"sm2_sign: verifies the app's LJ1-SM2-SM3 signatures; sm2_enc: encrypts the A2 answers to the app"`
 	// PublicKey is PEM "PUBLIC KEY" or hex 04||X||Y on the SM2 curve.
-	PublicKey string `json:"public_key"`
+	PublicKey string `json:"public_key" oa:"required" doc:"the SM2 public key: PEM \"PUBLIC KEY\" or hex 04||X||Y"`
 	credentialWindow
 }
 
 type uploadCertificateRequest struct {
 	// Certificate is one PEM X.509 certificate (SM2, ECDSA or RSA key).
-	Certificate string `json:"certificate"`
+	Certificate string `json:"certificate" oa:"required" doc:"one PEM X.509 certificate (SM2, ECDSA or RSA key)"`
 	credentialWindow
 }
 
 type reasonRequest struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" doc:"why, up to 2000 characters; required to suspend or exit an applicant and to reject a request or a grant proposal"`
 }
 
 type submitRequestRequest struct {
-	APIIDs           []string `json:"api_ids"`
-	AgreementVersion string   `json:"agreement_version"`
+	APIIDs           []string `json:"api_ids" oa:"required" doc:"1-200 ids of published APIs"`
+	AgreementVersion string   `json:"agreement_version" oa:"required" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$" doc:"the current agreement's version (GET agreements/current), which the applicant accepts"`
 	// Note is read by the applicant and the bank alike.
-	Note string `json:"note"`
+	Note string `json:"note" doc:"read by the applicant and the bank alike; up to 4000 characters"`
 	// InternalNote is the bank's own remark (bank users only; shown only
 	// in the admin API).
-	InternalNote string `json:"internal_note,omitempty"`
+	InternalNote string `json:"internal_note,omitempty" doc:"the bank's own remark, shown only in the admin API (admin API only); up to 4000 characters"`
 }
 
 type updateRequestRequest struct {
-	APIIDs       *[]string `json:"api_ids,omitempty"`
-	Note         *string   `json:"note,omitempty"`
-	InternalNote *string   `json:"internal_note,omitempty"` // bank users only
+	APIIDs       *[]string `json:"api_ids,omitempty" doc:"replaces the list: 1-200 ids of published APIs; absent keeps it"`
+	Note         *string   `json:"note,omitempty" doc:"replaces the note; absent keeps it"`
+	InternalNote *string   `json:"internal_note,omitempty" doc:"replaces the bank's own remark (admin API only); absent keeps it"` // bank users only
 }
 
 type approvedRequest struct {
@@ -108,9 +108,9 @@ type approvedRequest struct {
 }
 
 type createAgreementRequest struct {
-	Version string `json:"version"`
-	Title   string `json:"title"`
-	Text    string `json:"text"`
+	Version string `json:"version" oa:"required" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$" doc:"a new version name; it becomes the current one"`
+	Title   string `json:"title" oa:"required" doc:"1-200 characters"`
+	Text    string `json:"text" oa:"required" doc:"the agreement's text, 10 characters to 512 KiB; its SM3 digest is computed"`
 }
 
 // secretWarning goes with every new App_Secret.

@@ -124,35 +124,35 @@ func toAPIJSON(a *platform.API) apiJSON {
 // and never stored or shown in clear.
 type upstreamRequest struct {
 	platform.Upstream
-	ClientKeyPEM string `json:"client_key_pem,omitempty"`
+	ClientKeyPEM string `json:"client_key_pem,omitempty" doc:"the PEM private key of client_cert_pem, kept sealed and never shown; on an update, needed with a new certificate only"`
 }
 
 // apiCreateRequest is an API spec with its upstream's client key.
 type apiCreateRequest struct {
 	platform.APISpec
-	Upstream upstreamRequest `json:"upstream"` // in place of the spec's
+	Upstream upstreamRequest `json:"upstream" oa:"required"` // in place of the spec's
 }
 
 type apiUpdateRequest struct {
 	// Summary says what changed; required once the API is published.
-	Summary string `json:"summary,omitempty"`
+	Summary string `json:"summary,omitempty" doc:"what changed, sent to the applicants granted the API; required once it is published"`
 	platform.APISpec
-	Upstream upstreamRequest `json:"upstream"` // in place of the spec's
+	Upstream upstreamRequest `json:"upstream" oa:"required"` // in place of the spec's
 }
 
 type transitionRequest struct {
-	Summary string `json:"summary,omitempty"`
+	Summary string `json:"summary,omitempty" doc:"a note to the applicants granted the API"`
 }
 
 type deprecateRequest struct {
 	// Sunset is when the API will be retired (RFC 3339), in the future.
-	Sunset  time.Time `json:"sunset"`
-	Summary string    `json:"summary,omitempty"`
+	Sunset  time.Time `json:"sunset" oa:"required" doc:"when the API will be retired, in the future"`
+	Summary string    `json:"summary,omitempty" doc:"a note to the applicants granted the API"`
 }
 
 type grantRequest struct {
 	// Limits override the API's default limits (absent fields keep them).
-	Limits *platform.LimitsOverride `json:"limits,omitempty"`
+	Limits *platform.LimitsOverride `json:"limits,omitempty" doc:"the grant's own limits; absent fields keep the API's"`
 }
 
 type grantJSON struct {

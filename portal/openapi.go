@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func (s *Server) OpenAPI(api string) map[string]any {
 		if d.api != api {
 			continue
 		}
-		op := map[string]any{"summary": d.summary, "responses": map[string]any{
+		op := map[string]any{"summary": d.summary, "operationId": operationID(d.method, d.path), "responses": map[string]any{
 			"default": map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
 		}}
 		var params []any
@@ -78,7 +79,19 @@ func (s *Server) OpenAPI(api string) map[string]any {
 			op["parameters"] = params
 		}
 		if d.request != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.request, 0, false)}}}
+			body := routeBody[d.api+" "+strings.ToUpper(d.method)+" "+d.path]
+			sch := jsonSchema(d.request, 0, false)
+			if len(body.required) > 0 {
+				req, _ := sch["required"].([]string)
+				sch["required"] = sortedUnique(append(slices.Clone(req), body.required...))
+			}
+			if body.change {
+				sch["minProperties"] = 1
+			}
+			if ex, ok := requestExamples[d.request]; ok {
+				sch["examples"] = []any{ex}
+			}
+			op["requestBody"] = map[string]any{"required": !body.optional, "content": map[string]any{"application/json": map[string]any{"schema": sch}}}
 		}
 		ok := map[string]any{"description": "success"}
 		if d.response != nil {
@@ -106,6 +119,65 @@ func (s *Server) OpenAPI(api string) map[string]any {
 			"securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": cookie}},
 		},
 	}
+}
+
+// bodyDoc is what a route's documentation says of its request body beyond
+// its type: whether it may be absent (the handler reads it with
+// bindOptional), whether it must change something (a PATCH refusing
+// "nothing to change": at least one field), and the fields this route
+// requires of a type that other routes share (reasonRequest: a reason is
+// needed to suspend, exit or reject, not to resume or approve).
+type bodyDoc struct {
+	optional bool
+	change   bool
+	required []string
+}
+
+// routeBody is the one table of bodyDoc, keyed "api METHOD /path" as
+// routeQuery; a route not named here needs its body, with the fields its
+// type tags oa:"required".
+var routeBody = map[string]bodyDoc{
+	"admin POST /applicants/{id}/suspend":                {required: []string{"reason"}},
+	"admin POST /applicants/{id}/resume":                 {optional: true},
+	"admin POST /applicants/{id}/exit":                   {required: []string{"reason"}},
+	"admin POST /production-requests/{id}/approve":       {optional: true},
+	"admin POST /production-requests/{id}/reject":        {required: []string{"reason"}},
+	"admin POST /credentials/{id}/revoke":                {optional: true},
+	"admin POST /apis/{id}/publish":                      {optional: true},
+	"admin POST /apis/{id}/retire":                       {optional: true},
+	"admin PUT /apps/{app_id}/grants/{api_id}":           {optional: true},
+	"admin POST /grant-proposals/{id}/approve":           {optional: true},
+	"admin POST /grant-proposals/{id}/reject":            {required: []string{"reason"}},
+	"portal POST /apps/{app_id}/secrets":                 {optional: true},
+	"portal PATCH /applicants/{id}":                      {change: true},
+	"portal PATCH /production-requests/{id}":             {change: true},
+	"admin PATCH /production-requests/{id}":              {change: true},
+	"portal POST /apps/{app_id}/credentials/{id}/revoke": {optional: true},
+}
+
+// operationID names an operation for code generators: the method, then
+// each segment of the path capitalised, a parameter as "By" and its name
+// (POST /apis/{id}/publish: postApisByIdPublish).
+func operationID(method, path string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	for _, seg := range strings.Split(path, "/") {
+		if m := pathParamPattern.FindStringSubmatch(seg); m != nil {
+			b.WriteString("By")
+			seg = m[1]
+		}
+		for _, w := range strings.FieldsFunc(seg, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}
+
+// sortedUnique sorts list and drops repeats (a JSON Schema's required
+// names each field once).
+func sortedUnique(list []string) []string {
+	sort.Strings(list)
+	return slices.Compact(list)
 }
 
 // queryParamDoc describes a query parameter of routeQuery; any other query
@@ -137,6 +209,10 @@ var fieldEnums = map[reflect.Type]map[string][]string{
 	reflect.TypeOf(adminUserJSON{}):          {"role": platform.Roles, "status": {"active", "disabled"}},
 	reflect.TypeOf(createAdminUserRequest{}): {"role": platform.Roles},
 	reflect.TypeOf(updateAdminUserRequest{}): {"role": platform.Roles, "status": {"active", "disabled"}},
+	reflect.TypeOf(platform.MaskRule{}): {"kind": {platform.MaskCardNo, platform.MaskAccountNo, platform.MaskName, platform.MaskIDNo,
+		platform.MaskPhone, platform.MaskEmail, platform.MaskCustom}},
+	reflect.TypeOf(uploadKeyRequest{}): {"kind": {platform.CredentialSM2Sign, platform.CredentialSM2Enc}},
+	reflect.TypeOf(rotateKeyRequest{}): {"use": {"sig", "enc"}},
 }
 
 var (
@@ -147,8 +223,9 @@ var (
 // jsonSchema describes t as JSON Schema, following encoding/json's rules.
 // In a response (out), a field without omitempty is always present, so it
 // is required (and may be null when it is a pointer, slice or map). A
-// field's doc:"…" tag is its description, its format:"…" tag its format; in
-// a request, a field tagged oa:"required" is required.
+// field's doc:"…" tag is its description, its format:"…" tag its format,
+// its pattern:"…" tag its pattern (for strings the server refuses unless
+// they match it); in a request, a field tagged oa:"required" is required.
 func jsonSchema(t reflect.Type, depth int, out bool) map[string]any {
 	if depth > 8 {
 		return map[string]any{}
@@ -184,7 +261,9 @@ func jsonSchema(t reflect.Type, depth int, out bool) map[string]any {
 		props := map[string]any{}
 		var required []string
 		collectFields(t, props, &required, depth, out)
-		sort.Strings(required)
+		// An outer field hides an embedded one of the same name (as in
+		// encoding/json), which may have been required too.
+		required = sortedUnique(required)
 		m := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 		if len(required) > 0 {
 			m["required"] = required
@@ -231,6 +310,9 @@ func collectFields(t reflect.Type, props map[string]any, required *[]string, dep
 		}
 		if f.Tag.Get("format") != "" {
 			sch["format"] = f.Tag.Get("format")
+		}
+		if p := f.Tag.Get("pattern"); p != "" {
+			sch["pattern"] = p
 		}
 		if !out && f.Tag.Get("oa") == "required" {
 			*required = append(*required, name)

@@ -55,7 +55,7 @@ type platformKeyJSON struct {
 }
 
 type rotateKeyRequest struct {
-	Use string `json:"use"`
+	Use string `json:"use" oa:"required" doc:"sig: the key signing answers; enc: the key A2 requests are encrypted to"`
 }
 
 func (s *Server) keyJSON(k platform.PlatformKey) platformKeyJSON {
