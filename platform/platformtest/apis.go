@@ -40,3 +40,29 @@ func storeAPISpec(path, apiID string, spec any) error {
 	}
 	return nil
 }
+
+// ForgeCheckpoint rewrites the head of node's latest audit checkpoint in the
+// state database at path (a stopped node's), as an attacker without the
+// platform signing key could: the signature no longer verifies. It returns
+// the checkpoint's sequence.
+func ForgeCheckpoint(tb testing.TB, path, node string) uint64 {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=rw&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	var seq uint64
+	var head string
+	if err := db.QueryRow("SELECT seq, head FROM audit_checkpoints WHERE node = ? ORDER BY seq DESC LIMIT 1", node).Scan(&seq, &head); err != nil {
+		tb.Fatalf("no checkpoint of %s: %v", node, err)
+	}
+	forged := "0" + head[1:]
+	if forged == head {
+		forged = "1" + head[1:]
+	}
+	if _, err := db.Exec("UPDATE audit_checkpoints SET head = ? WHERE node = ? AND seq = ?", forged, node, seq); err != nil {
+		tb.Fatal(err)
+	}
+	return seq
+}
