@@ -15,14 +15,14 @@ type Filter struct {
 	APIID     string
 	// Customer is the keyed hash of a customer id (Keys.Hash of what the
 	// auditor typed), never the id itself.
-	Customer       string
-	Kind           string
-	Code           string
-	Status         int
-	FromMs, ToMs   int64 // ToMs exclusive
-	AfterSeq       uint64
-	Limit          int // 0: no limit
-	Descending     bool
+	Customer     string
+	Kind         string
+	Code         string
+	Status       int
+	FromMs, ToMs int64 // ToMs exclusive
+	AfterSeq     uint64
+	Limit        int // 0: no limit
+	Descending   bool
 }
 
 // Query reads the records of the store at path that match f, in sequence
