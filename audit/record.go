@@ -90,6 +90,12 @@ const (
 	maxDetail     = 64
 )
 
+// What a record's Body holds (Record.BodyKind), as the API's retention says.
+const (
+	BodyMasked = "masked" // the masked bodies, JSON {"request":…,"response":…}
+	BodySealed = "sealed" // the clear bodies, sealed with the audit key (Keys.SealBody)
+)
+
 // ErrBadRecord: a record is malformed or not in canonical form.
 var ErrBadRecord = errors.New("bad audit record")
 
