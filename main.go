@@ -378,9 +378,14 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		return err
 	}
 	n.sandbox = sandbox.New(sandbox.Config{Seed: 1, Logger: log.With("component", "sandbox")})
+	// The audit store opens before the control plane, which records login
+	// events in it and serves it to auditors.
+	n.audit = openAudit(n)
+	n.audit.store.Event("node.start", map[string]string{"version": version})
 	n.portal = portal.New(portal.Config{
 		Store: n.store, Exec: exec, Sealer: keyring, Cluster: n.cluster, NodeID: n.nodeID, IsLeader: n.cluster.Node.IsLeader, Customers: n.sandbox,
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.cluster.Node.WaitForIndex,
+		Audit: auditTrail{n: n, a: n.audit},
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
@@ -396,8 +401,6 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	if err := n.sandbox.Start(cfg.SandboxAddr); err != nil {
 		return fmt.Errorf("sandbox core bank: %w", err)
 	}
-	n.audit = openAudit(n)
-	n.audit.store.Event("node.start", map[string]string{"version": version})
 	n.gateway = gateway.New(gateway.Config{
 		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: exec,
 		Sink: n.audit.sink(), SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),

@@ -95,7 +95,7 @@ func (s *Server) adminAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		m := c.Request().Method
-		if p.Role == platform.RoleAuditor && m != http.MethodGet && m != http.MethodHead && c.Path() != AdminPrefix+"/logout" {
+		if p.Role == platform.RoleAuditor && m != http.MethodGet && m != http.MethodHead && c.Path() != AdminPrefix+"/logout" && !auditorPosts[c.Path()] {
 			return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "auditors read everything and change nothing"}
 		}
 		return next(c)
@@ -250,6 +250,7 @@ func (s *Server) adminLogin(c echo.Context) error {
 	u, known := s.store.Registry().Auth.AdminByUsername(strings.ToLower(strings.TrimSpace(req.Username)))
 	if known && u.LockedUntil.After(now) {
 		platform.VerifyPasswordOrDummy("", req.Password)
+		s.authEvent(c, EventLoginRefused, platform.SessionAdmin, u.ID, "", "locked")
 		return errAccountLocked
 	}
 	hash := ""
@@ -268,14 +269,17 @@ func (s *Server) adminLogin(c echo.Context) error {
 		clear(seed)
 	}
 	if !known {
+		s.authEvent(c, EventLoginFailed, platform.SessionAdmin, "", strings.ToLower(strings.TrimSpace(req.Username)), "unknown_account")
 		return errBadLogin
 	}
 	if !pwOK || !codeOK || u.Status != "active" {
-		if _, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorAdmin, ID: u.ID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+		res, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorAdmin, ID: u.ID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
 			platform.CmdLoginFailed, 1, platform.LoginFailed{Kind: platform.SessionAdmin, PrincipalID: u.ID,
-				MaxFailures: s.cfg.LoginMaxFailures, LockoutMs: s.cfg.LoginLockout.Milliseconds()}); err != nil {
+				MaxFailures: s.cfg.LoginMaxFailures, LockoutMs: s.cfg.LoginLockout.Milliseconds()})
+		if err != nil {
 			s.log.Warn("recording a failed login", "err", err)
 		}
+		s.loginFailedResult(c, platform.SessionAdmin, u.ID, res, err)
 		return errBadLogin
 	}
 	return s.startSession(c, platform.SessionAdmin, u.ID, step, AdminCookie, AdminPrefix, adminMe{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role})
@@ -640,6 +644,7 @@ func (s *Server) developerLogin(c echo.Context) error {
 	d, known := s.store.Registry().Auth.DeveloperByEmail(email)
 	if known && d.LockedUntil.After(s.now()) {
 		platform.VerifyPasswordOrDummy("", req.Password)
+		s.authEvent(c, EventLoginRefused, platform.SessionDeveloper, d.ID, "", "locked")
 		return errAccountLocked
 	}
 	hash := ""
@@ -648,9 +653,12 @@ func (s *Server) developerLogin(c echo.Context) error {
 	}
 	if !platform.VerifyPasswordOrDummy(hash, req.Password) || !known || d.Status != "active" {
 		if known {
-			s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorDeveloper, ID: d.ID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
+			res, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorDeveloper, ID: d.ID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
 				platform.CmdLoginFailed, 1, platform.LoginFailed{Kind: platform.SessionDeveloper, PrincipalID: d.ID,
 					MaxFailures: s.cfg.LoginMaxFailures, LockoutMs: s.cfg.LoginLockout.Milliseconds()})
+			s.loginFailedResult(c, platform.SessionDeveloper, d.ID, res, err)
+		} else {
+			s.authEvent(c, EventLoginFailed, platform.SessionDeveloper, "", email, "unknown_account")
 		}
 		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "wrong e-mail address or password"}
 	}

@@ -31,8 +31,11 @@ var ErrorCodes = []ErrorCode{
 	{CodeUnsupportedMedia, []int{http.StatusUnsupportedMediaType}, "A state-changing request whose body is not application/json.", "Send Content-Type: application/json."},
 	{CodePreconditionRequired, []int{http.StatusPreconditionRequired}, "A change to a versioned resource without If-Match.", "Read the resource and send `If-Match: \"<version>\"` with its ETag."},
 	{CodeTooManyAttempts, []int{http.StatusTooManyRequests}, "Too many logins or sign-ups from this address, or the account is locked after repeated failures.", "Wait (Retry-After when given) or ask an administrator to unlock the account."},
+	{CodeNotSealed, []int{http.StatusConflict}, "The audit record asked to be opened keeps no sealed body (its API's retention is none or masked).", "Read the record as it is (GET /audit/records); there is nothing to open."},
+	{CodeAuditDamaged, []int{http.StatusInternalServerError}, "A record of the node's audit store does not read back as it was chained, or a sealed body does not open.", "Run POST /audit/verify (or lijiang audit verify) and report the damage it names."},
 	{CodeInternal, []int{http.StatusInternalServerError}, "The server failed; the detail is in its log under the request id.", "Retry later; report the request_id if it persists."},
 	{CodeUnavailable, []int{http.StatusServiceUnavailable}, "The cluster cannot take changes now (no leader or no quorum).", "Retry after Retry-After seconds."},
+	{CodeAuditUnavailable, []int{http.StatusServiceUnavailable}, "The node's audit trail cannot be read, or cannot record the read first (an auditor's read is refused unless its event is durable in the chain).", "Retry after Retry-After seconds; if it persists, an operator checks the node's audit store (/readyz, its log)."},
 }
 
 // errorCodesExtension is the OpenAPI documents' x-error-codes.

@@ -67,6 +67,10 @@ func (s *Server) OpenAPI(api string) map[string]any {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
 		for _, name := range routeQuery[d.api+" "+strings.ToUpper(d.method)+" "+d.path] {
+			if p, ok := routeQueryDocs[d.api+" "+strings.ToUpper(d.method)+" "+d.path][name]; ok {
+				params = append(params, p)
+				continue
+			}
 			params = append(params, queryParamDoc(name))
 		}
 		if d.method == "patch" || d.method == "put" {
@@ -96,6 +100,9 @@ func (s *Server) OpenAPI(api string) map[string]any {
 		ok := map[string]any{"description": "success"}
 		if d.response != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": jsonSchema(d.response, 0, true)}}
+		}
+		if content, found := routeContent[d.api+" "+strings.ToUpper(d.method)+" "+d.path]; found {
+			ok["content"] = content
 		}
 		op["responses"].(map[string]any)["2XX"] = ok
 		if d.path != "/login" && d.path != "/signup" {
@@ -179,6 +186,14 @@ func sortedUnique(list []string) []string {
 	sort.Strings(list)
 	return slices.Compact(list)
 }
+
+// routeContent is the success answer's content of a route that does not
+// answer JSON (keyed as routeQuery).
+var routeContent = map[string]map[string]any{}
+
+// routeQueryDocs describe the query parameters of a route (keyed as
+// routeQuery) where they differ from queryParamDoc's.
+var routeQueryDocs = map[string]map[string]map[string]any{}
 
 // queryParamDoc describes a query parameter of routeQuery; any other query
 // parameter is refused.

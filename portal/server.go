@@ -86,6 +86,10 @@ type Config struct {
 	// and decrypts (default DefaultPlatformKeyOverlap, 30 days; at most half
 	// of platform.PlatformKeyValidity).
 	PlatformKeyOverlap time.Duration
+	// Audit is this node's audit trail, read by auditors through the admin
+	// API (audit.go) and given the login events no command records; nil
+	// answers the audit routes 503 AUDIT_UNAVAILABLE.
+	Audit AuditTrail
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.
@@ -129,6 +133,8 @@ type Server struct {
 	docs   []routeDoc
 	logins *ipLimiter
 	ids    *lj1.RequestIDGenerator
+	// verifying holds a token while an audit verify runs (one at a time).
+	verifying chan struct{}
 }
 
 // New returns a Server for cfg; nothing runs until Start.
@@ -177,7 +183,7 @@ func New(cfg Config) *Server {
 	// A successor must not be due as soon as it is made.
 	cfg.PlatformKeyOverlap = min(cfg.PlatformKeyOverlap, platform.PlatformKeyValidity/2)
 	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger, logins: newIPLimiter(cfg.LoginsPerMinute, cfg.LoginBurst),
-		ids: newRequestIDs(cfg.NodeID)}
+		ids: newRequestIDs(cfg.NodeID), verifying: make(chan struct{}, 1)}
 }
 
 // Start runs the control plane's background work until ctx ends.
