@@ -51,7 +51,8 @@ func (a *nodeAudit) start(n *node) {
 			}
 			u, _ := n.store.Registry().Auth.AdminByID(id)
 			return u.Role
-		}})
+		},
+		Customer: a.keys.Hash})
 	cp := audit.NewCheckpointer(audit.CheckpointerConfig{Store: a.store, Node: n.nodeID, Every: n.cfg.AuditCheckpointEvery, Interval: n.cfg.AuditCheckpointInterval,
 		Logger: n.log.With("component", "audit"),
 		Event:  func(name string, d map[string]string) { a.store.Event(name, d) },

@@ -113,6 +113,11 @@ type ChangeFeedConfig struct {
 	Changes func(after int64, limit int) ([]platform.Change, error)
 	// Role returns an actor's role now (admin users), or "".
 	Role func(kind, id string) string
+	// Customer returns the keyed hash of a customer's id (Keys.Hash): a
+	// change made by a customer (a consent) is chained with the hash as its
+	// actor and customer, never the id in clear. Without it, or
+	// when it fails, the actor's id is left out.
+	Customer func(id string) (string, error)
 	// Poll is how often new changes are looked for (default 200 ms).
 	Poll   time.Duration
 	Logger *slog.Logger
@@ -189,8 +194,19 @@ func (f *ChangeFeed) record(ch platform.Change) *Record {
 	if f.cfg.Role != nil {
 		a.Role = f.cfg.Role(ch.ActorKind, ch.ActorID)
 	}
+	customer := ""
+	if ch.ActorKind == platform.ActorCustomer {
+		a.ID = ""
+		if f.cfg.Customer != nil {
+			if h, err := f.cfg.Customer(ch.ActorID); err == nil {
+				a.ID, customer = h, h
+			} else {
+				f.cfg.Logger.Warn("audit change feed: a customer's id could not be hashed; left out", "index", ch.Index, "err", err)
+			}
+		}
+	}
 	return &Record{Kind: KindAdmin, Node: f.cfg.Node, TimeMs: ch.At.UnixMilli(), ChangeIndex: uint64(ch.Index), CommandID: ch.CommandID,
-		Action: ch.Type, Actor: a, Result: result, Digest: ch.Digest}
+		Action: ch.Type, Actor: a, Result: result, Digest: ch.Digest, Customer: customer}
 }
 
 // lastChangeIndex returns the change index of the chain's last admin record,

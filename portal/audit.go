@@ -75,6 +75,13 @@ const (
 // auditRecordsMaxFilter is the longest value of a filter.
 const auditRecordsMaxFilter = 256
 
+// exportStall is how long an export may wait for the client to take the
+// next piece; verifyMax is how long a verify through the API may run.
+const (
+	exportStall = time.Minute
+	verifyMax   = 15 * time.Minute
+)
+
 // auditorPosts are the routes an auditor may POST to although auditors
 // change nothing (adminAuth): they change no replicated state, and add only
 // to this node's own audit chain.
@@ -435,6 +442,11 @@ func (s *Server) auditExport(c echo.Context) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	c.Response().WriteHeader(http.StatusOK)
 	w := c.Response()
+	// The listener's write timeout bounds a whole answer; an export is
+	// bounded instead by its progress: each piece sent allows the next
+	// exportStall, so a large export streams on and a stalled client is cut.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(exportStall))
 	var cw *csv.Writer
 	if format == "csv" {
 		cw = csv.NewWriter(w)
@@ -461,6 +473,7 @@ func (s *Server) auditExport(c echo.Context) error {
 				cw.Flush()
 			}
 			w.Flush()
+			rc.SetWriteDeadline(time.Now().Add(exportStall))
 		}
 		return true
 	}
@@ -535,10 +548,20 @@ func (s *Server) auditVerify(c echo.Context) error {
 	if err := s.recordAccess(c, t, EventAuditVerify, detail); err != nil {
 		return err
 	}
-	rep, err := t.Verify(c.Request().Context(), fromMs, toMs)
+	// The verify runs while the request waits, up to verifyMax (the
+	// listener's write timeout is lifted to it); it reads the store in one
+	// read transaction beside the writer, blocking no other call.
+	ctx, cancel := context.WithTimeout(c.Request().Context(), verifyMax)
+	defer cancel()
+	http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(verifyMax + 10*time.Second))
+	rep, err := t.Verify(ctx, fromMs, toMs)
 	if err != nil {
 		if c.Request().Context().Err() != nil {
 			return c.Request().Context().Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeAuditUnavailable,
+				Message: "the verify did not finish in " + verifyMax.String() + ": verify a time range (from, to), or run lijiang audit verify on the node"}
 		}
 		s.log.Warn("audit verify could not run", "err", err)
 		return errAuditUnavailable
