@@ -144,6 +144,17 @@ func documentAnswers(op map[string]any, a *platform.API, responses map[string]an
 			ok["description"] = ok["description"].(string) + ". The schema and example are of the body after the gateway's masking"
 		}
 	}
+	if a.Method == "POST" {
+		// The gateway passes the service's status on: a creation may answer
+		// 201 (the sandbox's new transfer does; its idempotent replay 200).
+		created := map[string]any{"description": "the service's answer when the call creates something: as 200"}
+		for k, v := range responses["200"].(map[string]any) {
+			if k != "description" {
+				created[k] = v
+			}
+		}
+		responses["201"] = created
+	}
 	if ex, ok := decodeExample(a.RequestExample); ok {
 		if rb, _ := op["requestBody"].(map[string]any); rb != nil {
 			rb["content"].(map[string]any)["application/json"].(map[string]any)["example"] = ex

@@ -69,6 +69,9 @@ func TestCatalogueOpenAPIAnswers(t *testing.T) {
 	if err := openAPIValidate(doc, base+"/responses/200/content/application~1json/schema", ex); err != nil || ok["example"] == nil {
 		t.Errorf("response example %s: %v", ex, err)
 	}
+	if err := openAPIValidate(doc, base+"/responses/201/content/application~1json/schema", ex); err != nil {
+		t.Errorf("a POST's 201 answer: %v", err)
+	}
 	if openAPIValidate(doc, base+"/responses/200/content/application~1json/schema", []byte(`{"quote_id":"q"}`)) == nil {
 		t.Error("the response schema lets a body without rate pass")
 	}
