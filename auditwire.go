@@ -46,7 +46,7 @@ func (a *nodeAudit) start(n *node) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	opener := platform.NewKeyOpener(n.keyring)
-	feed := audit.NewChangeFeed(audit.ChangeFeedConfig{Store: a.store, Node: n.nodeID, Changes: n.store.ChangesAfter, Logger: n.log.With("component", "audit"),
+	feed := audit.NewChangeFeed(audit.ChangeFeedConfig{Store: a.store, Node: n.nodeID, Changes: n.store.ChangesAfter, Keys: a.keys, Logger: n.log.With("component", "audit"),
 		Role: func(kind, id string) string {
 			if kind != platform.ActorAdmin {
 				return ""
