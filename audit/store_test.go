@@ -266,8 +266,14 @@ func TestWriteFailureFailsClosed(t *testing.T) {
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if fmt.Sprint(ids) != "[req-000001 req-000004]" {
+	if fmt.Sprint(ids) != "[req-000001 req-000004 ]" {
 		t.Fatalf("records %v", ids)
+	}
+	// The failure is itself recorded once the store writes again.
+	var failed bool
+	must(t, Query(ctx, s.cfg.Path, Filter{Kind: KindSystem}, func(r *Record) bool { failed = failed || r.Event == "audit.write_failed"; return true }))
+	if !failed {
+		t.Fatal("no audit.write_failed event in the chain")
 	}
 }
 
@@ -499,5 +505,12 @@ func BenchmarkCanonical(b *testing.B) {
 		if _, err := r.Canonical(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
