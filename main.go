@@ -115,6 +115,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdConsent(args[1:], stdout)
 	case "cluster":
 		err = cmdCluster(args[1:], stdout)
+	case "webhook":
+		err = cmdWebhook(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:

@@ -161,7 +161,7 @@ func TestWebhookNoticesSignedAndRetried(t *testing.T) {
 		if h.Get("LJ-Serial") != serial || h.Get("Content-Type") != "application/json" || !lj1.ValidNonce(h.Get("LJ-Nonce")) {
 			t.Fatalf("request %d headers %v", i, h)
 		}
-		var body webhookBody
+		var body WebhookNotice
 		if err := json.Unmarshal(r.body, &body); err != nil {
 			t.Fatal(err)
 		}
