@@ -121,6 +121,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCluster(args[1:], stdout)
 	case "audit":
 		err = cmdAudit(args[1:], stdout, stderr)
+	case "webhook":
+		err = cmdWebhook(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:

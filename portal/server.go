@@ -72,8 +72,8 @@ type Config struct {
 	// LoginsPerMinute and LoginBurst bound log-ins and sign-ups per client
 	// address (default 30 a minute, bursts of 30).
 	LoginsPerMinute, LoginBurst int
-	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs
-	// (tests and the demo only).
+	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs,
+	// and applicants register such callback URLs (tests and the demo only).
 	AllowLoopbackHTTPWebhooks bool
 	// WaitForIndex waits until this node has applied the Raft log entry at
 	// index (raftstore.Node.WaitForIndex): a session cookie carries the index
