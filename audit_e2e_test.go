@@ -221,6 +221,9 @@ func TestAuditCrashAndTamper(t *testing.T) {
 		{"a checkpoint forged", func(t *testing.T, dir string) {
 			platformtest.ForgeCheckpoint(t, filepath.Join(dir, platform.StateFile), rep.Node)
 		}, audit.DamageForgedCheckpoint, 0},
+		{"the change log edited", func(t *testing.T, dir string) {
+			platformtest.EditChange(t, filepath.Join(dir, platform.StateFile), platform.CmdConsentGrant)
+		}, audit.DamageChangeLog, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

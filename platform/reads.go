@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -258,4 +259,29 @@ func changeDigest(ch Change, atMs int64, result []byte) string {
 	}
 	field(result)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ChangeDigest returns the Digest of the change applied at log index, as
+// ChangesAfter computes it; ok is false when there is none.
+func (s *Store) ChangeDigest(index int64) (digest string, ok bool, err error) {
+	err = s.read(func(db *sql.DB) error {
+		digest, ok, err = changeDigestAt(db, index)
+		return err
+	})
+	return digest, ok, err
+}
+
+func changeDigestAt(db queryer, index int64) (string, bool, error) {
+	var ch Change
+	var at int64
+	var result []byte
+	err := db.QueryRow("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result FROM changes WHERE log_index = ?", index).
+		Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode, &result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return changeDigest(ch, at, result), true, nil
 }
