@@ -283,3 +283,43 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAuditStoreDamagedRefusesA2: a node whose audit store does not open
+// serves A1 calls, refuses A2 calls with AUDIT_UNAVAILABLE without
+// forwarding them, and says why (log, /readyz); the damage is not repaired.
+func TestAuditStoreDamagedRefusesA2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	args := []string{"--demo", "--data-dir", dataDir, "--api-addr", freePort(t), "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t)}
+	p := startServe(t, []string{envKEK + "="}, args...)
+	p.stop(t)
+	damaged := []byte("this is not an audit store, it was overwritten")
+	must(t, os.WriteFile(auditPath(dataDir), damaged, 0o600))
+	os.Remove(auditPath(dataDir) + "-wal")
+	os.Remove(auditPath(dataDir) + "-shm")
+
+	p = startServe(t, []string{envKEK + "="}, args...)
+	load := newA2Load(t, p)
+	if _, err := load.c.Do(context.Background(), &client.Request{Method: "GET", Path: load.path, UserToken: load.token}); !client.IsCode(err, "AUDIT_UNAVAILABLE") {
+		t.Fatalf("A2 call with a damaged audit store: %v", err)
+	}
+	if resp, err := load.c.Get(context.Background(), "/v1/rates/deposit"); err != nil || resp.Status != 200 {
+		t.Fatalf("A1 call with a damaged audit store: %v", err)
+	}
+	_, body := get(t, httpsClient(0), "https://127.0.0.1:"+p.apiPort+"/readyz")
+	if !strings.Contains(string(body), `"audit":"unavailable`) {
+		t.Fatalf("/readyz does not say the audit store is unavailable: %s", body)
+	}
+	if !strings.Contains(p.errput(), "the audit store did not open") {
+		t.Fatalf("the log does not say why:\n%s", p.errput())
+	}
+	p.stop(t)
+	if got := mustRead(t, auditPath(dataDir)); string(got) != string(damaged) {
+		t.Fatal("the damaged store was changed")
+	}
+	if code, _, out := verifyCLI(t, dataDir); code != 2 {
+		t.Fatalf("verify of a store that is not one: exit %d\n%s", code, out)
+	}
+}

@@ -547,7 +547,13 @@ func health(e *echo.Echo, n *node) {
 			c.Response().Header().Set("Retry-After", "1")
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 		}
-		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "applied_index": n.store.AppliedIndex()})
+		// A node whose audit store cannot record serves A1 calls and
+		// refuses A2 ones (AUDIT_UNAVAILABLE): ready, and it says so.
+		audit := "ok"
+		if n.audit != nil && n.audit.store.Ready() != nil {
+			audit = "unavailable: A2 calls are refused (see the log)"
+		}
+		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "applied_index": n.store.AppliedIndex(), "audit": audit})
 	})
 }
 
