@@ -45,18 +45,22 @@ func (t auditTrail) Query(ctx context.Context, f audit.Filter, fn func(*audit.Re
 	return audit.Query(ctx, t.path(), f, fn)
 }
 
-// Verify verifies the node's chain against its checkpoints and the platform
-// keys of the replicated state, as lijiang audit verify does.
+// Verify verifies the node's chain against its checkpoints, the platform
+// keys and the change log of the replicated state, as lijiang audit verify
+// does.
 func (t auditTrail) Verify(ctx context.Context, fromMs, toMs int64) (*audit.Report, error) {
 	cps, err := t.n.store.AuditCheckpoints(t.n.nodeID)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := verifyOptions(t.n.nodeID, t.n.store.Registry(), cps)
+	reg := t.n.store.Registry()
+	opts, err := verifyOptions(t.n.nodeID, reg, cps)
 	if err != nil {
 		return nil, err
 	}
-	opts.FromMs, opts.ToMs = fromMs, toMs
+	// Admin records are checked against the change log this node applied,
+	// up to the registry's index (later changes may not be chained yet).
+	opts.FromMs, opts.ToMs, opts.ChangeDigest, opts.ChangesUpTo = fromMs, toMs, t.n.store.ChangeDigest, reg.AppliedIndex
 	return audit.VerifyStore(ctx, t.path(), opts)
 }
 
