@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,8 +50,9 @@ func TestAuditArchiveEndToEnd(t *testing.T) {
 	tmp := t.TempDir()
 	dataDir := filepath.Join(tmp, "data")
 	kek := filepath.Join(dataDir, platform.DevKEKFile)
-	p := startServe(t, []string{envKEK + "="}, "--demo", "--data-dir", dataDir, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-		"--raft-addr", freePort(t), "--audit-checkpoint-interval", "1s")
+	serveArgs := []string{"--demo", "--data-dir", dataDir, "--api-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+		"--raft-addr", freePort(t), "--audit-checkpoint-interval", "1s"}
+	p := startServe(t, []string{envKEK + "="}, serveArgs...)
 	load := newA2Load(t, p)
 	stop := make(chan struct{})
 	wg := load.run(4, stop)
@@ -154,6 +157,36 @@ func TestAuditArchiveEndToEnd(t *testing.T) {
 		if code, _, out := verifyArchive(t, filepath.Join(tmp, "missing.jsonl.gz"), false); code != 2 {
 			t.Fatalf("a missing segment: exit %d, want 2\n%s", code, out)
 		}
+	})
+	t.Run("the node goes on from the pruned store", func(t *testing.T) {
+		q := startServe(t, []string{envKEK + "="}, serveArgs...)
+		time.Sleep(1500 * time.Millisecond)
+		q.stop(t)
+		code, rep, out := verifyCLI(t, dataDir)
+		if code != 0 || !rep.Intact || rep.First != last+1 {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		// The change feed resumed after the archived admin records: no
+		// change is chained twice.
+		var archivedUpTo uint64
+		must(t, audit.Query(context.Background(), auditPath(dataDir), audit.Filter{Kind: audit.KindSystem}, func(r *audit.Record) bool {
+			if r.Event == "audit.archived" {
+				archivedUpTo, _ = strconv.ParseUint(r.Detail["change_index"], 10, 64)
+			}
+			return true
+		}))
+		if archivedUpTo == 0 {
+			t.Fatal("no audit.archived event with the change log's place")
+		}
+		seen := map[uint64]bool{}
+		err := audit.Query(context.Background(), auditPath(dataDir), audit.Filter{Kind: audit.KindAdmin}, func(r *audit.Record) bool {
+			if seen[r.ChangeIndex] || r.ChangeIndex <= archivedUpTo {
+				t.Errorf("change %d chained twice", r.ChangeIndex)
+			}
+			seen[r.ChangeIndex] = true
+			return true
+		})
+		must(t, err)
 	})
 	t.Run("no customer id or account number in clear in the segment", func(t *testing.T) {
 		raw := strings.Join(gunzipLines(t, seg), "\n")

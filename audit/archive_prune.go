@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"lijiang/platform/fsutil"
@@ -291,6 +292,13 @@ func (s *Store) prune(first, last uint64, lastHash Hash, archive string, detail 
 	if minSeq != first || len(h) != HashSize || Hash(h) != lastHash {
 		return fmt.Errorf("audit store: %w: the records archived changed before the prune", ErrDamaged)
 	}
+	// Where the change feed resumes, should no admin record remain.
+	changeIndex, err := lastChangeIndexTx(tx)
+	if err != nil {
+		return err
+	}
+	detail = maps.Clone(detail)
+	detail["change_index"] = strconv.FormatUint(changeIndex, 10)
 	if _, err := tx.Exec("DELETE FROM records WHERE seq <= ?", last); err != nil {
 		return fmt.Errorf("audit store: %w", err)
 	}
@@ -312,4 +320,52 @@ func (s *Store) prune(first, last uint64, lastHash Hash, archive string, detail 
 	}
 	s.head.Store(&headState{seq: r.Seq, hash: hh})
 	return nil
+}
+
+type queryRower interface {
+	QueryRow(query string, args ...any) *sql.Row
+}
+
+// lastChangeIndexTx is the change index of the chain's last admin record,
+// or the last prune's when none is left.
+func lastChangeIndexTx(db queryRower) (uint64, error) {
+	var canon []byte
+	err := db.QueryRow("SELECT canon FROM records WHERE kind = 'admin' ORDER BY seq DESC LIMIT 1").Scan(&canon)
+	if errors.Is(err, sql.ErrNoRows) {
+		return archivedChangeIndex(db)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit store: %w", err)
+	}
+	r, err := ParseCanonical(canon)
+	if err != nil {
+		return 0, fmt.Errorf("audit store: %w: %w", ErrDamaged, err)
+	}
+	return r.ChangeIndex, nil
+}
+
+// archivedChangeIndex is the change index the last audit.archived event
+// recorded: the change log's place when the admin records were pruned (0
+// when nothing was).
+func archivedChangeIndex(db queryRower) (uint64, error) {
+	var canon []byte
+	err := db.QueryRow(`SELECT canon FROM records WHERE kind = 'system' AND CAST(canon AS TEXT) LIKE '%"event":"audit.archived"%' ORDER BY seq DESC LIMIT 1`).Scan(&canon)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit store: %w", err)
+	}
+	r, err := ParseCanonical(canon)
+	if err != nil {
+		return 0, fmt.Errorf("audit store: %w: %w", ErrDamaged, err)
+	}
+	if r.Event != "audit.archived" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(r.Detail["change_index"], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("audit store: %w: the audit.archived event at %d has no change index", ErrDamaged, r.Seq)
+	}
+	return n, nil
 }

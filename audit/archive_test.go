@@ -532,3 +532,34 @@ func FuzzReadArchive(f *testing.F) {
 		}
 	})
 }
+
+// TestArchiveKeepsTheChangeFeedsPlace: with every admin record archived,
+// the change feed resumes after the last one archived, not from the start.
+func TestArchiveKeepsTheChangeFeedsPlace(t *testing.T) {
+	f := newChainWith(t, 20, func(i int) *Record {
+		return &Record{Kind: KindAdmin, Node: "n1", TimeMs: fixtureBase.UnixMilli() + int64(i), ChangeIndex: uint64(100 + i), Action: "api.publish",
+			Actor: &Actor{Kind: "admin", ID: "u1"}, Result: "ok"}
+	})
+	s := f.open(t)
+	got, err := Archive(context.Background(), f.archiveCfg(t, s, t.TempDir(), fixtureBase.Add(1000*Day)))
+	if err != nil || len(got) != 1 || got[0].Last != 20 {
+		t.Fatalf("%v %+v", err, got)
+	}
+	if n, err := s.lastChangeIndex(); err != nil || n != 120 {
+		t.Fatalf("change feed resumes after %d (%v), want 120", n, err)
+	}
+	// A second prune (of the first's event) carries the place on.
+	seq, head := s.Head()
+	c := Checkpoint{Node: "n1", Seq: seq, Head: head, TimeMs: 1}
+	if err := c.Sign(f.key, "sig1"); err != nil {
+		t.Fatal(err)
+	}
+	f.cps = append(f.cps, c)
+	got, err = Archive(context.Background(), f.archiveCfg(t, s, t.TempDir(), time.Now().Add(1000*Day)))
+	if err != nil || len(got) != 1 || got[0].Last != 21 {
+		t.Fatalf("%v %+v", err, got)
+	}
+	if n, err := s.lastChangeIndex(); err != nil || n != 120 {
+		t.Fatalf("after the second prune: %d (%v), want 120", n, err)
+	}
+}
