@@ -51,7 +51,7 @@ func newA2Load(t *testing.T, p *proc) *a2Load {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := c.ConsentAs(context.Background(), cust, sandbox.ScopeAccountsRead, prof.RedirectURI, nil)
+	tok, err := c.ConsentAs(context.Background(), cust, sandbox.ScopeAccountsRead+" "+sandbox.ScopePaymentsWrite, prof.RedirectURI, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +145,20 @@ func TestAuditCrashAndTamper(t *testing.T) {
 	if resp, err := load.c.Do(context.Background(), &client.Request{Method: "GET", Path: load.path, UserToken: load.token}); err != nil || resp.Status != 200 {
 		t.Fatalf("A2 call after the restart: %v", err)
 	}
+	// A transfer: its API keeps the bodies sealed with the audit key.
+	const toAccount = "6222020200998877662" // Luhn-valid
+	transfer, err := load.c.Do(context.Background(), &client.Request{Method: "POST", Path: "/v1/transfers", UserToken: load.token, Encrypt: true,
+		Header: map[string][]string{sandbox.HeaderIdempotencyKey: {"crash-test-transfer-1"}},
+		Body:   []byte(`{"from_account":"` + p.ready.DemoSeed.Account + `","to_account":"` + toAccount + `","amount":"1.23","currency":"CNY"}`)})
+	if err != nil || transfer.Status/100 != 2 {
+		t.Fatalf("transfer: %v %+v", err, transfer)
+	}
+	transferID := transfer.Header.Get(client.HeaderRequestID)
 	time.Sleep(2500 * time.Millisecond) // a checkpoint after the restart
 	p.stop(t)
 
 	found := map[string]bool{}
-	err := audit.Query(context.Background(), filepath.Join(dataDir, platform.AuditFile), audit.Filter{Kind: audit.KindAccess}, func(r *audit.Record) bool {
+	err = audit.Query(context.Background(), filepath.Join(dataDir, platform.AuditFile), audit.Filter{Kind: audit.KindAccess}, func(r *audit.Record) bool {
 		if r.Level == platform.LevelA2 && r.Status/100 == 2 {
 			found[r.RequestID] = true
 		}
@@ -169,9 +178,28 @@ func TestAuditCrashAndTamper(t *testing.T) {
 	}
 	t.Logf("%d A2 calls acknowledged before SIGKILL, all recorded; chain of %d records, %d checkpoints, intact", len(acked), rep.Records, rep.Checkpoints)
 
+	// The transfer's record keeps its bodies sealed; the audit key opens them.
+	var sealedRec *audit.Record
+	must(t, audit.Query(context.Background(), auditPath(dataDir), audit.Filter{RequestID: transferID}, func(r *audit.Record) bool { sealedRec = r; return false }))
+	if sealedRec == nil || sealedRec.BodyKind != audit.BodySealed || sealedRec.Customer == "" {
+		t.Fatalf("the transfer's record: %+v", sealedRec)
+	}
+	reg, err := platform.ReadState(filepath.Join(dataDir, platform.StateFile))
+	must(t, err)
+	keyring, err := loadKeyring(Config{KEKFile: filepath.Join(dataDir, platform.DevKEKFile)}, false)
+	must(t, err)
+	keys := &audit.Keys{Registry: func() *platform.Registry { return reg }, Opener: keyring}
+	opened, err := keys.OpenBody(sealedRec)
+	if err != nil || !strings.Contains(string(opened), `"amount":"1.23"`) || !strings.Contains(string(opened), toAccount) {
+		t.Fatalf("opening the sealed bodies: %v %s", err, opened)
+	}
+	if want, _ := keys.Hash(sandbox.DemoCustomers()[0].ID); sealedRec.Customer != want {
+		t.Fatalf("customer %q, want the keyed hash %q", sealedRec.Customer, want)
+	}
+
 	// No customer id or account number in clear in the store.
 	raw := mustRead(t, filepath.Join(dataDir, platform.AuditFile))
-	for _, s := range []string{p.ready.DemoSeed.Account, "zhangsan", "张三"} {
+	for _, s := range []string{p.ready.DemoSeed.Account, toAccount, sandbox.DemoCustomers()[0].ID, "zhangsan", "张三"} {
 		if strings.Contains(string(raw), s) {
 			t.Errorf("audit.db holds %q in clear", s)
 		}
@@ -193,6 +221,9 @@ func TestAuditCrashAndTamper(t *testing.T) {
 		{"a checkpoint forged", func(t *testing.T, dir string) {
 			platformtest.ForgeCheckpoint(t, filepath.Join(dir, platform.StateFile), rep.Node)
 		}, audit.DamageForgedCheckpoint, 0},
+		{"the change log edited", func(t *testing.T, dir string) {
+			platformtest.EditChange(t, filepath.Join(dir, platform.StateFile), platform.CmdConsentGrant)
+		}, audit.DamageChangeLog, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,5 +281,45 @@ func copyDir(t *testing.T, from, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAuditStoreDamagedRefusesA2: a node whose audit store does not open
+// serves A1 calls, refuses A2 calls with AUDIT_UNAVAILABLE without
+// forwarding them, and says why (log, /readyz); the damage is not repaired.
+func TestAuditStoreDamagedRefusesA2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	args := []string{"--demo", "--data-dir", dataDir, "--api-addr", freePort(t), "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t)}
+	p := startServe(t, []string{envKEK + "="}, args...)
+	p.stop(t)
+	damaged := []byte("this is not an audit store, it was overwritten")
+	must(t, os.WriteFile(auditPath(dataDir), damaged, 0o600))
+	os.Remove(auditPath(dataDir) + "-wal")
+	os.Remove(auditPath(dataDir) + "-shm")
+
+	p = startServe(t, []string{envKEK + "="}, args...)
+	load := newA2Load(t, p)
+	if _, err := load.c.Do(context.Background(), &client.Request{Method: "GET", Path: load.path, UserToken: load.token}); !client.IsCode(err, "AUDIT_UNAVAILABLE") {
+		t.Fatalf("A2 call with a damaged audit store: %v", err)
+	}
+	if resp, err := load.c.Get(context.Background(), "/v1/rates/deposit"); err != nil || resp.Status != 200 {
+		t.Fatalf("A1 call with a damaged audit store: %v", err)
+	}
+	_, body := get(t, httpsClient(0), "https://127.0.0.1:"+p.apiPort+"/readyz")
+	if !strings.Contains(string(body), `"audit":"unavailable`) {
+		t.Fatalf("/readyz does not say the audit store is unavailable: %s", body)
+	}
+	if !strings.Contains(p.errput(), "the audit store did not open") {
+		t.Fatalf("the log does not say why:\n%s", p.errput())
+	}
+	p.stop(t)
+	if got := mustRead(t, auditPath(dataDir)); string(got) != string(damaged) {
+		t.Fatal("the damaged store was changed")
+	}
+	if code, _, out := verifyCLI(t, dataDir); code != 2 {
+		t.Fatalf("verify of a store that is not one: exit %d\n%s", code, out)
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -44,7 +46,7 @@ func (a *nodeAudit) start(n *node) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	opener := platform.NewKeyOpener(n.keyring)
-	feed := audit.NewChangeFeed(audit.ChangeFeedConfig{Store: a.store, Node: n.nodeID, Changes: n.store.ChangesAfter, Logger: n.log.With("component", "audit"),
+	feed := audit.NewChangeFeed(audit.ChangeFeedConfig{Store: a.store, Node: n.nodeID, Changes: n.store.ChangesAfter, Keys: a.keys, Logger: n.log.With("component", "audit"),
 		Role: func(kind, id string) string {
 			if kind != platform.ActorAdmin {
 				return ""
@@ -145,9 +147,54 @@ func (s accessSink) record(r *gateway.AccessRecord) (*audit.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &audit.Record{Kind: audit.KindAccess, Node: r.Node, TimeMs: r.Time.UnixMilli(), RequestID: r.RequestID, AppID: r.AppID, Serial: r.Serial,
+	rec := &audit.Record{Kind: audit.KindAccess, Node: r.Node, TimeMs: r.Time.UnixMilli(), RequestID: r.RequestID, AppID: r.AppID, Serial: r.Serial,
 		Env: r.Env, APIID: r.APIID, Level: r.Level, Method: r.Method, Scheme: r.Scheme, ClientAddr: r.ClientAddr, Proto: r.Proto,
-		Status: r.Status, Code: r.Code, LatencyUS: r.LatencyMicros, Customer: customer, Rules: r.Rules}, nil
+		Status: r.Status, Code: r.Code, LatencyUS: r.LatencyMicros, Customer: customer, Rules: r.Rules}
+	if r.Retention == platform.RetentionMasked || r.Retention == platform.RetentionSealed {
+		body := retainedBodies(r.ReqBody, r.RespBody)
+		if len(body) > maxRetainedBody {
+			// A record stays small (audit.MaxRecordSize): bodies this large
+			// are not kept, and the record says so.
+			smcrypto.Wipe(body)
+			body = []byte(`{"not_kept":"the bodies are larger than 256 KiB"}`)
+		}
+		defer smcrypto.Wipe(r.ReqBody)
+		defer smcrypto.Wipe(r.RespBody)
+		if r.Retention == platform.RetentionMasked {
+			rec.BodyKind, rec.Body = audit.BodyMasked, string(bytes.ToValidUTF8(body, []byte("\uFFFD")))
+		} else {
+			sealed, err := s.a.keys.SealBody(r.Node, r.RequestID, body)
+			smcrypto.Wipe(body)
+			if err != nil {
+				return nil, err
+			}
+			rec.BodyKind, rec.Body = audit.BodySealed, sealed
+		}
+	}
+	return rec, nil
+}
+
+// maxRetainedBody bounds the bodies a record keeps.
+const maxRetainedBody = 256 << 10
+
+// retainedBodies is the JSON a record keeps of a call's bodies:
+// {"request":…,"response":…}, each the body's JSON, or null.
+func retainedBodies(req, resp []byte) []byte {
+	part := func(b []byte) []byte {
+		if len(b) == 0 || !json.Valid(b) {
+			return []byte("null")
+		}
+		var buf bytes.Buffer
+		if json.Compact(&buf, b) != nil {
+			return []byte("null")
+		}
+		return buf.Bytes()
+	}
+	out := []byte(`{"request":`)
+	out = append(out, part(req)...)
+	out = append(out, `,"response":`...)
+	out = append(out, part(resp)...)
+	return append(out, '}')
 }
 
 func (s accessSink) Record(r *gateway.AccessRecord) error {

@@ -62,6 +62,10 @@ Usage:
                                   verified segments, then prune them from the store
   lijiang cluster remove|promote|demote --node-id ID [--data-dir D --kek-file K]
                                   change a member, through the local running node
+  lijiang webhook listen --keys KEYS [--addr A] [--save-dir D] [--count N]
+                                  receive notices, verify them, print each as a JSON line
+  lijiang webhook verify --keys KEYS --headers F --body F
+                                  verify a saved notice's signature
   lijiang totp --secret SECRET    print the current one-time code of a TOTP secret
   lijiang version [--json]        print the version
 `

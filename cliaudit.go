@@ -102,27 +102,31 @@ func auditVerify(cfg Config, node string, opts audit.VerifyOptions, progress io.
 			return nil, err
 		}
 	}
-	reg, cps, err := platform.ReadAuditState(filepath.Join(cfg.DataDir, platform.StateFile), node)
+	var report *audit.Report
+	err = platform.ReadAuditState(filepath.Join(cfg.DataDir, platform.StateFile), node, func(reg *platform.Registry, cps []platform.AuditCheckpoint, digest func(int64) (string, bool, error)) error {
+		if ak := reg.AuditKey; ak != nil {
+			if _, err := keyring.Open(platform.AuditKeyAAD(ak.ID), ak.Sealed); err != nil {
+				return fmt.Errorf("the key-encryption key does not open this node's secrets: %w", err)
+			}
+		}
+		vo, err := verifyOptions(node, reg, cps)
+		if err != nil {
+			return err
+		}
+		vo.FromMs, vo.ToMs, vo.ChangeDigest, vo.ChangesUpTo = opts.FromMs, opts.ToMs, digest, reg.AppliedIndex
+		start := time.Now()
+		vo.Progress = func(done uint64) {
+			fmt.Fprintf(progress, "audit verify: %d records checked (%s)\n", done, time.Since(start).Round(time.Second))
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		report, err = audit.VerifyStore(ctx, filepath.Join(cfg.DataDir, platform.AuditFile), vo)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.DataDir, err)
 	}
-	if ak := reg.AuditKey; ak != nil {
-		if _, err := keyring.Open(platform.AuditKeyAAD(ak.ID), ak.Sealed); err != nil {
-			return nil, fmt.Errorf("the key-encryption key does not open this node's secrets: %w", err)
-		}
-	}
-	vo, err := verifyOptions(node, reg, cps)
-	if err != nil {
-		return nil, err
-	}
-	vo.FromMs, vo.ToMs = opts.FromMs, opts.ToMs
-	start := time.Now()
-	vo.Progress = func(done uint64) {
-		fmt.Fprintf(progress, "audit verify: %d records checked (%s)\n", done, time.Since(start).Round(time.Second))
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	return audit.VerifyStore(ctx, filepath.Join(cfg.DataDir, platform.AuditFile), vo)
+	return report, nil
 }
 
 func printVerifyReport(w io.Writer, r *audit.Report) {

@@ -57,7 +57,7 @@ func TestDeveloperGuide(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary")
 	}
-	for _, tool := range []string{"bash", "curl", "jq"} {
+	for _, tool := range []string{"bash", "curl", "jq", "openssl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the developer guide's test needs %s: apt-get install -y %s", tool, tool)
 		}
@@ -105,6 +105,14 @@ func TestDeveloperGuide(t *testing.T) {
 		regexp.MustCompile(`\{"serial":"sig-1","status":"revoked"\}`),
 		regexp.MustCompile(`\{"serial":"sec-1","status":"revoked"\}`),
 		regexp.MustCompile(`\{"kind":"sm2_enc","serial":"enc-2"`),
+		// The encryption key switched with LJ-Encrypt-Serial, the old one revoked.
+		regexp.MustCompile(`\{"serial":"enc-1","status":"revoked"\}\nHTTP 400 ENCRYPTION_REQUIRED[^\n]*\n(lijiang: [^\n]*\n)?HTTP 200 \(request \S+; signature by \S+ verified, decrypted\)`),
+		// A webhook received, verified by the receiver, by OpenSSL and by webhook verify; a tampered one refused.
+		regexp.MustCompile(`\{"kind":"api.deprecated","api_id":"\S+","title":`),
+		regexp.MustCompile(`\{"status":"delivered","attempts":1,"last_status":204\}`),
+		regexp.MustCompile(`(?m)^Verified OK$`),
+		regexp.MustCompile(`notice ntc_\S+ verified \(signature by \S+\)`),
+		regexp.MustCompile(`webhook verify: webhook signature does not verify`),
 	} {
 		if !want.MatchString(o) {
 			t.Errorf("the guide's output lacks %s:\n%s", want, o)

@@ -57,6 +57,8 @@ const (
 	flagDemo        = "demo"
 	flagSnapThresh  = "raft-snapshot-threshold"
 	flagSandboxAddr = "sandbox-addr"
+	flagPublicURL   = "public-url"
+	flagSandboxURL  = "sandbox-public-url"
 	flagTrailLogs   = "raft-trailing-logs"
 	flagSnapIntv    = "raft-snapshot-interval"
 	flagRaftTimeout = "raft-timeout"
@@ -122,6 +124,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCluster(args[1:], stdout)
 	case "audit":
 		err = cmdAudit(args[1:], stdout, stderr)
+	case "webhook":
+		err = cmdWebhook(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
@@ -170,6 +174,7 @@ type Config struct {
 	KEKFile, OldKEKFile             string
 	Demo                            bool
 	SandboxAddr                     string
+	PublicURL, SandboxPublicURL     string
 	SnapshotThreshold, TrailingLogs uint64
 	SnapshotInterval, RaftTimeout   time.Duration
 	ShutdownTimeout                 time.Duration
@@ -198,6 +203,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.OldKEKFile, flagOldKEKFile, "", "previous key-encryption key, still accepted for opening secrets during a rotation")
 	fs.BoolVar(&c.Demo, flagDemo, false, "demo mode: dev key-encryption key, demo data; never for production")
 	fs.StringVar(&c.SandboxAddr, flagSandboxAddr, "127.0.0.1:0", "the sandbox core bank's address (loopback only; :0 picks a port)")
+	fs.StringVar(&c.PublicURL, flagPublicURL, "", "the gateway's public base URL (https://host[:port]) the API catalogue lists as its server (default: relative; with --"+flagDemo+": the demo's API address)")
+	fs.StringVar(&c.SandboxPublicURL, flagSandboxURL, "", "the sandbox's public base URL, if the sandbox is served elsewhere (default: --"+flagPublicURL+")")
 	fs.Uint64Var(&c.SnapshotThreshold, flagSnapThresh, 0, "Raft log entries between snapshots (default 8192)")
 	fs.DurationVar(&c.SnapshotInterval, flagSnapIntv, 0, "how often Raft checks --"+flagSnapThresh+" (default 2m; at least 1s)")
 	fs.DurationVar(&c.RaftTimeout, flagRaftTimeout, 500*time.Millisecond, "Raft heartbeat and election timeout: failover takes one to three times it; raise it for sites far apart (100ms-10s)")
@@ -233,6 +240,14 @@ func (c *Config) Validate() error {
 	}
 	if host, _, err := net.SplitHostPort(c.SandboxAddr); err != nil || !platform.IsLoopbackHost(host) {
 		return usagef("--%s %q: the sandbox listens on a loopback address only, e.g. 127.0.0.1:0", flagSandboxAddr, c.SandboxAddr)
+	}
+	for _, u := range []struct{ name, url string }{{flagPublicURL, c.PublicURL}, {flagSandboxURL, c.SandboxPublicURL}} {
+		if err := portal.CheckPublicURL(u.url); u.url != "" && err != nil {
+			return usagef("--%s %q: %v", u.name, u.url, err)
+		}
+	}
+	if c.SandboxPublicURL != "" && c.PublicURL == "" {
+		return usagef("--%s needs --%s", flagSandboxURL, flagPublicURL)
 	}
 	if c.RaftTimeout < 100*time.Millisecond || c.RaftTimeout > 10*time.Second {
 		return usagef("--%s %v: give 100ms to 10s", flagRaftTimeout, c.RaftTimeout)
@@ -393,6 +408,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	n.portal = portal.New(portal.Config{
 		Store: n.store, Exec: exec, Sealer: keyring, Cluster: n.cluster, NodeID: n.nodeID, IsLeader: n.cluster.Node.IsLeader, Customers: n.sandbox,
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.cluster.Node.WaitForIndex,
+		PublicURL: cfg.PublicURL, SandboxPublicURL: cfg.SandboxPublicURL,
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
@@ -432,6 +448,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	var demo *sandbox.DemoSeed
 	if cfg.Demo {
 		demoCfg.BaseURL = fmt.Sprintf("https://127.0.0.1:%d", n.api.Port())
+		if cfg.PublicURL == "" {
+			n.portal.SetPublicURLs(demoCfg.BaseURL, "")
+		}
 		if demo, err = n.sandbox.EnsureDemoApplicant(ctx, demoCfg); err != nil {
 			return fmt.Errorf("demo applicant: %w", err)
 		}
@@ -540,7 +559,13 @@ func health(e *echo.Echo, n *node) {
 			c.Response().Header().Set("Retry-After", "1")
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 		}
-		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "applied_index": n.store.AppliedIndex()})
+		// A node whose audit store cannot record serves A1 calls and
+		// refuses A2 ones (AUDIT_UNAVAILABLE): ready, and it says so.
+		audit := "ok"
+		if n.audit != nil && n.audit.store.Ready() != nil {
+			audit = "unavailable: A2 calls are refused (see the log)"
+		}
+		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "applied_index": n.store.AppliedIndex(), "audit": audit})
 	})
 }
 

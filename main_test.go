@@ -18,6 +18,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,7 +99,7 @@ func TestImportRules(t *testing.T) {
 		for _, line := range list("-f", `{{.ImportPath}}|{{join .Imports ","}},{{join .TestImports ","}},{{join .XTestImports ","}}`, "./...") {
 			pkg, imports, _ := strings.Cut(line, "|")
 			switch pkg {
-			case "lijiang/platform", "lijiang/platform/platformtest", "lijiang/raftstore", "lijiang/audit":
+			case "lijiang/platform", "lijiang/platform/platformtest", "lijiang/raftstore", "lijiang/audit", "lijiang/audit/audittest":
 				// audit keeps its own database, the node's chain (audit.db).
 				continue
 			}
@@ -107,8 +108,11 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 		for _, line := range list("-f", `{{.ImportPath}}|{{join .Imports ","}}`, "./...") {
-			if pkg, imports, _ := strings.Cut(line, "|"); slices.Contains(strings.Split(imports, ","), "lijiang/platform/platformtest") {
-				t.Errorf("%s imports platformtest outside its tests", pkg)
+			pkg, imports, _ := strings.Cut(line, "|")
+			for _, testOnly := range []string{"lijiang/platform/platformtest", "lijiang/audit/audittest"} {
+				if slices.Contains(strings.Split(imports, ","), testOnly) {
+					t.Errorf("%s imports %s outside its tests", pkg, testOnly)
+				}
 			}
 		}
 	})
@@ -200,6 +204,10 @@ func TestServeRefusesBadInputAndChangesNothing(t *testing.T) {
 		{"same ports", []string{"--api-addr", ":9000", "--admin-addr", "127.0.0.1:9000"}, fresh, exitUsage, "different ports"},
 		{"raft timeout too short", []string{"--raft-timeout", "10ms"}, fresh, exitUsage, "--raft-timeout"},
 		{"tls 1.1", []string{"--min-tls", "1.1"}, fresh, exitUsage, "--min-tls"},
+		{"public url in clear", []string{"--public-url", "http://api.bank.example"}, fresh, exitUsage, "--public-url"},
+		{"public url with a path", []string{"--public-url", "https://api.bank.example/gw"}, fresh, exitUsage, "must not have a path"},
+		{"bad sandbox public url", []string{"--public-url", "https://api.bank.example", "--sandbox-public-url", "https://u:p@sbx.example"}, fresh, exitUsage, "--sandbox-public-url"},
+		{"sandbox public url alone", []string{"--sandbox-public-url", "https://sbx.bank.example"}, fresh, exitUsage, "needs --public-url"},
 		{"cert without key", []string{"--tls-cert", "x.pem"}, fresh, exitUsage, "go together"},
 		{"bad node id", []string{"--node-id", "a b"}, fresh, exitUsage, "--node-id"},
 		{"join without token", []string{"--join", "127.0.0.1:9443"}, fresh, exitUsage, "--join and --join-token go together"},
@@ -683,6 +691,10 @@ func TestServeDemo(t *testing.T) {
 	if out, err := exec.Command(lijiangBinary(t), "call", "--app-id", "x", "GET", "/v1/products").CombinedOutput(); err == nil || !strings.Contains(string(out), "--base-url") {
 		t.Fatalf("call without a gateway: %v %s", err, out)
 	}
+	// The catalogue lists the demo's gateway as its servers.
+	if servers := catalogueServers(t, p.apiPort); len(servers) != 2 || servers[0] != prof.BaseURL || servers[1] != prof.BaseURL {
+		t.Fatalf("catalogue servers %v, want %s twice", servers, prof.BaseURL)
+	}
 	p.stop(t)
 }
 
@@ -967,6 +979,36 @@ func signup(t *testing.T, apiPort, email string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// catalogueServers signs up and logs in a developer through a node's public
+// port and returns the server URLs of the published catalogue.
+func catalogueServers(t *testing.T, apiPort string) []string {
+	t.Helper()
+	base := "https://127.0.0.1:" + apiPort + "/portal/api/v1"
+	jar, _ := cookiejar.New(nil)
+	c := httpsClient(0)
+	c.Jar = jar
+	creds := `{"email":"servers@example.com","password":"correct-horse-battery-9"}`
+	for _, step := range []struct{ path, body string }{
+		{"/signup", `{"email":"servers@example.com","name":"Servers","password":"correct-horse-battery-9"}`}, {"/login", creds},
+	} {
+		resp, err := c.Post(base+step.path, "application/json", strings.NewReader(step.body))
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("%s: %v %v", step.path, err, resp)
+		}
+		resp.Body.Close()
+	}
+	resp, body := get(t, c, base+"/catalogue/openapi.json")
+	var doc struct{ Servers []struct{ URL string } }
+	if resp.StatusCode != 200 || json.Unmarshal(body, &doc) != nil {
+		t.Fatalf("catalogue: %d %s", resp.StatusCode, body)
+	}
+	var out []string
+	for _, s := range doc.Servers {
+		out = append(out, s.URL)
+	}
+	return out
 }
 
 // hasDeveloper reads a node's state (read-only, while it runs) for email.

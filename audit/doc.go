@@ -1,12 +1,14 @@
-// Package audit keeps the node's access records. Today that is FileSink: one
-// JSON line per call in data/access.log, appended by a single writer and
-// fsynced in groups (at most every 100 ms), so a crash loses at most the
-// last group; records are written after the answer is sent and a failed
-// append is logged, not refused.
-//
-// What the standard asks beyond that is not built yet and is the audit
-// issue's work: an SM3 hash chain over canonically encoded records, signed
-// checkpoints replicated through Raft, A2 admissions recorded before the call
-// is forwarded (failing closed), retention, archive and offline verification
-// (see docs/compliance.md, R-7.3.3 and ).
+// Package audit keeps a node's audit trail (docs/audit.md): access records of
+// every call, admin records of every applied change of the replicated state,
+// and the node's system events, in one SM3 hash chain per node in
+// data/audit.db (SQLite, WAL, synchronous=FULL). Records have one canonical,
+// versioned encoding (record.go, frozen by golden files); a single writer
+// commits them in groups (store.go): an A2 call's answer waits for its
+// record, an A1 call's record is durable within a window, and a failed write
+// makes durable appends fail (the gateway answers AUDIT_UNAVAILABLE).
+// Checkpoints of the chain's head are signed with the platform key and
+// committed through Raft (checkpoint.go, feeds.go); verify.go recomputes the
+// chain against them and names the damage it finds. Customers appear only as
+// keyed hashes, retained bodies masked or sealed with the audit key
+// (keys.go).
 package audit

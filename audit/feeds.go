@@ -113,6 +113,9 @@ type ChangeFeedConfig struct {
 	Changes func(after int64, limit int) ([]platform.Change, error)
 	// Role returns an actor's role now (admin users), or "".
 	Role func(kind, id string) string
+	// Keys keys the hashes of customers' ids: a customer who acted (a
+	// consent) is recorded by the keyed hash of the id, never in clear.
+	Keys *Keys
 	// Poll is how often new changes are looked for (default 200 ms).
 	Poll   time.Duration
 	Logger *slog.Logger
@@ -162,8 +165,14 @@ func (f *ChangeFeed) Run(ctx context.Context) {
 					after = uint64(ch.Index)
 					continue
 				}
-				if err := f.cfg.Store.Append(f.record(ch)); err != nil {
+				rec, err := f.record(ch)
+				if err == nil {
+					err = f.cfg.Store.Append(rec)
+				}
+				if err != nil {
+					// Retried at the next poll, from the same change.
 					f.cfg.Logger.Warn("audit change feed", "err", err)
+					changes = nil
 					break
 				}
 				after = uint64(ch.Index)
@@ -180,17 +189,27 @@ func (f *ChangeFeed) Run(ctx context.Context) {
 	}
 }
 
-func (f *ChangeFeed) record(ch platform.Change) *Record {
+func (f *ChangeFeed) record(ch platform.Change) (*Record, error) {
 	result := "ok"
 	if !ch.OK {
 		result = ch.ErrorCode
 	}
 	a := &Actor{Kind: ch.ActorKind, ID: ch.ActorID, Addr: ch.ActorAddr, Node: ch.Node}
+	if ch.ActorKind == platform.ActorCustomer {
+		if f.cfg.Keys == nil {
+			return nil, ErrNoAuditKey
+		}
+		h, err := f.cfg.Keys.Hash(ch.ActorID)
+		if err != nil {
+			return nil, err
+		}
+		a.ID = h
+	}
 	if f.cfg.Role != nil {
 		a.Role = f.cfg.Role(ch.ActorKind, ch.ActorID)
 	}
 	return &Record{Kind: KindAdmin, Node: f.cfg.Node, TimeMs: ch.At.UnixMilli(), ChangeIndex: uint64(ch.Index), CommandID: ch.CommandID,
-		Action: ch.Type, Actor: a, Result: result, Digest: ch.Digest}
+		Action: ch.Type, Actor: a, Target: ch.Target, Result: result, Digest: ch.Digest}, nil
 }
 
 // lastChangeIndex returns the change index of the chain's last admin record,

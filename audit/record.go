@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -96,6 +97,10 @@ const (
 	BodySealed = "sealed" // the clear bodies, sealed with the audit key (Keys.SealBody)
 )
 
+// detailKey is the form of a system event's detail names (ASCII, so that
+// their byte order is RFC 8785's order).
+var detailKey = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+
 // ErrBadRecord: a record is malformed or not in canonical form.
 var ErrBadRecord = errors.New("bad audit record")
 
@@ -126,6 +131,11 @@ func (r *Record) check() error {
 	if len(r.Rules) > maxRules || len(r.Detail) > maxDetail {
 		return fmt.Errorf("%w: too many rules or details", ErrBadRecord)
 	}
+	for k := range r.Detail {
+		if !detailKey.MatchString(k) {
+			return fmt.Errorf("%w: detail name %q", ErrBadRecord, k)
+		}
+	}
 	if len(r.Body) > MaxRecordSize/2 || !utf8.ValidString(r.Body) {
 		return fmt.Errorf("%w: body too large or not UTF-8", ErrBadRecord)
 	}
@@ -149,57 +159,107 @@ func (r *Record) Canonical() ([]byte, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
-	var o object
-	o.int("v", FormatVersion)
-	o.int("seq", int64(r.Seq))
-	o.str("kind", r.Kind)
-	o.str("node", r.Node)
-	o.int("time_ms", r.TimeMs)
-	o.str("request_id", r.RequestID)
-	o.str("app", r.AppID)
-	o.str("serial", r.Serial)
-	o.str("env", r.Env)
-	o.str("api", r.APIID)
-	o.str("level", r.Level)
-	o.str("method", r.Method)
-	o.str("scheme", r.Scheme)
-	o.str("client", r.ClientAddr)
-	o.str("proto", r.Proto)
-	o.int("status", int64(r.Status))
-	o.str("code", r.Code)
-	o.int("latency_us", r.LatencyUS)
-	o.str("customer", r.Customer)
-	if len(r.Rules) > 0 {
-		o.add("rules", encodeStrings(r.Rules))
+	// Members are written in sorted order by hand (the names are fixed);
+	// TestCanonicalGolden and TestCanonicalSorted hold the order.
+	w := writer{b: make([]byte, 0, 256+len(r.Body))}
+	w.b = append(w.b, '{')
+	w.str("action", r.Action)
+	if a := r.Actor; a != nil {
+		w.name("actor")
+		aw := writer{b: append(w.b, '{')}
+		aw.str("addr", a.Addr)
+		aw.str("id", a.ID)
+		aw.str("kind", a.Kind)
+		aw.str("node", a.Node)
+		aw.str("role", a.Role)
+		w.b = append(aw.b, '}')
 	}
-	o.str("admission", r.Admission)
-	o.str("body_kind", r.BodyKind)
-	o.str("body", r.Body)
-	o.int("change_index", int64(r.ChangeIndex))
-	o.str("command_id", r.CommandID)
-	o.str("action", r.Action)
-	if r.Actor != nil {
-		var a object
-		a.str("kind", r.Actor.Kind)
-		a.str("id", r.Actor.ID)
-		a.str("role", r.Actor.Role)
-		a.str("addr", r.Actor.Addr)
-		a.str("node", r.Actor.Node)
-		o.add("actor", a.encode())
-	}
-	o.str("target", r.Target)
-	o.str("result", r.Result)
-	o.str("digest", r.Digest)
-	o.str("summary", r.Summary)
-	o.str("event", r.Event)
+	w.str("admission", r.Admission)
+	w.str("api", r.APIID)
+	w.str("app", r.AppID)
+	w.str("body", r.Body)
+	w.str("body_kind", r.BodyKind)
+	w.int("change_index", int64(r.ChangeIndex))
+	w.str("client", r.ClientAddr)
+	w.str("code", r.Code)
+	w.str("command_id", r.CommandID)
+	w.str("customer", r.Customer)
 	if len(r.Detail) > 0 {
-		var d object
-		for k, v := range r.Detail {
-			d.add(k, quote(v))
+		keys := make([]string, 0, len(r.Detail))
+		for k := range r.Detail {
+			keys = append(keys, k)
 		}
-		o.add("detail", d.encode())
+		sort.Strings(keys)
+		w.name("detail")
+		dw := writer{b: append(w.b, '{')}
+		for _, k := range keys {
+			dw.name(k)
+			dw.b = appendQuote(dw.b, r.Detail[k])
+		}
+		w.b = append(dw.b, '}')
 	}
-	return o.encode(), nil
+	w.str("digest", r.Digest)
+	w.str("env", r.Env)
+	w.str("event", r.Event)
+	w.str("kind", r.Kind)
+	w.int("latency_us", r.LatencyUS)
+	w.str("level", r.Level)
+	w.str("method", r.Method)
+	w.str("node", r.Node)
+	w.str("proto", r.Proto)
+	w.str("request_id", r.RequestID)
+	w.str("result", r.Result)
+	if len(r.Rules) > 0 {
+		w.name("rules")
+		w.b = append(w.b, '[')
+		for i, rule := range r.Rules {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = appendQuote(w.b, rule)
+		}
+		w.b = append(w.b, ']')
+	}
+	w.str("scheme", r.Scheme)
+	w.int("seq", int64(r.Seq))
+	w.str("serial", r.Serial)
+	w.int("status", int64(r.Status))
+	w.str("summary", r.Summary)
+	w.str("target", r.Target)
+	w.int("time_ms", r.TimeMs)
+	w.int("v", FormatVersion)
+	return append(w.b, '}'), nil
+}
+
+// writer appends an object's members: a comma before all but the first.
+type writer struct {
+	b []byte
+	n int
+}
+
+func (w *writer) name(n string) {
+	if w.n > 0 {
+		w.b = append(w.b, ',')
+	}
+	w.n++
+	w.b = appendQuote(w.b, n)
+	w.b = append(w.b, ':')
+}
+
+// str writes a string member unless it is empty.
+func (w *writer) str(n, v string) {
+	if v != "" {
+		w.name(n)
+		w.b = appendQuote(w.b, v)
+	}
+}
+
+// int writes an integer member unless it is zero.
+func (w *writer) int(n string, v int64) {
+	if v != 0 {
+		w.name(n)
+		w.b = strconv.AppendInt(w.b, v, 10)
+	}
 }
 
 // ParseCanonical decodes a record's canonical encoding and checks that it is
@@ -235,59 +295,10 @@ func ParseCanonical(b []byte) (*Record, error) {
 	return &r, nil
 }
 
-// object collects an object's members and encodes them sorted by name.
-type object struct{ members []member }
-
-type member struct {
-	name  string
-	value []byte
-}
-
-func (o *object) add(name string, value []byte) { o.members = append(o.members, member{name, value}) }
-
-// str adds a string member unless it is empty.
-func (o *object) str(name, v string) {
-	if v != "" {
-		o.add(name, quote(v))
-	}
-}
-
-// int adds an integer member unless it is zero.
-func (o *object) int(name string, v int64) {
-	if v != 0 {
-		o.add(name, strconv.AppendInt(nil, v, 10))
-	}
-}
-
-func (o *object) encode() []byte {
-	sort.Slice(o.members, func(i, j int) bool { return o.members[i].name < o.members[j].name })
-	b := []byte{'{'}
-	for i, m := range o.members {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, quote(m.name)...)
-		b = append(b, ':')
-		b = append(b, m.value...)
-	}
-	return append(b, '}')
-}
-
-func encodeStrings(list []string) []byte {
-	b := []byte{'['}
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, quote(s)...)
-	}
-	return append(b, ']')
-}
-
-// quote encodes s as an RFC 8785 string (s is valid UTF-8: check ensures it).
-func quote(s string) []byte {
+// appendQuote appends s as an RFC 8785 string (s is valid UTF-8: check
+// ensures it).
+func appendQuote(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b := make([]byte, 0, len(s)+2)
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]

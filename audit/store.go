@@ -336,6 +336,7 @@ func signal(ch chan struct{}) {
 func (s *Store) writer() {
 	defer close(s.done)
 	var backoff time.Duration
+	var failedSince time.Time
 	for {
 		s.mu.Lock()
 		for len(s.pending) == 0 && !s.closed {
@@ -385,6 +386,9 @@ func (s *Store) writer() {
 			s.mu.Unlock()
 			if s.Ready() != nil {
 				s.log.Info("audit store writes again")
+				// The failure itself goes into the chain once it can.
+				s.enqueue(&Record{Kind: KindSystem, Node: s.cfg.Node, TimeMs: time.Now().UnixMilli(), Event: "audit.write_failed",
+					Detail: map[string]string{"since": failedSince.UTC().Format(time.RFC3339Nano), "until": time.Now().UTC().Format(time.RFC3339Nano)}}, nil)
 			}
 			s.state.Store(nil)
 			backoff = 0
@@ -410,6 +414,7 @@ func (s *Store) writer() {
 		s.urgent = false
 		s.mu.Unlock()
 		if s.Ready() == nil {
+			failedSince = time.Now()
 			s.log.Error("audit store write failed: A2 calls are refused until it writes again", "err", err)
 		}
 		werr := fmt.Errorf("%w: %w", ErrUnavailable, err)

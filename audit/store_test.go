@@ -6,11 +6,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +65,54 @@ func TestCanonicalGolden(t *testing.T) {
 				t.Fatalf("round trip differs: %s", again)
 			}
 		})
+	}
+}
+
+// TestCanonicalSorted: with every field set, the members come out sorted by
+// name, at every level (the encoder writes them in an order of its own).
+func TestCanonicalSorted(t *testing.T) {
+	r := &Record{Seq: 1, Kind: KindAccess, Node: "n", TimeMs: 1, RequestID: "r", AppID: "a", Serial: "s", Env: "e", APIID: "api", Level: "A1",
+		Method: "GET", Scheme: "x", ClientAddr: "c", Proto: "p", Status: 200, Code: "C", LatencyUS: 1, Customer: "h", Rules: []string{"r"},
+		Admission: "ad", BodyKind: "masked", Body: "{}", ChangeIndex: 1, CommandID: "ci", Action: "ac", Actor: &Actor{Kind: "k", ID: "i", Role: "r", Addr: "a", Node: "n"},
+		Target: "t", Result: "ok", Digest: "d", Summary: "su", Event: "ev", Detail: map[string]string{"zz": "1", "aa": "2", "m.n": "3"}}
+	b, err := r.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var value func() // reads one value, checking the order of every object's members
+	value = func() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			var names []string
+			for dec.More() {
+				name, _ := dec.Token()
+				names = append(names, name.(string))
+				value()
+			}
+			dec.Token()
+			if !sort.StringsAreSorted(names) {
+				t.Errorf("members not sorted: %v", names)
+			}
+		case json.Delim('['):
+			for dec.More() {
+				value()
+			}
+			dec.Token()
+		}
+	}
+	value()
+	// Names: every key of the object, read back with a map, is present.
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != 33 {
+		t.Fatalf("%d members (%v): %s", len(m), err, b)
+	}
+	if _, err := ParseCanonical(b); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -266,8 +316,14 @@ func TestWriteFailureFailsClosed(t *testing.T) {
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if fmt.Sprint(ids) != "[req-000001 req-000004]" {
+	if fmt.Sprint(ids) != "[req-000001 req-000004 ]" {
 		t.Fatalf("records %v", ids)
+	}
+	// The failure is itself recorded once the store writes again.
+	var failed bool
+	must(t, Query(ctx, s.cfg.Path, Filter{Kind: KindSystem}, func(r *Record) bool { failed = failed || r.Event == "audit.write_failed"; return true }))
+	if !failed {
+		t.Fatal("no audit.write_failed event in the chain")
 	}
 }
 
@@ -499,5 +555,12 @@ func BenchmarkCanonical(b *testing.B) {
 		if _, err := r.Canonical(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -22,6 +22,7 @@ const (
 	DamageReordered        = "reordered"         // records are out of their order
 	DamageTruncated        = "truncated"         // records a checkpoint covers are missing at the end
 	DamageForgedCheckpoint = "forged_checkpoint" // a checkpoint's signature does not verify
+	DamageChangeLog        = "change_log"        // the replicated change log disagrees with an admin record
 )
 
 // Damage is one finding of verify: what, where (the first bad sequence) and
@@ -68,6 +69,15 @@ type VerifyOptions struct {
 	// FromMs and ToMs, when not zero, limit the verify to records in the
 	// time range; it starts at the last checkpoint before FromMs.
 	FromMs, ToMs int64
+	// ChangeDigest, if set, returns the digest of the change applied at a
+	// log index in the replicated state (platform's ChangeDigest): each
+	// admin record's digest must be it, so that the change log and the
+	// chains are one truth.
+	ChangeDigest func(index int64) (digest string, ok bool, err error)
+	// ChangesUpTo is the last log index ChangeDigest knows (the state's
+	// applied index when it was read): admin records of later changes,
+	// chained since, are not compared.
+	ChangesUpTo uint64
 	// Progress, if set, is called now and then with the records done.
 	Progress func(done uint64)
 }
@@ -192,7 +202,11 @@ func VerifyStore(ctx context.Context, path string, opts VerifyOptions) (*Report,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit store: %w", err)
 	}
-	return v.finish(), nil
+	rep := v.finish()
+	if v.err != nil {
+		return nil, fmt.Errorf("reading the change log: %w", v.err)
+	}
+	return rep, nil
 }
 
 // verifier checks a sequence of rows against the chain and the checkpoints.
@@ -212,6 +226,7 @@ type verifier struct {
 	// checkpoints beyond them say nothing about truncation.
 	partialTail bool
 	lastGood    uint64 // the last checkpoint that matched
+	err         error  // why the verify could not go on (not damage)
 }
 
 func newVerifier(opts VerifyOptions) *verifier {
@@ -321,6 +336,21 @@ func (v *verifier) check(cur row, next *row) {
 	if cur.cols != nil && !cur.cols.agrees(rec) {
 		stop(DamageModified, cur.seq, "record %d: the store's query columns disagree with the chained record", cur.seq)
 		return
+	}
+	if rec.Kind == KindAdmin && v.opts.ChangeDigest != nil && rec.ChangeIndex <= v.opts.ChangesUpTo {
+		d, ok, err := v.opts.ChangeDigest(int64(rec.ChangeIndex))
+		switch {
+		case err != nil:
+			v.err = err
+			v.stopped = true
+			return
+		case !ok:
+			stop(DamageChangeLog, cur.seq, "record %d chains change %d, which the replicated change log does not have", cur.seq, rec.ChangeIndex)
+			return
+		case d != rec.Digest:
+			stop(DamageChangeLog, cur.seq, "record %d: change %d in the replicated change log is not what was chained", cur.seq, rec.ChangeIndex)
+			return
+		}
 	}
 	if c, ok := v.byseq[cur.seq]; ok {
 		if c.Head != h {

@@ -31,6 +31,11 @@ type AccessRecord struct {
 	Customer string `json:"-"`
 	// Rules names the limit and risk rules that decided the call.
 	Rules []string `json:"rules,omitempty"`
+	// Retention is the API's retention; ReqBody and RespBody are what it
+	// keeps: masked bodies ("masked"), or clear ones ("sealed") that the
+	// sink seals with the audit key before anything is written.
+	Retention         string `json:"-"`
+	ReqBody, RespBody []byte `json:"-"`
 }
 
 // AccessSink receives access records; the audit package makes them durable

@@ -82,7 +82,10 @@ type Gateway struct {
 	pols    policyCache
 	ups     upstreamClients // per-API TLS clients (upstream.go)
 	maskers *maskerCache
-	dummy   *ecdsa.PublicKey
+	// auditMaskers mask the bodies that access records keep (retention
+	// "masked"): the API's rules and detection, at every level.
+	auditMaskers *maskerCache
+	dummy        *ecdsa.PublicKey
 }
 
 // New returns a Gateway for cfg.
@@ -123,17 +126,18 @@ func New(cfg Config) *Gateway {
 	}
 	dummyKey, _ := smcrypto.GenerateKey(rand.Reader)
 	return &Gateway{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		ids:     lj1.NewRequestIDGenerator(lj1.NodeNumber(cfg.NodeID), rand.Reader),
-		nonces:  newNonceCache(2 * cfg.TimestampWindow),
-		limits:  newLimiter(),
-		breaks:  newBreakers(),
-		client:  &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		pkeys:   platform.NewKeyOpener(cfg.Sealer),
-		dummy:   &dummyKey.PublicKey,
-		keys:    newSecretCache(),
-		maskers: newMaskerCache(),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		ids:          lj1.NewRequestIDGenerator(lj1.NodeNumber(cfg.NodeID), rand.Reader),
+		nonces:       newNonceCache(2 * cfg.TimestampWindow),
+		limits:       newLimiter(),
+		breaks:       newBreakers(),
+		client:       &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		pkeys:        platform.NewKeyOpener(cfg.Sealer),
+		dummy:        &dummyKey.PublicKey,
+		keys:         newSecretCache(),
+		maskers:      newMaskerCache(),
+		auditMaskers: newMaskerCache(),
 	}
 }
 
@@ -432,6 +436,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	if err := api.Validate(params, r.URL.Query(), plain); err != nil {
 		return response{}, errf(lj1.CodeParamInvalid, err.Error())
 	}
+	g.retainRequest(c, reg, api, plain)
 
 	// Flow control and risk.
 	limits, granted := reg.Catalogue.EffectiveLimits(app.ID, api.ID)
@@ -471,6 +476,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		return response{}, err
 	}
 	status, rbody, rtype, rhdr := up.status, up.body, up.ctype, up.header
+	clear, maskedBody := rbody, []byte(nil)
 	if len(rbody) > 0 && (isJSON(rtype) || api.Level == platform.LevelA2 || len(api.Masking) > 0) {
 		// An answer that may carry personal data is masked or refused:
 		// whatever is not JSON cannot be masked, so it does not pass.
@@ -483,11 +489,14 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 			return response{}, errf(lj1.CodeInternalError, "")
 		}
 		if masked, err := m.MaskJSON(rbody); err == nil {
-			rbody = masked
+			rbody, maskedBody = masked, masked
 		} else {
 			g.log.Warn("response not masked: not JSON", "request_id", c.requestID, "api", api.ID)
 			return response{}, errf(lj1.CodeUpstreamUnavailable, "the upstream answered with malformed data")
 		}
+	}
+	if api.Retention != platform.RetentionNone && api.Retention != "" {
+		g.retainResponse(c, reg, api, clear, maskedBody)
 	}
 	if api.Status == platform.APIDeprecated {
 		rhdr.Set("Deprecation", "true")

@@ -91,6 +91,10 @@ type ApplicantRegister struct {
 	SandboxAppID     string `json:"sandbox_app_id"` // NewAppID
 	OwnerDeveloperID string `json:"owner_developer_id"`
 	ApplicantDetails
+	// LoopbackCallback, set by a demo node's portal only, lets the callback
+	// URL be an http or https URL of a loopback address
+	// (ParseLoopbackCallbackURL), for a receiver on the demo's own machine.
+	LoopbackCallback bool `json:"loopback_callback,omitempty"`
 }
 
 // Validate checks and normalizes the fields.
@@ -104,7 +108,7 @@ func (p *ApplicantRegister) Validate() error {
 	if !aplRefPattern.MatchString(p.OwnerDeveloperID) {
 		return Invalid("owner_developer_id", "must be a developer id")
 	}
-	f := aplApplicantFields{&p.Name, &p.USCC, &p.ContactName, &p.ContactEmail, &p.ContactPhone, &p.CallbackURL, &p.RedirectURIs, &p.IPAllow}
+	f := aplApplicantFields{&p.Name, &p.USCC, &p.ContactName, &p.ContactEmail, &p.ContactPhone, &p.CallbackURL, &p.RedirectURIs, &p.IPAllow, p.LoopbackCallback}
 	return f.validate()
 }
 
@@ -113,6 +117,7 @@ func (p *ApplicantRegister) Validate() error {
 type aplApplicantFields struct {
 	name, uscc, contactName, contactEmail, contactPhone, callbackURL *string
 	redirectURIs, ipAllow                                            *[]string
+	loopbackCallback                                                 bool // also a loopback callback URL (demo)
 }
 
 func (f aplApplicantFields) validate() error {
@@ -126,7 +131,13 @@ func (f aplApplicantFields) validate() error {
 		{"contact_name", f.contactName, aplText(1, 100)},
 		{"contact_email", f.contactEmail, ParseContactEmail},
 		{"contact_phone", f.contactPhone, ParseChinaMobile},
-		{"callback_url", f.callbackURL, func(s string) (string, error) { _, err := ParseCallbackURL(s); return s, err }},
+		{"callback_url", f.callbackURL, func(s string) (string, error) {
+			if f.loopbackCallback && ParseLoopbackCallbackURL(s) == nil {
+				return s, nil
+			}
+			_, err := ParseCallbackURL(s)
+			return s, err
+		}},
 	} {
 		if err := aplNormalize(c.field, c.v, c.parse); err != nil {
 			return err
@@ -179,6 +190,8 @@ type ApplicantUpdate struct {
 	ApplicantID     string `json:"applicant_id"`
 	ExpectedVersion int64  `json:"expected_version"`
 	ApplicantChanges
+	// LoopbackCallback: as ApplicantRegister's (demo nodes only).
+	LoopbackCallback bool `json:"loopback_callback,omitempty"`
 }
 
 // Validate checks and normalizes the fields present.
@@ -196,7 +209,7 @@ func (p *ApplicantUpdate) Validate() error {
 	if p.IPAllow != nil && *p.IPAllow == nil {
 		*p.IPAllow = []string{}
 	}
-	f := aplApplicantFields{p.Name, nil, p.ContactName, p.ContactEmail, p.ContactPhone, p.CallbackURL, p.RedirectURIs, p.IPAllow}
+	f := aplApplicantFields{p.Name, nil, p.ContactName, p.ContactEmail, p.ContactPhone, p.CallbackURL, p.RedirectURIs, p.IPAllow, p.LoopbackCallback}
 	return f.validate()
 }
 

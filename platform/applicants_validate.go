@@ -307,6 +307,25 @@ func ParseCallbackURL(s string) (string, error) {
 	return s, nil
 }
 
+// ParseLoopbackCallbackURL accepts what only a demo node allows as a callback
+// URL: an http or https URL whose host is "localhost" or a loopback address
+// literal, so that a developer's receiver on the demo's machine gets the
+// notices (the demo's deliverer may dial loopback addresses, nothing else).
+func ParseLoopbackCallbackURL(s string) error {
+	if len(s) > MaxURLLen || !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+		return errors.New(`must be an http:// or https:// URL`)
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User != nil || u.Fragment != "" || strings.ContainsAny(s, " \\#") {
+		return errors.New("is not a valid URL")
+	}
+	h := strings.ToLower(u.Hostname())
+	if a, err := netip.ParseAddr(h); h != "localhost" && (err != nil || !a.Unmap().IsLoopback()) {
+		return errors.New("is not a loopback URL")
+	}
+	return nil
+}
+
 // MaxRedirectURIs bounds an applicant's OAuth redirect URIs.
 const MaxRedirectURIs = 10
 

@@ -198,6 +198,42 @@ func TestParseCallbackURL(t *testing.T) {
 	}
 }
 
+// TestLoopbackCallbackURL: a demo node's portal (LoopbackCallback) also
+// takes http(s) URLs of loopback addresses, and nothing else more; without
+// it they are refused.
+func TestLoopbackCallbackURL(t *testing.T) {
+	tests := []struct {
+		url  string
+		demo bool // accepted with LoopbackCallback
+	}{
+		{"http://127.0.0.1:40973/notices", true},
+		{"https://127.0.0.1:8444/notices", true},
+		{"http://[::1]:9000/", true},
+		{"http://localhost:9000/n", true},
+		{"http://10.1.2.3/n", false},
+		{"http://hooks.example.com/n", false},
+		{"http://user:pw@127.0.0.1/n", false},
+		{"http://127.0.0.1/n#frag", false},
+		{"ftp://127.0.0.1/n", false},
+		{"http://169.254.169.254/latest", false},
+		{"https://hooks.example.com/n", true}, // as always
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			for _, demo := range []bool{false, true} {
+				u := tt.url
+				p := ApplicantUpdate{ApplicantID: "apl_abcdefghijklmnopqrst", ExpectedVersion: 1,
+					ApplicantChanges: ApplicantChanges{CallbackURL: &u}, LoopbackCallback: demo}
+				err := p.Validate()
+				want := tt.demo && (demo || strings.HasPrefix(tt.url, "https://hooks"))
+				if (err == nil) != want {
+					t.Errorf("LoopbackCallback %v: err %v, want accepted %v", demo, err, want)
+				}
+			}
+		})
+	}
+}
+
 func TestParseRedirectURIs(t *testing.T) {
 	got, err := ParseRedirectURIs([]string{"https://a.example.com/cb", "https://a.example.com/cb/"})
 	if err != nil || len(got) != 2 {

@@ -247,6 +247,13 @@ type APIContract struct {
 	ActsForUser  bool         `json:"acts_for_user" doc:"calls need a customer's user token with consent_scope (A2 only)"`
 	ConsentScope string       `json:"consent_scope,omitempty" pattern:"^[a-z][a-z0-9_.:]{0,63}$" doc:"the consent a customer gives (with acts_for_user only)"`
 	Params       ParamSchemas `json:"params"`
+
+	// What the API answers (catalogue_docs.go): the developers' reference,
+	// checked when the spec is written but not enforced on calls.
+	ResponseSchema  json.RawMessage `json:"response_schema,omitempty" doc:"JSON Schema (the parameter schemas' subset, object or array) of the 200 answer's body, after the gateway's masking; absent: not documented"`
+	RequestExample  json.RawMessage `json:"request_example,omitempty" doc:"an example request: the body, or for an API without a body the query parameters as an object; must validate against that schema"`
+	ResponseExample json.RawMessage `json:"response_example,omitempty" doc:"an example 200 answer body; needs response_schema and must validate against it"`
+	BusinessErrors  []BusinessError `json:"business_errors,omitempty" doc:"error codes the API's service may answer besides the LJ1 protocol's, at most 50, each code once"`
 }
 
 // APISpec is the part of an API that its owners write (create and update):
@@ -488,6 +495,9 @@ func (s *APISpec) compile() (*compiledSpec, error) {
 		return nil, Invalid("retention", "must be none, masked or sealed")
 	}
 	if err := s.Limits.validate("limits"); err != nil {
+		return nil, err
+	}
+	if err := s.APIContract.checkDocs(out.params); err != nil {
 		return nil, err
 	}
 	return out, nil

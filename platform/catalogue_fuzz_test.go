@@ -15,6 +15,9 @@ func FuzzSchemaDoc(f *testing.F) {
 		`{"type":"array","items":{"type":"integer","minimum":1,"maximum":2,"enum":[1,2]}}`,
 		`{"type":"string","pattern":"^[a-z]+$","minLength":1,"maxLength":3}`,
 		`{"type":"string","oneOf":[]}`, `[]`, `{"type":`, `{"type":"number","minimum":1e400}`,
+		// response schemas (catalogue_docs.go)
+		`{"type":"object","properties":{"accounts":{"type":"array","items":{"type":"object","properties":{"account_no":{"type":"string"}},"required":["account_no"]}}},"required":["accounts"]}`,
+		`{"type":"array","items":{"type":"boolean"},"minItems":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -25,6 +28,31 @@ func FuzzSchemaDoc(f *testing.F) {
 		}
 		if _, err := compileOne(newSchemaCompiler(), "body", json.RawMessage(data)); err != nil {
 			t.Fatalf("accepted by the subset but not compiled: %v\n%s", err, data)
+		}
+	})
+}
+
+// FuzzAPIDocs: the documentation fields' checks never panic, and a response
+// example they accept validates against its schema with ValidateResponse.
+func FuzzAPIDocs(f *testing.F) {
+	f.Add([]byte(`{"type":"object","properties":{"n":{"type":"integer","minimum":1}},"required":["n"]}`), []byte(`{"n":2}`), []byte(`{"amount":"1.00","currency":"CNY","payee":{"card_no":"4111111111111111","name":"a"}}`), "INSUFFICIENT_FUNDS", 422, "the balance is short")
+	f.Add([]byte(`{"type":"array","items":{"type":"string","format":"date"}}`), []byte(`["2026-02-30"]`), []byte(`{"amount":"-1"}`), "PARAM_INVALID", 400, "")
+	f.Add([]byte(`{"type":"string"}`), []byte(`"x"`), []byte(`{"a":1,"a":2}`), "x", 503, "a\x00")
+	f.Add([]byte(`null`), []byte(`{"n":1} 2`), []byte(`[[[[`), "LIMIT_EXCEEDED", 499, strings.Repeat("d", 501))
+	f.Fuzz(func(t *testing.T, respSchema, respExample, reqExample []byte, code string, status int, desc string) {
+		spec := catTransferSpec()
+		spec.ResponseSchema, spec.ResponseExample, spec.RequestExample = respSchema, respExample, reqExample
+		spec.BusinessErrors = []BusinessError{{Code: code, Status: status, Description: desc}}
+		if err := (&APICreate{ID: "api_fuzz", APISpec: spec}).Validate(); err != nil {
+			if _, ok := err.(*CommandError); !ok {
+				t.Fatalf("not a field error: %T %v", err, err)
+			}
+			return
+		}
+		if !isAbsent(respExample) {
+			if err := spec.ValidateResponse(respExample); err != nil {
+				t.Fatalf("accepted example does not validate: %v", err)
+			}
 		}
 	})
 }

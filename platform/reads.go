@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -161,6 +163,9 @@ type Change struct {
 	// Digest is SM3 over the whole change record, result included, hex
 	// (ChangesAfter only).
 	Digest string
+	// Target names what the change made or changed, from its result (an
+	// id, serial or node), when the result names one (ChangesAfter only).
+	Target string
 }
 
 // ChangeFilter selects change records; empty fields and nil pointers match
@@ -232,6 +237,7 @@ func (s *Store) ChangesAfter(after int64, limit int) ([]Change, error) {
 			err = row.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode, &result)
 			ch.At = time.UnixMilli(at).UTC()
 			ch.Digest = changeDigest(ch, at, result)
+			ch.Target = changeTarget(result)
 			return ch, err
 		}, "SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result FROM changes WHERE log_index > ? ORDER BY log_index LIMIT ?", after, limit)
 		return err
@@ -258,4 +264,46 @@ func changeDigest(ch Change, atMs int64, result []byte) string {
 	}
 	field(result)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ChangeDigest returns the Digest of the change applied at log index, as
+// ChangesAfter computes it; ok is false when there is none.
+func (s *Store) ChangeDigest(index int64) (digest string, ok bool, err error) {
+	err = s.read(func(db *sql.DB) error {
+		digest, ok, err = changeDigestAt(db, index)
+		return err
+	})
+	return digest, ok, err
+}
+
+func changeDigestAt(db queryer, index int64) (string, bool, error) {
+	var ch Change
+	var at int64
+	var result []byte
+	err := db.QueryRow("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result FROM changes WHERE log_index = ?", index).
+		Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode, &result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return changeDigest(ch, at, result), true, nil
+}
+
+// changeTarget is what a change's result names: the first of its "id",
+// "serial", "app_id", "applicant_id", "api_id", "node" members that is a
+// string, or "".
+func changeTarget(result []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(result, &m) != nil {
+		return ""
+	}
+	for _, k := range []string{"id", "serial", "app_id", "applicant_id", "api_id", "node"} {
+		var v string
+		if json.Unmarshal(m[k], &v) == nil && v != "" && len(v) <= 128 {
+			return v
+		}
+	}
+	return ""
 }

@@ -24,19 +24,23 @@ func ReadState(path string) (*Registry, error) {
 	return readState(path, nil)
 }
 
-// ReadAuditState is ReadState with the audit checkpoints of node (every
-// node's when empty), read in the same transaction: what an offline audit
-// verify trusts.
-func ReadAuditState(path, node string) (*Registry, []AuditCheckpoint, error) {
-	var cps []AuditCheckpoint
-	reg, err := readState(path, func(tx queryer) (err error) {
-		cps, err = auditCheckpoints(tx, node)
-		return err
+// ReadAuditState reads the state database at path as ReadState does and
+// calls fn, inside the same read transaction, with the registry, the audit
+// checkpoints of node (every node's when empty) and a function returning the
+// digest of the change applied at a log index (as ChangesAfter computes it;
+// valid only during fn): what an offline audit verify trusts.
+func ReadAuditState(path, node string, fn func(reg *Registry, cps []AuditCheckpoint, digest func(index int64) (string, bool, error)) error) error {
+	_, err := readState(path, func(tx queryer, reg *Registry) error {
+		cps, err := auditCheckpoints(tx, node)
+		if err != nil {
+			return err
+		}
+		return fn(reg, cps, func(index int64) (string, bool, error) { return changeDigestAt(tx, index) })
 	})
-	return reg, cps, err
+	return err
 }
 
-func readState(path string, more func(tx queryer) error) (*Registry, error) {
+func readState(path string, more func(tx queryer, reg *Registry) error) (*Registry, error) {
 	name := filepath.Base(path)
 	// mode=ro would refuse a missing file too, but with a less useful error.
 	if _, err := os.Stat(path); err != nil {
@@ -80,7 +84,7 @@ func readState(path string, more func(tx queryer) error) (*Registry, error) {
 	}
 	reg.AppliedIndex = applied
 	if more != nil {
-		if err := more(tx); err != nil {
+		if err := more(tx, reg); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}

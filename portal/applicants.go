@@ -331,7 +331,7 @@ func (s *Server) registerApplicant(c echo.Context) error {
 	}
 	p := platform.ApplicantRegister{
 		ApplicantID: platform.NewID("apl"), SandboxAppID: platform.NewAppID(s.now()), OwnerDeveloperID: developerID(c),
-		ApplicantDetails: req,
+		ApplicantDetails: req, LoopbackCallback: s.cfg.AllowLoopbackHTTPWebhooks,
 	}
 	r, err := execResult[platform.ApplicantResult](s, c, platform.CmdApplicantRegister, 1, p)
 	if err != nil {
@@ -378,7 +378,7 @@ func (s *Server) updateApplicant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, ApplicantChanges: req}
+	p := platform.ApplicantUpdate{ApplicantID: a.ID, ExpectedVersion: ver, ApplicantChanges: req, LoopbackCallback: s.cfg.AllowLoopbackHTTPWebhooks}
 	return s.proposeAnswer(c, platform.CmdApplicantUpdate, p, s.answerApplicant, a.ID)
 }
 

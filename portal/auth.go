@@ -548,6 +548,8 @@ type changeJSON struct {
 	// Digest is SM3 of the whole change record, as the audit chains hold it
 	// (empty in lists).
 	Digest string `json:"digest,omitempty" doc:"SM3 of the change record, hex, as every node's audit chain records it"`
+	// Target is what the change made or changed (empty in lists).
+	Target string `json:"target,omitempty" doc:"what the change made or changed: an id, serial or node, from its result"`
 }
 
 func (s *Server) listChanges(c echo.Context) error {

@@ -603,7 +603,11 @@ func (s *Server) getCatalogueEntry(c echo.Context) error {
 }
 
 func (s *Server) catalogueOpenAPI(c echo.Context) error {
-	return c.JSON(http.StatusOK, CatalogueOpenAPI(s.publishedAPIs()))
+	var urls [2]string
+	if u := s.publicURLs.Load(); u != nil {
+		urls = *u
+	}
+	return c.JSON(http.StatusOK, CatalogueOpenAPI(s.publishedAPIs(), urls[0], urls[1]))
 }
 
 // decodeSchema decodes a schema document for embedding in a document,
@@ -627,8 +631,14 @@ func decodeSchema(raw json.RawMessage) map[string]any {
 // x-lijiang-level (A1/A2), x-lijiang-api-id, x-lijiang-api-version,
 // x-lijiang-upstream-link (platform.Upstream.Link),
 // x-lijiang-consent-scope (APIs acting for a user), x-lijiang-encrypted (A2:
-// bodies are LJ1 envelopes) and x-lijiang-sunset (deprecated APIs).
-func CatalogueOpenAPI(apis []*platform.API) map[string]any {
+// bodies are LJ1 envelopes), x-lijiang-sunset (deprecated APIs) and
+// x-lijiang-business-errors (the service's own error codes, each also a
+// response with its status). The 200 answer has the API's response schema
+// and example, the request body its example (catalogue_docs.go).
+//
+// production and sandbox are the gateway's public base URLs, listed as the
+// servers; "" lists the relative server "/".
+func CatalogueOpenAPI(apis []*platform.API, production, sandbox string) map[string]any {
 	paths := map[string]any{}
 	for _, a := range apis {
 		op := map[string]any{
@@ -704,10 +714,14 @@ func CatalogueOpenAPI(apis []*platform.API) map[string]any {
 				op["x-lijiang-sunset"] = time.UnixMilli(a.SunsetMs).UTC().Format(time.RFC3339)
 			}
 		}
-		op["responses"] = map[string]any{
-			"200":     map[string]any{"description": "the service's answer, signed (LJ-Signature); encrypted for A2 APIs"},
-			"default": map[string]any{"description": "an LJ1 error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/LJ1Error"}}}},
+		responses := map[string]any{
+			"200": map[string]any{"description": "the service's answer, signed (LJ-Signature); encrypted for A2 APIs"},
+			"default": map[string]any{"description": "an LJ1 error of the gateway (LJ1Error), or a 4xx answer of the service as it is (ServiceError)",
+				"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"anyOf": []any{
+					map[string]any{"$ref": "#/components/schemas/LJ1Error"}, map[string]any{"$ref": "#/components/schemas/ServiceError"}}}}}},
 		}
+		op["responses"] = responses
+		documentAnswers(op, a, responses)
 		item, _ := paths[a.Path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
@@ -722,11 +736,11 @@ func CatalogueOpenAPI(apis []*platform.API) map[string]any {
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "Lijiang open APIs", "version": "1",
 			"description": "The bank's published open APIs. Calls follow the LJ1 protocol (see the developer manual): every request is signed in the Authorization header, every response carries LJ-Signature; A2 bodies travel in SM2-SM4-GCM envelopes."},
-		// The gateway has one base URL for sandbox and production: the
+		// The gateway may have one base URL for sandbox and production: the
 		// calling app's credentials choose the environment (a sandbox app's
-		// calls go to the sandbox core bank). The portal does not know the
-		// gateway's public address, so the server is relative.
-		"servers": []any{map[string]any{"url": "/", "description": "the gateway's base URL, the same for sandbox and production: a sandbox app's calls are served by the sandbox core bank, a production app's by the bank"}},
+		// calls go to the sandbox core bank). Without --public-url the
+		// portal does not know the gateway's address: the server is relative.
+		"servers": catalogueServers(production, sandbox),
 		"paths":   paths,
 		// The LJ1 protocol's error codes, each with its HTTP status.
 		"x-lj1-error-codes": lj1.Codes(),
@@ -737,7 +751,8 @@ func CatalogueOpenAPI(apis []*platform.API) map[string]any {
 			},
 			"schemas": map[string]any{"LJ1Error": map[string]any{"type": "object", "required": []string{"code", "message", "request_id"},
 				"properties": map[string]any{"code": map[string]any{"type": "string", "enum": lj1Codes(), "description": "an LJ1 error code (x-lj1-error-codes: code → HTTP status)"}, "message": map[string]any{"type": "string"},
-					"request_id": map[string]any{"type": "string"}}}},
+					"request_id": map[string]any{"type": "string"}}},
+				"ServiceError": serviceErrorSchema},
 		},
 	}
 }

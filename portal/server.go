@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -71,8 +72,8 @@ type Config struct {
 	// LoginsPerMinute and LoginBurst bound log-ins and sign-ups per client
 	// address (default 30 a minute, bursts of 30).
 	LoginsPerMinute, LoginBurst int
-	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs
-	// (tests and the demo only).
+	// AllowLoopbackHTTPWebhooks lets webhooks go to http:// loopback URLs,
+	// and applicants register such callback URLs (tests and the demo only).
 	AllowLoopbackHTTPWebhooks bool
 	// WaitForIndex waits until this node has applied the Raft log entry at
 	// index (raftstore.Node.WaitForIndex): a session cookie carries the index
@@ -86,6 +87,12 @@ type Config struct {
 	// and decrypts (default DefaultPlatformKeyOverlap, 30 days; at most half
 	// of platform.PlatformKeyValidity).
 	PlatformKeyOverlap time.Duration
+	// PublicURL is the gateway's public base URL (https://host[:port], see
+	// CheckPublicURL), listed as the production server of the catalogue's
+	// OpenAPI document; SandboxPublicURL the sandbox's ("" = PublicURL).
+	// Without PublicURL the document lists the relative server "/".
+	// SetPublicURLs changes them once the address is known (the demo).
+	PublicURL, SandboxPublicURL string
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.
@@ -129,6 +136,8 @@ type Server struct {
 	docs   []routeDoc
 	logins *ipLimiter
 	ids    *lj1.RequestIDGenerator
+	// publicURLs are the production and sandbox base URLs (SetPublicURLs).
+	publicURLs atomic.Pointer[[2]string]
 }
 
 // New returns a Server for cfg; nothing runs until Start.
@@ -176,8 +185,10 @@ func New(cfg Config) *Server {
 	}
 	// A successor must not be due as soon as it is made.
 	cfg.PlatformKeyOverlap = min(cfg.PlatformKeyOverlap, platform.PlatformKeyValidity/2)
-	return &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger, logins: newIPLimiter(cfg.LoginsPerMinute, cfg.LoginBurst),
+	s := &Server{cfg: cfg, store: cfg.Store, executor: cfg.Exec, log: cfg.Logger, logins: newIPLimiter(cfg.LoginsPerMinute, cfg.LoginBurst),
 		ids: newRequestIDs(cfg.NodeID)}
+	s.SetPublicURLs(cfg.PublicURL, cfg.SandboxPublicURL)
+	return s
 }
 
 // Start runs the control plane's background work until ctx ends.

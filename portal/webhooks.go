@@ -3,11 +3,13 @@ package portal
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -165,8 +167,8 @@ func (w *webhooker) signer() (*sm2.PrivateKey, string, error) {
 	return w.keys.Signer(w.s.store.Registry(), w.s.now())
 }
 
-// webhookBody is what a receiver gets.
-type webhookBody struct {
+// WebhookNotice is the body of a webhook request: what a receiver gets.
+type WebhookNotice struct {
 	ID          string    `json:"id"`
 	Kind        string    `json:"kind"`
 	ApplicantID string    `json:"applicant_id"`
@@ -222,7 +224,7 @@ func (w *webhooker) send(ctx context.Context, d platform.DueDelivery, priv *sm2.
 	if err != nil || !w.allowedURL(u) {
 		return 0, "callback URL not allowed (https only, no loopback or link-local address)", true
 	}
-	body, err := json.Marshal(webhookBody{ID: d.Notice.ID, Kind: d.Notice.Kind, ApplicantID: d.Notice.ApplicantID, APIID: d.Notice.APIID,
+	body, err := json.Marshal(WebhookNotice{ID: d.Notice.ID, Kind: d.Notice.Kind, ApplicantID: d.Notice.ApplicantID, APIID: d.Notice.APIID,
 		Title: d.Notice.Title, Body: d.Notice.Body, CreatedAt: d.Notice.Created})
 	if err != nil {
 		return 0, "encoding failed", true
@@ -237,7 +239,7 @@ func (w *webhooker) send(ctx context.Context, d platform.DueDelivery, priv *sm2.
 		return 0, "nonce failed", false
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig, err := lj1.SignSM2(priv, lj1.ResponseStringToSign(http.StatusOK, reqID, "", ts, nonce, lj1.BodyDigest(body)))
+	sig, err := lj1.SignSM2(priv, WebhookStringToSign(reqID, ts, nonce, body))
 	if err != nil {
 		return 0, "signing failed", false
 	}
@@ -255,8 +257,8 @@ func (w *webhooker) send(ctx context.Context, d platform.DueDelivery, priv *sm2.
 	h.Set("LJ-Nonce", nonce)
 	h.Set("LJ-Serial", serial)
 	h.Set("LJ-Signature", sig)
-	h.Set("LJ-Notice-Id", d.Notice.ID)
-	h.Set("LJ-Webhook-Attempt", strconv.Itoa(d.Attempts+1))
+	h.Set(HeaderNoticeID, d.Notice.ID)
+	h.Set(HeaderWebhookAttempt, strconv.Itoa(d.Attempts+1))
 	resp, err := s.cfg.WebhookClient.Do(req)
 	if err != nil {
 		return 0, classifySendError(err), false
@@ -323,4 +325,52 @@ func classifySendError(err error) string {
 		return "connection closed by the receiver"
 	}
 	return "request failed"
+}
+
+// Headers a webhook request carries besides the LJ1 signature's.
+const (
+	HeaderNoticeID       = "LJ-Notice-Id"       // the notice's id, as in the body
+	HeaderWebhookAttempt = "LJ-Webhook-Attempt" // 1, 2, … for each delivery attempt
+)
+
+// WebhookStringToSign is the string a webhook's LJ-Signature signs: the
+// LJ1-RESPONSE string to sign with status 200 and an empty request nonce.
+// The sender and VerifyWebhook both build it here.
+func WebhookStringToSign(requestID, timestamp, nonce string, body []byte) string {
+	return lj1.ResponseStringToSign(http.StatusOK, requestID, "", timestamp, nonce, lj1.BodyDigest(body))
+}
+
+// Errors of VerifyWebhook.
+var (
+	ErrWebhookUnknownKey = errors.New("webhook signed by an unknown platform key")
+	ErrWebhookSignature  = errors.New("webhook signature does not verify")
+	ErrWebhookStale      = errors.New("webhook timestamp is not recent")
+	ErrWebhookBody       = errors.New("webhook body is not a notice")
+)
+
+// VerifyWebhook checks a received webhook request as a receiver must: the
+// LJ-Signature over WebhookStringToSign by the platform key that key returns
+// for LJ-Serial (nil: unknown), and, when maxAge > 0, an LJ-Timestamp within
+// maxAge of now. It returns the notice of the verified body.
+func VerifyWebhook(h http.Header, body []byte, key func(serial string) *ecdsa.PublicKey, now time.Time, maxAge time.Duration) (WebhookNotice, error) {
+	var n WebhookNotice
+	pub := key(h.Get("LJ-Serial"))
+	if pub == nil {
+		return n, fmt.Errorf("%w: %q", ErrWebhookUnknownKey, h.Get("LJ-Serial"))
+	}
+	ts := h.Get("LJ-Timestamp")
+	sts := WebhookStringToSign(h.Get("LJ-Request-Id"), ts, h.Get("LJ-Nonce"), body)
+	if strings.ContainsAny(h.Get("LJ-Request-Id")+ts+h.Get("LJ-Nonce"), "\r\n") || !lj1.VerifySM2(pub, sts, h.Get("LJ-Signature")) {
+		return n, ErrWebhookSignature
+	}
+	if maxAge > 0 {
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || now.Sub(time.Unix(sec, 0)).Abs() > maxAge {
+			return n, fmt.Errorf("%w: %s", ErrWebhookStale, ts)
+		}
+	}
+	if err := json.Unmarshal(body, &n); err != nil || n.ID == "" {
+		return n, ErrWebhookBody
+	}
+	return n, nil
 }

@@ -2,9 +2,11 @@ package portal
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/sm2"
 
 	"lijiang/platform"
 	"lijiang/platform/lj1"
@@ -158,10 +162,20 @@ func TestWebhookNoticesSignedAndRetried(t *testing.T) {
 		if err != nil || !smcrypto.Verify(pub, []byte(sts), der) {
 			t.Fatalf("request %d: signature does not verify", i)
 		}
+		// The receivers' verifier agrees (its time is the sender's clock).
+		keyOf := func(s string) *ecdsa.PublicKey {
+			if s == serial {
+				return pub
+			}
+			return nil
+		}
+		if n, err := VerifyWebhook(h, r.body, keyOf, env.clock.Now(), 0); err != nil || n.ID != h.Get(HeaderNoticeID) {
+			t.Fatalf("request %d: VerifyWebhook: %+v %v", i, n, err)
+		}
 		if h.Get("LJ-Serial") != serial || h.Get("Content-Type") != "application/json" || !lj1.ValidNonce(h.Get("LJ-Nonce")) {
 			t.Fatalf("request %d headers %v", i, h)
 		}
-		var body webhookBody
+		var body WebhookNotice
 		if err := json.Unmarshal(r.body, &body); err != nil {
 			t.Fatal(err)
 		}
@@ -218,6 +232,64 @@ func TestWebhookNoticesSignedAndRetried(t *testing.T) {
 	}
 	if n := len(rc.received()); n != 3 { // the redirect was never followed to rc either
 		t.Fatalf("the receiver got %d requests after delivery", n)
+	}
+}
+
+// TestVerifyWebhook: a notice signed as the sender signs verifies, and a
+// changed body or header, another key, an unknown serial or an old
+// timestamp does not.
+func TestVerifyWebhook(t *testing.T) {
+	priv, err := smcrypto.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := smcrypto.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1767225601, 0)
+	body := []byte(`{"id":"ntc_abc","kind":"api.deprecated","applicant_id":"apl_x","api_id":"api_y","title":"t","body":"b","created_at":"2026-01-01T00:00:00Z"}`)
+	signed := func(ts string, key *sm2.PrivateKey) http.Header {
+		t.Helper()
+		sig, err := lj1.SignSM2(key, WebhookStringToSign("01KDVDNAZ8ADR4RJAA950MWHS1", ts, "n0nce-n0nce-n0nce-n0nce", body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return http.Header{"Lj-Request-Id": {"01KDVDNAZ8ADR4RJAA950MWHS1"}, "Lj-Timestamp": {ts}, "Lj-Nonce": {"n0nce-n0nce-n0nce-n0nce"},
+			"Lj-Serial": {"plat-sig-1"}, "Lj-Signature": {sig}, "Lj-Notice-Id": {"ntc_abc"}}
+	}
+	keyOf := func(s string) *ecdsa.PublicKey {
+		if s == "plat-sig-1" {
+			return &priv.PublicKey
+		}
+		return nil
+	}
+	good := signed("1767225601", priv)
+	tests := []struct {
+		name   string
+		h      http.Header
+		body   []byte
+		maxAge time.Duration
+		want   error
+	}{
+		{"good", good, body, 5 * time.Minute, nil},
+		{"good, age unchecked", signed("1767000000", priv), body, 0, nil},
+		{"body changed", good, []byte(strings.Replace(string(body), "deprecated", "retired", 1)), 0, ErrWebhookSignature},
+		{"another key", signed("1767225601", other), body, 0, ErrWebhookSignature},
+		{"unknown serial", func() http.Header { h := good.Clone(); h.Set("LJ-Serial", "plat-sig-2"); return h }(), body, 0, ErrWebhookUnknownKey},
+		{"nonce changed", func() http.Header { h := good.Clone(); h.Set("LJ-Nonce", "x"); return h }(), body, 0, ErrWebhookSignature},
+		{"old", signed("1767000000", priv), body, 5 * time.Minute, ErrWebhookStale},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := VerifyWebhook(tt.h, tt.body, keyOf, now, tt.maxAge)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err %v, want %v", err, tt.want)
+			}
+			if err == nil && (n.ID != "ntc_abc" || n.Kind != "api.deprecated") {
+				t.Fatalf("notice %+v", n)
+			}
+		})
 	}
 }
 

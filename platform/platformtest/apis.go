@@ -66,3 +66,23 @@ func ForgeCheckpoint(tb testing.TB, path, node string) uint64 {
 	}
 	return seq
 }
+
+// EditChange rewrites who made the last accepted change of type typ in the
+// state database at path (a stopped node's), as an attacker editing the
+// change log would; it returns the change's log index.
+func EditChange(tb testing.TB, path, typ string) int64 {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=rw&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	var index int64
+	if err := db.QueryRow("SELECT log_index FROM changes WHERE type = ? AND ok = 1 ORDER BY log_index DESC LIMIT 1", typ).Scan(&index); err != nil {
+		tb.Fatalf("no change of type %s: %v", typ, err)
+	}
+	if _, err := db.Exec("UPDATE changes SET actor_id = 'someone_else' WHERE log_index = ?", index); err != nil {
+		tb.Fatal(err)
+	}
+	return index
+}

@@ -20,6 +20,7 @@ func schema(s string) json.RawMessage { return json.RawMessage(s) }
 // APIs is the catalogue of the sandbox core bank's endpoints: what `serve
 // --demo` publishes, and what a bank's operators start from in the
 // joint-debugging environment. Every upstream is the sandbox ("sandbox:").
+// Each has its response schema, examples and business errors (apis_docs.go).
 func APIs() []platform.APISpec {
 	up := platform.Upstream{Targets: []string{platform.UpstreamSandbox}, TimeoutMs: upstreamTimeoutMs}
 	page := `"page":{"type":"integer","minimum":1,"maximum":10000},"page_size":{"type":"integer","minimum":1,"maximum":100}`
@@ -32,7 +33,7 @@ func APIs() []platform.APISpec {
 		{Field: "$.accounts[*].id_no", Kind: platform.MaskIDNo},
 		{Field: "$.accounts[*].phone", Kind: platform.MaskPhone},
 	}
-	return []platform.APISpec{
+	specs := []platform.APISpec{
 		{
 			APIContract: platform.APIContract{
 				Name: "产品列表 / Products", Description: "Deposit, loan and wealth products with their rates.",
@@ -130,4 +131,8 @@ func APIs() []platform.APISpec {
 			},
 		},
 	}
+	for i := range specs {
+		document(&specs[i]) // apis_docs.go
+	}
+	return specs
 }

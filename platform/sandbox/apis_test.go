@@ -18,3 +18,23 @@ func TestAPIsAreValid(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIsAreDocumented: every sandbox API documents its answer (schema and
+// example, which the catalogue checks against each other), and the request
+// example of each API that takes a body or query parameters.
+func TestAPIsAreDocumented(t *testing.T) {
+	for _, spec := range APIs() {
+		if len(spec.ResponseSchema) == 0 || len(spec.ResponseExample) == 0 {
+			t.Errorf("%s %s: no response schema or example", spec.Method, spec.Path)
+		}
+		if (len(spec.Params.Body) > 0 || len(spec.Params.Query) > 0) && len(spec.RequestExample) == 0 {
+			t.Errorf("%s %s: no request example", spec.Method, spec.Path)
+		}
+		if err := spec.ValidateResponse(spec.ResponseExample); err != nil {
+			t.Errorf("%s %s: %v", spec.Method, spec.Path, err)
+		}
+	}
+	if len(apiDocs) != len(APIs()) {
+		t.Errorf("%d documented APIs, %d APIs", len(apiDocs), len(APIs()))
+	}
+}
