@@ -245,7 +245,7 @@ func cmdAuditArchive(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	reg, cps, err := platform.ReadAuditState(filepath.Join(cfg.DataDir, platform.StateFile), node)
+	reg, cps, err := readAuditState(cfg.DataDir, node)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.DataDir, err)
 	}
@@ -329,7 +329,7 @@ func verifyArchiveCLI(file, dataDir, node string, asJSON bool, stdout, stderr io
 				return exitCodeError{code: exitUsage, err: fmt.Errorf("audit verify could not run: %w", err)}
 			}
 		}
-		reg, cps, err := platform.ReadAuditState(filepath.Join(dataDir, platform.StateFile), node)
+		reg, cps, err := readAuditState(dataDir, node)
 		if err != nil {
 			return exitCodeError{code: exitUsage, err: fmt.Errorf("audit verify could not run: %s: %w", dataDir, err)}
 		}
@@ -382,4 +382,14 @@ func verifyArchiveCLI(file, dataDir, node string, asJSON bool, stdout, stderr io
 		return exitCodeError{code: exitFailure, err: fmt.Errorf("audit archive %s is damaged: %s at record %d", file, rep.Damage[0].Kind, rep.Damage[0].Seq)}
 	}
 	return nil
+}
+
+// readAuditState reads the registry and node's checkpoints of a data
+// directory's replicated state, in one transaction.
+func readAuditState(dataDir, node string) (reg *platform.Registry, cps []platform.AuditCheckpoint, err error) {
+	err = platform.ReadAuditState(filepath.Join(dataDir, platform.StateFile), node, func(r *platform.Registry, c []platform.AuditCheckpoint, _ func(int64) (string, bool, error)) error {
+		reg, cps = r, c
+		return nil
+	})
+	return reg, cps, err
 }
