@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -562,4 +563,34 @@ func TestArchiveKeepsTheChangeFeedsPlace(t *testing.T) {
 	if n, err := s.lastChangeIndex(); err != nil || n != 120 {
 		t.Fatalf("after the second prune: %d (%v), want 120", n, err)
 	}
+}
+
+// TestVerifyStoreNeedsTheAnchorsEvent: a prefix deleted by hand, with an
+// anchor inserted where a prune would put it, is named: no audit.archived
+// event in the chain says it was archived.
+func TestVerifyStoreNeedsTheAnchorsEvent(t *testing.T) {
+	f := newChain(t, 30)
+	var h []byte
+	db := openSQL(t, f.path)
+	if err := db.QueryRow("SELECT hash FROM records WHERE seq = 20").Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	f.exec(t, `DELETE FROM records WHERE seq <= 20`, fmt.Sprintf(`INSERT INTO anchors (seq, hash, archive, pruned_ms) VALUES (20, x'%x', 'audit-n1-000000000001-000000000020.jsonl.gz', 1)`, h))
+	rep, err := VerifyStore(context.Background(), f.path, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Intact || rep.Damage[0].Kind != DamageDeleted || rep.Damage[0].Seq != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+func openSQL(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
