@@ -73,9 +73,49 @@ func (a *nodeAudit) start(n *node) {
 			_, err = n.cluster.Forwarder.Execute(ctx, cmd)
 			return err
 		}})
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() { defer a.wg.Done(); feed.Run(ctx) }()
 	go func() { defer a.wg.Done(); cp.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.archiveLoop(ctx, n) }()
+}
+
+// auditArchiveDir is where archive segments go under the data directory.
+const auditArchiveDir = "audit-archive"
+
+// archiveEvery is how often a running node archives the records past their
+// retention (and once at start).
+const archiveEvery = time.Hour
+
+// archiveLoop archives and prunes, at start and every archiveEvery, until
+// ctx ends. A failure is logged and recorded as a system event; nothing is
+// pruned then.
+func (a *nodeAudit) archiveLoop(ctx context.Context, n *node) {
+	log := n.log.With("component", "audit")
+	for {
+		if a.store.Ready() == nil {
+			done, err := audit.Archive(ctx, audit.ArchiveConfig{Store: a.store, Dir: archiveDir(n.cfg), Retention: n.cfg.AuditRetention, Logger: log,
+				Checkpoints: func() ([]audit.Checkpoint, error) {
+					cps, err := n.store.AuditCheckpoints(n.nodeID)
+					if err != nil {
+						return nil, err
+					}
+					vo, err := verifyOptions(n.nodeID, n.store.Registry(), cps)
+					return vo.Checkpoints, err
+				},
+				KeyPEM: keyPEM(n.store.Registry()), Detail: map[string]string{"by": "node"}})
+			if err != nil && ctx.Err() == nil {
+				log.Error("audit archive failed; nothing was pruned", "err", err, "archived", len(done))
+				a.store.Event("audit.archive_failed", map[string]string{"by": "node", "error": archiveErrorClass(err)})
+			}
+		}
+		t := time.NewTimer(archiveEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // close stops the feeds (the checkpointer commits a last checkpoint) and

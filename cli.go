@@ -54,6 +54,12 @@ Usage:
   lijiang audit verify [--data-dir D --kek-file K] [--node-id N] [--from T] [--to T] [--json]
                                   recompute the node's audit chain and check its signed
                                   checkpoints: exit 0 intact, 1 damaged, 2 could not run
+  lijiang audit verify --archive FILE [--data-dir D] [--json]
+                                  the same for an archive segment, offline (with --data-dir:
+                                  against the node's platform keys, checkpoints and anchors)
+  lijiang audit archive [--data-dir D --kek-file K] [--before T] [--audit-retain-KIND 400d]
+                                  archive a stopped node's records past their retention to
+                                  verified segments, then prune them from the store
   lijiang cluster remove|promote|demote --node-id ID [--data-dir D --kek-file K]
                                   change a member, through the local running node
   lijiang webhook listen --keys KEYS [--addr A] [--save-dir D] [--count N]

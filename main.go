@@ -27,6 +27,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"lijiang/audit"
 	"lijiang/gateway"
 	"lijiang/platform"
 	"lijiang/platform/sandbox"
@@ -69,6 +70,8 @@ const (
 	flagAuditWindow = "audit-window"
 	flagAuditEvery  = "audit-checkpoint-every"
 	flagAuditIntv   = "audit-checkpoint-interval"
+	flagArchiveDir  = "audit-archive-dir"
+	flagRetainPfx   = "audit-retain-" // + access, admin, system
 )
 
 // envKEK names the environment variable that may carry the key-encryption key
@@ -180,6 +183,11 @@ type Config struct {
 	// how often checkpoints are committed.
 	AuditWindow, AuditCheckpointInterval time.Duration
 	AuditCheckpointEvery                 uint64
+	// Retention and archive: how long each kind of record stays in the
+	// store (floors in audit.RetentionFloor), and where segments go
+	// (default <data-dir>/audit-archive).
+	AuditRetention  audit.Retention
+	AuditArchiveDir string
 }
 
 func (c *Config) bind(fs *flag.FlagSet) {
@@ -207,6 +215,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.AuditWindow, flagAuditWindow, 200*time.Millisecond, "the most an A1 call's audit record waits to be durable: what a crash can lose (A2 answers wait for theirs); 1ms-1s")
 	fs.Uint64Var(&c.AuditCheckpointEvery, flagAuditEvery, 1000, "commit a signed checkpoint of the audit chain after this many records")
 	fs.DurationVar(&c.AuditCheckpointInterval, flagAuditIntv, time.Minute, "... or after this long, when there are new records (1s-1h)")
+	bindRetention(fs, &c.AuditRetention, &c.AuditArchiveDir)
 }
 
 // Validate checks the configuration without touching the disk or the network.
@@ -254,6 +263,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AuditCheckpointEvery == 0 {
 		return usagef("--%s: give at least 1", flagAuditEvery)
+	}
+	if err := checkRetention(c.AuditRetention); err != nil {
+		return err
 	}
 	if c.SnapshotInterval != 0 && c.SnapshotInterval < time.Second {
 		return usagef("--%s %v: give at least 1s", flagSnapIntv, c.SnapshotInterval)

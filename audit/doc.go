@@ -10,5 +10,8 @@
 // committed through Raft (checkpoint.go, feeds.go); verify.go recomputes the
 // chain against them and names the damage it finds. Customers appear only as
 // keyed hashes, retained bodies masked or sealed with the audit key
-// (keys.go).
+// (keys.go). Records past their kind's retention (retention.go, with the
+// standard's floors) move to archive segments that carry their own chain
+// proof, checkpoints and keys and verify offline; the store is pruned only
+// after a segment verified (archive.go, archive_prune.go).
 package audit

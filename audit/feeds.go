@@ -221,7 +221,9 @@ func (s *Store) lastChangeIndex() (uint64, error) {
 	var canon []byte
 	err := s.db.QueryRow("SELECT canon FROM records WHERE kind = 'admin' ORDER BY seq DESC LIMIT 1").Scan(&canon)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		// Every admin record was archived: the prune's event says where
+		// the change log was.
+		return archivedChangeIndex(s.db)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("audit store: %w", err)

@@ -122,6 +122,10 @@ type Store struct {
 	// lost counts records refused because MaxPending was reached.
 	lost atomic.Int64
 
+	// commitMu serialises the writer's commits with a prune, which also
+	// appends a record (Store.prune).
+	commitMu sync.Mutex
+
 	// failCommit, in tests, makes a commit fail with its error.
 	failCommit func() error
 }
@@ -434,6 +438,8 @@ func (s *Store) commit(batch []pendingRecord) error {
 			return err
 		}
 	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	head := *s.head.Load()
 	tx, err := s.db.Begin()
 	if err != nil {

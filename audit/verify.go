@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 )
 
 // ErrDamaged: a store or archive is not what its chain and checkpoints say.
@@ -150,6 +152,11 @@ func VerifyStore(ctx context.Context, path string, opts VerifyOptions) (*Report,
 			return v.finish(), nil
 		}
 		prev = Hash(anchorHash)
+		// The prune that made the anchor chained an audit.archived event
+		// after it: an anchor without one is a prefix deleted by hand.
+		if opts.FromMs == 0 && opts.ToMs == 0 {
+			v.announced = &announcement{seq: anchorSeq, hash: prev}
+		}
 	}
 	if opts.FromMs > 0 {
 		// Start at the last matching checkpoint before the range: its head
@@ -202,11 +209,30 @@ func VerifyStore(ctx context.Context, path string, opts VerifyOptions) (*Report,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit store: %w", err)
 	}
+	if v.held != nil && !v.stopped {
+		cur := *v.held
+		v.held = nil
+		v.check(cur, nil)
+	}
+	if a := v.announced; a != nil && !a.seen && !v.stopped && v.err == nil {
+		var before uint64
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM anchors WHERE seq < ?", anchorSeq).Scan(&before); err != nil {
+			return nil, fmt.Errorf("audit store: %w", err)
+		}
+		v.rep.add(DamageDeleted, before+1, "records %d to %d are gone: no audit.archived event in the chain says they were archived", before+1, anchorSeq)
+	}
 	rep := v.finish()
 	if v.err != nil {
 		return nil, fmt.Errorf("reading the change log: %w", v.err)
 	}
 	return rep, nil
+}
+
+// announcement is the audit.archived event a store's last anchor needs.
+type announcement struct {
+	seq  uint64
+	hash Hash
+	seen bool
 }
 
 // verifier checks a sequence of rows against the chain and the checkpoints.
@@ -227,6 +253,7 @@ type verifier struct {
 	partialTail bool
 	lastGood    uint64 // the last checkpoint that matched
 	err         error  // why the verify could not go on (not damage)
+	announced   *announcement
 }
 
 func newVerifier(opts VerifyOptions) *verifier {
@@ -332,6 +359,10 @@ func (v *verifier) check(cur row, next *row) {
 	if rec.Node != v.opts.Node {
 		stop(DamageInserted, cur.seq, "record %d names node %q", cur.seq, rec.Node)
 		return
+	}
+	if a := v.announced; a != nil && rec.Kind == KindSystem && rec.Event == "audit.archived" &&
+		rec.Detail["last"] == strconv.FormatUint(a.seq, 10) && rec.Detail["last_hash"] == hex.EncodeToString(a.hash[:]) {
+		a.seen = true
 	}
 	if cur.cols != nil && !cur.cols.agrees(rec) {
 		stop(DamageModified, cur.seq, "record %d: the store's query columns disagree with the chained record", cur.seq)
