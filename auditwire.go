@@ -149,7 +149,7 @@ func (s accessSink) record(r *gateway.AccessRecord) (*audit.Record, error) {
 	}
 	rec := &audit.Record{Kind: audit.KindAccess, Node: r.Node, TimeMs: r.Time.UnixMilli(), RequestID: r.RequestID, AppID: r.AppID, Serial: r.Serial,
 		Env: r.Env, APIID: r.APIID, Level: r.Level, Method: r.Method, Scheme: r.Scheme, ClientAddr: r.ClientAddr, Proto: r.Proto,
-		Status: r.Status, Code: r.Code, LatencyUS: r.LatencyMicros, Customer: customer, Rules: r.Rules}
+		Status: r.Status, Code: r.Code, LatencyUS: r.LatencyMicros, Customer: customer, Rules: r.Rules, Admission: r.Admission}
 	if r.Retention == platform.RetentionMasked || r.Retention == platform.RetentionSealed {
 		body := retainedBodies(r.ReqBody, r.RespBody)
 		if len(body) > maxRetainedBody {

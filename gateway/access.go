@@ -29,6 +29,9 @@ type AccessRecord struct {
 	// Customer is the customer a user token acts for, in clear: the sink
 	// keeps only its keyed hash (R-12.3).
 	Customer string `json:"-"`
+	// Admission is the A2 admission's outcome (admitted, replayed, full), or
+	// empty when none was tried.
+	Admission string `json:"admission,omitempty"`
 	// Rules names the limit and risk rules that decided the call.
 	Rules []string `json:"rules,omitempty"`
 	// Retention is the API's retention; ReqBody and RespBody are what it

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -470,6 +471,34 @@ func TestE2EErrorCodes(t *testing.T) {
 			t.Errorf("no case provokes %s", code)
 		}
 	}
+
+	// A2 nonces are checked cluster-wide: an A2 call answered by this node
+	// is refused by a second gateway over the same replicated state (its
+	// own nonce cache empty), byte for byte; an A1 call is not (A1 nonces
+	// are per node, docs/protocol.md §3.4).
+	t.Run("an A2 call answered by one node is refused by another", func(t *testing.T) {
+		cfg := env.gw.cfg
+		cfg.NodeID = "n2"
+		gw2 := New(cfg)
+		srv2 := httptest.NewUnstartedServer(gw2)
+		srv2.TLS = env.srv.TLS.Clone()
+		srv2.TLS.Certificates = env.srv.TLS.Certificates
+		srv2.StartTLS()
+		defer srv2.Close()
+		ts := env.clock.Now().Unix()
+		a2 := e2eCall{app: prod, target: "/v1/test/a2", nonce: "cluster-wide-nonce-0001", ts: ts}
+		a1 := e2eCall{app: prod, target: "/v1/test/echo", nonce: "per-node-nonce-00000001", ts: ts}
+		wantOK(t, env.call(t, a2))
+		wantOK(t, env.call(t, a1))
+		old := env.base
+		env.base = srv2.URL
+		defer func() { env.base = old }()
+		env.wantCode(t, env.call(t, a2), lj1.CodeNonceReplayed)
+		wantOK(t, env.call(t, a1))
+		if r := env.call(t, a1); r.code != lj1.CodeNonceReplayed {
+			t.Fatalf("an A1 replay on the same node: %d %s", r.status, r.code)
+		}
+	})
 
 	// An A2 answer waits for its durable record; an A1 answer does not.
 	t.Run("A2 answers only once recorded", func(t *testing.T) {

@@ -85,6 +85,7 @@ type Gateway struct {
 	// auditMaskers mask the bodies that access records keep (retention
 	// "masked"): the API's rules and detection, at every level.
 	auditMaskers *maskerCache
+	admissions   *admitter
 	dummy        *ecdsa.PublicKey
 }
 
@@ -138,6 +139,7 @@ func New(cfg Config) *Gateway {
 		keys:         newSecretCache(),
 		maskers:      newMaskerCache(),
 		auditMaskers: newMaskerCache(),
+		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
 	}
 }
 
@@ -470,6 +472,25 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		}
 	}
 
+	// The admission: committed through Raft before the call is forwarded,
+	// it makes the nonce check cluster-wide and the call's record durable
+	// on a quorum (docs/protocol.md §3.4).
+	if a2 {
+		outcome, err := g.admissions.admit(ctx, platform.A2Admission{AppID: app.ID, Nonce: auth.Nonce, APIID: api.ID, RequestID: c.requestID,
+			BodySM3: bodySM3(body), TokenID: c.consent, Node: g.cfg.NodeID})
+		c.rec.Admission = outcome
+		switch {
+		case err != nil:
+			g.log.Warn("A2 admission not committed: the call is refused", "request_id", c.requestID, "err", err)
+			return response{}, errf(lj1.CodeAuditUnavailable, "the cluster cannot record this call now; retry")
+		case outcome == platform.Replayed:
+			return response{}, errf(lj1.CodeNonceReplayed, "")
+		case outcome == platform.AppFull:
+			return response{}, errf(lj1.CodeRateLimited, "too many calls in the replay window")
+		case outcome != platform.Admitted:
+			return response{}, errf(lj1.CodeInternalError, "")
+		}
+	}
 	// Upstream.
 	up, err := g.proxy(ctx, c, r, plain, ctype)
 	if err != nil {

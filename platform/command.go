@@ -74,6 +74,9 @@ type commandSpec struct {
 	decode func(raw json.RawMessage) (any, error)
 	apply  applyFunc
 	parts  Parts // registry parts the command may change
+	// unrecorded commands are not written to the change log (see
+	// HandleUnrecorded).
+	unrecorded bool
 }
 
 var commandSpecs = map[string]map[int]commandSpec{}
@@ -107,6 +110,19 @@ func Handle[P any](typ string, ver int, parts Parts, apply func(tx *Tx, c *Comma
 		apply: func(tx *Tx, c *Command, p any) (any, error) { return apply(tx, c, p.(*P)) },
 		parts: parts,
 	}
+}
+
+// HandleUnrecorded registers a command type as Handle does, except that its
+// applications are not written to the change log (table changes): for the
+// data plane's high-volume records that keep a table of their own (A2
+// admissions), which would otherwise grow the change log by a row per
+// batch of calls. Such a command's apply must be idempotent by its data,
+// since a retried command is not recognised by its id.
+func HandleUnrecorded[P any](typ string, ver int, parts Parts, apply func(tx *Tx, c *Command, p *P) (any, error)) {
+	Handle(typ, ver, parts, apply)
+	spec := commandSpecs[typ][ver]
+	spec.unrecorded = true
+	commandSpecs[typ][ver] = spec
 }
 
 // CommandTypes lists the registered command types and their versions, sorted.

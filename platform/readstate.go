@@ -90,3 +90,21 @@ func readState(path string, more func(tx queryer, reg *Registry) error) (*Regist
 	}
 	return reg, nil
 }
+
+// ReadAdmittedRequests returns the request ids of the A2 admissions the state
+// database at path holds (those within their window, and expired ones not yet
+// pruned), read-only: for checks that every answered A2 call was admitted.
+func ReadAdmittedRequests(path string) (map[string]bool, error) {
+	out := map[string]bool{}
+	_, err := readState(path, func(tx queryer, _ *Registry) error {
+		return queryRows(tx, "SELECT request_id FROM a2_admissions", nil, func(row rowScanner) error {
+			var id string
+			if err := row.Scan(&id); err != nil {
+				return err
+			}
+			out[id] = true
+			return nil
+		})
+	})
+	return out, err
+}

@@ -465,6 +465,10 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 	var ok int
 	var code string
 	var stored []byte
+	spec := commandSpecs[c.Type][c.TypeVersion]
+	if spec.unrecorded {
+		return s.applyUnrecorded(tx, c, payload, spec, res)
+	}
 	switch err := tx.QueryRow("SELECT ok, error_code, result FROM changes WHERE command_id = ?", c.ID).Scan(&ok, &code, &stored); {
 	case err == nil:
 		res.Duplicate = true
@@ -481,7 +485,6 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 		res.Err = &CommandError{Code: CodeInternal, Message: "reading change record"}
 		return res
 	}
-	spec := commandSpecs[c.Type][c.TypeVersion]
 	if _, err := tx.Exec("SAVEPOINT cmd"); err != nil {
 		res.Err = &CommandError{Code: CodeInternal, Message: "savepoint"}
 		return res
@@ -782,4 +785,35 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
+}
+
+// applyUnrecorded applies a command registered with HandleUnrecorded: in its
+// own savepoint, without a change record.
+func (s *Store) applyUnrecorded(tx *Tx, c *Command, payload any, spec commandSpec, res Result) Result {
+	if _, err := tx.Exec("SAVEPOINT cmd"); err != nil {
+		res.Err = &CommandError{Code: CodeInternal, Message: "savepoint"}
+		return res
+	}
+	val, err := spec.apply(tx, c, payload)
+	if err == nil {
+		res.Value, err = json.Marshal(val)
+	}
+	if err != nil {
+		if _, rerr := tx.Exec("ROLLBACK TO cmd"); rerr != nil {
+			s.fail(fmt.Errorf("rolling back command %s: %w", c.Type, rerr))
+		}
+		var ce *CommandError
+		if !errors.As(err, &ce) {
+			if !deterministic(err) {
+				s.fail(fmt.Errorf("applying command %s: %w", c.Type, err))
+				return Result{Index: res.Index, Err: &CommandError{Code: CodeInternal, Message: "this node cannot apply commands"}}
+			}
+			ce = &CommandError{Code: CodeInternal, Message: "the command could not be applied"}
+		}
+		res.Err, res.Value = ce, nil
+	}
+	if _, err := tx.Exec("RELEASE cmd"); err != nil {
+		s.fail(fmt.Errorf("releasing command %s: %w", c.Type, err))
+	}
+	return res
 }

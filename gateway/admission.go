@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"lijiang/platform"
+)
+
+// admitter commits A2 admissions through the replicated log before the calls
+// are forwarded (platform.CmdA2Admit): the (App_ID, nonce) of every A2 call
+// is then known to every node for the replay window, and the call has a
+// quorum-durable record. Concurrent calls share a Raft round: while
+// admissionsInFlight proposals are out, new admissions queue, and the next
+// proposal takes every admission waiting (up to platform.MaxAdmissionBatch).
+type admitter struct {
+	exec   platform.Executor
+	node   string
+	window time.Duration
+
+	mu       sync.Mutex
+	queue    []*admitReq
+	inFlight int
+}
+
+// admissionsInFlight bounds the proposals of one node out at once.
+const admissionsInFlight = 4
+
+// admissionTimeout bounds one proposal: beyond it the calls answer
+// AUDIT_UNAVAILABLE and are not forwarded.
+const admissionTimeout = 5 * time.Second
+
+type admitReq struct {
+	a    platform.A2Admission
+	done chan admitOutcome
+}
+
+type admitOutcome struct {
+	outcome string
+	err     error
+}
+
+// errAdmission: the admission could not be committed.
+var errAdmission = errors.New("A2 admission not committed")
+
+// admit commits one call's admission and returns its outcome
+// (platform.Admitted, Replayed or AppFull), or why it could not.
+func (m *admitter) admit(ctx context.Context, a platform.A2Admission) (string, error) {
+	if m.exec == nil {
+		return "", fmt.Errorf("%w: no executor", errAdmission)
+	}
+	req := &admitReq{a: a, done: make(chan admitOutcome, 1)}
+	m.mu.Lock()
+	m.queue = append(m.queue, req)
+	if m.inFlight < admissionsInFlight {
+		m.inFlight++
+		go m.run()
+	}
+	m.mu.Unlock()
+	select {
+	case o := <-req.done:
+		return o.outcome, o.err
+	case <-ctx.Done():
+		// The proposal may still commit: the nonce is then spent, and the
+		// call, not forwarded, is answered AUDIT_UNAVAILABLE.
+		return "", fmt.Errorf("%w: %w", errAdmission, ctx.Err())
+	}
+}
+
+// run proposes batches while admissions wait.
+func (m *admitter) run() {
+	for {
+		m.mu.Lock()
+		if len(m.queue) == 0 {
+			m.inFlight--
+			m.mu.Unlock()
+			return
+		}
+		n := min(len(m.queue), platform.MaxAdmissionBatch)
+		batch := make([]*admitReq, n)
+		copy(batch, m.queue)
+		m.queue = append(m.queue[:0:0], m.queue[n:]...)
+		m.mu.Unlock()
+		m.propose(batch)
+	}
+}
+
+func (m *admitter) propose(batch []*admitReq) {
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- admitOutcome{err: fmt.Errorf("%w: %w", errAdmission, err)}
+		}
+	}
+	p := platform.A2AdmitBatch{WindowMs: m.window.Milliseconds(), Admissions: make([]platform.A2Admission, len(batch))}
+	for i, r := range batch {
+		p.Admissions[i] = r.a
+	}
+	cmd, err := platform.NewCommand(platform.CmdA2Admit, 1, "", platform.Actor{Kind: platform.ActorSystem, ID: "gateway", Node: m.node}, time.Now(), &p)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), admissionTimeout)
+	defer cancel()
+	res, err := m.exec.Execute(ctx, cmd)
+	if err != nil {
+		fail(err)
+		return
+	}
+	var out platform.A2AdmitResult
+	if err := json.Unmarshal(res.Value, &out); err != nil || len(out.Outcomes) != len(batch) {
+		fail(fmt.Errorf("unexpected admission result"))
+		return
+	}
+	for i, r := range batch {
+		r.done <- admitOutcome{outcome: out.Outcomes[i]}
+	}
+}
+
+// bodySM3 is the hex SM3 of a request body as received.
+func bodySM3(body []byte) string {
+	sum := sm3.Sum(body)
+	return hex.EncodeToString(sum[:])
+}
