@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // nodeClient is the demo sandbox app's SDK client aimed at one node of a
 // cluster (its API port and its own TLS certificate).
-func nodeClient(t *testing.T, profile string, m *clusterMember) (*client.Client, *recorder, *http.Client) {
+func nodeClient(t testing.TB, profile string, m *clusterMember) (*client.Client, *recorder, *http.Client) {
 	t.Helper()
 	prof, err := client.LoadProfile(profile, client.Profile{})
 	if err != nil {
@@ -66,7 +67,7 @@ func nodeClient(t *testing.T, profile string, m *clusterMember) (*client.Client,
 
 // startDemoCluster starts three nodes, the first in demo mode (the demo
 // applicant, its sandbox app and the test customers are replicated).
-func startDemoCluster(t *testing.T) (nodes []*clusterMember, kek string) {
+func startDemoCluster(t testing.TB) (nodes []*clusterMember, kek string) {
 	t.Helper()
 	tmp := t.TempDir()
 	kek = writeKEK(t, tmp)
@@ -193,4 +194,62 @@ func TestA2AdmissionsAcrossNodes(t *testing.T) {
 		}
 		t.Logf("%d A2 calls acknowledged across the leader's kill, each admitted on both survivors", len(acked))
 	})
+}
+
+// BenchmarkA2Nodes measures A2 balance queries through the SDK (TLS, SM2,
+// encrypted answers) from 32 concurrent callers against one demo node and
+// against a three-node cluster (calls spread over the nodes; every call's
+// admission committed through Raft). The callers' own crypto runs on the
+// same machine: compare the two, not the absolute figures (docs/audit.md).
+func BenchmarkA2Nodes(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("%dnode", n), func(b *testing.B) {
+			bt := b
+			var nodes []*clusterMember
+			if n == 1 {
+				dir := filepath.Join(b.TempDir(), "d1")
+				api := freePortOn(bt, "127.0.0.1")
+				m := &clusterMember{id: "n1", dir: dir, apiPort: api[strings.LastIndex(api, ":")+1:]}
+				m.p = startServe(bt, []string{envKEK + "="}, "--demo", "--data-dir", dir, "--api-addr", api, "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(bt))
+				nodes = []*clusterMember{m}
+			} else {
+				nodes, _ = startDemoCluster(bt)
+			}
+			profile := nodes[0].p.ready.DemoSeed.SandboxProfile
+			path := "/v1/accounts/" + nodes[0].p.ready.DemoSeed.Account + "/balance"
+			c1, _, _ := nodeClient(bt, profile, nodes[0])
+			cust, _ := demoCustomer("zhangsan")
+			prof, _ := client.LoadProfile(profile, client.Profile{})
+			tok, err := c1.ConsentAs(context.Background(), cust, sandbox.ScopeAccountsRead, prof.RedirectURI, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var clients []*client.Client
+			for _, m := range nodes {
+				c, _, _ := nodeClient(bt, profile, m)
+				clients = append(clients, c)
+			}
+			// Every node has applied the consent before the clock runs.
+			for _, c := range clients {
+				eventuallyT(bt, 10*time.Second, "the consent on every node", func() bool {
+					resp, err := c.Do(context.Background(), &client.Request{Method: "GET", Path: path, UserToken: tok.UserToken})
+					return err == nil && resp.Status == 200
+				})
+			}
+			var next atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				c := clients[int(next.Add(1))%len(clients)]
+				for pb.Next() {
+					resp, err := c.Do(context.Background(), &client.Request{Method: "GET", Path: path, UserToken: tok.UserToken})
+					if err != nil || resp.Status != 200 {
+						b.Errorf("A2 call: %v", err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+		})
+	}
 }

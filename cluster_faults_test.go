@@ -12,7 +12,7 @@ import (
 
 // tryClusterStatus is clusterStatus for a node that may not answer yet (it
 // was just woken up): false instead of a failed test.
-func tryClusterStatus(t *testing.T, dataDir, kek string) (platform.ClusterStatus, bool) {
+func tryClusterStatus(t testing.TB, dataDir, kek string) (platform.ClusterStatus, bool) {
 	t.Helper()
 	var st platform.ClusterStatus
 	code, out, _ := runCLI(t, "cluster", "status", "--json", "--data-dir", dataDir, "--kek-file", kek)

@@ -121,7 +121,7 @@ func TestImportRules(t *testing.T) {
 // ---- the command line, in process --------------------------------------------
 
 // runCLI runs the CLI in process and returns its exit code and output.
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func runCLI(t testing.TB, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
 	code = run(args, &o, &e)
@@ -150,7 +150,7 @@ func treeHash(t *testing.T, dir string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func writeKEK(t *testing.T, dir string) string {
+func writeKEK(t testing.TB, dir string) string {
 	t.Helper()
 	raw, err := seal.GenerateKEK(strings.NewReader(strings.Repeat("k", 64)))
 	if err != nil {
@@ -346,7 +346,7 @@ var (
 )
 
 // lijiangBinary builds the binary once for the test run.
-func lijiangBinary(t *testing.T) string {
+func lijiangBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "lijiang-bin-")
@@ -392,7 +392,7 @@ func (p *proc) output() string {
 	return p.stdout.w.(*bytes.Buffer).String()
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -424,7 +424,7 @@ func argValue(args []string, name, def string) string {
 
 // startServe runs the binary with args and waits until it has written its
 // ready.json.
-func startServe(t *testing.T, env []string, args ...string) *proc {
+func startServe(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(lijiangBinary(t), append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -901,7 +901,7 @@ func TestKEKRotate(t *testing.T) {
 // ---- a cluster of real processes -----------------------------------------------
 
 // freePortOn is freePort on host.
-func freePortOn(t *testing.T, host string) string {
+func freePortOn(t testing.TB, host string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -913,7 +913,7 @@ func freePortOn(t *testing.T, host string) string {
 
 // clusterStatus runs `lijiang cluster status --json` on a node's data
 // directory.
-func clusterStatus(t *testing.T, dataDir, kek string) platform.ClusterStatus {
+func clusterStatus(t testing.TB, dataDir, kek string) platform.ClusterStatus {
 	t.Helper()
 	code, out, errOut := runCLI(t, "cluster", "status", "--json", "--data-dir", dataDir, "--kek-file", kek)
 	if code != 0 {
@@ -959,7 +959,7 @@ func memberOf(st platform.ClusterStatus, id string) (platform.MemberStatus, bool
 
 // joinInfo is the join address of a node (its ready.json) and the
 // cluster's token (`lijiang cluster token`).
-func joinInfo(t *testing.T, p *proc, dataDir, kek string) (addr, token string) {
+func joinInfo(t testing.TB, p *proc, dataDir, kek string) (addr, token string) {
 	t.Helper()
 	code, out, errOut := runCLI(t, "cluster", "token", "--data-dir", dataDir, "--kek-file", kek)
 	if code != 0 {
@@ -1153,7 +1153,7 @@ func TestClusterOfProcesses(t *testing.T) {
 }
 
 // eventuallyT polls cond until it holds or d passes.
-func eventuallyT(t *testing.T, d time.Duration, what string, cond func() bool) {
+func eventuallyT(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

@@ -86,7 +86,10 @@ type Gateway struct {
 	// "masked"): the API's rules and detection, at every level.
 	auditMaskers *maskerCache
 	admissions   *admitter
-	dummy        *ecdsa.PublicKey
+	// benchNoAdmission skips the A2 admission: set by the benchmarks only,
+	// to measure what the admission costs. Nothing else sets it.
+	benchNoAdmission bool
+	dummy            *ecdsa.PublicKey
 }
 
 // New returns a Gateway for cfg.
@@ -475,7 +478,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	// The admission: committed through Raft before the call is forwarded,
 	// it makes the nonce check cluster-wide and the call's record durable
 	// on a quorum (docs/protocol.md §3.4).
-	if a2 {
+	if a2 && !g.benchNoAdmission {
 		outcome, err := g.admissions.admit(ctx, platform.A2Admission{AppID: app.ID, Nonce: auth.Nonce, APIID: api.ID, RequestID: c.requestID,
 			BodySM3: bodySM3(body), TokenID: c.consent, Node: g.cfg.NodeID})
 		c.rec.Admission = outcome
