@@ -209,7 +209,7 @@ func (f *ChangeFeed) record(ch platform.Change) (*Record, error) {
 		a.Role = f.cfg.Role(ch.ActorKind, ch.ActorID)
 	}
 	return &Record{Kind: KindAdmin, Node: f.cfg.Node, TimeMs: ch.At.UnixMilli(), ChangeIndex: uint64(ch.Index), CommandID: ch.CommandID,
-		Action: ch.Type, Actor: a, Target: ch.Target, Result: result, Digest: ch.Digest}, nil
+		Action: ch.Type, Actor: a, Target: ch.Target, Result: result, Digest: ch.Digest, Summary: ch.Summary}, nil
 }
 
 // lastChangeIndex returns the change index of the chain's last admin record,

@@ -166,6 +166,9 @@ type Change struct {
 	// Target names what the change made or changed, from its result (an
 	// id, serial or node), when the result names one (ChangesAfter only).
 	Target string
+	// Summary says what was asked: the payload's field names and the values
+	// of its enumerated fields (changesummary.go; ChangesAfter only).
+	Summary string
 }
 
 // ChangeFilter selects change records; empty fields and nil pointers match
@@ -234,12 +237,12 @@ func (s *Store) ChangesAfter(after int64, limit int) ([]Change, error) {
 		items, err = queryAll(db, func(row rowScanner) (ch Change, err error) {
 			var at int64
 			var result []byte
-			err = row.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode, &result)
+			err = row.Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode, &result, &ch.Summary)
 			ch.At = time.UnixMilli(at).UTC()
 			ch.Digest = changeDigest(ch, at, result)
 			ch.Target = changeTarget(result)
 			return ch, err
-		}, "SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result FROM changes WHERE log_index > ? ORDER BY log_index LIMIT ?", after, limit)
+		}, "SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result, summary FROM changes WHERE log_index > ? ORDER BY log_index LIMIT ?", after, limit)
 		return err
 	})
 	return items, err
@@ -263,6 +266,7 @@ func changeDigest(ch Change, atMs int64, result []byte) string {
 		field([]byte(f))
 	}
 	field(result)
+	field([]byte(ch.Summary))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -280,8 +284,8 @@ func changeDigestAt(db queryer, index int64) (string, bool, error) {
 	var ch Change
 	var at int64
 	var result []byte
-	err := db.QueryRow("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result FROM changes WHERE log_index = ?", index).
-		Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode, &result)
+	err := db.QueryRow("SELECT log_index, command_id, type, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result, summary FROM changes WHERE log_index = ?", index).
+		Scan(&ch.Index, &ch.CommandID, &ch.Type, &at, &ch.ActorKind, &ch.ActorID, &ch.ActorAddr, &ch.Node, &ch.OK, &ch.ErrorCode, &result, &ch.Summary)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

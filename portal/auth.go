@@ -554,6 +554,8 @@ type changeJSON struct {
 	Digest string `json:"digest,omitempty" doc:"SM3 of the change record, hex, as every node's audit chain records it"`
 	// Target is what the change made or changed (empty in lists).
 	Target string `json:"target,omitempty" doc:"what the change made or changed: an id, serial or node, from its result"`
+	// Summary is what was asked (empty in lists).
+	Summary string `json:"summary,omitempty" doc:"what was asked: the request's field names and the values of its enumerated fields"`
 }
 
 func (s *Server) listChanges(c echo.Context) error {
