@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -507,12 +506,9 @@ func keyFingerprint(p string) string {
 // ReadAnchors returns the anchors of the store at path (sequence → hash),
 // read-only.
 func ReadAnchors(ctx context.Context, path string) (map[uint64]Hash, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("audit store: %w", err)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := openReadOnly(path)
 	if err != nil {
-		return nil, fmt.Errorf("audit store: %w", err)
+		return nil, err
 	}
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, "SELECT seq, hash FROM anchors")

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -218,21 +217,7 @@ func (s *Store) lastChangeIndex() (uint64, error) {
 	if s.db == nil {
 		return 0, s.Ready()
 	}
-	var canon []byte
-	err := s.db.QueryRow("SELECT canon FROM records WHERE kind = 'admin' ORDER BY seq DESC LIMIT 1").Scan(&canon)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Every admin record was archived: the prune's event says where
-		// the change log was.
-		return archivedChangeIndex(s.db)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("audit store: %w", err)
-	}
-	r, err := ParseCanonical(canon)
-	if err != nil {
-		return 0, fmt.Errorf("audit store: %w: %w", ErrDamaged, err)
-	}
-	return r.ChangeIndex, nil
+	return lastChangeIndexTx(s.db)
 }
 
 // Event appends a system event to the chain, durable within the window.

@@ -30,12 +30,9 @@ type Filter struct {
 // its canonical bytes (a record that does not parse is reported as an
 // error: run verify).
 func Query(ctx context.Context, path string, f Filter, fn func(*Record) bool) error {
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("audit store: %w", err)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := openReadOnly(path)
 	if err != nil {
-		return fmt.Errorf("audit store: %w", err)
+		return err
 	}
 	defer db.Close()
 	var where []string
@@ -104,4 +101,17 @@ func Query(ctx context.Context, path string, f Filter, fn func(*Record) bool) er
 		}
 	}
 	return rows.Err()
+}
+
+// openReadOnly opens the audit store at path read-only, never creating it: a
+// missing file is an error wrapping fs.ErrNotExist.
+func openReadOnly(path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("audit store: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, fmt.Errorf("audit store: %w", err)
+	}
+	return db, nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 )
@@ -109,12 +108,9 @@ func (c *indexCols) agrees(r *Record) bool {
 // works on a stopped node's data directory and beside a running node. An
 // error means the verify could not run; damage is in the report.
 func VerifyStore(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("audit store: %w", err)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := openReadOnly(path)
 	if err != nil {
-		return nil, fmt.Errorf("audit store: %w", err)
+		return nil, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)

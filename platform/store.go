@@ -490,32 +490,11 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 		return res
 	}
 	tx.cmdTouched = 0
-	val, err := spec.apply(tx, c, payload)
-	if err == nil {
-		if val != nil {
-			res.Value, err = json.Marshal(val)
-		} else {
-			res.Value = json.RawMessage("null")
-		}
+	var stop bool
+	if res, stop = s.runApply(tx, c, payload, spec, res); stop {
+		return res
 	}
-	if err != nil {
-		if _, rerr := tx.Exec("ROLLBACK TO cmd"); rerr != nil {
-			s.fail(fmt.Errorf("rolling back command %s: %w", c.Type, rerr))
-		}
-		var ce *CommandError
-		if !errors.As(err, &ce) {
-			if !deterministic(err) {
-				// A failure of this node (disk full, I/O, corruption) rather
-				// than of the command: recording it as a refusal would make
-				// this node differ from its peers, so the node stops applying.
-				s.fail(fmt.Errorf("applying command %s at %d: %w", c.Type, e.Index, err))
-				return Result{Index: e.Index, Err: &CommandError{Code: CodeInternal, Message: "this node cannot apply commands"}}
-			}
-			s.log.Error("command failed", "type", c.Type, "index", e.Index, "err", err)
-			ce = &CommandError{Code: CodeInternal, Message: "the command could not be applied"}
-		}
-		res.Err, res.Value = ce, nil
-	} else {
+	if res.Err == nil {
 		tx.parts |= spec.parts
 		tx.full |= spec.parts &^ tx.cmdTouched
 	}
@@ -794,26 +773,44 @@ func (s *Store) applyUnrecorded(tx *Tx, c *Command, payload any, spec commandSpe
 		res.Err = &CommandError{Code: CodeInternal, Message: "savepoint"}
 		return res
 	}
-	val, err := spec.apply(tx, c, payload)
-	if err == nil {
-		res.Value, err = json.Marshal(val)
-	}
-	if err != nil {
-		if _, rerr := tx.Exec("ROLLBACK TO cmd"); rerr != nil {
-			s.fail(fmt.Errorf("rolling back command %s: %w", c.Type, rerr))
-		}
-		var ce *CommandError
-		if !errors.As(err, &ce) {
-			if !deterministic(err) {
-				s.fail(fmt.Errorf("applying command %s: %w", c.Type, err))
-				return Result{Index: res.Index, Err: &CommandError{Code: CodeInternal, Message: "this node cannot apply commands"}}
-			}
-			ce = &CommandError{Code: CodeInternal, Message: "the command could not be applied"}
-		}
-		res.Err, res.Value = ce, nil
+	res, stop := s.runApply(tx, c, payload, spec, res)
+	if stop {
+		return res
 	}
 	if _, err := tx.Exec("RELEASE cmd"); err != nil {
 		s.fail(fmt.Errorf("releasing command %s: %w", c.Type, err))
 	}
 	return res
+}
+
+// runApply runs a command's apply inside the savepoint "cmd": its value, or
+// its refusal (the savepoint rolled back). stop is true when the failure is
+// this node's, not the command's (disk full, I/O, corruption): the node
+// stops applying rather than differ from its peers by recording a refusal.
+func (s *Store) runApply(tx *Tx, c *Command, payload any, spec commandSpec, res Result) (_ Result, stop bool) {
+	val, err := spec.apply(tx, c, payload)
+	if err == nil {
+		if val != nil {
+			res.Value, err = json.Marshal(val)
+		} else {
+			res.Value = json.RawMessage("null")
+		}
+	}
+	if err == nil {
+		return res, false
+	}
+	if _, rerr := tx.Exec("ROLLBACK TO cmd"); rerr != nil {
+		s.fail(fmt.Errorf("rolling back command %s: %w", c.Type, rerr))
+	}
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		if !deterministic(err) {
+			s.fail(fmt.Errorf("applying command %s at %d: %w", c.Type, res.Index, err))
+			return Result{Index: res.Index, Err: &CommandError{Code: CodeInternal, Message: "this node cannot apply commands"}}, true
+		}
+		s.log.Error("command failed", "type", c.Type, "index", res.Index, "err", err)
+		ce = &CommandError{Code: CodeInternal, Message: "the command could not be applied"}
+	}
+	res.Err, res.Value = ce, nil
+	return res, false
 }
