@@ -12,7 +12,6 @@ const cstOffset = 8 * 3600
 // dayOf numbers days in China Standard Time.
 func dayOf(t time.Time) int64 { return (t.Unix() + cstOffset) / 86400 }
 
-
 // breakers isolate failing upstreams (R-10.1.2 fault isolation): after
 // breakerThreshold consecutive failures an upstream is skipped for
 // breakerCooldown, then tried again with one call.
