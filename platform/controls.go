@@ -391,16 +391,31 @@ func (p *LimitsPropose) Validate() error {
 	return p.Policy.Validate(ScopeGlobal)
 }
 
+// LimitsDecision is the payload of CmdLimitsApprove and CmdLimitsReject
+// (version 1); a rejection needs a reason.
+type LimitsDecision struct {
+	ProposalID string `json:"proposal_id"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// Validate checks the payload's fields.
+func (p *LimitsDecision) Validate() error {
+	if err := aplCheckID("proposal_id", "lpr", p.ProposalID); err != nil {
+		return err
+	}
+	return aplCheckReason(p.Reason)
+}
+
 func init() {
 	Handle(CmdControlPause, 1, PartSettings, applyControlPause)
 	Handle(CmdControlResume, 1, PartSettings, applyControlResume)
 	Handle(CmdControlDenylist, 1, PartSettings, applyControlDenylist)
 	Handle(CmdLimitsSet, 1, PartSettings, applyLimitsSet)
 	Handle(CmdLimitsPropose, 1, 0, applyLimitsPropose)
-	Handle(CmdLimitsApprove, 1, PartSettings, func(tx *Tx, c *Command, p *GrantProposalDecision) (any, error) {
+	Handle(CmdLimitsApprove, 1, PartSettings, func(tx *Tx, c *Command, p *LimitsDecision) (any, error) {
 		return applyLimitsDecision(tx, c, p, true)
 	})
-	Handle(CmdLimitsReject, 1, 0, func(tx *Tx, c *Command, p *GrantProposalDecision) (any, error) {
+	Handle(CmdLimitsReject, 1, 0, func(tx *Tx, c *Command, p *LimitsDecision) (any, error) {
 		return applyLimitsDecision(tx, c, p, false)
 	})
 }
@@ -568,7 +583,7 @@ func applyLimitsPropose(tx *Tx, c *Command, p *LimitsPropose) (any, error) {
 	return LimitsProposal{ID: p.ProposalID, Policy: p.Policy, Status: GrantProposalPending, ProposedBy: catActor(c.Actor), ProposedAt: c.Time()}, nil
 }
 
-func applyLimitsDecision(tx *Tx, c *Command, p *GrantProposalDecision, approve bool) (any, error) {
+func applyLimitsDecision(tx *Tx, c *Command, p *LimitsDecision, approve bool) (any, error) {
 	if err := aplRequireRole(tx, c, RoleReviewer); err != nil {
 		return nil, err
 	}
