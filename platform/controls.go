@@ -182,7 +182,10 @@ func CanonicalDenylist(entries []string) ([]string, error) {
 		} else {
 			err = errors.New("too long")
 		}
-		if err != nil || p.Addr().Zone() != "" {
+		if err == nil && (!p.IsValid() || strings.Contains(s, "%")) {
+			err = errors.New("zone")
+		}
+		if err != nil {
 			return nil, Invalid(fmt.Sprintf("entries[%d]", i), "must be an IPv4 or IPv6 address or CIDR prefix")
 		}
 		p = p.Masked()
