@@ -228,3 +228,16 @@ func recordOf(t *testing.T, env *e2eEnv, id string) AccessRecord {
 	t.Fatalf("no access record of %s", id)
 	return AccessRecord{}
 }
+
+// TestE2EAppAllowlist: an app's own allow-list applies on top of its
+// applicant's: a caller outside it answers IP_DENIED.
+func TestE2EAppAllowlist(t *testing.T) {
+	env := e2e(t)
+	app := env.newProdApp(t, env.apis["GET /v1/test/echo"])
+	env.run(t, platform.CmdAppAllowlist, platform.AppAllowlist{AppID: app.ID, Entries: []string{"192.0.2.0/24"}})
+	env.wantCode(t, env.call(t, e2eCall{app: app, target: "/v1/test/echo"}), lj1.CodeIPDenied)
+	env.run(t, platform.CmdAppAllowlist, platform.AppAllowlist{AppID: app.ID, Entries: []string{"127.0.0.0/8", "::1"}})
+	wantOK(t, env.call(t, e2eCall{app: app, target: "/v1/test/echo"}))
+	env.run(t, platform.CmdAppAllowlist, platform.AppAllowlist{AppID: app.ID, Entries: []string{}})
+	wantOK(t, env.call(t, e2eCall{app: app, target: "/v1/test/echo"}))
+}

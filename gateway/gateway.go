@@ -355,7 +355,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	case nonceAppFull:
 		return response{}, errf(lj1.CodeRateLimited, "too many calls in the replay window")
 	}
-	if !app.AllowsAddr(c.client) {
+	if !app.AllowsAddr(c.client) || !pol.controls.AppAllows(app.ID, c.client) {
 		return response{}, errf(lj1.CodeIPDenied, "")
 	}
 	if err := g.checkClientCert(reg, app, r, now); err != nil {

@@ -24,6 +24,7 @@ const (
 	CmdControlPause    = "control.pause"
 	CmdControlResume   = "control.resume"
 	CmdControlDenylist = "control.denylist.set"
+	CmdAppAllowlist    = "control.app_allowlist.set"
 	CmdLimitsSet       = "limits.set"
 	CmdLimitsPropose   = "limits.propose"
 	CmdLimitsApprove   = "limits.approve"
@@ -42,6 +43,7 @@ const (
 	SettingDenylist      = "gateway.ip_denylist"
 	settingPausePrefix   = "controls.pause."
 	settingLimitsPrefix  = "controls.limits."
+	settingAllowPrefix   = "controls.allow.app."
 	SettingLimitsGlobal  = settingLimitsPrefix + "global"
 	maxPauseAhead        = 30 * 24 * time.Hour
 	MaxDenylist          = 10000
@@ -51,6 +53,33 @@ const (
 
 // PauseSettingKey is the settings key of a pause of target ("api" or "app") id.
 func PauseSettingKey(target, id string) string { return settingPausePrefix + target + "." + id }
+
+// AllowlistSettingKey is the settings key of an app's own IP allow-list.
+func AllowlistSettingKey(appID string) string { return settingAllowPrefix + appID }
+
+// AppAllowlist is the payload of CmdAppAllowlist (version 1): an app's own
+// IP allow-list, on top of its applicant's (both must allow a caller); an
+// empty list removes it.
+type AppAllowlist struct {
+	AppID   string   `json:"app_id"`
+	Entries []string `json:"entries"`
+}
+
+// Validate checks the payload's fields and canonicalises the entries.
+func (p *AppAllowlist) Validate() error {
+	if !controlIDPattern.MatchString(p.AppID) {
+		return Invalid("app_id", "must be an app's id")
+	}
+	if len(p.Entries) > MaxIPAllow {
+		return Invalid("entries", fmt.Sprintf("must have at most %d entries", MaxIPAllow))
+	}
+	out, err := CanonicalDenylist(p.Entries)
+	if err != nil {
+		return err
+	}
+	p.Entries = out
+	return nil
+}
 
 // Limit scopes.
 const (
@@ -414,6 +443,7 @@ func init() {
 	Handle(CmdControlResume, 1, PartSettings, applyControlResume)
 	Handle(CmdControlDenylist, 1, PartSettings, applyControlDenylist)
 	Handle(CmdLimitsSet, 1, PartSettings, applyLimitsSet)
+	Handle(CmdAppAllowlist, 1, PartSettings, applyAppAllowlist)
 	Handle(CmdLimitsPropose, 1, 0, applyLimitsPropose)
 	Handle(CmdLimitsApprove, 1, PartSettings, func(tx *Tx, c *Command, p *LimitsDecision) (any, error) {
 		return applyLimitsDecision(tx, c, p, true)
@@ -511,6 +541,21 @@ func applyControlDenylist(tx *Tx, c *Command, p *ControlDenylist) (any, error) {
 		return nil, err
 	}
 	return p.Entries, putSetting(tx, c, SettingDenylist, strings.Join(p.Entries, ","))
+}
+
+func applyAppAllowlist(tx *Tx, c *Command, p *AppAllowlist) (any, error) {
+	if err := aplRequireRole(tx, c, controlRoles...); err != nil {
+		return nil, err
+	}
+	if err := pauseTargetExists(tx, PauseTargetApp, p.AppID); err != nil {
+		return nil, err
+	}
+	key := AllowlistSettingKey(p.AppID)
+	if len(p.Entries) == 0 {
+		_, err := tx.Exec("DELETE FROM settings WHERE key = ?", key)
+		return []string{}, err
+	}
+	return p.Entries, putSetting(tx, c, key, strings.Join(p.Entries, ","))
 }
 
 // readLimitPolicy reads the stored policy at key (empty if none).
@@ -674,14 +719,15 @@ func (s *Store) ListLimitsProposals(status string, limit, offset int) (items []L
 
 // Controls is the parsed controls of a registry's settings.
 type Controls struct {
-	Pauses   map[string]*Pause       // PauseSettingKey → pause
-	Policies map[string]*LimitPolicy // LimitsSettingKey → policy
+	Pauses   map[string]*Pause         // PauseSettingKey → pause
+	Policies map[string]*LimitPolicy   // LimitsSettingKey → policy
+	Allow    map[string][]netip.Prefix // app id → the app's own IP allow-list
 }
 
 // ParseControls reads the controls out of settings; entries that do not
 // parse are skipped (they were validated when set).
 func ParseControls(settings map[string]string) *Controls {
-	c := &Controls{Pauses: map[string]*Pause{}, Policies: map[string]*LimitPolicy{}}
+	c := &Controls{Pauses: map[string]*Pause{}, Policies: map[string]*LimitPolicy{}, Allow: map[string][]netip.Prefix{}}
 	for k, v := range settings {
 		switch {
 		case strings.HasPrefix(k, settingPausePrefix):
@@ -689,6 +735,14 @@ func ParseControls(settings map[string]string) *Controls {
 			if json.Unmarshal([]byte(v), &p) == nil {
 				c.Pauses[k] = &p
 			}
+		case strings.HasPrefix(k, settingAllowPrefix):
+			var l []netip.Prefix
+			for _, f := range strings.Split(v, ",") {
+				if p, err := netip.ParsePrefix(f); err == nil {
+					l = append(l, p)
+				}
+			}
+			c.Allow[strings.TrimPrefix(k, settingAllowPrefix)] = l
 		case strings.HasPrefix(k, settingLimitsPrefix):
 			var p LimitPolicy
 			if json.Unmarshal([]byte(v), &p) == nil {
@@ -697,4 +751,20 @@ func ParseControls(settings map[string]string) *Controls {
 		}
 	}
 	return c
+}
+
+// AppAllows reports whether the app's own allow-list (if it has one) lets
+// addr call.
+func (c *Controls) AppAllows(appID string, addr netip.Addr) bool {
+	l, ok := c.Allow[appID]
+	if !ok {
+		return true
+	}
+	addr = addr.Unmap()
+	for _, p := range l {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

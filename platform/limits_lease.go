@@ -76,6 +76,14 @@ func init() {
 	Handle(CmdLimitLease, 1, 0, applyLimitLease)
 }
 
+// unrecordedCommands are applied without a change record: limit.lease is
+// the nodes' own bookkeeping, many a second under load, and would drown the
+// change log (and every node's audit chain, which records it) in entries
+// no one made. A retried lease command is therefore applied again rather
+// than answered from its record; its second grant is held by no node, so
+// the window admits less, never more.
+var unrecordedCommands = map[string]bool{CmdLimitLease: true}
+
 func applyLimitLease(tx *Tx, c *Command, p *LimitLease) (any, error) {
 	if c.Actor.Kind != ActorSystem {
 		return nil, Denied("only nodes lease limit budgets")

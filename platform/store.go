@@ -521,7 +521,9 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 		ok, code = 0, res.Err.Code
 		stored, _ = json.Marshal(res.Err)
 	}
-	if _, err := tx.Exec(`INSERT INTO changes (log_index, command_id, type, type_version, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result)
+	if unrecordedCommands[c.Type] {
+		// Bookkeeping of the nodes themselves, not a change anyone made.
+	} else if _, err := tx.Exec(`INSERT INTO changes (log_index, command_id, type, type_version, at_ms, actor_kind, actor_id, actor_addr, actor_node, ok, error_code, result)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Index, c.ID, c.Type, c.TypeVersion, c.At, c.Actor.Kind, c.Actor.ID, c.Actor.Addr, c.Actor.Node, ok, code, stored); err != nil {
 		s.fail(fmt.Errorf("recording change %d: %w", e.Index, err))

@@ -60,6 +60,11 @@ func mountAdminControls(s *Server, g *echo.Group) {
 	g.PUT("/ip-denylist", s.putDenylist, op)
 	s.doc("admin", "PUT", "/ip-denylist", "Replace the global IP deny-list: addresses or CIDR prefixes, at most 10000, stored canonical (masked, sorted, without duplicates); calls from a listed address answer IP_DENIED (operator)", denylistRequest{}, denylistJSON{})
 
+	g.GET("/apps/:app_id/ip-allowlist", s.getAppAllowlist, read)
+	s.doc("admin", "GET", "/apps/{app_id}/ip-allowlist", "The app's own IP allow-list (its applicant's list applies too; both must allow a caller)", nil, denylistJSON{})
+	g.PUT("/apps/:app_id/ip-allowlist", s.putAppAllowlist, op)
+	s.doc("admin", "PUT", "/apps/{app_id}/ip-allowlist", "Replace the app's own IP allow-list: addresses or CIDR prefixes, stored canonical; an empty list removes it; calls from elsewhere answer IP_DENIED (operator)", denylistRequest{}, denylistJSON{})
+
 	g.GET("/limits/global", s.getLimits(platform.ScopeGlobal), read)
 	s.doc("admin", "GET", "/limits/global", "The global limit policy: every call counts", nil, limitsJSON{})
 	g.PUT("/limits/global", s.putLimits(platform.ScopeGlobal), op)
@@ -107,7 +112,7 @@ type pausesJSON struct {
 }
 
 type denylistRequest struct {
-	Entries []string `json:"entries" oa:"required" doc:"IPv4 or IPv6 addresses or CIDR prefixes, at most 10000; an empty list clears it"`
+	Entries []string `json:"entries" oa:"required" doc:"IPv4 or IPv6 addresses or CIDR prefixes (at most 10000 in the deny-list, 100 in an app's allow-list); an empty list clears it"`
 }
 
 type denylistJSON struct {
@@ -216,6 +221,39 @@ func (s *Server) putDenylist(c echo.Context) error {
 		return err
 	}
 	entries, err := execResult[[]string](s, c, platform.CmdControlDenylist, 1, p)
+	if err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []string{}
+	}
+	return c.JSON(http.StatusOK, denylistJSON{Entries: entries})
+}
+
+func (s *Server) getAppAllowlist(c echo.Context) error {
+	if _, err := s.store.App(c.Param("app_id")); err != nil {
+		return notFoundAs(err, "app")
+	}
+	out := denylistJSON{Entries: []string{}}
+	if v := s.store.Registry().Settings[platform.AllowlistSettingKey(c.Param("app_id"))]; v != "" {
+		out.Entries = strings.Split(v, ",")
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) putAppAllowlist(c echo.Context) error {
+	var req denylistRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	if req.Entries == nil {
+		return badRequest("entries", "is required (an empty list removes the app's allow-list)")
+	}
+	p := platform.AppAllowlist{AppID: c.Param("app_id"), Entries: req.Entries}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	entries, err := execResult[[]string](s, c, platform.CmdAppAllowlist, 1, p)
 	if err != nil {
 		return err
 	}
