@@ -102,6 +102,9 @@ func legacyPolicy(l platform.Limits) platform.LimitPolicy {
 // limitChecks lists the limits of the app's calls of the API, concurrency
 // first, then the windows from the shortest.
 func (p *policy) limitChecks(appID, apiID string, legacy platform.Limits) []limitCheck {
+	if len(p.controls.Policies) == 0 && legacy == (platform.Limits{}) {
+		return nil // no limit at all: nothing built on the hot path
+	}
 	pair := legacyPolicy(legacy)
 	if ex := p.controls.Policies[platform.LimitsSettingKey(platform.ScopeAppAPI, appID, apiID)]; ex != nil {
 		for _, k := range platform.LimitKinds {
