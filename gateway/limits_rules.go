@@ -352,6 +352,9 @@ func (p *policy) pauseOf(appID, apiID string, now time.Time) error {
 	if p.pausedIDs[apiID] {
 		return &retryError{lj1.New(lj1.CodeAPIPaused, ""), pausePoll}
 	}
+	if len(p.controls.Pauses) == 0 {
+		return nil
+	}
 	for _, t := range [2][2]string{{platform.PauseTargetAPI, apiID}, {platform.PauseTargetApp, appID}} {
 		ps := p.controls.Pauses[platform.PauseSettingKey(t[0], t[1])]
 		if ps == nil || !ps.Active(now) {
