@@ -76,7 +76,7 @@ type Gateway struct {
 	pkeys   *platform.KeyOpener
 	keys    *secretCache
 	nonces  *nonceCache
-	limits  *limiter
+	lim     *limitState // flow control (limits_rules.go)
 	breaks  *breakers
 	client  *http.Client
 	pols    policyCache
@@ -129,12 +129,11 @@ func New(cfg Config) *Gateway {
 		}
 	}
 	dummyKey, _ := smcrypto.GenerateKey(rand.Reader)
-	return &Gateway{
+	g := &Gateway{
 		cfg:          cfg,
 		log:          cfg.Logger,
 		ids:          lj1.NewRequestIDGenerator(lj1.NodeNumber(cfg.NodeID), rand.Reader),
 		nonces:       newNonceCache(2 * cfg.TimestampWindow),
-		limits:       newLimiter(),
 		breaks:       newBreakers(),
 		client:       &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		pkeys:        platform.NewKeyOpener(cfg.Sealer),
@@ -144,6 +143,8 @@ func New(cfg Config) *Gateway {
 		auditMaskers: newMaskerCache(),
 		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
 	}
+	g.lim = newLimitState(g)
+	return g
 }
 
 // HeaderEncryptSerial names the serial of the app's encryption key the
@@ -225,14 +226,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		resp = response{status: e.Status, body: e.Body(c.requestID), ctype: "application/json"}
 		c.rec.Code = e.Code
-		if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
-			retry := "1"
-			if e.Code == lj1.CodeQuotaExceeded {
-				// The daily quota comes back at the next day (dayOf), not in
-				// a second.
-				retry = strconv.FormatInt(secondsToNextDay(now), 10)
-			}
-			resp.header = http.Header{"Retry-After": []string{retry}}
+		var re *retryError
+		switch {
+		case errors.As(err, &re) && re.after > 0:
+			// A limit's or a pause's own: the seconds to the next window,
+			// or to the resume time.
+			resp.header = http.Header{"Retry-After": []string{strconv.FormatInt(re.after, 10)}}
+		case e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable:
+			resp.header = http.Header{"Retry-After": []string{"1"}}
 		}
 	}
 	c.rec.Status = resp.status
@@ -359,7 +360,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	case nonceAppFull:
 		return response{}, errf(lj1.CodeRateLimited, "too many calls in the replay window")
 	}
-	if !app.AllowsAddr(c.client) {
+	if !app.AllowsAddr(c.client) || !pol.controls.AppAllows(app.ID, c.client) {
 		return response{}, errf(lj1.CodeIPDenied, "")
 	}
 	if err := g.checkClientCert(reg, app, r, now); err != nil {
@@ -396,8 +397,8 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	if _, ok := reg.Catalogue.Grant(app.ID, api.ID); !ok && app.Env != platform.EnvSandbox {
 		return response{}, errf(lj1.CodePermissionDenied, "")
 	}
-	if pol.paused(api.ID) {
-		return response{}, errf(lj1.CodeAPIPaused, "")
+	if err := pol.pauseOf(app.ID, api.ID, now); err != nil {
+		return response{}, err
 	}
 
 	// Message encryption.
@@ -449,9 +450,8 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		// A sandbox app calls without a grant: the API's own limits apply.
 		limits = api.Limits
 	}
-	release, err := g.limits.admit(app.ID, api.ID, limits, now)
+	release, err := g.admitLimits(c, pol, limits, now)
 	if err != nil {
-		c.rec.Rules = append(c.rec.Rules, "limit:"+strings.ToLower(protocolError(err).Code))
 		return response{}, err
 	}
 	defer release()

@@ -14,10 +14,12 @@ import (
 // Settings that steer the gateway (set with the setting.set command).
 const (
 	// SettingIPDenylist is the global deny-list: IPv4 and IPv6 addresses or
-	// CIDR prefixes, separated by commas or spaces (R-8a).
-	SettingIPDenylist = "gateway.ip_denylist"
-	// SettingPausedAPIs lists API ids whose calls are paused (API_PAUSED):
-	// an operator's control action.
+	// CIDR prefixes, separated by commas or spaces (R-8a); set with the
+	// control.denylist.set command (PUT /admin/api/v1/ip-denylist).
+	SettingIPDenylist = platform.SettingDenylist
+	// SettingPausedAPIs lists API ids whose calls are paused (API_PAUSED),
+	// the first form of the pause control; the admin API's pauses
+	// (control.pause, with a resume time) are read by pauseOf.
 	SettingPausedAPIs = "gateway.paused_apis"
 	// SettingRiskMaxAmount caps the "amount" of any A2 request (RISK_REJECTED):
 	// the first of the risk rules.
@@ -30,6 +32,7 @@ type policy struct {
 	deny      []netip.Prefix
 	pausedIDs map[string]bool
 	maxAmount *big.Rat
+	controls  *platform.Controls // pauses and limit policies
 }
 
 // policyCache rebuilds the policy when the registry changes.
@@ -39,7 +42,7 @@ func (c *policyCache) get(reg *platform.Registry) *policy {
 	if p := c.p.Load(); p != nil && p.reg == reg {
 		return p
 	}
-	p := &policy{reg: reg, pausedIDs: map[string]bool{}}
+	p := &policy{reg: reg, pausedIDs: map[string]bool{}, controls: platform.ParseControls(reg.Settings)}
 	for _, f := range splitList(reg.Settings[SettingIPDenylist]) {
 		if pfx, err := netip.ParsePrefix(f); err == nil {
 			p.deny = append(p.deny, pfx.Masked())
@@ -72,8 +75,6 @@ func (p *policy) denied(a netip.Addr) bool {
 	}
 	return false
 }
-
-func (p *policy) paused(apiID string) bool { return p.pausedIDs[apiID] }
 
 // risk applies the risk rules to a call's (decrypted) body.
 func (p *policy) risk(api *platform.API, body []byte) error {

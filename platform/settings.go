@@ -2,6 +2,7 @@ package platform
 
 import (
 	"regexp"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -20,6 +21,9 @@ var settingKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 func (p *SettingSet) Validate() error {
 	if !settingKeyPattern.MatchString(p.Key) {
 		return Invalid("key", "must be 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter")
+	}
+	if strings.HasPrefix(p.Key, "controls.") {
+		return Invalid("key", "controls are set with their own commands (control.pause, limits.set …)")
 	}
 	if len(p.Value) > 64<<10 || !utf8.ValidString(p.Value) {
 		return Invalid("value", "must be valid UTF-8 of at most 64 KiB")
