@@ -97,6 +97,8 @@ type Config struct {
 	// Without PublicURL the document lists the relative server "/".
 	// SetPublicURLs changes them once the address is known (the demo).
 	PublicURL, SandboxPublicURL string
+	// Series answers GET /series (metrics.go); nil leaves the route out.
+	Series SeriesSource
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.
