@@ -143,8 +143,8 @@ func newKeyed(max int) *keyed {
 	return k
 }
 
-// get returns key's series, making it while fewer than max exist, else
-// OtherKey's.
+// get returns key's series, making it while fewer than max keys besides
+// OtherKey have one, else OtherKey's.
 func (k *keyed) get(key string) *series {
 	if s, ok := (*k.m.Load())[key]; ok {
 		return s
@@ -155,7 +155,11 @@ func (k *keyed) get(key string) *series {
 	if s, ok := old[key]; ok {
 		return s
 	}
-	if len(old) >= k.max && key != OtherKey {
+	named := len(old)
+	if _, ok := old[OtherKey]; ok {
+		named--
+	}
+	if named >= k.max && key != OtherKey {
 		key = OtherKey
 		if s, ok := old[key]; ok {
 			return s
@@ -215,7 +219,7 @@ func NewSeries(cfg SeriesConfig) *Series {
 	}
 	// The key "" (no API matched, or no authenticated app) counts in
 	// the total only.
-	return &Series{now: cfg.Now, total: newSeries(), apis: newKeyed(cfg.MaxKeys + 1), apps: newKeyed(cfg.MaxKeys + 1)}
+	return &Series{now: cfg.Now, total: newSeries(), apis: newKeyed(cfg.MaxKeys), apps: newKeyed(cfg.MaxKeys)}
 }
 
 // bucketOf is the latency histogram bucket of d.
