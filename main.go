@@ -416,7 +416,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.cluster.Node.WaitForIndex,
 		Audit:     auditTrail{n: n, a: n.audit},
 		PublicURL: cfg.PublicURL, SandboxPublicURL: cfg.SandboxPublicURL,
-		Series: seriesSource{n},
+		Series: seriesSource{n}, Metrics: n.ops.metrics.Handler(),
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
@@ -601,7 +601,7 @@ func adminHandler(n *node) http.Handler {
 		return c.HTMLBlob(http.StatusOK, web.AdminIndex())
 	})
 	n.portal.MountAdmin(e)
-	n.portal.MountMetrics(e, n.ops.metrics.Handler())
+	n.portal.MountMetrics(e)
 	e.GET(SeriesPath, seriesHandler(n))
 	e.Any("/cluster/v1/*", echo.WrapHandler(n.cluster.API))
 	return e

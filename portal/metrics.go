@@ -90,6 +90,9 @@ type createdMetricsTokenJSON struct {
 func init() {
 	adminMounts = append(adminMounts, mountAdminMetrics)
 	routeQuery["admin GET /metrics/tokens"] = paged()
+	routeContent["admin GET /metrics"] = map[string]any{
+		"text/plain": map[string]any{"schema": map[string]any{"type": "string", "description": "the Prometheus text exposition format 0.0.4 (docs/operations.md, Metrics)"}},
+	}
 	routeQuery["admin GET /series"] = []string{"metric", "scope", "range", "api", "app"}
 	routeQueryDocs["admin GET /series"] = map[string]map[string]any{
 		"metric": {"name": "metric", "in": "query", "required": true, "schema": map[string]any{"type": "string", "enum": seriesMetrics}},
@@ -101,6 +104,10 @@ func init() {
 }
 
 func mountAdminMetrics(s *Server, g *echo.Group) {
+	// The same text as GET /metrics, for a session: the admin session
+	// cookie is scoped to the admin API's path.
+	g.GET("/metrics", s.metricsText, s.requireAdmin(metricsRoles...))
+	s.doc("admin", "GET", "/metrics", "This node's metrics in the Prometheus text format, as GET /metrics on the admin port serves them to scrape tokens (admin, operator, auditor)", nil, nil)
 	admin := s.requireAdmin(platform.RoleAdmin)
 	g.POST("/metrics/tokens", s.createMetricsToken, admin)
 	s.doc("admin", "POST", "/metrics/tokens", "Create a scrape token for GET /metrics on the admin port; the token is in this answer only (admin)", createMetricsTokenRequest{}, createdMetricsTokenJSON{})
@@ -179,12 +186,22 @@ func (s *Server) series(c echo.Context) error {
 	return c.JSON(http.StatusOK, ans)
 }
 
-// MountMetrics mounts GET MetricsPath on e (the admin port only) serving h
-// to an admin session whose role may see operations (admin, operator,
-// auditor) or to a scrape token (Authorization: Bearer). Refusals are in
-// the admin API's error format.
-func (s *Server) MountMetrics(e *echo.Echo, h http.Handler) {
-	e.GET(MetricsPath, echo.WrapHandler(h), s.withRequestID, s.noStore, s.metricsAuth)
+// metricsText serves Config.Metrics.
+func (s *Server) metricsText(c echo.Context) error {
+	if s.cfg.Metrics == nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "this node serves no metrics"}
+	}
+	s.cfg.Metrics.ServeHTTP(c.Response(), c.Request())
+	return nil
+}
+
+// MountMetrics mounts GET MetricsPath on e (the admin port only) serving
+// Config.Metrics to a scrape token (Authorization: Bearer) or to an admin
+// session whose role may see operations (admin, operator, auditor), when
+// the client sends its cookie there. Refusals are in the admin API's error
+// format.
+func (s *Server) MountMetrics(e *echo.Echo) {
+	e.GET(MetricsPath, s.metricsText, s.withRequestID, s.noStore, s.metricsAuth)
 }
 
 // metricsAuth lets a scrape token or an admin session through.
