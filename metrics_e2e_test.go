@@ -317,4 +317,18 @@ func TestMetricsClusterSeries(t *testing.T) {
 	if _, ans := seriesCalls(t, b); st != 200 || !slices.ContainsFunc(ans.Points, func(p portal.SeriesPoint) bool { return p.V != nil && *p.V == 0 }) {
 		t.Fatalf("cluster success rate of refused calls: %d %s", st, b)
 	}
+
+	// The leader's metrics show each follower's lag (the session, being
+	// replicated, opens every node's admin API).
+	leader := clusterLeader(t, nodes, n1, kek)
+	st, b = doJSON(t, sc, "GET", "https://127.0.0.1:"+leader.p.adminPort+portal.AdminPrefix+"/metrics", nil, "")
+	if st != 200 || !strings.Contains(string(b), `lijiang_raft_state{state="Leader"} 1`) {
+		t.Fatalf("the leader's metrics: %d %s", st, b)
+	}
+	for _, m := range nodes {
+		has := strings.Contains(string(b), `lijiang_raft_follower_lag_entries{member="`+m.id+`"}`)
+		if has == (m == leader) {
+			t.Errorf("the leader's metrics show a lag for %s: %v", m.id, has)
+		}
+	}
 }
