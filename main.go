@@ -321,6 +321,7 @@ type node struct {
 	gateway *gateway.Gateway
 	sandbox *sandbox.Bank
 	audit   *nodeAudit
+	ops     *nodeOps
 	api     *gateway.Listener
 	admin   *gateway.Listener
 	nodeID  string
@@ -409,11 +410,13 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	// events in it and serves it to auditors.
 	n.audit = openAudit(n)
 	n.audit.store.Event("node.start", map[string]string{"version": version})
+	n.ops = newNodeOps(n)
 	n.portal = portal.New(portal.Config{
 		Store: n.store, Exec: exec, Sealer: keyring, Cluster: n.cluster, NodeID: n.nodeID, IsLeader: n.cluster.Node.IsLeader, Customers: n.sandbox,
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.cluster.Node.WaitForIndex,
 		Audit:     auditTrail{n: n, a: n.audit},
 		PublicURL: cfg.PublicURL, SandboxPublicURL: cfg.SandboxPublicURL,
+		Series: seriesSource{n}, Metrics: n.ops.metrics.Handler(),
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
@@ -432,7 +435,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	n.gateway = gateway.New(gateway.Config{
 		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: exec,
 		Sink: n.audit.sink(), SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
-		Quorum: n.cluster.Node.Ready,
+		Quorum: n.cluster.Node.Ready, Observer: gatewayObserver{n.ops.metrics},
 	})
 	apiTLS := tlscert.ServerConfig(cert, minTLS)
 	// Apps with a registered client certificate must present it (mutual
@@ -598,6 +601,8 @@ func adminHandler(n *node) http.Handler {
 		return c.HTMLBlob(http.StatusOK, web.AdminIndex())
 	})
 	n.portal.MountAdmin(e)
+	n.portal.MountMetrics(e)
+	e.GET(SeriesPath, seriesHandler(n))
 	e.Any("/cluster/v1/*", echo.WrapHandler(n.cluster.API))
 	return e
 }

@@ -121,6 +121,9 @@ type Store struct {
 	head atomic.Pointer[headState]
 	// lost counts records refused because MaxPending was reached.
 	lost atomic.Int64
+	// lastCommit is when the writer last committed a batch (Unix ns; 0:
+	// never since Open), for the metrics' durability lag.
+	lastCommit atomic.Int64
 
 	// commitMu serialises the writer's commits with a prune, which also
 	// appends a record (Store.prune).
@@ -273,6 +276,23 @@ func (s *Store) Head() (uint64, Hash) {
 // Lost returns how many records were refused because too many waited.
 func (s *Store) Lost() int64 { return s.lost.Load() }
 
+// Waiting is how many records wait to be committed (the durability lag in
+// records), for the metrics.
+func (s *Store) Waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// LastCommit is when the writer last committed a batch, or the zero time if
+// it has not since Open.
+func (s *Store) LastCommit() time.Time {
+	if ns := s.lastCommit.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 // Append hands r to the writer; it is durable within the store's window.
 // It fails only when the store is closed or too many records wait.
 func (s *Store) Append(r *Record) error {
@@ -383,6 +403,7 @@ func (s *Store) writer() {
 		s.mu.Lock()
 		if err == nil {
 			s.pending = s.pending[n:]
+			s.lastCommit.Store(time.Now().UnixNano())
 			s.mu.Unlock()
 			if s.Ready() != nil {
 				s.log.Info("audit store writes again")

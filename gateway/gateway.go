@@ -65,6 +65,9 @@ type Config struct {
 	Transport http.RoundTripper
 	// Logger receives the gateway's log lines; nil discards them.
 	Logger *slog.Logger
+	// Observer is told of every call once it is answered (metrics; see
+	// observe.go); nil means nobody.
+	Observer Observer
 }
 
 // Gateway is the LJ1 data plane: it authenticates, authorises, limits and
@@ -191,6 +194,7 @@ type call struct {
 	encrypted bool // the request came as an envelope: the response goes as one
 	encKey    *platform.Credential
 	rec       AccessRecord
+	upstream  time.Duration // time spent in the upstream call, for the Observer
 }
 
 // response is an answer to sign and write.
@@ -212,6 +216,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.client = ap.Addr().Unmap()
 	}
 	c.rec = AccessRecord{RequestID: c.requestID, Time: now, Node: g.cfg.NodeID, Method: r.Method, ClientAddr: c.client.String(), Proto: r.Proto}
+	if g.cfg.Observer != nil {
+		defer g.observe(c)
+	}
 	// Fail closed: a node that cannot sign its answers (no valid platform
 	// signing key) does nothing for a call; /readyz takes it out of rotation.
 	var resp response
@@ -495,7 +502,9 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		}
 	}
 	// Upstream.
+	upStart := time.Now()
 	up, err := g.proxy(ctx, c, r, plain, ctype)
+	c.upstream = time.Since(upStart)
 	if err != nil {
 		return response{}, err
 	}

@@ -22,7 +22,7 @@ type ErrorCode struct {
 var ErrorCodes = []ErrorCode{
 	{CodeBadRequest, []int{http.StatusBadRequest}, "The request is malformed: the body is not one JSON object, or another client error not tied to one field.", "Fix the request; the message says what is wrong."},
 	{CodeInvalid, []int{http.StatusBadRequest}, "A field (named in `field`; a header such as If-Match, or a query parameter, counts as one) fails validation.", "Correct the named field and send again."},
-	{CodeUnauthenticated, []int{http.StatusUnauthorized}, "No valid session (not logged in, session expired), or wrong user name, password or one-time code at login.", "Log in (again) and retry with the session cookie."},
+	{CodeUnauthenticated, []int{http.StatusUnauthorized}, "No valid session (not logged in, session expired), or wrong user name, password or one-time code at login; on GET /metrics, no session and no valid scrape token (unknown or revoked).", "Log in (again) and retry with the session cookie; for /metrics, send a current scrape token as Authorization: Bearer."},
 	{CodeForbidden, []int{http.StatusForbidden}, "The session's role, or a rule such as separation of duties, does not allow this.", "Ask someone whose role allows it; do not retry."},
 	{CodeNotFound, []int{http.StatusNotFound}, "No such resource or route, or one the caller may not see.", "Check the id and path."},
 	{CodeMethodNotAllowed, []int{http.StatusMethodNotAllowed}, "The path exists but does not take this method.", "Use a method the OpenAPI document lists for the path."},

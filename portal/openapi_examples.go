@@ -14,11 +14,12 @@ import (
 // checks that each is valid against its schema and decodes strictly into
 // its type. Values that a body may leave out are left out.
 var requestExamples = map[reflect.Type]any{
-	reflect.TypeOf(adminLoginRequest{}):      adminLoginRequest{Username: "alice", Password: "correct-horse-42-battery", TOTP: "123456"},
-	reflect.TypeOf(createAdminUserRequest{}): createAdminUserRequest{Username: "li.wei", DisplayName: "李伟", Role: platform.RoleReviewer},
-	reflect.TypeOf(updateAdminUserRequest{}): json.RawMessage(`{"role":"operator","unlock":true}`),
-	reflect.TypeOf(signupRequest{}):          signupRequest{Email: "dev@example.com", Name: "张三", Password: "correct-horse-42-battery"},
-	reflect.TypeOf(developerLoginRequest{}):  developerLoginRequest{Email: "dev@example.com", Password: "correct-horse-42-battery"},
+	reflect.TypeOf(adminLoginRequest{}):         adminLoginRequest{Username: "alice", Password: "correct-horse-42-battery", TOTP: "123456"},
+	reflect.TypeOf(createAdminUserRequest{}):    createAdminUserRequest{Username: "li.wei", DisplayName: "李伟", Role: platform.RoleReviewer},
+	reflect.TypeOf(updateAdminUserRequest{}):    json.RawMessage(`{"role":"operator","unlock":true}`),
+	reflect.TypeOf(signupRequest{}):             signupRequest{Email: "dev@example.com", Name: "张三", Password: "correct-horse-42-battery"},
+	reflect.TypeOf(developerLoginRequest{}):     developerLoginRequest{Email: "dev@example.com", Password: "correct-horse-42-battery"},
+	reflect.TypeOf(createMetricsTokenRequest{}): createMetricsTokenRequest{Name: "prometheus-sh-01"},
 
 	reflect.TypeOf(platform.ApplicantDetails{}): platform.ApplicantDetails{Name: "示例科技有限公司", USCC: "91330100716105852F",
 		ContactName: "张三", ContactEmail: "zhangsan@example.com", ContactPhone: "+86 13800138000",

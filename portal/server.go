@@ -97,6 +97,11 @@ type Config struct {
 	// Without PublicURL the document lists the relative server "/".
 	// SetPublicURLs changes them once the address is known (the demo).
 	PublicURL, SandboxPublicURL string
+	// Series answers GET /series (metrics.go); nil answers it 503.
+	Series SeriesSource
+	// Metrics serves the Prometheus text of GET /metrics (metrics.go);
+	// nil answers it 503.
+	Metrics http.Handler
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.
