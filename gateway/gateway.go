@@ -86,6 +86,7 @@ type Gateway struct {
 	// "masked"): the API's rules and detection, at every level.
 	auditMaskers *maskerCache
 	admissions   *admitter
+	risk         *riskHistory // risk rules' history (risk.go)
 	// benchNoAdmission skips the A2 admission: set by the benchmarks only,
 	// to measure what the admission costs. Nothing else sets it.
 	benchNoAdmission bool
@@ -143,6 +144,7 @@ func New(cfg Config) *Gateway {
 		maskers:      newMaskerCache(),
 		auditMaskers: newMaskerCache(),
 		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
+		risk:         newRiskHistory(),
 	}
 }
 
@@ -457,6 +459,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	defer release()
 	if err := pol.risk(api, plain); err != nil {
 		c.rec.Rules = append(c.rec.Rules, "risk:amount")
+		return response{}, err
+	}
+	labels, err := g.evalRisk(reg, riskInput{api: api, appID: app.ID, customer: c.customer, client: c.client, body: plain, consent: c.consent, now: now})
+	c.rec.Rules = append(c.rec.Rules, labels...)
+	if err != nil {
 		return response{}, err
 	}
 

@@ -776,3 +776,13 @@ func loadRiskView(db queryer, r *Registry) error {
 	r.Risk = v
 	return nil
 }
+
+// CompileRiskRule returns the rule with id and spec, parsed for evaluation
+// (tests and tools; the registry compiles its own).
+func CompileRiskRule(id string, spec RiskRuleSpec) (*RiskRule, error) {
+	r := &RiskRule{ID: id, RiskRuleSpec: spec}
+	if err := r.compile(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
