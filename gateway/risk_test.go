@@ -93,8 +93,12 @@ func TestRiskKindsDecisions(t *testing.T) {
 		miss, hit func(e *riskEnv) ([]string, error)
 	}{
 		{"amount", platform.RiskRuleSpec{Kind: platform.RiskAmount, MaxAmount: "100", AmountPaths: []string{"$.amount", "$.items[*].amount"}}, nil,
-			func(e *riskEnv) ([]string, error) { return e.eval("c1", "10.0.0.1", `{"amount":"50","items":[{"amount":50}]}`, noon) },
-			func(e *riskEnv) ([]string, error) { return e.eval("c1", "10.0.0.1", `{"amount":"50","items":[{"amount":50.01}]}`, noon) }},
+			func(e *riskEnv) ([]string, error) {
+				return e.eval("c1", "10.0.0.1", `{"amount":"50","items":[{"amount":50}]}`, noon)
+			},
+			func(e *riskEnv) ([]string, error) {
+				return e.eval("c1", "10.0.0.1", `{"amount":"50","items":[{"amount":50.01}]}`, noon)
+			}},
 		{"customer daily", platform.RiskRuleSpec{Kind: platform.RiskCustomerDaily, MaxAmount: "100"},
 			func(e *riskEnv) { e.eval("c1", "10.0.0.1", `{"amount":"60"}`, noon) },
 			func(e *riskEnv) ([]string, error) { return e.eval("c2", "10.0.0.1", `{"amount":"60"}`, noon) },
