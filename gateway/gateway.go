@@ -87,6 +87,7 @@ type Gateway struct {
 	auditMaskers *maskerCache
 	admissions   *admitter
 	risk         *riskHistory // risk rules' history (risk.go)
+	sigfails     *sigFailures // signature failures by address and App_ID (attack.go)
 	// benchNoAdmission skips the A2 admission: set by the benchmarks only,
 	// to measure what the admission costs. Nothing else sets it.
 	benchNoAdmission bool
@@ -145,6 +146,14 @@ func New(cfg Config) *Gateway {
 		auditMaskers: newMaskerCache(),
 		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
 		risk:         newRiskHistory(),
+		sigfails: newSigFailures(func(k sigKey) {
+			// An alert: the log line names what is denied, never a secret.
+			if k.appID != "" {
+				cfg.Logger.Warn("repeated signature failures: App_ID denied", "app_id", k.appID, "for", SigFailDeny)
+			} else {
+				cfg.Logger.Warn("repeated signature failures: client address denied", "client", k.addr.String(), "for", SigFailDeny)
+			}
+		}),
 	}
 }
 
@@ -316,6 +325,12 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	if pol.denied(c.client) {
 		return response{}, errf(lj1.CodeIPDenied, "")
 	}
+	// Then the temporary denies after repeated signature failures
+	// (attack.go): the same answer as the deny-list's.
+	if rule := g.sigfails.denied(c.client, auth.AppID, g.cfg.Now()); rule != "" {
+		c.rec.Rules = append(c.rec.Rules, rule)
+		return response{}, errf(lj1.CodeIPDenied, "")
+	}
 	if r.ContentLength > g.cfg.MaxBody {
 		return response{}, errf(lj1.CodeBodyTooLarge, "")
 	}
@@ -344,6 +359,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		cred, known = app.CredentialBySerial(auth.Serial)
 	}
 	if !g.verify(reg, auth, cred, known, sts) {
+		g.sigfails.fail(c.client, auth.AppID, now)
 		return response{}, errf(lj1.CodeSignatureInvalid, "")
 	}
 	// The caller holds the key: from here on, errors may be specific.
@@ -405,12 +421,19 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	// Message encryption.
 	ctype := r.Header.Get("Content-Type")
 	plain := body
+	// The API's body limits, before anything parses the body (attack.go).
+	if err := checkBodyLimits(api, body, isJSON(ctype)); err != nil {
+		return response{}, err
+	}
 	if strings.HasPrefix(ctype, lj1.EnvelopeContentType) {
 		c.encrypted = true
 		if plain, ctype, err = g.openEnvelope(reg, app.ID, body, now); err != nil {
 			return response{}, err
 		}
 		defer smcrypto.Wipe(plain)
+		if err := checkBodyLimits(api, plain, isJSON(ctype)); err != nil {
+			return response{}, err
+		}
 	} else if a2 && len(body) > 0 {
 		return response{}, errf(lj1.CodeEncryptionRequired, "A2 request bodies must be encrypted")
 	}
