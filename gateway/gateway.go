@@ -65,6 +65,9 @@ type Config struct {
 	Transport http.RoundTripper
 	// Logger receives the gateway's log lines; nil discards them.
 	Logger *slog.Logger
+	// UpstreamInFlight bounds the calls in flight per upstream host
+	// (bulkhead.go; default DefaultUpstreamInFlight).
+	UpstreamInFlight int
 }
 
 // Gateway is the LJ1 data plane: it authenticates, authorises, limits and
@@ -88,6 +91,7 @@ type Gateway struct {
 	admissions   *admitter
 	risk         *riskHistory // risk rules' history (risk.go)
 	sigfails     *sigFailures // signature failures by address and App_ID (attack.go)
+	bulkheads    *bulkheads   // calls in flight per upstream host (bulkhead.go)
 	// benchNoAdmission skips the A2 admission: set by the benchmarks only,
 	// to measure what the admission costs. Nothing else sets it.
 	benchNoAdmission bool
@@ -146,6 +150,7 @@ func New(cfg Config) *Gateway {
 		auditMaskers: newMaskerCache(),
 		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
 		risk:         newRiskHistory(),
+		bulkheads:    newBulkheads(cfg.UpstreamInFlight),
 		sigfails: newSigFailures(func(k sigKey) {
 			// An alert: the log line names what is denied, never a secret.
 			if k.appID != "" {

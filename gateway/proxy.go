@@ -61,7 +61,16 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		if !br.allow(g.cfg.Now()) {
 			continue
 		}
+		// The host's bulkhead (bulkhead.go): full, the call is refused at
+		// once (or tried on the next target), never queued.
+		release, ok := g.bulkheads.acquire(base)
+		if !ok {
+			c.rec.Rules = append(c.rec.Rules, "bulkhead:"+hostOf(base))
+			lastErr = errf(lj1.CodeUpstreamUnavailable, "the upstream is busy; retry")
+			continue
+		}
 		resp, err := g.forward(ctx, hc, c, r, base, body, ctype, timeout)
+		release()
 		br.done(err == nil && resp.status < 500, g.cfg.Now())
 		if err == nil {
 			return resp, nil
