@@ -522,6 +522,20 @@ var (
 	riskCheckers = []string{RoleAdmin, RoleOperator, RoleReviewer}
 )
 
+// riskCheckAPIs checks that every API a spec names exists.
+func riskCheckAPIs(tx *Tx, s *RiskRuleSpec) error {
+	for _, id := range s.APIs {
+		ok, err := aplExists(tx, "SELECT 1 FROM apis WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Invalid("apis", "no such API: "+id)
+		}
+	}
+	return nil
+}
+
 func riskDirect(c *Command) bool { return c.Actor.Kind == ActorCLI || c.Actor.Kind == ActorSystem }
 
 func applyRiskCreate(tx *Tx, c *Command, p *RiskRuleCreate) (any, error) {
@@ -534,6 +548,9 @@ func applyRiskCreate(tx *Tx, c *Command, p *RiskRuleCreate) (any, error) {
 	}
 	if n >= MaxRiskRules {
 		return nil, Conflict(fmt.Sprintf("at most %d risk rules", MaxRiskRules))
+	}
+	if err := riskCheckAPIs(tx, &p.Spec); err != nil {
+		return nil, err
 	}
 	spec, err := json.Marshal(p.Spec)
 	if err != nil {
@@ -596,6 +613,9 @@ func applyRiskUpdate(tx *Tx, c *Command, p *RiskRuleUpdate) (any, error) {
 	}
 	if p.Spec.Kind != r.Kind {
 		return nil, Invalid("kind", "a rule's kind does not change: create another rule")
+	}
+	if err := riskCheckAPIs(tx, &p.Spec); err != nil {
+		return nil, err
 	}
 	if riskDirect(c) || !RiskRelaxes(&r.RiskRuleSpec, &p.Spec) {
 		n, err := riskWrite(tx, c, r, p.Spec)

@@ -31,6 +31,7 @@ func TestRiskRulesOverHTTP(t *testing.T) {
 		{map[string]any{"name": "x", "kind": "hours", "decision": "alert", "windows": []map[string]string{{"from": "25:00", "to": "10:00"}}}, "windows"},
 		{map[string]any{"name": "x", "kind": "new_address", "decision": "nope", "lookback_days": 3}, "decision"},
 		{map[string]any{"name": "x", "kind": "new_address", "decision": "alert", "lookback_days": 3, "max_amount": "5"}, "max_amount"},
+		{map[string]any{"name": "x", "kind": "new_address", "decision": "alert", "lookback_days": 3, "apis": []string{"api_aaaaaaaaaaaaaaaaaaaa"}}, "apis"},
 	}
 	for _, b := range bad {
 		mustError(t, op.do("POST", "/risk/rules", b.body), 400, CodeInvalid, b.field)
