@@ -92,6 +92,7 @@ type Gateway struct {
 	risk         *riskHistory // risk rules' history (risk.go)
 	sigfails     *sigFailures // signature failures by address and App_ID (attack.go)
 	bulkheads    *bulkheads   // calls in flight per upstream host (bulkhead.go)
+	health       *healthTable // upstream hosts' last probes (health.go)
 	// benchNoAdmission skips the A2 admission: set by the benchmarks only,
 	// to measure what the admission costs. Nothing else sets it.
 	benchNoAdmission bool
@@ -151,6 +152,7 @@ func New(cfg Config) *Gateway {
 		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
 		risk:         newRiskHistory(),
 		bulkheads:    newBulkheads(cfg.UpstreamInFlight),
+		health:       newHealthTable(),
 		sigfails: newSigFailures(func(k sigKey) {
 			// An alert: the log line names what is denied, never a secret.
 			if k.appID != "" {

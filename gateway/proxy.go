@@ -53,6 +53,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		timeout = 10 * time.Second
 	}
 	var lastErr error = errf(lj1.CodeUpstreamUnavailable, "")
+	targets = g.upFirst(targets)
 	for _, base := range targets {
 		if base == platform.UpstreamSandbox {
 			continue
@@ -151,4 +152,28 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 		}
 	}
 	return response{status: resp.StatusCode, body: rb, ctype: resp.Header.Get("Content-Type"), header: h}, nil
+}
+
+// upFirst orders targets with the hosts the health checks found down last
+// (health.go): failover without spending a call on a down host, and still a
+// try when all are down. It allocates only when some target is down.
+func (g *Gateway) upFirst(targets []string) []string {
+	if len(targets) < 2 {
+		return targets
+	}
+	var up, down []string
+	for i, t := range targets {
+		if g.health.isDown(t) {
+			if down == nil {
+				up = append(make([]string, 0, len(targets)), targets[:i]...)
+			}
+			down = append(down, t)
+		} else if down != nil {
+			up = append(up, t)
+		}
+	}
+	if down == nil {
+		return targets
+	}
+	return append(up, down...)
 }
