@@ -52,7 +52,7 @@ type sigEntry struct {
 
 // sigFailures counts signature failures by address and by App_ID.
 type sigFailures struct {
-	mu        sync.Mutex
+	mu        sync.RWMutex // read-locked on every call (denied), locked on failures
 	m         map[sigKey]*sigEntry
 	lastSweep time.Time
 	onDeny    func(k sigKey) // logs the start of a deny (an alert)
@@ -79,8 +79,8 @@ func appKey(appID string) sigKey {
 
 // denied returns the rule that denies a call from addr with appID now, or "".
 func (s *sigFailures) denied(addr netip.Addr, appID string, now time.Time) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if len(s.m) == 0 {
 		return ""
 	}

@@ -27,7 +27,7 @@ const maxBulkheads = 4096
 
 type bulkheads struct {
 	limit    atomic.Int64
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	m        map[string]chan struct{}
 	overflow chan struct{}
 }
@@ -53,17 +53,21 @@ func hostOf(base string) string {
 // full. release gives the slot back.
 func (b *bulkheads) acquire(base string) (release func(), ok bool) {
 	h := hostOf(base)
-	b.mu.Lock()
+	b.mu.RLock()
 	ch := b.m[h]
+	b.mu.RUnlock()
 	if ch == nil {
-		if len(b.m) >= maxBulkheads {
-			ch = b.overflow
-		} else {
-			ch = make(chan struct{}, b.limit.Load())
-			b.m[h] = ch
+		b.mu.Lock()
+		if ch = b.m[h]; ch == nil {
+			if len(b.m) >= maxBulkheads {
+				ch = b.overflow
+			} else {
+				ch = make(chan struct{}, b.limit.Load())
+				b.m[h] = ch
+			}
 		}
+		b.mu.Unlock()
 	}
-	b.mu.Unlock()
 	select {
 	case ch <- struct{}{}:
 		return func() { <-ch }, true
