@@ -29,6 +29,9 @@ func TestE2ERiskRejectsTransfer(t *testing.T) {
 	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, Spec: platform.RiskRuleSpec{
 		Name: "transfers over 1000", Kind: platform.RiskAmount, Decision: platform.RiskReject,
 		APIs: []string{env.apis["POST /v1/transfers"]}, MaxAmount: "1000.00"}})
+	t.Cleanup(func() {
+		env.run(t, platform.CmdRiskRuleDelete, platform.RiskRuleDelete{RuleID: ruleID, ProposalID: platform.NewID("rpr")})
+	})
 	transfer := func(t *testing.T, amount string) e2eResp {
 		t.Helper()
 		body := []byte(`{"from_account":"` + accts[0] + `","to_account":"` + accts[1] + `","amount":"` + amount + `","currency":"CNY"}`)
@@ -253,5 +256,48 @@ func TestRiskHistoryBounded(t *testing.T) {
 		if len(en.addrs) > riskMaxAddrs {
 			t.Fatalf("%d addresses kept for one customer", len(en.addrs))
 		}
+	}
+}
+
+// TestE2ERiskStepUp: a step_up rule over transfers lets a call through
+// when its consent was just given (with the second factor), and answers
+// CONSENT_REQUIRED asking for a fresh one once the consent is older than
+// StepUpFreshness; the rule leaves the transfers API once deleted.
+func TestE2ERiskStepUp(t *testing.T) {
+	env := e2e(t)
+	sbx := env.sbx
+	tok := env.userToken(t, sbx, "wangwu", sandbox.ScopePaymentsWrite)
+	accts := env.bank.AccountNumbers(demoCustomer(t, "wangwu").ID)
+	if len(accts) < 2 {
+		t.Skip("wangwu needs two accounts")
+	}
+	ruleID := platform.NewID("rsk")
+	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, Spec: platform.RiskRuleSpec{
+		Name: "every transfer steps up", Kind: platform.RiskAmount, Decision: platform.RiskStepUp,
+		APIs: []string{env.apis["POST /v1/transfers"]}, MaxAmount: "0"}})
+	t.Cleanup(func() {
+		env.run(t, platform.CmdRiskRuleDelete, platform.RiskRuleDelete{RuleID: ruleID, ProposalID: platform.NewID("rpr")})
+	})
+	transfer := func(t *testing.T) e2eResp {
+		t.Helper()
+		body := []byte(`{"from_account":"` + accts[0] + `","to_account":"` + accts[1] + `","amount":"3.00","currency":"CNY"}`)
+		return env.call(t, e2eCall{app: sbx, method: http.MethodPost, target: "/v1/transfers", body: body, encrypt: true,
+			userToken: tok.UserToken, header: http.Header{"Idempotency-Key": {platform.NewID("idk")}}})
+	}
+	r := transfer(t)
+	if r.status != http.StatusCreated {
+		t.Fatalf("with a fresh consent: %d %s", r.status, r.body)
+	}
+	if rec, _ := env.sink.get(r.header.Get("LJ-Request-Id")); !slices.Contains(rec.Rules, "risk:"+ruleID+":step_up_satisfied") {
+		t.Errorf("rules %v, want risk:%s:step_up_satisfied", rec.Rules, ruleID)
+	}
+	env.clock.shift(t, StepUpFreshness+time.Minute)
+	r = transfer(t)
+	env.wantCode(t, r, lj1.CodeConsentRequired)
+	if !strings.Contains(r.message, "second factor") || !strings.Contains(r.message, ruleID) {
+		t.Errorf("message %q", r.message)
+	}
+	if rec, _ := env.sink.get(r.requestID); !slices.Contains(rec.Rules, "risk:"+ruleID+":step_up") {
+		t.Errorf("rules %v, want risk:%s:step_up", rec.Rules, ruleID)
 	}
 }
