@@ -26,7 +26,7 @@ func TestE2ERiskRejectsTransfer(t *testing.T) {
 		t.Skip("wangwu needs two accounts")
 	}
 	ruleID := platform.NewID("rsk")
-	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, Spec: platform.RiskRuleSpec{
+	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, RiskRuleSpec: platform.RiskRuleSpec{
 		Name: "transfers over 1000", Kind: platform.RiskAmount, Decision: platform.RiskReject,
 		APIs: []string{env.apis["POST /v1/transfers"]}, MaxAmount: "1000.00"}})
 	t.Cleanup(func() {
@@ -272,7 +272,7 @@ func TestE2ERiskStepUp(t *testing.T) {
 		t.Skip("wangwu needs two accounts")
 	}
 	ruleID := platform.NewID("rsk")
-	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, Spec: platform.RiskRuleSpec{
+	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, RiskRuleSpec: platform.RiskRuleSpec{
 		Name: "every transfer steps up", Kind: platform.RiskAmount, Decision: platform.RiskStepUp,
 		APIs: []string{env.apis["POST /v1/transfers"]}, MaxAmount: "0"}})
 	t.Cleanup(func() {

@@ -428,9 +428,11 @@ func RiskRelaxes(old, new *RiskRuleSpec) bool {
 }
 
 // RiskRuleCreate is the payload of CmdRiskRuleCreate (version 1).
+// The spec's fields are the payload's own, so that the change record's
+// summary shows the kind and the decision.
 type RiskRuleCreate struct {
-	RuleID string       `json:"rule_id"`
-	Spec   RiskRuleSpec `json:"spec"`
+	RuleID string `json:"rule_id"`
+	RiskRuleSpec
 }
 
 // Validate checks the payload's fields.
@@ -438,17 +440,17 @@ func (p *RiskRuleCreate) Validate() error {
 	if err := aplCheckID("rule_id", "rsk", p.RuleID); err != nil {
 		return err
 	}
-	return p.Spec.Validate()
+	return p.RiskRuleSpec.Validate()
 }
 
 // RiskRuleUpdate is the payload of CmdRiskRuleUpdate (version 1): the whole
 // new spec, the version it changes, and the id of the proposal made if the
 // change relaxes the rule.
 type RiskRuleUpdate struct {
-	RuleID          string       `json:"rule_id"`
-	ExpectedVersion int64        `json:"expected_version"`
-	ProposalID      string       `json:"proposal_id"`
-	Spec            RiskRuleSpec `json:"spec"`
+	RuleID          string `json:"rule_id"`
+	ExpectedVersion int64  `json:"expected_version"`
+	ProposalID      string `json:"proposal_id"`
+	RiskRuleSpec
 }
 
 // Validate checks the payload's fields.
@@ -459,7 +461,7 @@ func (p *RiskRuleUpdate) Validate() error {
 	if err := aplCheckID("proposal_id", "rpr", p.ProposalID); err != nil {
 		return err
 	}
-	return p.Spec.Validate()
+	return p.RiskRuleSpec.Validate()
 }
 
 // RiskRuleDelete is the payload of CmdRiskRuleDelete (version 1): always a
@@ -549,10 +551,10 @@ func applyRiskCreate(tx *Tx, c *Command, p *RiskRuleCreate) (any, error) {
 	if n >= MaxRiskRules {
 		return nil, Conflict(fmt.Sprintf("at most %d risk rules", MaxRiskRules))
 	}
-	if err := riskCheckAPIs(tx, &p.Spec); err != nil {
+	if err := riskCheckAPIs(tx, &p.RiskRuleSpec); err != nil {
 		return nil, err
 	}
-	spec, err := json.Marshal(p.Spec)
+	spec, err := json.Marshal(p.RiskRuleSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -564,7 +566,7 @@ func applyRiskCreate(tx *Tx, c *Command, p *RiskRuleCreate) (any, error) {
 		}
 		return nil, err
 	}
-	r := &RiskRule{ID: p.RuleID, RiskRuleSpec: p.Spec, Version: 1, CreatedBy: who, CreatedMs: c.At, UpdatedBy: who, UpdatedMs: c.At}
+	r := &RiskRule{ID: p.RuleID, RiskRuleSpec: p.RiskRuleSpec, Version: 1, CreatedBy: who, CreatedMs: c.At, UpdatedBy: who, UpdatedMs: c.At}
 	return RiskChange{Rule: r}, nil
 }
 
@@ -611,20 +613,20 @@ func applyRiskUpdate(tx *Tx, c *Command, p *RiskRuleUpdate) (any, error) {
 	if r.Version != p.ExpectedVersion {
 		return nil, Conflict(fmt.Sprintf("the rule is at version %d, not %d", r.Version, p.ExpectedVersion))
 	}
-	if p.Spec.Kind != r.Kind {
+	if p.RiskRuleSpec.Kind != r.Kind {
 		return nil, Invalid("kind", "a rule's kind does not change: create another rule")
 	}
-	if err := riskCheckAPIs(tx, &p.Spec); err != nil {
+	if err := riskCheckAPIs(tx, &p.RiskRuleSpec); err != nil {
 		return nil, err
 	}
-	if riskDirect(c) || !RiskRelaxes(&r.RiskRuleSpec, &p.Spec) {
-		n, err := riskWrite(tx, c, r, p.Spec)
+	if riskDirect(c) || !RiskRelaxes(&r.RiskRuleSpec, &p.RiskRuleSpec) {
+		n, err := riskWrite(tx, c, r, p.RiskRuleSpec)
 		if err != nil {
 			return nil, err
 		}
 		return RiskChange{Rule: n}, nil
 	}
-	spec := p.Spec
+	spec := p.RiskRuleSpec
 	pr, err := riskPropose(tx, c, p.ProposalID, r, RiskProposalUpdate, &spec)
 	if err != nil {
 		return nil, err

@@ -141,7 +141,7 @@ func (s *Server) createRiskRule(c echo.Context) error {
 	if err := s.bind(c, &spec); err != nil {
 		return err
 	}
-	p := platform.RiskRuleCreate{RuleID: platform.NewID("rsk"), Spec: spec}
+	p := platform.RiskRuleCreate{RuleID: platform.NewID("rsk"), RiskRuleSpec: spec}
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (s *Server) updateRiskRule(c echo.Context) error {
 	if !patch.apply(&spec) {
 		return badRequest("", "nothing to change")
 	}
-	p := platform.RiskRuleUpdate{RuleID: r.ID, ExpectedVersion: ver, ProposalID: platform.NewID("rpr"), Spec: spec}
+	p := platform.RiskRuleUpdate{RuleID: r.ID, ExpectedVersion: ver, ProposalID: platform.NewID("rpr"), RiskRuleSpec: spec}
 	if err := p.Validate(); err != nil {
 		return err
 	}
