@@ -68,6 +68,9 @@ type Config struct {
 	// Observer is told of every call once it is answered (metrics; see
 	// observe.go); nil means nobody.
 	Observer Observer
+	// UpstreamInFlight bounds the calls in flight per upstream host
+	// (bulkhead.go; default DefaultUpstreamInFlight).
+	UpstreamInFlight int
 }
 
 // Gateway is the LJ1 data plane: it authenticates, authorises, limits and
@@ -89,6 +92,10 @@ type Gateway struct {
 	// "masked"): the API's rules and detection, at every level.
 	auditMaskers *maskerCache
 	admissions   *admitter
+	risk         *riskHistory // risk rules' history (risk.go)
+	sigfails     *sigFailures // signature failures by address and App_ID (attack.go)
+	bulkheads    *bulkheads   // calls in flight per upstream host (bulkhead.go)
+	health       *healthTable // upstream hosts' last probes (health.go)
 	// benchNoAdmission skips the A2 admission: set by the benchmarks only,
 	// to measure what the admission costs. Nothing else sets it.
 	benchNoAdmission bool
@@ -145,6 +152,17 @@ func New(cfg Config) *Gateway {
 		maskers:      newMaskerCache(),
 		auditMaskers: newMaskerCache(),
 		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
+		risk:         newRiskHistory(),
+		bulkheads:    newBulkheads(cfg.UpstreamInFlight),
+		health:       newHealthTable(),
+		sigfails: newSigFailures(func(k sigKey) {
+			// An alert: the log line names what is denied, never a secret.
+			if k.appID != "" {
+				cfg.Logger.Warn("repeated signature failures: App_ID denied", "app_id", k.appID, "for", SigFailDeny)
+			} else {
+				cfg.Logger.Warn("repeated signature failures: client address denied", "client", k.addr.String(), "for", SigFailDeny)
+			}
+		}),
 	}
 	g.lim = newLimitState(g)
 	return g
@@ -322,6 +340,12 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	if pol.denied(c.client) {
 		return response{}, errf(lj1.CodeIPDenied, "")
 	}
+	// Then the temporary denies after repeated signature failures
+	// (attack.go): the same answer as the deny-list's.
+	if rule := g.sigfails.denied(c.client, auth.AppID, g.cfg.Now()); rule != "" {
+		c.rec.Rules = append(c.rec.Rules, rule)
+		return response{}, errf(lj1.CodeIPDenied, "")
+	}
 	if r.ContentLength > g.cfg.MaxBody {
 		return response{}, errf(lj1.CodeBodyTooLarge, "")
 	}
@@ -350,6 +374,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		cred, known = app.CredentialBySerial(auth.Serial)
 	}
 	if !g.verify(reg, auth, cred, known, sts) {
+		g.sigfails.fail(c.client, auth.AppID, now)
 		return response{}, errf(lj1.CodeSignatureInvalid, "")
 	}
 	// The caller holds the key: from here on, errors may be specific.
@@ -411,12 +436,19 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	// Message encryption.
 	ctype := r.Header.Get("Content-Type")
 	plain := body
+	// The API's body limits, before anything parses the body (attack.go).
+	if err := checkBodyLimits(api, body, isJSON(ctype)); err != nil {
+		return response{}, err
+	}
 	if strings.HasPrefix(ctype, lj1.EnvelopeContentType) {
 		c.encrypted = true
 		if plain, ctype, err = g.openEnvelope(reg, app.ID, body, now); err != nil {
 			return response{}, err
 		}
 		defer smcrypto.Wipe(plain)
+		if err := checkBodyLimits(api, plain, isJSON(ctype)); err != nil {
+			return response{}, err
+		}
 	} else if a2 && len(body) > 0 {
 		return response{}, errf(lj1.CodeEncryptionRequired, "A2 request bodies must be encrypted")
 	}
@@ -464,6 +496,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	defer release()
 	if err := pol.risk(api, plain); err != nil {
 		c.rec.Rules = append(c.rec.Rules, "risk:amount")
+		return response{}, err
+	}
+	labels, err := g.evalRisk(reg, riskInput{api: api, appID: app.ID, customer: c.customer, client: c.client, body: plain, consent: c.consent, now: now})
+	c.rec.Rules = append(c.rec.Rules, labels...)
+	if err != nil {
 		return response{}, err
 	}
 

@@ -53,6 +53,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		timeout = 10 * time.Second
 	}
 	var lastErr error = errf(lj1.CodeUpstreamUnavailable, "")
+	targets = g.upFirst(targets)
 	for _, base := range targets {
 		if base == platform.UpstreamSandbox {
 			continue
@@ -61,7 +62,16 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		if !br.allow(g.cfg.Now()) {
 			continue
 		}
+		// The host's bulkhead (bulkhead.go): full, the call is refused at
+		// once (or tried on the next target), never queued.
+		release, ok := g.bulkheads.acquire(base)
+		if !ok {
+			c.rec.Rules = append(c.rec.Rules, "bulkhead:"+hostOf(base))
+			lastErr = errf(lj1.CodeUpstreamUnavailable, "the upstream is busy; retry")
+			continue
+		}
 		resp, err := g.forward(ctx, hc, c, r, base, body, ctype, timeout)
+		release()
 		br.done(err == nil && resp.status < 500, g.cfg.Now())
 		if err == nil {
 			return resp, nil
@@ -142,4 +152,28 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 		}
 	}
 	return response{status: resp.StatusCode, body: rb, ctype: resp.Header.Get("Content-Type"), header: h}, nil
+}
+
+// upFirst orders targets with the hosts the health checks found down last
+// (health.go): failover without spending a call on a down host, and still a
+// try when all are down. It allocates only when some target is down.
+func (g *Gateway) upFirst(targets []string) []string {
+	if len(targets) < 2 {
+		return targets
+	}
+	var up, down []string
+	for i, t := range targets {
+		if g.health.isDown(t) {
+			if down == nil {
+				up = append(make([]string, 0, len(targets)), targets[:i]...)
+			}
+			down = append(down, t)
+		} else if down != nil {
+			up = append(up, t)
+		}
+	}
+	if down == nil {
+		return targets
+	}
+	return append(up, down...)
 }

@@ -264,6 +264,34 @@ type APISpec struct {
 	Masking   []MaskRule `json:"masking,omitempty" doc:"up to 64 rules masking fields of the answers (and of retained messages)"`
 	Retention string     `json:"retention" oa:"required" doc:"what the audit keeps of the messages: none, masked or sealed"`
 	Limits    Limits     `json:"limits" doc:"the default limits of every app granted the API"`
+	// MaxBodyBytes and MaxJSONDepth bound a request body before anything
+	// parses it (attack protection, R-7.3.2); 0 takes the defaults.
+	MaxBodyBytes int `json:"max_body_bytes,omitempty" doc:"the largest request body, sealed or decrypted, 1-8388608 bytes; 0 or absent: 1048576 (the gateway's own cap still applies)"`
+	MaxJSONDepth int `json:"max_json_depth,omitempty" doc:"the deepest nesting of objects and arrays in a JSON request body, 1-64; 0 or absent: 32"`
+}
+
+// Defaults and bounds of an API's request body limits.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	MaxMaxBodyBytes     = 8 << 20
+	DefaultMaxJSONDepth = 32
+	MaxMaxJSONDepth     = 64
+)
+
+// BodyLimit is the largest request body the API takes.
+func (s *APISpec) BodyLimit() int {
+	if s.MaxBodyBytes > 0 {
+		return s.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+// JSONDepthLimit is the deepest JSON nesting the API takes.
+func (s *APISpec) JSONDepthLimit() int {
+	if s.MaxJSONDepth > 0 {
+		return s.MaxJSONDepth
+	}
+	return DefaultMaxJSONDepth
 }
 
 // API is one catalogue entry as the registry holds it. It is immutable once
@@ -493,6 +521,12 @@ func (s *APISpec) compile() (*compiledSpec, error) {
 	case RetentionNone, RetentionMasked, RetentionSealed:
 	default:
 		return nil, Invalid("retention", "must be none, masked or sealed")
+	}
+	if s.MaxBodyBytes < 0 || s.MaxBodyBytes > MaxMaxBodyBytes {
+		return nil, Invalid("max_body_bytes", fmt.Sprintf("must be 1-%d (0: the default, %d)", MaxMaxBodyBytes, DefaultMaxBodyBytes))
+	}
+	if s.MaxJSONDepth < 0 || s.MaxJSONDepth > MaxMaxJSONDepth {
+		return nil, Invalid("max_json_depth", fmt.Sprintf("must be 1-%d (0: the default, %d)", MaxMaxJSONDepth, DefaultMaxJSONDepth))
 	}
 	if err := s.Limits.validate("limits"); err != nil {
 		return nil, err

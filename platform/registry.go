@@ -48,6 +48,8 @@ type Registry struct {
 	Consent *ConsentView
 	// Cluster is the view of the cluster's CA, join token and nodes.
 	Cluster *ClusterView
+	// Risk is the view of the risk rules and their proposals (risk.go).
+	Risk *RiskView
 }
 
 // queryer is what the registry is loaded with: the database, or one read

@@ -37,6 +37,8 @@ var routeQuery = map[string][]string{
 	"admin GET /apps/{app_id}/grants":       paged(),
 	"admin GET /notices":                    paged("applicant_id", "kind", "api_id", "delivery_status"),
 	"admin GET /grant-proposals":            paged("status", "app_id", "api_id"),
+	"admin GET /risk/rules":                 paged(),
+	"admin GET /risk/proposals":             paged("status"),
 	"portal GET /applicants":                paged("status"),
 	"portal GET /production-requests":       paged("status", "applicant_id"),
 	"portal GET /apps":                      paged("applicant_id", "env"),
