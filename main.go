@@ -437,6 +437,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		Sink: n.audit.sink(), SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
 		Quorum: n.cluster.Node.Ready, Observer: gatewayObserver{n.ops.metrics},
 	})
+	n.gateway.SubscribeLimitDecisions(func(d gateway.LimitDecision) { n.ops.metrics.ObserveLimitDecision(d.Kind, d.Action) })
 	go n.gateway.RunHealthChecks(ctx, gateway.HealthInterval)
 	apiTLS := tlscert.ServerConfig(cert, minTLS)
 	// Apps with a registered client certificate must present it (mutual

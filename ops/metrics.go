@@ -143,7 +143,7 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 		Help: "Authenticated LJ1 calls by App_ID (the first MaxApps App_IDs seen since start; the rest as \"other\"), environment and outcome (success: status below 400)."},
 		[]string{"app", "env", "outcome"})
 	m.limits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lijiang_limit_decisions_total",
-		Help: "Flow-control decisions that refused a call, by limit (rate, concurrency, quota, replay_window) and decision."},
+		Help: "Flow-control decisions by limit and decision: reject counts each refused call (limit rate, concurrency, quota); alert and pause count once per limit kind and window (limit rate_second, rate_minute, daily_quota, monthly_quota, concurrency)."},
 		[]string{"limit", "decision"})
 	m.a2 = prometheus.NewCounter(prometheus.CounterOpts{Name: "lijiang_a2_admissions_total",
 		Help: "A2 calls admitted to their upstream (their admission replicated)."})
@@ -159,6 +159,12 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 		m.limitKids[code] = m.limits.WithLabelValues(limit, "reject")
 	}
 	return m
+}
+
+// ObserveLimitDecision counts an alert or pause decision of a limit (the
+// gateway tells them once per limit and window).
+func (m *Metrics) ObserveLimitDecision(kind, action string) {
+	m.limits.WithLabelValues(kind, action).Inc()
 }
 
 // limitCodes are the protocol codes a limit answers, and the limit's name.
