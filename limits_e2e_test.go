@@ -249,6 +249,9 @@ func TestControlsAndLimitsOnThreeNodes(t *testing.T) {
 		}
 	}
 	op.must("PUT", "/apps/"+appID+"/limits", map[string]any{}, 200)
+	// Controls take effect on every node within a second: the rate limit
+	// must be gone everywhere before the quotas are measured.
+	time.Sleep(time.Second)
 
 	// Cluster-wide quotas: 300 a day on one API, 300 a month on another.
 	const Q = 300
@@ -258,7 +261,7 @@ func TestControlsAndLimitsOnThreeNodes(t *testing.T) {
 	}{{"/v1/products", "daily_quota", [3]int{70, 20, 10}}, {"/v1/rates/deposit", "monthly_quota", [3]int{100, 0, 0}}} {
 		id := apiID(t, op, q.path)
 		op.must("PUT", "/apis/"+id+"/limits", map[string]any{q.kind: map[string]any{"limit": Q}}, 200)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(time.Second) // in force on every node
 		admitted, offered := offer(t, clients, q.path, q.share, 4, lj1.CodeQuotaExceeded)
 		// Tokens an idle node holds are given back after 1.5 s: ask again.
 		time.Sleep(2 * time.Second)
