@@ -153,8 +153,9 @@ func (e *Engine) Run(ctx context.Context) {
 // whether the rule could be evaluated at all (known=false keeps its open
 // alerts as they are).
 type verdict struct {
-	firing map[string]string // subject → message
-	known  bool
+	firing  map[string]string // subject → message
+	unknown map[string]bool   // subjects without data: their open alerts stay as they are
+	known   bool
 }
 
 // Evaluate runs every enabled rule once, raising new conditions and
@@ -183,14 +184,14 @@ func (e *Engine) Evaluate(ctx context.Context) {
 		if !v.known {
 			continue
 		}
-		e.apply(ctx, r, v.firing, now)
+		e.apply(ctx, r, v, now)
 	}
 	e.dropStale(ctx, rules, now)
 	e.pruneEvents(rules, now)
 }
 
 func (e *Engine) check(r Rule, now time.Time, members []Member, membersOK bool) verdict {
-	v := verdict{firing: map[string]string{}, known: true}
+	v := verdict{firing: map[string]string{}, unknown: map[string]bool{}, known: true}
 	s := e.cfg.Sources
 	w := time.Duration(r.Window)
 	switch r.Kind {
@@ -205,10 +206,13 @@ func (e *Engine) check(r Rule, now time.Time, members []Member, membersOK bool) 
 		for _, api := range apis {
 			if r.Kind == KindSuccessRate {
 				rate, calls, ok := s.Series.SuccessRate(api, w)
+				v.unknown[api] = !ok
 				if ok && calls >= r.MinCalls && rate < r.MinRate {
 					v.firing[api] = fmt.Sprintf("success rate %.1f%% over %s (%d calls) is below %.1f%%", rate*100, w, calls, r.MinRate*100)
 				}
-			} else if p, ok := s.Series.P99(api, w); ok && p > time.Duration(r.MaxP99) {
+			} else if p, ok := s.Series.P99(api, w); !ok {
+				v.unknown[api] = true
+			} else if p > time.Duration(r.MaxP99) {
 				v.firing[api] = fmt.Sprintf("p99 latency %s over %s is above %s", p, w, time.Duration(r.MaxP99))
 			}
 		}
@@ -268,7 +272,8 @@ func (e *Engine) check(r Rule, now time.Time, members []Member, membersOK bool) 
 
 // apply raises what fires and is not open, and resolves what is open and
 // no longer fires.
-func (e *Engine) apply(ctx context.Context, r Rule, firing map[string]string, now time.Time) {
+func (e *Engine) apply(ctx context.Context, r Rule, v verdict, now time.Time) {
+	firing := v.firing
 	subjects := make([]string, 0, len(firing))
 	for s := range firing {
 		subjects = append(subjects, s)
@@ -295,7 +300,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, firing map[string]string, no
 		if a.Rule != r.ID {
 			continue
 		}
-		if _, still := firing[a.Subject]; still {
+		if _, still := firing[a.Subject]; still || v.unknown[a.Subject] {
 			continue
 		}
 		e.resolve(ctx, a, now)
