@@ -75,6 +75,7 @@ func TestImportRules(t *testing.T) {
 		{"portal", regexp.MustCompile(`^lijiang/(gateway|raftstore)(/|$)`), regexp.MustCompile(`^lijiang/gateway/client$`), regexp.MustCompile(`^lijiang/raftstore$`)},
 		{"web", regexp.MustCompile(`^lijiang(/|$)`), regexp.MustCompile(`^lijiang/web(/|$)`), nil},
 		{"audit", regexp.MustCompile(`^lijiang/(gateway|portal|raftstore|web)(/|$)`), nil, nil},
+		{"alert", regexp.MustCompile(`^lijiang/(gateway|portal|audit|raftstore|web)(/|$)|^github\.com/labstack/echo|^github\.com/hashicorp/raft`), nil, nil},
 		{"raftstore", regexp.MustCompile(`^lijiang/(gateway|portal|audit|web)(/|$)`), nil, nil},
 	}
 	for _, r := range rules {
