@@ -1,180 +1,38 @@
 package alert
 
-import (
-	"errors"
-	"fmt"
-	"regexp"
-	"time"
+import "lijiang/platform"
+
+// The rules are replicated configuration, so their types and validation live
+// in platform (which applies alert.rules.set strictly); these names are the
+// engine's view of them.
+type (
+	// Kind names what a rule watches.
+	Kind = platform.AlertKind
+	// Rule is one alert rule.
+	Rule = platform.AlertRule
+	// Duration is a time.Duration written as Go text in JSON.
+	Duration = platform.AlertDuration
 )
 
-// Kind names what a rule watches.
-type Kind string
-
-// The rule kinds.
+// The rule kinds (see platform.AlertKinds).
 const (
-	KindSuccessRate   Kind = "success_rate"       // success rate below MinRate over Window (with at least MinCalls calls)
-	KindP99           Kind = "p99"                // p99 latency above MaxP99 over Window
-	KindBreakerOpen   Kind = "breaker_open"       // an upstream's breaker is open (local)
-	KindNodeDown      Kind = "node_unreachable"   // a member did not answer
-	KindNodeLagging   Kind = "node_lagging"       // a member's applied index lags by more than MaxLag
-	KindExpiring      Kind = "expiring"           // a credential, client certificate or platform key expires within Days
-	KindAudit         Kind = "audit_failure"      // the audit store cannot write or verify (local)
-	KindLimitAction   Kind = "limit_action"       // at least Count limit actions (alert/pause/reject) within Window
-	KindSignatureFail Kind = "signature_failures" // at least Count SIGNATURE_INVALID answers for one subject within Window
-	KindAdminLockout  Kind = "admin_lockout"      // at least Count admin lockouts within Window
+	KindSuccessRate   = platform.AlertKindSuccessRate
+	KindP99           = platform.AlertKindP99
+	KindBreakerOpen   = platform.AlertKindBreakerOpen
+	KindNodeDown      = platform.AlertKindNodeDown
+	KindNodeLagging   = platform.AlertKindNodeLagging
+	KindExpiring      = platform.AlertKindExpiring
+	KindAudit         = platform.AlertKindAudit
+	KindLimitAction   = platform.AlertKindLimitAction
+	KindSignatureFail = platform.AlertKindSignatureFail
+	KindAdminLockout  = platform.AlertKindAdminLockout
 )
-
-// Kinds lists every kind, in a stable order.
-var Kinds = []Kind{KindSuccessRate, KindP99, KindBreakerOpen, KindNodeDown, KindNodeLagging, KindExpiring,
-	KindAudit, KindLimitAction, KindSignatureFail, KindAdminLockout}
-
-// Local reports whether a kind is evaluated by every node for itself (true)
-// or by the leader for the cluster (false).
-func (k Kind) Local() bool { return k == KindBreakerOpen || k == KindAudit }
-
-// Rule is one alert rule. Only the fields its kind uses may be set.
-type Rule struct {
-	ID      string `json:"id"`
-	Kind    Kind   `json:"kind"`
-	Enabled bool   `json:"enabled"`
-	// API restricts a series rule to one API id; empty means each API.
-	API string `json:"api,omitempty"`
-	// Window is how far back a series or counted rule looks.
-	Window Duration `json:"window,omitempty"`
-	// MinRate (0..1) and MinCalls: success rate rules.
-	MinRate  float64 `json:"min_rate,omitempty"`
-	MinCalls int64   `json:"min_calls,omitempty"`
-	// MaxP99: p99 rules.
-	MaxP99 Duration `json:"max_p99,omitempty"`
-	// MaxLag: lagging rules, in log entries.
-	MaxLag uint64 `json:"max_lag,omitempty"`
-	// Days: expiry rules.
-	Days int `json:"days,omitempty"`
-	// Count: counted rules.
-	Count int `json:"count,omitempty"`
-}
-
-// Duration is a time.Duration written as Go text ("5m") in JSON.
-type Duration time.Duration
-
-// MarshalText writes "5m0s".
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText reads Go duration text.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", b, err)
-	}
-	*d = Duration(v)
-	return nil
-}
 
 // ErrInvalidRule is wrapped by every validation error.
-var ErrInvalidRule = errors.New("invalid alert rule")
-
-var ruleID = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
-// Validate checks a rule strictly: a known kind, the thresholds its kind
-// needs within range, and no field its kind does not use.
-func (r Rule) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w %q: %s", ErrInvalidRule, r.ID, fmt.Sprintf(format, a...))
-	}
-	if !ruleID.MatchString(r.ID) {
-		return bad("id must match %s", ruleID)
-	}
-	known := false
-	for _, k := range Kinds {
-		known = known || k == r.Kind
-	}
-	if !known {
-		return bad("unknown kind %q", r.Kind)
-	}
-	uses := map[string]bool{}
-	window := func(min, max time.Duration) error {
-		uses["window"] = true
-		if w := time.Duration(r.Window); w < min || w > max {
-			return bad("window must be between %s and %s", min, max)
-		}
-		return nil
-	}
-	var err error
-	switch r.Kind {
-	case KindSuccessRate:
-		err = window(time.Minute, 24*time.Hour)
-		uses["min_rate"], uses["min_calls"], uses["api"] = true, true, true
-		if err == nil && !(r.MinRate > 0 && r.MinRate <= 1) {
-			err = bad("min_rate must be in (0, 1]")
-		}
-		if err == nil && (r.MinCalls < 1 || r.MinCalls > 1_000_000) {
-			err = bad("min_calls must be between 1 and 1000000")
-		}
-	case KindP99:
-		err = window(time.Minute, 24*time.Hour)
-		uses["max_p99"], uses["api"] = true, true
-		if p := time.Duration(r.MaxP99); err == nil && (p < time.Millisecond || p > 10*time.Minute) {
-			err = bad("max_p99 must be between 1ms and 10m")
-		}
-	case KindNodeLagging:
-		uses["max_lag"] = true
-		if r.MaxLag < 1 || r.MaxLag > 1<<40 {
-			err = bad("max_lag must be at least 1")
-		}
-	case KindExpiring:
-		uses["days"] = true
-		if r.Days < 1 || r.Days > 365 {
-			err = bad("days must be between 1 and 365")
-		}
-	case KindLimitAction, KindSignatureFail, KindAdminLockout:
-		err = window(time.Minute, 24*time.Hour)
-		uses["count"] = true
-		if err == nil && (r.Count < 1 || r.Count > 1_000_000) {
-			err = bad("count must be between 1 and 1000000")
-		}
-	}
-	if err != nil {
-		return err
-	}
-	set := map[string]bool{"api": r.API != "", "window": r.Window != 0, "min_rate": r.MinRate != 0,
-		"min_calls": r.MinCalls != 0, "max_p99": r.MaxP99 != 0, "max_lag": r.MaxLag != 0, "days": r.Days != 0,
-		"count": r.Count != 0}
-	for _, f := range []string{"api", "window", "min_rate", "min_calls", "max_p99", "max_lag", "days", "count"} {
-		if set[f] && !uses[f] {
-			return bad("%s does not apply to kind %s", f, r.Kind)
-		}
-	}
-	return nil
-}
+var ErrInvalidRule = platform.ErrInvalidAlertRule
 
 // ValidateSet checks every rule and that ids are unique.
-func ValidateSet(rules []Rule) error {
-	seen := map[string]bool{}
-	for _, r := range rules {
-		if err := r.Validate(); err != nil {
-			return err
-		}
-		if seen[r.ID] {
-			return fmt.Errorf("%w %q: duplicate id", ErrInvalidRule, r.ID)
-		}
-		seen[r.ID] = true
-	}
-	return nil
-}
+func ValidateSet(rules []Rule) error { return platform.ValidateAlertRules(rules) }
 
 // DefaultRules are the rules a cluster starts with.
-func DefaultRules() []Rule {
-	m := func(d time.Duration) Duration { return Duration(d) }
-	return []Rule{
-		{ID: "success-rate", Kind: KindSuccessRate, Enabled: true, Window: m(5 * time.Minute), MinRate: 0.95, MinCalls: 20},
-		{ID: "p99", Kind: KindP99, Enabled: true, Window: m(5 * time.Minute), MaxP99: m(2 * time.Second)},
-		{ID: "breaker-open", Kind: KindBreakerOpen, Enabled: true},
-		{ID: "node-unreachable", Kind: KindNodeDown, Enabled: true},
-		{ID: "node-lagging", Kind: KindNodeLagging, Enabled: true, MaxLag: 1000},
-		{ID: "expiring", Kind: KindExpiring, Enabled: true, Days: 30},
-		{ID: "audit", Kind: KindAudit, Enabled: true},
-		{ID: "limit-action", Kind: KindLimitAction, Enabled: true, Window: m(5 * time.Minute), Count: 1},
-		{ID: "signature-failures", Kind: KindSignatureFail, Enabled: true, Window: m(5 * time.Minute), Count: 10},
-		{ID: "admin-lockout", Kind: KindAdminLockout, Enabled: true, Window: m(15 * time.Minute), Count: 1},
-	}
-}
+func DefaultRules() []Rule { return platform.DefaultAlertRules() }
