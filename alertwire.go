@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"lijiang/alert"
+	"lijiang/gateway"
+	"lijiang/platform"
+)
+
+// startAlerts wires the alert engine (issue 12) to this node's sources and
+// runs it until the returned stop is called. Cluster-wide rules run on the
+// leader only, local ones (audit store) on every node; see package alert.
+//
+// Sources not wired yet report "no data" (their rules neither raise nor
+// resolve): the series (success rate, p99) until the series store lands,
+// and open breakers until the gateway lists them.
+func startAlerts(n *node) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	exec := n.cluster.Node
+	log := n.log.With("component", "alert")
+	go func() {
+		// The defaults once per cluster; every node may propose them.
+		for ctx.Err() == nil {
+			c, cc := context.WithTimeout(ctx, 10*time.Second)
+			err := alert.EnsureDefaults(c, exec, n.nodeID, time.Now())
+			cc()
+			if err == nil {
+				return
+			}
+			log.Debug("alert defaults not yet committed", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
+	sink := &alert.ReplicatedSink{Exec: exec, Node: n.nodeID}
+	srcs := alert.Sources{
+		IsLeader: n.cluster.Node.IsLeader,
+		Members: func(ctx context.Context) ([]alert.Member, error) {
+			c, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			st, err := n.cluster.Status(c)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]alert.Member, 0, len(st.Members))
+			for _, m := range st.Members {
+				out = append(out, alert.Member{ID: m.ID, Reachable: m.Reachable, Lag: m.Lag})
+			}
+			return out, nil
+		},
+		Expiries: func() []alert.Expiry {
+			reg := n.store.Registry()
+			if reg == nil {
+				return nil
+			}
+			var out []alert.Expiry
+			for _, k := range reg.PlatformKeys {
+				if k.Status != platform.KeyRetired {
+					out = append(out, alert.Expiry{What: "platform_key", ID: k.Serial, Expires: k.NotAfter})
+				}
+			}
+			return out
+		},
+	}
+	if n.audit != nil && n.audit.store != nil {
+		srcs.AuditHealth = n.audit.store.Ready
+	}
+	eng := alert.New(alert.Config{Node: n.nodeID, Rules: alert.StoreRules(n.store), Sources: srcs, Sink: sink, Log: log})
+	n.gateway.SubscribeLimitDecisions(func(d gateway.LimitDecision) {
+		eng.Record(alert.KindLimitAction, d.Scope+":"+d.AppID+"/"+d.APIID)
+	})
+	done := make(chan struct{})
+	go func() { defer close(done); eng.Run(ctx) }()
+	return func() { cancel(); <-done }
+}
