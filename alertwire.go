@@ -36,7 +36,7 @@ func startAlerts(n *node) (stop func()) {
 			}
 		}
 	}()
-	sink := &alert.ReplicatedSink{Exec: exec, Node: n.nodeID}
+	sink := &alert.ReplicatedSink{Exec: exec, Node: n.nodeID, Notify: n.portal.DeliverAlert}
 	srcs := alert.Sources{
 		IsLeader: n.cluster.Node.IsLeader,
 		Members: func(ctx context.Context) ([]alert.Member, error) {
