@@ -14,8 +14,7 @@ import (
 // leader only, local ones (audit store) on every node; see package alert.
 //
 // Sources not wired yet report "no data" (their rules neither raise nor
-// resolve): the series (success rate, p99) until the series store lands,
-// and open breakers until the gateway lists them.
+// resolve): the series (success rate, p99) until the series store lands.
 func startAlerts(n *node) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	exec := n.cluster.Node
@@ -38,7 +37,8 @@ func startAlerts(n *node) (stop func()) {
 	}()
 	sink := &alert.ReplicatedSink{Exec: exec, Node: n.nodeID, Notify: n.portal.DeliverAlert}
 	srcs := alert.Sources{
-		IsLeader: n.cluster.Node.IsLeader,
+		IsLeader:     n.cluster.Node.IsLeader,
+		OpenBreakers: n.gateway.OpenBreakers,
 		Members: func(ctx context.Context) ([]alert.Member, error) {
 			c, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
