@@ -75,5 +75,41 @@ func startAlerts(n *node) (stop func()) {
 	})
 	done := make(chan struct{})
 	go func() { defer close(done); eng.Run(ctx) }()
-	return func() { cancel(); <-done }
+	lockDone := make(chan struct{})
+	go func() { defer close(lockDone); feedLockouts(ctx, n, eng) }()
+	return func() { cancel(); <-done; <-lockDone }
+}
+
+// feedLockouts records each new admin lockout (an admin user whose
+// locked_until moved into the future: repeated login failures) as an
+// admin_lockout event, on every node (the engine counts them on the leader;
+// the registry is replicated, so the leader sees every node's lockouts).
+func feedLockouts(ctx context.Context, n *node, eng *alert.Engine) {
+	seen := map[string]time.Time{} // admin id → locked until, already recorded
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		reg := n.store.Registry()
+		if reg == nil || reg.Auth == nil {
+			continue
+		}
+		now := time.Now()
+		for id, until := range seen {
+			if !until.After(now) {
+				delete(seen, id)
+			}
+		}
+		for _, a := range reg.Auth.LockedAdmins(now) {
+			if seen[a.ID].Equal(a.LockedUntil) {
+				continue
+			}
+			seen[a.ID] = a.LockedUntil
+			eng.Record(alert.KindAdminLockout, a.Username)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package platform
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 func TestAlertCommands(t *testing.T) {
@@ -70,5 +71,21 @@ func TestAlertCommands(t *testing.T) {
 	}
 	if seen[CmdAlertRaise] != 3 || seen[CmdAlertAck] != 1 || seen[CmdAlertResolve] != 1 {
 		t.Fatalf("change log: %v", seen)
+	}
+}
+
+func TestLockedAdmins(t *testing.T) {
+	e := newAplEnv(t)
+	sys := Actor{Kind: ActorSystem, ID: "auth"}
+	if got := e.s.Registry().Auth.LockedAdmins(e.now); len(got) != 0 {
+		t.Fatalf("locked %+v", got)
+	}
+	e.mustOK(sys, CmdLoginFailed, &LoginFailed{Kind: SessionAdmin, PrincipalID: e.operator.ID, MaxFailures: 1, LockoutMs: 60000})
+	got := e.s.Registry().Auth.LockedAdmins(e.now)
+	if len(got) != 1 || got[0].ID != e.operator.ID {
+		t.Fatalf("locked %+v", got)
+	}
+	if got := e.s.Registry().Auth.LockedAdmins(e.now.Add(2 * time.Minute)); len(got) != 0 {
+		t.Fatalf("still locked %+v", got)
 	}
 }
