@@ -325,6 +325,8 @@ type node struct {
 	api     *gateway.Listener
 	admin   *gateway.Listener
 	nodeID  string
+	// stopAlerts ends the alert engine (alertwire.go).
+	stopAlerts func()
 }
 
 // serve runs a node until ctx ends.
@@ -469,6 +471,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	}
 	cancel()
 	n.audit.start(n)
+	n.stopAlerts = startAlerts(n)
 	summary := n.summary(demoLogins, demo)
 	printBanner(stdout, summary)
 	if err := writeReady(cfg.DataDir, summary); err != nil {
@@ -491,6 +494,9 @@ func (n *node) close() {
 	drain, cancelDrain := context.WithTimeout(ctx, n.cfg.ShutdownTimeout/2)
 	defer cancelDrain()
 	os.Remove(filepath.Join(n.cfg.DataDir, platform.ReadyFile))
+	if n.stopAlerts != nil {
+		n.stopAlerts()
+	}
 	for _, l := range []*gateway.Listener{n.api, n.admin} {
 		if l != nil {
 			if err := l.Shutdown(drain); err != nil {

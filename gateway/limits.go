@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"net/url"
+	"sort"
 	"sync"
 	"time"
 )
@@ -63,4 +65,29 @@ func (br *breaker) done(ok bool, now time.Time) {
 		br.openUntil = now.Add(breakerCooldown)
 		br.failures = breakerThreshold - 1 // one more failure after the cooldown reopens it
 	}
+}
+
+// OpenBreakers lists the upstreams (base URLs, without any user
+// information) whose breaker is open now on this node, sorted: the alert
+// engine's breaker_open source.
+func (g *Gateway) OpenBreakers() []string {
+	now := g.cfg.Now()
+	var out []string
+	g.breaks.m.Range(func(k, v any) bool {
+		br := v.(*breaker)
+		br.mu.Lock()
+		open := now.Before(br.openUntil)
+		br.mu.Unlock()
+		if open {
+			target := k.(string)
+			if u, err := url.Parse(target); err == nil && u.User != nil {
+				u.User = nil
+				target = u.String()
+			}
+			out = append(out, target)
+		}
+		return true
+	})
+	sort.Strings(out)
+	return out
 }

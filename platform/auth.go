@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/mail"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -681,6 +682,19 @@ func lookup[T any](m map[string]*T, key string) (T, bool) {
 // AdminByID returns the admin user with id.
 func (v *AuthView) AdminByID(id string) (AdminUser, bool) {
 	return lookup(v.adminsByID, id)
+}
+
+// LockedAdmins returns the admin users locked out at now (repeated login
+// failures), sorted by username: the alert engine's lockout source.
+func (v *AuthView) LockedAdmins(now time.Time) []AdminUser {
+	var out []AdminUser
+	for _, a := range v.adminsByID {
+		if a.LockedUntil.After(now) {
+			out = append(out, *a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out
 }
 
 // AdminByUsername returns the admin user with username.

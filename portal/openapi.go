@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"encoding"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -235,7 +236,9 @@ var fieldEnums = map[reflect.Type]map[string][]string{
 
 var (
 	timeType = reflect.TypeOf(time.Time{})
-	rawType  = reflect.TypeOf(json.RawMessage(nil))
+	// textMarshalerType: a type that marshals itself as text is a string.
+	textMarshalerType = reflect.TypeOf((*encoding.TextMarshaler)(nil)).Elem()
+	rawType           = reflect.TypeOf(json.RawMessage(nil))
 )
 
 // jsonSchema describes t as JSON Schema, following encoding/json's rules.
@@ -256,6 +259,10 @@ func jsonSchema(t reflect.Type, depth int, out bool) map[string]any {
 	}
 	if t == rawType {
 		return map[string]any{}
+	}
+	if t.Implements(textMarshalerType) {
+		// Written as text (e.g. platform.AlertDuration's "5m0s").
+		return map[string]any{"type": "string"}
 	}
 	switch t.Kind() {
 	case reflect.String:

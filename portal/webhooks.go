@@ -219,15 +219,22 @@ func (w *webhooker) backoff(n int) time.Duration {
 // a short description without the URL or any secret; giveUp when retrying
 // cannot help (the URL is not allowed).
 func (w *webhooker) send(ctx context.Context, d platform.DueDelivery, priv *sm2.PrivateKey, serial string) (status int, failure string, giveUp bool) {
-	s := w.s
-	u, err := url.Parse(d.URL)
-	if err != nil || !w.allowedURL(u) {
-		return 0, "callback URL not allowed (https only, no loopback or link-local address)", true
-	}
 	body, err := json.Marshal(WebhookNotice{ID: d.Notice.ID, Kind: d.Notice.Kind, ApplicantID: d.Notice.ApplicantID, APIID: d.Notice.APIID,
 		Title: d.Notice.Title, Body: d.Notice.Body, CreatedAt: d.Notice.Created})
 	if err != nil {
 		return 0, "encoding failed", true
+	}
+	return w.post(ctx, d.URL, body, HeaderNoticeID, d.Notice.ID, d.Attempts+1, priv, serial)
+}
+
+// post signs body and POSTs it to rawURL (SSRF-guarded by allowedURL, no
+// redirects followed): the one sender of change notices and alerts. idHeader
+// carries id (the receiver's deduplication key).
+func (w *webhooker) post(ctx context.Context, rawURL string, body []byte, idHeader, id string, attempt int, priv *sm2.PrivateKey, serial string) (status int, failure string, giveUp bool) {
+	s := w.s
+	u, err := url.Parse(rawURL)
+	if err != nil || !w.allowedURL(u) {
+		return 0, "callback URL not allowed (https only, no loopback or link-local address)", true
 	}
 	now := s.now()
 	reqID, err := lj1.NewRequestID(lj1.NodeNumber(s.cfg.NodeID), now, rand.Reader)
@@ -257,8 +264,8 @@ func (w *webhooker) send(ctx context.Context, d platform.DueDelivery, priv *sm2.
 	h.Set("LJ-Nonce", nonce)
 	h.Set("LJ-Serial", serial)
 	h.Set("LJ-Signature", sig)
-	h.Set(HeaderNoticeID, d.Notice.ID)
-	h.Set(HeaderWebhookAttempt, strconv.Itoa(d.Attempts+1))
+	h.Set(idHeader, id)
+	h.Set(HeaderWebhookAttempt, strconv.Itoa(attempt))
 	resp, err := s.cfg.WebhookClient.Do(req)
 	if err != nil {
 		return 0, classifySendError(err), false
