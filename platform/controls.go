@@ -642,19 +642,9 @@ func applyLimitsDecision(tx *Tx, c *Command, p *LimitsDecision, approve bool) (a
 	case err != nil:
 		return nil, err
 	}
-	what := "reject"
-	if approve {
-		what = "approve"
-	}
-	if lp.Status != GrantProposalPending {
-		return nil, Conflict("cannot " + what + ": the proposal is " + lp.Status)
-	}
-	if c.Actor.ID == "" {
-		return nil, Denied("a reviewer must be identified")
-	}
-	k := catActor(c.Actor)
-	if k == lp.ProposedBy {
-		return nil, Denied("separation of duties: you proposed this change, so another reviewer must " + what + " it")
+	k, err := checkDecision(c, approve, lp.Status, GrantProposalPending, lp.ProposedBy, "this change", "reviewer")
+	if err != nil {
+		return nil, err
 	}
 	lp.Status = GrantProposalRejected
 	if approve {

@@ -176,20 +176,9 @@ func applyGrantDecision(tx *Tx, c *Command, p *GrantProposalDecision, approve bo
 	case err != nil:
 		return nil, err
 	}
-	what := "reject"
-	if approve {
-		what = "approve"
-	}
-	if gp.Status != GrantProposalPending {
-		return nil, Conflict("cannot " + what + ": the proposal is " + gp.Status)
-	}
-	// Separation of duties: nobody decides what they proposed.
-	if c.Actor.ID == "" {
-		return nil, Denied("a reviewer must be identified")
-	}
-	k := catActor(c.Actor)
-	if k == gp.ProposedBy {
-		return nil, Denied("separation of duties: you proposed this grant, so another reviewer must " + what + " it")
+	k, err := checkDecision(c, approve, gp.Status, GrantProposalPending, gp.ProposedBy, "this grant", "reviewer")
+	if err != nil {
+		return nil, err
 	}
 	gp.Status = GrantProposalRejected
 	if approve {
@@ -268,4 +257,29 @@ func (s *Store) GrantProposal(id string) (p GrantProposal, err error) {
 func (s *Store) ListGrantProposals(f GrantProposalFilter) (items []GrantProposal, total int, err error) {
 	err = s.read(func(db *sql.DB) error { items, total, err = listGrantProposals(db, f); return err })
 	return items, total, err
+}
+
+// checkDecision applies the rules every maker-checker proposal shares (grant,
+// limits and risk proposals): only a pending one is decided, the checker is
+// identified, and nobody decides what they proposed (separation of duties,
+// It returns the checker as the proposals record them.
+func checkDecision(c *Command, approve bool, status, pending, proposedBy, thing, checker string) (string, error) {
+	what := "reject"
+	if approve {
+		what = "approve"
+	}
+	if status != pending {
+		return "", Conflict("cannot " + what + ": the proposal is " + status)
+	}
+	if c.Actor.ID == "" {
+		if checker == "staff member" {
+			return "", Denied("a checker must be identified")
+		}
+		return "", Denied("a " + checker + " must be identified")
+	}
+	k := catActor(c.Actor)
+	if k == proposedBy {
+		return "", Denied("separation of duties: you proposed " + thing + ", so another " + checker + " must " + what + " it")
+	}
+	return k, nil
 }

@@ -692,19 +692,9 @@ func applyRiskDecision(tx *Tx, c *Command, p *RiskProposalDecision, approve bool
 	case err != nil:
 		return nil, err
 	}
-	what := "reject"
-	if approve {
-		what = "approve"
-	}
-	if pr.Status != RiskProposalPending {
-		return nil, Conflict("cannot " + what + ": the proposal is " + pr.Status)
-	}
-	if c.Actor.ID == "" {
-		return nil, Denied("a checker must be identified")
-	}
-	k := catActor(c.Actor)
-	if k == pr.ProposedBy {
-		return nil, Denied("separation of duties: you proposed this change, so another staff member must " + what + " it")
+	k, err := checkDecision(c, approve, pr.Status, RiskProposalPending, pr.ProposedBy, "this change", "staff member")
+	if err != nil {
+		return nil, err
 	}
 	out := RiskChange{}
 	pr.Status = RiskProposalRejected
