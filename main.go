@@ -17,15 +17,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"lijiang/audit"
 	"lijiang/gateway"
@@ -35,7 +32,6 @@ import (
 	"lijiang/platform/tlscert"
 	"lijiang/portal"
 	"lijiang/raftstore"
-	"lijiang/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -531,86 +527,4 @@ func loadCertificate(cfg Config, keyring *seal.Keyring) (tls.Certificate, error)
 		return tlscert.LoadKeyPair(cfg.TLSCert, cfg.TLSKey)
 	}
 	return tlscert.EnsureSelfSigned(filepath.Join(cfg.DataDir, platform.TLSDir), keyring, tlscert.HostsFor(cfg.APIAddr, cfg.AdminAddr), time.Now())
-}
-
-// newEcho returns an echo instance with the project's defaults: errors under
-// the control plane's prefixes are rendered by the portal, the rest in the
-// LJ1 protocol's shape.
-func newEcho(n *node) *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		p := c.Request().URL.Path
-		if strings.HasPrefix(p, portal.AdminPrefix) || strings.HasPrefix(p, portal.PortalPrefix) {
-			n.portal.ErrorHandler(err, c)
-			return
-		}
-		gateway.EchoErrorHandler(err, c)
-	}
-	return e
-}
-
-// health mounts /healthz (the process answers) and /readyz (Raft has a
-// leader, the store is open and the gateway can sign) on e.
-func health(e *echo.Echo, n *node) {
-	getHead := []string{http.MethodGet, http.MethodHead}
-	e.Match(getHead, "/healthz", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
-	e.Match(getHead, "/readyz", func(c echo.Context) error {
-		reason := ""
-		switch err := n.cluster.Node.Ready(); {
-		case errors.Is(err, raftstore.ErrNoLeader):
-			reason = "no raft leader"
-		case errors.Is(err, platform.ErrClosed):
-			reason = "store closed"
-		case err != nil:
-			reason = "store failed"
-		case n.gateway != nil && n.gateway.Ready() != nil:
-			reason = "no usable platform signing key"
-		}
-		if reason != "" {
-			c.Response().Header().Set("Retry-After", "1")
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
-		}
-		// A node whose audit store cannot record serves A1 calls and
-		// refuses A2 ones (AUDIT_UNAVAILABLE): ready, and it says so.
-		audit := "ok"
-		if n.audit != nil && n.audit.store.Ready() != nil {
-			audit = "unavailable: A2 calls are refused (see the log)"
-		}
-		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "applied_index": n.store.AppliedIndex(), "audit": audit})
-	})
-}
-
-// apiHandler is the public API port: LJ1 calls go straight to the gateway;
-// health, the platform keys, the developer portal and the customers' pages go
-// through echo. Every answer on the port is signed.
-func apiHandler(n *node) http.Handler {
-	e := newEcho(n)
-	health(e, n)
-	n.portal.MountPortal(e)
-	n.portal.MountCustomer(e)
-	e.GET(gateway.KeysPath, echo.WrapHandler(n.gateway.KeysHandler()))
-	return gateway.APIMux(n.gateway, e, apiControlPaths...)
-}
-
-// apiControlPaths are the API port's own pages; every other path is an LJ1
-// call.
-var apiControlPaths = []string{"/healthz", "/readyz", gateway.KeysPath, portal.PortalPrefix + "/",
-	portal.AuthorizePath, portal.AuthorizePath + "/", portal.ConsentsPath, portal.ConsentsPath + "/"}
-
-// adminHandler is the admin port (internal network only).
-func adminHandler(n *node) http.Handler {
-	e := newEcho(n)
-	health(e, n)
-	e.GET("/", func(c echo.Context) error {
-		c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		return c.HTMLBlob(http.StatusOK, web.AdminIndex())
-	})
-	n.portal.MountAdmin(e)
-	n.portal.MountMetrics(e)
-	e.GET(SeriesPath, seriesHandler(n))
-	e.Any("/cluster/v1/*", echo.WrapHandler(n.cluster.API))
-	return e
 }
