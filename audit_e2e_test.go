@@ -33,7 +33,9 @@ type a2Load struct {
 	stopped atomic.Bool
 }
 
-func newA2Load(t *testing.T, p *proc) *a2Load {
+// demoClient is the SDK client of a demo node's sandbox app, as its profile
+// configures it.
+func demoClient(t testing.TB, p *proc) (*client.Client, client.Profile) {
 	t.Helper()
 	prof, err := client.LoadProfile(p.ready.DemoSeed.SandboxProfile, client.Profile{})
 	if err != nil {
@@ -47,6 +49,12 @@ func newA2Load(t *testing.T, p *proc) *a2Load {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, prof
+}
+
+func newA2Load(t *testing.T, p *proc) *a2Load {
+	t.Helper()
+	c, prof := demoClient(t, p)
 	cust, err := demoCustomer("zhangsan")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,31 +21,6 @@ import (
 	"lijiang/platform/sandbox"
 	"lijiang/portal"
 )
-
-// startThreeDemoNodes starts a cluster of three nodes whose first runs in
-// demo mode (the demo app, its client profile and a login per role).
-func startThreeDemoNodes(t *testing.T) []*clusterMember {
-	t.Helper()
-	tmp := t.TempDir()
-	kek := writeKEK(t, tmp)
-	var nodes []*clusterMember
-	for i := range 3 {
-		api := freePortOn(t, "127.0.0.1")
-		m := &clusterMember{id: fmt.Sprintf("n%d", i+1), dir: filepath.Join(tmp, fmt.Sprintf("d%d", i+1)), apiPort: api[strings.LastIndex(api, ":")+1:]}
-		m.args = []string{"--data-dir", m.dir, "--node-id", m.id, "--kek-file", kek, "--raft-addr", freePortOn(t, "127.0.0.1"),
-			"--api-addr", api, "--admin-addr", freePortOn(t, "127.0.0.1")}
-		nodes = append(nodes, m)
-	}
-	nodes[0].args = append(nodes[0].args, "--demo")
-	nodes[0].p = startServe(t, nil, nodes[0].args...)
-	joinAddr, token := joinInfo(t, nodes[0].p, nodes[0].dir, kek)
-	for _, m := range nodes[1:] {
-		m.args = append(m.args, "--join", joinAddr, "--join-token", token)
-		m.p = startServe(t, nil, m.args...)
-	}
-	eventuallyT(t, 15*time.Second, "3 voters", func() bool { return voters(clusterStatus(t, nodes[0].dir, kek)) == 3 })
-	return nodes
-}
 
 // adminSession is a logged-in bank user on a node's admin API.
 type adminSession struct {
@@ -112,27 +85,13 @@ func (s *adminSession) must(method, path string, body any, status int) []byte {
 	return b
 }
 
-// demoClients returns a client of the demo app for each node's API port.
+// demoClients returns a client of the demo app for each node's API port,
+// trusting that node's own certificate.
 func demoClients(t *testing.T, nodes []*clusterMember) []*client.Client {
 	t.Helper()
 	var out []*client.Client
 	for _, n := range nodes {
-		prof, err := client.LoadProfile(nodes[0].p.ready.DemoSeed.SandboxProfile, client.Profile{BaseURL: "https://127.0.0.1:" + n.apiPort})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := client.ProfileConfig(prof, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Each node has its own TLS certificate; the answers are signed by
-		// the platform key, which the client checks.
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true}}
-		c, err := client.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, _, _ := nodeClient(t, nodes[0].p.ready.DemoSeed.SandboxProfile, n)
 		out = append(out, c)
 	}
 	return out
@@ -185,7 +144,7 @@ func TestControlsAndLimitsOnThreeNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three nodes")
 	}
-	nodes := startThreeDemoNodes(t)
+	nodes, _ := startDemoCluster(t)
 	op := loginAs(t, nodes[0], platform.RoleOperator)
 	clients := demoClients(t, nodes)
 	products := apiID(t, op, "/v1/products")

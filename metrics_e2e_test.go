@@ -90,18 +90,7 @@ func TestMetricsOnANode(t *testing.T) {
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")
 	p := startServe(t, []string{envKEK + "="}, "--demo", "--data-dir", dataDir, "--api-addr", freePort(t), "--admin-addr", "127.0.0.1:0", "--raft-addr", freePort(t))
-	prof, err := client.LoadProfile(p.ready.DemoSeed.SandboxProfile, client.Profile{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := client.ProfileConfig(prof, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, prof := demoClient(t, p)
 	const calls = 4
 	for range calls {
 		if resp, err := c.Do(context.Background(), &client.Request{Method: "GET", Path: "/v1/rates/deposit"}); err != nil || resp.Status != 200 {
