@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -18,8 +17,6 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
-
-	"lijiang/platform/smcrypto"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -346,32 +343,7 @@ func (f *chainFixture) opts() VerifyOptions {
 
 func newChain(t *testing.T, n int) *chainFixture {
 	t.Helper()
-	key, err := smcrypto.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &chainFixture{path: filepath.Join(t.TempDir(), "audit.db"), key: key}
-	s := New(Config{Path: f.path, Node: "n1"})
-	if err := s.Open(); err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= n; i++ {
-		if err := s.AppendDurable(context.Background(), accessRecord(i)); err != nil {
-			t.Fatal(err)
-		}
-		if i%10 == 0 {
-			seq, head := s.Head()
-			c := Checkpoint{Node: "n1", Seq: seq, Head: head, TimeMs: int64(1764806400000 + i)}
-			if err := c.Sign(key, "sig1"); err != nil {
-				t.Fatal(err)
-			}
-			f.cps = append(f.cps, c)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return newChainWith(t, n, accessRecord)
 }
 
 func (f *chainFixture) exec(t *testing.T, stmts ...string) {
