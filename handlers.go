@@ -95,6 +95,7 @@ func adminHandler(n *node) http.Handler {
 	n.portal.MountAdmin(e)
 	n.portal.MountMetrics(e)
 	e.GET(SeriesPath, seriesHandler(n))
+	e.GET(SeriesWindowPath, seriesWindowHandler(n))
 	e.Any("/cluster/v1/*", echo.WrapHandler(n.cluster.API))
 	return e
 }

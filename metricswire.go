@@ -32,6 +32,10 @@ import (
 // a cluster node certificate only).
 const SeriesPath = "/cluster/v1/series"
 
+// SeriesWindowPath is the node-to-node route of a node's per-API summaries
+// over a window (?window=5m), for the leader's success rate and p99 alerts.
+const SeriesWindowPath = "/cluster/v1/series/window"
+
 // seriesMemberTimeout bounds one member's answer to the cluster series.
 const seriesMemberTimeout = 2 * time.Second
 
@@ -170,17 +174,6 @@ func gatherSeries(ctx context.Context, n *node, local ops.Raw, q portal.SeriesQu
 // fetchSeries asks member id for its raw series at its registered admin
 // address.
 func fetchSeries(ctx context.Context, client *http.Client, nodes []platform.ClusterNode, id string, q portal.SeriesQuery) (ops.Raw, error) {
-	addr := ""
-	for _, r := range nodes {
-		if r.ID == id {
-			addr = r.AdminAddr
-		}
-	}
-	if addr == "" {
-		return ops.Raw{}, fmt.Errorf("no registered admin address")
-	}
-	ctx, cancel := context.WithTimeout(ctx, seriesMemberTimeout)
-	defer cancel()
 	v := url.Values{"range": {q.Range}}
 	if q.API != "" {
 		v.Set("api", q.API)
@@ -188,33 +181,54 @@ func fetchSeries(ctx context.Context, client *http.Client, nodes []platform.Clus
 	if q.App != "" {
 		v.Set("app", q.App)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+SeriesPath+"?"+v.Encode(), nil)
-	if err != nil {
+	var r ops.Raw
+	if err := memberGet(ctx, client, nodes, id, SeriesPath+"?"+v.Encode(), &r); err != nil {
 		return ops.Raw{}, err
+	}
+	if len(r.OK) != len(r.Count) || len(r.Hist) != len(r.Count) || r.Step <= 0 {
+		return ops.Raw{}, fmt.Errorf("its series is malformed")
+	}
+	return r, nil
+}
+
+// memberGet GETs pathQuery from member id's registered admin address over
+// the cluster's mTLS (within seriesMemberTimeout) and decodes its JSON
+// answer into v.
+func memberGet(ctx context.Context, client *http.Client, nodes []platform.ClusterNode, id, pathQuery string, v any) error {
+	addr := ""
+	for _, r := range nodes {
+		if r.ID == id {
+			addr = r.AdminAddr
+		}
+	}
+	if addr == "" {
+		return fmt.Errorf("no registered admin address")
+	}
+	ctx, cancel := context.WithTimeout(ctx, seriesMemberTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+pathQuery, nil)
+	if err != nil {
+		return err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
 		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return ops.Raw{}, err
+		return err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return ops.Raw{}, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return ops.Raw{}, fmt.Errorf("answered %d", resp.StatusCode)
+		return fmt.Errorf("answered %d", resp.StatusCode)
 	}
-	var r ops.Raw
-	if err := json.Unmarshal(b, &r); err != nil {
-		return ops.Raw{}, fmt.Errorf("its series: %w", err)
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("its answer: %w", err)
 	}
-	if len(r.OK) != len(r.Count) || len(r.Hist) != len(r.Count) || r.Step <= 0 {
-		return ops.Raw{}, fmt.Errorf("its series is malformed")
-	}
-	return r, nil
+	return nil
 }
 
 // seriesHandler serves SeriesPath: this node's raw series, to another
@@ -230,5 +244,21 @@ func seriesHandler(n *node) echo.HandlerFunc {
 			return c.JSON(http.StatusBadRequest, map[string]string{"error": err.Error()})
 		}
 		return c.JSON(http.StatusOK, raw)
+	}
+}
+
+// seriesWindowHandler serves SeriesWindowPath: this node's per-API
+// summaries over ?window= (a Go duration, at most ops.MaxWindow), to another
+// member only.
+func seriesWindowHandler(n *node) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := raftstore.PeerNodeID(c.Request()); !ok {
+			return c.JSON(http.StatusForbidden, map[string]string{"error": "a cluster node certificate is required"})
+		}
+		w, err := time.ParseDuration(c.QueryParam("window"))
+		if err != nil || w <= 0 || w > ops.MaxWindow {
+			return c.JSON(http.StatusBadRequest, map[string]string{"error": "window must be a duration from 1s to 24h"})
+		}
+		return c.JSON(http.StatusOK, n.ops.series.Window(w))
 	}
 }

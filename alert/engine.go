@@ -25,8 +25,8 @@ type Member struct {
 	Lag       uint64
 }
 
-// Expiry is one thing that expires: a credential, a client certificate or a
-// platform key.
+// Expiry is one thing that expires: an app credential, a client certificate
+// or a platform key.
 type Expiry struct {
 	What    string // "credential", "client_certificate", "platform_key"
 	ID      string
@@ -39,7 +39,8 @@ type Sources struct {
 	Series       Series
 	OpenBreakers func() []string
 	Members      func(ctx context.Context) ([]Member, error)
-	Expiries     func() []Expiry
+	// Expiries lists what expires before now+within (it may list more).
+	Expiries func(within time.Duration) []Expiry
 	// AuditHealth returns nil when the audit store writes and verifies.
 	AuditHealth func() error
 	// IsLeader says whether this node evaluates the cluster-wide rules.
@@ -110,9 +111,9 @@ func New(cfg Config) *Engine {
 	return &Engine{cfg: cfg, open: map[string]Alert{}, events: map[Kind][]event{}}
 }
 
-// Record counts an event for a counted kind (KindLimitAction,
-// KindSignatureFail, KindAdminLockout); subject is e.g. the app, address or
-// account. Memory is bounded by MaxEvents per kind.
+// Record counts an event for a counted kind (Kind.Counted); subject is e.g.
+// the app, address, rule or account. A local kind's alerts name this node
+// before the subject. Memory is bounded by MaxEvents per kind.
 func (e *Engine) Record(k Kind, subject string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -246,13 +247,14 @@ func (e *Engine) check(r Rule, now time.Time, members []Member, membersOK bool) 
 		if s.Expiries == nil {
 			return verdict{}
 		}
-		limit := now.Add(time.Duration(r.Days) * 24 * time.Hour)
-		for _, x := range s.Expiries() {
+		within := time.Duration(r.Days) * 24 * time.Hour
+		limit := now.Add(within)
+		for _, x := range s.Expiries(within) {
 			if x.Expires.Before(limit) {
 				v.firing[x.What+"/"+x.ID] = fmt.Sprintf("%s %s expires %s (within %d days)", x.What, x.ID, x.Expires.UTC().Format(time.RFC3339), r.Days)
 			}
 		}
-	case KindLimitAction, KindSignatureFail, KindAdminLockout:
+	case KindLimitAction, KindSignatureFail, KindAdminLockout, KindAttackDeny, KindRiskDecision:
 		counts := map[string]int{}
 		e.mu.Lock()
 		for _, ev := range e.events[r.Kind] {
@@ -262,9 +264,15 @@ func (e *Engine) check(r Rule, now time.Time, members []Member, membersOK bool) 
 		}
 		e.mu.Unlock()
 		for subj, n := range counts {
-			if n >= r.Count {
-				v.firing[subj] = fmt.Sprintf("%d %s events for %s within %s (threshold %d)", n, r.Kind, subj, w, r.Count)
+			if n < r.Count {
+				continue
 			}
+			msg := fmt.Sprintf("%d %s events for %s within %s (threshold %d)", n, r.Kind, subj, w, r.Count)
+			if r.Kind.Local() {
+				msg += " on node " + e.cfg.Node
+				subj = e.cfg.Node + "/" + subj
+			}
+			v.firing[subj] = msg
 		}
 	}
 	return v

@@ -71,7 +71,7 @@ func newEngine(t *testing.T, w *world, sink *fakeSink, rules ...Rule) *Engine {
 			Series:       w.series,
 			OpenBreakers: func() []string { return w.breakers },
 			Members:      func(context.Context) ([]Member, error) { return w.members, nil },
-			Expiries:     func() []Expiry { return w.expiries },
+			Expiries:     func(time.Duration) []Expiry { return w.expiries },
 			AuditHealth:  func() error { return w.audit },
 			IsLeader:     func() bool { return w.leader },
 		},
@@ -113,15 +113,19 @@ func TestEachKindRaisesAndResolves(t *testing.T) {
 		}, func(w *world, _ *Engine) { w.expiries = w.expiries[1:] }},
 		{KindAudit, "n1", func(w *world, _ *Engine) { w.audit = errors.New("disk full") },
 			func(w *world, _ *Engine) { w.audit = nil }},
-		{KindLimitAction, "app1", func(w *world, e *Engine) { e.Record(KindLimitAction, "app1") },
+		{KindLimitAction, "n1/app1", func(w *world, e *Engine) { e.Record(KindLimitAction, "app1") },
 			func(w *world, _ *Engine) { w.now = w.now.Add(6 * time.Minute) }},
-		{KindSignatureFail, "10.0.0.9", func(w *world, e *Engine) {
+		{KindSignatureFail, "n1/10.0.0.9", func(w *world, e *Engine) {
 			for range 10 {
 				e.Record(KindSignatureFail, "10.0.0.9")
 			}
 			e.Record(KindSignatureFail, "10.0.0.10") // below threshold
 		}, func(w *world, _ *Engine) { w.now = w.now.Add(6 * time.Minute) }},
 		{KindAdminLockout, "alice", func(w *world, e *Engine) { e.Record(KindAdminLockout, "alice") },
+			func(w *world, _ *Engine) { w.now = w.now.Add(16 * time.Minute) }},
+		{KindAttackDeny, "n1/addr:10.0.0.9", func(w *world, e *Engine) { e.Record(KindAttackDeny, "addr:10.0.0.9") },
+			func(w *world, _ *Engine) { w.now = w.now.Add(16 * time.Minute) }},
+		{KindRiskDecision, "n1/big-transfer:reject", func(w *world, e *Engine) { e.Record(KindRiskDecision, "big-transfer:reject") },
 			func(w *world, _ *Engine) { w.now = w.now.Add(16 * time.Minute) }},
 	}
 	for _, c := range cases {

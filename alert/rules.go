@@ -26,6 +26,8 @@ const (
 	KindLimitAction   = platform.AlertKindLimitAction
 	KindSignatureFail = platform.AlertKindSignatureFail
 	KindAdminLockout  = platform.AlertKindAdminLockout
+	KindAttackDeny    = platform.AlertKindAttackDeny
+	KindRiskDecision  = platform.AlertKindRiskDecision
 )
 
 // ErrInvalidRule is wrapped by every validation error.

@@ -173,6 +173,39 @@ func (s *sigFailures) len() int {
 
 // checkBodyLimits applies the API's body size and JSON depth limits to a
 // body before anything parses it.
+// attackDenied logs the start of an automatic deny (the log line names what
+// is denied, never a secret) and tells the security event subscribers. The
+// App_ID is named only when the registry knows it.
+func (g *Gateway) attackDenied(k sigKey) {
+	subject := ""
+	if k.appID != "" {
+		if _, known := g.cfg.Registry().Applicants.App(k.appID); known {
+			g.log.Warn("repeated signature failures: App_ID denied", "app_id", k.appID, "for", SigFailDeny)
+			subject = "app:" + k.appID
+		} else {
+			g.log.Warn("repeated signature failures: an unregistered App_ID denied", "for", SigFailDeny)
+			subject = "app:(unregistered)"
+		}
+	} else {
+		g.log.Warn("repeated signature failures: client address denied", "client", k.addr.String(), "for", SigFailDeny)
+		subject = "addr:" + k.addr.String()
+	}
+	g.events.emit(SecurityEvent{Kind: EventAttackDeny, Subject: subject})
+}
+
+// signatureFailed tells the security event subscribers of a signature
+// failure: one event for the address (IPv6: its /64) and, when the App_ID is
+// registered, one for the app.
+func (g *Gateway) signatureFailed(addr netip.Addr, appID string, known bool) {
+	if !g.events.any() {
+		return
+	}
+	g.events.emit(SecurityEvent{Kind: EventSignatureFailure, Subject: "addr:" + addrKey(addr).addr.String()})
+	if known {
+		g.events.emit(SecurityEvent{Kind: EventSignatureFailure, Subject: "app:" + appID})
+	}
+}
+
 func checkBodyLimits(api *platform.API, body []byte, json bool) error {
 	if len(body) > api.BodyLimit() {
 		return errf(lj1.CodeBodyTooLarge, "this API takes bodies of at most "+strconv.Itoa(api.BodyLimit())+" bytes")

@@ -94,6 +94,7 @@ type Gateway struct {
 	admissions   *admitter
 	risk         *riskHistory // risk rules' history (risk.go)
 	sigfails     *sigFailures // signature failures by address and App_ID (attack.go)
+	events       fanout[SecurityEvent]
 	bulkheads    *bulkheads   // calls in flight per upstream host (bulkhead.go)
 	health       *healthTable // upstream hosts' last probes (health.go)
 	// benchNoAdmission skips the A2 admission: set by the benchmarks only,
@@ -155,15 +156,8 @@ func New(cfg Config) *Gateway {
 		risk:         newRiskHistory(),
 		bulkheads:    newBulkheads(cfg.UpstreamInFlight),
 		health:       newHealthTable(),
-		sigfails: newSigFailures(func(k sigKey) {
-			// An alert: the log line names what is denied, never a secret.
-			if k.appID != "" {
-				cfg.Logger.Warn("repeated signature failures: App_ID denied", "app_id", k.appID, "for", SigFailDeny)
-			} else {
-				cfg.Logger.Warn("repeated signature failures: client address denied", "client", k.addr.String(), "for", SigFailDeny)
-			}
-		}),
 	}
+	g.sigfails = newSigFailures(g.attackDenied)
 	g.lim = newLimitState(g)
 	return g
 }
@@ -375,6 +369,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	}
 	if !g.verify(reg, auth, cred, known, sts) {
 		g.sigfails.fail(c.client, auth.AppID, now)
+		g.signatureFailed(c.client, auth.AppID, app != nil)
 		return response{}, errf(lj1.CodeSignatureInvalid, "")
 	}
 	// The caller holds the key: from here on, errors may be specific.
@@ -500,6 +495,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	}
 	labels, err := g.evalRisk(reg, riskInput{api: api, appID: app.ID, customer: c.customer, client: c.client, body: plain, consent: c.consent, now: now})
 	c.rec.Rules = append(c.rec.Rules, labels...)
+	g.riskDecided(labels)
 	if err != nil {
 		return response{}, err
 	}

@@ -36,23 +36,13 @@ type LimitDecision struct {
 // SubscribeLimitDecisions sets f to receive limit decisions of the alert and
 // pause actions: at most one per limit, action and window on this node (so a
 // flood of calls over a limit is one decision). f must not block.
-func (g *Gateway) SubscribeLimitDecisions(f func(LimitDecision)) {
-	g.lim.subMu.Lock()
-	defer g.lim.subMu.Unlock()
-	var subs []func(LimitDecision)
-	if p := g.lim.subs.Load(); p != nil {
-		subs = append(subs, *p...)
-	}
-	subs = append(subs, f)
-	g.lim.subs.Store(&subs)
-}
+func (g *Gateway) SubscribeLimitDecisions(f func(LimitDecision)) { g.lim.subs.add(f) }
 
 // limitState is the gateway's flow-control state.
 type limitState struct {
 	lease  *leaser
 	local  localLeases
-	subs   atomic.Pointer[[]func(LimitDecision)] // every subscriber (copy on write)
-	subMu  sync.Mutex
+	subs   fanout[LimitDecision]
 	once   sync.Map // decision key → window end (Unix ms): one decision per window
 	onceN  atomic.Int64
 	inflow sync.Map // concurrency key → *atomic.Int64
@@ -318,13 +308,8 @@ func (g *Gateway) limitDecision(c *call, ch limitCheck, action string, end int64
 	}
 	g.log.Warn("limit exceeded", "action", action, "scope", ch.scope, "kind", ch.kind, "limit", ch.rule.Limit,
 		"app_id", c.app.ID, "api_id", c.api.ID, "request_id", c.requestID)
-	if subs := g.lim.subs.Load(); subs != nil {
-		d := LimitDecision{Time: now, Node: g.cfg.NodeID, RequestID: c.requestID, AppID: c.app.ID, APIID: c.api.ID,
-			Scope: ch.scope, Kind: ch.kind, Action: action, Limit: ch.rule.Limit}
-		for _, f := range *subs {
-			f(d)
-		}
-	}
+	g.lim.subs.emit(LimitDecision{Time: now, Node: g.cfg.NodeID, RequestID: c.requestID, AppID: c.app.ID, APIID: c.api.ID,
+		Scope: ch.scope, Kind: ch.kind, Action: action, Limit: ch.rule.Limit})
 }
 
 // autoPause proposes the pause of a limit's pause action, once per limit

@@ -338,6 +338,22 @@ func (g *Gateway) evalRisk(reg *platform.Registry, in riskInput) ([]string, erro
 	return labels, nil
 }
 
+// riskDecided tells the security event subscribers of the risk decisions
+// in labels ("risk:<rule>:<decision>") other than a satisfied step-up and an
+// A1 rule that could not be evaluated.
+func (g *Gateway) riskDecided(labels []string) {
+	if len(labels) == 0 || !g.events.any() {
+		return
+	}
+	for _, l := range labels {
+		subj := strings.TrimPrefix(l, "risk:")
+		if strings.HasSuffix(subj, ":step_up_satisfied") || strings.HasSuffix(subj, ":unevaluated") {
+			continue
+		}
+		g.events.emit(SecurityEvent{Kind: EventRiskDecision, Subject: subj})
+	}
+}
+
 func riskRank(d string) int {
 	switch d {
 	case platform.RiskAlert:

@@ -22,15 +22,36 @@ const (
 	AlertKindLimitAction   AlertKind = "limit_action"       // at least Count limit actions (alert/pause/reject) within Window
 	AlertKindSignatureFail AlertKind = "signature_failures" // at least Count SIGNATURE_INVALID answers for one subject within Window
 	AlertKindAdminLockout  AlertKind = "admin_lockout"      // at least Count admin lockouts within Window
+	AlertKindAttackDeny    AlertKind = "attack_deny"        // at least Count automatic denies (repeated signature failures) within Window
+	AlertKindRiskDecision  AlertKind = "risk_decision"      // at least Count risk decisions other than allow for one rule within Window
 )
 
 // AlertKinds lists every kind, in a stable order.
 var AlertKinds = []AlertKind{AlertKindSuccessRate, AlertKindP99, AlertKindBreakerOpen, AlertKindNodeDown, AlertKindNodeLagging, AlertKindExpiring,
-	AlertKindAudit, AlertKindLimitAction, AlertKindSignatureFail, AlertKindAdminLockout}
+	AlertKindAudit, AlertKindLimitAction, AlertKindSignatureFail, AlertKindAdminLockout, AlertKindAttackDeny, AlertKindRiskDecision}
 
 // Local reports whether a kind is evaluated by every node for itself (true)
-// or by the leader for the cluster (false).
-func (k AlertKind) Local() bool { return k == AlertKindBreakerOpen || k == AlertKindAudit }
+// or by the leader for the cluster (false). The gateway's events (limit
+// actions, signature failures, automatic denies, risk decisions) are counted
+// where they happen: each node alerts on its own counts (a threshold of Count
+// is per node, so traffic spread over N nodes may make up to N·(Count−1)
+// events without an alert; the gateway's own automatic deny is per node too).
+func (k AlertKind) Local() bool {
+	switch k {
+	case AlertKindBreakerOpen, AlertKindAudit, AlertKindLimitAction, AlertKindSignatureFail, AlertKindAttackDeny, AlertKindRiskDecision:
+		return true
+	}
+	return false
+}
+
+// Counted reports whether a kind counts events (Window and Count).
+func (k AlertKind) Counted() bool {
+	switch k {
+	case AlertKindLimitAction, AlertKindSignatureFail, AlertKindAdminLockout, AlertKindAttackDeny, AlertKindRiskDecision:
+		return true
+	}
+	return false
+}
 
 // AlertRule is one alert rule. Only the fields its kind uses may be set.
 type AlertRule struct {
@@ -126,7 +147,7 @@ func (r AlertRule) Validate() error {
 		if r.Days < 1 || r.Days > 365 {
 			err = bad("days must be between 1 and 365")
 		}
-	case AlertKindLimitAction, AlertKindSignatureFail, AlertKindAdminLockout:
+	case AlertKindLimitAction, AlertKindSignatureFail, AlertKindAdminLockout, AlertKindAttackDeny, AlertKindRiskDecision:
 		err = window(time.Minute, 24*time.Hour)
 		uses["count"] = true
 		if err == nil && (r.Count < 1 || r.Count > 1_000_000) {
@@ -176,5 +197,7 @@ func DefaultAlertRules() []AlertRule {
 		{ID: "limit-action", Kind: AlertKindLimitAction, Enabled: true, Window: m(5 * time.Minute), Count: 1},
 		{ID: "signature-failures", Kind: AlertKindSignatureFail, Enabled: true, Window: m(5 * time.Minute), Count: 10},
 		{ID: "admin-lockout", Kind: AlertKindAdminLockout, Enabled: true, Window: m(15 * time.Minute), Count: 1},
+		{ID: "attack-deny", Kind: AlertKindAttackDeny, Enabled: true, Window: m(15 * time.Minute), Count: 1},
+		{ID: "risk-decision", Kind: AlertKindRiskDecision, Enabled: true, Window: m(15 * time.Minute), Count: 1},
 	}
 }

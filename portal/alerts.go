@@ -52,7 +52,7 @@ type alertAckRequest struct {
 }
 
 type alertRulesJSON struct {
-	Rules []platform.AlertRule `json:"rules" oa:"required" doc:"the rules: id, kind (success_rate, p99, breaker_open, node_unreachable, node_lagging, expiring, audit_failure, limit_action, signature_failures, admin_lockout), enabled and the kind's thresholds"`
+	Rules []platform.AlertRule `json:"rules" oa:"required" doc:"the rules: id, kind (success_rate, p99, breaker_open, node_unreachable, node_lagging, expiring, audit_failure, limit_action, signature_failures, admin_lockout, attack_deny, risk_decision), enabled and the kind's thresholds"`
 }
 
 type alertWebhookJSON struct {
