@@ -4,8 +4,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
+	"regexp"
 	"time"
+
+	"lijiang/platform/smcrypto"
 )
 
 // Alert commands (issue 12): the rule set, the alert webhook, and the alerts
@@ -24,6 +28,9 @@ const (
 	CmdAlertResolve = "alert.resolve"
 	// CmdAlertAck acknowledges an open alert.
 	CmdAlertAck = "alert.ack"
+	// CmdAlertDeliveryAttempt records one attempt to deliver an alert to
+	// the alert webhook (proposed by the leader's delivery worker).
+	CmdAlertDeliveryAttempt = "alert.delivery.attempt"
 )
 
 // AlertRulesInitCommandID is the fixed id of the defaults' alert.rules.set,
@@ -151,6 +158,146 @@ type AlertRecord struct {
 	AckedBy    string     `json:"acked_by,omitempty"`
 	AckNote    string     `json:"ack_note,omitempty"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	// Delivery is the alert's webhook delivery; nil when no alert webhook
+	// URL was set when it was raised.
+	Delivery *AlertDelivery `json:"delivery,omitempty" doc:"the webhook delivery of the raise; absent when no alert webhook URL was set at the raise"`
+}
+
+// Alert webhook deliveries (replicated, like notices' webhook_deliveries):
+// alert.raise makes a pending delivery in its own transaction when an alert
+// webhook URL is set, to that URL; the leader's delivery worker (portal)
+// POSTs each due one and records every attempt with alert.delivery.attempt,
+// whose command id is derived from the alert and the attempt number, so a
+// re-proposal is applied once and a new leader resumes where the old one
+// stopped. Only raises are delivered: acknowledgements are made by people
+// through the admin API, and both they and resolutions are in the alert list
+// and the change log.
+
+// AlertDelivery is the delivery state of an alert's raise to the alert
+// webhook. The URL is not shown (it may carry a token).
+type AlertDelivery struct {
+	Status        string     `json:"status" doc:"pending, delivered or failed"`
+	Attempts      int        `json:"attempts" doc:"attempts made so far"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty" doc:"when the next attempt is due (pending only)"`
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty" doc:"when the last attempt was recorded"`
+	LastStatus    int        `json:"last_status,omitempty" doc:"the receiver's HTTP status at the last attempt (absent: no response)"`
+	LastError     string     `json:"last_error,omitempty" doc:"why the last attempt failed (timeout, status 503, ...)"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty" doc:"when the receiver accepted it"`
+}
+
+// DueAlertDelivery is a pending alert delivery whose time has come: the
+// alert as raised (state open, no acknowledgement) and where it goes.
+type DueAlertDelivery struct {
+	Alert    AlertRecord
+	URL      string
+	Attempts int // attempts made so far
+}
+
+// AlertDeliveryAttempt is CmdAlertDeliveryAttempt's payload: the result of
+// one attempt. Attempt is the delivery's attempts so far plus one; a
+// delivery no longer pending, or whose attempts have moved on, is not
+// changed (CodeConflict), so a stale or repeated report cannot undo a
+// delivered alert.
+type AlertDeliveryAttempt struct {
+	AlertID string `json:"alert_id"`
+	Attempt int    `json:"attempt"`
+	OK      bool   `json:"ok"`
+	// HTTPStatus is the receiver's status (0 when there was no response).
+	HTTPStatus int `json:"http_status"`
+	// Error classifies a failure; it must not carry the URL or any secret.
+	Error string `json:"error,omitempty"`
+	// NextAttemptMs is when to try again after a failure; 0 gives up. The
+	// delivery fails anyway after WebhookMaxAttempts attempts.
+	NextAttemptMs int64 `json:"next_attempt_ms,omitempty"`
+}
+
+// Validate checks the payload's fields.
+func (p *AlertDeliveryAttempt) Validate() error {
+	switch {
+	case p.AlertID == "" || len(p.AlertID) > 64:
+		return Invalid("alert_id", "is required, at most 64 characters")
+	case p.Attempt < 1 || p.Attempt > WebhookMaxAttempts:
+		return Invalid("attempt", fmt.Sprintf("must be from 1 to %d", WebhookMaxAttempts))
+	case p.HTTPStatus < 0 || p.HTTPStatus > 999:
+		return Invalid("http_status", "must be an HTTP status or 0")
+	case !catText(p.Error, 200, false):
+		return Invalid("error", "must be text of at most 200 bytes")
+	case p.OK && (p.Error != "" || p.NextAttemptMs != 0):
+		return Invalid("ok", "a successful attempt has no error and no next attempt")
+	case p.NextAttemptMs < 0:
+		return Invalid("next_attempt_ms", "must not be negative")
+	}
+	return nil
+}
+
+// AlertDeliveryCommandID is the id of the alert.delivery.attempt command
+// recording attempt n of an alert's delivery: the same for every proposer,
+// so the attempt is applied once. An alert id that a command id may not
+// carry (ids from NewID always may) is replaced by its SM3 digest.
+func AlertDeliveryCommandID(alertID string, n int) string {
+	if !commandIDSafe.MatchString(alertID) {
+		alertID = smcrypto.SM3Hex([]byte(alertID))[:32]
+	}
+	return fmt.Sprintf("alert.delivery.attempt:%s:%d", alertID, n)
+}
+
+var commandIDSafe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// enqueueAlertDelivery makes the pending delivery of an alert raised in this
+// transaction, when an alert webhook URL is set.
+func enqueueAlertDelivery(tx *Tx, alertID string, at int64) error {
+	var u string
+	switch err := tx.QueryRow(`SELECT webhook_url FROM alert_settings WHERE id = 1`).Scan(&u); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	if u == "" {
+		return nil
+	}
+	_, err := tx.Exec(`INSERT INTO alert_deliveries (alert_id, url, status, attempts, next_attempt_ms, created_ms)
+		VALUES (?, ?, 'pending', 0, ?, ?) ON CONFLICT (alert_id) DO NOTHING`, alertID, u, at, at)
+	return err
+}
+
+func applyAlertDeliveryAttempt(tx *Tx, c *Command, p *AlertDeliveryAttempt) (any, error) {
+	if c.Actor.Kind != ActorSystem {
+		return nil, Denied("alert deliveries are recorded by the platform only")
+	}
+	var status string
+	var attempts int
+	var next, last, delivered int64
+	var lastStatus int
+	var lastErr string
+	switch err := tx.QueryRow(`SELECT status, attempts FROM alert_deliveries WHERE alert_id = ?`, p.AlertID).Scan(&status, &attempts); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, NotFound("no such alert delivery")
+	case err != nil:
+		return nil, err
+	}
+	if status != DeliveryPending {
+		return nil, Conflict("the delivery is " + status + ", not pending")
+	}
+	if p.Attempt != attempts+1 {
+		return nil, Conflict(fmt.Sprintf("stale attempt %d: the delivery has had %d", p.Attempt, attempts))
+	}
+	attempts, last, lastStatus, lastErr = p.Attempt, c.At, p.HTTPStatus, p.Error
+	switch {
+	case p.OK:
+		status, delivered = DeliveryDelivered, c.At
+	case p.NextAttemptMs == 0 || attempts >= WebhookMaxAttempts:
+		status = DeliveryFailed
+	default:
+		next = max(p.NextAttemptMs, c.At)
+	}
+	if _, err := tx.Exec(`UPDATE alert_deliveries SET status = ?, attempts = ?, next_attempt_ms = ?, last_attempt_ms = ?,
+		last_status = ?, last_error = ?, delivered_ms = ? WHERE alert_id = ?`,
+		status, attempts, next, last, lastStatus, lastErr, delivered, p.AlertID); err != nil {
+		return nil, err
+	}
+	// Status and attempts only in the change record, never the URL.
+	return map[string]any{"alert_id": p.AlertID, "status": status, "attempts": attempts}, nil
 }
 
 func init() {
@@ -199,6 +346,9 @@ func init() {
 			p.ID, p.Rule, string(p.Kind), p.Subject, p.Message, c.At, p.Node); err != nil {
 			return nil, err
 		}
+		if err := enqueueAlertDelivery(tx, p.ID, c.At); err != nil {
+			return nil, err
+		}
 		return AlertRaised{ID: p.ID}, nil
 	})
 	Handle(CmdAlertResolve, 1, 0, func(tx *Tx, c *Command, p *AlertResolve) (any, error) {
@@ -233,6 +383,7 @@ func init() {
 			c.At, c.Actor.Kind+":"+c.Actor.ID, p.Note, p.ID)
 		return nil, err
 	})
+	Handle(CmdAlertDeliveryAttempt, 1, 0, applyAlertDeliveryAttempt)
 }
 
 // AlertRules returns the replicated rule set; ok is false before any was set.
@@ -265,42 +416,83 @@ func (s *Store) AlertWebhookURL() (string, error) {
 }
 
 // ListAlerts lists alerts in a state ("" or "all": every state), newest
-// first, at most limit (1..1000).
+// first, at most limit (1..1000), each with its webhook delivery.
 func (s *Store) ListAlerts(state string, limit int) ([]AlertRecord, error) {
 	if limit < 1 || limit > 1000 {
 		limit = 1000
 	}
-	q, args := `SELECT id, rule, kind, subject, message, state, raised_ms, raised_by, acked_ms, acked_by, ack_note, resolved_ms FROM alerts`, []any{}
+	q, args := `SELECT `+alertColumns+`, d.status, d.attempts, d.next_attempt_ms, d.last_attempt_ms, d.last_status, d.last_error, d.delivered_ms
+		FROM alerts a LEFT JOIN alert_deliveries d ON d.alert_id = a.id`, []any{}
 	if state != "" && state != "all" {
-		q += ` WHERE state = ?`
+		q += ` WHERE a.state = ?`
 		args = append(args, state)
 	}
-	q += ` ORDER BY raised_ms DESC, id LIMIT ?`
+	q += ` ORDER BY a.raised_ms DESC, a.id LIMIT ?`
 	args = append(args, limit)
 	var out []AlertRecord
 	err := s.read(func(db *sql.DB) error {
 		return queryRows(db, q, args, func(row rowScanner) error {
 			var a AlertRecord
-			var kind string
 			var raised, acked, resolved int64
-			if err := row.Scan(&a.ID, &a.Rule, &kind, &a.Subject, &a.Message, &a.State, &raised, &a.RaisedBy, &acked, &a.AckedBy, &a.AckNote, &resolved); err != nil {
+			var dStatus, dError sql.NullString
+			var dAttempts, dNext, dLast, dLastStatus, dDelivered sql.NullInt64
+			if err := row.Scan(append(alertDest(&a, &raised, &acked, &resolved),
+				&dStatus, &dAttempts, &dNext, &dLast, &dLastStatus, &dError, &dDelivered)...); err != nil {
 				return err
 			}
-			a.Kind = AlertKind(kind)
-			a.RaisedAt = time.UnixMilli(raised).UTC()
-			if acked > 0 {
-				t := time.UnixMilli(acked).UTC()
-				a.AckedAt = &t
-			}
-			if resolved > 0 {
-				t := time.UnixMilli(resolved).UTC()
-				a.ResolvedAt = &t
+			alertTimes(&a, raised, acked, resolved)
+			if dStatus.Valid {
+				d := &AlertDelivery{Status: dStatus.String, Attempts: int(dAttempts.Int64), LastStatus: int(dLastStatus.Int64), LastError: dError.String}
+				if d.Status == DeliveryPending {
+					d.NextAttemptAt = msTime(dNext.Int64)
+				}
+				d.LastAttemptAt, d.DeliveredAt = msTime(dLast.Int64), msTime(dDelivered.Int64)
+				a.Delivery = d
 			}
 			out = append(out, a)
 			return nil
 		})
 	})
 	return out, err
+}
+
+const alertColumns = `a.id, a.rule, a.kind, a.subject, a.message, a.state, a.raised_ms, a.raised_by, a.acked_ms, a.acked_by, a.ack_note, a.resolved_ms`
+
+// alertDest is the scan destinations of alertColumns.
+func alertDest(a *AlertRecord, raised, acked, resolved *int64) []any {
+	return []any{&a.ID, &a.Rule, (*string)(&a.Kind), &a.Subject, &a.Message, &a.State, raised, &a.RaisedBy, acked, &a.AckedBy, &a.AckNote, resolved}
+}
+
+func alertTimes(a *AlertRecord, raised, acked, resolved int64) {
+	a.RaisedAt = time.UnixMilli(raised).UTC()
+	a.AckedAt, a.ResolvedAt = msTime(acked), msTime(resolved)
+}
+
+// msTime is the UTC time of Unix milliseconds ms, nil for 0.
+func msTime(ms int64) *time.Time {
+	if ms <= 0 {
+		return nil
+	}
+	t := time.UnixMilli(ms).UTC()
+	return &t
+}
+
+// DueAlertDeliveries returns up to limit pending alert deliveries due at
+// nowMs (Unix milliseconds), the longest-waiting first, each with its alert
+// as raised (state open, without acknowledgement or resolution).
+func (s *Store) DueAlertDeliveries(nowMs int64, limit int) (items []DueAlertDelivery, err error) {
+	err = s.read(func(db *sql.DB) error {
+		items, err = queryAll(db, func(row rowScanner) (x DueAlertDelivery, err error) {
+			var raised, acked, resolved int64
+			err = row.Scan(append(alertDest(&x.Alert, &raised, &acked, &resolved), &x.URL, &x.Attempts)...)
+			x.Alert.State, x.Alert.RaisedAt = AlertOpen, time.UnixMilli(raised).UTC()
+			x.Alert.AckedBy, x.Alert.AckNote = "", ""
+			return x, err
+		}, `SELECT `+alertColumns+`, d.url, d.attempts FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
+			WHERE d.status = 'pending' AND d.next_attempt_ms <= ? ORDER BY d.next_attempt_ms, d.alert_id LIMIT ?`, nowMs, limit)
+		return err
+	})
+	return items, err
 }
 
 // Alert returns one alert.

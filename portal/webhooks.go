@@ -25,7 +25,7 @@ import (
 	"lijiang/platform/lj1"
 )
 
-// Webhook delivery of notices.
+// Webhook delivery of notices and of alerts (alertwebhook.go).
 //
 // Only the Raft leader delivers. Every poll it (1) proposes webhook.enqueue
 // for notices that were inserted without a delivery row, and (2) POSTs each
@@ -79,18 +79,42 @@ type webhooker struct {
 	keys *platform.KeyOpener
 
 	mu       sync.Mutex
-	inflight map[string]bool // notice ids being delivered
+	inflight map[string]bool // deliveries being attempted (notice ids, "alert:" alert ids)
+	// rounds counts rounds; finished maps a delivery whose attempt ended
+	// during the current round to that round's number: the round's reads
+	// may predate the attempt's record, so it must not start it again.
+	rounds   uint64
+	finished map[string]uint64
 }
 
-// startWebhooks runs the delivery worker until ctx ends; it works only while
-// this node leads the cluster.
+// webhookNudges maps a Server whose delivery worker runs to the channel
+// that wakes it before its next poll (DeliverAlert).
+var webhookNudges sync.Map // *Server → chan struct{}
+
+// nudgeWebhooks wakes this server's delivery worker, if it runs; it never
+// blocks.
+func (s *Server) nudgeWebhooks() {
+	if v, ok := webhookNudges.Load(s); ok {
+		select {
+		case v.(chan struct{}) <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// startWebhooks runs the delivery worker (change notices and alerts) until
+// ctx ends; it works only while this node leads the cluster.
 func (s *Server) startWebhooks(ctx context.Context) {
-	w := &webhooker{s: s, sem: make(chan struct{}, webhookConcurrency), keys: platform.NewKeyOpener(s.cfg.Sealer), inflight: map[string]bool{}}
+	w := &webhooker{s: s, sem: make(chan struct{}, webhookConcurrency), keys: platform.NewKeyOpener(s.cfg.Sealer),
+		inflight: map[string]bool{}, finished: map[string]uint64{}}
 	interval := webhookMaxPoll
 	for _, b := range s.cfg.WebhookBackoff {
 		interval = min(interval, b)
 	}
 	interval = max(interval, webhookMinPoll)
+	nudge := make(chan struct{}, 1)
+	webhookNudges.Store(s, nudge)
+	defer webhookNudges.Delete(s)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	defer w.wg.Wait()
@@ -99,6 +123,7 @@ func (s *Server) startWebhooks(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-nudge:
 		}
 		if s.cfg.IsLeader() {
 			w.round(ctx)
@@ -108,14 +133,20 @@ func (s *Server) startWebhooks(ctx context.Context) {
 
 var webhookActor = platform.Actor{Kind: platform.ActorSystem, ID: "webhooks"}
 
-// round enqueues orphan notices and starts the due deliveries.
+// round enqueues orphan notices and starts the due deliveries of notices and
+// of alerts (up to webhookBatch of each, webhookConcurrency in flight in all).
 func (w *webhooker) round(ctx context.Context) {
 	s := w.s
+	round := w.startRound()
 	now := s.now()
 	orphans, err := s.store.NoticesWithoutDelivery(500)
 	var due []platform.DueDelivery
+	var dueAlerts []platform.DueAlertDelivery
 	if err == nil {
 		due, err = s.store.DueDeliveries(now.UnixMilli(), webhookBatch)
+	}
+	if err == nil {
+		dueAlerts, err = s.store.DueAlertDeliveries(now.UnixMilli(), webhookBatch)
 	}
 	if err != nil {
 		if !errors.Is(err, platform.ErrClosed) {
@@ -131,34 +162,64 @@ func (w *webhooker) round(ctx context.Context) {
 		}
 	}
 	for _, d := range due {
-		w.mu.Lock()
-		busy := w.inflight[d.NoticeID]
-		if !busy {
-			w.inflight[d.NoticeID] = true
-		}
-		w.mu.Unlock()
-		if busy {
-			continue
-		}
-		select {
-		case w.sem <- struct{}{}:
-		case <-ctx.Done():
-			w.done(d.NoticeID)
+		if !w.spawn(ctx, round, d.NoticeID, func() { w.deliver(ctx, d) }) {
 			return
 		}
-		w.wg.Add(1)
-		go func(d platform.DueDelivery) {
-			defer w.wg.Done()
-			defer func() { <-w.sem }()
-			defer w.done(d.NoticeID)
-			w.deliver(ctx, d)
-		}(d)
+	}
+	for _, d := range dueAlerts {
+		if !w.spawn(ctx, round, "alert:"+d.Alert.ID, func() { w.deliverAlert(ctx, d) }) {
+			return
+		}
 	}
 }
 
-func (w *webhooker) done(noticeID string) {
+// startRound numbers a new round, before it reads the due deliveries.
+func (w *webhooker) startRound() uint64 {
 	w.mu.Lock()
-	delete(w.inflight, noticeID)
+	defer w.mu.Unlock()
+	w.rounds++
+	for k, r := range w.finished {
+		if r < w.rounds {
+			delete(w.finished, k) // recorded before this round's reads
+		}
+	}
+	return w.rounds
+}
+
+// spawn runs fn in the background under the concurrency bound, unless key
+// is in flight already or its attempt ended during this round (the round
+// read it as it was before that attempt); false when ctx ended while waiting
+// for a slot.
+func (w *webhooker) spawn(ctx context.Context, round uint64, key string, fn func()) bool {
+	w.mu.Lock()
+	busy := w.inflight[key] || w.finished[key] >= round
+	if !busy {
+		w.inflight[key] = true
+	}
+	w.mu.Unlock()
+	if busy {
+		return true
+	}
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		w.done(key)
+		return false
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() { <-w.sem }()
+		defer w.done(key)
+		fn()
+	}()
+	return true
+}
+
+func (w *webhooker) done(key string) {
+	w.mu.Lock()
+	delete(w.inflight, key)
+	w.finished[key] = w.rounds
 	w.mu.Unlock()
 }
 
@@ -196,15 +257,22 @@ func (w *webhooker) deliver(ctx context.Context, d platform.DueDelivery) {
 	if !p.OK && !giveUp && attempt < platform.WebhookMaxAttempts {
 		p.NextAttemptMs = s.now().Add(w.backoff(attempt)).UnixMilli()
 	}
+	w.record(ctx, "webhook.attempt:"+d.NoticeID+":"+strconv.Itoa(attempt), platform.CmdWebhookAttempt, p, "notice", d.NoticeID, attempt)
+}
+
+// record proposes the command that records an attempt; its id is derived
+// from the delivery and the attempt, so a re-proposal is applied once. It
+// outlives ctx by up to webhookTimeout: an attempt made is recorded.
+func (w *webhooker) record(ctx context.Context, id, typ string, p any, what, key string, attempt int) {
+	s := w.s
 	actor := webhookActor
 	actor.Node = s.cfg.NodeID
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhookTimeout)
 	defer cancel()
-	id := "webhook.attempt:" + d.NoticeID + ":" + strconv.Itoa(attempt)
-	if _, err := s.execAs(rctx, actor, id, platform.CmdWebhookAttempt, 1, p); err != nil {
+	if _, err := s.execAs(rctx, actor, id, typ, 1, p); err != nil {
 		var ce *platform.CommandError
 		if !errors.As(err, &ce) || ce.Code != platform.CodeConflict {
-			s.log.Warn("webhooks: recording an attempt", "notice", d.NoticeID, "attempt", attempt, "err", err)
+			s.log.Warn("webhooks: recording an attempt", what, key, "attempt", attempt, "err", err)
 		}
 	}
 }
