@@ -420,9 +420,16 @@ func (s *Store) writer() {
 			}
 			continue
 		}
-		// Nothing of the batch is in the chain. Durable appends learn it
-		// now and leave the queue (their calls answer AUDIT_UNAVAILABLE);
-		// the other records stay to be retried.
+		// Nothing of the batch is in the chain. The store says so first
+		// (Ready), then durable appends learn it and leave the queue
+		// (their calls answer AUDIT_UNAVAILABLE); the other records stay
+		// to be retried.
+		if s.Ready() == nil {
+			failedSince = time.Now()
+			s.log.Error("audit store write failed: A2 calls are refused until it writes again", "err", err)
+		}
+		werr := fmt.Errorf("%w: %w", ErrUnavailable, err)
+		s.state.Store(&werr)
 		keep := s.pending[:0]
 		for _, p := range s.pending {
 			if p.done != nil {
@@ -434,12 +441,6 @@ func (s *Store) writer() {
 		s.pending = keep
 		s.urgent = false
 		s.mu.Unlock()
-		if s.Ready() == nil {
-			failedSince = time.Now()
-			s.log.Error("audit store write failed: A2 calls are refused until it writes again", "err", err)
-		}
-		werr := fmt.Errorf("%w: %w", ErrUnavailable, err)
-		s.state.Store(&werr)
 		if closing {
 			s.mu.Lock()
 			s.pending = nil
