@@ -45,6 +45,21 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // cluster (its API port and its own TLS certificate).
 func nodeClient(t testing.TB, profile string, m *clusterMember) (*client.Client, *recorder, *http.Client) {
 	t.Helper()
+	cfg := nodeConfig(t, profile, m)
+	rec := &recorder{base: cfg.HTTPClient.Transport}
+	hc := cfg.HTTPClient
+	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: rec}
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, rec, hc
+}
+
+// nodeConfig is the client configuration of the app whose profile is at
+// profile, calling node m and trusting its certificate.
+func nodeConfig(t testing.TB, profile string, m *clusterMember) client.Config {
+	t.Helper()
 	prof, err := client.LoadProfile(profile, client.Profile{})
 	if err != nil {
 		t.Fatal(err)
@@ -55,14 +70,7 @@ func nodeClient(t testing.TB, profile string, m *clusterMember) (*client.Client,
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{base: cfg.HTTPClient.Transport}
-	hc := cfg.HTTPClient
-	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: rec}
-	c, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, rec, hc
+	return cfg
 }
 
 // startDemoCluster starts three nodes, the first in demo mode (the demo

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,16 +15,8 @@ import (
 // that is not the app's: every call fails its signature.
 func badSignatureClient(t *testing.T, profile string, m *clusterMember) *client.Client {
 	t.Helper()
-	prof, err := client.LoadProfile(profile, client.Profile{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prof.BaseURL = "https://127.0.0.1:" + m.apiPort
-	prof.CAFile = filepath.Join(m.dir, platform.TLSDir, "server.crt")
-	cfg, err := client.ProfileConfig(prof, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := nodeConfig(t, profile, m)
+	var err error
 	if cfg.SignKey != nil {
 		if cfg.SignKey, err = smcrypto.GenerateKey(nil); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -218,35 +217,23 @@ func (s *clusterSeries) window(w time.Duration) map[string]ops.Summary {
 
 // gather adds every other member's summaries over w to this node's.
 func (s *clusterSeries) gather(w time.Duration) map[string]ops.Summary {
-	n := s.n
-	sums := n.ops.series.Window(w)
-	members, err := n.cluster.Node.Members()
-	if err != nil || len(members) < 2 {
-		return sums
-	}
-	reg := n.store.Registry().Cluster
-	client := &http.Client{Timeout: seriesMemberTimeout, Transport: &http.Transport{TLSClientConfig: n.cluster.TLS.HTTPClientTLS()}}
-	defer client.CloseIdleConnections()
+	sums := s.n.ops.series.Window(w)
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, m := range members {
-		if m.ID == n.nodeID {
-			continue
+	err := forEachMember(context.Background(), s.n, func(id string, get memberGetter) {
+		var theirs map[string]ops.Summary
+		err := get(SeriesWindowPath+"?window="+url.QueryEscape(w.String()), &theirs)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			s.log.Debug("alert: a member's series", "node", id, "err", err)
+			return
 		}
-		wg.Go(func() {
-			var theirs map[string]ops.Summary
-			err := memberGet(context.Background(), client, reg.NodeList(), m.ID, SeriesWindowPath+"?window="+url.QueryEscape(w.String()), &theirs)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				s.log.Debug("alert: a member's series", "node", m.ID, "err", err)
-				return
-			}
-			for api, x := range theirs {
-				sums[api] = sums[api].Add(x)
-			}
-		})
+		for api, x := range theirs {
+			sums[api] = sums[api].Add(x)
+		}
+	})
+	if err != nil {
+		s.log.Debug("alert: membership", "err", err)
 	}
-	wg.Wait()
 	return sums
 }

@@ -140,40 +140,57 @@ func (s seriesSource) Series(ctx context.Context, q portal.SeriesQuery) (portal.
 func gatherSeries(ctx context.Context, n *node, local ops.Raw, q portal.SeriesQuery) (ops.Raw, []string, []portal.SeriesNodeError) {
 	nodes := []string{n.nodeID}
 	unreachable := []portal.SeriesNodeError{}
-	members, err := n.cluster.Node.Members()
+	var mu sync.Mutex
+	err := forEachMember(ctx, n, func(id string, get memberGetter) {
+		r, err := fetchSeries(get, q)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			unreachable = append(unreachable, portal.SeriesNodeError{Node: id, Error: err.Error()})
+			return
+		}
+		local = ops.Merge(local, r)
+		nodes = append(nodes, id)
+	})
 	if err != nil {
 		return local, nodes, append(unreachable, portal.SeriesNodeError{Node: n.nodeID, Error: "membership: " + err.Error()})
 	}
-	reg := n.store.Registry().Cluster
+	sort.Strings(nodes)
+	sort.Slice(unreachable, func(i, j int) bool { return unreachable[i].Node < unreachable[j].Node })
+	return local, nodes, unreachable
+}
+
+// memberGetter GETs pathQuery from one member and decodes its JSON answer
+// into v.
+type memberGetter func(pathQuery string, v any) error
+
+// forEachMember calls f for every other member of the configuration,
+// concurrently, with a getter of that member's admin port over the
+// cluster's mTLS (each answer within seriesMemberTimeout); it returns when
+// every f has. f merges its result under its own lock.
+func forEachMember(ctx context.Context, n *node, f func(id string, get memberGetter)) error {
+	members, err := n.cluster.Node.Members()
+	if err != nil {
+		return err
+	}
+	nodes := n.store.Registry().Cluster.NodeList()
 	client := &http.Client{Timeout: seriesMemberTimeout, Transport: &http.Transport{TLSClientConfig: n.cluster.TLS.HTTPClientTLS()}}
 	defer client.CloseIdleConnections()
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, m := range members {
 		if m.ID == n.nodeID {
 			continue
 		}
 		wg.Go(func() {
-			r, err := fetchSeries(ctx, client, reg.NodeList(), m.ID, q)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				unreachable = append(unreachable, portal.SeriesNodeError{Node: m.ID, Error: err.Error()})
-				return
-			}
-			local = ops.Merge(local, r)
-			nodes = append(nodes, m.ID)
+			f(m.ID, func(pathQuery string, v any) error { return memberGet(ctx, client, nodes, m.ID, pathQuery, v) })
 		})
 	}
 	wg.Wait()
-	sort.Strings(nodes)
-	sort.Slice(unreachable, func(i, j int) bool { return unreachable[i].Node < unreachable[j].Node })
-	return local, nodes, unreachable
+	return nil
 }
 
-// fetchSeries asks member id for its raw series at its registered admin
-// address.
-func fetchSeries(ctx context.Context, client *http.Client, nodes []platform.ClusterNode, id string, q portal.SeriesQuery) (ops.Raw, error) {
+// fetchSeries asks a member for its raw series.
+func fetchSeries(get memberGetter, q portal.SeriesQuery) (ops.Raw, error) {
 	v := url.Values{"range": {q.Range}}
 	if q.API != "" {
 		v.Set("api", q.API)
@@ -182,7 +199,7 @@ func fetchSeries(ctx context.Context, client *http.Client, nodes []platform.Clus
 		v.Set("app", q.App)
 	}
 	var r ops.Raw
-	if err := memberGet(ctx, client, nodes, id, SeriesPath+"?"+v.Encode(), &r); err != nil {
+	if err := get(SeriesPath+"?"+v.Encode(), &r); err != nil {
 		return ops.Raw{}, err
 	}
 	if len(r.OK) != len(r.Count) || len(r.Hist) != len(r.Count) || r.Step <= 0 {
@@ -192,8 +209,7 @@ func fetchSeries(ctx context.Context, client *http.Client, nodes []platform.Clus
 }
 
 // memberGet GETs pathQuery from member id's registered admin address over
-// the cluster's mTLS (within seriesMemberTimeout) and decodes its JSON
-// answer into v.
+// client and decodes its JSON answer into v.
 func memberGet(ctx context.Context, client *http.Client, nodes []platform.ClusterNode, id, pathQuery string, v any) error {
 	addr := ""
 	for _, r := range nodes {

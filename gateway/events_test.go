@@ -1,13 +1,11 @@
 package gateway
 
 import (
-	"net/http"
 	"slices"
 	"sync"
 	"testing"
 
 	"lijiang/platform"
-	"lijiang/platform/sandbox"
 )
 
 // eventLog collects the security events of a gateway until the test ends
@@ -77,21 +75,8 @@ func TestE2ESecurityEvents(t *testing.T) {
 
 	// A risk reject names its rule.
 	env.gw.sigfails.reset()
-	tok := env.userToken(t, env.sbx, "wangwu", sandbox.ScopePaymentsWrite)
-	accts := env.bank.AccountNumbers(demoCustomer(t, "wangwu").ID)
-	if len(accts) < 2 {
-		t.Fatal("wangwu needs two accounts")
-	}
-	ruleID := platform.NewID("rsk")
-	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, RiskRuleSpec: platform.RiskRuleSpec{
-		Name: "transfers over 1000", Kind: platform.RiskAmount, Decision: platform.RiskReject,
-		APIs: []string{env.apis["POST /v1/transfers"]}, MaxAmount: "1000.00"}})
-	t.Cleanup(func() {
-		env.run(t, platform.CmdRiskRuleDelete, platform.RiskRuleDelete{RuleID: ruleID, ProposalID: platform.NewID("rpr")})
-	})
-	body := []byte(`{"from_account":"` + accts[0] + `","to_account":"` + accts[1] + `","amount":"5000.00","currency":"CNY"}`)
-	env.call(t, e2eCall{app: env.sbx, method: http.MethodPost, target: "/v1/transfers", body: body, encrypt: true,
-		userToken: tok.UserToken, header: http.Header{"Idempotency-Key": {platform.NewID("idk")}}})
+	ruleID, transfer := rejectTransfersOver1000(t, env)
+	transfer(t, "5000.00")
 	if n := countEvents(events(), EventRiskDecision, ruleID+":reject"); n != 1 {
 		t.Errorf("%d risk decision events for %s:reject, want 1: %+v", n, ruleID, events())
 	}

@@ -17,27 +17,34 @@ import (
 // TestE2ERiskRejectsTransfer: an amount rule over the sandbox core bank's
 // transfers rejects an over-limit transfer with RISK_REJECTED and records
 // the rule id on the access record; a transfer under the limit goes through.
-func TestE2ERiskRejectsTransfer(t *testing.T) {
-	env := e2e(t)
-	sbx := env.sbx
-	tok := env.userToken(t, sbx, "wangwu", sandbox.ScopePaymentsWrite)
+// rejectTransfersOver1000 sets a risk rule rejecting transfers over
+// 1000.00 until the test ends, and returns its id and a function making a
+// transfer of amount between two of wangwu's accounts.
+func rejectTransfersOver1000(t *testing.T, env *e2eEnv) (ruleID string, transfer func(t *testing.T, amount string) e2eResp) {
+	t.Helper()
+	tok := env.userToken(t, env.sbx, "wangwu", sandbox.ScopePaymentsWrite)
 	accts := env.bank.AccountNumbers(demoCustomer(t, "wangwu").ID)
 	if len(accts) < 2 {
-		t.Skip("wangwu needs two accounts")
+		t.Fatal("wangwu needs two accounts")
 	}
-	ruleID := platform.NewID("rsk")
+	ruleID = platform.NewID("rsk")
 	env.run(t, platform.CmdRiskRuleCreate, platform.RiskRuleCreate{RuleID: ruleID, RiskRuleSpec: platform.RiskRuleSpec{
 		Name: "transfers over 1000", Kind: platform.RiskAmount, Decision: platform.RiskReject,
 		APIs: []string{env.apis["POST /v1/transfers"]}, MaxAmount: "1000.00"}})
 	t.Cleanup(func() {
 		env.run(t, platform.CmdRiskRuleDelete, platform.RiskRuleDelete{RuleID: ruleID, ProposalID: platform.NewID("rpr")})
 	})
-	transfer := func(t *testing.T, amount string) e2eResp {
+	return ruleID, func(t *testing.T, amount string) e2eResp {
 		t.Helper()
 		body := []byte(`{"from_account":"` + accts[0] + `","to_account":"` + accts[1] + `","amount":"` + amount + `","currency":"CNY"}`)
-		return env.call(t, e2eCall{app: sbx, method: http.MethodPost, target: "/v1/transfers", body: body, encrypt: true,
+		return env.call(t, e2eCall{app: env.sbx, method: http.MethodPost, target: "/v1/transfers", body: body, encrypt: true,
 			userToken: tok.UserToken, header: http.Header{"Idempotency-Key": {platform.NewID("idk")}}})
 	}
+}
+
+func TestE2ERiskRejectsTransfer(t *testing.T) {
+	env := e2e(t)
+	ruleID, transfer := rejectTransfersOver1000(t, env)
 	before := env.upstreamCalls()
 	r := transfer(t, "5000.00")
 	env.wantCode(t, r, lj1.CodeRiskRejected)

@@ -213,21 +213,10 @@ type AlertDeliveryAttempt struct {
 
 // Validate checks the payload's fields.
 func (p *AlertDeliveryAttempt) Validate() error {
-	switch {
-	case p.AlertID == "" || len(p.AlertID) > 64:
+	if p.AlertID == "" || len(p.AlertID) > 64 {
 		return Invalid("alert_id", "is required, at most 64 characters")
-	case p.Attempt < 1 || p.Attempt > WebhookMaxAttempts:
-		return Invalid("attempt", fmt.Sprintf("must be from 1 to %d", WebhookMaxAttempts))
-	case p.HTTPStatus < 0 || p.HTTPStatus > 999:
-		return Invalid("http_status", "must be an HTTP status or 0")
-	case !catText(p.Error, 200, false):
-		return Invalid("error", "must be text of at most 200 bytes")
-	case p.OK && (p.Error != "" || p.NextAttemptMs != 0):
-		return Invalid("ok", "a successful attempt has no error and no next attempt")
-	case p.NextAttemptMs < 0:
-		return Invalid("next_attempt_ms", "must not be negative")
 	}
-	return nil
+	return validateAttempt(p.Attempt, p.HTTPStatus, p.Error, p.OK, p.NextAttemptMs)
 }
 
 // AlertDeliveryCommandID is the id of the alert.delivery.attempt command

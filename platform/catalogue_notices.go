@@ -234,18 +234,25 @@ type WebhookAttempt struct {
 
 // Validate checks the payload's fields.
 func (p *WebhookAttempt) Validate() error {
-	switch {
-	case !anyNoticeIDPattern.MatchString(p.NoticeID):
+	if !anyNoticeIDPattern.MatchString(p.NoticeID) {
 		return Invalid("notice_id", "must be a notice id")
-	case p.Attempt < 1 || p.Attempt > WebhookMaxAttempts:
+	}
+	return validateAttempt(p.Attempt, p.HTTPStatus, p.Error, p.OK, p.NextAttemptMs)
+}
+
+// validateAttempt checks the fields every webhook delivery attempt has
+// (notices' and alerts').
+func validateAttempt(attempt, httpStatus int, errText string, ok bool, nextAttemptMs int64) error {
+	switch {
+	case attempt < 1 || attempt > WebhookMaxAttempts:
 		return Invalid("attempt", fmt.Sprintf("must be from 1 to %d", WebhookMaxAttempts))
-	case p.HTTPStatus < 0 || p.HTTPStatus > 999:
+	case httpStatus < 0 || httpStatus > 999:
 		return Invalid("http_status", "must be an HTTP status or 0")
-	case !catText(p.Error, 200, false):
+	case !catText(errText, 200, false):
 		return Invalid("error", "must be text of at most 200 bytes")
-	case p.OK && (p.Error != "" || p.NextAttemptMs != 0):
+	case ok && (errText != "" || nextAttemptMs != 0):
 		return Invalid("ok", "a successful attempt has no error and no next attempt")
-	case p.NextAttemptMs < 0:
+	case nextAttemptMs < 0:
 		return Invalid("next_attempt_ms", "must not be negative")
 	}
 	return nil
