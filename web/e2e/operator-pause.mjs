@@ -46,6 +46,7 @@ await run('operator', async ({ page, shot }) => {
   await dialog.locator('textarea[name="reason"]').fill('浏览器测试：上游维护');
   await dialog.getByRole('button', { name: '确认暂停' }).click();
   await row.locator('.badge-paused').waitFor();
+  await page.locator('.toast').filter({ hasText: '已暂停' }).waitFor();
   await shot('operations-paused');
   await step('paused', api);
 

@@ -66,7 +66,8 @@ export function render({ root, api, describe }) {
     plot = new uPlot({
       width: width(), height: 260,
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [{}, { label: t('dash.callsAxis') }],
+      axes: [{ values: (u, splits) => splits.map((s) => fmtTime(s, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })) },
+        { label: t('dash.callsAxis') }],
       series: [{}, { label: t('dash.callsAxis'), stroke: '#0a5ea8', width: 2, fill: 'rgba(10, 94, 168, 0.12)', spanGaps: true }],
       legend: { show: false },
     }, [xs, ys], chartBox);

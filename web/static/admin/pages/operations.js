@@ -40,6 +40,8 @@ export const strings = {
     'ops.status.deprecated': '已弃用',
     'ops.status.retired': '已下线',
     'ops.system': '系统（限流策略）',
+    'ops.you': '您',
+    'ops.user': '管理用户 {id}',
   },
   en: {
     'ops.title': 'Operations',
@@ -73,10 +75,17 @@ export const strings = {
     'ops.status.deprecated': 'Deprecated',
     'ops.status.retired': 'Retired',
     'ops.system': 'the system (a limit)',
+    'ops.you': 'you',
+    'ops.user': 'bank user {id}',
   },
 };
 
-export function render({ root, api, describe, can }) {
+export function render({ root, me, api, describe, can }) {
+  const who = (by) => {
+    if (by === 'system') return t('ops.system');
+    if (by === 'admin:' + me.id) return t('ops.you');
+    return by.startsWith('admin:') ? t('ops.user', { id: by.slice(6) }) : by;
+  };
   const mayAct = can('operator');
   const errorBox = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
   const body = h('div', {}, h('p', { class: 'loading' }, t('loading')));
@@ -130,17 +139,17 @@ export function render({ root, api, describe, can }) {
     }
     const state = p
       ? h('div', {}, h('span', { class: 'badge badge-paused' }, t('ops.paused')),
-        h('div', { class: 'small muted' }, t('ops.pausedBy', { by: p.by === 'system' ? t('ops.system') : p.by, at: fmtTime(p.at) }) +
+        h('div', { class: 'small muted' }, t('ops.pausedBy', { by: who(p.by), at: fmtTime(p.at) }) +
           (p.resume_at ? t('ops.pausedUntil', { at: fmtTime(p.resume_at) }) : '')),
         p.reason ? h('div', { class: 'small muted' }, t('ops.reason', { reason: p.reason })) : null)
       : h('span', { class: 'badge badge-ok' }, t('ops.running'));
     return h('tr', { 'data-api': a.id },
       h('th', { scope: 'row' }, h('div', {}, name), h('div', { class: 'small muted mono' }, a.id)),
       h('td', { class: 'mono' }, a.method + ' ' + a.path),
-      h('td', {}, h('span', { class: 'badge' }, a.level)),
-      h('td', {}, t('ops.status.' + a.status)),
-      h('td', {}, state),
-      h('td', {}, action));
+      h('td', { class: 'nowrap' }, h('span', { class: 'badge' }, a.level)),
+      h('td', { class: 'nowrap' }, t('ops.status.' + a.status)),
+      h('td', { class: 'wide' }, state),
+      h('td', { class: 'nowrap' }, action));
   };
 
   load();
