@@ -146,6 +146,12 @@ func runFlow(t *testing.T, n *consoleNode, flow string, env []string, onStep fun
 func TestConsoleOperatorPausesAPI(t *testing.T) {
 	needBrowser(t)
 	n := startConsoleNode(t)
+	// serve --demo prints where the console is, and the logins.
+	console := "https://127.0.0.1:" + n.p.adminPort + "/console/"
+	eventuallyT(t, 10*time.Second, "the banner", func() bool {
+		out := n.p.output()
+		return strings.Contains(out, console) && strings.Contains(out, n.logins[platform.RoleOperator].Username)
+	})
 	c, _ := demoClient(t, n.p)
 	const path = "/v1/products"
 	eventuallyT(t, 10*time.Second, "a demo call", func() bool { return callCode(c, path) == "" })
