@@ -61,6 +61,9 @@ await run('operator', async ({ page, shot }) => {
   await page.reload();
   await page.getByRole('link', { name: 'Operations' }).waitFor();
   await shot('operations-en');
+  // Narrow screens: the menu goes above the page, the table scrolls.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot('operations-narrow');
 
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.locator('form.login-form').waitFor();

@@ -109,7 +109,7 @@ export function render({ root, me, api, describe, can }) {
     const items = apis.items.filter((a) => a.status !== 'retired');
     clear(body);
     if (items.length === 0) { body.append(h('p', { class: 'empty' }, t('ops.empty'))); return; }
-    body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
       h('thead', {}, h('tr', {}, ['api', 'path', 'level', 'status', 'state', 'action'].map((c) => h('th', { scope: 'col' }, t('ops.col.' + c))))),
       h('tbody', {}, items.map((a) => row(a, paused.get(a.id)))))));
   };
