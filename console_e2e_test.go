@@ -63,8 +63,9 @@ func startConsoleNode(t *testing.T) *consoleNode {
 }
 
 // loginEnv is the environment naming role's demo login with the current
-// one-time code.
-func (n *consoleNode) loginEnv(t *testing.T, role string) []string {
+// one-time code: LJ_USER, LJ_PASSWORD, LJ_TOTP (LJ_<ROLE>_USER… with
+// prefixed).
+func (n *consoleNode) loginEnv(t *testing.T, role string, prefixed ...bool) []string {
 	t.Helper()
 	l, ok := n.logins[role]
 	if !ok {
@@ -74,7 +75,11 @@ func (n *consoleNode) loginEnv(t *testing.T, role string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{"LJ_USER=" + l.Username, "LJ_PASSWORD=" + l.Password, "LJ_TOTP=" + code}
+	p := "LJ_"
+	if len(prefixed) > 0 && prefixed[0] {
+		p += strings.ToUpper(role) + "_"
+	}
+	return []string{p + "USER=" + l.Username, p + "PASSWORD=" + l.Password, p + "TOTP=" + code}
 }
 
 // artifactDir is where a flow's screenshots go: $LJ_ARTIFACTS/<test>, or
@@ -188,6 +193,15 @@ func TestConsoleLoginWrongCode(t *testing.T) {
 	}
 	env[2] = "LJ_TOTP=" + wrong
 	runFlow(t, n, "login-wrong-totp", env, func(name, _ string) error { return &stepError{"unknown step " + name} })
+}
+
+// TestConsoleRolesAndIdleTimeout: the menu follows the role (a reviewer
+// may not pause), and an idle session is warned, kept, then ended.
+func TestConsoleRolesAndIdleTimeout(t *testing.T) {
+	needBrowser(t)
+	n := startConsoleNode(t)
+	env := append(n.loginEnv(t, platform.RoleReviewer, true), n.loginEnv(t, platform.RoleAuditor, true)...)
+	runFlow(t, n, "roles-idle", env, func(name, _ string) error { return &stepError{"unknown step " + name} })
 }
 
 type stepError struct{ msg string }
