@@ -139,7 +139,17 @@ func runFlow(t *testing.T, n *consoleNode, flow string, env []string, onStep fun
 	}
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("browser flow %s: %v\n%s%s", flow, err, out.String(), stderr.String())
+		node := "running"
+		select {
+		case <-n.p.done:
+			node = "exited"
+		default:
+		}
+		log := n.p.errput()
+		if len(log) > 4000 {
+			log = log[len(log)-4000:]
+		}
+		t.Fatalf("browser flow %s: %v\n%s%s\nthe node (%s) logged:\n%s", flow, err, out.String(), stderr.String(), node, log)
 	}
 	t.Logf("browser flow %s:\n%s", flow, out.String())
 }
