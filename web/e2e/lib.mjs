@@ -39,7 +39,12 @@ export async function step(name, data = '') {
 // run launches Chromium, gives flow a page, checks what every flow must
 // hold (the CSP on every HTML answer, no inline script, no console error)
 // and exits non-zero on any failure.
-export async function run(name, flow) {
+// allow lists the API refusals a flow expects (regexps matching "STATUS
+// METHOD path"); any other 4xx or 5xx from the admin API fails the flow.
+// A 401 on GET /me is always expected: it is how the console learns that
+// nobody is logged in yet.
+export async function run(name, flow, { allow = [] } = {}) {
+  allow = [/^401 GET \/admin\/api\/v1\/me$/, ...allow];
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true });
   const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'zh-CN', viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
@@ -57,6 +62,11 @@ export async function run(name, flow) {
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('response', async (resp) => {
     const url = resp.url();
+    const u = new URL(url);
+    if (resp.status() >= 400 && u.pathname.startsWith('/admin/api/v1/')) {
+      const what = `${resp.status()} ${resp.request().method()} ${u.pathname}`;
+      if (!allow.some((re) => re.test(what))) problems.push(`unexpected API refusal: ${what}`);
+    }
     if (!url.startsWith(process.env.LJ_ADMIN_URL || 'https://')) return;
     const h = await resp.allHeaders();
     const ct = h['content-type'] || '';
