@@ -29,6 +29,7 @@ import (
 	"lijiang/platform/smcrypto"
 	"lijiang/portal"
 	"lijiang/raftstore"
+	"lijiang/web"
 )
 
 // The smaller commands: their flags, and how they print what the packages
@@ -151,7 +152,7 @@ func printBanner(w io.Writer, s summary) {
 		fmt.Fprintf(w, "DEMO MODE: development keys in %s; never use --demo in production.\n", s.DataDir)
 	}
 	fmt.Fprintf(w, "  API (TLS, HTTP/3): https://127.0.0.1:%d/   https://[::1]:%d/\n", s.APIPort, s.APIPort)
-	fmt.Fprintf(w, "  Admin:             https://127.0.0.1:%d/\n", s.AdminPort)
+	fmt.Fprintf(w, "  Admin console:     https://127.0.0.1:%d%s   (管理控制台 / web console)\n", s.AdminPort, web.ConsolePath)
 	fmt.Fprintf(w, "  Platform keys:     curl -k https://127.0.0.1:%d/.well-known/lijiang/keys\n", s.APIPort)
 	fmt.Fprintf(w, "  Health:            curl -k https://127.0.0.1:%d/healthz   curl -k https://127.0.0.1:%d/readyz\n", s.APIPort, s.AdminPort)
 	fmt.Fprintf(w, "  Admin API:         https://127.0.0.1:%d%s/openapi.json   (log in: POST %s/login)\n", s.AdminPort, portal.AdminPrefix, portal.AdminPrefix)

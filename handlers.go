@@ -88,10 +88,12 @@ var apiControlPaths = []string{"/healthz", "/readyz", gateway.KeysPath, portal.P
 func adminHandler(n *node) http.Handler {
 	e := newEcho(n)
 	health(e, n)
-	e.GET("/", func(c echo.Context) error {
-		c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		return c.HTMLBlob(http.StatusOK, web.AdminIndex())
-	})
+	// The admin console: its page at web.ConsolePath, its files under
+	// web.AssetsPrefix; it calls the admin API only.
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, web.ConsolePath) })
+	e.GET(strings.TrimSuffix(web.ConsolePath, "/"), func(c echo.Context) error { return c.Redirect(http.StatusFound, web.ConsolePath) })
+	e.Match([]string{http.MethodGet, http.MethodHead}, web.ConsolePath, echo.WrapHandler(web.Console()))
+	e.Match([]string{http.MethodGet, http.MethodHead}, web.AssetsPrefix+"*", echo.WrapHandler(web.Assets(true)))
 	n.portal.MountAdmin(e)
 	n.portal.MountMetrics(e)
 	e.GET(SeriesPath, seriesHandler(n))

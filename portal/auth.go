@@ -239,6 +239,8 @@ type adminMe struct {
 	DisplayName string    `json:"display_name"`
 	Role        string    `json:"role"`
 	ExpiresAt   time.Time `json:"session_expires_at,omitzero"`
+	// IdleSeconds lets a UI warn before the session ends for inactivity.
+	IdleSeconds int64 `json:"session_idle_seconds,omitempty" doc:"the session ends after this many seconds without a request"`
 }
 
 func (s *Server) adminLogin(c echo.Context) error {
@@ -309,7 +311,7 @@ func (s *Server) startSession(c echo.Context, kind, principalID string, step int
 	}
 	c.SetCookie(&http.Cookie{Name: cookie, Value: sessionCookieValue(token, res.Index), Path: path, Expires: expires, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	if m, ok := body.(adminMe); ok {
-		m.ExpiresAt = expires.UTC()
+		m.ExpiresAt, m.IdleSeconds = expires.UTC(), int64(s.cfg.SessionIdle.Seconds())
 		body = m
 	}
 	return c.JSON(http.StatusOK, body)
@@ -340,7 +342,8 @@ func (s *Server) adminMe(c echo.Context) error {
 		return errUnauthenticated
 	}
 	sess, _ := s.store.Registry().Auth.Session(p.SessionID)
-	return c.JSON(http.StatusOK, adminMe{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, ExpiresAt: sess.Expires.UTC()})
+	return c.JSON(http.StatusOK, adminMe{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, ExpiresAt: sess.Expires.UTC(),
+		IdleSeconds: int64(s.cfg.SessionIdle.Seconds())})
 }
 
 // ---- admin users -----------------------------------------------------------------

@@ -231,10 +231,11 @@ var (
 
 // MountAdmin mounts the admin API on e (the admin port only). Every answer
 // carries LJ-Request-Id (withRequestID). Every route
-// needs an admin session; auditors may only read; a query parameter the
+// needs an admin session; auditors may only read; a state change a browser
+// sends from another site is refused (sameOrigin); a query parameter the
 // route does not take is refused (routeQuery).
 func (s *Server) MountAdmin(e *echo.Echo) {
-	g := e.Group(AdminPrefix, s.withRequestID, s.noStore, s.adminAuth, s.knownQuery("admin", AdminPrefix))
+	g := e.Group(AdminPrefix, s.withRequestID, s.noStore, s.sameOrigin, s.adminAuth, s.knownQuery("admin", AdminPrefix))
 	for _, m := range adminMounts {
 		m(s, g)
 	}
@@ -244,7 +245,7 @@ func (s *Server) MountAdmin(e *echo.Echo) {
 // MountPortal mounts the developer-portal API on e (the public port); a
 // query parameter the route does not take is refused (routeQuery).
 func (s *Server) MountPortal(e *echo.Echo) {
-	g := e.Group(PortalPrefix, s.withRequestID, s.noStore, s.developerAuth, s.knownQuery("portal", PortalPrefix))
+	g := e.Group(PortalPrefix, s.withRequestID, s.noStore, s.sameOrigin, s.developerAuth, s.knownQuery("portal", PortalPrefix))
 	for _, m := range portalMounts {
 		m(s, g)
 	}

@@ -1,0 +1,176 @@
+// The admin console's shell: login, the header (who, what role, when the
+// session ends), the menu of the pages the role may open (routes.js), the
+// hash router (#/<page>), the idle-timeout warning and logout. Pages are
+// loaded on demand and draw into <main>.
+
+import { h, clear } from '../js/dom.js';
+import { t, register, setLang, lang, onLangChange, label, fmtTime } from '../js/i18n.js';
+import { api, describe, lastRequestAt, onUnauthenticated } from '../js/api.js';
+import { strings as common } from '../i18n/common.js';
+import { routes } from './routes.js';
+import * as loginPage from './pages/login.js';
+
+register(common);
+register(loginPage.strings);
+
+const app = document.getElementById('app');
+let me = null; // GET /me
+let main = null;
+let cleanup = null;
+let idleTimer = null;
+let idleDialog = null;
+
+// The server records use at most once a minute, so its idle clock may have
+// started up to a minute before our last request: end (and warn) early.
+const IDLE_SLACK_MS = 60 * 1000;
+const IDLE_WARN_MS = 2 * 60 * 1000;
+
+function allowed() {
+  return me ? routes.filter((r) => r.roles.includes(me.role)) : [];
+}
+
+function langButton() {
+  return h('button', { type: 'button', class: 'btn btn-ghost lang', lang: lang() === 'en' ? 'zh-CN' : 'en', 'aria-label': t('lang.switchLabel'),
+    onclick: () => setLang(lang() === 'en' ? 'zh-CN' : 'en') }, t('lang.switch'));
+}
+
+// showLogin ends the shell and draws the login page, with message (why).
+function showLogin(message, kind = 'info') {
+  me = null;
+  stopIdle();
+  runCleanup();
+  clear(app);
+  main = h('main', { id: 'main', class: 'login-main' });
+  app.append(h('div', { class: 'login-top' }, langButton()), main);
+  document.title = t('login.title') + ' · ' + t('app.name');
+  loginPage.render({ root: main, message, kind, onLoggedIn: (m) => { me = m; showShell(); } });
+}
+
+function showShell() {
+  runCleanup();
+  clear(app);
+  const pages = allowed();
+  const ends = new Date(me.session_expires_at);
+  const idleMin = Math.round((me.session_idle_seconds || 900) / 60);
+  const header = h('header', { class: 'topbar' },
+    h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('app.skip')),
+    h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '漓'),
+      h('span', {}, t('app.name'), h('small', {}, t('app.console')))),
+    h('div', { class: 'who', 'data-testid': 'who' },
+      h('div', { class: 'who-line' },
+        h('span', { class: 'who-name' }, h('span', { class: 'sr-only' }, t('header.user') + ' '), me.display_name || me.username,
+          me.display_name && me.display_name !== me.username ? h('small', {}, ' (' + me.username + ')') : null),
+        h('span', { class: 'badge badge-role', 'data-role': me.role }, h('span', { class: 'sr-only' }, t('header.role') + ' '), t('role.' + me.role))),
+      h('div', { class: 'who-ends' }, t('header.ends', { time: fmtTime(ends) }), ' ', t('header.idle', { minutes: idleMin }))),
+    h('div', { class: 'top-actions' }, langButton(),
+      h('button', { type: 'button', class: 'btn btn-ghost', onclick: logout }, t('btn.logout'))));
+  const nav = h('nav', { class: 'sidenav', 'aria-label': t('nav.label') },
+    h('ul', {}, pages.map((r) => h('li', {}, h('a', { href: '#/' + r.id, 'data-page': r.id }, label(r.label))))));
+  main = h('main', { id: 'main', class: 'content', tabindex: '-1' });
+  app.append(header, h('div', { class: 'layout' }, nav, main));
+  startIdle();
+  route();
+}
+
+async function route() {
+  if (!me) return;
+  const pages = allowed();
+  if (pages.length === 0) {
+    clear(main).append(h('p', { class: 'empty' }, t('empty.noAccess')));
+    return;
+  }
+  const want = location.hash.startsWith('#/') ? location.hash.slice(2).split('?')[0] : '';
+  const r = pages.find((p) => p.id === want) || pages[0];
+  if (r.id !== want) history.replaceState(null, '', '#/' + r.id);
+  for (const a of document.querySelectorAll('.sidenav a')) {
+    if (a.dataset.page === r.id) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  runCleanup();
+  clear(main).append(h('p', { class: 'loading' }, t('loading')));
+  document.title = label(r.label) + ' · ' + t('app.console');
+  let mod;
+  try {
+    mod = await r.load();
+  } catch (err) {
+    clear(main).append(h('p', { class: 'alert alert-error', role: 'alert' }, describe(err)));
+    return;
+  }
+  if (mod.strings) register(mod.strings);
+  clear(main);
+  const done = mod.render({ root: main, me, api, t, describe, can: (...roles) => roles.includes(me.role) || me.role === 'admin' });
+  cleanup = typeof done === 'function' ? done : null;
+}
+
+function runCleanup() {
+  if (cleanup) { try { cleanup(); } catch { /* page gone */ } }
+  cleanup = null;
+}
+
+async function logout() {
+  try { await api.post('/logout'); } catch { /* already over */ }
+  showLogin(t('session.loggedOut'), 'ok');
+}
+
+// ---- idle timeout ---------------------------------------------------------
+
+function startIdle() {
+  stopIdle();
+  idleTimer = setInterval(checkIdle, 1000);
+}
+
+function stopIdle() {
+  if (idleTimer) clearInterval(idleTimer);
+  idleTimer = null;
+  if (idleDialog) { idleDialog.close(); idleDialog = null; }
+}
+
+function checkIdle() {
+  if (!me) return;
+  const now = Date.now();
+  if (now >= new Date(me.session_expires_at).getTime()) { showLogin(t('session.expired')); return; }
+  const endAt = lastRequestAt() + (me.session_idle_seconds || 900) * 1000 - IDLE_SLACK_MS;
+  if (now >= endAt) {
+    api.post('/logout').catch(() => {});
+    showLogin(t('session.idleEnded'));
+    return;
+  }
+  const left = Math.ceil((endAt - now) / 1000);
+  if (endAt - now <= IDLE_WARN_MS) {
+    if (!idleDialog) idleDialog = idleWarning();
+    idleDialog.querySelector('#idle-body').textContent = t('idle.body', { seconds: left });
+  } else if (idleDialog) {
+    idleDialog.close();
+    idleDialog = null;
+  }
+}
+
+function idleWarning() {
+  const dlg = h('dialog', { class: 'dialog', role: 'alertdialog', 'aria-labelledby': 'idle-title', 'aria-describedby': 'idle-body' },
+    h('h2', { id: 'idle-title' }, t('idle.title')),
+    h('p', { id: 'idle-body' }),
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: logout }, t('btn.logout')),
+      h('button', { type: 'button', class: 'btn btn-primary', onclick: async () => {
+        try { me = { ...me, ...(await api.get('/me')) }; } catch { return; }
+        if (idleDialog) { idleDialog.close(); idleDialog = null; }
+      } }, t('btn.continue'))));
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  return dlg;
+}
+
+// ---- start ----------------------------------------------------------------
+
+window.addEventListener('hashchange', route);
+onLangChange(() => (me ? showShell() : showLogin()));
+onUnauthenticated(() => { if (me) showLogin(t('session.ended')); });
+
+(async () => {
+  try {
+    me = await api.get('/me');
+    showShell();
+  } catch (err) {
+    showLogin(err.code === 'UNAUTHENTICATED' ? '' : describe(err), 'error');
+  }
+})();

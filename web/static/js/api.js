@@ -1,0 +1,81 @@
+// The UI's one way to the JSON APIs (the admin API and, later, the portal
+// API): same-origin fetches carrying the session cookie, JSON in and out,
+// and errors turned into ApiError, which describe() puts in the user's
+// language with what to do next. The API error format is
+// {"code","message","field","request_id"} (portal/errors.go).
+
+import { t } from './i18n.js';
+
+export const ADMIN_API = '/admin/api/v1';
+export const PORTAL_API = '/portal/api/v1';
+
+// ApiError is a refused or failed request.
+export class ApiError extends Error {
+  constructor(status, body, path) {
+    super((body && body.message) || 'HTTP ' + status);
+    this.status = status;
+    this.code = (body && body.code) || (status === 0 ? 'NETWORK' : 'INTERNAL');
+    this.field = body && body.field;
+    this.requestId = body && body.request_id;
+    this.path = path;
+  }
+}
+
+let lastRequest = Date.now();
+const unauthenticatedListeners = [];
+
+// lastRequestAt is when the last request reached the server: the server's
+// idle timeout counts from there.
+export function lastRequestAt() { return lastRequest; }
+
+// onUnauthenticated calls f when a request is refused for want of a session
+// (it ended, timed out, or was ended by an administrator).
+export function onUnauthenticated(f) { unauthenticatedListeners.push(f); }
+
+// request sends method path (under base) with an optional JSON body and
+// returns the decoded answer (null for 204). A background request (a
+// page's periodic refresh) does not count as the user's activity, so it
+// never holds off the idle timeout.
+export async function request(method, path, body, { base = ADMIN_API, background = false } = {}) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, credentials: 'same-origin', headers, cache: 'no-store' };
+  if (method !== 'GET' && method !== 'HEAD') {
+    headers['Content-Type'] = 'application/json';
+    if (body !== undefined) init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(base + path, init);
+  } catch {
+    throw new ApiError(0, null, path);
+  }
+  if (!background) lastRequest = Date.now();
+  const text = await resp.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!resp.ok) {
+    const err = new ApiError(resp.status, data, path);
+    if (resp.status === 401 && path !== '/login') for (const f of unauthenticatedListeners) f(err);
+    throw err;
+  }
+  return data;
+}
+
+// api is request on the admin API.
+export const api = {
+  get: (path, opts) => request('GET', path, undefined, opts),
+  post: (path, body) => request('POST', path, body),
+  put: (path, body) => request('PUT', path, body),
+  del: (path) => request('DELETE', path),
+};
+
+// describe is an error's text for the user: what happened and what to do
+// next, in the current language, with the request id to quote to support.
+export function describe(err) {
+  if (!(err instanceof ApiError)) return t('err.INTERNAL');
+  const key = 'err.' + err.code;
+  let s = t(key, { field: err.field || '' });
+  if (s === key) s = t('err.other', { status: err.status });
+  if (err.requestId) s += ' ' + t('err.requestId', { id: err.requestId });
+  return s;
+}
