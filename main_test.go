@@ -16,6 +16,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -398,12 +399,7 @@ func (p *proc) output() string {
 
 func freePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return freePortOn(t, "127.0.0.1")
 }
 
 // readyFile is what a serving node writes to <data-dir>/ready.json.
@@ -905,15 +901,41 @@ func TestKEKRotate(t *testing.T) {
 // ---- a cluster of real processes -----------------------------------------------
 
 // freePortOn is freePort on host.
+// freePortOn returns host:port with a port free for TCP and UDP (HTTP/3)
+// now, never the same twice in this process, and below Linux's ephemeral
+// range (32768–60999), so that the other test processes' listeners on port
+// 0 cannot take it between this call and the node's listen.
 func freePortOn(t testing.TB, host string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 2000 {
+		port := 20000 + mrand.IntN(12000)
+		if portsGiven[port] {
+			continue
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		l.Close()
+		u, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			continue
+		}
+		u.Close()
+		portsGiven[port] = true
+		return addr
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free port from 20000 to 31999")
+	return ""
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // clusterStatus runs `lijiang cluster status --json` on a node's data
 // directory.
