@@ -11,6 +11,7 @@ import (
 	"lijiang/platform"
 	"lijiang/platform/lj1"
 	"lijiang/platform/sandbox"
+	"lijiang/web"
 )
 
 // TestConsoleCustomerConsents: the demo app starts the consent flow (its
@@ -24,6 +25,18 @@ func TestConsoleCustomerConsents(t *testing.T) {
 	needBrowser(t)
 	n := startConsoleNode(t)
 	c, prof := demoClient(t, n.p)
+	// The public port serves the UI's shared files, never the console's.
+	hc := httpsClient(0)
+	for path, want := range map[string]int{"/ui/css/lijiang.css": 200, "/ui/js/dom.js": 200, "/ui/admin/app.js": 404, "/ui/admin/index.html": 404} {
+		resp, err := hc.Get("https://127.0.0.1:" + n.p.apiPort + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || want == 200 && resp.Header.Get("Content-Security-Policy") != web.CSP {
+			t.Errorf("public port GET %s: %d (CSP %q), want %d", path, resp.StatusCode, resp.Header.Get("Content-Security-Policy"), want)
+		}
+	}
 	var zhangsan sandbox.DemoCustomer
 	for _, dc := range sandbox.DemoCustomers() {
 		if dc.Username == "zhangsan" {
