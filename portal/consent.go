@@ -188,7 +188,7 @@ func (s *Server) customerLogin(c echo.Context, ar *authRequest, action string) (
 	id, _, err := s.cfg.Customers.AuthenticateCustomer(c.FormValue("username"), c.FormValue("password"), c.FormValue("otp"), s.now())
 	if err != nil {
 		return false, s.renderPage(c, http.StatusUnauthorized, pageData{Title: titleLogin, Login: true, Action: action, Req: ar,
-			Error: errWrongLogin, Next: nextWrongLogin})
+			Error: errWrongLogin, Next: nextWrongLogin, Username: c.FormValue("username")})
 	}
 	token, sid, err := platform.NewSecretToken("cse")
 	if err != nil {

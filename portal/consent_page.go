@@ -147,6 +147,9 @@ type pageData struct {
 	Days                        int
 	// Back is where an error page's link leads (with BackLabel's text).
 	Back, BackLabel string
+	// Username is kept in the form after a failed login (never the
+	// password or code).
+	Username string
 	// Notice is a one-shot confirmation (after a withdrawal).
 	Notice string
 	// Set by renderPage.
@@ -290,7 +293,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="{{.Action}}" class="cust-form">
 {{with .Req}}<input type="hidden" name="app_id" value="{{.AppID}}"><input type="hidden" name="scope" value="{{.Scope}}">
 <input type="hidden" name="redirect_uri" value="{{.RedirectURI}}"><input type="hidden" name="state" value="{{.State}}">{{end}}
-<div class="field"><label for="username">{{.T "login.username"}}</label><input id="username" name="username" autocomplete="username" required></div>
+<div class="field"><label for="username">{{.T "login.username"}}</label><input id="username" name="username" autocomplete="username" required value="{{.Username}}"></div>
 <div class="field"><label for="password">{{.T "login.password"}}</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
 <div class="field"><label for="otp">{{.T "login.otp"}}</label><input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required aria-describedby="otp-hint"><p class="hint" id="otp-hint">{{.T "login.otp.hint"}}</p></div>
 <button type="submit" class="btn btn-primary btn-block">{{.T "login.submit"}}</button></form>

@@ -53,7 +53,7 @@ func TestCustomerPagesLookAndLanguage(t *testing.T) {
 	if r.StatusCode != 401 {
 		t.Fatalf("wrong code: %d", r.StatusCode)
 	}
-	check(t, resp{Status: r.StatusCode, Header: r.Header, Body: b}, `role="alert"`, "wrong user name, password or one-time code", "wait for the next one")
+	check(t, resp{Status: r.StatusCode, Header: r.Header, Body: b}, `role="alert"`, "wrong user name, password or one-time code", "wait for the next one", `value="carol"`)
 
 	// An unknown app: the customer is told to go back to the app.
 	check(t, env.newClient(env.portalSrv.URL, env.portalSrv).do("GET", AuthorizePath+"?app_id=nope", nil), "未知或已停用的应用", "请返回该应用重新发起授权")
