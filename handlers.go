@@ -75,6 +75,9 @@ func apiHandler(n *node) http.Handler {
 	health(e, n)
 	n.portal.MountPortal(e)
 	n.portal.MountCustomer(e)
+	// The UI's shared files (stylesheet, scripts) for the portal and the
+	// customers' pages; never the admin console's own.
+	e.Match([]string{http.MethodGet, http.MethodHead}, web.AssetsPrefix+"*", echo.WrapHandler(web.Assets(false)))
 	e.GET(gateway.KeysPath, echo.WrapHandler(n.gateway.KeysHandler()))
 	return gateway.APIMux(n.gateway, e, apiControlPaths...)
 }
@@ -82,7 +85,7 @@ func apiHandler(n *node) http.Handler {
 // apiControlPaths are the API port's own pages; every other path is an LJ1
 // call.
 var apiControlPaths = []string{"/healthz", "/readyz", gateway.KeysPath, portal.PortalPrefix + "/",
-	portal.AuthorizePath, portal.AuthorizePath + "/", portal.ConsentsPath, portal.ConsentsPath + "/"}
+	portal.AuthorizePath, portal.AuthorizePath + "/", portal.ConsentsPath, portal.ConsentsPath + "/", web.AssetsPrefix}
 
 // adminHandler is the admin port (internal network only).
 func adminHandler(n *node) http.Handler {

@@ -3,8 +3,7 @@ package portal
 import (
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
-	"html/template"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -91,17 +90,17 @@ func (s *Server) validateAuthRequest(q url.Values) (*authRequest, error) {
 	reg := s.store.Registry()
 	app, ok := reg.Applicants.App(ar.AppID)
 	if !ok || !app.Active() {
-		return nil, errors.New("未知或已停用的应用 / unknown or inactive app")
+		return nil, badAuthRequest("未知或已停用的应用", "unknown or inactive app")
 	}
 	if !slices.Contains(app.RedirectURIs, ar.RedirectURI) {
-		return nil, errors.New("回调地址未登记 / the redirect URI is not registered for this app")
+		return nil, badAuthRequest("回调地址未登记", "the redirect URI is not registered for this app")
 	}
 	if len(ar.State) > 256 {
-		return nil, errors.New("state 过长 / state too long")
+		return nil, badAuthRequest("state 过长", "state too long")
 	}
 	scopes, err := platform.ParseScope(ar.Scope)
 	if err != nil {
-		return nil, errors.New("授权范围无效 / invalid scope")
+		return nil, badAuthRequest("授权范围无效", "invalid scope")
 	}
 	ar.Scope = strings.Join(scopes, " ")
 	for _, sc := range scopes {
@@ -112,7 +111,7 @@ func (s *Server) validateAuthRequest(q url.Values) (*authRequest, error) {
 			}
 		}
 		if len(names) == 0 {
-			return nil, errors.New("授权范围未知 / unknown scope " + sc)
+			return nil, badAuthRequest("授权范围未知："+sc, "unknown scope "+sc)
 		}
 		ar.Scopes = append(ar.Scopes, scopeInfo{Scope: sc, APIs: strings.Join(names, "、")})
 	}
@@ -169,14 +168,14 @@ func csrfToken(sessionToken string) string {
 func (s *Server) authorizePage(c echo.Context) error {
 	ar, err := s.validateAuthRequest(c.QueryParams())
 	if err != nil {
-		return s.renderPage(c, http.StatusBadRequest, pageData{Title: "无法授权 / Cannot authorise", Error: err.Error()})
+		return s.renderPage(c, http.StatusBadRequest, errorPage(titleCannot, err))
 	}
 	sess, token, ok := s.customerSession(c)
 	if !ok {
-		return s.renderPage(c, http.StatusOK, pageData{Title: "登录银行 / Log in to the bank", Login: true, Action: AuthorizePath + "/login", Req: ar})
+		return s.renderPage(c, http.StatusOK, pageData{Title: titleLogin, Login: true, Action: AuthorizePath + "/login", Req: ar})
 	}
 	name, _ := s.cfg.Customers.CustomerName(sess.CustomerID)
-	return s.renderPage(c, http.StatusOK, pageData{Title: "授权确认 / Confirm access", Consent: true, Req: ar, Customer: name,
+	return s.renderPage(c, http.StatusOK, pageData{Title: titleConsent, Consent: true, Req: ar, Customer: name,
 		CSRF: csrfToken(token), Days: int(consentLifetime.Hours() / 24)})
 }
 
@@ -184,12 +183,12 @@ func (s *Server) authorizePage(c echo.Context) error {
 // false after rendering the error.
 func (s *Server) customerLogin(c echo.Context, ar *authRequest, action string) (bool, error) {
 	if s.cfg.Customers == nil {
-		return false, s.renderPage(c, http.StatusServiceUnavailable, pageData{Title: "暂不可用 / Unavailable", Error: "no customer directory"})
+		return false, s.renderPage(c, http.StatusServiceUnavailable, pageData{Title: titleUnavailable, Error: errNoDirectory, Next: nextNoDirectory})
 	}
 	id, _, err := s.cfg.Customers.AuthenticateCustomer(c.FormValue("username"), c.FormValue("password"), c.FormValue("otp"), s.now())
 	if err != nil {
-		return false, s.renderPage(c, http.StatusUnauthorized, pageData{Title: "登录银行 / Log in to the bank", Login: true, Action: action, Req: ar,
-			Error: "用户名、密码或动态码错误 / wrong user name, password or one-time code"})
+		return false, s.renderPage(c, http.StatusUnauthorized, pageData{Title: titleLogin, Login: true, Action: action, Req: ar,
+			Error: errWrongLogin, Next: nextWrongLogin, Username: c.FormValue("username")})
 	}
 	token, sid, err := platform.NewSecretToken("cse")
 	if err != nil {
@@ -211,7 +210,7 @@ func (s *Server) customerLogin(c echo.Context, ar *authRequest, action string) (
 func (s *Server) authorizeLogin(c echo.Context) error {
 	ar, err := s.validateAuthRequest(formQuery(c))
 	if err != nil {
-		return s.renderPage(c, http.StatusBadRequest, pageData{Title: "无法授权 / Cannot authorise", Error: err.Error()})
+		return s.renderPage(c, http.StatusBadRequest, errorPage(titleCannot, err))
 	}
 	if ok, err := s.customerLogin(c, ar, AuthorizePath+"/login"); !ok {
 		return err
@@ -222,14 +221,15 @@ func (s *Server) authorizeLogin(c echo.Context) error {
 func (s *Server) authorizeDecision(c echo.Context) error {
 	ar, err := s.validateAuthRequest(formQuery(c))
 	if err != nil {
-		return s.renderPage(c, http.StatusBadRequest, pageData{Title: "无法授权 / Cannot authorise", Error: err.Error()})
+		return s.renderPage(c, http.StatusBadRequest, errorPage(titleCannot, err))
 	}
 	sess, token, ok := s.customerSession(c)
 	if !ok {
 		return c.Redirect(http.StatusSeeOther, AuthorizePath+"?"+authQuery(ar).Encode())
 	}
 	if subtle.ConstantTimeCompare([]byte(c.FormValue("csrf")), []byte(csrfToken(token))) != 1 {
-		return s.renderPage(c, http.StatusForbidden, pageData{Title: "请求无效 / Invalid request", Error: "表单已过期，请重试 / the form expired; try again"})
+		return s.renderPage(c, http.StatusForbidden, pageData{Title: titleInvalid, Error: errFormExpired, Next: nextFormExpired, Req: ar,
+			Back: AuthorizePath + "?" + authQuery(ar).Encode(), BackLabel: "back.authorize"})
 	}
 	target, _ := url.Parse(ar.RedirectURI)
 	q := target.Query()
@@ -261,15 +261,34 @@ func (s *Server) authorizeDecision(c echo.Context) error {
 func (s *Server) consentsPage(c echo.Context) error {
 	sess, token, ok := s.customerSession(c)
 	if !ok {
-		return s.renderPage(c, http.StatusOK, pageData{Title: "我的授权 / My consents", Login: true, Action: ConsentsPath + "/login"})
+		return s.renderPage(c, http.StatusOK, pageData{Title: titleConsents, Login: true, Action: ConsentsPath + "/login"})
 	}
 	name, _ := s.cfg.Customers.CustomerName(sess.CustomerID)
+	reg := s.store.Registry()
 	var items []consentItem
-	for _, cn := range s.store.Registry().Consent.CustomerConsents(sess.CustomerID) {
-		items = append(items, consentItem{ID: cn.ID, AppID: cn.AppID, Scope: strings.Join(cn.Scope, " "), Status: cn.Status,
-			Created: cn.Created.Format("2006-01-02 15:04"), Expires: cn.Expires.Format("2006-01-02")})
+	now := s.now()
+	for _, cn := range reg.Consent.CustomerConsents(sess.CustomerID) {
+		it := consentItem{ID: cn.ID, AppID: cn.AppID, Scope: strings.Join(cn.Scope, " "), Status: consentStatus(cn.Status, cn.Expires, now),
+			Created: cn.Created.Local().Format("2006-01-02 15:04"), Expires: cn.Expires.Local().Format("2006-01-02")}
+		if app, ok := reg.Applicants.App(cn.AppID); ok {
+			if a, err := s.store.Applicant(app.ApplicantID); err == nil {
+				it.AppName = a.Name
+			}
+		}
+		items = append(items, it)
 	}
-	return s.renderPage(c, http.StatusOK, pageData{Title: "我的授权 / My consents", Consents: items, ConsentList: true, Customer: name, CSRF: csrfToken(token)})
+	d := pageData{Title: titleConsents, Consents: items, ConsentList: true, Customer: name, CSRF: csrfToken(token)}
+	if ck, err := c.Cookie(noticeCookie); err == nil {
+		c.SetCookie(&http.Cookie{Name: noticeCookie, Value: "", Path: ConsentsPath, MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		if id, ok := strings.CutPrefix(ck.Value, "withdrawn:"); ok {
+			for _, it := range items {
+				if it.ID == id {
+					d.Notice = fmt.Sprintf(uiText["withdrawn"].in(pageLang(c)), it.AppID)
+				}
+			}
+		}
+	}
+	return s.renderPage(c, http.StatusOK, d)
 }
 
 func (s *Server) consentsLogin(c echo.Context) error {
@@ -285,16 +304,26 @@ func (s *Server) withdrawConsent(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, ConsentsPath)
 	}
 	if subtle.ConstantTimeCompare([]byte(c.FormValue("csrf")), []byte(csrfToken(token))) != 1 {
-		return s.renderPage(c, http.StatusForbidden, pageData{Title: "请求无效 / Invalid request", Error: "表单已过期，请重试 / the form expired; try again"})
+		return s.renderPage(c, http.StatusForbidden, pageData{Title: titleInvalid, Error: errFormExpired, Next: nextFormExpired,
+			Back: ConsentsPath, BackLabel: "back.consents"})
 	}
 	_, err := s.execAs(c.Request().Context(), platform.Actor{Kind: platform.ActorCustomer, ID: sess.CustomerID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
 		platform.CmdConsentWithdraw, 1, platform.ConsentWithdraw{ConsentID: c.Param("id"), CustomerID: sess.CustomerID, Reason: "withdrawn by the customer"})
 	if err != nil {
 		if e := s.toError(err); e.Status < 500 {
-			return s.renderPage(c, e.Status, pageData{Title: "无法撤回 / Cannot withdraw", Error: e.Message})
+			msg := uiMsg{e.Message, e.Message}
+			switch e.Status {
+			case http.StatusNotFound:
+				msg = errConsentNotFound
+			case http.StatusConflict:
+				msg = errConsentEnded
+			}
+			return s.renderPage(c, e.Status, pageData{Title: titleCannotWithdr, Error: msg, Next: nextConsents, Back: ConsentsPath, BackLabel: "back.consents"})
 		}
 		return err
 	}
+	// The consents page confirms it once.
+	c.SetCookie(&http.Cookie{Name: noticeCookie, Value: "withdrawn:" + c.Param("id"), Path: ConsentsPath, MaxAge: 60, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	return c.Redirect(http.StatusSeeOther, ConsentsPath)
 }
 
@@ -327,92 +356,26 @@ func authQuery(ar *authRequest) url.Values {
 	return q
 }
 
-type consentItem struct{ ID, AppID, Scope, Status, Created, Expires string }
-
-// pageJSON is a page in JSON, answered to Accept: application/json.
-type pageJSON struct {
-	Page  string `json:"page"` // login, consent, consents or error
-	Title string `json:"title"`
-	Error string `json:"error,omitempty"`
-	CSRF  string `json:"csrf,omitempty"`
-}
-
-// wantsJSON tells a client asking for JSON from a browser, which asks for
-// text/html first.
-func wantsJSON(r *http.Request) bool {
-	a := r.Header.Get("Accept")
-	return strings.HasPrefix(a, "application/json")
-}
-
-func (d pageData) kind() string {
-	switch {
-	case d.Login:
-		return "login"
-	case d.Consent:
-		return "consent"
-	case d.ConsentList:
-		return "consents"
+// pageLang is the language of the page: ?lang= (remembered in LangCookie),
+// else the cookie, else Chinese.
+func pageLang(c echo.Context) string {
+	pick := func(v string) string {
+		switch strings.ToLower(v) {
+		case "en", "en-us", "en-gb":
+			return langEn
+		case "zh", "zh-cn", "zh-hans":
+			return langZh
+		}
+		return ""
 	}
-	return "error"
-}
-
-type pageData struct {
-	Title, Error, Action, Customer, CSRF string
-	Login, Consent, ConsentList          bool
-	Req                                  *authRequest
-	Consents                             []consentItem
-	Days                                 int
-}
-
-func (s *Server) renderPage(c echo.Context, status int, d pageData) error {
-	h := c.Response().Header()
-	if wantsJSON(c.Request()) {
-		// The pages' machine-readable form, for test and joint-debugging
-		// clients that play a test customer's part (the SDK's ConsentAs):
-		// the same state and error as the HTML, without scraping it.
-		h.Set("Cache-Control", "no-store")
-		return c.JSON(status, pageJSON{Page: d.kind(), Title: d.Title, Error: d.Error, CSRF: d.CSRF})
+	if l := pick(c.QueryParam("lang")); l != "" {
+		c.SetCookie(&http.Cookie{Name: LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		return l
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https:; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	return pageTemplate.Execute(c.Response(), d)
+	if ck, err := c.Cookie(LangCookie); err == nil {
+		if l := pick(ck.Value); l != "" {
+			return l
+		}
+	}
+	return langZh
 }
-
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · 漓江开放银行</title>
-<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1f2937}
-h1{font-size:1.3rem}.err{background:#fee2e2;padding:.6rem;border-radius:.3rem}label{display:block;margin:.6rem 0}
-input{width:100%;padding:.4rem;box-sizing:border-box}button{padding:.5rem 1rem;margin:.5rem .5rem 0 0}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e5e7eb;padding:.3rem;text-align:left;font-size:.9rem}</style></head>
-<body><h1>{{.Title}}</h1>
-{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
-{{if .Login}}<form method="post" action="{{.Action}}">
-{{with .Req}}<p>应用 <b>{{.ApplicantName}}</b>（{{.AppID}}）请求访问您的账户信息。请先登录银行。<br>
-The app of <b>{{.ApplicantName}}</b> asks for access to your accounts. Log in to the bank first.</p>
-<input type="hidden" name="app_id" value="{{.AppID}}"><input type="hidden" name="scope" value="{{.Scope}}">
-<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}"><input type="hidden" name="state" value="{{.State}}">{{end}}
-<label>用户名 / User name<input name="username" autocomplete="username" required></label>
-<label>登录密码 / Password<input name="password" type="password" autocomplete="current-password" required></label>
-<label>动态码 / One-time code<input name="otp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required></label>
-<button type="submit">登录 / Log in</button></form>{{end}}
-{{if .Consent}}{{with .Req}}<p>{{$.Customer}}，您好。<b>{{.ApplicantName}}</b> 的应用（{{.AppID}}）请求以下权限：<br>
-The app of <b>{{.ApplicantName}}</b> asks for:</p>
-<ul>{{range .Scopes}}<li><b>{{.Scope}}</b>：{{.APIs}}</li>{{end}}</ul>
-<p>授权有效期 {{$.Days}} 天，您可随时在“我的授权”中撤回。<br>The consent lasts {{$.Days}} days; withdraw it at any time under My consents ({{"/consents"}}).</p>
-<form method="post" action="/authorize/decision">
-<input type="hidden" name="app_id" value="{{.AppID}}"><input type="hidden" name="scope" value="{{.Scope}}">
-<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}"><input type="hidden" name="state" value="{{.State}}">
-<input type="hidden" name="csrf" value="{{$.CSRF}}">
-<button type="submit" name="decision" value="agree">同意授权 / Agree</button>
-<button type="submit" name="decision" value="refuse">拒绝 / Refuse</button></form>{{end}}{{end}}
-{{if .ConsentList}}<p>{{.Customer}}，以下是您授予第三方应用的授权。/ Consents you gave to apps.</p>
-<table><tr><th>应用 App</th><th>范围 Scope</th><th>状态 Status</th><th>有效期至 Until</th><th></th></tr>
-{{range .Consents}}<tr><td>{{.AppID}}</td><td>{{.Scope}}</td><td>{{.Status}}</td><td>{{.Expires}}</td><td>{{if eq .Status "active"}}
-<form method="post" action="/consents/{{.ID}}/withdraw"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button type="submit">撤回 / Withdraw</button></form>{{end}}</td></tr>{{end}}
-</table><form method="post" action="/consents/logout"><button type="submit">退出 / Log out</button></form>{{end}}
-</body></html>`))
