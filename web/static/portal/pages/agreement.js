@@ -54,8 +54,8 @@ export function render({ root, api, describe, query, go }) {
     }
     clear(body);
     const eligible = apls.items.filter((a) => a.status !== 'exited' && a.status !== 'suspended');
-    const check = h('input', { id: 'agr-accept', name: 'accept', type: 'checkbox', class: 'check' });
     const note = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const check = h('input', { id: 'agr-accept', name: 'accept', type: 'checkbox', class: 'check', onchange: () => { if (check.checked) note.hidden = true; } });
     const select = h('select', { id: 'agr-applicant', name: 'applicant' },
       eligible.map((a) => h('option', { value: a.id, selected: a.id === query.get('applicant') }, a.name)));
     body.append(h('section', { class: 'card', 'aria-labelledby': 'agr-heading' },

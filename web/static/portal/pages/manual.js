@@ -56,6 +56,7 @@ export function markdown(src, toc = []) {
   const blocks = [];
   let i = 0;
   const isBlank = (l) => l.trim() === '';
+  const lead = (l) => l.length - l.trimStart().length;
   const listRe = /^(\s*)([-*+]|\d+\.)\s+(.*)$/;
   const startsBlock = (l) => /^(#{1,6})\s|^```|^>\s?|^\|/.test(l) || listRe.test(l);
   while (i < lines.length) {
@@ -107,25 +108,34 @@ export function markdown(src, toc = []) {
       const items = [];
       while (i < lines.length) {
         const lm = listRe.exec(lines[i]);
-        if (lm && lm[1].length === indent) {
-          const text = [lm[3]];
-          i++;
-          // Continuation lines: indented, not a new item at this level.
-          while (i < lines.length && !isBlank(lines[i]) && /^\s+/.test(lines[i]) && !(listRe.test(lines[i]) && listRe.exec(lines[i])[1].length <= indent)) {
-            const sub = listRe.exec(lines[i]);
-            if (sub && sub[1].length > indent) break;
-            text.push(lines[i++].trim());
+        if (!lm || lm[1].length !== indent) break;
+        const text = [lm[3]];
+        i++;
+        // Lazy continuation lines of the item's first paragraph.
+        while (i < lines.length && !isBlank(lines[i]) && lead(lines[i]) > indent && !listRe.test(lines[i])) text.push(lines[i++].trim());
+        const li = h('li', {}, ...inline(text.join(' ')));
+        // The item's further blocks (nested lists, tables, code): lines
+        // indented past the marker, blank lines between them included.
+        const sub = [];
+        while (i < lines.length) {
+          if (isBlank(lines[i])) {
+            let j = i;
+            while (j < lines.length && isBlank(lines[j])) j++;
+            if (j < lines.length && lead(lines[j]) > indent) { sub.push(''); i++; continue; }
+            break;
           }
-          const li = h('li', {}, ...inline(text.join(' ')));
-          // A nested list.
-          if (i < lines.length && listRe.test(lines[i]) && listRe.exec(lines[i])[1].length > indent) {
-            const nested = [];
-            while (i < lines.length && !isBlank(lines[i]) && (/^\s+/.test(lines[i]))) nested.push(lines[i++].slice(indent + 2));
-            li.append(...markdown(nested.join('\n')));
-          }
-          items.push(li);
-          if (i < lines.length && isBlank(lines[i]) && i + 1 < lines.length && listRe.test(lines[i + 1]) && listRe.exec(lines[i + 1])[1].length === indent) i++;
-        } else break;
+          if (lead(lines[i]) > indent) { sub.push(lines[i++]); continue; }
+          break;
+        }
+        if (sub.length) {
+          const cut = Math.min(...sub.filter((l) => !isBlank(l)).map(lead));
+          li.append(...markdown(sub.map((l) => l.slice(cut)).join('\n')));
+        }
+        items.push(li);
+        // Blank lines between items of the same list.
+        let j = i;
+        while (j < lines.length && isBlank(lines[j])) j++;
+        if (j > i && j < lines.length && listRe.test(lines[j]) && lead(lines[j]) === indent && /\d/.test(listRe.exec(lines[j])[2]) === ordered) i = j;
       }
       blocks.push(h(ordered ? 'ol' : 'ul', {}, items));
       continue;
@@ -149,7 +159,7 @@ export function render({ root, api, describe, query }) {
     const toc = [];
     const blocks = markdown(m.markdown, toc);
     const nav = h('nav', { class: 'card manual-toc', 'aria-labelledby': 'man-toc' }, h('h2', { id: 'man-toc' }, t('man.toc')),
-      h('ol', {}, toc.filter((x) => x.level === 3).map((x) => h('li', {}, h('a', { href: '#/manual?s=' + encodeURIComponent(x.id), onclick: (e) => {
+      h('ul', { class: 'plain toc-list' }, toc.filter((x) => x.level === 3).map((x) => h('li', {}, h('a', { href: '#/manual?s=' + encodeURIComponent(x.id), onclick: (e) => {
         e.preventDefault();
         const target = document.getElementById(x.id);
         if (target) { target.scrollIntoView(); history.replaceState(null, '', '#/manual?s=' + encodeURIComponent(x.id)); }
