@@ -105,6 +105,10 @@ await run('developer-signup', async ({ page, shot, problems }) => {
   await page.getByRole('heading', { name: '1. Transport' }).waitFor();
   if (await page.locator('article.manual table').count() === 0) throw new Error('the manual has no tables rendered');
   await shot('manual');
+  await page.locator('.manual-toc').getByRole('link', { name: '3. Signing a request' }).click();
+  await page.getByRole('heading', { name: '3. Signing a request' }).waitFor();
+  if (await page.locator('article.manual pre.code').count() === 0) throw new Error('the manual has no code blocks rendered');
+  await shot('manual-signing');
 
   // The other pages draw (empty states), in English.
   await page.getByRole('button', { name: 'Switch to English' }).click();
@@ -113,6 +117,11 @@ await run('developer-signup', async ({ page, shot, problems }) => {
   await shot('notices-en');
   await page.locator('.sidenav a[data-page="security"]').click();
   await page.getByRole('heading', { name: 'Report a security defect' }).waitFor();
+  await page.getByText('You have not sent any security defect report.').waitFor();
+  await page.getByLabel('Title').fill('Replayed nonce accepted');
+  await page.getByLabel('Details').fill('Sent the same signed GET /v1/products twice with one nonce; both answered 200.');
+  await page.getByRole('button', { name: 'Send the report' }).click();
+  await page.locator('li[data-report]').getByText('Replayed nonce accepted').waitFor();
   await shot('security-en');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.locator('.sidenav a[data-page="catalogue"]').click();

@@ -147,6 +147,9 @@ export function markdown(src, toc = []) {
   return blocks;
 }
 
+// The manual is long: the page shows its contents and one section at a
+// time (#/manual?s=<n>; the first by default, with the introduction), with
+// links to the previous and next ones.
 export function render({ root, api, describe, query }) {
   const body = h('div', {}, h('p', { class: 'loading' }, t('loading')));
   root.append(h('h1', {}, t('man.title')), h('p', { class: 'muted' }, t('man.intro')), body);
@@ -156,16 +159,20 @@ export function render({ root, api, describe, query }) {
       clear(body).append(err.code === 'NOT_FOUND' ? h('p', { class: 'empty' }, t('man.empty')) : h('p', { class: 'alert alert-error', role: 'alert' }, describe(err)));
       return;
     }
-    const toc = [];
-    const blocks = markdown(m.markdown, toc);
+    // parts[0] is the title and introduction; then one part per "## ".
+    const parts = m.markdown.split(/\n(?=## )/);
+    const titles = parts.slice(1).map((p) => p.split('\n')[0].replace(/^##\s+/, ''));
+    let n = Number(query.get('s') || '1');
+    if (!Number.isInteger(n) || n < 1 || n > titles.length) n = 1;
+    const link = (i, text, cls) => h('a', { href: '#/manual?s=' + i, class: cls, 'aria-current': i === n ? 'page' : null }, text);
     const nav = h('nav', { class: 'card manual-toc', 'aria-labelledby': 'man-toc' }, h('h2', { id: 'man-toc' }, t('man.toc')),
-      h('ul', { class: 'plain toc-list' }, toc.filter((x) => x.level === 3).map((x) => h('li', {}, h('a', { href: '#/manual?s=' + encodeURIComponent(x.id), onclick: (e) => {
-        e.preventDefault();
-        const target = document.getElementById(x.id);
-        if (target) { target.scrollIntoView(); history.replaceState(null, '', '#/manual?s=' + encodeURIComponent(x.id)); }
-      } }, x.text)))));
-    clear(body).append(nav, h('article', { class: 'card manual', lang: 'en' }, blocks));
-    const s = query.get('s');
-    if (s && document.getElementById(s)) document.getElementById(s).scrollIntoView();
+      h('ul', { class: 'plain toc-list' }, titles.map((x, i) => h('li', {}, link(i + 1, x)))));
+    const article = h('article', { class: 'card manual', lang: 'en' },
+      n === 1 ? markdown(parts[0]) : null, markdown(parts[n]),
+      h('p', { class: 'manual-pager' },
+        n > 1 ? link(n - 1, '← ' + titles[n - 2], 'btn') : null, ' ',
+        n < titles.length ? link(n + 1, titles[n] + ' →', 'btn') : null));
+    clear(body).append(nav, article);
+    if (query.get('s')) article.scrollIntoView();
   })();
 }
