@@ -163,7 +163,7 @@ export function render({ root, me, api, describe, go }) {
     drawForm(apls.items.length === 0);
     if (apls.items.length === 0) { list.append(h('p', { class: 'empty' }, t('apl.empty'))); return; }
     const sandbox = new Map(apps.items.map((a) => [a.applicant_id, a.id]));
-    list.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    list.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
       h('thead', {}, h('tr', {}, ['name', 'status', 'contact', 'created', 'next'].map((c) => h('th', { scope: 'col' }, t('apl.col.' + c))))),
       h('tbody', {}, apls.items.map((a) => h('tr', { 'data-applicant': a.id },
         h('th', { scope: 'row' }, h('div', {}, a.name), h('div', { class: 'small muted mono' }, a.uscc)),

@@ -177,12 +177,12 @@ function renderList({ root, api, describe }) {
     const shown = items.filter((a) => (!level.value || a.level === level.value) &&
       (!text || a.name.toLowerCase().includes(text) || a.path.toLowerCase().includes(text)));
     if (shown.length === 0) { body.append(h('p', { class: 'empty' }, t('cat.noMatch'))); return; }
-    body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
       h('thead', {}, h('tr', {}, ['name', 'path', 'level', 'version', 'status'].map((c) => h('th', { scope: 'col' }, t('cat.col.' + c))))),
       h('tbody', {}, shown.map((a) => h('tr', { 'data-api': a.id },
         h('th', { scope: 'row' }, h('a', { href: '#/catalogue?id=' + encodeURIComponent(a.id) }, a.name),
           a.description ? h('div', { class: 'small muted' }, a.description) : null),
-        h('td', { class: 'mono' }, a.method + ' ' + a.path),
+        h('td', { class: 'mono break' }, a.method + ' ' + a.path),
         h('td', { class: 'nowrap' }, h('span', { class: 'badge' }, a.level)),
         h('td', { class: 'nowrap' }, a.api_version),
         h('td', { class: 'nowrap' }, h('span', { class: 'badge' + (a.deprecated ? ' badge-paused' : ' badge-ok') }, statusText(a)))))))));
@@ -235,7 +235,7 @@ function flatten(schema, prefix = '', required = true, out = []) {
 function schemaTable(schema) {
   const rows = flatten(schema);
   if (rows.length === 0) return h('p', { class: 'mono small' }, typeOf(schema));
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
     h('thead', {}, h('tr', {}, ['name', 'type', 'required', 'rules', 'desc'].map((c) => h('th', { scope: 'col' }, t('doc.col.' + c))))),
     h('tbody', {}, rows.map((r) => h('tr', {},
       h('th', { scope: 'row', class: 'mono' }, r.name),
@@ -287,7 +287,7 @@ function renderDoc({ root, api, describe }, id) {
           h('dt', {}, t('doc.security')), h('dd', { class: 'mono' }, (op.security || []).map((s) => Object.keys(s)[0]).join(', ')),
           entry.acts_for_user ? [h('dt', {}, t('doc.consent')), h('dd', {}, t('doc.consentScope', { scope: entry.consent_scope }))] : null)),
       section('params', t('doc.params'), params.length === 0 ? h('p', { class: 'muted' }, t('doc.noParams')) :
-        h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+        h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
           h('thead', {}, h('tr', {}, ['name', 'in', 'type', 'required', 'rules', 'desc'].map((c) => h('th', { scope: 'col' }, t('doc.col.' + c))))),
           h('tbody', {}, params.map((p) => h('tr', {},
             h('th', { scope: 'row', class: 'mono' }, p.name),
@@ -305,11 +305,11 @@ function renderDoc({ root, api, describe }, id) {
       section('errors', t('doc.errors'),
         h('h3', {}, t('doc.businessErrors')),
         business.length === 0 ? h('p', { class: 'muted' }, t('doc.noBusinessErrors')) :
-          h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+          h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
             h('thead', {}, h('tr', {}, ['code', 'status', 'desc'].map((c) => h('th', { scope: 'col' }, t('doc.col.' + c))))),
             h('tbody', {}, business.map((e) => h('tr', {}, h('th', { scope: 'row', class: 'mono' }, e.code), h('td', {}, String(e.status)), h('td', {}, e.description)))))),
         h('details', {}, h('summary', {}, t('doc.lj1Errors')),
-          h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+          h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
             h('thead', {}, h('tr', {}, ['code', 'status'].map((c) => h('th', { scope: 'col' }, t('doc.col.' + c))))),
             h('tbody', {}, lj1.map(([c, s]) => h('tr', {}, h('th', { scope: 'row', class: 'mono' }, c), h('td', {}, String(s))))))))),
       section('limits', t('doc.limits'),

@@ -144,7 +144,7 @@ export function render({ root, api, describe, query, go }) {
       listError.hidden = true;
       clear(list);
       if (creds.items.length === 0) { list.append(h('p', { class: 'empty' }, t('cred.empty'))); return; }
-      list.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      list.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
         h('thead', {}, h('tr', {}, ['serial', 'kind', 'status', 'validity', 'action'].map((c) => h('th', { scope: 'col' }, t('cred.col.' + c))))),
         h('tbody', {}, creds.items.map((c) => h('tr', { 'data-serial': c.serial },
           h('th', { scope: 'row', class: 'mono' }, c.serial, c.cert_subject ? h('div', { class: 'small muted' }, c.cert_subject) : null),

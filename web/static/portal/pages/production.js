@@ -101,7 +101,7 @@ export function render({ root, api, describe, query }) {
     errorBox.hidden = true;
     clear(list);
     if (reqs.items.length === 0) { list.append(h('p', { class: 'empty' }, t('prd.empty'))); return; }
-    list.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    list.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
       h('thead', {}, h('tr', {}, ['id', 'applicant', 'apis', 'status', 'agreement', 'result'].map((c) => h('th', { scope: 'col' }, t('prd.col.' + c))))),
       h('tbody', {}, reqs.items.map((r) => h('tr', { 'data-request': r.id },
         h('th', { scope: 'row' }, h('div', { class: 'mono small' }, r.id), h('div', { class: 'small muted' }, t('prd.submitted', { at: fmtTime(r.submitted_at) }))),
