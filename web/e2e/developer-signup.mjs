@@ -31,6 +31,11 @@ await run('developer-signup', async ({ page, shot, problems }) => {
   await page.goto(portal);
   await page.getByRole('heading', { name: '登录开发者门户' }).waitFor();
   await shot('signin');
+  // The manual is public: readable before signing in.
+  await page.getByRole('link', { name: '无需登录即可阅读开发者手册' }).click();
+  await page.getByRole('heading', { name: '1. Transport' }).waitFor();
+  await page.getByRole('link', { name: '返回登录' }).click();
+  await page.getByRole('heading', { name: '注册开发者账户' }).waitFor();
   await page.locator('#signup-email').fill(email);
   await page.locator('#signup-name').fill('李开发');
   await page.locator('#signup-password').fill(password);
