@@ -104,6 +104,11 @@ await run('developer-signup', async ({ page, shot, problems }) => {
   await page.getByRole('heading', { name: apiName, level: 1 }).waitFor();
   for (const h of ['请求参数', '成功响应（200）', '错误码', '调用限制（每个应用）']) await page.getByRole('heading', { name: h, exact: true }).waitFor();
   await shot('api-docs');
+  // An API with a request body, examples and business error codes.
+  await page.getByRole('link', { name: /返回 API 目录/ }).click();
+  await page.getByRole('link', { name: '转账 / Transfer', exact: true }).click();
+  await page.getByRole('heading', { name: '请求示例' }).waitFor();
+  await shot('api-docs-transfer');
 
   // The developer manual, rendered.
   await page.locator('.sidenav a[data-page="manual"]').click();
