@@ -73,11 +73,15 @@ func health(e *echo.Echo, n *node) {
 func apiHandler(n *node) http.Handler {
 	e := newEcho(n)
 	health(e, n)
+	// The developer portal: its page at web.PortalPath; the UI's files
+	// (for the portal and the customers' pages) under web.AssetsPrefix,
+	// never the admin console's own; it calls the portal API only.
+	getHead := []string{http.MethodGet, http.MethodHead}
+	e.Match(getHead, strings.TrimSuffix(web.PortalPath, "/"), func(c echo.Context) error { return c.Redirect(http.StatusFound, web.PortalPath) })
+	e.Match(getHead, web.PortalPath, echo.WrapHandler(web.Portal()))
+	e.Match(getHead, web.AssetsPrefix+"*", echo.WrapHandler(web.Assets(false)))
 	n.portal.MountPortal(e)
 	n.portal.MountCustomer(e)
-	// The UI's shared files (stylesheet, scripts) for the portal and the
-	// customers' pages; never the admin console's own.
-	e.Match([]string{http.MethodGet, http.MethodHead}, web.AssetsPrefix+"*", echo.WrapHandler(web.Assets(false)))
 	e.GET(gateway.KeysPath, echo.WrapHandler(n.gateway.KeysHandler()))
 	return gateway.APIMux(n.gateway, e, apiControlPaths...)
 }
@@ -85,7 +89,8 @@ func apiHandler(n *node) http.Handler {
 // apiControlPaths are the API port's own pages; every other path is an LJ1
 // call.
 var apiControlPaths = []string{"/healthz", "/readyz", gateway.KeysPath, portal.PortalPrefix + "/",
-	portal.AuthorizePath, portal.AuthorizePath + "/", portal.ConsentsPath, portal.ConsentsPath + "/", web.AssetsPrefix}
+	strings.TrimSuffix(web.PortalPath, "/"), web.PortalPath, web.AssetsPrefix,
+	portal.AuthorizePath, portal.AuthorizePath + "/", portal.ConsentsPath, portal.ConsentsPath + "/"}
 
 // adminHandler is the admin port (internal network only).
 func adminHandler(n *node) http.Handler {

@@ -414,7 +414,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.cluster.Node.WaitForIndex,
 		Audit:     auditTrail{n: n, a: n.audit},
 		PublicURL: cfg.PublicURL, SandboxPublicURL: cfg.SandboxPublicURL,
-		Series: seriesSource{n}, Metrics: n.ops.metrics.Handler(),
+		Series: seriesSource{n}, Metrics: n.ops.metrics.Handler(), Manual: developerManual,
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()

@@ -102,6 +102,9 @@ type Config struct {
 	// Metrics serves the Prometheus text of GET /metrics (metrics.go);
 	// nil answers it 503.
 	Metrics http.Handler
+	// Manual is the developer manual (docs/protocol.md) that GET
+	// /portal/api/v1/manual serves (manual.go); "" answers it 404.
+	Manual string
 }
 
 // errInternalAddress refuses a webhook connection to the bank's own network.

@@ -20,6 +20,8 @@ const (
 	ConsolePath = "/console/"
 	// AssetsPrefix is where the UI's static files are served from.
 	AssetsPrefix = "/ui/"
+	// PortalPath is the developer portal's single page (public port only).
+	PortalPath = "/portal/"
 )
 
 // CSP is the Content-Security-Policy of every UI answer: scripts, styles and
@@ -43,10 +45,22 @@ func ConsoleIndex() []byte {
 	return b
 }
 
+// PortalIndex is the developer portal's page (its shell; the pages are ES
+// modules under portal/).
+func PortalIndex() []byte {
+	b, _ := fs.ReadFile(Static, "portal/index.html")
+	return b
+}
+
 // Console serves the admin console's page with the security headers; HTML
 // is never cached.
-func Console() http.Handler {
-	page := ConsoleIndex()
+func Console() http.Handler { return htmlPage(ConsoleIndex()) }
+
+// Portal serves the developer portal's page as Console serves the console's.
+func Portal() http.Handler { return htmlPage(PortalIndex()) }
+
+// htmlPage serves page with the security headers, never cached.
+func htmlPage(page []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetSecurityHeaders(w.Header())
 		w.Header().Set("Cache-Control", "no-store")

@@ -1,0 +1,163 @@
+// The developer portal's shell (public port, /portal/): sign-in and sign-up,
+// the header (who is signed in), the menu (routes.js), the hash router
+// (#/<page>?<query>), logout and the language switch. Pages call the portal
+// API (/portal/api/v1) only; the session is an HttpOnly cookie the pages
+// cannot read, and nothing secret is ever put in browser storage.
+
+import { h, clear } from '../js/dom.js';
+import { t, register, setLang, lang, onLangChange, label } from '../js/i18n.js';
+import { request, describe, onUnauthenticated, PORTAL_API } from '../js/api.js';
+import { strings as common } from '../i18n/common.js';
+import { routes } from './routes.js';
+import * as signinPage from './pages/signin.js';
+
+export const strings = {
+  'zh-CN': {
+    'portal.name': '开发者门户',
+    'portal.signedIn': '已登录：{who}',
+    'portal.idle': '15 分钟无操作将自动退出登录',
+    'portal.manualPublic': '无需登录即可阅读开发者手册',
+    'portal.backToSignin': '返回登录',
+  },
+  en: {
+    'portal.name': 'Developer portal',
+    'portal.signedIn': 'Signed in as {who}',
+    'portal.idle': 'You are signed out after 15 minutes without activity',
+    'portal.manualPublic': 'Read the developer manual without signing in',
+    'portal.backToSignin': 'Back to sign-in',
+  },
+};
+
+register(common);
+register(strings);
+register(signinPage.strings);
+
+// api is request on the portal API.
+export const api = {
+  get: (path, opts) => request('GET', path, undefined, { ...opts, base: PORTAL_API }),
+  post: (path, body) => request('POST', path, body === undefined ? {} : body, { base: PORTAL_API }),
+  put: (path, body) => request('PUT', path, body, { base: PORTAL_API }),
+  del: (path) => request('DELETE', path, undefined, { base: PORTAL_API }),
+};
+
+// Pages anyone may read without signing in.
+const PUBLIC = ['manual'];
+
+const app = document.getElementById('app');
+let me = null; // GET /me: id, email, name
+let main = null;
+let cleanup = null;
+
+function langButton() {
+  return h('button', { type: 'button', class: 'btn btn-ghost lang', lang: lang() === 'en' ? 'zh-CN' : 'en', 'aria-label': t('lang.switchLabel'),
+    onclick: () => setLang(lang() === 'en' ? 'zh-CN' : 'en') }, t('lang.switch'));
+}
+
+function brand() {
+  return h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '漓'),
+    h('span', {}, t('app.name'), h('small', {}, t('portal.name'))));
+}
+
+function parseHash() {
+  const raw = location.hash.startsWith('#/') ? location.hash.slice(2) : '';
+  const [id, q] = raw.split('?');
+  return { id, query: new URLSearchParams(q || '') };
+}
+
+function go(hash) { location.hash = hash; }
+
+// showSignin draws the sign-in and sign-up forms, with message (why).
+function showSignin(message, kind = 'info') {
+  me = null;
+  runCleanup();
+  clear(app);
+  main = h('main', { id: 'main', class: 'login-main' });
+  app.append(h('div', { class: 'login-top' }, langButton()), main);
+  document.title = t('signin.title') + ' · ' + t('portal.name');
+  if (PUBLIC.includes(parseHash().id)) { showPublic(); return; }
+  signinPage.render({ root: main, api, message, kind, onSignedIn: (m) => { me = m; showShell(); } });
+}
+
+// showPublic draws a public page (the manual) for a visitor.
+async function showPublic() {
+  const { id, query } = parseHash();
+  const r = routes.find((p) => p.id === id);
+  clear(main).append(h('p', { class: 'loading' }, t('loading')));
+  main.className = 'content public-page';
+  let mod;
+  try { mod = await r.load(); } catch (err) { clear(main).append(h('p', { class: 'alert alert-error', role: 'alert' }, describe(err))); return; }
+  if (mod.strings) register(mod.strings);
+  clear(main).append(h('p', {}, h('a', { href: '#/', class: 'btn' }, t('portal.backToSignin'))));
+  document.title = label(r.label) + ' · ' + t('portal.name');
+  const done = mod.render({ root: main, me: null, api, t, describe, query, go });
+  cleanup = typeof done === 'function' ? done : null;
+}
+
+function showShell() {
+  runCleanup();
+  clear(app);
+  const who = me.name ? me.name + ' <' + me.email + '>' : me.email;
+  const header = h('header', { class: 'topbar' },
+    h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('app.skip')),
+    brand(),
+    h('div', { class: 'who', 'data-testid': 'who' },
+      h('div', { class: 'who-line' }, h('span', { class: 'who-name' }, t('portal.signedIn', { who }))),
+      h('div', { class: 'who-ends' }, t('portal.idle'))),
+    h('div', { class: 'top-actions' }, langButton(),
+      h('button', { type: 'button', class: 'btn btn-ghost', onclick: logout }, t('btn.logout'))));
+  const nav = h('nav', { class: 'sidenav', 'aria-label': t('nav.label') },
+    h('ul', {}, routes.map((r) => h('li', {}, h('a', { href: '#/' + r.id, 'data-page': r.id }, label(r.label))))));
+  main = h('main', { id: 'main', class: 'content', tabindex: '-1' });
+  app.append(header, h('div', { class: 'layout' }, nav, main));
+  route();
+}
+
+async function route() {
+  if (!me) {
+    if (main && (PUBLIC.includes(parseHash().id) || main.classList.contains('public-page'))) showSignin();
+    return;
+  }
+  const { id, query } = parseHash();
+  const r = routes.find((p) => p.id === id) || routes[0];
+  if (r.id !== id) history.replaceState(null, '', '#/' + r.id);
+  for (const a of document.querySelectorAll('.sidenav a')) {
+    if (a.dataset.page === r.id) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  runCleanup();
+  clear(main).append(h('p', { class: 'loading' }, t('loading')));
+  document.title = label(r.label) + ' · ' + t('portal.name');
+  let mod;
+  try {
+    mod = await r.load();
+  } catch (err) {
+    clear(main).append(h('p', { class: 'alert alert-error', role: 'alert' }, describe(err)));
+    return;
+  }
+  if (mod.strings) register(mod.strings);
+  clear(main);
+  const done = mod.render({ root: main, me, api, t, describe, query, go });
+  cleanup = typeof done === 'function' ? done : null;
+}
+
+function runCleanup() {
+  if (cleanup) { try { cleanup(); } catch { /* page gone */ } }
+  cleanup = null;
+}
+
+async function logout() {
+  try { await api.post('/logout'); } catch { /* already over */ }
+  showSignin(t('session.loggedOut'), 'ok');
+}
+
+window.addEventListener('hashchange', route);
+onLangChange(() => (me ? showShell() : showSignin()));
+onUnauthenticated(() => { if (me) showSignin(t('session.ended')); });
+
+(async () => {
+  try {
+    me = await api.get('/me');
+    showShell();
+  } catch (err) {
+    showSignin(err.code === 'UNAUTHENTICATED' ? '' : describe(err), 'error');
+  }
+})();
