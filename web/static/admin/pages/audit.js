@@ -143,6 +143,8 @@ export const strings = {
     'audit.field.rules': '生效的规则',
     'audit.field.admission': '准入',
     'audit.field.body_kind': '报文保存方式',
+    'audit.bodyKind.masked': '脱敏后保存（masked）',
+    'audit.bodyKind.sealed': '加密封存（sealed）',
     'audit.field.change_index': '变更日志序号',
     'audit.field.command_id': '命令编号',
     'audit.field.action': '操作',
@@ -279,6 +281,8 @@ export const strings = {
     'audit.field.rules': 'Rules that decided',
     'audit.field.admission': 'Admission',
     'audit.field.body_kind': 'Body kept',
+    'audit.bodyKind.masked': 'masked',
+    'audit.bodyKind.sealed': 'sealed with the audit key',
     'audit.field.change_index': 'Change log index',
     'audit.field.command_id': 'Command id',
     'audit.field.action': 'Action',
@@ -505,6 +509,7 @@ export function render({ root, me, api, describe, can }) {
         if (k === 'time') v = fmtTime(r.time, { dateStyle: 'medium', timeStyle: 'medium' }) + ' (' + r.time + ')';
         if (k === 'actor') v = actorText(r.actor);
         if (k === 'kind') v = t('audit.kind.' + r.kind) + ' (' + r.kind + ')';
+        if (k === 'body_kind' && v) v = t('audit.bodyKind.' + v);
         if (Array.isArray(v)) v = v.join(', ');
         if (v === undefined || v === null || v === '' || v === 0) continue;
         dl.append(h('dt', {}, t('audit.field.' + k)), h('dd', { class: ['request_id', 'digest', 'customer', 'command_id', 'serial'].includes(k) ? 'mono' : '' }, String(v)));

@@ -227,7 +227,7 @@ export function render({ root, me, api, describe }) {
   };
 
   function createCard() {
-    const username = h('input', { id: 'nu-username', name: 'username', required: true, autocomplete: 'off', maxlength: 32, pattern: '[a-z][a-z0-9._-]{2,31}', 'aria-describedby': 'nu-username-hint' });
+    const username = h('input', { id: 'nu-username', name: 'username', required: true, autocomplete: 'off', maxlength: 32, pattern: '[a-z][a-z0-9._\\-]{2,31}', 'aria-describedby': 'nu-username-hint' });
     const display = h('input', { id: 'nu-display', name: 'display_name', autocomplete: 'off', maxlength: 100 });
     const role = h('select', { id: 'nu-role', name: 'role' }, ROLES.map((r) => h('option', { value: r }, t('role.' + r))));
     role.value = 'operator';
