@@ -21,7 +21,15 @@ async function until(what, f) {
   throw new Error('timed out waiting for ' + what);
 }
 
-await run('auditor', async ({ page, shot }) => {
+await run('auditor', async ({ page, shot: rawShot }) => {
+  // Every screenshot's page is checked for leaked placeholders and
+  // untranslated keys first.
+  const shot = async (name) => {
+    const text = await page.locator('main').innerText();
+    const bad = /\bnull\b|\bundefined\b|NaN|\{[a-z]+\}|\b(audit|cluster|keys|users)\.[a-z][A-Za-z_.]*\b/.exec(text.replace(/audit\.(query|body_opened)/g, ''));
+    if (bad) throw new Error(`page ${name} shows ${JSON.stringify(bad[0])}`);
+    await rawShot(name);
+  };
   await login(page, env('LJ_AUDITOR_USER'), env('LJ_AUDITOR_PASSWORD'), env('LJ_AUDITOR_TOTP'));
   await page.getByTestId('who').waitFor();
   await page.getByRole('link', { name: '审计', exact: true }).click();

@@ -30,6 +30,7 @@ export const strings = {
     'audit.verify.busy': '校验进行中，请等待结果。',
     'audit.verify.intact': '完好（INTACT）',
     'audit.verify.intactBody': '共校验 {records} 条记录（序号 {first} – {last}），未发现任何篡改。用时 {seconds} 秒。',
+    'audit.verify.lt1': '不到 1',
     'audit.verify.damaged': '发现问题：审计链不完整',
     'audit.verify.damagedBody': '共校验 {records} 条记录（序号 {first} – {last}），发现 {count} 处问题。请按下方说明处理。',
     'audit.verify.empty': '审计链中还没有记录，无需校验。',
@@ -171,6 +172,7 @@ export const strings = {
     'audit.verify.busy': 'A verify is running; wait for its verdict.',
     'audit.verify.intact': 'INTACT',
     'audit.verify.intactBody': '{records} records verified (sequence {first} – {last}); nothing was tampered with. Took {seconds} s.',
+    'audit.verify.lt1': 'under 1',
     'audit.verify.damaged': 'Problems found: the chain is not intact',
     'audit.verify.damagedBody': '{records} records verified (sequence {first} – {last}); {count} problem(s) found. Act on them as below.',
     'audit.verify.empty': 'The chain has no records yet: nothing to verify.',
@@ -320,10 +322,14 @@ function actorText(a) {
   return [a.kind, a.id].filter(Boolean).join(':') + (a.role ? ' (' + a.role + ')' : '') + (a.addr ? ' @ ' + a.addr : '');
 }
 
+// apiNames maps API ids to their names (from GET /apis), when readable.
+const apiNames = new Map();
+const apiName = (id) => (id && apiNames.has(id) ? apiNames.get(id) + ' (' + id + ')' : id);
+
 // whatOf is a record's one-line summary for the result table.
 function whatOf(r) {
   if (r.kind === 'access') {
-    return [r.method, r.api, '→', r.status, r.code, r.app ? '· ' + r.app : ''].filter((x) => x !== undefined && x !== '').join(' ');
+    return [r.method, apiNames.get(r.api) || r.api, '→', r.status, r.code, r.app ? '· ' + r.app : ''].filter((x) => x !== undefined && x !== '').join(' ');
   }
   if (r.kind === 'admin') {
     return [r.action, r.target, r.result && r.result !== 'ok' ? '(' + r.result + ')' : '', r.actor ? '· ' + t('audit.by', { who: actorText(r.actor) }) : '']
@@ -345,7 +351,12 @@ export function render({ root, me, api, describe, can }) {
   if (!auditor) root.append(h('p', { class: 'alert alert-info' }, t('audit.adminOnlyVerify')));
 
   root.append(verifyCard());
-  if (auditor) root.append(...searchCards());
+  if (auditor) {
+    root.append(...searchCards());
+    api.get('/apis?limit=500', { background: true }).then((res) => {
+      for (const a of res.items || []) apiNames.set(a.id, a.name || a.path);
+    }).catch(() => { /* ids only */ });
+  }
 
   // ---- verify ---------------------------------------------------------------
   function verifyCard() {
@@ -395,7 +406,7 @@ export function render({ root, me, api, describe, can }) {
   }
 
   function verdict(rep, seconds) {
-    const secs = fmtNumber(seconds, 1);
+    const secs = seconds < 1 ? t('audit.verify.lt1') : fmtNumber(seconds, 1);
     const facts = h('div', { class: 'stats' },
       stat(t('audit.verify.node'), rep.node),
       stat(t('audit.verify.records'), fmtNumber(rep.records, 0)),
@@ -496,7 +507,7 @@ export function render({ root, me, api, describe, can }) {
       h('td', { class: 'mono nowrap' }, String(r.seq)),
       h('td', { class: 'nowrap small' }, fmtTime(r.time, { dateStyle: 'short', timeStyle: 'medium' })),
       h('td', { class: 'nowrap' }, h('span', { class: 'badge', 'data-kind': r.kind }, t('audit.kind.' + r.kind))),
-      h('td', { class: 'wide small' }, whatOf(r), r.body_kind === 'sealed' ? h('span', { class: 'badge audit-sealed' }, t('audit.sealedMark')) : null),
+      h('td', { class: 'wide small audit-what' }, whatOf(r), r.body_kind === 'sealed' ? h('span', { class: 'badge audit-sealed' }, t('audit.sealedMark')) : null),
       h('td', { class: 'mono small audit-reqid' }, r.request_id || ''),
       h('td', { class: 'nowrap' }, h('button', { type: 'button', class: 'btn', 'aria-label': t('audit.openSeq', { seq: r.seq }), 'data-action': 'detail',
         onclick: () => showDetail(r) }, t('audit.open'))));
@@ -508,6 +519,7 @@ export function render({ root, me, api, describe, can }) {
         let v = r[k];
         if (k === 'time') v = fmtTime(r.time, { dateStyle: 'medium', timeStyle: 'medium' }) + ' (' + r.time + ')';
         if (k === 'actor') v = actorText(r.actor);
+        if (k === 'api') v = apiName(r.api);
         if (k === 'kind') v = t('audit.kind.' + r.kind) + ' (' + r.kind + ')';
         if (k === 'body_kind' && v) v = t('audit.bodyKind.' + v);
         if (Array.isArray(v)) v = v.join(', ');
@@ -551,7 +563,7 @@ export function render({ root, me, api, describe, can }) {
       try { text = JSON.stringify(JSON.parse(res.body), null, 2); } catch { /* as sealed */ }
       area.append(h('h3', {}, t('audit.detail.opened')),
         h('p', { class: 'alert alert-warn', 'data-testid': 'opened-note' }, t('audit.detail.openedNote')),
-        res.body_encoding === 'base64' ? h('p', { class: 'small muted' }, t('audit.detail.base64')) : null,
+        ...(res.body_encoding === 'base64' ? [h('p', { class: 'small muted' }, t('audit.detail.base64'))] : []),
         h('pre', { class: 'audit-body', 'data-testid': 'opened-body' }, text));
     };
 

@@ -159,7 +159,7 @@ export function render({ root, me, api, describe }) {
         stat(t('cluster.term'), fmtNumber(st.term, 0)),
         stat(t('cluster.commit'), fmtNumber(st.lag_reference_index, 0)),
         stat(t('cluster.members'), fmtNumber((st.members || []).length, 0))),
-      leader ? null : h('p', { class: 'alert alert-error' }, t('cluster.noLeaderHint')),
+      leader ? '' : h('p', { class: 'alert alert-error' }, t('cluster.noLeaderHint')),
       h('p', { class: 'small muted' }, t('cluster.viewFrom', { node: st.id, state: stateText(st.state) })));
     clear(nodes).append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
       h('thead', {}, h('tr', {}, ['node', 'role', 'state', 'term', 'applied', 'lag', 'contact', 'reach'].map((c) => h('th', { scope: 'col' }, t('cluster.col.' + c))))),

@@ -106,7 +106,7 @@ export function render({ root, me, api, describe }) {
   root.append(
     h('h1', {}, t('keys.title')),
     h('p', { class: 'muted' }, t('keys.intro')),
-    mayAct ? null : h('p', { class: 'alert alert-info' }, t('keys.adminOnly')),
+    mayAct ? '' : h('p', { class: 'alert alert-info' }, t('keys.adminOnly')),
     h('section', { class: 'card', 'aria-labelledby': 'keys-list' },
       h('h2', { id: 'keys-list', class: 'sr-only' }, t('keys.title')),
       h('div', { class: 'actions-row' }, rotate('sig'), rotate('enc')),

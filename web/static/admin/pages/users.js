@@ -157,10 +157,10 @@ export function render({ root, me, api, describe }) {
   root.append(
     h('h1', {}, t('users.title')),
     h('p', { class: 'muted' }, t('users.intro')),
-    mayAct ? null : h('p', { class: 'alert alert-info' }, t('users.adminOnly')),
+    mayAct ? '' : h('p', { class: 'alert alert-info' }, t('users.adminOnly')),
     errorBox,
     h('section', { class: 'card', 'aria-labelledby': 'users-list' }, h('h2', { id: 'users-list' }, t('users.list')), usersBody),
-    mayAct ? createCard() : null,
+    mayAct ? createCard() : '',
     createdBox,
     h('section', { class: 'card', 'aria-labelledby': 'users-sessions' }, h('h2', { id: 'users-sessions' }, t('users.sessions')),
       h('p', { class: 'muted small' }, t('users.sessionsIntro')), sessionsBody));
