@@ -7,7 +7,7 @@
 // confirmation.
 
 import { h, clear, toast } from '../../js/dom.js';
-import { t, fmtTime, fmtNumber } from '../../js/i18n.js';
+import { t, lang, fmtTime, fmtNumber } from '../../js/i18n.js';
 import { confirmDialog } from '../../js/dialog.js';
 
 export const strings = {
@@ -174,6 +174,8 @@ export function render({ root, me, api, describe }) {
     }
   };
 
+  // nl labels a cell on narrow screens, where the table's header is hidden.
+  const nl = (key) => h('span', { class: 'narrow-label' }, t(key) + (lang() === 'en' ? ': ' : '：'));
   const row = (m) => {
     const reach = m.reachable
       ? h('span', { class: 'badge badge-ok' }, t('cluster.reachable'))
@@ -190,11 +192,11 @@ export function render({ root, me, api, describe }) {
       h('td', { class: 'nowrap' }, m.leader ? h('span', { class: 'badge badge-ok' }, t('cluster.isLeader')) : null, ' ',
         h('span', { class: 'badge' }, m.suffrage === 'voter' ? t('cluster.voter') : t('cluster.nonvoter'))),
       h('td', { class: 'nowrap' }, m.reachable ? stateText(m.state) : ''),
-      h('td', { class: 'nowrap' }, m.reachable ? fmtNumber(m.term, 0) : ''),
-      h('td', { class: 'nowrap mono' }, m.reachable ? String(m.applied_index) : ''),
+      h('td', { class: 'nowrap' }, m.reachable ? [nl('cluster.col.term'), fmtNumber(m.term, 0)] : ''),
+      h('td', { class: 'nowrap mono' }, m.reachable ? [nl('cluster.col.applied'), String(m.applied_index)] : ''),
       h('td', { class: 'nowrap' }, m.reachable ? (m.lag === 0 ? h('span', { class: 'badge badge-ok' }, t('cluster.lagOk'))
         : h('span', { class: 'badge badge-warn' }, t('cluster.lagN', { n: fmtNumber(m.lag, 0) }))) : ''),
-      h('td', { class: 'nowrap small' }, contact),
+      h('td', { class: 'nowrap small' }, contact ? [nl('cluster.col.contact'), contact] : ''),
       h('td', { class: 'wide' }, reach));
   };
 

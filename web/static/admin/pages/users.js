@@ -6,7 +6,7 @@
 // (DELETE /sessions/{id}). Auditors see both lists.
 
 import { h, clear, toast } from '../../js/dom.js';
-import { t, fmtTime } from '../../js/i18n.js';
+import { t, lang, fmtTime } from '../../js/i18n.js';
 import { raw } from '../../js/api.js';
 import { confirmDialog } from '../../js/dialog.js';
 
@@ -165,6 +165,8 @@ export function render({ root, me, api, describe }) {
     h('section', { class: 'card', 'aria-labelledby': 'users-sessions' }, h('h2', { id: 'users-sessions' }, t('users.sessions')),
       h('p', { class: 'muted small' }, t('users.sessionsIntro')), sessionsBody));
 
+  // nl labels a cell on narrow screens, where the table's header is hidden.
+  const nl = (key) => h('span', { class: 'narrow-label' }, t(key) + (lang() === 'en' ? ': ' : '：'));
   const nameOf = (u) => u.display_name && u.display_name !== u.username ? u.display_name + ' (' + u.username + ')' : u.username;
 
   const patch = async (u, body, done) => {
@@ -200,8 +202,8 @@ export function render({ root, me, api, describe }) {
       h('td', { class: 'nowrap' }, h('span', { class: 'badge ' + (u.status === 'active' ? 'badge-ok' : 'badge-paused') }, t('users.status.' + u.status)),
         u.locked_until ? h('div', { class: 'small' }, h('span', { class: 'badge badge-warn' }, t('users.locked', { at: fmtTime(u.locked_until) }))) : null),
       h('td', { class: 'nowrap small' }, t('users.factor.' + (u.second_factor || 'none'))),
-      h('td', { class: 'nowrap small' }, u.last_login_at ? fmtTime(u.last_login_at) : h('span', { class: 'muted' }, t('users.never'))),
-      h('td', { class: 'nowrap' }, String(u.failed_logins ?? 0)),
+      h('td', { class: 'nowrap small' }, nl('users.col.last'), u.last_login_at ? fmtTime(u.last_login_at) : h('span', { class: 'muted' }, t('users.never'))),
+      h('td', { class: 'nowrap' }, nl('users.col.failed'), String(u.failed_logins ?? 0)),
       h('td', { class: 'nowrap' }, h('div', { class: 'actions-row' }, actions)));
   };
 
@@ -213,9 +215,9 @@ export function render({ root, me, api, describe }) {
       h('th', { scope: 'row' }, name, self ? ' ' + t('users.you') : ''),
       h('td', { class: 'nowrap' }, t('users.kind.' + s.kind)),
       h('td', { class: 'nowrap mono' }, s.client_addr),
-      h('td', { class: 'nowrap small' }, fmtTime(s.created_at)),
-      h('td', { class: 'nowrap small' }, fmtTime(s.last_seen_at)),
-      h('td', { class: 'nowrap small' }, fmtTime(s.expires_at)),
+      h('td', { class: 'nowrap small' }, nl('users.s.created'), fmtTime(s.created_at)),
+      h('td', { class: 'nowrap small' }, nl('users.s.seen'), fmtTime(s.last_seen_at)),
+      h('td', { class: 'nowrap small' }, nl('users.s.expires'), fmtTime(s.expires_at)),
       h('td', { class: 'nowrap' }, h('button', { type: 'button', class: 'btn btn-danger', disabled: !mayAct, title: mayAct ? null : t('users.adminOnly'),
         'aria-label': t('users.endName', { name }), 'data-action': 'end-session', onclick: async () => {
           const ok = await confirmDialog({ title: t('users.endTitle', { name }), body: t('users.endBody') + (self ? ' ' + t('users.endSelf') : ''),
