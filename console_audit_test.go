@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +16,16 @@ import (
 	"lijiang/platform"
 	"lijiang/platform/sandbox"
 	"lijiang/portal"
+
+	_ "modernc.org/sqlite" // the SQLite driver, to change the audit store
 )
 
 // TestConsoleAuditorVerifiesAndExports: after a few signed calls of the
 // demo app (and a transfer, whose API keeps its body sealed), the demo
 // auditor logs in, searches the records, opens the transfer's record and
 // its sealed body with a reason, verifies the chain (INTACT) and exports
-// the records, and the downloaded file holds the calls. Then the demo admin
+// the records, and the downloaded file holds the calls; with one record
+// changed in the store, verify names it (modified). Then the demo admin
 // sees the audit page (verify only), the cluster with the join token, the
 // platform keys (rotates the signing key after confirming) and the admin
 // users and sessions (creates a user whose secret is shown once, disables
@@ -57,6 +62,8 @@ func TestConsoleAuditorVerifiesAndExports(t *testing.T) {
 		"LJ_REVIEWER="+n.logins[platform.RoleReviewer].Username)
 	runFlow(t, n, "auditor-verify", env, func(name, data string) error {
 		switch name {
+		case "tamper":
+			return tamperLive(filepath.Join(n.dir, platform.AuditFile), data)
 		case "session-ended":
 			// The reviewer's session no longer works.
 			if code := reviewerSession(); code != http.StatusUnauthorized {
@@ -66,6 +73,24 @@ func TestConsoleAuditorVerifiesAndExports(t *testing.T) {
 		}
 		return &stepError{"unknown step " + name}
 	})
+}
+
+// tamperLive changes the status in record seq's canonical bytes in the
+// running node's audit store, as someone with the file could.
+func tamperLive(path, seq string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE records SET canon = CAST(replace(CAST(canon AS TEXT), '"status":200', '"status":201') AS BLOB) WHERE seq = ?`, seq)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return &stepError{"no record " + seq + " to change"}
+	}
+	return nil
 }
 
 // consoleLoginHTTP logs role's demo user in over the admin API (not the

@@ -42,6 +42,7 @@ await run('auditor', async ({ page, shot: rawShot }) => {
   await page.getByRole('button', { name: '检索', exact: true }).click();
   const results = page.getByTestId('audit-results');
   for (const id of calls) await results.locator('tr', { hasText: id }).waitFor();
+  const seq = await results.locator('tbody tr', { hasText: calls[0] }).getAttribute('data-seq');
   await shot('audit-search');
 
   // One record: the transfer, by its request id.
@@ -115,6 +116,19 @@ await run('auditor', async ({ page, shot: rawShot }) => {
   const csvText = readFileSync(await csv.path(), 'utf8');
   if (!csvText.startsWith('seq,time,node,kind') || !calls.every((id) => csvText.includes(id))) throw new Error(`the CSV export: ${csvText.slice(0, 300)}`);
 
+  // Tampering: the Go test changes one call's record in the node's store
+  // (as an attacker with the file could); verify names it.
+  await step('tamper', seq);
+  await verify.click();
+  const bad = page.locator('[data-verdict="damaged"]');
+  await bad.waitFor();
+  const badRow = bad.locator(`tr[data-damage="modified"]`);
+  await badRow.waitFor();
+  if (!(await badRow.innerText()).includes(seq)) throw new Error(`the damage row: ${await badRow.innerText()}`);
+  for (const want of ['发现问题', '记录被修改', '保留证据']) if (!(await bad.innerText()).includes(want)) throw new Error(`the damaged verdict lacks ${want}`);
+  await bad.scrollIntoViewIfNeeded();
+  await shot('audit-damaged');
+
   // English.
   await page.getByRole('button', { name: 'English' }).click();
   await page.getByRole('heading', { name: 'Verify the audit chain' }).waitFor();
@@ -135,7 +149,7 @@ await run('auditor', async ({ page, shot: rawShot }) => {
   await page.getByText('只能由审计人员检索').waitFor();
   if (await page.getByRole('heading', { name: '检索记录' }).count()) throw new Error('an admin is offered the audit search');
   await page.getByRole('button', { name: '开始校验' }).click();
-  await page.locator('[data-verdict="intact"]').waitFor();
+  await page.locator('[data-verdict="damaged"]').waitFor(); // the record the Go test changed
   await shot('audit-admin');
 
   // Cluster: the node, the leader, the join token on request.
