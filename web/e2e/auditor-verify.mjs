@@ -148,8 +148,21 @@ await run('auditor', async ({ page, shot: rawShot }) => {
   await page.getByRole('link', { name: '审计', exact: true }).click();
   await page.getByText('只能由审计人员检索').waitFor();
   if (await page.getByRole('heading', { name: '检索记录' }).count()) throw new Error('an admin is offered the audit search');
-  await page.getByRole('button', { name: '开始校验' }).click();
+  // While the verify runs (held back here for 2 s), the button is disabled
+  // and an indeterminate bar counts the seconds.
+  await page.route('**/admin/api/v1/audit/verify', async (route) => {
+    await new Promise((r) => setTimeout(r, 2000));
+    await route.continue();
+  });
+  const adminVerify = page.getByRole('button', { name: '开始校验' });
+  await adminVerify.click();
+  await page.locator('.audit-progress progress').waitFor();
+  await page.getByText(/正在校验…已用时 1 秒/).waitFor();
+  if (!(await adminVerify.isDisabled()) || !(await adminVerify.getAttribute('title')).includes('校验进行中')) throw new Error('the verify button is usable while it runs');
+  await shot('audit-verifying');
   await page.locator('[data-verdict="damaged"]').waitFor(); // the record the Go test changed
+  await page.unroute('**/admin/api/v1/audit/verify');
+  if (await adminVerify.isDisabled()) throw new Error('the verify button stays disabled');
   await shot('audit-admin');
 
   // Cluster: the node, the leader, the join token on request.
