@@ -237,6 +237,22 @@ await run('auditor', async ({ page, shot: rawShot }) => {
   await step('session-ended');
   await shot('users-sessions');
 
+  // English.
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+  await page.locator('tbody tr[data-session]').first().waitFor();
+  await page.getByRole('cell', { name: 'One-time code (TOTP)' }).first().waitFor();
+  await shot('users-en');
+  await page.getByRole('link', { name: 'Platform keys' }).click();
+  await page.locator('tbody tr[data-serial]').first().waitFor();
+  await shot('keys-en');
+  await page.getByRole('link', { name: 'Cluster' }).click();
+  await page.locator('tbody tr[data-node]').first().waitFor();
+  await shot('cluster-en');
+  await page.getByRole('button', { name: '中文' }).click();
+  await page.getByRole('link', { name: '管理员', exact: true }).click();
+  await page.locator('tbody tr[data-user]').first().waitFor();
+
   // Narrow screens.
   await page.setViewportSize({ width: 390, height: 844 });
   await shot('users-narrow');

@@ -212,7 +212,7 @@ export function render({ root, me, api, describe }) {
     const name = u ? nameOf(u) : s.principal_id;
     const self = s.principal_id === me.id;
     return h('tr', { 'data-session': s.id },
-      h('th', { scope: 'row' }, name, self ? ' ' + t('users.you') : ''),
+      h('th', { scope: 'row', class: 'wide' }, name, self ? ' ' + t('users.you') : ''),
       h('td', { class: 'nowrap' }, t('users.kind.' + s.kind)),
       h('td', { class: 'nowrap mono' }, s.client_addr),
       h('td', { class: 'nowrap small' }, nl('users.s.created'), fmtTime(s.created_at)),
