@@ -629,6 +629,10 @@ type AdminUser struct {
 	TOTPSealed                              []byte
 	LockedUntil                             time.Time
 	Version                                 int64
+	// FailedLogins counts failed logins since the last success or lock-out;
+	// LastLogin is when the user's newest session began (zero: never).
+	FailedLogins int
+	LastLogin    time.Time
 }
 
 // Developer is a developer account as the registry holds it.
@@ -736,14 +740,18 @@ func loadAuthView(db queryer, r *Registry) error {
 		adminsByID: map[string]*AdminUser{}, adminsByUsername: map[string]*AdminUser{},
 		devsByID: map[string]*Developer{}, devsByEmail: map[string]*Developer{}, sessions: map[string]*Session{},
 	}
-	err := queryRows(db, "SELECT id, username, display_name, role, status, password_hash, totp_sealed, locked_until_ms, version FROM admin_users", nil,
+	err := queryRows(db, `SELECT id, username, display_name, role, status, password_hash, totp_sealed, locked_until_ms, version, failed_logins,
+		(SELECT COALESCE(MAX(s.created_ms), 0) FROM sessions s WHERE s.kind = 'admin' AND s.principal_id = admin_users.id) FROM admin_users`, nil,
 		func(row rowScanner) error {
 			u := &AdminUser{}
-			var locked int64
-			if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Status, &u.PasswordHash, &u.TOTPSealed, &locked, &u.Version); err != nil {
+			var locked, lastLogin int64
+			if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Status, &u.PasswordHash, &u.TOTPSealed, &locked, &u.Version, &u.FailedLogins, &lastLogin); err != nil {
 				return err
 			}
 			u.LockedUntil = time.UnixMilli(locked)
+			if lastLogin > 0 {
+				u.LastLogin = time.UnixMilli(lastLogin)
+			}
 			v.adminsByID[u.ID], v.adminsByUsername[u.Username] = u, u
 			return nil
 		})

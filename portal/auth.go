@@ -356,10 +356,22 @@ type adminUserJSON struct {
 	Status      string     `json:"status"`
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
 	Version     int64      `json:"version"`
+	// SecondFactor is the second factor the user logs in with.
+	SecondFactor string     `json:"second_factor" doc:"the second factor of the login: TOTP (a one-time code), or none"`
+	FailedLogins int        `json:"failed_logins" doc:"failed logins since the last success or lock-out"`
+	LastLoginAt  *time.Time `json:"last_login_at,omitempty" doc:"when the user's newest session began; absent: never logged in"`
 }
 
 func (s *Server) adminUserJSON(u platform.AdminUser) adminUserJSON {
-	j := adminUserJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Status: u.Status, Version: u.Version}
+	j := adminUserJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Status: u.Status, Version: u.Version,
+		SecondFactor: "none", FailedLogins: u.FailedLogins}
+	if len(u.TOTPSealed) > 0 {
+		j.SecondFactor = "TOTP"
+	}
+	if !u.LastLogin.IsZero() {
+		t := u.LastLogin.UTC()
+		j.LastLoginAt = &t
+	}
 	if u.LockedUntil.After(s.now()) {
 		t := u.LockedUntil.UTC()
 		j.LockedUntil = &t

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -272,5 +273,39 @@ func TestOpenAPIDocuments(t *testing.T) {
 	}
 	if pdoc["paths"].(map[string]any)[AdminPrefix+"/login"] != nil {
 		t.Error("portal document lists admin routes")
+	}
+}
+
+// TestAdminUserLoginFacts: the user listing shows the second factor, the
+// failed logins since the last success and when the user last logged in,
+// for the console's admin users page.
+func TestAdminUserLoginFacts(t *testing.T) {
+	env := newTestEnv(t)
+	id, pw := env.createAdmin("alice", platform.RoleReviewer)
+	admin := env.admin(platform.RoleAdmin)
+	get := func() map[string]any {
+		t.Helper()
+		return mustStatus(t, admin.do("GET", "/users/"+id, nil), 200).Map(t)
+	}
+	u := get()
+	if u["second_factor"] != "TOTP" || u["failed_logins"] != float64(0) || u["last_login_at"] != nil {
+		t.Fatalf("a new user %v", u)
+	}
+	c := env.newClient(env.AdminURL, env.adminSrv)
+	mustStatus(t, c.do("POST", "/login", map[string]string{"username": "alice", "password": pw + "x", "totp": env.code("alice")}), 401)
+	if u := get(); u["failed_logins"] != float64(1) || u["last_login_at"] != nil {
+		t.Fatalf("after a failed login %v", u)
+	}
+	mustStatus(t, c.do("POST", "/login", map[string]string{"username": "alice", "password": pw, "totp": env.code("alice")}), 200)
+	u = get()
+	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(u["last_login_at"]))
+	if u["failed_logins"] != float64(0) || err != nil || at.Sub(env.clock.Now()).Abs() > time.Minute {
+		t.Fatalf("after logging in %v (now %v)", u, env.clock.Now())
+	}
+	list := mustStatus(t, admin.do("GET", "/users", nil), 200).Map(t)
+	for _, it := range list["items"].([]any) {
+		if m := it.(map[string]any); m["id"] == id && m["last_login_at"] == nil {
+			t.Fatalf("the listing lacks the last login: %v", m)
+		}
 	}
 }

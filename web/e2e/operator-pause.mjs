@@ -20,9 +20,9 @@ await run('operator', async ({ page, shot }) => {
   for (const want of [env('LJ_USER'), '运维人员', '会话结束于']) {
     if (!text.includes(want)) throw new Error(`the header says ${JSON.stringify(text)}, without ${want}`);
   }
-  // An operator's menu: dashboard and operations.
+  // An operator's menu: dashboard, operations, cluster and platform keys.
   const menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '概览|运行控制') throw new Error(`operator menu ${menu}`);
+  if (menu.join('|') !== '概览|运行控制|集群|平台密钥') throw new Error(`operator menu ${menu}`);
   await page.locator('.chart canvas').first().waitFor();
   await page.locator('.stat').first().waitFor();
   await shot('dashboard');

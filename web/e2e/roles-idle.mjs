@@ -28,7 +28,7 @@ await run('roles', async ({ page, shot }) => {
   await login(page, env('LJ_AUDITOR_USER'), env('LJ_AUDITOR_PASSWORD'), env('LJ_AUDITOR_TOTP'));
   await page.getByTestId('who').filter({ hasText: '审计人员' }).waitFor();
   menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '概览|运行控制') throw new Error(`auditor menu ${menu}`);
+  if (menu.join('|') !== '概览|运行控制|审计|集群|平台密钥|管理员') throw new Error(`auditor menu ${menu}`);
   await page.locator('.chart canvas').first().waitFor();
 
   // Idle: warned two minutes before the console ends the session.

@@ -79,3 +79,30 @@ export function describe(err) {
   if (err.requestId) s += ' ' + t('err.requestId', { id: err.requestId });
   return s;
 }
+
+// raw sends method path (under base) with extra headers (e.g. If-Match) and
+// an optional JSON body, and returns the fetch Response itself when it is
+// ok, for answers that are not plain JSON (a file streamed by an export) or
+// requests that need headers request() does not send. Like request(), it
+// counts as the user's activity and throws ApiError (the session ended:
+// the shell is told) when refused.
+export async function raw(method, path, { body, headers = {}, base = ADMIN_API } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers }, cache: 'no-store' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(base + path, init);
+  } catch {
+    throw new ApiError(0, null, path);
+  }
+  lastRequest = Date.now();
+  if (resp.ok) return resp;
+  let data = null;
+  try { data = JSON.parse(await resp.text()); } catch { data = null; }
+  const err = new ApiError(resp.status, data, path);
+  if (resp.status === 401) for (const f of unauthenticatedListeners) f(err);
+  throw err;
+}
