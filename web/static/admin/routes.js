@@ -9,4 +9,5 @@
 export const routes = [
   { id: 'dashboard', label: { 'zh-CN': '概览', en: 'Dashboard' }, roles: ['admin', 'operator', 'auditor'], load: () => import('./pages/dashboard.js') },
   { id: 'operations', label: { 'zh-CN': '运行控制', en: 'Operations' }, roles: ['admin', 'operator', 'reviewer', 'auditor'], load: () => import('./pages/operations.js') },
+  { id: 'catalogue', label: { 'zh-CN': 'API 目录', en: 'API catalogue' }, roles: ['admin', 'operator', 'reviewer', 'auditor'], load: () => import('./pages/catalogue.js') },
 ];
