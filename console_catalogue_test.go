@@ -114,6 +114,22 @@ func TestConsoleOperatorCatalogueAndAlerts(t *testing.T) {
 			if a.State != platform.AlertAcked || !strings.Contains(a.AckNote, "the auditor mistyped") {
 				return fmt.Errorf("the alert is %+v", a)
 			}
+		case "limits-proposed":
+			var pending struct{ Items []platform.LimitsProposal }
+			get("/limit-proposals?status=pending", &pending)
+			var global struct{ Policy platform.LimitPolicy }
+			get("/limits/global", &global)
+			if len(pending.Items) != 1 || pending.Items[0].Policy.RatePerSecond != nil || global.Policy.RatePerSecond == nil || global.Policy.RatePerSecond.Limit != 1000 {
+				return fmt.Errorf("limit proposals %+v, global policy %+v", pending.Items, global.Policy)
+			}
+		case "risk-proposed":
+			var rules struct{ Items []platform.RiskRule }
+			get("/risk/rules", &rules)
+			var pending struct{ Items []platform.RiskProposal }
+			get("/risk/proposals?status=pending", &pending)
+			if len(rules.Items) != 1 || rules.Items[0].MaxAmount != "20000.00" || len(pending.Items) != 1 || pending.Items[0].Spec == nil || pending.Items[0].Spec.MaxAmount != "90000.00" {
+				return fmt.Errorf("risk rules %+v, proposals %+v", rules.Items, pending.Items)
+			}
 		default:
 			return &stepError{"unknown step " + name}
 		}

@@ -9,6 +9,10 @@
 
 import { run, login, step, env } from './lib.mjs';
 
+// noToasts removes the toasts of earlier steps so that they do not cover
+// the next screenshot.
+const noToasts = (page) => page.evaluate(() => { for (const e of document.querySelectorAll('.toast')) e.remove(); });
+
 await run('catalogue', async ({ page, shot }) => {
   await login(page, env('LJ_USER'), env('LJ_PASSWORD'), env('LJ_TOTP'));
   await page.getByTestId('who').waitFor();
@@ -61,6 +65,7 @@ await run('catalogue', async ({ page, shot }) => {
   for (const want of ['接口弃用', '下线', '获授权的申请方']) {
     if (!text.includes(want)) throw new Error(`the preview says ${JSON.stringify(text)}, without ${want}`);
   }
+  await noToasts(page);
   await shot('notice-preview');
   await dialog.getByRole('button', { name: '确认弃用' }).click();
   await page.locator('.toast').filter({ hasText: '已弃用' }).waitFor();
@@ -73,6 +78,7 @@ await run('catalogue', async ({ page, shot }) => {
   await page.getByRole('link', { name: '运行控制' }).click();
   await page.getByRole('tab', { name: 'API 暂停' }).waitFor();
   await page.locator('tbody tr').first().waitFor();
+  await noToasts(page);
   await shot('operations-apis');
   await page.getByRole('tab', { name: 'IP 名单' }).click();
   const cidr = '2001:db8:42::/48';
@@ -82,6 +88,7 @@ await run('catalogue', async ({ page, shot }) => {
   await dialog.getByRole('button', { name: '加入黑名单' }).click();
   const chip = page.locator(`li.chip[data-cidr="${cidr}"]`);
   await chip.waitFor();
+  await noToasts(page);
   await shot('operations-ip');
   await step('denied', cidr);
   await chip.getByRole('button').click();
@@ -90,10 +97,51 @@ await run('catalogue', async ({ page, shot }) => {
   await page.locator('.empty').filter({ hasText: '黑名单为空' }).waitFor();
   await step('undenied', cidr);
 
-  for (const [tab, name, wait] of [['限流', 'limits', 'tr[data-kind="rate_per_second"]'], ['风控规则', 'risk', '#rn-name'], ['熔断器', 'breakers', '#ops-brk'], ['应用暂停', 'apps', 'tbody tr[data-app]']]) {
+  // Limits: a global limit is a tightening (at once); removing it again
+  // relaxes, which is proposed for a reviewer.
+  await page.getByRole('tab', { name: '限流' }).click();
+  const rps = page.locator('tr[data-kind="rate_per_second"]');
+  await rps.waitFor();
+  await rps.getByLabel('启用 每秒调用数').check();
+  await rps.getByLabel('每秒调用数 的上限').fill('1000');
+  await page.getByRole('button', { name: '保存限流策略' }).click();
+  await page.locator('.toast').filter({ hasText: '限流策略已生效' }).waitFor();
+  await rps.getByLabel('启用 每秒调用数').uncheck();
+  await page.getByRole('button', { name: '保存限流策略' }).click();
+  await page.locator('.toast').filter({ hasText: '已生成提案' }).waitFor();
+  const limProposal = page.locator('#ops-lim-pending').locator('..').locator('[data-proposal]').first();
+  await limProposal.waitFor();
+  if (!(await limProposal.getByRole('button', { name: '批准' }).isDisabled())) throw new Error('the proposer may approve its own limits proposal');
+  await step('limits-proposed');
+  await noToasts(page);
+  await shot('operations-limits');
+
+  // Risk rules: create, tighten (at once), relax (a proposal).
+  await page.getByRole('tab', { name: '风控规则' }).click();
+  await page.getByLabel('规则名称').fill('转账单笔上限（浏览器测试）');
+  await page.getByLabel('金额上限（元）').fill('50000.00');
+  await page.getByRole('button', { name: '创建规则' }).click();
+  await page.locator('.toast').filter({ hasText: '已创建规则' }).waitFor();
+  const rule = page.locator('tbody tr[data-rule]').filter({ hasText: '浏览器测试' });
+  for (const [amount, toast] of [['20000.00', '已修改并立即生效'], ['90000.00', '这是放宽']]) {
+    await rule.getByRole('button', { name: /^修改规则/ }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByLabel('金额上限（元）').fill(amount);
+    await dialog.getByRole('button', { name: '保存' }).click();
+    await page.locator('.toast').filter({ hasText: toast }).waitFor();
+    await dialog.waitFor({ state: 'detached' });
+  }
+  await rule.filter({ hasText: '20000.00' }).waitFor();
+  await page.locator('#ops-risk-pending').locator('..').locator('[data-proposal]').first().waitFor();
+  await step('risk-proposed');
+  await noToasts(page);
+  await shot('operations-risk');
+
+  for (const [tab, name, wait] of [['熔断器', 'breakers', '#ops-brk'], ['应用暂停', 'apps', 'tbody tr[data-app]']]) {
     await page.getByRole('tab', { name: tab }).click();
     await page.locator(wait).first().waitFor();
     await page.locator('.tab-panel .loading').first().waitFor({ state: 'detached' }).catch(() => {});
+    await noToasts(page);
     await shot('operations-' + name);
   }
 
@@ -102,6 +150,7 @@ await run('catalogue', async ({ page, shot }) => {
   const alert = page.locator('tbody tr[data-kind="admin_lockout"]').first();
   await alert.waitFor();
   const alertId = await alert.getAttribute('data-alert');
+  await noToasts(page);
   await shot('alerts');
   await alert.getByRole('button', { name: /^确认告警/ }).click();
   dialog = page.getByRole('dialog');
@@ -111,6 +160,7 @@ await run('catalogue', async ({ page, shot }) => {
   await page.locator(`tbody tr[data-alert="${alertId}"]`).waitFor({ state: 'detached' });
   await page.getByLabel('告警状态').selectOption('acked');
   await page.locator(`tbody tr[data-alert="${alertId}"]`).filter({ hasText: '已核实' }).waitFor();
+  await noToasts(page);
   await shot('alerts-acked');
   await step('acked', alertId);
 

@@ -131,7 +131,8 @@ export const strings = {
     'cat.notices.col.applicant': '申请方',
     'cat.notices.col.created': '时间',
     'cat.notices.col.delivery': 'Webhook 投递',
-    'cat.delivery.pending': '等待投递（第 {n} 次尝试后）',
+    'cat.delivery.pending': '等待投递',
+    'cat.delivery.retrying': '等待重试（已尝试 {n} 次）',
     'cat.delivery.delivered': '已送达',
     'cat.delivery.failed': '投递失败：{err}',
     'cat.delivery.skipped': '未投递（申请方未设置回调地址，可在开发者门户查看）',
@@ -258,7 +259,8 @@ export const strings = {
     'cat.notices.col.applicant': 'Applicant',
     'cat.notices.col.created': 'Sent',
     'cat.notices.col.delivery': 'Webhook delivery',
-    'cat.delivery.pending': 'pending (after {n} attempt(s))',
+    'cat.delivery.pending': 'pending',
+    'cat.delivery.retrying': 'to be retried ({n} attempt(s) so far)',
     'cat.delivery.delivered': 'delivered',
     'cat.delivery.failed': 'failed: {err}',
     'cat.delivery.skipped': 'not sent (the applicant has no callback URL; it is in the developer portal)',
@@ -301,7 +303,7 @@ function list({ root, api, describe, mayEdit }) {
   let timer = null;
   const text = h('input', { id: 'cat-q', name: 'q', type: 'search', autocomplete: 'off',
     oninput: () => { clearTimeout(timer); timer = setTimeout(load, 250); } });
-  root.append(
+  root.append(...[
     h('div', { class: 'page-head' },
       h('h1', {}, t('cat.title')),
       h('a', { class: 'btn btn-primary' + (mayEdit ? '' : ' is-disabled'), href: mayEdit ? '#/catalogue?new' : null, role: mayEdit ? null : 'link',
@@ -312,7 +314,7 @@ function list({ root, api, describe, mayEdit }) {
       h('div', { class: 'filters' },
         h('div', { class: 'field' }, h('label', { for: 'cat-status' }, t('cat.filter.status')), status),
         h('div', { class: 'field' }, h('label', { for: 'cat-q' }, t('cat.filter.q')), text)),
-      errorBox, body));
+      errorBox, body)].filter(Boolean));
 
   const load = async () => {
     const params = new URLSearchParams({ limit: '500' });
@@ -369,8 +371,8 @@ function editor({ root, api, describe, mayEdit, id }) {
   const form = h('form', { class: 'cat-form', novalidate: true });
   const lifecycle = h('section', { class: 'card', 'aria-labelledby': 'cat-lc', hidden: true });
   const notices = h('section', { class: 'card', 'aria-labelledby': 'cat-notices', hidden: true });
-  root.append(h('p', {}, h('a', { href: '#/catalogue' }, t('cat.back'))), head,
-    mayEdit ? null : h('p', { class: 'alert alert-info' }, t('cat.notYours')), errorBox, lifecycle, form, notices);
+  root.append(...[h('p', {}, h('a', { href: '#/catalogue' }, t('cat.back'))), head,
+    mayEdit ? null : h('p', { class: 'alert alert-info' }, t('cat.notYours')), errorBox, lifecycle, form, notices].filter(Boolean));
 
   const showError = (err, version) => {
     clear(errorBox);
@@ -453,7 +455,7 @@ function editor({ root, api, describe, mayEdit, id }) {
         field('cat-description', t('cat.f.description'), area('description', a.description, 3, { spellcheck: 'true' }))),
       h('fieldset', { class: 'card' }, h('legend', {}, t('cat.sec.params')),
         h('p', { class: 'hint' }, t('cat.f.paramsHint')),
-        ['path', 'query', 'body'].map((k) => field('cat-params-' + k, t('cat.f.params.' + k), area('params.' + k, pretty(params[k]), 6, { class: 'mono code' })))),
+        ['path', 'query', 'body'].map((k) => field('cat-params-' + k, t('cat.f.params.' + k), area('params.' + k, pretty(params[k]), params[k] ? 8 : 3, { class: 'mono code' })))),
       h('fieldset', { class: 'card' }, h('legend', {}, t('cat.sec.masking')),
         field('cat-masking', t('cat.f.masking'), area('masking', pretty(a.masking || []), 4, { class: 'mono code' }), t('cat.f.maskingHint')),
         field('cat-retention', t('cat.f.retention'), sel('retention', a.retention, ['none', 'masked', 'sealed'].map((r) => [r, t('cat.f.retention.' + r)])))),
@@ -685,7 +687,7 @@ function editor({ root, api, describe, mayEdit, id }) {
     if (res.items.length === 0) { notices.append(h('p', { class: 'empty' }, t('cat.notices.empty'))); return; }
     const delivery = (d) => {
       if (!d) return t('cat.delivery.none');
-      if (d.status === 'pending') return t('cat.delivery.pending', { n: d.attempts });
+      if (d.status === 'pending') return d.attempts ? t('cat.delivery.retrying', { n: d.attempts }) : t('cat.delivery.pending');
       if (d.status === 'failed') return t('cat.delivery.failed', { err: d.last_error || ('HTTP ' + d.last_status) });
       return t('cat.delivery.' + d.status);
     };

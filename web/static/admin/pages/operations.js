@@ -1011,7 +1011,7 @@ function alertsTab({ root, api, describe, can, who }) {
             try { await api.post('/alerts/' + enc(a.id) + '/ack', ok.reason ? { note: ok.reason } : {}); toast(t('ops.alr.acked')); } catch (err) { sec.fail(err, describe); }
             load();
           } }, t('ops.alr.ack')) : null));
-    })));
+    }), 'ops.alr.col.'));
   };
   clear(sec.body).append(delivery, h('div', { class: 'filters' }, h('div', { class: 'field' }, h('label', { for: 'alr-state' }, t('ops.alr.state')), state),
     h('button', { type: 'button', class: 'btn', onclick: () => load() }, t('ops.refresh'))), list);
