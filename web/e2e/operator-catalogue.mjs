@@ -123,7 +123,8 @@ await run('catalogue', async ({ page, shot }) => {
   await page.getByRole('button', { name: '创建规则' }).click();
   await page.locator('.toast').filter({ hasText: '已创建规则' }).waitFor();
   const rule = page.locator('tbody tr[data-rule]').filter({ hasText: '浏览器测试' });
-  for (const [amount, toast] of [['20000.00', '已修改并立即生效'], ['90000.00', '这是放宽']]) {
+  for (const [amount, toast, version] of [['20000.00', '已修改并立即生效', 'v1'], ['90000.00', '这是放宽', 'v2']]) {
+    await rule.filter({ hasText: version }).waitFor();
     await rule.getByRole('button', { name: /^修改规则/ }).click();
     dialog = page.getByRole('dialog');
     await dialog.getByLabel('金额上限（元）').fill(amount);

@@ -22,7 +22,7 @@ await run('operator', async ({ page, shot }) => {
   }
   // An operator's menu: dashboard and operations.
   const menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '概览|运行控制') throw new Error(`operator menu ${menu}`);
+  if (menu.join('|') !== '概览|运行控制|API 目录') throw new Error(`operator menu ${menu}`);
   await page.locator('.chart canvas').first().waitFor();
   await page.locator('.stat').first().waitFor();
   await shot('dashboard');

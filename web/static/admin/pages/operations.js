@@ -125,7 +125,7 @@ export const strings = {
     'ops.lim.reason': '原因',
     'ops.lim.reviewerOnly': '只有审核人员（且不是提出人）可以批准或驳回。',
     'ops.lim.pickScope': '请先选择应用和 API。',
-    'ops.lim.none': '未设置',
+    'ops.lim.none': '不设任何限流',
     'ops.risk.intro': '风控规则在所有节点立即生效。收紧（更严格）立即生效；放宽或删除会生成提案，须由另一位运维或审核人员批准。',
     'ops.risk.col.name': '规则',
     'ops.risk.col.kind': '类型',
@@ -328,7 +328,7 @@ export const strings = {
     'ops.lim.reason': 'Reason',
     'ops.lim.reviewerOnly': 'Only a reviewer who did not propose it approves or rejects.',
     'ops.lim.pickScope': 'Choose the app and the API first.',
-    'ops.lim.none': 'not set',
+    'ops.lim.none': 'no limits at all',
     'ops.risk.intro': 'Risk rules apply on every node at once. A tightening takes effect at once; relaxing or deleting a rule makes a proposal another operator or reviewer must approve.',
     'ops.risk.col.name': 'Rule',
     'ops.risk.col.kind': 'Kind',
@@ -742,7 +742,7 @@ function limitsTab({ root, api, describe, can, me, who }) {
     try {
       const res = await api.put(path(), policy);
       pol.ok();
-      if (res.proposal) { toast(t('ops.lim.proposed')); loadPending(); } else { toast(t('ops.lim.saved')); drawPolicy(res.policy || {}); }
+      if (res.proposal) { toast(t('ops.lim.proposed')); loadPending(); loadPolicy(); } else { toast(t('ops.lim.saved')); drawPolicy(res.policy || {}); }
     } catch (err) { pol.fail(err, describe); }
   });
   scope.addEventListener('change', loadPolicy);
@@ -867,7 +867,10 @@ function riskTab({ root, api, describe, can, me, who }) {
         'aria-label': t('ops.risk.editName', { name: r.name }), onclick: () => editRule(r) }, t('ops.risk.edit'))))), 'ops.risk.col.'));
   };
 
-  const editRule = (r) => {
+  const editRule = async (shown) => {
+    // The rule as it is now (the list may be older): its version goes in If-Match.
+    let r;
+    try { r = await api.get('/risk/rules/' + enc(shown.id)); } catch (err) { rules.fail(err, describe); return; }
     const name = h('input', { id: 're-name', name: 'name', value: r.name, maxlength: 100 });
     const decision = h('select', { id: 're-decision', name: 'decision' }, DECISIONS.map((d) => h('option', { value: d }, t('ops.risk.decision.' + d))));
     decision.value = r.decision;
