@@ -85,6 +85,7 @@ export const strings = {
     'cat.f.summaryHint': '已发布或已弃用的 API 修改时必填。',
     'cat.jsonError': '{field} 不是合法的 JSON：{msg}',
     'cat.save': '保存修改',
+    'cat.discard': '放弃修改',
     'cat.create': '创建草稿',
     'cat.saved': '已保存 {name}（版本 {v}）。',
     'cat.created': '已创建草稿 {name}。',
@@ -160,7 +161,7 @@ export const strings = {
     'cat.editName': 'Edit {name}',
     'cat.empty': 'No APIs match. Operators create a draft with "New API", fill it in and publish it.',
     'cat.emptyFiltered': 'No API matches the filter. Clear it and try again.',
-    'cat.sunsetOn': 'retired on {at}',
+    'cat.sunsetOn': 'retires {at}',
     'cat.back': '← Back to the catalogue',
     'cat.newTitle': 'New API (draft)',
     'cat.version': 'version {v}',
@@ -213,6 +214,7 @@ export const strings = {
     'cat.f.summaryHint': 'Required once the API is published or deprecated.',
     'cat.jsonError': '{field} is not valid JSON: {msg}',
     'cat.save': 'Save changes',
+    'cat.discard': 'Discard changes',
     'cat.create': 'Create draft',
     'cat.saved': '{name} saved (version {v}).',
     'cat.created': 'Draft {name} created.',
@@ -252,7 +254,7 @@ export const strings = {
     'cat.dlg.ok.retire': 'Retire it',
     'cat.dlg.ok.changed': 'Save it',
     'cat.did.publish': '{name} is published.',
-    'cat.did.deprecate': '{name} is deprecated; retired on {at}.',
+    'cat.did.deprecate': '{name} is deprecated; it retires {at}.',
     'cat.did.retire': '{name} is retired.',
     'cat.notices.empty': 'No change notice has been sent about this API yet.',
     'cat.notices.col.title': 'Notice',
@@ -334,9 +336,9 @@ function list({ root, api, describe, mayEdit }) {
         h('th', { scope: 'row' }, h('div', {}, a.name), h('div', { class: 'small muted mono' }, a.id)),
         h('td', { class: 'mono' }, a.method + ' ' + a.path),
         h('td', { class: 'nowrap' }, h('span', { class: 'badge' }, a.level)),
-        h('td', { class: 'nowrap' }, statusBadge(a.status),
+        h('td', {}, statusBadge(a.status),
           a.sunset ? h('div', { class: 'small muted' }, t('cat.sunsetOn', { at: fmtTime(a.sunset) })) : null),
-        h('td', { class: 'nowrap small' }, fmtTime(a.updated), h('div', { class: 'muted' }, t('cat.version', { v: a.version }))),
+        h('td', { class: 'small' }, fmtTime(a.updated), h('div', { class: 'muted' }, t('cat.version', { v: a.version }))),
         h('td', { class: 'nowrap' }, h('a', { class: 'btn', href: '#/catalogue?id=' + encodeURIComponent(a.id),
           'aria-label': t('cat.editName', { name: a.name }) }, mayEdit && a.status !== 'retired' ? t('cat.edit') : t('cat.view')))))))));
   };
@@ -478,6 +480,7 @@ function editor({ root, api, describe, mayEdit, id }) {
           field('cat-summary', t('cat.f.summary'), area('summary', '', 2, { maxlength: 1000, spellcheck: 'true' }), t('cat.f.summaryHint')))
         : null,
       ro ? null : h('div', { class: 'form-actions' },
+        rec ? h('button', { type: 'button', class: 'btn', 'data-action': 'discard', onclick: () => { clearErrors(); draw(); } }, t('cat.discard')) : null,
         h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'save' }, rec ? t('cat.save') : t('cat.create'))));
     form.querySelector('input[name="acts_for_user"]').disabled = ro;
     form.querySelector('input[name="trusted_zone"]').disabled = ro;
@@ -571,10 +574,12 @@ function editor({ root, api, describe, mayEdit, id }) {
     const now = Date.now();
     const sunsetPassed = rec.sunset && new Date(rec.sunset).getTime() <= now;
     const btn = (action, labelText, cls, why) => {
-      const whyNow = !mayEdit ? t('cat.notYours') : dirty ? t('cat.why.save') : why;
+      // Not the operator's, or edits pending: one note says why for all.
+      const blocked = !mayEdit || dirty;
+      const whyNow = blocked ? null : why;
       return h('div', { class: 'lc-action' },
-        h('button', { type: 'button', class: 'btn ' + cls, 'data-action': action, disabled: !!whyNow, title: whyNow || null,
-          'aria-describedby': whyNow ? 'lc-why-' + action : null, onclick: () => lifecycleDialog(action) }, labelText),
+        h('button', { type: 'button', class: 'btn ' + cls, 'data-action': action, disabled: blocked || !!whyNow, title: whyNow || (blocked ? (mayEdit ? t('cat.why.save') : t('cat.notYours')) : null),
+          'aria-describedby': whyNow ? 'lc-why-' + action : blocked && mayEdit ? 'lc-why' : null, onclick: () => lifecycleDialog(action) }, labelText),
         whyNow ? h('span', { class: 'small muted', id: 'lc-why-' + action }, whyNow) : null);
     };
     lifecycle.append(h('h2', { id: 'cat-lc' }, t('cat.sec.lifecycle')),
@@ -583,6 +588,7 @@ function editor({ root, api, describe, mayEdit, id }) {
         rec.deprecated ? h('span', { class: 'small muted' }, ' · ' + t('cat.deprecated', { at: fmtTime(rec.deprecated) })) : null,
         rec.sunset ? h('strong', { class: 'small' }, ' · ' + t('cat.sunsetOn', { at: fmtTime(rec.sunset) })) : null),
       s === 'retired' ? null : h('p', { class: 'small muted' }, t('cat.lc.intro')),
+      s !== 'retired' && dirty && mayEdit ? h('p', { class: 'alert alert-warn', id: 'lc-why' }, t('cat.why.save')) : null,
       s === 'retired' ? null : h('div', { class: 'lc-actions' },
         btn('publish', s === 'deprecated' ? t('cat.undeprecate') : t('cat.publish'), 'btn-primary', s === 'draft' || s === 'deprecated' ? null : t('cat.why.publish')),
         btn('deprecate', s === 'deprecated' ? t('cat.moveSunset') : t('cat.deprecate'), '', s === 'published' || s === 'deprecated' ? null : t('cat.why.deprecate')),
