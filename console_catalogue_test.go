@@ -99,6 +99,12 @@ func TestConsoleOperatorCatalogueAndAlerts(t *testing.T) {
 			if len(notices.Items) == 0 || !strings.Contains(notices.Items[0].Body, "请迁移到新版本") {
 				return fmt.Errorf("deprecation notices %+v", notices.Items)
 			}
+		case "published":
+			var a struct{ Status, Path, Level string }
+			get("/apis/"+data, &a)
+			if a.Status != platform.APIPublished || a.Path != "/v1/browser-test" || a.Level != platform.LevelA1 {
+				return fmt.Errorf("the new API is %+v", a)
+			}
 		case "denied", "undenied":
 			var d struct{ Entries []string }
 			get("/ip-denylist", &d)

@@ -74,6 +74,23 @@ await run('catalogue', async ({ page, shot }) => {
   await shot('editor-deprecated');
   await step('deprecated', id);
 
+  // A new draft, published after the preview (nobody is granted it yet).
+  await page.getByRole('link', { name: /返回 API 目录/ }).click();
+  await page.locator('a[data-action="new"]').click();
+  await form.waitFor();
+  await form.getByLabel('名称').fill('浏览器测试接口 / Browser test');
+  await form.getByLabel('路径模板').fill('/v1/browser-test');
+  await form.getByRole('button', { name: '创建草稿' }).click();
+  await page.locator('#cat-lc').waitFor();
+  await page.locator('.cat-meta').filter({ hasText: '草稿' }).waitFor();
+  await page.getByRole('button', { name: '发布', exact: true }).click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByTestId('notice-preview').filter({ hasText: '不会发出通知' }).waitFor();
+  await dialog.getByRole('button', { name: '确认发布' }).click();
+  await page.locator('.cat-meta').filter({ hasText: '已发布' }).waitFor();
+  const newID = new URLSearchParams((await page.evaluate(() => location.hash)).split('?')[1]).get('id');
+  await step('published', newID);
+
   // Operations: the deny-list.
   await page.getByRole('link', { name: '运行控制' }).click();
   await page.getByRole('tab', { name: 'API 暂停' }).waitFor();

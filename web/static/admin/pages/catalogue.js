@@ -363,6 +363,10 @@ function check(id, labelText, checked) {
   return h('div', { class: 'field field-check', 'data-field': box.name }, box, h('label', { for: id }, labelText));
 }
 
+// append adds the children that are not null (Element.append would add
+// "null" as text).
+const append = (el, ...kids) => el.append(...kids.filter((k) => k !== null && k !== undefined && k !== false));
+
 const pretty = (v) => (v === undefined || v === null ? '' : JSON.stringify(v, null, 2));
 
 function editor({ root, api, describe, mayEdit, id }) {
@@ -444,7 +448,7 @@ function editor({ root, api, describe, mayEdit, id }) {
     const sel = (name, value, options) => { const x = h('select', { name, disabled: ro }, options.map(([v, l]) => h('option', { value: v }, l))); x.value = value; return x; };
     const up = a.upstream || {};
     const params = a.params || {};
-    form.append(
+    append(form,
       h('fieldset', { class: 'card' }, h('legend', {}, t('cat.sec.basic')),
         h('div', { class: 'grid-2' },
           field('cat-name', t('cat.f.name'), inp('name', a.name, { maxlength: 128, required: true })),
@@ -582,7 +586,7 @@ function editor({ root, api, describe, mayEdit, id }) {
           'aria-describedby': whyNow ? 'lc-why-' + action : blocked && mayEdit ? 'lc-why' : null, onclick: () => lifecycleDialog(action) }, labelText),
         whyNow ? h('span', { class: 'small muted', id: 'lc-why-' + action }, whyNow) : null);
     };
-    lifecycle.append(h('h2', { id: 'cat-lc' }, t('cat.sec.lifecycle')),
+    append(lifecycle, h('h2', { id: 'cat-lc' }, t('cat.sec.lifecycle')),
       h('p', {}, t('cat.status'), statusBadge(s),
         rec.published ? h('span', { class: 'small muted' }, ' · ' + t('cat.published', { at: fmtTime(rec.published) })) : null,
         rec.deprecated ? h('span', { class: 'small muted' }, ' · ' + t('cat.deprecated', { at: fmtTime(rec.deprecated) })) : null,
