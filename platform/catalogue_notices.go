@@ -454,3 +454,11 @@ func noticeDelivery(db *sql.DB, noticeID string) (WebhookDelivery, bool, error) 
 	}
 	return d, err == nil, err
 }
+
+// APINoticeText is the title and body of the notice of kind (NoticeAPI…)
+// that a change of API a, as it will be after the change, sends its
+// applicants: what the console previews before the change is made. It
+// writes nothing.
+func APINoticeText(kind string, a *API, summary string) (title, body string) {
+	return apiNoticeText(kind, a, summary)
+}

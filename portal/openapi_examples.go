@@ -46,6 +46,8 @@ var requestExamples = map[reflect.Type]any{
 	reflect.TypeOf(apiCreateRequest{}): apiCreateRequest{APISpec: exampleSpec, Upstream: exampleUpstream},
 	reflect.TypeOf(apiUpdateRequest{}): apiUpdateRequest{Summary: "余额增加可用余额字段 / the balance now has available_amount",
 		APISpec: exampleSpec, Upstream: exampleUpstream},
+	reflect.TypeOf(noticePreviewRequest{}): noticePreviewRequest{Kind: "deprecated", Sunset: ptr(exampleTime.AddDate(0, 6, 0)),
+		Summary: "请迁移到 v2 / please move to v2"},
 	reflect.TypeOf(transitionRequest{}): transitionRequest{Summary: "v1 继续提供 / v1 stays available"},
 	reflect.TypeOf(deprecateRequest{}): deprecateRequest{Sunset: exampleTime.AddDate(0, 6, 0),
 		Summary: "请迁移到 v2 / please move to v2"},

@@ -22,7 +22,7 @@ await run('operator', async ({ page, shot }) => {
   }
   // An operator's menu: dashboard, operations, cluster and platform keys.
   const menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '概览|运行控制|集群|平台密钥') throw new Error(`operator menu ${menu}`);
+  if (menu.join('|') !== '概览|运行控制|API 目录|集群|平台密钥') throw new Error(`operator menu ${menu}`);
   await page.locator('.chart canvas').first().waitFor();
   await page.locator('.stat').first().waitFor();
   await shot('dashboard');

@@ -36,8 +36,8 @@ export function onUnauthenticated(f) { unauthenticatedListeners.push(f); }
 // returns the decoded answer (null for 204). A background request (a
 // page's periodic refresh) does not count as the user's activity, so it
 // never holds off the idle timeout.
-export async function request(method, path, body, { base = ADMIN_API, background = false } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function request(method, path, body, { base = ADMIN_API, background = false, headers: extra } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   const init = { method, credentials: 'same-origin', headers, cache: 'no-store' };
   if (method !== 'GET' && method !== 'HEAD') {
     headers['Content-Type'] = 'application/json';
@@ -68,6 +68,14 @@ export const api = {
   put: (path, body) => request('PUT', path, body),
   del: (path) => request('DELETE', path),
 };
+
+// versioned sends a change of a versioned record on the admin API (PUT,
+// PATCH, POST or DELETE) with If-Match: "version", the version its ETag or
+// its JSON's version said: the API refuses a change of a record that
+// changed meanwhile (CONFLICT) instead of overwriting it.
+export function versioned(method, path, version, body) {
+  return request(method, path, body, { headers: { 'If-Match': '"' + version + '"' } });
+}
 
 // describe is an error's text for the user: what happened and what to do
 // next, in the current language, with the request id to quote to support.
