@@ -10,7 +10,7 @@
 // LJ_REVIEWER (the reviewer's user name, whose session the admin ends).
 
 import { readFileSync } from 'node:fs';
-import { run, login, step, env } from './lib.mjs';
+import { run, login, step, env, menuFor } from './lib.mjs';
 
 const calls = env('LJ_CALL_IDS').split(',');
 const transferID = env('LJ_TRANSFER_ID');
@@ -142,7 +142,7 @@ await run('auditor', async ({ page, shot: rawShot }) => {
   await login(page, env('LJ_ADMIN_USER'), env('LJ_ADMIN_PASSWORD'), env('LJ_ADMIN_TOTP'));
   await page.getByTestId('who').waitFor();
   const menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '概览|运行控制|审计|集群|平台密钥|管理员') throw new Error(`admin menu ${menu}`);
+  if (menu.join('|') !== await menuFor('admin')) throw new Error(`admin menu ${menu}`);
 
   // Audit as an admin: verify only, and why.
   await page.getByRole('link', { name: '审计', exact: true }).click();

@@ -114,3 +114,11 @@ export async function login(page, username, password, totp) {
   await page.locator('input[name="totp"]').fill(totp);
   await page.getByRole('button', { name: '登录', exact: true }).click();
 }
+
+// menuFor is the console menu a role must see: the Chinese labels of the
+// routes (static/admin/routes.js, the one table) whose roles include it, in
+// order.
+export async function menuFor(role) {
+  const { routes } = await import('../static/admin/routes.js');
+  return routes.filter((r) => r.roles.includes(role)).map((r) => r.label['zh-CN']).join('|');
+}

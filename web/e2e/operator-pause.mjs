@@ -4,7 +4,7 @@
 // the call succeed again.
 // Env: LJ_ADMIN_URL, LJ_USER, LJ_PASSWORD, LJ_TOTP, LJ_API_PATH (e.g. /v1/products).
 
-import { run, login, step, env } from './lib.mjs';
+import { run, login, step, env, menuFor } from './lib.mjs';
 
 await run('operator', async ({ page, shot }) => {
   await page.goto(env('LJ_ADMIN_URL') + '/');
@@ -22,7 +22,7 @@ await run('operator', async ({ page, shot }) => {
   }
   // An operator's menu: dashboard, operations, cluster and platform keys.
   const menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '概览|运行控制|API 目录|集群|平台密钥') throw new Error(`operator menu ${menu}`);
+  if (menu.join('|') !== await menuFor('operator')) throw new Error(`operator menu ${menu}`);
   await page.locator('.chart canvas').first().waitFor();
   await page.locator('.stat').first().waitFor();
   await shot('dashboard');

@@ -5,7 +5,7 @@
 // clock is fast-forwarded).
 // Env: LJ_ADMIN_URL, LJ_REVIEWER_USER/_PASSWORD/_TOTP, LJ_AUDITOR_USER/_PASSWORD/_TOTP.
 
-import { run, login, env } from './lib.mjs';
+import { run, login, env, menuFor } from './lib.mjs';
 
 await run('roles', async ({ page, shot }) => {
   await page.clock.install();
@@ -13,7 +13,7 @@ await run('roles', async ({ page, shot }) => {
   await login(page, env('LJ_REVIEWER_USER'), env('LJ_REVIEWER_PASSWORD'), env('LJ_REVIEWER_TOTP'));
   await page.getByTestId('who').filter({ hasText: '审核人员' }).waitFor();
   let menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '运行控制|API 目录') throw new Error(`reviewer menu ${menu}`);
+  if (menu.join('|') !== await menuFor('reviewer')) throw new Error(`reviewer menu ${menu}`);
   await page.locator('tbody tr').first().waitFor();
   const buttons = page.locator('tbody button[data-action="pause"]');
   if ((await buttons.count()) === 0) throw new Error('no pause buttons');
@@ -28,7 +28,7 @@ await run('roles', async ({ page, shot }) => {
   await login(page, env('LJ_AUDITOR_USER'), env('LJ_AUDITOR_PASSWORD'), env('LJ_AUDITOR_TOTP'));
   await page.getByTestId('who').filter({ hasText: '审计人员' }).waitFor();
   menu = await page.locator('nav.sidenav a').allInnerTexts();
-  if (menu.join('|') !== '概览|运行控制|API 目录|审计|集群|平台密钥|管理员') throw new Error(`auditor menu ${menu}`);
+  if (menu.join('|') !== await menuFor('auditor')) throw new Error(`auditor menu ${menu}`);
   await page.locator('.chart canvas').first().waitFor();
 
   // Idle: warned two minutes before the console ends the session.
