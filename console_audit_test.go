@@ -3,21 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"lijiang/audit/audittest"
 	"lijiang/gateway/client"
 	"lijiang/platform"
 	"lijiang/platform/sandbox"
 	"lijiang/portal"
-
-	_ "modernc.org/sqlite" // the SQLite driver, to change the audit store
 )
 
 // TestConsoleAuditorVerifiesAndExports: after a few signed calls of the
@@ -63,7 +62,11 @@ func TestConsoleAuditorVerifiesAndExports(t *testing.T) {
 	runFlow(t, n, "auditor-verify", env, func(name, data string) error {
 		switch name {
 		case "tamper":
-			return tamperLive(filepath.Join(n.dir, platform.AuditFile), data)
+			seq, err := strconv.ParseUint(data, 10, 64)
+			if err != nil {
+				return &stepError{"a record sequence, not " + data}
+			}
+			return audittest.ChangeStatusLive(filepath.Join(n.dir, platform.AuditFile), seq)
 		case "session-ended":
 			// The reviewer's session no longer works.
 			if code := reviewerSession(); code != http.StatusUnauthorized {
@@ -73,24 +76,6 @@ func TestConsoleAuditorVerifiesAndExports(t *testing.T) {
 		}
 		return &stepError{"unknown step " + name}
 	})
-}
-
-// tamperLive changes the status in record seq's canonical bytes in the
-// running node's audit store, as someone with the file could.
-func tamperLive(path, seq string) error {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	res, err := db.Exec(`UPDATE records SET canon = CAST(replace(CAST(canon AS TEXT), '"status":200', '"status":201') AS BLOB) WHERE seq = ?`, seq)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return &stepError{"no record " + seq + " to change"}
-	}
-	return nil
 }
 
 // consoleLoginHTTP logs role's demo user in over the admin API (not the

@@ -79,3 +79,22 @@ func Swap(path string, a, b uint64) error {
 func TruncateAfter(path string, seq uint64) error {
 	return exec(path, fmt.Sprintf("DELETE FROM records WHERE seq > %d", seq))
 }
+
+// ChangeStatusLive changes the HTTP status 200 to 201 in record seq's
+// canonical bytes through SQLite, while the node that owns the store runs
+// (as someone with write access to the file could).
+func ChangeStatusLive(path string, seq uint64) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE records SET canon = CAST(replace(CAST(canon AS TEXT), '"status":200', '"status":201') AS BLOB) WHERE seq = ?`, seq)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("no record %d with status 200 to change", seq)
+	}
+	return nil
+}
