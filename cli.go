@@ -156,7 +156,7 @@ func printBanner(w io.Writer, s summary) {
 	fmt.Fprintf(w, "  Platform keys:     curl -k https://127.0.0.1:%d/.well-known/lijiang/keys\n", s.APIPort)
 	fmt.Fprintf(w, "  Health:            curl -k https://127.0.0.1:%d/healthz   curl -k https://127.0.0.1:%d/readyz\n", s.APIPort, s.AdminPort)
 	fmt.Fprintf(w, "  Admin API:         https://127.0.0.1:%d%s/openapi.json   (log in: POST %s/login)\n", s.AdminPort, portal.AdminPrefix, portal.AdminPrefix)
-	fmt.Fprintf(w, "  Developer portal:  https://127.0.0.1:%d%s/openapi.json\n", s.APIPort, portal.PortalPrefix)
+	fmt.Fprintf(w, "  Developer portal:  https://127.0.0.1:%d%s   (开发者门户; its API: %s/openapi.json)\n", s.APIPort, web.PortalPath, portal.PortalPrefix)
 	fmt.Fprintf(w, "  Data directory:    %s (ready.json: these addresses, for scripts)\n", s.DataDir)
 	if s.joinToken != "" {
 		// The token is a secret: it goes to the operator's terminal here
