@@ -204,7 +204,11 @@ export const strings = {
     'ops.alr.empty': '没有未确认的告警。告警规则触发时会出现在这里。',
     'ops.alr.emptyAll': '没有符合条件的告警。',
     'ops.alr.notYours': '仅运维人员或系统管理员可以确认告警；您可以查看。',
-    'ops.alr.webhook': '告警推送：新告警会签名推送到 {url}（推送在发现告警的节点上重试，不在此记录每次投递）。',
+    'ops.alr.webhook': '告警推送：新告警会签名推送到 {url}；失败会按退避时间重试（由主节点负责，主节点切换后继续），每条告警的投递状态见“状态”列。',
+    'ops.alr.dlv.delivered': '已推送（第 {n} 次尝试）',
+    'ops.alr.dlv.pending': '待推送：已尝试 {n} 次，下次 {at}',
+    'ops.alr.dlv.failed': '推送失败（{n} 次）：{err}',
+    'ops.alr.dlv.pendingNew': '待推送',
     'ops.alr.noWebhook': '告警推送：未设置告警 Webhook，告警只在此页面显示。系统管理员可通过 PUT /admin/api/v1/alert-webhook 设置。',
     'ops.alr.kind.success_rate': '成功率下降',
     'ops.alr.kind.p99': 'P99 延迟过高',
@@ -409,7 +413,11 @@ export const strings = {
     'ops.alr.empty': 'No open alerts. Alerts appear here when an alert rule fires.',
     'ops.alr.emptyAll': 'No alerts match.',
     'ops.alr.notYours': 'Only operators and administrators acknowledge alerts; you can read them.',
-    'ops.alr.webhook': 'Delivery: new alerts are sent, signed, to {url} (retried by the node that raised them; each attempt is not recorded here).',
+    'ops.alr.webhook': 'Delivery: new alerts are sent, signed, to {url}; a failure is retried with backoff (by the leader, carried on after a leader change); each alert\'s delivery is in its State column.',
+    'ops.alr.dlv.delivered': 'delivered (attempt {n})',
+    'ops.alr.dlv.pending': 'to deliver: {n} attempts so far, next {at}',
+    'ops.alr.dlv.failed': 'delivery failed ({n} attempts): {err}',
+    'ops.alr.dlv.pendingNew': 'to deliver',
     'ops.alr.noWebhook': 'Delivery: no alert webhook is set, so alerts are only shown here. An administrator sets one with PUT /admin/api/v1/alert-webhook.',
     'ops.alr.kind.success_rate': 'Success rate down',
     'ops.alr.kind.p99': 'p99 latency high',
@@ -987,6 +995,15 @@ function breakersTab({ root, describe, can }) {
 
 // ---- alerts ----------------------------------------------------------------
 
+// deliveryText says where an alert's webhook delivery stands.
+function deliveryText(d) {
+  const n = d.attempts || 0;
+  if (d.status === 'delivered') return t('ops.alr.dlv.delivered', { n });
+  if (d.status === 'failed') return t('ops.alr.dlv.failed', { n, err: d.last_error || (d.last_status ? 'HTTP ' + d.last_status : '') });
+  if (n === 0 || !d.next_attempt_at) return t('ops.alr.dlv.pendingNew');
+  return t('ops.alr.dlv.pending', { n, at: fmtTime(d.next_attempt_at) });
+}
+
 function alertsTab({ root, api, describe, can, who }) {
   const mayAct = can('operator');
   root.append(h('p', { class: 'muted' }, t('ops.alr.intro')));
@@ -1005,7 +1022,8 @@ function alertsTab({ root, api, describe, can, who }) {
       const stateCell = h('div', {}, h('span', { class: 'badge ' + (a.state === 'open' ? 'badge-danger' : a.state === 'acked' ? 'badge-warn' : 'badge-ok') }, t('ops.alr.state.' + a.state)),
         a.acked_at ? h('div', { class: 'small muted' }, t('ops.alr.ackedBy', { by: who(a.acked_by), at: fmtTime(a.acked_at) })) : null,
         a.ack_note ? h('div', { class: 'small muted' }, t('ops.alr.note', { note: a.ack_note })) : null,
-        a.resolved_at ? h('div', { class: 'small muted' }, t('ops.alr.resolvedAt', { at: fmtTime(a.resolved_at) })) : null);
+        a.resolved_at ? h('div', { class: 'small muted' }, t('ops.alr.resolvedAt', { at: fmtTime(a.resolved_at) })) : null,
+        a.delivery ? h('div', { class: 'small muted', 'data-testid': 'alert-delivery-state' }, deliveryText(a.delivery)) : null);
       return h('tr', { 'data-alert': a.id, 'data-kind': a.kind },
         h('th', { scope: 'row', class: 'wide' }, h('div', {}, kind === 'ops.alr.kind.' + a.kind ? a.kind : kind), h('div', { class: 'small muted' }, a.message)),
         h('td', { class: 'mono small' }, a.subject),
