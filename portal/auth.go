@@ -47,6 +47,17 @@ var publicRoutes = map[string]bool{
 	PortalPrefix + "/signup": true,
 }
 
+// HeaderBackground marks a page's periodic refresh (the console's charts and
+// lists): a GET with it does not count as the user's use of the session, so
+// a console left open still times out when idle.
+const HeaderBackground = "LJ-Background"
+
+// backgroundRead reports whether r is a background refresh (a GET or HEAD
+// with HeaderBackground: 1).
+func backgroundRead(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get(HeaderBackground) == "1"
+}
+
 // sessionFrom resolves the session cookie of kind, ending it when idle or
 // expired and recording use once a minute. A session this node does not
 // know yet is waited for up to the log index its cookie carries.
@@ -74,7 +85,7 @@ func (s *Server) sessionFrom(c echo.Context, cookie, kind string) (platform.Sess
 			platform.CmdSessionEnd, 1, platform.SessionRef{ID: id, Reason: reason})
 		return platform.Session{}, false
 	}
-	if now.Sub(sess.LastSeen) >= touchEvery {
+	if now.Sub(sess.LastSeen) >= touchEvery && !backgroundRead(c.Request()) {
 		s.execAs(c.Request().Context(), platform.Actor{Kind: kind, ID: sess.PrincipalID, Addr: clientAddr(c), Node: s.cfg.NodeID}, "",
 			platform.CmdSessionTouch, 1, platform.SessionRef{ID: id})
 	}

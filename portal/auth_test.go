@@ -87,6 +87,15 @@ func TestSessionTimeouts(t *testing.T) {
 		env.clock.Advance(16 * time.Minute)
 		mustStatus(t, c.do("GET", "/me", nil), 401)
 	})
+	t.Run("a background refresh is not use", func(t *testing.T) {
+		c := env.admin(platform.RoleOperator)
+		for range 3 { // 12 min of a chart refreshing itself
+			env.clock.Advance(4 * time.Minute)
+			mustStatus(t, c.do("GET", "/me", nil, HeaderBackground, "1"), 200)
+		}
+		env.clock.Advance(4 * time.Minute) // 16 min since the last use; 4 since the last refresh
+		mustStatus(t, c.do("GET", "/me", nil), 401)
+	})
 	t.Run("absolute", func(t *testing.T) {
 		c := env.admin(platform.RoleOperator)
 		for i := 0; i < 40; i++ { // 8 h 20 min of steady use

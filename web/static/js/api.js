@@ -38,6 +38,8 @@ export function onUnauthenticated(f) { unauthenticatedListeners.push(f); }
 // never holds off the idle timeout.
 export async function request(method, path, body, { base = ADMIN_API, background = false, headers: extra } = {}) {
   const headers = { Accept: 'application/json', ...extra };
+  // The server does not count it as use either (portal.HeaderBackground).
+  if (background && (method === 'GET' || method === 'HEAD')) headers['LJ-Background'] = '1';
   const init = { method, credentials: 'same-origin', headers, cache: 'no-store' };
   if (method !== 'GET' && method !== 'HEAD') {
     headers['Content-Type'] = 'application/json';
