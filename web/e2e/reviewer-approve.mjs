@@ -86,6 +86,8 @@ await run('reviewer-approve', async ({ page, shot: rawShot }) => {
   await prow.waitFor();
   if (!(await prow.locator('button[data-action="approve-proposal"]').isDisabled())) throw new Error('the proposer may approve their own proposal');
   await prow.getByTestId('proposal-why').filter({ hasText: '须由另一位审核人员' }).waitFor();
+  // The earlier toasts would hide the row in the screenshot.
+  await page.evaluate(() => { for (const el of document.querySelectorAll('.toast')) el.remove(); });
   await page.getByTestId('review-proposals').scrollIntoViewIfNeeded();
   await shot('proposal-own');
   await page.getByRole('button', { name: '退出登录' }).click();
@@ -105,4 +107,21 @@ await run('reviewer-approve', async ({ page, shot: rawShot }) => {
   await page.getByTestId('review-proposals').getByText('当前没有待复核的授权提议').waitFor();
   await step('granted');
   await shot('second-approved');
+
+  // The final state: the production app has the third grant.
+  await page.getByRole('link', { name: '申请方与应用', exact: true }).click();
+  await page.getByRole('link', { name: `查看申请方 ${applicant}` }).click();
+  const grants = page.getByTestId('apl-detail').locator('table[data-testid^="grants-"] tbody tr');
+  await grants.nth(2).waitFor();
+  await page.evaluate(() => { for (const el of document.querySelectorAll('.toast')) el.remove(); });
+  await page.getByTestId('apl-detail').locator('table[data-testid^="grants-"]').scrollIntoViewIfNeeded();
+  await shot('final-grants');
+
+  // English.
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { name: 'Applicants and apps', exact: true }).waitFor();
+  await page.getByTestId('apl-detail').getByRole('heading', { name: 'API grants' }).first().waitFor();
+  await shot('applicant-en');
+  await page.getByRole('button', { name: '中文' }).click();
+  await page.getByRole('heading', { name: '申请方与应用', exact: true }).waitFor();
 });

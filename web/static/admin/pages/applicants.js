@@ -76,7 +76,12 @@ const own = {
     'apl.cs.not_yet_valid': '尚未生效',
     'apl.cs.expired': '已过期',
     'apl.cs.revoked': '已吊销',
-    'apl.soon': '{n} 天内到期',
+    'apl.soon': '{n} 天后到期',
+    'apl.soonTitle': '{days} 天内到期：请提醒申请方及时更换凭证。',
+    'apl.as.active': '启用',
+    'apl.as.suspended': '已暂停',
+    'apl.as.exited': '已退出',
+    'apl.as.revoked': '已停用',
     'apl.grants': 'API 授权',
     'apl.sandboxAll': '沙箱应用可调用所有已发布的 API（访问沙箱核心系统），无需逐个授权。',
     'apl.noGrants': '该应用还没有 API 授权。',
@@ -157,7 +162,12 @@ const own = {
     'apl.cs.not_yet_valid': 'Not yet valid',
     'apl.cs.expired': 'Expired',
     'apl.cs.revoked': 'Revoked',
-    'apl.soon': 'expires within {n} days',
+    'apl.soon': 'expires in {n} days',
+    'apl.soonTitle': 'Expires within {days} days: remind the applicant to replace it.',
+    'apl.as.active': 'active',
+    'apl.as.suspended': 'suspended',
+    'apl.as.exited': 'exited',
+    'apl.as.revoked': 'revoked',
     'apl.grants': 'API grants',
     'apl.sandboxAll': 'A sandbox app may call every published API (against the sandbox core bank) without grants.',
     'apl.noGrants': 'This app has no API grant yet.',
@@ -263,7 +273,7 @@ export function render({ root, me, api, describe }) {
             fact('apl.d.created', fmtTime(a.created_at)))),
         h('section', { class: 'card', 'aria-labelledby': 'apl-ag' }, h('h2', { id: 'apl-ag' }, t('apl.agreement')),
           requests.length ? h('ul', { class: 'plain-list', 'data-testid': 'apl-requests' }, requests.map((r) => h('li', {},
-            h('span', { class: 'badge ' + (r.status === 'approved' ? 'badge-ok' : r.status === 'pending_review' ? 'badge-warn' : 'badge-paused') }, t('apl.st.' + (r.status === 'cancelled' ? 'exited' : r.status))), ' ',
+            h('span', { class: 'badge ' + (r.status === 'approved' ? 'badge-ok' : r.status === 'pending_review' ? 'badge-warn' : 'badge-paused') }, t('review.status.' + r.status)), ' ',
             t('apl.ag.line', { v: r.agreement_version, sm3: (r.agreement_sm3 || '').slice(0, 12), at: fmtTime(r.accepted_at) }), ' ',
             h('a', { href: '#/review?id=' + encodeURIComponent(r.id) }, t('apl.ag.open')))))
             : h('p', { class: 'empty' }, t('apl.ag.none')))),
@@ -278,7 +288,7 @@ export function render({ root, me, api, describe }) {
     const prod = app.env === 'production';
     const card = h('section', { class: 'card', 'aria-labelledby': 'app-' + app.id, 'data-app': app.id },
       h('h2', { id: 'app-' + app.id }, t('apl.app', { id: app.id }), ' ', h('span', { class: 'badge' + (prod ? ' badge-ok' : '') }, t('apl.env.' + app.env))),
-      h('p', { class: 'muted small' }, t('apl.appMeta', { env: t('apl.env.' + app.env), status: app.status, at: fmtTime(app.created_at) })),
+      h('p', { class: 'muted small' }, t('apl.appMeta', { env: t('apl.env.' + app.env), status: t('apl.as.' + app.status) === 'apl.as.' + app.status ? app.status : t('apl.as.' + app.status), at: fmtTime(app.created_at) })),
       h('h3', { class: 'dash-h3' }, t('apl.creds')), credsBody,
       h('h3', { class: 'dash-h3' }, t('apl.grants')), grantsBody);
     loadCreds();
@@ -304,7 +314,7 @@ export function render({ root, me, api, describe }) {
             h('td', { class: 'nowrap mono' }, nl('apl.c.serial'), c.serial),
             h('td', { class: 'small' }, nl('apl.c.valid'), t('apl.c.validRange', { from: fmtTime(c.not_before), to: fmtTime(c.not_after) })),
             h('td', { class: 'nowrap' }, h('span', { class: 'badge ' + st }, t('apl.cs.' + c.status)),
-              soon ? [' ', h('span', { class: 'badge badge-warn', 'data-testid': 'expiring-soon' }, t('apl.soon', { n: SOON_DAYS }))] : null));
+              soon ? [' ', h('span', { class: 'badge badge-warn', 'data-testid': 'expiring-soon', title: t('apl.soonTitle', { days: SOON_DAYS }) }, t('apl.soon', { n: Math.max(0, Math.ceil(left)) }))] : null));
         })))));
     }
 

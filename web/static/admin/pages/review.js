@@ -41,13 +41,12 @@ export const strings = {
     'review.proposalsIntro': '对生产应用授予 API 须由两个人完成：一位审核人员提议，另一位审核人员批准或驳回。',
     'review.p.app': '应用',
     'review.p.api': 'API',
-    'review.p.by': '提议人',
-    'review.p.at': '提议时间',
+    'review.p.by': '提议',
     'review.p.limits': '限额',
     'review.p.defaultLimits': '沿用 API 的限额',
     'review.noProposals': '当前没有待复核的授权提议。',
     'review.you': '您',
-    'review.bank': '银行（{id}）',
+    'review.bank': '银行用户 {id}',
     'review.developer': '申请方开发者（{id}）',
     'review.back': '← 返回审核列表',
     'review.detail': '投产申请 {id}',
@@ -137,13 +136,12 @@ export const strings = {
     'review.proposalsIntro': 'Granting an API to a production app takes two people: one reviewer proposes, another approves or rejects.',
     'review.p.app': 'App',
     'review.p.api': 'API',
-    'review.p.by': 'Proposed by',
-    'review.p.at': 'Proposed',
+    'review.p.by': 'Proposed',
     'review.p.limits': 'Limits',
     'review.p.defaultLimits': 'the API\'s limits',
     'review.noProposals': 'No grant proposal is waiting.',
     'review.you': 'you',
-    'review.bank': 'the bank ({id})',
+    'review.bank': 'bank user {id}',
     'review.developer': 'applicant\'s developer ({id})',
     'review.back': '← Back to the review queue',
     'review.detail': 'Production request {id}',
@@ -324,7 +322,7 @@ export function render({ root, me, api, describe }) {
       clear(pbody);
       if (!items.length) { pbody.append(h('p', { class: 'empty' }, t('review.noProposals'))); return; }
       pbody.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
-        h('thead', {}, h('tr', {}, ['app', 'api', 'limits', 'by', 'at'].map((c) => h('th', { scope: 'col' }, t('review.p.' + c))), h('th', { scope: 'col' }, t('review.col.action')))),
+        h('thead', {}, h('tr', {}, ['api', 'limits', 'by'].map((c) => h('th', { scope: 'col' }, t('review.p.' + c))), h('th', { scope: 'col' }, t('review.col.action')))),
         h('tbody', {}, items.map((p) => proposalRow(p, () => { loadProposals(); }))))));
     }
 
@@ -356,15 +354,13 @@ export function render({ root, me, api, describe }) {
     };
     const lim = p.limits && Object.keys(p.limits).length ? JSON.stringify(p.limits) : t('review.p.defaultLimits');
     return h('tr', { 'data-proposal': p.id },
-      h('th', { scope: 'row', class: 'mono' }, p.app_id),
-      h('td', { class: 'wide' }, api_),
+      h('th', { scope: 'row', class: 'wide' }, api_, h('div', { class: 'small muted mono' }, t('review.p.app') + colon() + p.app_id)),
       h('td', { class: 'small' }, lim),
-      h('td', { class: 'small' }, who(p.proposed_by, me)),
-      h('td', { class: 'nowrap small' }, fmtTime(p.proposed_at)),
-      h('td', { class: 'nowrap' }, h('div', { class: 'actions-row' },
+      h('td', { class: 'small' }, who(p.proposed_by, me), h('div', { class: 'muted' }, fmtTime(p.proposed_at))),
+      h('td', {}, h('div', { class: 'actions-row' },
         h('button', { type: 'button', class: 'btn btn-primary', disabled: Boolean(why), title: why, 'aria-label': t('review.approveName', { name: api_ }), 'data-action': 'approve-proposal', onclick: () => decide(true) }, t('review.approve')),
         h('button', { type: 'button', class: 'btn btn-danger', disabled: Boolean(why), title: why, 'aria-label': t('review.rejectName', { name: api_ }), 'data-action': 'reject-proposal', onclick: () => decide(false) }, t('review.reject'))),
-      why ? h('p', { class: 'hint', 'data-testid': 'proposal-why' }, why) : null));
+      why ? h('p', { class: 'hint review-why', 'data-testid': 'proposal-why' }, why) : null));
   }
 
   // ---- one request ------------------------------------------------------------
