@@ -83,20 +83,30 @@ func TestConsoleReviewerApprovesProductionRequest(t *testing.T) {
 		"agreement_version": agreement.Version, "note": "余额展示功能上线"}, &req, http.StatusCreated)
 
 	// A second reviewer, for the second person's step.
-	var second struct {
+	type newUser struct {
 		ID              string `json:"id"`
 		Username        string `json:"username"`
 		InitialPassword string `json:"initial_password"`
 		TOTPSecret      string `json:"totp_secret"`
 	}
-	call(admin, "POST", base+"/users", map[string]string{"username": "second-reviewer", "display_name": "复核审核员", "role": platform.RoleReviewer}, &second, http.StatusCreated)
-	code, err := platform.TOTPCode(second.TOTPSecret, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	// userEnv creates a user and names its login LJ_<prefix>_USER… (with a
+	// code of its own: the demo admin's was used by the checks' login).
+	userEnv := func(username, display, role, prefix string) (newUser, []string) {
+		var u newUser
+		call(admin, "POST", base+"/users", map[string]string{"username": username, "display_name": display, "role": role}, &u, http.StatusCreated)
+		code, err := platform.TOTPCode(u.TOTPSecret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u, []string{prefix + "_USER=" + u.Username, prefix + "_PASSWORD=" + u.InitialPassword, prefix + "_TOTP=" + code}
 	}
+	// A second reviewer, for the second person's step, and a second admin,
+	// who sees the queue read-only.
+	second, secondEnv := userEnv("second-reviewer", "复核审核员", platform.RoleReviewer, "LJ_SECOND")
+	_, adminEnv := userEnv("review-admin", "审核观察管理员", platform.RoleAdmin, "LJ_ADMIN2")
 
-	env := append(n.loginEnv(t, platform.RoleReviewer, true), "LJ_SECOND_USER="+second.Username, "LJ_SECOND_PASSWORD="+second.InitialPassword,
-		"LJ_SECOND_TOTP="+code, "LJ_REQUEST_ID="+req.ID, "LJ_APPLICANT="+name)
+	env := append(n.loginEnv(t, platform.RoleReviewer, true), "LJ_REQUEST_ID="+req.ID, "LJ_APPLICANT="+name)
+	env = append(append(env, secondEnv...), adminEnv...)
 	var prodApp, proposal string
 	runFlow(t, n, "reviewer-approve", env, func(step, data string) error {
 		switch step {

@@ -5,7 +5,10 @@
 // credentials and grants; the reviewer proposes one more grant, which the
 // page says another reviewer must approve (their own buttons are disabled).
 // A second reviewer (made by the Go test) approves the proposal.
+// First an administrator sees the request read-only (disabled buttons saying
+// who must act).
 // Env: LJ_ADMIN_URL, LJ_REVIEWER_USER/PASSWORD/TOTP, LJ_SECOND_USER/PASSWORD/TOTP,
+// LJ_ADMIN2_USER/PASSWORD/TOTP (an administrator),
 // LJ_REQUEST_ID, LJ_APPLICANT (its name).
 
 import { run, login, step, env, menuFor } from './lib.mjs';
@@ -20,6 +23,20 @@ await run('reviewer-approve', async ({ page, shot: rawShot }) => {
     if (bad) throw new Error(`page ${name} shows ${JSON.stringify(bad[0])}`);
     await rawShot(name);
   };
+  // An administrator sees the queue read-only: only reviewers decide.
+  await login(page, env('LJ_ADMIN2_USER'), env('LJ_ADMIN2_PASSWORD'), env('LJ_ADMIN2_TOTP'));
+  await page.getByTestId('who').waitFor();
+  await page.getByRole('link', { name: '申请方审核', exact: true }).click();
+  await page.getByTestId('review-readonly').waitFor();
+  await page.locator(`tr[data-request="${reqID}"]`).getByRole('link').click();
+  const approveBtn = page.getByTestId('review-detail').locator('button[data-action="approve"]');
+  await approveBtn.waitFor();
+  if (!(await approveBtn.isDisabled())) throw new Error('an administrator may approve');
+  await page.getByTestId('decide-why').filter({ hasText: '请审核人员处理' }).waitFor();
+  await shot('admin-readonly');
+  await page.getByRole('button', { name: '退出登录' }).click();
+  await page.locator('form.login-form').waitFor();
+
   await login(page, env('LJ_REVIEWER_USER'), env('LJ_REVIEWER_PASSWORD'), env('LJ_REVIEWER_TOTP'));
   await page.getByTestId('who').waitFor();
   const menu = await page.locator('nav.sidenav a').allInnerTexts();
@@ -110,6 +127,14 @@ await run('reviewer-approve', async ({ page, shot: rawShot }) => {
 
   // The final state: the production app has the third grant.
   await page.getByRole('link', { name: '申请方与应用', exact: true }).click();
+  const list = page.getByTestId('apl-list');
+  await list.locator('tbody tr').nth(1).waitFor(); // the demo applicant and this one
+  await page.getByLabel('名称包含').fill('审核测试');
+  await page.getByRole('button', { name: '查找', exact: true }).click();
+  await list.locator('tbody tr').nth(1).waitFor({ state: 'detached' });
+  await list.getByRole('link', { name: `查看申请方 ${applicant}` }).waitFor();
+  await page.evaluate(() => { for (const el of document.querySelectorAll('.toast')) el.remove(); });
+  await shot('applicants-search');
   await page.getByRole('link', { name: `查看申请方 ${applicant}` }).click();
   const grants = page.getByTestId('apl-detail').locator('table[data-testid^="grants-"] tbody tr');
   await grants.nth(2).waitFor();
