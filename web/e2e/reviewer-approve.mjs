@@ -142,6 +142,14 @@ await run('reviewer-approve', async ({ page, shot: rawShot }) => {
   await page.getByTestId('apl-detail').locator('table[data-testid^="grants-"]').scrollIntoViewIfNeeded();
   await shot('final-grants');
 
+  // A narrow screen: no sideways scrolling of the page.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByTestId('apl-detail').locator('table[data-testid^="creds-"]').scrollIntoViewIfNeeded();
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  if (wide) throw new Error('the applicant page scrolls sideways on a narrow screen');
+  await shot('applicant-narrow');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
   // English.
   await page.getByRole('button', { name: 'English' }).click();
   await page.getByRole('heading', { name: 'Applicants and apps', exact: true }).waitFor();

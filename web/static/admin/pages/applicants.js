@@ -208,7 +208,7 @@ export function render({ root, me, api, describe }) {
   if (id) detail(id); else list();
 
   function list() {
-    const name = h('input', { id: 'apl-name', name: 'name', type: 'search', maxlength: 200, value: params.get('name') || '' });
+    const name = h('input', { id: 'apl-name', name: 'name', type: 'text', maxlength: 200, value: params.get('name') || '' });
     const uscc = h('input', { id: 'apl-uscc', name: 'uscc', maxlength: 18, class: 'mono', value: params.get('uscc') || '' });
     const status = h('select', { id: 'apl-status', name: 'status' }, h('option', { value: '' }, t('apl.f.any')), STATUSES.map((s) => h('option', { value: s }, t('apl.st.' + s))));
     status.value = params.get('status') || '';
@@ -326,12 +326,13 @@ export function render({ root, me, api, describe }) {
       const items = res.items || [];
       if (!items.length) grantsBody.append(h('p', { class: 'empty' }, t('apl.noGrants')));
       else {
-        grantsBody.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'grants-' + app.id },
+        const nl = (k) => h('span', { class: 'narrow-label' }, t(k) + colon());
+        grantsBody.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack', 'data-testid': 'grants-' + app.id },
           h('thead', {}, h('tr', {}, ['api', 'by', 'at'].map((c) => h('th', { scope: 'col' }, t('apl.g.' + c))))),
           h('tbody', {}, items.map((g) => h('tr', { 'data-grant': g.api_id },
             h('th', { scope: 'row' }, names.get(g.api_id) || g.api_name || g.api_id),
-            h('td', { class: 'small' }, who(g.granted_by, me) || g.granted_by),
-            h('td', { class: 'nowrap small' }, fmtTime(g.granted))))))));
+            h('td', { class: 'small' }, nl('apl.g.by'), who(g.granted_by, me) || g.granted_by),
+            h('td', { class: 'nowrap small' }, nl('apl.g.at'), fmtTime(g.granted))))))));
       }
       if (pending.length) {
         grantsBody.append(h('div', { class: 'alert alert-warn', 'data-testid': 'apl-pending' }, h('strong', {}, t('apl.pending')),

@@ -389,7 +389,7 @@ export function render({ root, me, api, describe }) {
       try {
         const out = await versioned('POST', '/production-requests/' + encodeURIComponent(r.id) + (approve ? '/approve' : '/reject'), r.version, { reason });
         toast(approve ? t('review.approved', { app: out.production_app.id }) : t('review.rejected'));
-      } catch (err) { fail(err); }
+      } catch (err) { fail(err); errorBox.scrollIntoView({ block: 'center' }); return; }
       clear(root);
       render({ root, me, api, describe });
     };
