@@ -14,7 +14,9 @@ await run('roles', async ({ page, shot }) => {
   await page.getByTestId('who').filter({ hasText: '审核人员' }).waitFor();
   let menu = await page.locator('nav.sidenav a').allInnerTexts();
   if (menu.join('|') !== await menuFor('reviewer')) throw new Error(`reviewer menu ${menu}`);
-  await page.locator('tbody tr').first().waitFor();
+  // A reviewer lands on the review queue; the operations page is further down.
+  await page.getByRole('link', { name: '运行控制', exact: true }).click();
+  await page.locator('tbody button[data-action="pause"]').first().waitFor();
   const buttons = page.locator('tbody button[data-action="pause"]');
   if ((await buttons.count()) === 0) throw new Error('no pause buttons');
   for (const b of await buttons.all()) {

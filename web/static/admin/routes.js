@@ -8,6 +8,8 @@
 
 export const routes = [
   { id: 'dashboard', label: { 'zh-CN': '概览', en: 'Dashboard' }, roles: ['admin', 'operator', 'auditor'], load: () => import('./pages/dashboard.js') },
+  { id: 'review', label: { 'zh-CN': '申请方审核', en: 'Applicant review' }, roles: ['admin', 'reviewer'], load: () => import('./pages/review.js') },
+  { id: 'applicants', label: { 'zh-CN': '申请方与应用', en: 'Applicants and apps' }, roles: ['admin', 'operator', 'reviewer', 'auditor'], load: () => import('./pages/applicants.js') },
   { id: 'operations', label: { 'zh-CN': '运行控制', en: 'Operations' }, roles: ['admin', 'operator', 'reviewer', 'auditor'], load: () => import('./pages/operations.js') },
   { id: 'catalogue', label: { 'zh-CN': 'API 目录', en: 'API catalogue' }, roles: ['admin', 'operator', 'reviewer', 'auditor'], load: () => import('./pages/catalogue.js') },
   { id: 'audit', label: { 'zh-CN': '审计', en: 'Audit' }, roles: ['admin', 'auditor'], load: () => import('./pages/audit.js') },
