@@ -46,6 +46,10 @@ const (
 	demoAgreement    = "2026-01"
 	demoDeveloper    = "developer@demo.example.com"
 	demoApplicant    = "桂林漓江数字科技有限公司（演示）"
+	// demoWaiting is a second applicant whose production request waits
+	// for a reviewer, so that the console's review queue has something to
+	// decide.
+	demoWaiting = "阳朔山水支付服务有限公司（演示，待审核）"
 	demoCredValidity = 300 * 24 * time.Hour
 )
 
@@ -222,6 +226,9 @@ func (b *Bank) EnsureDemoApplicant(ctx context.Context, cfg DemoConfig) (*DemoSe
 			seed.ProductionProfile = path
 		}
 	}
+	if err := d.seedWaitingApplicant(asDev, apiIDs[:2], now); err != nil {
+		return nil, err
+	}
 	if accts := b.AccountNumbers(DemoCustomers()[0].ID); len(accts) > 0 {
 		seed.Account = accts[0]
 	}
@@ -229,6 +236,26 @@ func (b *Bank) EnsureDemoApplicant(ctx context.Context, cfg DemoConfig) (*DemoSe
 		return nil, err
 	}
 	return &seed, nil
+}
+
+// seedWaitingApplicant registers a second applicant of the demo developer
+// with a production request for apis, left for a reviewer to decide.
+func (d demoRun) seedWaitingApplicant(asDev platform.Actor, apis []string, now time.Time) error {
+	uscc, err := platform.CompleteUSCC("91450321MA5YHDEM") // 450321: Yangshuo
+	if err != nil {
+		return err
+	}
+	id := platform.NewID("apl")
+	if _, err := d.exec(asDev, platform.CmdApplicantRegister, "", platform.ApplicantRegister{
+		ApplicantID: id, SandboxAppID: platform.NewAppID(now), OwnerDeveloperID: asDev.ID, ApplicantDetails: platform.ApplicantDetails{Name: demoWaiting,
+			USCC: uscc, ContactName: "演示联系人二", ContactEmail: "contact@yangshuo.example.com", ContactPhone: "13900139000",
+			CallbackURL: "https://pay.example.com/lijiang/notices", RedirectURIs: []string{"https://pay.example.com/callback"}}}); err != nil {
+		return err
+	}
+	_, err = d.exec(asDev, platform.CmdProductionRequestSubmit, "", platform.ProductionRequestSubmit{
+		RequestID: platform.NewID("prq"), ApplicantID: id, APIIDs: apis, AgreementVersion: demoAgreement,
+		Note: "演示：等待审核的生产申请 / demo: a production request waiting for review"})
+	return err
 }
 
 // seedApp gives an app an SM2 signing key, an SM2 encryption key and an
