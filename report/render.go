@@ -3,6 +3,7 @@ package report
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"strings"
@@ -26,17 +27,8 @@ var htmlTmpl = template.Must(template.New("report.html.tmpl").Funcs(template.Fun
 		return map[string]string{Pass: "通过", Warn: "警告", Fail: "不通过", NotRun: "未执行"}[s]
 	},
 	"join": strings.Join,
-	"pct":  func(f float64) string { return strings.TrimRight(strings.TrimRight(template.HTMLEscapeString(formatPct(f)), "0"), ".") + "%" },
+	"pct":  func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
 }).ParseFS(htmlFS, "report.html.tmpl"))
-
-func formatPct(f float64) string {
-	b, _ := json.Marshal(float64(int(f*10000)) / 100)
-	s := string(b)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
 
 // ContentSecurityPolicy is the policy the HTML report is served with: its
 // own inline style, nothing else (no script, no fetch).
