@@ -45,6 +45,9 @@ func ParseMatrix(md []byte) ([]MatrixRow, error) {
 			continue
 		}
 		cells := splitRow(line)
+		if cells[0] == "R-id" {
+			continue
+		}
 		if len(cells) < 5 || !rowID.MatchString(cells[0]) {
 			return nil, fmt.Errorf("%w: row %q does not have id, requirement, status, code, tests", ErrMatrix, trim(line, 60))
 		}
