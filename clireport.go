@@ -52,7 +52,12 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if format != "json" && format != "html" {
 		return usagef("report --format %q: give json or html", format)
 	}
-	r, err := offlineReport(context.Background(), cfg, vulnDB, format)
+	ctx := context.Background()
+	in, err := offlineInput(ctx, cfg, vulnDB, format, time.Now())
+	if err != nil {
+		return err
+	}
+	r, err := report.Build(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -69,31 +74,31 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// offlineReport builds the report of a stopped node from its files. Its
+// offlineInput gathers the report's input from a stopped node's files. Its
 // generation is recorded in the node's audit chain when the data directory
 // can be locked (the node is stopped); otherwise the report says it was not.
-func offlineReport(ctx context.Context, cfg Config, vulnDB, format string) (*report.Report, error) {
+func offlineInput(ctx context.Context, cfg Config, vulnDB, format string, now time.Time) (report.Input, error) {
+	var in report.Input
 	matrix, err := report.ParseMatrix(complianceMatrix)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	keyring, err := loadKeyring(cfg, false)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	node, err := platform.RecordedNodeID(cfg.DataDir)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
-	now := time.Now()
 	statePath, auditPath := filepath.Join(cfg.DataDir, platform.StateFile), filepath.Join(cfg.DataDir, platform.AuditFile)
 	st, err := platform.ReadReportState(statePath, now)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.DataDir, err)
+		return in, fmt.Errorf("%s: %w", cfg.DataDir, err)
 	}
 	if ak := st.Registry.AuditKey; ak != nil {
 		if _, err := keyring.Open(platform.AuditKeyAAD(ak.ID), ak.Sealed); err != nil {
-			return nil, fmt.Errorf("the key-encryption key does not open this node's secrets: %w", err)
+			return in, fmt.Errorf("the key-encryption key does not open this node's secrets: %w", err)
 		}
 	}
 	recorded := recordOffline(ctx, cfg.DataDir, node, format)
@@ -105,9 +110,8 @@ func offlineReport(ctx context.Context, cfg Config, vulnDB, format string) (*rep
 		// How this command was given the key: the best evidence left.
 		settings.KEKSource, settings.KEKFile = kekSource(cfg), cfg.KEKFile
 	}
-	in := report.Input{Now: now, Node: node, Version: version, Offline: true, DataDir: cfg.DataDir, State: st, AuditPath: auditPath,
-		Settings: settings, Matrix: matrix, Build: buildInfo(), VulnDB: vulnDB, Generated: recorded}
-	return report.Build(ctx, in)
+	return report.Input{Now: now, Node: node, Version: version, Offline: true, DataDir: cfg.DataDir, State: st, AuditPath: auditPath,
+		Settings: settings, Matrix: matrix, Build: buildInfo(), VulnDB: vulnDB, Generated: recorded}, nil
 }
 
 // recordOffline appends the report's event to the stopped node's audit

@@ -65,7 +65,7 @@ func result(c Check, problems, warnings, ok []string) Check {
 // checkDemo: demo mode or the development KEK is a red line in production.
 func checkDemo(in Input) Check {
 	c := Check{ID: "demo.mode", Title: "Demo mode and development keys", TitleZH: "演示模式与开发密钥", RedLine: true,
-		Affects: []string{"R-7.3.4", "R-9.2.3"},
+		Affects: []string{"R-7.3.4"},
 		Action:  "never run production with --demo: start without it, with --kek-file kept outside the data directory, and rotate the KEK (lijiang kek rotate) so that nothing stays sealed with the development key"}
 	var bad []string
 	if in.Settings.Demo {
@@ -360,13 +360,9 @@ func checkCheckpoint(in Input, scan *auditScan) Check {
 	if scan.unanchored == nil {
 		return result(c, nil, nil, []string{desc + "; every record is under it"})
 	}
-	ref := in.Now
-	if in.Offline && scan.newest != nil {
-		// A stopped node commits nothing: what counts is how long its
-		// records waited while it ran.
-		ref = time.UnixMilli(scan.newest.TimeMs)
-	}
-	wait := ref.Sub(time.UnixMilli(scan.unanchored.TimeMs))
+	// On a stopped node too: records it did not have signed before it
+	// stopped wait until it runs again.
+	wait := in.Now.Sub(time.UnixMilli(scan.unanchored.TimeMs))
 	line := fmt.Sprintf("%s; record %d has waited %s for one", desc, scan.unanchored.Seq, wait.Round(time.Second))
 	if wait > limit {
 		return result(c, []string{line + " (more than " + limit.String() + ")"}, nil, nil)

@@ -233,6 +233,8 @@ func requirements(in Input, r *Report) []Requirement {
 		}
 		if len(m.Tests) > 0 {
 			q.Evidence = append(q.Evidence, fmt.Sprintf("proved at build time by %d tests of the compliance matrix", len(m.Tests)))
+		} else {
+			q.Evidence = append(q.Evidence, "the compliance matrix: "+m.Status)
 		}
 		q.Evidence = append(q.Evidence, extraEvidence(m.ID, in, r)...)
 		for _, c := range byReq[m.ID] {

@@ -42,6 +42,9 @@ type Period struct {
 	RiskActions  map[string]int `json:"risk_actions"`
 }
 
+// reportEvent is the system event of a report's generation.
+const reportEvent = "report.generated"
+
 // auditScan is what one read of the audit store found.
 type auditScan struct {
 	err        error
@@ -149,7 +152,12 @@ func scanAudit(ctx context.Context, in Input) *auditScan {
 				last = c.Seq
 			}
 		}
-		audit.Query(ctx, in.AuditPath, audit.Filter{AfterSeq: last, Limit: 1}, func(r *audit.Record) bool {
+		// The reports' own events (one is appended just before an
+		// offline report) do not count: a stopped node signs nothing.
+		audit.Query(ctx, in.AuditPath, audit.Filter{AfterSeq: last}, func(r *audit.Record) bool {
+			if r.Event == reportEvent {
+				return true
+			}
 			s.unanchored = r
 			return false
 		})
