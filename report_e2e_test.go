@@ -282,3 +282,70 @@ func assertNoSecrets(t *testing.T, dataDir, kek string, reports map[string]strin
 		}
 	}
 }
+
+// TestReportSBOM: lijiang report --sbom names every module the binary
+// links, as go version -m reads them from the binary and as go list finds
+// them in go.mod's build list, each with its checksum and purl.
+func TestReportSBOM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := lijiangBinary(t)
+	out, err := exec.Command(bin, "report", "--sbom").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bom report.BOM
+	if err := json.Unmarshal(out, &bom); err != nil {
+		t.Fatal(err)
+	}
+	if bom.BOMFormat != "CycloneDX" || bom.SpecVersion != "1.5" || bom.Metadata.Component.Name != "lijiang" {
+		t.Fatalf("bom header: %+v", bom.Metadata)
+	}
+	inBOM := map[string]report.BOMComponent{}
+	for _, c := range bom.Components {
+		inBOM[c.Name+"@"+c.Version] = c
+	}
+	vm, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[string]bool{}
+	for _, l := range strings.Split(string(vm), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && (f[0] == "dep" || f[0] == "=>") {
+			linked[f[1]] = true
+			c, ok := inBOM[f[1]+"@"+f[2]]
+			if !ok {
+				t.Errorf("the BOM lacks %s %s", f[1], f[2])
+				continue
+			}
+			if len(f) >= 4 && (len(c.Hashes) != 1 || c.PURL != report.PURL(f[1], f[2])) {
+				t.Errorf("%s: hashes %v, purl %s", f[1], c.Hashes, c.PURL)
+			}
+		}
+	}
+	// The build list's modules whose packages the binary links.
+	deps, err := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}}{{end}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := exec.Command("go", "list", "-m", "all").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range strings.Fields(string(deps)) {
+		if _, ok := inBOM[m]; !ok {
+			t.Errorf("the BOM lacks %s, which the binary links", m)
+		}
+		path, ver, _ := strings.Cut(m, "@")
+		if !strings.Contains(string(all), path+" "+ver) {
+			t.Errorf("%s is not in go list -m all", m)
+		}
+		n++
+	}
+	if n < 10 || len(linked) < 10 {
+		t.Fatalf("%d linked modules, %d in go version -m", n, len(linked))
+	}
+}
