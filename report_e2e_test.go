@@ -220,6 +220,10 @@ func TestReportOnADemoNode(t *testing.T) {
 	platformtest.StoreAPISpec(t, statePath, a2.ID, a2.APISpec)
 	expect("the A2 API restored", "upstream.a2_plain_http", report.Pass, build(now, nil))
 
+	expect("grants used today", "review.grants", report.Pass, build(now, nil))
+	expect("grants unused for 100 days", "review.grants", report.Warn, build(now.Add(100*24*time.Hour), nil))
+	expect("no exited applicant", "review.exited_applicants", report.Pass, build(now, nil))
+
 	// Demo mode: red on the demo node; green once the demo's files are
 	// gone and the node runs without --demo.
 	expect("a demo node", "demo.mode", report.Fail, build(now, nil))

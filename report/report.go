@@ -164,6 +164,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 	scan := scanAudit(ctx, in)
 	r.Checks = liveChecks(in, scan)
 	r.AccessReview = accessReview(in, scan)
+	r.Checks = append(r.Checks, reviewChecks(r.AccessReview)...)
 	r.Figures = scan.figures
 	r.Vulnerability = vulnCheck(in)
 	r.Checks = append(r.Checks, vulnAsCheck(r.Vulnerability))

@@ -146,3 +146,23 @@ func accessReview(in Input, scan *auditScan) AccessReview {
 	sort.Strings(ar.ExitedActive)
 	return ar
 }
+
+// reviewChecks turn the access review's findings into checks: an exited
+// applicant with anything active fails, grants unused for 90 days
+// and active apps with expired credentials warn (R-7.3.1: review them).
+func reviewChecks(ar AccessReview) []Check {
+	exited := Check{ID: "review.exited_applicants", Title: "Exited applicants with anything still active", TitleZH: "已退出应用方仍有有效应用、凭证或授权",
+		Affects: []string{"R-9.4"}, Action: "revoke the credentials and grants and suspend the apps of exited applicants (the exit command does; check what was added since)"}
+	exited = result(exited, ar.ExitedActive, nil, []string{"no exited applicant has an active app, credential or grant"})
+	grants := Check{ID: "review.grants", Title: "Grants unused for 90 days, apps with expired credentials", TitleZH: "90 天未使用的授权与凭证已过期的应用",
+		Affects: []string{"R-7.3.1"}, Action: "review each with the applicant: revoke grants no longer needed (least privilege); have expired credentials replaced or revoked"}
+	var warn []string
+	for _, g := range ar.Unused90 {
+		warn = append(warn, "grant "+g.AppID+" → "+g.APIID+" ("+g.Level+") unused for 90 days")
+	}
+	for _, a := range ar.ExpiredCreds {
+		warn = append(warn, "app "+a+" is active with an expired credential")
+	}
+	grants = result(grants, nil, warn, []string{"every grant was used or made within 90 days; no active app holds an expired credential"})
+	return []Check{exited, grants}
+}
