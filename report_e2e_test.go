@@ -80,6 +80,13 @@ func TestReportOnADemoNode(t *testing.T) {
 	loginAs(t, n, "admin").must("GET", "/report", nil, 200)
 	loginAs(t, n, "operator").must("GET", "/report", nil, 403)
 	loginAs(t, n, "reviewer").must("GET", "/report", nil, 403)
+	// lijiang report beside the running node reads, and says it could not
+	// record itself (the node holds the data directory).
+	code, out, errOut := runCLI(t, "report", "--data-dir", dataDir, "--kek-file", kek)
+	var beside report.Report
+	if code != 0 || json.Unmarshal([]byte(out), &beside) != nil || !strings.Contains(beside.AuditEvent, "not recorded") || !strings.Contains(beside.AuditEvent, "running") {
+		t.Fatalf("lijiang report beside the running node: %d %q %s", code, beside.AuditEvent, errOut)
+	}
 	p.stop(t)
 	events := 0
 	audit.Query(context.Background(), filepath.Join(dataDir, platform.AuditFile), audit.Filter{Kind: audit.KindSystem}, func(r *audit.Record) bool {
@@ -136,6 +143,7 @@ func TestReportOnADemoNode(t *testing.T) {
 		t.Error("the HTML report is not self-contained")
 	}
 	assertNoSecrets(t, dataDir, kek, map[string]string{"json": stdout, "html": html, "online json": mustJSON(t, online)})
+	screenshotReport(t, htmlPath)
 
 	// Each live check red, then green again.
 	ctx := context.Background()
@@ -351,5 +359,33 @@ func TestReportSBOM(t *testing.T) {
 	}
 	if n < 10 || len(linked) < 10 {
 		t.Fatalf("%d linked modules, %d in go version -m", n, len(linked))
+	}
+}
+
+// screenshotReport opens the HTML report in the console tests' browser
+// (headless Chromium, no network: the page is self-contained), takes a
+// screenshot and prints it to PDF (the report is for paper too).
+func screenshotReport(t *testing.T, htmlPath string) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("the report's browser test needs Chromium: apt-get install -y chromium fonts-noto-cjk")
+	}
+	dir := artifactDir(t)
+	shot, pdf := filepath.Join(dir, "report.png"), filepath.Join(dir, "report.pdf")
+	for _, args := range [][]string{
+		{"--screenshot=" + shot, "--window-size=1240,1754", "--hide-scrollbars"},
+		{"--print-to-pdf=" + pdf, "--no-pdf-header-footer"},
+	} {
+		cmd := exec.Command(chromiumPath, append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=" + t.TempDir()},
+			append(args, "file://"+htmlPath)...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("chromium %v: %v\n%s", args, err, out)
+		}
+	}
+	for _, f := range []struct{ path, magic string }{{shot, "\x89PNG"}, {pdf, "%PDF"}} {
+		b := mustRead(t, f.path)
+		if len(b) < 10000 || !strings.HasPrefix(string(b), f.magic) {
+			t.Fatalf("%s: %d bytes", f.path, len(b))
+		}
 	}
 }
