@@ -67,6 +67,10 @@ Usage:
                                   receive notices, verify them, print each as a JSON line
   lijiang webhook verify --keys KEYS --headers F --body F
                                   verify a saved notice's signature
+  lijiang report [--data-dir D --kek-file K] [--format json|html] [--out F] [--vulndb DIR]
+                                  the self-check report of a stopped node (R-10.4): every
+                                  requirement's status, live checks, access reviews, figures
+  lijiang report --sbom [--out F]  a CycloneDX 1.5 bill of materials of this binary
   lijiang totp --secret SECRET    print the current one-time code of a TOTP secret
   lijiang version [--json]        print the version
 `

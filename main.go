@@ -122,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdAudit(args[1:], stdout, stderr)
 	case "webhook":
 		err = cmdWebhook(args[1:], stdout, stderr)
+	case "report":
+		err = cmdReport(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
@@ -407,14 +409,14 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	// The audit store opens before the control plane, which records login
 	// events in it and serves it to auditors.
 	n.audit = openAudit(n)
-	n.audit.store.Event("node.start", map[string]string{"version": version})
+	n.audit.store.Event("node.start", nodeStartDetail(cfg))
 	n.ops = newNodeOps(n)
 	n.portal = portal.New(portal.Config{
 		Store: n.store, Exec: exec, Sealer: keyring, Cluster: n.cluster, NodeID: n.nodeID, IsLeader: n.cluster.Node.IsLeader, Customers: n.sandbox,
 		Logger: log.With("component", "portal"), AllowLoopbackHTTPWebhooks: cfg.Demo, WaitForIndex: n.cluster.Node.WaitForIndex,
 		Audit:     auditTrail{n: n, a: n.audit},
 		PublicURL: cfg.PublicURL, SandboxPublicURL: cfg.SandboxPublicURL,
-		Series: seriesSource{n}, Metrics: n.ops.metrics.Handler(), Manual: developerManual,
+		Series: seriesSource{n}, Metrics: n.ops.metrics.Handler(), Manual: developerManual, Report: reportSource{n},
 	})
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()

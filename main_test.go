@@ -80,6 +80,8 @@ func TestImportRules(t *testing.T) {
 		// ops (metrics, series) and alert (rules, engine) see the rest only
 		// through what main hands them: they import platform alone.
 		{"ops", regexp.MustCompile(`^lijiang/(gateway|portal|audit|raftstore|web|alert)(/|$)`), nil, nil},
+		// report reads the state and the audit store: platform and audit only.
+		{"report", regexp.MustCompile(`^lijiang/(gateway|portal|raftstore|web|ops|alert)(/|$)|^github\.com/labstack/echo|^github\.com/hashicorp/raft`), nil, nil},
 		{"alert", regexp.MustCompile(`^lijiang/(gateway|portal|audit|raftstore|web|ops)(/|$)|^github\.com/labstack/echo|^github\.com/hashicorp/raft`), nil, nil},
 	}
 	for _, r := range rules {

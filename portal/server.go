@@ -99,6 +99,9 @@ type Config struct {
 	PublicURL, SandboxPublicURL string
 	// Series answers GET /series (metrics.go); nil answers it 503.
 	Series SeriesSource
+	// Report makes the self-check report of GET /report (report.go); nil
+	// answers it 503.
+	Report ReportSource
 	// Metrics serves the Prometheus text of GET /metrics (metrics.go);
 	// nil answers it 503.
 	Metrics http.Handler
