@@ -42,14 +42,14 @@ const (
 
 // The demo applicant's fixed values.
 const (
-	DemoRedirectURI  = "https://app.example.com/callback"
-	demoAgreement    = "2026-01"
-	demoDeveloper    = "developer@demo.example.com"
-	demoApplicant    = "桂林漓江数字科技有限公司（演示）"
+	DemoRedirectURI = "https://app.example.com/callback"
+	demoAgreement   = "2026-01"
+	demoDeveloper   = "developer@demo.example.com"
+	demoApplicant   = "桂林漓江数字科技有限公司（演示）"
 	// demoWaiting is a second applicant whose production request waits
 	// for a reviewer, so that the console's review queue has something to
 	// decide.
-	demoWaiting = "阳朔山水支付服务有限公司（演示，待审核）"
+	demoWaiting      = "阳朔山水支付服务有限公司（演示，待审核）"
 	demoCredValidity = 300 * 24 * time.Hour
 )
 
