@@ -321,7 +321,11 @@ func (s *Server) startSession(c echo.Context, kind, principalID string, step int
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: cookie, Value: sessionCookieValue(token, res.Index), Path: path, Expires: expires, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	if m, ok := body.(adminMe); ok {
+	switch m := body.(type) {
+	case adminMe:
+		m.ExpiresAt, m.IdleSeconds = expires.UTC(), int64(s.cfg.SessionIdle.Seconds())
+		body = m
+	case developerJSON:
 		m.ExpiresAt, m.IdleSeconds = expires.UTC(), int64(s.cfg.SessionIdle.Seconds())
 		body = m
 	}
@@ -631,6 +635,9 @@ type developerJSON struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
 	Name  string `json:"name"`
+	// The session's ends, on login and GET /me (not on signup), as adminMe's.
+	ExpiresAt   time.Time `json:"session_expires_at,omitzero" doc:"when the session ends regardless of use (login and /me only)"`
+	IdleSeconds int64     `json:"session_idle_seconds,omitempty" doc:"the session ends after this many seconds without a request (login and /me only)"`
 }
 
 func (s *Server) developerSignup(c echo.Context) error {
@@ -700,5 +707,7 @@ func (s *Server) developerMe(c echo.Context) error {
 	if !ok {
 		return errUnauthenticated
 	}
-	return c.JSON(http.StatusOK, developerJSON{ID: d.ID, Email: d.Email, Name: d.Name})
+	sess, _ := s.store.Registry().Auth.Session(principalOf(c).SessionID)
+	return c.JSON(http.StatusOK, developerJSON{ID: d.ID, Email: d.Email, Name: d.Name, ExpiresAt: sess.Expires.UTC(),
+		IdleSeconds: int64(s.cfg.SessionIdle.Seconds())})
 }

@@ -194,13 +194,24 @@ func TestDeveloperAccounts(t *testing.T) {
 	mustStatus(t, c.do("GET", "/me", nil), 401)
 	mustStatus(t, c.do("POST", "/signup", map[string]string{"email": "Ann@Example.com", "name": "Ann", "password": "short"}), 400)
 	mustStatus(t, c.do("POST", "/signup", map[string]string{"email": "not-an-email", "name": "Ann", "password": "long-enough-pass-1"}), 400)
-	mustStatus(t, c.do("POST", "/signup", map[string]string{"email": "Ann@Example.com", "name": "Ann", "password": "long-enough-pass-1"}), 201)
+	su := mustStatus(t, c.do("POST", "/signup", map[string]string{"email": "Ann@Example.com", "name": "Ann", "password": "long-enough-pass-1"}), 201).Map(t)
+	if _, ok := su["session_idle_seconds"]; ok {
+		t.Fatalf("signup starts no session but answers %v", su)
+	}
 	mustStatus(t, c.do("POST", "/signup", map[string]string{"email": "ann@example.com", "name": "Ann", "password": "long-enough-pass-1"}), 409)
 	mustStatus(t, c.do("POST", "/login", map[string]string{"email": "ann@example.com", "password": "wrong-pass-1"}), 401)
-	mustStatus(t, c.do("POST", "/login", map[string]string{"email": "ANN@example.com", "password": "long-enough-pass-1"}), 200)
+	in := mustStatus(t, c.do("POST", "/login", map[string]string{"email": "ANN@example.com", "password": "long-enough-pass-1"}), 200).Map(t)
 	me := mustStatus(t, c.do("GET", "/me", nil), 200).Map(t)
 	if me["email"] != "ann@example.com" {
 		t.Fatalf("me %v", me)
+	}
+	// Login and /me tell the portal when the session ends, so that it can
+	// warn before the idle timeout (as the admin /me does).
+	idle := env.server.cfg.SessionIdle.Seconds()
+	for _, m := range []map[string]any{in, me} {
+		if m["session_idle_seconds"] != idle || m["session_expires_at"] == nil || m["session_expires_at"] == "" {
+			t.Fatalf("session fields %v (idle %v)", m, idle)
+		}
 	}
 	// A developer session is no admin session.
 	admin := env.newClient(env.AdminURL, env.adminSrv)
