@@ -22,7 +22,7 @@ func TestPortalPage(t *testing.T) {
 		w.Body.String() != page {
 		t.Fatalf("portal: %d %v", w.Code, w.Header())
 	}
-	for path, code := range map[string]int{"/ui/portal/app.js": 200, "/ui/portal/pages/manual.js": 200, "/ui/portal/index.html": 404, "/ui/admin/routes.js": 404} {
+	for path, code := range map[string]int{"/ui/portal/app.js": 200, "/ui/portal/pages/manual.js": 200, "/ui/js/idle.js": 200, "/ui/portal/index.html": 404, "/ui/admin/routes.js": 404} {
 		w := httptest.NewRecorder()
 		Assets(false).ServeHTTP(w, httptest.NewRequest("GET", path, nil))
 		if w.Code != code {

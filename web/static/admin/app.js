@@ -5,7 +5,8 @@
 
 import { h, clear } from '../js/dom.js';
 import { t, register, setLang, lang, onLangChange, label, fmtTime } from '../js/i18n.js';
-import { api, describe, lastRequestAt, onUnauthenticated } from '../js/api.js';
+import { api, describe, onUnauthenticated } from '../js/api.js';
+import { watchIdle } from '../js/idle.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as loginPage from './pages/login.js';
@@ -17,13 +18,7 @@ const app = document.getElementById('app');
 let me = null; // GET /me
 let main = null;
 let cleanup = null;
-let idleTimer = null;
-let idleDialog = null;
-
-// The server records use at most once a minute, so its idle clock may have
-// started up to a minute before our last request: end (and warn) early.
-const IDLE_SLACK_MS = 60 * 1000;
-const IDLE_WARN_MS = 2 * 60 * 1000;
+let stopIdleWatch = null;
 
 function allowed() {
   return me ? routes.filter((r) => r.roles.includes(me.role)) : [];
@@ -111,53 +106,25 @@ async function logout() {
   showLogin(t('session.loggedOut'), 'ok');
 }
 
-// ---- idle timeout ---------------------------------------------------------
+// ---- idle timeout (js/idle.js) ---------------------------------------------
 
 function startIdle() {
   stopIdle();
-  idleTimer = setInterval(checkIdle, 1000);
+  stopIdleWatch = watchIdle({
+    session: () => me,
+    stay: async () => { me = { ...me, ...(await api.get('/me')) }; },
+    logout,
+    expired: () => showLogin(t('session.expired')),
+    idleEnded: () => {
+      api.post('/logout').catch(() => {});
+      showLogin(t('session.idleEnded'));
+    },
+  });
 }
 
 function stopIdle() {
-  if (idleTimer) clearInterval(idleTimer);
-  idleTimer = null;
-  if (idleDialog) { idleDialog.close(); idleDialog = null; }
-}
-
-function checkIdle() {
-  if (!me) return;
-  const now = Date.now();
-  if (now >= new Date(me.session_expires_at).getTime()) { showLogin(t('session.expired')); return; }
-  const endAt = lastRequestAt() + (me.session_idle_seconds || 900) * 1000 - IDLE_SLACK_MS;
-  if (now >= endAt) {
-    api.post('/logout').catch(() => {});
-    showLogin(t('session.idleEnded'));
-    return;
-  }
-  const left = Math.ceil((endAt - now) / 1000);
-  if (endAt - now <= IDLE_WARN_MS) {
-    if (!idleDialog) idleDialog = idleWarning();
-    idleDialog.querySelector('#idle-body').textContent = t('idle.body', { seconds: left });
-  } else if (idleDialog) {
-    idleDialog.close();
-    idleDialog = null;
-  }
-}
-
-function idleWarning() {
-  const dlg = h('dialog', { class: 'dialog', role: 'alertdialog', 'aria-labelledby': 'idle-title', 'aria-describedby': 'idle-body' },
-    h('h2', { id: 'idle-title' }, t('idle.title')),
-    h('p', { id: 'idle-body' }),
-    h('div', { class: 'dialog-actions' },
-      h('button', { type: 'button', class: 'btn', onclick: logout }, t('btn.logout')),
-      h('button', { type: 'button', class: 'btn btn-primary', onclick: async () => {
-        try { me = { ...me, ...(await api.get('/me')) }; } catch { return; }
-        if (idleDialog) { idleDialog.close(); idleDialog = null; }
-      } }, t('btn.continue'))));
-  dlg.addEventListener('close', () => dlg.remove());
-  document.body.append(dlg);
-  dlg.showModal();
-  return dlg;
+  if (stopIdleWatch) stopIdleWatch();
+  stopIdleWatch = null;
 }
 
 // ---- start ----------------------------------------------------------------

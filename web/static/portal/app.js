@@ -1,12 +1,14 @@
 // The developer portal's shell (public port, /portal/): sign-in and sign-up,
 // the header (who is signed in), the menu (routes.js), the hash router
-// (#/<page>?<query>), logout and the language switch. Pages call the portal
+// (#/<page>?<query>), the idle-timeout warning (js/idle.js), logout and the
+// language switch. Pages call the portal
 // API (/portal/api/v1) only; the session is an HttpOnly cookie the pages
 // cannot read, and nothing secret is ever put in browser storage.
 
 import { h, clear } from '../js/dom.js';
-import { t, register, setLang, lang, onLangChange, label } from '../js/i18n.js';
+import { t, register, setLang, lang, onLangChange, label, fmtTime } from '../js/i18n.js';
 import { request, describe, onUnauthenticated, PORTAL_API } from '../js/api.js';
+import { watchIdle } from '../js/idle.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as signinPage from './pages/signin.js';
@@ -15,14 +17,26 @@ export const strings = {
   'zh-CN': {
     'portal.name': '开发者门户',
     'portal.signedIn': '已登录：{who}',
-    'portal.idle': '15 分钟无操作将自动退出登录',
+    'portal.ends': '登录有效期至 {time}',
+    'portal.idle': '（{minutes} 分钟无操作将自动退出登录）',
+    'portal.idleTitle': '即将因长时间未操作而退出登录',
+    'portal.idleBody': '为保护账户安全，您将在 {seconds} 秒后自动退出登录。如需继续使用，请点击“继续使用”。',
+    'portal.idleStay': '继续使用',
+    'portal.idleEnded': '由于长时间未操作，您已自动退出登录。请重新登录。',
+    'portal.expired': '您的登录已到期。请重新登录。',
     'portal.manualPublic': '无需登录即可阅读开发者手册',
     'portal.backToSignin': '返回登录',
   },
   en: {
     'portal.name': 'Developer portal',
     'portal.signedIn': 'Signed in as {who}',
-    'portal.idle': 'You are signed out after 15 minutes without activity',
+    'portal.ends': 'Signed in until {time}',
+    'portal.idle': '(or after {minutes} minutes without activity)',
+    'portal.idleTitle': 'You are about to be signed out',
+    'portal.idleBody': 'For your account\'s safety you will be signed out in {seconds} seconds. Choose "Stay signed in" to continue.',
+    'portal.idleStay': 'Stay signed in',
+    'portal.idleEnded': 'You were signed out after a period without activity. Please sign in again.',
+    'portal.expired': 'Your sign-in has expired. Please sign in again.',
     'portal.manualPublic': 'Read the developer manual without signing in',
     'portal.backToSignin': 'Back to sign-in',
   },
@@ -44,9 +58,10 @@ export const api = {
 const PUBLIC = ['manual'];
 
 const app = document.getElementById('app');
-let me = null; // GET /me: id, email, name
+let me = null; // GET /me: id, email, name, session_expires_at, session_idle_seconds
 let main = null;
 let cleanup = null;
+let stopIdleWatch = null;
 
 function langButton() {
   return h('button', { type: 'button', class: 'btn btn-ghost lang', lang: lang() === 'en' ? 'zh-CN' : 'en', 'aria-label': t('lang.switchLabel'),
@@ -69,12 +84,17 @@ function go(hash) { location.hash = hash; }
 // showSignin draws the sign-in and sign-up forms, with message (why).
 function showSignin(message, kind = 'info') {
   me = null;
+  stopIdle();
   runCleanup();
   clear(app);
   main = h('main', { id: 'main', class: 'login-main' });
   app.append(h('div', { class: 'login-top' }, langButton()), main);
   document.title = t('signin.title') + ' · ' + t('portal.name');
-  if (PUBLIC.includes(parseHash().id)) { showPublic(); return; }
+  if (PUBLIC.includes(parseHash().id)) {
+    // Signed out on a public page (idle, logout): the sign-in and why.
+    if (!message) { showPublic(); return; }
+    history.replaceState(null, '', '#/');
+  }
   signinPage.render({ root: main, api, message, kind, onSignedIn: (m) => { me = m; showShell(); } });
 }
 
@@ -102,13 +122,15 @@ function showShell() {
     brand(),
     h('div', { class: 'who', 'data-testid': 'who' },
       h('div', { class: 'who-line' }, h('span', { class: 'who-name' }, t('portal.signedIn', { who }))),
-      h('div', { class: 'who-ends' }, t('portal.idle'))),
+      h('div', { class: 'who-ends' }, me.session_expires_at ? t('portal.ends', { time: fmtTime(new Date(me.session_expires_at)) }) + ' ' : '',
+        t('portal.idle', { minutes: Math.round((me.session_idle_seconds || 900) / 60) }))),
     h('div', { class: 'top-actions' }, langButton(),
       h('button', { type: 'button', class: 'btn btn-ghost', onclick: logout }, t('btn.logout'))));
   const nav = h('nav', { class: 'sidenav', 'aria-label': t('nav.label') },
     h('ul', {}, routes.map((r) => h('li', {}, h('a', { href: '#/' + r.id, 'data-page': r.id }, label(r.label))))));
   main = h('main', { id: 'main', class: 'content', tabindex: '-1' });
   app.append(header, h('div', { class: 'layout' }, nav, main));
+  startIdle();
   route();
 }
 
@@ -147,6 +169,30 @@ function runCleanup() {
 async function logout() {
   try { await api.post('/logout'); } catch { /* already over */ }
   showSignin(t('session.loggedOut'), 'ok');
+}
+
+// ---- idle timeout (js/idle.js, as the console's) ---------------------------
+
+function startIdle() {
+  stopIdle();
+  stopIdleWatch = watchIdle({
+    session: () => me,
+    // GET /me is a request of the user's own (no LJ-Background): it counts
+    // as use of the session, here and on the server.
+    stay: async () => { me = { ...me, ...(await api.get('/me')) }; },
+    logout,
+    expired: () => showSignin(t('portal.expired')),
+    idleEnded: () => {
+      api.post('/logout').catch(() => {});
+      showSignin(t('portal.idleEnded'));
+    },
+    keys: { title: 'portal.idleTitle', body: 'portal.idleBody', stay: 'portal.idleStay' },
+  });
+}
+
+function stopIdle() {
+  if (stopIdleWatch) stopIdleWatch();
+  stopIdleWatch = null;
 }
 
 window.addEventListener('hashchange', route);
