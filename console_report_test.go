@@ -17,7 +17,7 @@ import (
 // holds) and the JSON; switches to English (the same report, not
 // made again) and a narrow screen. Each generation (the page, the two
 // downloads) is one report.generated event of the auditor in the chain.
-// Screenshots report, report-downloaded, report-en, report-narrow.
+// Screenshots report-page, report-downloaded, report-en, report-narrow.
 func TestConsoleReport(t *testing.T) {
 	needBrowser(t)
 	n := startConsoleNode(t)

@@ -47,7 +47,7 @@ await run('report', async ({ page, shot: rawShot, problems }) => {
   await page.locator('tr[data-check="demo.mode"][data-result="fail"]').waitFor();
   await page.locator('tr[data-check="tls"][data-result="pass"]').waitFor();
   await page.getByTestId('rep-review').getByText('demo-auditor').first().waitFor();
-  await shot('report');
+  await shot('page');
 
   // Filter: the met ones only, then all again.
   const met = Number(await page.locator('.rep-stat-met .stat-value').innerText());
@@ -65,7 +65,7 @@ await run('report', async ({ page, shot: rawShot, problems }) => {
   if (!/^lijiang-report-.+\.html$/.test(dl.suggestedFilename())) throw new Error(`file name ${dl.suggestedFilename()}`);
   const html = readFileSync(await dl.path(), 'utf8');
   if (!html.includes('R-10.4') || !/<html/i.test(html)) throw new Error(`the HTML report (${html.length} bytes) lacks R-10.4`);
-  await shot('report-downloaded');
+  await shot('downloaded');
 
   // And the JSON.
   await page.getByRole('button', { name: '下载 JSON' }).click();
@@ -79,11 +79,11 @@ await run('report', async ({ page, shot: rawShot, problems }) => {
   await page.getByRole('heading', { name: 'Self-check report', level: 1 }).waitFor();
   await page.getByTestId('red-line').filter({ hasText: 'Red line' }).waitFor();
   if (await rows.count() !== 42) throw new Error(`${await rows.count()} R-id rows in English`);
-  await shot('report-en');
+  await shot('en');
 
   // Narrow: the tables become cards.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByTestId('red-line').waitFor();
-  await shot('report-narrow');
+  await shot('narrow');
   dropReportAnswer(problems);
 });

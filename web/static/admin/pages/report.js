@@ -62,6 +62,7 @@ export const strings = {
     'rep.status.partly': '部分满足',
     'rep.status.not_met': '未满足',
     'rep.status.organisational': '组织管理（由银行落实）',
+    'rep.status.org': '组织管理',
     'rep.result.pass': '通过',
     'rep.result.warn': '需注意',
     'rep.result.fail': '不通过',
@@ -89,6 +90,7 @@ export const strings = {
     'rep.col.status': '状态',
     'rep.col.tests': '测试',
     'rep.tests': '{n} 个测试',
+    'rep.test1': '1 个测试',
     'rep.noTests': '无',
     // access review
     'rep.review.title': '访问权限复核',
@@ -116,6 +118,7 @@ export const strings = {
     'rep.col.lastUse': '最近使用',
     'rep.col.creds': '有效凭证',
     'rep.col.appGrants': '授权',
+    'rep.grantsN': '{n} 项（A2 级 {a2} 项）',
     'rep.col.api': 'API',
     'rep.col.level': '等级',
     'rep.col.grantedBy': '授权人',
@@ -192,6 +195,7 @@ export const strings = {
     'rep.status.partly': 'Partly',
     'rep.status.not_met': 'Not met',
     'rep.status.organisational': 'Organisational (the bank\'s)',
+    'rep.status.org': 'Organisational',
     'rep.result.pass': 'Pass',
     'rep.result.warn': 'Warning',
     'rep.result.fail': 'Fail',
@@ -217,6 +221,7 @@ export const strings = {
     'rep.col.status': 'Status',
     'rep.col.tests': 'Tests',
     'rep.tests': '{n} tests',
+    'rep.test1': '1 test',
     'rep.noTests': 'none',
     'rep.review.title': 'Access reviews',
     'rep.review.users': 'Admin users',
@@ -243,6 +248,7 @@ export const strings = {
     'rep.col.lastUse': 'Last use',
     'rep.col.creds': 'Active credentials',
     'rep.col.appGrants': 'Grants',
+    'rep.grantsN': '{n} ({a2} A2)',
     'rep.col.api': 'API',
     'rep.col.level': 'Level',
     'rep.col.grantedBy': 'Granted by',
@@ -279,6 +285,10 @@ export const strings = {
   },
 };
 
+// apiNames maps API ids to their names (from GET /apis), when readable.
+const apiNames = new Map();
+const apiName = (id) => (apiNames.has(id) ? apiNames.get(id) + ' (' + id + ')' : id);
+
 // last is the last report this user made, kept so that switching the
 // language does not make (and record) another one.
 let last = null;
@@ -292,7 +302,13 @@ function fmtBytes(n) {
 const secs = (start) => fmtNumber((Date.now() - start) / 1000, 1);
 const when = (v) => (v ? fmtTime(v, { dateStyle: 'medium', timeStyle: 'short' }) : t('rep.never'));
 const list = (items) => h('ul', { class: 'plain-list rep-evidence' }, items.map((x) => h('li', {}, x)));
-const topOf = (m, n = 3) => Object.entries(m || {}).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => k + ' ' + fmtNumber(v, 0));
+const topOf = (m, n = 3, name = (k) => k) => Object.entries(m || {}).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => name(k) + ' ' + fmtNumber(v, 0));
+
+// cell is a table cell with its column's name shown before the content
+// on a narrow screen only, where .table-stack hides the header row.
+function cell(key, cls, ...content) {
+  return h('td', { class: cls }, h('span', { class: 'rep-cell-label', 'aria-hidden': 'true' }, t(key)), ...content);
+}
 
 function stat(name, value, cls) {
   return h('div', { class: 'stat' + (cls ? ' ' + cls : '') }, h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-name' }, name));
@@ -304,7 +320,7 @@ function table(cls, heads, rows) {
     h('tbody', {}, rows)));
 }
 
-export function render({ root, me, describe }) {
+export function render({ root, me, api, describe }) {
   const timers = [];
   const urls = [];
   const who = me.id || me.username;
@@ -316,8 +332,14 @@ export function render({ root, me, describe }) {
     h('p', { class: 'alert alert-info small', 'data-testid': 'rep-recorded' }, t('rep.recorded')));
   const progress = h('div', { class: 'audit-progress', hidden: true, role: 'status', 'aria-live': 'polite' },
     h('progress', { 'aria-label': t('rep.title') }), h('span', { class: 'small' }));
+  const redBox = h('div', {});
   const body = h('div', { 'data-testid': 'report' });
-  root.append(progress, downloadCard(), body);
+  root.append(progress, redBox, downloadCard(), body);
+  // API names for the ids the report gives, when the catalogue is readable.
+  api.get('/apis?limit=500', { background: true }).then((res) => {
+    for (const a of res.items || []) apiNames.set(a.id, a.name || a.path);
+    if (last && last.who === who && !regen.disabled) show(last.rep);
+  }).catch(() => { /* ids only */ });
 
   if (last && last.who === who) show(last.rep);
   else load();
@@ -350,10 +372,11 @@ export function render({ root, me, describe }) {
 
   function show(rep) {
     clear(body);
+    clear(redBox);
     const demoCheck = (rep.checks || []).find((c) => c.id === 'demo.mode');
     const red = (rep.summary && rep.summary.red_lines && rep.summary.red_lines.length) || rep.settings.demo || rep.settings.kek_source === 'dev';
     if (red) {
-      body.append(h('section', { class: 'alert alert-error rep-redline', role: 'alert', 'data-testid': 'red-line' },
+      redBox.append(h('section', { class: 'alert alert-error rep-redline', role: 'alert', 'data-testid': 'red-line' },
         h('p', { class: 'rep-redline-title' }, h('span', { 'aria-hidden': 'true' }, '⚠ '), t('rep.red.title')),
         h('p', {}, t('rep.red.body')),
         demoCheck && demoCheck.evidence.length ? list(demoCheck.evidence) : null,
@@ -395,9 +418,9 @@ export function render({ root, me, describe }) {
       h('td', { class: 'nowrap' }, h('span', { class: 'badge ' + (RESULT_BADGE[c.result] || '') }, t('rep.result.' + c.result)),
         c.red_line ? h('span', { class: 'badge badge-danger rep-mark' }, t('rep.redLineMark')) : null),
       h('td', {}, h('strong', {}, lang() === 'en' ? c.title : (c.title_zh || c.title)), h('div', { class: 'mono small muted' }, c.id)),
-      h('td', { class: 'wide small' }, list(c.evidence || [])),
-      h('td', { class: 'wide small' }, c.action || h('span', { class: 'muted' }, t('rep.noAction'))),
-      h('td', { class: 'small mono' }, (c.requirements || []).join(', '))));
+      cell('rep.col.evidence', 'wide small rep-ev', list(c.evidence || [])),
+      cell('rep.col.action', 'wide small rep-act', c.action || h('span', { class: 'muted' }, t('rep.noAction'))),
+      cell('rep.col.reqs', 'small mono', (c.requirements || []).join(', '))));
     return h('section', { class: 'card', 'aria-labelledby': 'rep-checks' },
       h('h2', { id: 'rep-checks' }, t('rep.checks.title')),
       h('p', { class: 'small muted' }, t('rep.checks.intro'), ' ', t('rep.serverText')),
@@ -411,7 +434,7 @@ export function render({ root, me, describe }) {
     const sel = h('select', { id: 'rep-filter', name: 'status' },
       h('option', { value: '' }, t('rep.reqs.all', { n: reqs.length })),
       STATUSES.map((st) => h('option', { value: st }, t('rep.reqs.option', { status: t('rep.status.' + st), n: by[st] || 0 }))));
-    const shown = h('span', { class: 'small muted', role: 'status' });
+    const shown = h('span', { class: 'small muted rep-shown', role: 'status' });
     const out = h('div', { 'data-testid': 'rep-requirements' });
     const draw = () => {
       const rows = reqs.filter((q) => !sel.value || q.status === sel.value);
@@ -422,12 +445,12 @@ export function render({ root, me, describe }) {
         rows.map((q) => h('tr', { 'data-rid': q.id, 'data-status': q.status },
           h('th', { scope: 'row', class: 'mono nowrap' }, q.id),
           h('td', { class: 'wide small' }, q.requirement),
-          h('td', { class: 'nowrap' }, h('span', { class: 'badge ' + (STATUS_BADGE[q.status] || '') }, t('rep.status.' + q.status))),
-          h('td', { class: 'wide small' }, list(q.evidence || [])),
-          h('td', { class: 'small' }, q.tests && q.tests.length
-            ? h('details', {}, h('summary', {}, t('rep.tests', { n: q.tests.length })), h('ul', { class: 'plain-list mono' }, q.tests.map((x) => h('li', {}, x))))
+          h('td', { class: 'nowrap' }, h('span', { class: 'badge ' + (STATUS_BADGE[q.status] || '') }, t(q.status === 'organisational' ? 'rep.status.org' : 'rep.status.' + q.status))),
+          cell('rep.col.evidence', 'wide small rep-ev', list(q.evidence || [])),
+          cell('rep.col.tests', 'small', q.tests && q.tests.length
+            ? h('details', {}, h('summary', {}, t(q.tests.length === 1 ? 'rep.test1' : 'rep.tests', { n: q.tests.length })), h('ul', { class: 'plain-list mono' }, q.tests.map((x) => h('li', {}, x))))
             : h('span', { class: 'muted' }, t('rep.noTests'))),
-          h('td', { class: 'wide small' }, q.action || h('span', { class: 'muted' }, t('rep.noAction')))))));
+          cell('rep.col.action', 'wide small rep-act', q.action || h('span', { class: 'muted' }, t('rep.noAction')))))));
     };
     sel.addEventListener('change', draw);
     draw();
@@ -445,8 +468,8 @@ export function render({ root, me, describe }) {
     const expired = ar.apps_with_expired_credentials || [];
     const exited = ar.exited_applicants_with_active_access || [];
     const grantRows = (gs) => gs.map((g) => h('tr', {},
-      h('td', { class: 'mono small' }, g.app_id), h('td', { class: 'mono small' }, g.api_id), h('td', { class: 'nowrap' }, g.level),
-      h('td', { class: 'mono small' }, g.granted_by), h('td', { class: 'nowrap small' }, when(g.granted)), h('td', { class: 'nowrap small' }, when(g.last_use))));
+      h('td', { class: 'mono small' }, g.app_id), cell('rep.col.api', 'small', apiName(g.api_id)), cell('rep.col.level', 'nowrap', g.level),
+      cell('rep.col.grantedBy', 'mono small', g.granted_by), cell('rep.col.granted', 'nowrap small', when(g.granted)), cell('rep.col.lastUse', 'nowrap small', when(g.last_use))));
     const grantHeads = ['rep.col.app', 'rep.col.api', 'rep.col.level', 'rep.col.grantedBy', 'rep.col.granted', 'rep.col.lastUse'];
     return h('section', { class: 'card', 'aria-labelledby': 'rep-review', 'data-testid': 'rep-review' },
       h('h2', { id: 'rep-review' }, t('rep.review.title')),
@@ -454,12 +477,12 @@ export function render({ root, me, describe }) {
       users.length ? table('rep-users', ['rep.col.user', 'rep.col.role', 'rep.col.userStatus', 'rep.col.lastLogin', 'rep.col.mfa', 'rep.col.failed', 'rep.col.sessions'],
         users.map((u) => h('tr', {},
           h('th', { scope: 'row' }, u.username, h('div', { class: 'mono small muted' }, u.id)),
-          h('td', { class: 'nowrap' }, u.role),
-          h('td', { class: 'nowrap' }, u.status, u.locked ? h('span', { class: 'badge badge-danger rep-mark' }, t('rep.locked')) : null),
-          h('td', { class: 'nowrap small' }, when(u.last_login)),
-          h('td', { class: 'nowrap' }, h('span', { class: 'badge ' + (u.second_factor ? 'badge-ok' : 'badge-danger') }, t(u.second_factor ? 'rep.yes' : 'rep.no'))),
-          h('td', { class: 'nowrap' }, fmtNumber(u.failed_logins, 0)),
-          h('td', { class: 'nowrap' }, fmtNumber(u.open_sessions, 0)))))
+          cell('rep.col.role', 'nowrap', t('role.' + u.role) === 'role.' + u.role ? u.role : t('role.' + u.role)),
+          cell('rep.col.userStatus', 'nowrap', u.status, u.locked ? h('span', { class: 'badge badge-danger rep-mark' }, t('rep.locked')) : null),
+          cell('rep.col.lastLogin', 'nowrap small', when(u.last_login)),
+          cell('rep.col.mfa', 'nowrap', h('span', { class: 'badge ' + (u.second_factor ? 'badge-ok' : 'badge-danger') }, t(u.second_factor ? 'rep.yes' : 'rep.no'))),
+          cell('rep.col.failed', 'nowrap', fmtNumber(u.failed_logins, 0)),
+          cell('rep.col.sessions', 'nowrap', fmtNumber(u.open_sessions, 0)))))
         : h('p', { class: 'empty' }, t('rep.review.noUsers')),
       h('h3', {}, t('rep.review.apps')),
       h('p', { class: 'small muted' }, t('rep.review.grants', { n: ar.grants || 0, a2: ar.a2_grants || 0 }), ar.last_use_note ? ' ' + ar.last_use_note : ''),
@@ -467,11 +490,14 @@ export function render({ root, me, describe }) {
         apps.map((a) => h('tr', {},
           h('th', { scope: 'row', class: 'mono small' }, a.app_id),
           h('td', { class: 'small' }, h('span', { class: 'mono' }, a.applicant_id), ' · ', a.applicant_status),
-          h('td', { class: 'nowrap' }, a.env),
-          h('td', { class: 'nowrap' }, a.status),
-          h('td', { class: 'nowrap small' }, when(a.last_use)),
-          h('td', { class: 'nowrap' }, fmtNumber(a.active_credentials, 0)),
-          h('td', { class: 'small' }, (a.grants || []).length ? (a.grants || []).map((g) => g.api_id + ' (' + g.level + ')').join(', ') : t('rep.none')))))
+          cell('rep.col.env', 'nowrap', a.env),
+          cell('rep.col.userStatus', 'nowrap', a.status),
+          cell('rep.col.lastUse', 'nowrap small', when(a.last_use)),
+          cell('rep.col.creds', 'nowrap', fmtNumber(a.active_credentials, 0)),
+          cell('rep.col.appGrants', 'small', (a.grants || []).length
+            ? h('details', {}, h('summary', {}, t('rep.grantsN', { n: a.grants.length, a2: a.grants.filter((g) => g.level === 'A2').length })),
+              h('ul', { class: 'plain-list' }, a.grants.map((g) => h('li', {}, apiName(g.api_id) + ' · ' + g.level))))
+            : t('rep.none')))))
         : h('p', { class: 'empty' }, t('rep.review.noApps')),
       h('h3', {}, t('rep.review.unused')),
       unused.length ? table('rep-unused', grantHeads, grantRows(unused)) : h('p', { class: 'small muted' }, t('rep.review.unusedNone')),
@@ -485,12 +511,12 @@ export function render({ root, me, describe }) {
     const periods = (ps) => table('rep-figures', ['rep.col.period', 'rep.col.calls', 'rep.col.ok', 'rep.col.rate', 'rep.col.top', 'rep.col.refusals', 'rep.col.controls'],
       ps.map((p) => h('tr', {},
         h('th', { scope: 'row', class: 'mono nowrap' }, p.period),
-        h('td', { class: 'nowrap' }, fmtNumber(p.calls, 0)),
-        h('td', { class: 'nowrap' }, fmtNumber(p.succeeded, 0)),
-        h('td', { class: 'nowrap' }, fmtNumber(p.success_rate * 100, 1) + '%'),
-        h('td', { class: 'small' }, list([...topOf(p.by_applicant, 2), ...topOf(p.by_app, 2), ...topOf(p.by_api, 3)])),
-        h('td', { class: 'small mono' }, topOf(p.refusals_by_code, 5).join(', ') || t('rep.none')),
-        h('td', { class: 'small mono' }, [...topOf(p.limit_actions, 3), ...topOf(p.risk_actions, 3)].join(', ') || t('rep.none')))));
+        cell('rep.col.calls', 'nowrap', fmtNumber(p.calls, 0)),
+        cell('rep.col.ok', 'nowrap', fmtNumber(p.succeeded, 0)),
+        cell('rep.col.rate', 'nowrap', fmtNumber(p.success_rate * 100, 1) + '%'),
+        cell('rep.col.top', 'small', list([...topOf(p.by_applicant, 2), ...topOf(p.by_app, 2), ...topOf(p.by_api, 3, (id) => apiNames.get(id) || id)])),
+        cell('rep.col.refusals', 'small mono', topOf(p.refusals_by_code, 5).join(', ') || t('rep.none')),
+        cell('rep.col.controls', 'small mono', [...topOf(p.limit_actions, 3), ...topOf(p.risk_actions, 3)].join(', ') || t('rep.none')))));
     const daily = f.daily || [];
     const monthly = f.monthly || [];
     return h('section', { class: 'card', 'aria-labelledby': 'rep-fig', 'data-testid': 'rep-figures' },
