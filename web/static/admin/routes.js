@@ -13,6 +13,7 @@ export const routes = [
   { id: 'operations', label: { 'zh-CN': '运行控制', en: 'Operations' }, roles: ['admin', 'operator', 'reviewer', 'auditor'], load: () => import('./pages/operations.js') },
   { id: 'catalogue', label: { 'zh-CN': 'API 目录', en: 'API catalogue' }, roles: ['admin', 'operator', 'reviewer', 'auditor'], load: () => import('./pages/catalogue.js') },
   { id: 'audit', label: { 'zh-CN': '审计', en: 'Audit' }, roles: ['admin', 'auditor'], load: () => import('./pages/audit.js') },
+  { id: 'report', label: { 'zh-CN': '自检报告', en: 'Self-check report' }, roles: ['admin', 'auditor'], load: () => import('./pages/report.js') },
   { id: 'cluster', label: { 'zh-CN': '集群', en: 'Cluster' }, roles: ['admin', 'operator', 'auditor'], load: () => import('./pages/cluster.js') },
   { id: 'keys', label: { 'zh-CN': '平台密钥', en: 'Platform keys' }, roles: ['admin', 'operator', 'auditor'], load: () => import('./pages/keys.js') },
   { id: 'users', label: { 'zh-CN': '管理员', en: 'Admin users' }, roles: ['admin', 'auditor'], load: () => import('./pages/users.js') },
