@@ -83,6 +83,7 @@ func (s *Server) selfCheckReport(c echo.Context) error {
 		h.Set("Content-Security-Policy", ReportCSP)
 		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
 		return c.Blob(http.StatusOK, "text/html; charset=utf-8", body)
 	}
 	h.Set("Content-Disposition", `inline; filename="`+name+`"`)
