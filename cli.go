@@ -685,6 +685,9 @@ func loadKeyring(cfg Config, demoFallback bool) (*seal.Keyring, error) {
 		}
 		slog.Warn("DEMO MODE: secrets are sealed with a development key-encryption key stored in the data directory (" + path + "). NEVER use --demo in production: pass --" + flagKEKFile + " with a key kept outside the data directory.")
 	default:
+		if dev := filepath.Join(cfg.DataDir, platform.DevKEKFile); fileExists(dev) {
+			return nil, fmt.Errorf("no key-encryption key: %s is a demo node's data directory; pass --%s %s", cfg.DataDir, flagKEKFile, dev)
+		}
 		return nil, fmt.Errorf("no key-encryption key: pass --%s FILE (32 bytes; make one with 'lijiang kek generate --out FILE') or set %s; for a demo, use --%s", flagKEKFile, envKEK, flagDemo)
 	}
 	var older []*seal.KEK
@@ -700,4 +703,10 @@ func loadKeyring(cfg Config, demoFallback bool) (*seal.Keyring, error) {
 		return nil, fmt.Errorf("key-encryption keys: %w", err)
 	}
 	return kr, nil
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }
