@@ -257,7 +257,7 @@ func (s *Store) ListApplicantDocuments(applicantID string, limit, offset int) ([
 		if err := db.QueryRow(`SELECT COUNT(*) FROM applicant_documents WHERE applicant_id = ?`, applicantID).Scan(&total); err != nil {
 			return err
 		}
-		return queryRows(db, `SELECT `+docColumns+` FROM applicant_documents WHERE applicant_id = ? ORDER BY uploaded_ms, id LIMIT ? OFFSET ?`,
+		return queryRows(db, `SELECT `+docColumns+` FROM applicant_documents WHERE applicant_id = ? ORDER BY uploaded_ms, rowid LIMIT ? OFFSET ?`,
 			[]any{applicantID, limit, offset}, func(row rowScanner) error {
 				d, err := scanDocument(row)
 				out = append(out, d)
