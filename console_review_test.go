@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 	"lijiang/platform/sandbox"
 	"lijiang/portal"
 )
+
+// reviewDocPDF is the applicant's document the reviewer downloads.
+const reviewDocPDF = "%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 // TestConsoleReviewerApprovesProductionRequest: the demo developer
 // registers a second applicant and asks for production (portal API); the
@@ -81,6 +85,9 @@ func TestConsoleReviewerApprovesProductionRequest(t *testing.T) {
 	var req platform.ProductionRequest
 	call(dev, "POST", pbase+"/applicants/"+reg.Applicant.ID+"/production-requests", map[string]any{"api_ids": asked,
 		"agreement_version": agreement.Version, "note": "余额展示功能上线"}, &req, http.StatusCreated)
+	// The applicant's authorisation letter, for the reviewer to read.
+	call(dev, "POST", pbase+"/applicants/"+reg.Applicant.ID+"/documents", map[string]any{"kind": platform.DocumentAuthorisationLetter,
+		"file_name": "授权书.pdf", "media_type": platform.MediaPDF, "content": base64.StdEncoding.EncodeToString([]byte(reviewDocPDF))}, nil, http.StatusCreated)
 
 	// A second reviewer, for the second person's step.
 	type newUser struct {
@@ -105,7 +112,7 @@ func TestConsoleReviewerApprovesProductionRequest(t *testing.T) {
 	second, secondEnv := userEnv("second-reviewer", "复核审核员", platform.RoleReviewer, "LJ_SECOND")
 	_, adminEnv := userEnv("review-admin", "审核观察管理员", platform.RoleAdmin, "LJ_ADMIN2")
 
-	env := append(n.loginEnv(t, platform.RoleReviewer, true), "LJ_REQUEST_ID="+req.ID, "LJ_APPLICANT="+name)
+	env := append(n.loginEnv(t, platform.RoleReviewer, true), "LJ_REQUEST_ID="+req.ID, "LJ_APPLICANT="+name, "LJ_DOC_PDF="+reviewDocPDF)
 	env = append(append(env, secondEnv...), adminEnv...)
 	var prodApp, proposal string
 	runFlow(t, n, "reviewer-approve", env, func(step, data string) error {

@@ -27,7 +27,7 @@ var ErrorCodes = []ErrorCode{
 	{CodeNotFound, []int{http.StatusNotFound}, "No such resource or route, or one the caller may not see.", "Check the id and path."},
 	{CodeMethodNotAllowed, []int{http.StatusMethodNotAllowed}, "The path exists but does not take this method.", "Use a method the OpenAPI document lists for the path."},
 	{CodeConflict, []int{http.StatusConflict}, "Duplicate or stale: the record already exists, its If-Match version is no longer current, the state does not allow the transition, or an Idempotency-Key was reused with another request.", "Read the resource again (for its current version and state) and decide; a blind retry fails again."},
-	{CodeTooLarge, []int{http.StatusRequestEntityTooLarge}, "The request body is larger than 1 MiB.", "Send a smaller body."},
+	{CodeTooLarge, []int{http.StatusRequestEntityTooLarge}, "The request body is larger than 1 MiB (a document upload: its file larger than 2 MiB).", "Send a smaller body."},
 	{CodeUnsupportedMedia, []int{http.StatusUnsupportedMediaType}, "A state-changing request whose body is not application/json.", "Send Content-Type: application/json."},
 	{CodePreconditionRequired, []int{http.StatusPreconditionRequired}, "A change to a versioned resource without If-Match.", "Read the resource and send `If-Match: \"<version>\"` with its ETag."},
 	{CodeTooManyAttempts, []int{http.StatusTooManyRequests}, "Too many logins or sign-ups from this address, or the account is locked after repeated failures.", "Wait (Retry-After when given) or ask an administrator to unlock the account."},

@@ -286,16 +286,22 @@ const maxBody = 1 << 20
 // JSON, unknown fields and trailing data are refused, and errors name the
 // field.
 func (s *Server) bind(c echo.Context, v any) error {
+	return s.bindMax(c, v, maxBody)
+}
+
+// bindMax is bind for a route whose bodies may be up to max bytes (a whole
+// number of MiB).
+func (s *Server) bindMax(c echo.Context, v any, max int) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
 		return errUnsupportedMedia
 	}
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, int64(max)+1))
 	if err != nil {
 		return badRequest("", "the request body could not be read")
 	}
-	if len(body) > maxBody {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: "the request body is larger than 1 MiB"}
+	if len(body) > max {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: "the request body is larger than " + strconv.Itoa(max>>20) + " MiB"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -56,6 +56,17 @@ await run('developer-signup', async ({ page, shot, problems }) => {
   const row = page.locator('tr[data-applicant]');
   await row.getByText('漓江金融科技有限公司').waitFor();
   await row.getByText('沙箱联调中').waitFor();
+
+  // Upload the business licence (a minimal PDF made here) and see it listed.
+  const docs = page.locator('section[data-documents]');
+  await docs.getByText('尚未上传文件').waitFor();
+  await docs.getByLabel('文件类型').selectOption('business_licence');
+  await docs.getByLabel('选择文件').setInputFiles({ name: '营业执照.pdf', mimeType: 'application/pdf',
+    buffer: Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n') });
+  await docs.getByRole('button', { name: '上传' }).click();
+  const doc = docs.locator('tr[data-document]');
+  await doc.getByText('营业执照.pdf').waitFor();
+  await doc.getByText('营业执照', { exact: true }).waitFor();
   await shot('applicant');
 
   // Read and accept the agreement, then ask for production access.

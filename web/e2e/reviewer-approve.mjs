@@ -11,6 +11,7 @@
 // LJ_ADMIN2_USER/PASSWORD/TOTP (an administrator),
 // LJ_REQUEST_ID, LJ_APPLICANT (its name).
 
+import { readFileSync } from 'node:fs';
 import { run, login, step, env, menuFor } from './lib.mjs';
 
 const reqID = env('LJ_REQUEST_ID');
@@ -55,6 +56,16 @@ await run('reviewer-approve', async ({ page, shot: rawShot }) => {
   for (const want of [applicant, '接受的服务协议', '申请的 API', '待审核']) {
     if (!text.includes(want)) throw new Error(`the request's detail lacks ${want}: ${text}`);
   }
+  // The applicant's document (uploaded by the Go test through the portal
+  // API): listed, and downloaded with its name and bytes.
+  const docRow = detail.getByTestId('review-documents').locator('tr[data-document]');
+  await docRow.getByText('授权书.pdf').waitFor();
+  await docRow.getByText('授权书', { exact: true }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), docRow.getByRole('button', { name: '下载 授权书.pdf' }).click()]);
+  if (download.suggestedFilename() !== '授权书.pdf') throw new Error(`downloaded as ${download.suggestedFilename()}`);
+  const bytes = readFileSync(await download.path(), 'latin1');
+  if (bytes !== env('LJ_DOC_PDF')) throw new Error(`the downloaded document differs: ${JSON.stringify(bytes)}`);
+  await detail.getByTestId('review-documents').scrollIntoViewIfNeeded();
   await shot('review-request');
 
   // Reject without a reason: refused in the dialog; cancel.
@@ -82,6 +93,7 @@ await run('reviewer-approve', async ({ page, shot: rawShot }) => {
   await apl.getByRole('heading', { name: '资料' }).waitFor();
   const prod = apl.locator('section[data-app]').filter({ has: page.locator('.badge', { hasText: '生产' }) });
   await prod.locator('table[data-testid^="grants-"] tbody tr').first().waitFor();
+  await apl.getByTestId('apl-documents').locator('tr[data-document]').getByText('授权书.pdf').waitFor();
   await shot('applicant');
   const sandbox = apl.locator('section[data-app]').filter({ has: page.locator('.badge', { hasText: '沙箱' }) });
   await sandbox.getByTestId('expiring-soon').waitFor();

@@ -11,6 +11,8 @@
 import { h, clear, toast } from '../../js/dom.js';
 import { t, lang, fmtTime } from '../../js/i18n.js';
 import { who, decisionDialog, strings as reviewStrings } from './review.js';
+import { ADMIN_API } from '../../js/api.js';
+import { documentsTable } from '../../js/documents.js';
 
 const SOON_DAYS = 30;
 
@@ -246,14 +248,15 @@ export function render({ root, me, api, describe }) {
   async function detail(aplID) {
     const box = h('div', { 'data-testid': 'apl-detail' }, h('p', { class: 'loading' }, t('loading')));
     root.append(h('p', {}, h('a', { href: '#/applicants' }, t('apl.back'))), box);
-    let a, apps, reqs, apis, proposals;
+    let a, apps, reqs, apis, proposals, docs;
     try {
-      [a, apps, reqs, apis, proposals] = await Promise.all([
+      [a, apps, reqs, apis, proposals, docs] = await Promise.all([
         api.get('/applicants/' + encodeURIComponent(aplID)),
         api.get('/apps?limit=200&applicant_id=' + encodeURIComponent(aplID)),
         api.get('/production-requests?limit=200&applicant_id=' + encodeURIComponent(aplID)),
         api.get('/apis?status=published&limit=500'),
-        api.get('/grant-proposals?status=pending&limit=500')]);
+        api.get('/grant-proposals?status=pending&limit=500'),
+        api.get('/applicants/' + encodeURIComponent(aplID) + '/documents?limit=50')]);
     } catch (err) { fail(err); clear(box); return; }
     const names = new Map((apis.items || []).map((x) => [x.id, x.name + ' (' + x.method + ' ' + x.path + ')']));
     const fact = (k, v) => [h('dt', {}, t(k)), h('dd', {}, v === '' || v === null || v === undefined ? h('span', { class: 'muted' }, t('apl.d.none')) : v)];
@@ -277,6 +280,9 @@ export function render({ root, me, api, describe }) {
             t('apl.ag.line', { v: r.agreement_version, sm3: (r.agreement_sm3 || '').slice(0, 12), at: fmtTime(r.accepted_at) }), ' ',
             h('a', { href: '#/review?id=' + encodeURIComponent(r.id) }, t('apl.ag.open')))))
             : h('p', { class: 'empty' }, t('apl.ag.none')))),
+      h('section', { class: 'card', 'aria-labelledby': 'apl-docs', 'data-testid': 'apl-documents' }, h('h2', { id: 'apl-docs' }, t('review.docs')),
+        documentsTable(docs.items || [], { base: ADMIN_API, onError: fail,
+          path: (d) => '/applicants/' + encodeURIComponent(a.id) + '/documents/' + encodeURIComponent(d.id) })),
       h('h2', {}, t('apl.apps')),
       (apps.items || []).length ? (apps.items || []).map((app) => appCard(app, names, (proposals.items || []).filter((p) => p.app_id === app.id)))
         : h('p', { class: 'empty' }, t('apl.noApps'))));

@@ -11,7 +11,8 @@
 
 import { h, clear, toast } from '../../js/dom.js';
 import { t, lang, fmtTime } from '../../js/i18n.js';
-import { versioned } from '../../js/api.js';
+import { versioned, ADMIN_API } from '../../js/api.js';
+import { documentsTable } from '../../js/documents.js';
 
 export const strings = {
   'zh-CN': {
@@ -63,6 +64,8 @@ export const strings = {
     'review.a.any': '不限',
     'review.a.none': '无',
     'review.a.page': '查看申请方与应用 →',
+    'review.docs': '申请方资质文件',
+    'review.docsIntro': '营业执照、授权书等，由申请方的开发者在开发者门户上传；下载后核对，SM3 摘要可用于比对。',
     'review.ast.registered': '已注册',
     'review.ast.sandbox': '沙箱',
     'review.ast.pending_review': '待审核',
@@ -158,6 +161,8 @@ export const strings = {
     'review.a.any': 'any',
     'review.a.none': 'none',
     'review.a.page': 'Applicant and apps →',
+    'review.docs': 'Applicant\'s documents',
+    'review.docsIntro': 'The business licence, authorisation letter and the like, uploaded by the applicant\'s developer in the developer portal; download them to check, the SM3 digest to compare.',
     'review.ast.registered': 'Registered',
     'review.ast.sandbox': 'Sandbox',
     'review.ast.pending_review': 'Pending review',
@@ -367,12 +372,14 @@ export function render({ root, me, api, describe }) {
   async function detail(reqID) {
     const box = h('div', { 'data-testid': 'review-detail' }, h('p', { class: 'loading' }, t('loading')));
     root.append(h('p', {}, h('a', { href: '#/review' }, t('review.back'))), box);
-    let r, a;
+    let r, a, docs;
     try {
       await loadAPIs();
       r = await api.get('/production-requests/' + encodeURIComponent(reqID));
-      a = await api.get('/applicants/' + encodeURIComponent(r.applicant_id));
+      [a, docs] = await Promise.all([api.get('/applicants/' + encodeURIComponent(r.applicant_id)),
+        api.get('/applicants/' + encodeURIComponent(r.applicant_id) + '/documents?limit=50')]);
     } catch (err) { fail(err); clear(box); return; }
+    const docPath = (d) => '/applicants/' + encodeURIComponent(a.id) + '/documents/' + encodeURIComponent(d.id);
     const fact = (k, v) => [h('dt', {}, t(k)), h('dd', {}, v === '' || v === null || v === undefined ? h('span', { class: 'muted' }, t('review.a.none')) : v)];
     const list = (xs, none) => (xs && xs.length ? h('ul', { class: 'plain-list' }, xs.map((x) => h('li', { class: 'mono' }, x))) : h('span', { class: 'muted' }, t(none)));
     const pending = r.status === 'pending_review';
@@ -417,6 +424,9 @@ export function render({ root, me, api, describe }) {
             r.production_app_id ? fact('review.r.app', h('span', { class: 'mono' }, r.production_app_id)) : null),
           h('h3', { class: 'dash-h3' }, t('review.r.apis')),
           h('ul', { class: 'plain-list', 'data-testid': 'review-apis' }, (r.api_ids || []).map((x) => h('li', {}, apiName(x)))))),
+      h('section', { class: 'card', 'aria-labelledby': 'rv-docs', 'data-testid': 'review-documents' }, h('h2', { id: 'rv-docs' }, t('review.docs')),
+        h('p', { class: 'muted' }, t('review.docsIntro')),
+        documentsTable(docs.items || [], { base: ADMIN_API, path: docPath, onError: fail })),
       pending ? h('section', { class: 'card', 'aria-labelledby': 'rv-dec' }, h('h2', { id: 'rv-dec' }, t('review.decide')),
         h('div', { class: 'actions-row' },
           h('button', { type: 'button', class: 'btn btn-primary', disabled: Boolean(why), title: why, 'data-action': 'approve', onclick: () => decide(true) }, t('review.approve')),

@@ -4,6 +4,9 @@
 
 import { h, clear, toast } from '../../js/dom.js';
 import { t, fmtTime } from '../../js/i18n.js';
+import { PORTAL_API } from '../../js/api.js';
+import { confirmDialog } from '../../js/dialog.js';
+import { documentsTable, DOC_KINDS, DOC_TYPES, DOC_MAX_BYTES } from '../../js/documents.js';
 
 export const strings = {
   'zh-CN': {
@@ -28,7 +31,23 @@ export const strings = {
     'apl.ip_allow': 'IP 白名单（选填）',
     'apl.ip_allowHint': '每行一个地址或 CIDR 前缀；留空表示不限制来源地址。',
     'apl.documents': '资质文件',
-    'apl.documentsHint': '营业执照、法定代表人授权书等资质文件请按服务协议约定的方式提交给银行审核人员；门户目前不接收文件上传。',
+    'apl.documentsHint': '登记后，请在本页上方“资质文件”中上传营业执照、法定代表人授权书等文件，供银行审核。',
+    'apl.docs.title': '资质文件 · {name}',
+    'apl.docs.intro': '银行审核生产接入申请时查阅这些文件。仅接受 PDF、PNG 或 JPEG，每个不超过 2 MB，最多 20 个。',
+    'apl.docs.kind': '文件类型',
+    'apl.docs.file': '选择文件',
+    'apl.docs.upload': '上传',
+    'apl.docs.busy': '正在上传…',
+    'apl.docs.uploaded': '已上传 {name}。',
+    'apl.docs.noFile': '请先选择要上传的文件。',
+    'apl.docs.tooLarge': '文件超过 2 MB：请压缩或分成几个文件后再上传。',
+    'apl.docs.badType': '只接受 PDF、PNG 或 JPEG 文件：请转换格式后再上传。',
+    'apl.docs.empty': '尚未上传文件。请上传营业执照和授权书，银行审核时需要查阅。',
+    'apl.docs.removeTitle': '删除文件',
+    'apl.docs.removeBody': '删除 {name}？银行将无法再查阅它。',
+    'apl.docs.removed': '已删除 {name}。',
+    'apl.docs.keep': '申请方已获批准：银行保留审核时所依据的文件，不能删除；如有更新，请上传新文件。',
+    'apl.docs.exited': '申请方已退出，不能再上传文件。',
     'apl.submit': '登记',
     'apl.busy': '正在登记…',
     'apl.done': '已登记 {name}。沙箱应用 {app} 已创建，可前往“沙箱凭证”获取 App_Secret。',
@@ -69,7 +88,23 @@ export const strings = {
     'apl.ip_allow': 'IP allow-list (optional)',
     'apl.ip_allowHint': 'One address or CIDR prefix a line; empty allows any address.',
     'apl.documents': 'Documents',
-    'apl.documentsHint': 'Send the business licence, the legal representative\'s authorisation and other documents to the bank\'s reviewers as the agreement says; the portal does not take file uploads yet.',
+    'apl.documentsHint': 'Once registered, upload the business licence, the legal representative\'s authorisation and other documents under "Documents" above, for the bank\'s review.',
+    'apl.docs.title': 'Documents · {name}',
+    'apl.docs.intro': 'The bank reads these documents when it reviews a production request. PDF, PNG or JPEG only, at most 2 MB each, up to 20.',
+    'apl.docs.kind': 'Kind of document',
+    'apl.docs.file': 'File',
+    'apl.docs.upload': 'Upload',
+    'apl.docs.busy': 'Uploading…',
+    'apl.docs.uploaded': '{name} is uploaded.',
+    'apl.docs.noFile': 'Choose the file to upload first.',
+    'apl.docs.tooLarge': 'The file is larger than 2 MB: compress it or split it into several files, then upload again.',
+    'apl.docs.badType': 'Only PDF, PNG or JPEG files are taken: convert the file, then upload again.',
+    'apl.docs.empty': 'No document uploaded yet. Upload the business licence and the authorisation letter: the bank reads them in its review.',
+    'apl.docs.removeTitle': 'Remove document',
+    'apl.docs.removeBody': 'Remove {name}? The bank will no longer be able to read it.',
+    'apl.docs.removed': '{name} is removed.',
+    'apl.docs.keep': 'The applicant is approved: the bank keeps the documents it reviewed, so they cannot be removed; upload a new file for any update.',
+    'apl.docs.exited': 'The applicant has exited: no more documents can be uploaded.',
     'apl.submit': 'Register',
     'apl.busy': 'Registering…',
     'apl.done': '{name} is registered. Its sandbox app {app} is ready: get its App_Secret under "Sandbox credentials".',
@@ -96,9 +131,10 @@ export function render({ root, me, api, describe, go }) {
   const errorBox = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
   const list = h('div', {}, h('p', { class: 'loading' }, t('loading')));
   const formCard = h('section', { class: 'card', 'aria-labelledby': 'apl-register' });
+  const docCards = h('div', {});
   root.append(h('h1', {}, t('apl.title')), h('p', { class: 'muted' }, t('apl.intro')),
     h('section', { class: 'card', 'aria-labelledby': 'apl-mine' }, h('h2', { id: 'apl-mine' }, t('apl.mine')), errorBox, list),
-    formCard);
+    docCards, formCard);
   const fail = (box, err) => { box.textContent = describe(err); box.hidden = false; };
 
   const field = (name, type = 'text', extra = {}, hint = true) => {
@@ -163,6 +199,7 @@ export function render({ root, me, api, describe, go }) {
     drawForm(apls.items.length === 0);
     if (apls.items.length === 0) { list.append(h('p', { class: 'empty' }, t('apl.empty'))); return; }
     const sandbox = new Map(apps.items.map((a) => [a.applicant_id, a.id]));
+    clear(docCards).append(...apls.items.map(documentsCard));
     list.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table table-stack' },
       h('thead', {}, h('tr', {}, ['name', 'status', 'contact', 'created', 'next'].map((c) => h('th', { scope: 'col' }, t('apl.col.' + c))))),
       h('tbody', {}, apls.items.map((a) => h('tr', { 'data-applicant': a.id },
@@ -175,5 +212,69 @@ export function render({ root, me, api, describe, go }) {
           sandbox.get(a.id) ? h('button', { type: 'button', class: 'btn', onclick: () => go('#/credentials?app=' + encodeURIComponent(sandbox.get(a.id))) }, t('apl.toCredentials')) : null,
           ' ', h('button', { type: 'button', class: 'btn', onclick: () => go('#/agreement?applicant=' + encodeURIComponent(a.id)) }, t('apl.toProduction')))))))));
   };
+
+  // documentsCard: one applicant's documents, their upload and removal.
+  function documentsCard(a) {
+    const base = '/applicants/' + encodeURIComponent(a.id) + '/documents';
+    const hid = 'apl-docs-' + a.id;
+    const box = h('div', {}, h('p', { class: 'loading' }, t('loading')));
+    const docError = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const kept = ['approved', 'suspended', 'exited'].includes(a.status);
+    const reload = async () => {
+      let docs;
+      try { docs = await api.get(base + '?limit=50'); } catch (err) { fail(docError, err); clear(box); return; }
+      clear(box).append(documentsTable(docs.items, {
+        base: PORTAL_API, path: (d) => base + '/' + encodeURIComponent(d.id), empty: t('apl.docs.empty'),
+        onError: (err) => fail(docError, err), removeWhy: kept ? t('apl.docs.keep') : null, onRemove: remove,
+      }));
+    };
+    const remove = async (d) => {
+      const ok = await confirmDialog({ title: t('apl.docs.removeTitle'), body: t('apl.docs.removeBody', { name: d.file_name }), confirmLabel: t('doc.remove'), danger: true });
+      if (!ok) return;
+      try { await api.del(base + '/' + encodeURIComponent(d.id)); } catch (err) { fail(docError, err); return; }
+      docError.hidden = true;
+      toast(t('apl.docs.removed', { name: d.file_name }));
+      reload();
+    };
+    const kindID = hid + '-kind';
+    const fileID = hid + '-file';
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', disabled: a.status === 'exited', title: a.status === 'exited' ? t('apl.docs.exited') : null }, t('apl.docs.upload'));
+    const kind = h('select', { id: kindID, name: 'kind' }, DOC_KINDS.map((k) => h('option', { value: k }, t('doc.kind.' + k))));
+    const file = h('input', { id: fileID, name: 'file', type: 'file', accept: DOC_TYPES.join(',') + ',.pdf,.png,.jpg,.jpeg', 'aria-describedby': fileID + '-hint' });
+    const upload = async (e) => {
+      e.preventDefault();
+      const f = file.files[0];
+      const local = !f ? 'apl.docs.noFile' : f.size > DOC_MAX_BYTES ? 'apl.docs.tooLarge' : !DOC_TYPES.includes(f.type) ? 'apl.docs.badType' : null;
+      if (local) { docError.textContent = t(local); docError.hidden = false; file.focus(); return; }
+      submit.disabled = true;
+      submit.textContent = t('apl.docs.busy');
+      try {
+        const content = await new Promise((resolve, reject) => {
+          const r = new FileReader();
+          r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ''));
+          r.onerror = () => reject(r.error);
+          r.readAsDataURL(f);
+        });
+        const d = await api.post(base, { kind: kind.value, file_name: f.name, media_type: f.type, content });
+        docError.hidden = true;
+        toast(t('apl.docs.uploaded', { name: d.file_name }));
+        form.reset();
+        reload();
+      } catch (err) {
+        fail(docError, err);
+      } finally {
+        submit.disabled = false;
+        submit.textContent = t('apl.docs.upload');
+      }
+    };
+    const form = h('form', { class: 'inline-form', novalidate: true, onsubmit: upload },
+      h('div', { class: 'field' }, h('label', { for: kindID }, t('apl.docs.kind')), kind),
+      h('div', { class: 'field' }, h('label', { for: fileID }, t('apl.docs.file')), file),
+      h('div', { class: 'field' }, submit));
+    reload();
+    return h('section', { class: 'card', 'aria-labelledby': hid, 'data-documents': a.id },
+      h('h2', { id: hid }, t('apl.docs.title', { name: a.name })), h('p', { class: 'muted', id: fileID + '-hint' }, t('apl.docs.intro')),
+      docError, box, a.status === 'exited' ? h('p', { class: 'hint' }, t('apl.docs.exited')) : form);
+  }
   load();
 }
