@@ -269,7 +269,7 @@ func (s *Server) consentsPage(c echo.Context) error {
 	now := s.now()
 	for _, cn := range reg.Consent.CustomerConsents(sess.CustomerID) {
 		it := consentItem{ID: cn.ID, AppID: cn.AppID, Scope: strings.Join(cn.Scope, " "), Status: consentStatus(cn.Status, cn.Expires, now),
-			Created: cn.Created.Local().Format("2006-01-02 15:04"), Expires: cn.Expires.Local().Format("2006-01-02")}
+			Created: cn.Created.In(beijing).Format("2006-01-02 15:04") + " (UTC+8)", Expires: cn.Expires.In(beijing).Format("2006-01-02")}
 		if app, ok := reg.Applicants.App(cn.AppID); ok {
 			if a, err := s.store.Applicant(app.ApplicantID); err == nil {
 				it.AppName = a.Name
@@ -379,3 +379,7 @@ func pageLang(c echo.Context) string {
 	}
 	return langZh
 }
+
+// beijing is the customers' time (China Standard Time, no daylight saving):
+// the consent pages show dates in it, whatever the server's zone.
+var beijing = time.FixedZone("UTC+8", 8*3600)
