@@ -4,9 +4,10 @@
 // loaded on demand and draw into <main>.
 
 import { h, clear } from '../js/dom.js';
-import { t, register, setLang, lang, onLangChange, label, fmtTime } from '../js/i18n.js';
+import { t, register, setLang, lang, onLangChange, fmtTime } from '../js/i18n.js';
 import { api, describe, onUnauthenticated } from '../js/api.js';
 import { watchIdle } from '../js/idle.js';
+import { sideNav, markCurrent, loadPage, cleanupPage } from '../js/pages.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as loginPage from './pages/login.js';
@@ -59,8 +60,7 @@ function showShell() {
       h('div', { class: 'who-ends' }, t('header.ends', { time: fmtTime(ends) }), ' ', t('header.idle', { minutes: idleMin }))),
     h('div', { class: 'top-actions' }, langButton(),
       h('button', { type: 'button', class: 'btn btn-ghost', onclick: logout }, t('btn.logout'))));
-  const nav = h('nav', { class: 'sidenav', 'aria-label': t('nav.label') },
-    h('ul', {}, pages.map((r) => h('li', {}, h('a', { href: '#/' + r.id, 'data-page': r.id }, label(r.label))))));
+  const nav = sideNav(pages);
   main = h('main', { id: 'main', class: 'content', tabindex: '-1' });
   app.append(header, h('div', { class: 'layout' }, nav, main));
   startIdle();
@@ -77,27 +77,13 @@ async function route() {
   const want = location.hash.startsWith('#/') ? location.hash.slice(2).split('?')[0] : '';
   const r = pages.find((p) => p.id === want) || pages[0];
   if (r.id !== want) history.replaceState(null, '', '#/' + r.id);
-  for (const a of document.querySelectorAll('.sidenav a')) {
-    if (a.dataset.page === r.id) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
-  }
+  markCurrent(r.id);
   runCleanup();
-  clear(main).append(h('p', { class: 'loading' }, t('loading')));
-  document.title = label(r.label) + ' · ' + t('app.console');
-  let mod;
-  try {
-    mod = await r.load();
-  } catch (err) {
-    clear(main).append(h('p', { class: 'alert alert-error', role: 'alert' }, describe(err)));
-    return;
-  }
-  if (mod.strings) register(mod.strings);
-  clear(main);
-  const done = mod.render({ root: main, me, api, t, describe, can: (...roles) => roles.includes(me.role) || me.role === 'admin' });
-  cleanup = typeof done === 'function' ? done : null;
+  cleanup = await loadPage(main, r, t('app.console'), { me, api, t, describe, can: (...roles) => roles.includes(me.role) || me.role === 'admin' });
 }
 
 function runCleanup() {
-  if (cleanup) { try { cleanup(); } catch { /* page gone */ } }
+  cleanupPage(cleanup);
   cleanup = null;
 }
 

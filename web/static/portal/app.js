@@ -6,9 +6,10 @@
 // cannot read, and nothing secret is ever put in browser storage.
 
 import { h, clear } from '../js/dom.js';
-import { t, register, setLang, lang, onLangChange, label, fmtTime } from '../js/i18n.js';
+import { t, register, setLang, lang, onLangChange, fmtTime } from '../js/i18n.js';
 import { request, describe, onUnauthenticated, PORTAL_API } from '../js/api.js';
 import { watchIdle } from '../js/idle.js';
+import { sideNav, markCurrent, loadPage, cleanupPage } from '../js/pages.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as signinPage from './pages/signin.js';
@@ -102,15 +103,9 @@ function showSignin(message, kind = 'info') {
 async function showPublic() {
   const { id, query } = parseHash();
   const r = routes.find((p) => p.id === id);
-  clear(main).append(h('p', { class: 'loading' }, t('loading')));
   main.className = 'content public-page';
-  let mod;
-  try { mod = await r.load(); } catch (err) { clear(main).append(h('p', { class: 'alert alert-error', role: 'alert' }, describe(err))); return; }
-  if (mod.strings) register(mod.strings);
-  clear(main).append(h('p', {}, h('a', { href: '#/', class: 'btn' }, t('portal.backToSignin'))));
-  document.title = label(r.label) + ' · ' + t('portal.name');
-  const done = mod.render({ root: main, me: null, api, t, describe, query, go });
-  cleanup = typeof done === 'function' ? done : null;
+  cleanup = await loadPage(main, r, t('portal.name'), { me: null, api, t, describe, query, go },
+    h('p', {}, h('a', { href: '#/', class: 'btn' }, t('portal.backToSignin'))));
 }
 
 function showShell() {
@@ -126,8 +121,7 @@ function showShell() {
         t('portal.idle', { minutes: Math.round((me.session_idle_seconds || 900) / 60) }))),
     h('div', { class: 'top-actions' }, langButton(),
       h('button', { type: 'button', class: 'btn btn-ghost', onclick: logout }, t('btn.logout'))));
-  const nav = h('nav', { class: 'sidenav', 'aria-label': t('nav.label') },
-    h('ul', {}, routes.map((r) => h('li', {}, h('a', { href: '#/' + r.id, 'data-page': r.id }, label(r.label))))));
+  const nav = sideNav(routes);
   main = h('main', { id: 'main', class: 'content', tabindex: '-1' });
   app.append(header, h('div', { class: 'layout' }, nav, main));
   startIdle();
@@ -142,27 +136,13 @@ async function route() {
   const { id, query } = parseHash();
   const r = routes.find((p) => p.id === id) || routes[0];
   if (r.id !== id) history.replaceState(null, '', '#/' + r.id);
-  for (const a of document.querySelectorAll('.sidenav a')) {
-    if (a.dataset.page === r.id) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
-  }
+  markCurrent(r.id);
   runCleanup();
-  clear(main).append(h('p', { class: 'loading' }, t('loading')));
-  document.title = label(r.label) + ' · ' + t('portal.name');
-  let mod;
-  try {
-    mod = await r.load();
-  } catch (err) {
-    clear(main).append(h('p', { class: 'alert alert-error', role: 'alert' }, describe(err)));
-    return;
-  }
-  if (mod.strings) register(mod.strings);
-  clear(main);
-  const done = mod.render({ root: main, me, api, t, describe, query, go });
-  cleanup = typeof done === 'function' ? done : null;
+  cleanup = await loadPage(main, r, t('portal.name'), { me, api, t, describe, query, go });
 }
 
 function runCleanup() {
-  if (cleanup) { try { cleanup(); } catch { /* page gone */ } }
+  cleanupPage(cleanup);
   cleanup = null;
 }
 
