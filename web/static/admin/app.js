@@ -6,8 +6,7 @@
 import { h, clear } from '../js/dom.js';
 import { t, register, setLang, lang, onLangChange, fmtTime } from '../js/i18n.js';
 import { api, describe, onUnauthenticated } from '../js/api.js';
-import { watchIdle } from '../js/idle.js';
-import { sideNav, markCurrent, loadPage, cleanupPage } from '../js/pages.js';
+import { sideNav, markCurrent, loadPage, cleanupPage, sessionControls } from '../js/pages.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as loginPage from './pages/login.js';
@@ -19,7 +18,6 @@ const app = document.getElementById('app');
 let me = null; // GET /me
 let main = null;
 let cleanup = null;
-let stopIdleWatch = null;
 
 function allowed() {
   return me ? routes.filter((r) => r.roles.includes(me.role)) : [];
@@ -87,31 +85,17 @@ function runCleanup() {
   cleanup = null;
 }
 
-async function logout() {
-  try { await api.post('/logout'); } catch { /* already over */ }
-  showLogin(t('session.loggedOut'), 'ok');
-}
-
-// ---- idle timeout (js/idle.js) ---------------------------------------------
-
-function startIdle() {
-  stopIdle();
-  stopIdleWatch = watchIdle({
-    session: () => me,
-    stay: async () => { me = { ...me, ...(await api.get('/me')) }; },
-    logout,
-    expired: () => showLogin(t('session.expired')),
-    idleEnded: () => {
-      api.post('/logout').catch(() => {});
-      showLogin(t('session.idleEnded'));
-    },
-  });
-}
-
-function stopIdle() {
-  if (stopIdleWatch) stopIdleWatch();
-  stopIdleWatch = null;
-}
+// The session: logout, and the idle timeout's warning and end (js/idle.js).
+const session = sessionControls({
+  api,
+  session: () => me,
+  onSession: (m) => { me = { ...me, ...m }; },
+  signedOut: (message, kind) => showLogin(message, kind),
+  messages: { loggedOut: 'session.loggedOut', expired: 'session.expired', idleEnded: 'session.idleEnded' },
+});
+const { logout } = session;
+const startIdle = session.start;
+const stopIdle = session.stop;
 
 // ---- start ----------------------------------------------------------------
 

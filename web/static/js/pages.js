@@ -5,6 +5,7 @@
 import { h, clear } from './dom.js';
 import { t, register, label } from './i18n.js';
 import { describe } from './api.js';
+import { watchIdle } from './idle.js';
 
 // sideNav is the menu of pages (route table entries: id, label).
 export function sideNav(pages) {
@@ -43,4 +44,34 @@ export async function loadPage(main, r, appName, ctx, before = null) {
 // cleanupPage runs a page's cleanup, if any (a page already gone may throw).
 export function cleanupPage(f) {
   if (f) { try { f(); } catch { /* page gone */ } }
+}
+
+// sessionControls ties a shell's session to the idle watch (js/idle.js):
+// logout() (POST /logout, then signedOut with messages.loggedOut), start()
+// and stop() of the watch. o: api; session() → the current /me; onSession(me)
+// after "stay" (GET /me without LJ-Background: use of the session, here and
+// on the server); signedOut(message, kind) draws the login; messages: the
+// string keys loggedOut, expired, idleEnded; keys: the dialog's string keys.
+export function sessionControls(o) {
+  let stopWatch = null;
+  const stop = () => { if (stopWatch) stopWatch(); stopWatch = null; };
+  const logout = async () => {
+    try { await o.api.post('/logout'); } catch { /* already over */ }
+    o.signedOut(t(o.messages.loggedOut), 'ok');
+  };
+  const start = () => {
+    stop();
+    stopWatch = watchIdle({
+      session: o.session,
+      stay: async () => o.onSession(await o.api.get('/me')),
+      logout,
+      expired: () => o.signedOut(t(o.messages.expired)),
+      idleEnded: () => {
+        o.api.post('/logout').catch(() => {});
+        o.signedOut(t(o.messages.idleEnded));
+      },
+      keys: o.keys,
+    });
+  };
+  return { logout, start, stop };
 }

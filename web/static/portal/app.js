@@ -8,8 +8,7 @@
 import { h, clear } from '../js/dom.js';
 import { t, register, setLang, lang, onLangChange, fmtTime } from '../js/i18n.js';
 import { request, describe, onUnauthenticated, PORTAL_API } from '../js/api.js';
-import { watchIdle } from '../js/idle.js';
-import { sideNav, markCurrent, loadPage, cleanupPage } from '../js/pages.js';
+import { sideNav, markCurrent, loadPage, cleanupPage, sessionControls } from '../js/pages.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as signinPage from './pages/signin.js';
@@ -62,7 +61,6 @@ const app = document.getElementById('app');
 let me = null; // GET /me: id, email, name, session_expires_at, session_idle_seconds
 let main = null;
 let cleanup = null;
-let stopIdleWatch = null;
 
 function langButton() {
   return h('button', { type: 'button', class: 'btn btn-ghost lang', lang: lang() === 'en' ? 'zh-CN' : 'en', 'aria-label': t('lang.switchLabel'),
@@ -146,34 +144,18 @@ function runCleanup() {
   cleanup = null;
 }
 
-async function logout() {
-  try { await api.post('/logout'); } catch { /* already over */ }
-  showSignin(t('session.loggedOut'), 'ok');
-}
-
-// ---- idle timeout (js/idle.js, as the console's) ---------------------------
-
-function startIdle() {
-  stopIdle();
-  stopIdleWatch = watchIdle({
-    session: () => me,
-    // GET /me is a request of the user's own (no LJ-Background): it counts
-    // as use of the session, here and on the server.
-    stay: async () => { me = { ...me, ...(await api.get('/me')) }; },
-    logout,
-    expired: () => showSignin(t('portal.expired')),
-    idleEnded: () => {
-      api.post('/logout').catch(() => {});
-      showSignin(t('portal.idleEnded'));
-    },
-    keys: { title: 'portal.idleTitle', body: 'portal.idleBody', stay: 'portal.idleStay' },
-  });
-}
-
-function stopIdle() {
-  if (stopIdleWatch) stopIdleWatch();
-  stopIdleWatch = null;
-}
+// The session: logout, and the idle timeout's warning and end (js/idle.js).
+const session = sessionControls({
+  api,
+  session: () => me,
+  onSession: (m) => { me = { ...me, ...m }; },
+  signedOut: (message, kind) => showSignin(message, kind),
+  messages: { loggedOut: 'session.loggedOut', expired: 'portal.expired', idleEnded: 'portal.idleEnded' },
+  keys: { title: 'portal.idleTitle', body: 'portal.idleBody', stay: 'portal.idleStay' },
+});
+const { logout } = session;
+const startIdle = session.start;
+const stopIdle = session.stop;
 
 window.addEventListener('hashchange', route);
 onLangChange(() => (me ? showShell() : showSignin()));
