@@ -676,11 +676,7 @@ func scanLimitsProposal(row rowScanner) (LimitsProposal, error) {
 	if err := json.Unmarshal([]byte(pol), &lp.Policy); err != nil {
 		return lp, err
 	}
-	lp.ProposedAt = time.UnixMilli(proposed).UTC()
-	if decided != 0 {
-		t := time.UnixMilli(decided).UTC()
-		lp.DecidedAt = &t
-	}
+	lp.ProposedAt, lp.DecidedAt = proposalTimes(proposed, decided)
 	return lp, nil
 }
 

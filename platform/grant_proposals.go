@@ -211,18 +211,34 @@ func scanGrantProposal(row rowScanner) (GrantProposal, error) {
 	if err := row.Scan(&gp.ID, &gp.AppID, &gp.APIID, &limits, &gp.Status, &gp.ProposedBy, &proposed, &gp.DecidedBy, &decided, &gp.DecisionReason); err != nil {
 		return gp, err
 	}
-	if limits.Valid {
-		gp.Limits = &LimitsOverride{}
-		if err := json.Unmarshal([]byte(limits.String), gp.Limits); err != nil {
-			return gp, err
-		}
+	var err error
+	if gp.Limits, err = optionalJSON[LimitsOverride](limits); err != nil {
+		return gp, err
 	}
-	gp.ProposedAt = time.UnixMilli(proposed).UTC()
-	if decided != 0 {
-		t := time.UnixMilli(decided).UTC()
-		gp.DecidedAt = &t
-	}
+	gp.ProposedAt, gp.DecidedAt = proposalTimes(proposed, decided)
 	return gp, nil
+}
+
+// optionalJSON decodes a nullable JSON column: nil when NULL.
+func optionalJSON[T any](col sql.NullString) (*T, error) {
+	if !col.Valid {
+		return nil, nil
+	}
+	v := new(T)
+	if err := json.Unmarshal([]byte(col.String), v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// proposalTimes are a maker-checker proposal's proposed and decided times
+// from their Unix milliseconds (decided 0: not yet, nil).
+func proposalTimes(proposedMs, decidedMs int64) (time.Time, *time.Time) {
+	if decidedMs == 0 {
+		return time.UnixMilli(proposedMs).UTC(), nil
+	}
+	d := time.UnixMilli(decidedMs).UTC()
+	return time.UnixMilli(proposedMs).UTC(), &d
 }
 
 // getGrantProposal reads one grant proposal.

@@ -738,17 +738,11 @@ func scanRiskProposal(row rowScanner) (RiskProposal, error) {
 	if err := row.Scan(&p.ID, &p.RuleID, &p.Action, &spec, &p.BaseVersion, &p.Status, &p.ProposedBy, &proposed, &p.DecidedBy, &decided, &p.DecisionReason); err != nil {
 		return p, err
 	}
-	if spec.Valid {
-		p.Spec = &RiskRuleSpec{}
-		if err := json.Unmarshal([]byte(spec.String), p.Spec); err != nil {
-			return p, err
-		}
+	var err error
+	if p.Spec, err = optionalJSON[RiskRuleSpec](spec); err != nil {
+		return p, err
 	}
-	p.ProposedAt = time.UnixMilli(proposed).UTC()
-	if decided != 0 {
-		t := time.UnixMilli(decided).UTC()
-		p.DecidedAt = &t
-	}
+	p.ProposedAt, p.DecidedAt = proposalTimes(proposed, decided)
 	return p, nil
 }
 
