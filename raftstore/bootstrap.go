@@ -439,36 +439,49 @@ func (c *Cluster) Status(ctx context.Context) (platform.ClusterStatus, error) {
 // the admin API is the way — applies the command and closes everything.
 // `lijiang admin create` makes the first admin of a production node with it.
 func ExecuteOffline(ctx context.Context, dataDir, raftAddr string, cmd func(nodeID string) (*platform.Command, error)) (platform.Result, error) {
+	var res platform.Result
+	err := WithOffline(ctx, dataDir, raftAddr, func(nodeID string, exec platform.Executor, _ func() *platform.Registry) error {
+		c, err := cmd(nodeID)
+		if err != nil {
+			return err
+		}
+		res, err = exec.Execute(ctx, c)
+		return err
+	})
+	return res, err
+}
+
+// WithOffline opens a stopped one-node cluster's state and Raft as
+// ExecuteOffline does and runs fn with its executor (safe for concurrent
+// proposals: Raft batches them) and its registry, then closes everything:
+// for a tool that proposes many commands (the benchmark harness's seeding).
+func WithOffline(ctx context.Context, dataDir, raftAddr string, fn func(nodeID string, exec platform.Executor, reg func() *platform.Registry) error) error {
 	statePath := filepath.Join(dataDir, platform.StateFile)
 	if _, err := os.Stat(statePath); err != nil {
-		return platform.Result{}, fmt.Errorf("%s holds no node; start 'lijiang serve' once first", dataDir)
+		return fmt.Errorf("%s holds no node; start 'lijiang serve' once first", dataDir)
 	}
 	lock, err := platform.LockDataDir(dataDir)
 	if err != nil {
-		return platform.Result{}, err
+		return err
 	}
 	defer lock.Unlock()
 	nodeID, err := platform.RecordedNodeID(dataDir)
 	if err != nil {
-		return platform.Result{}, err
+		return err
 	}
 	store := platform.NewStore(platform.StoreConfig{Path: statePath})
 	if err := store.Open(); err != nil {
-		return platform.Result{}, err
+		return err
 	}
 	defer store.Close()
 	rn := New(Config{NodeID: nodeID, RaftAddr: raftAddr, Dir: filepath.Join(dataDir, platform.RaftDir),
 		HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond}, store)
 	if err := rn.Open(); err != nil {
-		return platform.Result{}, err
+		return err
 	}
 	defer rn.Close()
 	if err := rn.WaitForLeader(ctx); err != nil {
-		return platform.Result{}, fmt.Errorf("%w (a cluster member needs its quorum: use the admin API instead)", err)
+		return fmt.Errorf("%w (a cluster member needs its quorum: use the admin API instead)", err)
 	}
-	c, err := cmd(nodeID)
-	if err != nil {
-		return platform.Result{}, err
-	}
-	return rn.Execute(ctx, c)
+	return fn(nodeID, rn, store.Registry)
 }
