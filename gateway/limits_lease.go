@@ -46,6 +46,7 @@ type bucket struct {
 	demand    int64 // calls that wanted a token in this window
 	exhausted int64 // Unix ms when the cluster said none remain; 0 if not
 	lastSpend int64 // Unix ms
+	waiting   int64 // calls waiting for a slice now
 	fallback  bool  // the cluster could not lease: a local share was used
 	ready     chan struct{}
 	timer     *time.Timer
@@ -88,22 +89,41 @@ func (l *leaser) take(key string, start, end, budget int64, now time.Time, deadl
 		l.mu.Unlock()
 		return false
 	}
-	l.enqueue(b, nowMs)
-	ch := b.ready
-	l.mu.Unlock()
-	wait := time.Until(deadline)
-	if wait <= 0 {
-		return false
+	// Wait for slices until one covers this call: a burst of calls at a
+	// window's start is answered by several leases, the first sized by the
+	// demand seen when it was asked for, the next by the demand since.
+	b.waiting++
+	defer func() {
+		l.mu.Lock()
+		b.waiting--
+		l.mu.Unlock()
+	}()
+	for {
+		l.enqueue(b, l.now().UnixMilli())
+		ch := b.ready
+		l.mu.Unlock()
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return false
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+		l.mu.Lock()
+		if l.spend(b, nowMs) {
+			l.mu.Unlock()
+			return true
+		}
+		// The cluster has none left, or could not lease (the fallback share
+		// is given once per window), or the call waited long enough.
+		if b.exhausted != 0 || b.fallback || !time.Now().Before(deadline) {
+			l.mu.Unlock()
+			return false
+		}
 	}
-	t := time.NewTimer(wait)
-	select {
-	case <-ch:
-	case <-t.C:
-	}
-	t.Stop()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.spend(b, nowMs)
 }
 
 // refund gives back a token spent by a call that another limit refused.
@@ -176,11 +196,12 @@ func (l *leaser) prefetch(b *bucket, nowMs int64) {
 }
 
 // wantFor is how many tokens to ask for: leaseChunk ms of the demand seen in
-// the window so far, at least 2.
+// the window so far, at least 2, and at least one more than the calls
+// waiting now (a burst is more than the window's average foretells).
 func wantFor(b *bucket, nowMs int64) int64 {
 	elapsed := max(nowMs-b.id.window, leaseChunk)
 	w := int64(math.Ceil(float64(b.demand)*leaseChunk/float64(elapsed))) + 1
-	return min(max(w, 2), b.budget)
+	return min(max(w, 2, b.waiting+1), b.budget)
 }
 
 // enqueue marks the bucket for the next lease command. Called with l.mu
