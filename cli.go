@@ -71,6 +71,9 @@ Usage:
                                   the self-check report of a stopped node (R-10.4): every
                                   requirement's status, live checks, access reviews, figures
   lijiang report --sbom [--out F]  a CycloneDX 1.5 bill of materials of this binary
+  lijiang bench [--scenarios S] [--conns 64,256] [--proto h1,h3] [--nodes 1,3] [--apps N]
+                                  the benchmark harness: baselines and nodes measured in one
+                                  run, with the targets of docs/performance.md checked
   lijiang totp --secret SECRET    print the current one-time code of a TOTP secret
   lijiang version [--json]        print the version
 `

@@ -124,6 +124,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdWebhook(args[1:], stdout, stderr)
 	case "report":
 		err = cmdReport(args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:

@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// find returns the closed-loop (paced: rate > 0) row of a run.
+func (h *harness) find(nodes int, proto string, conns int, sc, target string, paced bool) (Row, bool) {
+	for _, r := range h.rep.Rows {
+		if r.Nodes == nodes && r.Proto == proto && r.Conns == conns && r.Scenario == sc && r.Target == target && (r.Rate > 0) == paced {
+			return r, true
+		}
+	}
+	return Row{}, false
+}
+
+// check states each target's verdict from the rows (one node, each
+// protocol and connection count measured).
+func (h *harness) check() {
+	add := func(name, value, limit string, ok bool) {
+		h.rep.Checks = append(h.rep.Checks, Check{Name: name, Value: value, Limit: limit, OK: ok})
+	}
+	if len(h.cfg.Nodes) == 0 {
+		return
+	}
+	n := h.cfg.Nodes[0]
+	sm2 := h.rep.SM2VerifyMicros + h.rep.SM2SignMicros
+	for _, proto := range h.cfg.Protos {
+		for _, conns := range h.cfg.Conns {
+			at := fmt.Sprintf("%d node(s), %s, %d conns", n, proto, conns)
+			if p, ok := h.find(n, proto, conns, ScenarioA1HMAC, "proxy", false); ok {
+				if l, ok := h.find(n, proto, conns, ScenarioA1HMAC, "lijiang", false); ok && p.CPUMicros > 0 {
+					r := l.CPUMicros / p.CPUMicros
+					add("A1 HMAC-SM3 CPU per call ÷ proxy's ("+at+")", fmt.Sprintf("%.2f× (%.0f µs ÷ %.0f µs)", r, l.CPUMicros, p.CPUMicros),
+						fmt.Sprintf("≤ %.2f×", TargetHMACRatio), r <= TargetHMACRatio)
+				}
+			}
+			if p, ok := h.find(n, proto, conns, ScenarioA1SM2, "proxy", false); ok {
+				if l, ok := h.find(n, proto, conns, ScenarioA1SM2, "lijiang", false); ok {
+					limit := p.CPUMicros + TargetSM2Factor*sm2
+					add("A1 SM2 CPU per call ("+at+")", fmt.Sprintf("%.0f µs", l.CPUMicros),
+						fmt.Sprintf("≤ %.0f µs (proxy %.0f + %.1f × (verify %.0f + sign %.0f))", limit, p.CPUMicros, TargetSM2Factor, h.rep.SM2VerifyMicros, h.rep.SM2SignMicros),
+						l.CPUMicros <= limit)
+				}
+			}
+			for _, sc := range []string{ScenarioA2Get, ScenarioA2Post} {
+				if cr, ok := h.find(n, proto, conns, sc, "crypto", false); ok && cr.PerSecond > 0 {
+					if l, ok := h.find(n, proto, conns, sc, "lijiang", false); ok {
+						r := l.PerSecond / cr.PerSecond
+						add(sc+" throughput ÷ crypto-only's ("+at+")", fmt.Sprintf("%.2f (%.0f ÷ %.0f req/s)", r, l.PerSecond, cr.PerSecond),
+							fmt.Sprintf("≥ %.2f", TargetA2Ratio), r >= TargetA2Ratio)
+					}
+				}
+			}
+			for _, sc := range []string{ScenarioA1HMAC, ScenarioA1SM2} {
+				if p, ok := h.find(n, proto, conns, sc, "proxy", true); ok {
+					if l, ok := h.find(n, proto, conns, sc, "lijiang", true); ok {
+						added := time.Duration((l.P99Micros - p.P99Micros) * 1000)
+						add(sc+" added p99 at half saturation ("+at+fmt.Sprintf(", %.0f req/s)", l.Rate),
+							fmt.Sprintf("%.2f ms (%.2f − %.2f)", added.Seconds()*1000, l.P99Micros/1000, p.P99Micros/1000),
+							fmt.Sprintf("≤ %.0f ms", TargetAddedP99.Seconds()*1000), added <= TargetAddedP99)
+					}
+				}
+			}
+		}
+	}
+	appsNote := fmt.Sprintf(" with %d extra apps", h.cfg.Apps)
+	enough := h.cfg.Apps >= TargetTargetApps
+	if !enough {
+		appsNote += fmt.Sprintf(" (the target is stated for %d: run with --apps %d)", TargetTargetApps, TargetTargetApps)
+	}
+	var rss int64
+	for _, r := range h.rep.Rows {
+		if r.Target == "lijiang" && r.Nodes == n && r.Conns >= 256 {
+			rss = max(rss, r.RSS)
+		}
+	}
+	if rss > 0 {
+		add("resident memory at 256 connections"+appsNote, fmt.Sprintf("%d MB", rss>>20), fmt.Sprintf("≤ %d MB", TargetRSS>>20), enough && rss <= TargetRSS)
+	}
+	if h.rep.RebuildMillis > 0 {
+		add("registry rebuild"+appsNote, fmt.Sprintf("%.0f ms", h.rep.RebuildMillis), "≤ 1000 ms", enough && h.rep.RebuildMillis <= float64(TargetRebuild.Milliseconds()))
+	}
+	if h.rep.StartupMillis > 0 {
+		add("start-up to ready"+appsNote, fmt.Sprintf("%.0f ms", h.rep.StartupMillis), "≤ 2000 ms", enough && h.rep.StartupMillis <= float64(TargetStartup.Milliseconds()))
+	}
+}
+
+// WriteChecks prints the verdicts.
+func (r *Report) WriteChecks(w io.Writer) {
+	fmt.Fprintf(w, "\nSM2 on one goroutine: verify %.1f µs, sign %.1f µs\n", r.SM2VerifyMicros, r.SM2SignMicros)
+	fmt.Fprintln(w, "\nTargets (docs/performance.md):")
+	for _, c := range r.Checks {
+		v := "MET   "
+		if !c.OK {
+			v = "NOT MET"
+		}
+		fmt.Fprintf(w, "  %s  %s: %s (target %s)\n", v, c.Name, c.Value, c.Limit)
+	}
+}
+
+// Met reports whether every check is met.
+func (r *Report) Met() bool {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// WriteMarkdown writes the rows as a Markdown table (for docs/performance.md).
+func (r *Report) WriteMarkdown(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "Machine: %s, %d CPUs, %d MB, Linux %s, %s; run %s; %d calls per run; %d extra apps.\n\n", m.CPU, m.CPUs, m.MemMB, m.Kernel, m.Go, m.Started, r.Requests, r.Apps)
+	fmt.Fprintln(w, "| nodes | proto | conns | scenario | target | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/call | allocs/call | RSS MB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, x := range r.Rows {
+		t := x.Target
+		if x.Rate > 0 {
+			t += fmt.Sprintf(" @ %.0f/s", x.Rate)
+		}
+		fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %d |\n", x.Nodes, x.Proto, x.Conns, x.Scenario, t,
+			x.PerSecond, x.P50Micros, x.P99Micros, x.P999Micros, x.CPUMicros, x.AllocsPerCall, x.RSS>>20)
+	}
+	fmt.Fprintln(w, "\n| target | value | limit | |\n|---|---|---|---|")
+	for _, c := range r.Checks {
+		v := "met"
+		if !c.OK {
+			v = "**not met**"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.Name, c.Value, strings.ReplaceAll(c.Limit, "|", "\\|"), v)
+	}
+}

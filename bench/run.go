@@ -1,0 +1,619 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"lijiang/gateway"
+	"lijiang/gateway/client"
+	"lijiang/platform"
+	"lijiang/platform/fsutil"
+	"lijiang/platform/sandbox"
+	"lijiang/platform/smcrypto"
+	"lijiang/platform/tlscert"
+)
+
+// Config is one harness run.
+type Config struct {
+	// Binary is the lijiang executable the children run (the harness's own).
+	Binary string
+	// Dir is the work directory: data directories, configurations.
+	Dir       string
+	Scenarios []string
+	Conns     []int
+	Protos    []string
+	Nodes     []int
+	// Requests is the number of calls of each measured run.
+	Requests int
+	// Apps is how many apps to register besides the demo's (the memory and
+	// start-up targets are stated for 100,000).
+	Apps int
+	// Latency adds, for the A1 scenarios on one node, runs at half the
+	// node's saturation rate, for the added-latency target.
+	Latency bool
+	// Out receives the progress and the report.
+	Out io.Writer
+}
+
+// Targets of issue 14 (docs/performance.md), checked in every report.
+const (
+	TargetHMACRatio   = 1.25             // A1 HMAC CPU per call ÷ the proxy's
+	TargetSM2Factor   = 1.2              // A1 SM2: proxy + this × (verify + sign)
+	TargetA2Ratio     = 0.85             // A2 throughput ÷ the crypto-only baseline's
+	TargetAddedP99    = 2 * time.Millisecond
+	TargetRSS         = 200 << 20 // at 256 connections with 100,000 apps
+	TargetTargetApps  = 100_000
+	TargetRebuild     = time.Second
+	TargetStartup     = 2 * time.Second
+	defaultWarmFactor = 4
+)
+
+// Row is one measured run.
+type Row struct {
+	Nodes    int    `json:"nodes"`
+	Proto    string `json:"proto"`
+	Conns    int    `json:"conns"`
+	Scenario string `json:"scenario"`
+	Target   string `json:"target"` // proxy, crypto, lijiang
+	// Rate is the offered rate of a paced run (calls/s); 0: closed loop.
+	Rate          float64 `json:"rate,omitempty"`
+	Calls         int     `json:"calls"`
+	Failed        int     `json:"failed"`
+	FirstFailure  string  `json:"first_failure,omitempty"`
+	PerSecond     float64 `json:"per_second"`
+	P50Micros     float64 `json:"p50_us"`
+	P99Micros     float64 `json:"p99_us"`
+	P999Micros    float64 `json:"p999_us"`
+	CPUMicros     float64 `json:"cpu_us_per_call"`
+	AllocsPerCall float64 `json:"allocs_per_call"`
+	RSS           int64   `json:"rss_bytes"`
+}
+
+// Check is one target's verdict.
+type Check struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Limit string `json:"limit"`
+	OK    bool   `json:"ok"`
+}
+
+// Report is what a run found.
+type Report struct {
+	Machine         Machine `json:"machine"`
+	Requests        int     `json:"requests_per_run"`
+	Apps            int     `json:"apps"`
+	SM2VerifyMicros float64 `json:"sm2_verify_us"`
+	SM2SignMicros   float64 `json:"sm2_sign_us"`
+	RebuildMillis   float64 `json:"registry_rebuild_ms"`
+	StartupMillis   float64 `json:"startup_ms"`
+	IdleRSS         int64   `json:"idle_rss_bytes"`
+	Rows            []Row   `json:"rows"`
+	Checks          []Check `json:"checks"`
+}
+
+// Machine describes where the run ran.
+type Machine struct {
+	CPU     string `json:"cpu"`
+	CPUs    int    `json:"cpus"`
+	MemMB   int64  `json:"mem_mb"`
+	Kernel  string `json:"kernel"`
+	Go      string `json:"go"`
+	Started string `json:"started"`
+}
+
+// harness is one run's state.
+type harness struct {
+	cfg      Config
+	out      io.Writer
+	rep      Report
+	upURL    string
+	upCA     string
+	baseTLS  *tls.Config // trusts the baselines' certificate
+	proxy    *child
+	crypto   *child
+	proxyURL string
+	cryptoURL string
+	cryptoEnc encKey
+	hc       *http.Client // for the children's counters
+}
+
+// Run runs the harness and writes its report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Requests <= 0 {
+		cfg.Requests = 20000
+	}
+	h := &harness{cfg: cfg, out: cfg.Out}
+	h.rep.Machine = machine()
+	h.rep.Requests, h.rep.Apps = cfg.Requests, cfg.Apps
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	stopUp, err := h.startUpstream()
+	if err != nil {
+		return nil, err
+	}
+	defer stopUp()
+	defer func() { h.proxy.stop(); h.crypto.stop() }()
+	for _, n := range cfg.Nodes {
+		if err := h.runCluster(ctx, n); err != nil {
+			return &h.rep, err
+		}
+	}
+	h.check()
+	return &h.rep, nil
+}
+
+func (h *harness) logf(format string, args ...any) { fmt.Fprintf(h.out, format+"\n", args...) }
+
+// startUpstream serves the 200-byte answer over TLS 1.3 (HTTP/1.1 and
+// HTTP/2) in the harness's own process.
+func (h *harness) startUpstream() (func(), error) {
+	cert, certPEM, _, err := selfSigned()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	ln := gateway.NewListener(gateway.ListenerConfig{Name: "upstream", Addr: addr, Handler: upstreamHandler(),
+		TLS: tlscert.ServerConfig(cert, tls.VersionTLS13), Logger: slog.New(slog.DiscardHandler)})
+	if err := ln.Start(); err != nil {
+		return nil, err
+	}
+	h.upURL, h.upCA = "https://"+addr, string(certPEM)
+	return func() { ln.Close() }, nil
+}
+
+// startBaselines starts the proxy and crypto-only baselines, the latter with
+// the app's keys and throwaway platform keys.
+func (h *harness) startBaselines(ctx context.Context, a *app) error {
+	if h.proxy != nil {
+		return nil
+	}
+	certPEM, keyPEM, pool, err := selfSignedPEM()
+	if err != nil {
+		return err
+	}
+	h.baseTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+	platSign, err1 := smcrypto.GenerateKey(rand.Reader)
+	platEnc, err2 := smcrypto.GenerateKey(rand.Reader)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	signPEM, _ := smcrypto.MarshalPrivateKeyPEM(platSign)
+	encPEM, _ := smcrypto.MarshalPrivateKeyPEM(platEnc)
+	appSign, _ := smcrypto.MarshalPublicKeyPEM(&a.sign.PublicKey)
+	appEnc, _ := smcrypto.MarshalPublicKeyPEM(&a.enc.PublicKey)
+	h.cryptoEnc = encKey{pub: &platEnc.PublicKey, serial: "bench-platform-enc"}
+	h.hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: h.baseTLS.Clone()}}
+	for _, kind := range []string{"proxy", "crypto"} {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		bc := BaselineConfig{Kind: kind, Addr: addr, CertPEM: string(certPEM), KeyPEM: string(keyPEM), Upstream: h.upURL, UpstreamCAPEM: h.upCA}
+		if kind == "crypto" {
+			bc.AppID, bc.AppSecret, bc.AppSignPEM, bc.AppEncPEM, bc.AppEncSerial = a.id, a.secret, string(appSign), string(appEnc), a.encSerial
+			bc.PlatformSignPEM, bc.PlatformEncPEM, bc.PlatformSerial = string(signPEM), string(encPEM), "bench-platform-sig"
+		}
+		b, _ := json.Marshal(bc)
+		path := filepath.Join(h.cfg.Dir, "baseline-"+kind+".json")
+		if err := fsutil.WriteFileAtomic(path, b, 0o600); err != nil {
+			return err
+		}
+		c, err := startChild("baseline "+kind, h.cfg.Binary, "bench", "--baseline", path)
+		if err != nil {
+			return err
+		}
+		url := "https://" + addr
+		if kind == "proxy" {
+			h.proxy, h.proxyURL = c, url
+		} else {
+			h.crypto, h.cryptoURL = c, url
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if c.exited() {
+				return fmt.Errorf("baseline %s exited: %s", kind, c.tail())
+			}
+			if _, err := baselineMallocs(h.hc, url); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("baseline %s not answering: %s", kind, c.tail())
+			}
+		}
+	}
+	return nil
+}
+
+// cluster is a running set of Lijiang nodes with the benchmark's state.
+type cluster struct {
+	nodes     []*node
+	bases     []string
+	tls       *tls.Config
+	app       *app
+	userToken string
+	enc       encKey
+	token     string // metrics scrape token
+}
+
+func (c *cluster) stop() {
+	for i := len(c.nodes) - 1; i >= 0; i-- {
+		c.nodes[i].stop()
+	}
+}
+
+// setupCluster makes a cluster of n nodes: the first a demo node, given the
+// benchmark's APIs (and cfg.Apps more apps) while stopped, then restarted
+// (its start-up timed) and joined by the others.
+func (h *harness) setupCluster(ctx context.Context, n int) (*cluster, error) {
+	root := filepath.Join(h.cfg.Dir, "cluster-"+strconv.Itoa(n))
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, err
+	}
+	kekPath := filepath.Join(root, "kek.hex")
+	kr, err := writeKEK(kekPath)
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{}
+	args := make([][]string, n)
+	for i := range args {
+		var addrs [3]string
+		for j := range addrs {
+			if addrs[j], err = freeAddr(); err != nil {
+				return nil, err
+			}
+		}
+		dir := filepath.Join(root, "n"+strconv.Itoa(i+1))
+		args[i] = []string{"--data-dir", dir, "--node-id", "n" + strconv.Itoa(i+1), "--kek-file", kekPath,
+			"--api-addr", addrs[0], "--admin-addr", addrs[1], "--raft-addr", addrs[2]}
+	}
+	dir1, raft1 := args[0][1], args[0][len(args[0])-1]
+	h.logf("cluster of %d: seeding the demo node in %s", n, dir1)
+	first, err := startNode(ctx, h.cfg.Binary, "n1", dir1, append(append([]string{}, args[0]...), "--demo"))
+	if err != nil {
+		return nil, err
+	}
+	first.stop()
+	if first.ready.DemoSeed == nil {
+		return nil, errors.New("the demo node wrote no demo seed")
+	}
+	if c.app, err = loadApp(first.ready.DemoSeed.ProductionProfile); err != nil {
+		return nil, err
+	}
+	if c.token, err = seedBench(ctx, dir1, raft1, h.upURL, h.upCA, c.app.id); err != nil {
+		return nil, fmt.Errorf("seeding the benchmark's APIs: %w", err)
+	}
+	if h.cfg.Apps > 0 {
+		t0 := time.Now()
+		if err := SeedApps(ctx, dir1, raft1, kr, h.cfg.Apps, h.out); err != nil {
+			return nil, fmt.Errorf("registering %d apps: %w", h.cfg.Apps, err)
+		}
+		h.logf("registered %d apps in %s", h.cfg.Apps, time.Since(t0).Round(time.Millisecond))
+	}
+	if n == h.cfg.Nodes[0] {
+		t0 := time.Now()
+		reg, err := platform.ReadState(filepath.Join(dir1, platform.StateFile))
+		if err != nil {
+			return nil, err
+		}
+		h.rep.RebuildMillis = float64(time.Since(t0).Microseconds()) / 1000
+		h.logf("registry rebuilt in %.0f ms (%d apps)", h.rep.RebuildMillis, reg.Applicants.Len())
+	}
+	n1, err := startNode(ctx, h.cfg.Binary, "n1", dir1, args[0])
+	if err != nil {
+		return nil, err
+	}
+	c.nodes = append(c.nodes, n1)
+	if n == h.cfg.Nodes[0] {
+		h.rep.StartupMillis = float64(n1.started.Microseconds()) / 1000
+		time.Sleep(time.Second)
+		h.rep.IdleRSS, _ = procRSS(n1.pid())
+		h.logf("node started in %.0f ms; idle RSS %d MB", h.rep.StartupMillis, h.rep.IdleRSS>>20)
+	}
+	if n > 1 {
+		tok, err := clusterToken(h.cfg.Binary, dir1, kekPath)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		for i := 1; i < n; i++ {
+			m, err := startNode(ctx, h.cfg.Binary, "n"+strconv.Itoa(i+1), args[i][1], append(args[i], "--join", n1.ready.JoinAddr, "--join-token", tok))
+			if err != nil {
+				c.stop()
+				return nil, err
+			}
+			c.nodes = append(c.nodes, m)
+		}
+	}
+	pool, err := nodeCertPool(c.nodes)
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
+	c.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+	for _, m := range c.nodes {
+		c.bases = append(c.bases, "https://127.0.0.1:"+strconv.Itoa(m.ready.APIPort))
+	}
+	if err := c.consent(ctx, first.ready.DemoSeed.ProductionProfile); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// consent has a demo customer consent to the app's A2 calls and keeps the
+// user token and the platform's encryption key.
+func (c *cluster) consent(ctx context.Context, profile string) error {
+	prof, err := client.LoadProfile(profile, client.Profile{})
+	if err != nil {
+		return err
+	}
+	cc, err := client.ProfileConfig(prof, false)
+	if err != nil {
+		return err
+	}
+	cl, err := client.New(cc)
+	if err != nil {
+		return err
+	}
+	var cust client.Customer
+	for _, dc := range sandbox.DemoCustomers() {
+		if dc.Username == "zhangsan" {
+			secret := dc.TOTPSecret
+			cust = client.Customer{Username: dc.Username, Password: dc.Password, OTP: func(t time.Time) (string, error) { return platform.TOTPCode(secret, t) }}
+		}
+	}
+	tok, err := cl.ConsentAs(ctx, cust, sandbox.ScopeAccountsRead, prof.RedirectURI, nil)
+	if err != nil {
+		return fmt.Errorf("the demo customer's consent: %w", err)
+	}
+	c.userToken = tok.UserToken
+	keys, err := cl.PlatformKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Use == "enc" && k.Status == platform.KeyActive {
+			pub, err := smcrypto.ParsePublicKey([]byte(k.PublicKeyPEM))
+			if err != nil {
+				return err
+			}
+			c.enc = encKey{pub: pub, serial: k.Serial}
+			return nil
+		}
+	}
+	return errors.New("the node lists no active encryption key")
+}
+
+// runCluster measures every scenario on a cluster of n nodes.
+func (h *harness) runCluster(ctx context.Context, n int) error {
+	c, err := h.setupCluster(ctx, n)
+	if err != nil {
+		return err
+	}
+	defer c.stop()
+	if err := h.startBaselines(ctx, c.app); err != nil {
+		return err
+	}
+	if h.rep.SM2SignMicros == 0 {
+		v, s, err := sm2Costs(c.app)
+		if err != nil {
+			return err
+		}
+		h.rep.SM2VerifyMicros, h.rep.SM2SignMicros = micros(v), micros(s)
+	}
+	h.logf("\n%-5s %-3s %5s %-8s %-8s %9s %9s %9s %9s %9s %9s %8s", "nodes", "", "conns", "scenario", "target", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs", "allocs", "RSS MB")
+	for _, proto := range h.cfg.Protos {
+		for _, conns := range h.cfg.Conns {
+			for _, sc := range h.cfg.Scenarios {
+				if err := h.runScenario(ctx, c, n, proto, conns, sc); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// runScenario runs one scenario against the baselines (on one node's run
+// only: they do not change with the cluster) and the cluster.
+func (h *harness) runScenario(ctx context.Context, c *cluster, n int, proto string, conns int, sc string) error {
+	warm := max(256, defaultWarmFactor*conns)
+	total := warm + h.cfg.Requests
+	build := func(bases []string, enc encKey, count int) ([]request, error) {
+		return buildRequests(sc, bases, c.app, enc, c.userToken, count)
+	}
+	var lij Row
+	targets := []string{"lijiang"}
+	if n == h.cfg.Nodes[0] {
+		targets = []string{"proxy", "crypto", "lijiang"}
+	}
+	for _, target := range targets {
+		var reqs []request
+		var err error
+		switch target {
+		case "proxy":
+			reqs, err = build([]string{h.proxyURL}, c.enc, total)
+		case "crypto":
+			reqs, err = build([]string{h.cryptoURL}, h.cryptoEnc, total)
+		default:
+			reqs, err = build(c.bases, c.enc, total)
+		}
+		if err != nil {
+			return err
+		}
+		row, err := h.measure(ctx, c, target, proto, conns, reqs[:warm], reqs[warm:], 0)
+		if err != nil {
+			return err
+		}
+		row.Nodes, row.Scenario = n, sc
+		h.add(row)
+		if target == "lijiang" {
+			lij = row
+		}
+	}
+	// The added latency at half of the node's saturation rate (A1, one node).
+	if h.cfg.Latency && n == 1 && n == h.cfg.Nodes[0] && (sc == ScenarioA1HMAC || sc == ScenarioA1SM2) && lij.PerSecond > 0 {
+		rate := lij.PerSecond / 2
+		count := max(2000, h.cfg.Requests/2)
+		for _, target := range []string{"proxy", "lijiang"} {
+			bases := c.bases
+			if target == "proxy" {
+				bases = []string{h.proxyURL}
+			}
+			reqs, err := build(bases, c.enc, warm+count)
+			if err != nil {
+				return err
+			}
+			row, err := h.measure(ctx, c, target, proto, conns, reqs[:warm], reqs[warm:], rate)
+			if err != nil {
+				return err
+			}
+			row.Nodes, row.Scenario = n, sc
+			h.add(row)
+		}
+	}
+	return nil
+}
+
+// measure runs reqs against a target after a warm-up and reads the
+// target's CPU time and allocations around the measured part.
+func (h *harness) measure(ctx context.Context, c *cluster, target, proto string, conns int, warm, reqs []request, rate float64) (Row, error) {
+	row := Row{Proto: proto, Conns: conns, Target: target, Rate: rate}
+	tc := h.baseTLS
+	var pids []int
+	var mallocs func() (float64, error)
+	switch target {
+	case "proxy":
+		pids = []int{h.proxy.pid()}
+		mallocs = func() (float64, error) { return baselineMallocs(h.hc, h.proxyURL) }
+	case "crypto":
+		pids = []int{h.crypto.pid()}
+		mallocs = func() (float64, error) { return baselineMallocs(h.hc, h.cryptoURL) }
+	default:
+		tc = c.tls
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // the admin port's own certificate; counters only
+		for _, m := range c.nodes {
+			pids = append(pids, m.pid())
+		}
+		mallocs = func() (float64, error) {
+			var sum float64
+			for _, m := range c.nodes {
+				v, err := scrape(hc, "https://127.0.0.1:"+strconv.Itoa(m.ready.AdminPort)+"/metrics", c.token, "go_memstats_mallocs_total")
+				if err != nil {
+					return 0, err
+				}
+				sum += v
+			}
+			return sum, nil
+		}
+	}
+	cs, closeClients := clients(proto, conns, tc)
+	defer closeClients()
+	if w := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc}, cs); w.failed > 0 {
+		return row, fmt.Errorf("%s %s %d conns: warm-up calls failed (%d of %d): %s", target, proto, conns, w.failed, w.calls, w.firstFailure)
+	}
+	cpu0, err := cpuOf(pids)
+	if err != nil {
+		return row, err
+	}
+	m0, err := mallocs()
+	if err != nil {
+		return row, err
+	}
+	res := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: reqs, rate: rate, tls: tc}, cs)
+	cpu1, err := cpuOf(pids)
+	if err != nil {
+		return row, err
+	}
+	m1, err := mallocs()
+	if err != nil {
+		return row, err
+	}
+	for _, p := range pids {
+		if r, err := procRSS(p); err == nil {
+			row.RSS = max(row.RSS, r)
+		}
+	}
+	row.Calls, row.Failed, row.FirstFailure = res.calls, res.failed, res.firstFailure
+	row.PerSecond = res.perSecond()
+	row.P50Micros, row.P99Micros, row.P999Micros = micros(res.quantile(0.5)), micros(res.quantile(0.99)), micros(res.quantile(0.999))
+	if ok := res.calls - res.failed; ok > 0 {
+		row.CPUMicros = (cpu1 - cpu0) * 1e6 / float64(res.calls)
+		row.AllocsPerCall = (m1 - m0) / float64(res.calls)
+	}
+	if res.failed > 0 {
+		return row, fmt.Errorf("%s %s %d conns: %d of %d calls failed: %s", target, proto, conns, res.failed, res.calls, res.firstFailure)
+	}
+	return row, nil
+}
+
+func cpuOf(pids []int) (float64, error) {
+	var sum float64
+	for _, p := range pids {
+		v, err := procCPU(p)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+
+// add records a row and prints it.
+func (h *harness) add(r Row) {
+	h.rep.Rows = append(h.rep.Rows, r)
+	target := r.Target
+	if r.Rate > 0 {
+		target += "@" + strconv.Itoa(int(r.Rate))
+	}
+	h.logf("%-5d %-3s %5d %-8s %-8s %9.0f %9.0f %9.0f %9.0f %9.1f %9.0f %8d", r.Nodes, r.Proto, r.Conns, r.Scenario, target, r.PerSecond,
+		r.P50Micros, r.P99Micros, r.P999Micros, r.CPUMicros, r.AllocsPerCall, r.RSS>>20)
+}
+
+// machine describes this machine.
+func machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), Started: time.Now().UTC().Format(time.RFC3339)}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				f := strings.Fields(rest)
+				if len(f) > 0 {
+					kb, _ := strconv.ParseInt(f[0], 10, 64)
+					m.MemMB = kb >> 10
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
