@@ -50,9 +50,9 @@ type Config struct {
 
 // Targets of issue 14 (docs/performance.md), checked in every report.
 const (
-	TargetHMACRatio   = 1.25             // A1 HMAC CPU per call ÷ the proxy's
-	TargetSM2Factor   = 1.2              // A1 SM2: proxy + this × (verify + sign)
-	TargetA2Ratio     = 0.85             // A2 throughput ÷ the crypto-only baseline's
+	TargetHMACRatio   = 1.25 // A1 HMAC CPU per call ÷ the proxy's
+	TargetSM2Factor   = 1.2  // A1 SM2: proxy + this × (verify + sign)
+	TargetA2Ratio     = 0.85 // A2 throughput ÷ the crypto-only baseline's
 	TargetAddedP99    = 2 * time.Millisecond
 	TargetRSS         = 200 << 20 // at 256 connections with 100,000 apps
 	TargetTargetApps  = 100_000
@@ -116,18 +116,18 @@ type Machine struct {
 
 // harness is one run's state.
 type harness struct {
-	cfg      Config
-	out      io.Writer
-	rep      Report
-	upURL    string
-	upCA     string
-	baseTLS  *tls.Config // trusts the baselines' certificate
-	proxy    *child
-	crypto   *child
-	proxyURL string
+	cfg       Config
+	out       io.Writer
+	rep       Report
+	upURL     string
+	upCA      string
+	baseTLS   *tls.Config // trusts the baselines' certificate
+	proxy     *child
+	crypto    *child
+	proxyURL  string
 	cryptoURL string
 	cryptoEnc encKey
-	hc       *http.Client // for the children's counters
+	hc        *http.Client // for the children's counters
 }
 
 // Run runs the harness and writes its report.
@@ -616,4 +616,3 @@ func machine() Machine {
 	}
 	return m
 }
-
