@@ -49,13 +49,13 @@ func benchPolicySettings(b *testing.B, appID, apiID string) map[string]string {
 		deny += fmt.Sprintf("198.51.%d.%d/32,", i/250, i%250)
 	}
 	return map[string]string{
-		platform.SettingLimitsGlobal: js(platform.LimitPolicy{RatePerSecond: huge(), Concurrency: &platform.LimitRule{Limit: 1 << 30}}),
-		platform.LimitsSettingKey(platform.ScopeApp, appID, ""):                  js(platform.LimitPolicy{RatePerMinute: huge(), DailyQuota: huge()}),
-		platform.LimitsSettingKey(platform.ScopeAPI, "", apiID):                  js(platform.LimitPolicy{RatePerSecond: huge(), MonthlyQuota: huge()}),
+		platform.SettingLimitsGlobal:                                          js(platform.LimitPolicy{RatePerSecond: huge(), Concurrency: &platform.LimitRule{Limit: 1 << 30}}),
+		platform.LimitsSettingKey(platform.ScopeApp, appID, ""):               js(platform.LimitPolicy{RatePerMinute: huge(), DailyQuota: huge()}),
+		platform.LimitsSettingKey(platform.ScopeAPI, "", apiID):               js(platform.LimitPolicy{RatePerSecond: huge(), MonthlyQuota: huge()}),
 		platform.PauseSettingKey(platform.PauseTargetApp, "LJ2026OTHERAPP01"): js(platform.Pause{Target: platform.PauseTargetApp, ID: "LJ2026OTHERAPP01", By: "admin:x", At: time.Now()}),
-		"controls.allow.app.LJ2026OTHERAPP01":                                   "10.0.0.0/8",
-		SettingIPDenylist:                                                       deny,
-		SettingRiskMaxAmount:                                                    "50000.00",
+		"controls.allow.app.LJ2026OTHERAPP01":                                 "10.0.0.0/8",
+		SettingIPDenylist:                                                     deny,
+		SettingRiskMaxAmount:                                                  "50000.00",
 	}
 }
 
