@@ -189,19 +189,25 @@ func (l *leaser) prefetch(b *bucket, nowMs int64) {
 	next := l.bucket(b.id.key, b.end, b.end+length, b.budget, nowMs)
 	if next.want == 0 && next.tokens == 0 && l.pending[next.id] == nil {
 		next.demand = 0
-		next.want = wantFor(b, nowMs)
+		next.want = wantFor(b, nowMs, l.nodes())
 		l.pending[next.id] = next
 		l.kick()
 	}
 }
 
 // wantFor is how many tokens to ask for: leaseChunk ms of the demand seen in
-// the window so far, at least 2, and at least one more than the calls
-// waiting now (a burst is more than the window's average foretells).
-func wantFor(b *bucket, nowMs int64) int64 {
+// the window so far, at least 2, at least one more than the calls waiting
+// now (a burst is more than the window's average foretells), and at least
+// a quarter of the node's share of the budget: a budget far above the
+// demand is then leased in a few commands a window rather than one every
+// leaseChunk (each a Raft round), while no node can hold more than a
+// quarter of its share beyond its demand — the state machine grants only
+// what remains, so a lease never admits more than the budget.
+func wantFor(b *bucket, nowMs int64, nodes int) int64 {
 	elapsed := max(nowMs-b.id.window, leaseChunk)
 	w := int64(math.Ceil(float64(b.demand)*leaseChunk/float64(elapsed))) + 1
-	return min(max(w, 2, b.waiting+1), b.budget)
+	share := b.budget / int64(4*max(nodes, 1))
+	return min(max(w, 2, b.waiting+1, share), b.budget)
 }
 
 // enqueue marks the bucket for the next lease command. Called with l.mu
@@ -210,7 +216,7 @@ func (l *leaser) enqueue(b *bucket, nowMs int64) {
 	if l.pending[b.id] != nil {
 		return
 	}
-	b.want = wantFor(b, nowMs)
+	b.want = wantFor(b, nowMs, l.nodes())
 	l.pending[b.id] = b
 	l.kick()
 }
