@@ -163,3 +163,20 @@ func sm2Costs(a *app) (verify, sign time.Duration, err error) {
 	}
 	return time.Since(t0) / n, sign, nil
 }
+
+// scenarioOf names the scenario of prepared calls (for file names).
+func scenarioOf(reqs []request) string {
+	if len(reqs) == 0 {
+		return "none"
+	}
+	r := reqs[0]
+	switch {
+	case r.method == http.MethodPost:
+		return ScenarioA2Post
+	case strings.Contains(r.url, "/accounts/"):
+		return ScenarioA2Get
+	case strings.HasPrefix(r.header.Get("Authorization"), lj1.SchemeHMAC):
+		return ScenarioA1HMAC
+	}
+	return ScenarioA1SM2
+}

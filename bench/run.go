@@ -46,6 +46,11 @@ type Config struct {
 	Latency bool
 	// Out receives the progress and the report.
 	Out io.Writer
+	// ProfileDir, when set, receives a CPU profile of the first node for
+	// each of its closed-loop runs (taken through its admin API).
+	ProfileDir string
+	// ProfileSeconds is how long each profile samples (default 5).
+	ProfileSeconds int
 }
 
 // Targets of issue 14 (docs/performance.md), checked in every report.
@@ -128,6 +133,7 @@ type harness struct {
 	cryptoURL string
 	cryptoEnc encKey
 	hc        *http.Client // for the children's counters
+	prof      *profiler
 }
 
 // Run runs the harness and writes its report.
@@ -411,6 +417,11 @@ func (h *harness) runCluster(ctx context.Context, n int) error {
 	if err := h.startBaselines(ctx, c.app); err != nil {
 		return err
 	}
+	if h.cfg.ProfileDir != "" {
+		if h.prof, err = newProfiler(ctx, c.nodes[0], h.cfg.ProfileDir); err != nil {
+			return err
+		}
+	}
 	if h.rep.SM2SignMicros == 0 {
 		v, s, err := sm2Costs(c.app)
 		if err != nil {
@@ -537,7 +548,18 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	if err != nil {
 		return row, err
 	}
+	var profErr chan error
+	if h.prof != nil && target == "lijiang" && rate == 0 {
+		profErr = make(chan error, 1)
+		name := fmt.Sprintf("%dnode-%s-%d-%s", len(c.nodes), proto, conns, scenarioOf(reqs))
+		go func() { profErr <- h.prof.cpu(ctx, name, max(1, h.cfg.ProfileSeconds)) }()
+	}
 	res := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: reqs, rate: rate, tls: tc}, cs)
+	if profErr != nil {
+		if err := <-profErr; err != nil {
+			h.logf("profile: %v", err)
+		}
+	}
 	cpu1, err := cpuOf(pids)
 	if err != nil {
 		return row, err
