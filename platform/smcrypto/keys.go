@@ -190,6 +190,16 @@ func checkPrivate(priv *sm2.PrivateKey) error {
 	return checkPublic(&priv.PublicKey)
 }
 
+// checkPrivateCheap is checkPrivate without the point's curve equation,
+// for a key signed with on every call: gmsm's signing refuses a key whose
+// scalar is out of range, and the public point plays no part in signing.
+func checkPrivateCheap(priv *sm2.PrivateKey) error {
+	if priv == nil || priv.D == nil || priv.D.Sign() <= 0 || !sm2.IsSM2PublicKey(&priv.PublicKey) {
+		return fmt.Errorf("not an sm2 private key: %w", ErrInvalidKey)
+	}
+	return nil
+}
+
 // pointBytes returns 04||X||Y of a checked key.
 func pointBytes(pub *ecdsa.PublicKey) []byte {
 	b := make([]byte, uncompressedLen)

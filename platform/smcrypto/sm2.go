@@ -1,14 +1,16 @@
 package smcrypto
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"math/big"
 
 	"github.com/emmansun/gmsm/sm2"
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 func randReader() io.Reader { return rand.Reader }
@@ -28,7 +30,7 @@ func Sign(priv *sm2.PrivateKey, msg []byte) ([]byte, error) {
 // gmsm mixes the private key and message into the nonce, so a weak r does not
 // leak the key, but production callers pass nil.
 func SignRand(r io.Reader, priv *sm2.PrivateKey, msg []byte) ([]byte, error) {
-	if err := checkPrivate(priv); err != nil {
+	if err := checkPrivateCheap(priv); err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
 	if r == nil {
@@ -41,31 +43,46 @@ func SignRand(r io.Reader, priv *sm2.PrivateKey, msg []byte) ([]byte, error) {
 	return sig, nil
 }
 
-// curveN is the order of the SM2 base point.
-var curveN = sm2.P256().Params().N
+// curveN is the order of the SM2 base point, big-endian.
+var curveN = sm2.P256().Params().N.Bytes()
 
-// parseDERSignature returns r and s of a strict DER SEQUENCE { r, s } with
-// 1 <= r, s < n and nothing after it.
-func parseDERSignature(sig []byte) (r, s *big.Int, ok bool) {
-	var v struct{ R, S *big.Int }
-	if !strictDER(sig, &v) {
-		return nil, nil, false
+// strictSignature reports whether sig is a strict DER SEQUENCE { r INTEGER,
+// s INTEGER } with 1 <= r, s < n and nothing after it. cryptobyte refuses
+// non-minimal lengths and integers, indefinite lengths and negative values;
+// this adds the range. No reflection and no big.Int: it runs on every
+// verified call.
+func strictSignature(sig []byte) bool {
+	in := cryptobyte.String(sig)
+	var seq cryptobyte.String
+	var r, s []byte
+	if !in.ReadASN1(&seq, casn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1Integer(&r) || !seq.ReadASN1Integer(&s) || !seq.Empty() {
+		return false
 	}
-	r, s = v.R, v.S
-	if r.Sign() <= 0 || s.Sign() <= 0 || r.Cmp(curveN) >= 0 || s.Cmp(curveN) >= 0 {
-		return nil, nil, false
+	return belowN(r) && belowN(s)
+}
+
+// belowN reports whether the minimal big-endian non-negative integer b is
+// from 1 to n-1.
+func belowN(b []byte) bool {
+	if len(b) == 1 && b[0] == 0 {
+		return false
 	}
-	return r, s, true
+	if len(b) != len(curveN) {
+		return len(b) < len(curveN)
+	}
+	return bytes.Compare(b, curveN) < 0
 }
 
 // Verify reports whether derSig is a valid SM2 signature (SM3, DefaultUID) of
 // msg by pub. It rejects anything but exact DER (BER lengths, trailing bytes,
-// negative or out-of-range r or s) and never panics.
+// negative or out-of-range r or s) and never panics. The key's point is
+// validated by gmsm (on the curve, coordinates in range) as it verifies.
 func Verify(pub *ecdsa.PublicKey, msg, derSig []byte) bool {
-	if checkPublic(pub) != nil {
+	if pub == nil || pub.X == nil || pub.Y == nil || !sm2.IsSM2PublicKey(pub) {
 		return false
 	}
-	if _, _, ok := parseDERSignature(derSig); !ok {
+	if !strictSignature(derSig) {
 		return false
 	}
 	return sm2.VerifyASN1WithSM2(pub, []byte(DefaultUID), msg, derSig)
@@ -137,14 +154,15 @@ func Decrypt(priv *sm2.PrivateKey, ciphertext []byte) ([]byte, error) {
 // isASN1Ciphertext checks the GB/T 35276 structure exactly: two non-negative
 // coordinates below 2^256, a 32-byte SM3 hash and a non-empty ciphertext.
 func isASN1Ciphertext(ct []byte) bool {
-	var v struct {
-		X, Y   *big.Int
-		C3, C2 []byte
-	}
-	if !strictDER(ct, &v) {
+	in := cryptobyte.String(ct)
+	var seq cryptobyte.String
+	var x, y []byte
+	var c3, c2 cryptobyte.String
+	if !in.ReadASN1(&seq, casn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1Integer(&x) || !seq.ReadASN1Integer(&y) ||
+		!seq.ReadASN1(&c3, casn1.OCTET_STRING) || !seq.ReadASN1(&c2, casn1.OCTET_STRING) || !seq.Empty() {
 		return false
 	}
-	x, y, c3, c2 := v.X, v.Y, v.C3, v.C2
-	return x.Sign() >= 0 && y.Sign() >= 0 && x.BitLen() <= 256 && y.BitLen() <= 256 &&
-		len(c3) == 32 && len(c2) > 0
+	// x and y are minimal and non-negative: at most 32 bytes is below 2^256.
+	return len(x) <= 32 && len(y) <= 32 && len(c3) == 32 && len(c2) > 0
 }
