@@ -293,28 +293,50 @@ func (g *Gateway) respond(w http.ResponseWriter, c *call, key *sm2.PrivateKey, s
 	now := g.cfg.Now()
 	nonce, _ := lj1.NewNonce(rand.Reader)
 	ts := strconv.FormatInt(now.Unix(), 10)
-	h.Set("LJ-Request-Id", c.requestID)
-	h.Set("LJ-Timestamp", ts)
-	h.Set("LJ-Nonce", nonce)
-	if resp.ctype != "" {
-		h.Set("Content-Type", resp.ctype)
+	// The headers' values share one array, under their canonical names (what
+	// Header.Set would store, without canonicalising and allocating per
+	// header); each slice is capacity-limited, so an append elsewhere copies.
+	vals := make([]string, 7)
+	set := func(i int, name, v string) {
+		vals[i] = v
+		h[name] = vals[i : i+1 : i+1]
 	}
-	if h.Get("Cache-Control") == "" {
-		h.Set("Cache-Control", "no-store")
+	set(0, hdrRequestID, c.requestID)
+	set(1, hdrTimestamp, ts)
+	set(2, hdrNonce, nonce)
+	if resp.ctype != "" {
+		set(3, hdrContentType, resp.ctype)
+	}
+	if len(h[hdrCacheControl]) == 0 {
+		h[hdrCacheControl] = noStore[:1:1]
 	}
 	if key != nil {
 		sts := lj1.ResponseStringToSign(resp.status, c.requestID, c.reqNonce, ts, nonce, lj1.BodyDigest(resp.body))
 		if sig, err := smcrypto.SignBase64(key, []byte(sts)); err == nil {
-			h.Set("LJ-Serial", serial)
-			h.Set("LJ-Signature", sig)
+			set(4, hdrSerial, serial)
+			set(5, hdrSignature, sig)
 		} else {
 			g.log.Error("signing a response", "err", err)
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	set(6, hdrContentLength, strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)
 	w.Write(resp.body)
 }
+
+// The answer's headers, in canonical form (http.CanonicalHeaderKey).
+const (
+	hdrRequestID     = "Lj-Request-Id"
+	hdrTimestamp     = "Lj-Timestamp"
+	hdrNonce         = "Lj-Nonce"
+	hdrSerial        = "Lj-Serial"
+	hdrSignature     = "Lj-Signature"
+	hdrContentType   = "Content-Type"
+	hdrContentLength = "Content-Length"
+	hdrCacheControl  = "Cache-Control"
+)
+
+var noStore = []string{"no-store"}
 
 // errf returns a protocol error with a message for the client.
 func errf(code, msg string) error { return lj1.New(code, msg) }
@@ -582,6 +604,9 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	return response{status: status, body: rbody, ctype: rtype, header: rhdr}, nil
 }
 
+// dummyHMAC spends an HMAC's work on unknown App_IDs and serials.
+var dummyHMAC = smcrypto.NewHMACKey([]byte("lijiang-dummy-secret-for-timing-only"))
+
 // isJSON reports whether a media type is JSON (application/json or a
 // +json type), parameters and case aside.
 func isJSON(ctype string) bool {
@@ -602,15 +627,15 @@ func (g *Gateway) verify(reg *platform.Registry, auth lj1.Authorization, cred *p
 		return lj1.VerifySM2(cred.PublicKey, sts, auth.Signature)
 	case lj1.SchemeHMAC:
 		if !known || cred.Kind != platform.CredentialSecret {
-			lj1.VerifyHMAC("lijiang-dummy-secret-for-timing-only", sts, auth.Signature)
+			lj1.VerifyHMACKey(dummyHMAC, sts, auth.Signature)
 			return false
 		}
-		secret, err := g.appSecret(reg, cred)
+		key, err := g.appSecret(reg, cred)
 		if err != nil {
 			g.log.Error("opening an App_Secret", "app_id", auth.AppID, "err", err)
 			return false
 		}
-		return lj1.VerifyHMAC(secret, sts, auth.Signature)
+		return lj1.VerifyHMACKey(key, sts, auth.Signature)
 	}
 	return false
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"lijiang/platform"
+	"lijiang/platform/smcrypto"
 )
 
 // fakeOpener opens anything and counts the calls.
@@ -31,9 +32,10 @@ func TestSecretCacheFollowsTheApplicantsView(t *testing.T) {
 	view1 := &platform.Registry{AppliedIndex: 5, Applicants: &platform.ApplicantsView{}}
 	cred := &platform.Credential{ID: "crd_1", SecretSealed: []byte("sealed")}
 	for i := 0; i < 3; i++ {
-		s, err := g.appSecret(view1, cred)
-		if err != nil || s != "secret-of-"+platform.CredentialAAD("crd_1") {
-			t.Fatalf("appSecret = %q, %v", s, err)
+		k, err := g.appSecret(view1, cred)
+		want := smcrypto.NewHMACKey([]byte("secret-of-" + platform.CredentialAAD("crd_1"))).Sum(nil, []byte("m"))
+		if err != nil || !k.Equal([]byte("m"), want) {
+			t.Fatalf("appSecret: %v", err)
 		}
 	}
 	if op.opens != 1 || g.keys.len() != 1 {

@@ -304,7 +304,15 @@ func ValidNonce(n string) bool {
 
 // BodyDigest returns the LJ1 body digest: lower-case hex SM3 of the body
 // bytes as sent (an empty body digests the empty string).
-func BodyDigest(body []byte) string { return smcrypto.SM3Hex(body) }
+func BodyDigest(body []byte) string {
+	if len(body) == 0 {
+		return emptyBodyDigest
+	}
+	return smcrypto.SM3Hex(body)
+}
+
+// emptyBodyDigest is the digest of every GET: SM3 of the empty string.
+var emptyBodyDigest = smcrypto.SM3Hex(nil)
 
 // RequestStringToSign returns the seven-line request string to sign of
 // PROTOCOL.md, each line ended by "\n": scheme, METHOD (upper-cased here),
@@ -368,6 +376,16 @@ func VerifyHMAC(secret, stringToSign, sigB64 string) bool {
 	}
 	want := smcrypto.HMACSM3([]byte(secret), []byte(stringToSign))
 	return hmac.Equal(got, want)
+}
+
+// VerifyHMACKey is VerifyHMAC with the App_Secret's HMAC key states computed
+// once (smcrypto.NewHMACKey([]byte(secret))).
+func VerifyHMACKey(key *smcrypto.HMACKey, stringToSign, sigB64 string) bool {
+	got, err := decodeBase64(sigB64)
+	if err != nil {
+		return false
+	}
+	return key.Equal([]byte(stringToSign), got)
 }
 
 // decodeBase64 decodes canonical standard padded base64 only: the encoding

@@ -2,10 +2,12 @@ package lj1_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"lijiang/platform/lj1"
+	"lijiang/platform/smcrypto"
 )
 
 const (
@@ -157,6 +159,32 @@ func TestHMACSignature(t *testing.T) {
 	for _, bad := range []string{"", "x", sig[:len(sig)-2], sig[:8] + "\n" + sig[8:], strings.ToLower(sig)} {
 		if lj1.VerifyHMAC("secret", sts, bad) {
 			t.Errorf("VerifyHMAC accepted %q", bad)
+		}
+	}
+}
+
+// TestVerifyHMACKey: the precomputed key decides as VerifyHMAC does, from
+// many goroutines at once.
+func TestVerifyHMACKey(t *testing.T) {
+	secret := "s3cr3t-App_Secret-0123456789"
+	key := smcrypto.NewHMACKey([]byte(secret))
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			ok := true
+			for i := 0; i < 200; i++ {
+				sts := lj1.RequestStringToSign(lj1.SchemeHMAC, "GET", "/v1/x?i="+strconv.Itoa(i), "app", "1700000000", "0123456789abcdef", lj1.BodyDigest(nil))
+				sig := lj1.SignHMAC(secret, sts)
+				bad := lj1.SignHMAC(secret+"x", sts)
+				ok = ok && lj1.VerifyHMACKey(key, sts, sig) && lj1.VerifyHMAC(secret, sts, sig) &&
+					!lj1.VerifyHMACKey(key, sts, bad) && !lj1.VerifyHMACKey(key, sts, sig+"=") && !lj1.VerifyHMACKey(key, sts+"x", sig)
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Fatal("lj1.VerifyHMACKey disagrees with VerifyHMAC")
 		}
 	}
 }

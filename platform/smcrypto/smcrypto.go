@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
@@ -126,4 +128,36 @@ func OpenGCM(key, iv, aad, sealed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("opening: %w", ErrDecrypt)
 	}
 	return pt, nil
+}
+
+// HMACKey is an HMAC-SM3 key whose inner and outer pad states are computed
+// once: each MAC then costs the message's SM3 blocks only, without
+// allocating. It is safe for concurrent use.
+type HMACKey struct {
+	pool sync.Pool // of hash.Hash keyed with the key
+}
+
+// NewHMACKey returns an HMACKey for key (copied).
+func NewHMACKey(key []byte) *HMACKey {
+	k := append([]byte(nil), key...)
+	h := &HMACKey{}
+	h.pool.New = func() any { return hmac.New(sm3.New, k) }
+	return h
+}
+
+// Sum appends HMAC-SM3(key, msg) to out and returns it.
+func (k *HMACKey) Sum(out, msg []byte) []byte {
+	m := k.pool.Get().(hash.Hash)
+	m.Reset()
+	m.Write(msg)
+	out = m.Sum(out)
+	k.pool.Put(m)
+	return out
+}
+
+// Equal reports, in constant time over the MAC, whether mac is
+// HMAC-SM3(key, msg).
+func (k *HMACKey) Equal(msg, mac []byte) bool {
+	var buf [sm3.Size]byte
+	return hmac.Equal(k.Sum(buf[:0], msg), mac)
 }
