@@ -64,7 +64,7 @@ func TestEchoErrorHandler(t *testing.T) {
 // TestCanonicalAnswerHeaders: the names respond stores directly are the
 // canonical forms Header.Set would have stored.
 func TestCanonicalAnswerHeaders(t *testing.T) {
-	for _, name := range []string{hdrRequestID, hdrTimestamp, hdrNonce, hdrSerial, hdrSignature, hdrContentType, hdrContentLength, hdrCacheControl} {
+	for _, name := range []string{hdrUpRequestID, hdrUpAppID, hdrUpAPIID, hdrUpCustomerID, hdrUpConsentID, hdrForwardedFor, hdrForwardedProto, hdrRequestID, hdrTimestamp, hdrNonce, hdrSerial, hdrSignature, hdrContentType, hdrContentLength, hdrCacheControl} {
 		if http.CanonicalHeaderKey(name) != name {
 			t.Errorf("%q is not canonical", name)
 		}

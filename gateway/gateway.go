@@ -587,6 +587,9 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		g.retainResponse(c, reg, api, clear, maskedBody)
 	}
 	if api.Status == platform.APIDeprecated {
+		if rhdr == nil {
+			rhdr = http.Header{}
+		}
 		rhdr.Set("Deprecation", "true")
 		if sunset := api.Sunset(); !sunset.IsZero() {
 			rhdr.Set("Sunset", sunset.Format(http.TimeFormat))

@@ -23,6 +23,20 @@ var forwardHeaders = []string{"Accept", "Accept-Language", "Idempotency-Key"}
 // responseHeaders are the upstream's headers the client sees
 // (Idempotent-Replayed marks a transfer's replayed answer; the developer
 // manual describes it).
+// The headers the upstream receives from the gateway, in canonical form
+// (the wire carries them so: X-LJ-Request-Id is sent as X-Lj-Request-Id).
+const (
+	hdrUpRequestID    = "X-Lj-Request-Id"
+	hdrUpAppID        = "X-Lj-App-Id"
+	hdrUpAPIID        = "X-Lj-Api-Id"
+	hdrUpCustomerID   = "X-Lj-Customer-Id"
+	hdrUpConsentID    = "X-Lj-Consent-Id"
+	hdrForwardedFor   = "X-Forwarded-For"
+	hdrForwardedProto = "X-Forwarded-Proto"
+)
+
+var forwardedHTTPS = []string{"https"}
+
 var responseHeaders = []string{"Content-Language", "Location", "Retry-After", "Idempotent-Replayed"}
 
 // proxy forwards the call to its upstream: a sandbox app and a "sandbox:"
@@ -102,27 +116,33 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 	if err != nil {
 		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
-	for _, h := range forwardHeaders {
-		if v := r.Header.Get(h); v != "" {
-			req.Header.Set(h, v)
+	// The headers go under their canonical names, their values in one
+	// array (no canonicalising and one allocation instead of one a header).
+	h := req.Header
+	vals := make([]string, 0, len(forwardHeaders)+8)
+	set := func(name, v string) {
+		vals = append(vals, v)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	for _, name := range forwardHeaders {
+		if v := r.Header.Get(name); v != "" {
+			set(name, v)
 		}
 	}
 	if len(body) > 0 {
-		req.Header.Set("Content-Type", ctype)
+		set(hdrContentType, ctype)
 	}
-	req.Header.Set("X-LJ-Request-Id", c.requestID)
-	req.Header.Set("X-LJ-App-Id", c.app.ID)
-	req.Header.Set("X-LJ-Api-Id", c.api.ID)
+	set(hdrUpRequestID, c.requestID)
+	set(hdrUpAppID, c.app.ID)
+	set(hdrUpAPIID, c.api.ID)
 	if c.customer != "" {
-		req.Header.Set("X-LJ-Customer-Id", c.customer)
+		set(hdrUpCustomerID, c.customer)
 	}
 	if c.consent != "" {
-		// Per-consent identifiers (the sandbox's account ids) resolve with it.
-		req.Header.Set("X-LJ-Consent-Id", c.consent)
+		set(hdrUpConsentID, c.consent)
 	}
-	// Set from the connection only: whatever the client sent is dropped.
-	req.Header.Set("X-Forwarded-For", c.client.String())
-	req.Header.Set("X-Forwarded-Proto", "https")
+	set(hdrForwardedFor, c.client.String())
+	h[hdrForwardedProto] = forwardedHTTPS[:1:1]
 	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -145,13 +165,16 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 		// An upstream's failure is not passed through as a business answer.
 		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
-	h := http.Header{}
+	var rh http.Header // nil unless the upstream sent one of responseHeaders
 	for _, k := range responseHeaders {
 		if v := resp.Header.Get(k); v != "" {
-			h.Set(k, v)
+			if rh == nil {
+				rh = http.Header{}
+			}
+			rh.Set(k, v)
 		}
 	}
-	return response{status: resp.StatusCode, body: rb, ctype: resp.Header.Get("Content-Type"), header: h}, nil
+	return response{status: resp.StatusCode, body: rb, ctype: resp.Header.Get("Content-Type"), header: rh}, nil
 }
 
 // upFirst orders targets with the hosts the health checks found down last
