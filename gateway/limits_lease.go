@@ -53,8 +53,12 @@ type bucket struct {
 }
 
 const (
-	// leaseWait bounds how long a call waits for its node's first slice.
-	leaseWait = 150 * time.Millisecond
+	// leaseWait bounds how long a call waits for its node's first slice:
+	// a lease is a Raft round, forwarded to the leader from a follower, and
+	// under load (a burst of new connections at a window's start) it can
+	// take more than a few hundred milliseconds; a call refused only
+	// because its node's lease was slow would be refused for nothing.
+	leaseWait = time.Second
 	// leaseChunk is how much of its observed demand a node asks for at once.
 	leaseChunk = 100 // ms
 	// idleReturn is how long a node keeps unspent tokens of a minute, day or
