@@ -508,6 +508,8 @@ func BenchmarkAppendDurable(b *testing.B) {
 	}
 	defer s.Close()
 	b.ReportAllocs()
+	// 64 callers at once, as the gateway's A2 calls under load.
+	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
