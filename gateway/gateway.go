@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -128,16 +127,9 @@ func New(cfg Config) *Gateway {
 	}
 	tr := cfg.Transport
 	if tr == nil {
-		tr = &http.Transport{
-			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:          512,
-			MaxIdleConnsPerHost:   128,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
-			ForceAttemptHTTP2:     true,
-		}
+		// HTTP/1.1 kept alive, system roots (uptransport.go); an API's own CA
+		// or client certificate gets a clone (upstream.go).
+		tr = newUpTransport(nil)
 	}
 	dummyKey, _ := smcrypto.GenerateKey(rand.Reader)
 	g := &Gateway{

@@ -124,13 +124,19 @@ func (g *Gateway) newUpstreamClient(api *platform.API) (*http.Client, error) {
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}
-	var tr *http.Transport
-	if base, ok := g.client.Transport.(*http.Transport); ok {
-		tr = base.Clone()
-	} else {
-		tr = http.DefaultTransport.(*http.Transport).Clone()
-		tr.Proxy = nil
+	var tr http.RoundTripper
+	switch base := g.client.Transport.(type) {
+	case *upTransport:
+		tr = base.clone(tc)
+	case *http.Transport:
+		c := base.Clone()
+		c.TLSClientConfig = tc
+		tr = c
+	default:
+		c := http.DefaultTransport.(*http.Transport).Clone()
+		c.Proxy = nil
+		c.TLSClientConfig = tc
+		tr = c
 	}
-	tr.TLSClientConfig = tc
 	return &http.Client{Transport: tr, CheckRedirect: g.client.CheckRedirect}, nil
 }

@@ -222,7 +222,7 @@ func TestUpstreamClientCache(t *testing.T) {
 	if err != nil || c1 == g.client {
 		t.Fatalf("client %v, %v", c1, err)
 	}
-	if tc := c1.Transport.(*http.Transport).TLSClientConfig; tc.MinVersion != tls.VersionTLS12 || tc.RootCAs == nil {
+	if tc := c1.Transport.(*upTransport).tls; tc.MinVersion != tls.VersionTLS12 || tc.RootCAs == nil {
 		t.Fatalf("TLS config %+v", tc)
 	}
 	if again, _ := g.upstreamClient(api("api_a", 1)); again != c1 {

@@ -1,0 +1,289 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// upTransport is the gateway's transport to the bank's business systems:
+// HTTP/1.1 over kept-alive connections (TLS for https:// targets), one call
+// at a time on a connection, written and read by the calling goroutine.
+// Go's http.Transport, which it replaces on this path, spends a goroutine
+// hand-off each way per call (its read and write loops, or HTTP/2's stream
+// machinery) and allocates for features an upstream call does not use
+// (redirects, proxies, compression, protocol negotiation); measured with the
+// benchmark harness this is about a tenth of an A1 call's CPU
+// (docs/performance.md).
+//
+// A connection idle for more than idleReuse is closed rather than reused, so
+// that a request rarely meets one the upstream has just closed (servers keep
+// idle connections for 5 s or more); when one does fail before any answer
+// byte, a replayable request (GET, HEAD, or one with an Idempotency-Key) is
+// sent again once on a new connection, as http.Transport does.
+type upTransport struct {
+	tls         *tls.Config // for https:// targets
+	dialTimeout time.Duration
+	tlsTimeout  time.Duration
+	maxIdle     int // per host
+
+	mu     sync.Mutex
+	idle   map[string][]*upConn // by scheme and host
+	closed bool
+}
+
+// idleReuse is how long an idle connection stays reusable.
+const idleReuse = 4 * time.Second
+
+// upConn is one kept-alive upstream connection.
+type upConn struct {
+	key  string
+	c    net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	idle time.Time // when it was put back
+}
+
+func newUpTransport(tc *tls.Config) *upTransport {
+	return &upTransport{tls: tc, dialTimeout: 5 * time.Second, tlsTimeout: 5 * time.Second, maxIdle: 256}
+}
+
+// clone returns a transport with the same settings, tc for TLS and no
+// connections.
+func (t *upTransport) clone(tc *tls.Config) *upTransport {
+	return &upTransport{tls: tc, dialTimeout: t.dialTimeout, tlsTimeout: t.tlsTimeout, maxIdle: t.maxIdle}
+}
+
+// CloseIdleConnections closes the idle connections.
+func (t *upTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, cs := range idle {
+		for _, c := range cs {
+			c.c.Close()
+		}
+	}
+}
+
+var errUpScheme = errors.New("upstream: unsupported scheme")
+
+// RoundTrip sends req (its context's deadline bounds the call) and returns
+// the response; its Body must be read to the end or closed.
+func (t *upTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errUpScheme
+	}
+	key := req.URL.Scheme + "://" + req.URL.Host
+	for attempt := 0; ; attempt++ {
+		pc, reused, err := t.conn(req.Context(), key)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.send(pc, req)
+		if err == nil {
+			return resp, nil
+		}
+		pc.c.Close()
+		if !reused || attempt > 0 || !replayable(req) || !errors.Is(err, errNothingRead) {
+			return nil, err
+		}
+		if req.GetBody != nil {
+			if req.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// replayable reports whether a request may be sent twice: the methods
+// http.Transport retries, or a request that carries an idempotency key.
+func replayable(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return r.Body == nil || r.Body == http.NoBody || r.GetBody != nil
+	}
+	return r.Header.Get("Idempotency-Key") != "" && (r.Body == nil || r.Body == http.NoBody || r.GetBody != nil)
+}
+
+// errNothingRead: the connection failed before any byte of an answer.
+var errNothingRead = errors.New("upstream: connection closed before an answer")
+
+// send writes req on pc and reads the response head.
+func (t *upTransport) send(pc *upConn, req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if d, ok := ctx.Deadline(); ok {
+		pc.c.SetDeadline(d)
+	} else {
+		pc.c.SetDeadline(time.Time{})
+	}
+	// A cancelled call (the client went away) stops waiting at once.
+	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
+	// A write that fails has had no answer: for a retry, as a read that
+	// found the connection closed.
+	if err := req.Write(pc.bw); err != nil {
+		stop()
+		if ctx.Err() == nil && isReset(err) {
+			return nil, errNothingRead
+		}
+		return nil, ctxErr(ctx, err)
+	}
+	if err := pc.bw.Flush(); err != nil {
+		stop()
+		if ctx.Err() == nil && isReset(err) {
+			return nil, errNothingRead
+		}
+		return nil, ctxErr(ctx, err)
+	}
+	resp, err := http.ReadResponse(pc.br, req)
+	if err != nil {
+		stop()
+		if pc.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) && ctx.Err() == nil {
+			return nil, errNothingRead
+		}
+		return nil, ctxErr(ctx, err)
+	}
+	resp.Body = &upBody{rc: resp.Body, pc: pc, t: t, stop: stop, keep: !resp.Close}
+	return resp, nil
+}
+
+// ctxErr returns the context's error when it ended the call.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	// The connection's deadline is the context's: it may fire first.
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) && errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// isReset reports a connection reset or broken pipe.
+func isReset(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) && !ne.Timeout()
+}
+
+// conn returns an idle connection to key's host, or a new one.
+func (t *upTransport) conn(ctx context.Context, key string) (*upConn, bool, error) {
+	now := time.Now()
+	t.mu.Lock()
+	for cs := t.idle[key]; len(cs) > 0; cs = t.idle[key] {
+		pc := cs[len(cs)-1]
+		t.idle[key] = cs[:len(cs)-1]
+		if now.Sub(pc.idle) <= idleReuse {
+			t.mu.Unlock()
+			return pc, true, nil
+		}
+		pc.c.Close()
+	}
+	t.mu.Unlock()
+	pc, err := t.dial(ctx, key)
+	return pc, false, err
+}
+
+// dial opens a connection for key ("scheme://host:port").
+func (t *upTransport) dial(ctx context.Context, key string) (*upConn, error) {
+	scheme, host := "http", key[len("http://"):]
+	if len(key) > len("https://") && key[:len("https://")] == "https://" {
+		scheme, host = "https", key[len("https://"):]
+	}
+	addr := host
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		if scheme == "https" {
+			addr = net.JoinHostPort(host, "443")
+		} else {
+			addr = net.JoinHostPort(host, "80")
+		}
+	}
+	d := net.Dialer{Timeout: t.dialTimeout, KeepAlive: 30 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if scheme == "https" {
+		cfg := t.tls.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if cfg.ServerName == "" {
+			h, _, _ := net.SplitHostPort(addr)
+			cfg.ServerName = h
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(c, cfg)
+		hctx, cancel := context.WithTimeout(ctx, t.tlsTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c = tc
+	}
+	return &upConn{key: key, c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 8<<10)}, nil
+}
+
+// put keeps a connection whose answer was read to the end.
+func (t *upTransport) put(pc *upConn) {
+	pc.idle = time.Now()
+	t.mu.Lock()
+	if !t.closed && len(t.idle[pc.key]) < t.maxIdle {
+		if t.idle == nil {
+			t.idle = map[string][]*upConn{}
+		}
+		t.idle[pc.key] = append(t.idle[pc.key], pc)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	pc.c.Close()
+}
+
+// upBody is a response body that gives its connection back once read to
+// the end, or closes it.
+type upBody struct {
+	rc   io.ReadCloser
+	pc   *upConn
+	t    *upTransport
+	stop func() bool
+	keep bool
+	eof  bool
+	done bool
+}
+
+func (b *upBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *upBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	err := b.rc.Close()
+	cancelled := !b.stop() // the context's AfterFunc ran: the deadline is spoilt
+	if b.keep && b.eof && err == nil && !cancelled {
+		b.pc.c.SetDeadline(time.Time{})
+		b.t.put(b.pc)
+		return nil
+	}
+	b.pc.c.Close()
+	return err
+}

@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// upServer is an upstream that counts its connections.
+type upServer struct {
+	*httptest.Server
+	conns atomic.Int64
+}
+
+func newUpServer(t *testing.T, tlsOn bool, h http.HandlerFunc) *upServer {
+	s := &upServer{Server: httptest.NewUnstartedServer(h)}
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	if tlsOn {
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *upServer) transport() *upTransport {
+	if s.TLS == nil {
+		return newUpTransport(nil)
+	}
+	return newUpTransport(s.Client().Transport.(*http.Transport).TLSClientConfig)
+}
+
+func upCall(t *testing.T, tr *upTransport, method, url string, body []byte, hdr http.Header) (int, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return 0, "", err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b), err
+}
+
+// TestUpTransportReuse: sequential calls share one connection, over TLS and
+// in clear, with bodies of known length, chunked and empty.
+func TestUpTransportReuse(t *testing.T) {
+	for _, tlsOn := range []bool{true, false} {
+		s := newUpServer(t, tlsOn, func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			switch r.URL.Path {
+			case "/chunked":
+				w.Write([]byte("part1,"))
+				w.(http.Flusher).Flush()
+				w.Write([]byte("part2"))
+			case "/empty":
+				w.WriteHeader(http.StatusNoContent)
+			default:
+				w.Write(append([]byte(r.Method+":"), b...))
+			}
+		})
+		tr := s.transport()
+		for i, c := range []struct{ method, path, body, want string }{
+			{"GET", "/x", "", "GET:"}, {"POST", "/x", `{"a":1}`, `POST:{"a":1}`}, {"GET", "/chunked", "", "part1,part2"},
+			{"GET", "/empty", "", ""}, {"HEAD", "/x", "", ""}, {"GET", "/x", "", "GET:"},
+		} {
+			var body []byte
+			if c.body != "" {
+				body = []byte(c.body)
+			}
+			_, got, err := upCall(t, tr, c.method, s.URL+c.path, body, nil)
+			if err != nil || got != c.want {
+				t.Fatalf("tls %v call %d: %q, %v; want %q", tlsOn, i, got, err, c.want)
+			}
+		}
+		if n := s.conns.Load(); n != 1 {
+			t.Errorf("tls %v: %d connections for sequential calls, want 1", tlsOn, n)
+		}
+	}
+}
+
+// TestUpTransportNoReuse: an answer with Connection: close, one not read to
+// the end and one from an idle connection too old are not reused.
+func TestUpTransportNoReuse(t *testing.T) {
+	s := newUpServer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/close" {
+			w.Header().Set("Connection", "close")
+		}
+		w.Write([]byte(strings.Repeat("y", 64<<10)))
+	})
+	tr := s.transport()
+	if _, _, err := upCall(t, tr, "GET", s.URL+"/close", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/x", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Read(make([]byte, 10)) // not to the end
+	resp.Body.Close()
+	if _, _, err := upCall(t, tr, "GET", s.URL+"/x", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 3 {
+		t.Errorf("%d connections, want 3", n)
+	}
+	tr.mu.Lock()
+	for _, cs := range tr.idle {
+		for _, c := range cs {
+			c.idle = c.idle.Add(-2 * idleReuse)
+		}
+	}
+	tr.mu.Unlock()
+	if _, _, err := upCall(t, tr, "GET", s.URL+"/x", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 4 {
+		t.Errorf("%d connections after an old idle one, want 4", n)
+	}
+}
+
+// TestUpTransportStaleConnection: when the upstream has closed an idle
+// connection, a replayable request goes again on a new one; a POST without
+// an idempotency key is not sent twice.
+func TestUpTransportStaleConnection(t *testing.T) {
+	var calls atomic.Int64
+	s := newUpServer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte("ok"))
+	})
+	tr := s.transport()
+	stale := func() {
+		if _, _, err := upCall(t, tr, "GET", s.URL+"/warm", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.CloseClientConnections() // the upstream drops its idle connections
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range []struct {
+		name, method string
+		hdr          http.Header
+		ok           bool
+	}{
+		{"GET", "GET", nil, true},
+		{"POST with an idempotency key", "POST", http.Header{"Idempotency-Key": {"k1"}}, true},
+		{"POST", "POST", nil, false},
+	} {
+		stale()
+		before := calls.Load()
+		_, got, err := upCall(t, tr, c.method, s.URL+"/x", []byte("{}"), c.hdr)
+		if c.ok && (err != nil || got != "ok") || !c.ok && err == nil {
+			t.Errorf("%s on a stale connection: %q, %v", c.name, got, err)
+		}
+		if n := calls.Load() - before; c.ok && n != 1 || !c.ok && n != 0 {
+			t.Errorf("%s: the upstream got %d calls", c.name, n)
+		}
+	}
+}
+
+// TestUpTransportDeadline: the context's deadline and its cancellation end
+// a call the upstream does not answer; the connection is not reused.
+func TestUpTransportDeadline(t *testing.T) {
+	release := make(chan struct{})
+	s := newUpServer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		w.Write([]byte("ok"))
+	})
+	defer close(release)
+	tr := s.transport()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/slow", nil)
+	t0 := time.Now()
+	if _, err := tr.RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 3*time.Second {
+		t.Fatalf("deadline: %v after %v", err, time.Since(t0))
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	req, _ = http.NewRequestWithContext(ctx2, "GET", s.URL+"/slow", nil)
+	time.AfterFunc(100*time.Millisecond, cancel2)
+	if _, err := tr.RoundTrip(req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancel: %v", err)
+	}
+	if _, got, err := upCall(t, tr, "GET", s.URL+"/x", nil, nil); err != nil || got != "ok" {
+		t.Fatalf("after: %q %v", got, err)
+	}
+	if _, err := tr.RoundTrip(&http.Request{Method: "GET", URL: mustURL(t, "ftp://x/y"), Header: http.Header{}}); !errors.Is(err, errUpScheme) {
+		t.Fatalf("ftp: %v", err)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
