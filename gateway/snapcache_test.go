@@ -33,7 +33,7 @@ func TestSecretCacheFollowsTheApplicantsView(t *testing.T) {
 	cred := &platform.Credential{ID: "crd_1", SecretSealed: []byte("sealed")}
 	for i := 0; i < 3; i++ {
 		k, err := g.appSecret(view1, cred)
-		want := smcrypto.NewHMACKey([]byte("secret-of-" + platform.CredentialAAD("crd_1"))).Sum(nil, []byte("m"))
+		want := smcrypto.NewHMACKey([]byte("secret-of-"+platform.CredentialAAD("crd_1"))).Sum(nil, []byte("m"))
 		if err != nil || !k.Equal([]byte("m"), want) {
 			t.Fatalf("appSecret: %v", err)
 		}
