@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lijiang/bench"
+)
+
+// TestBenchHarness runs the harness end to end, small: a demo node with the
+// benchmark's APIs, both baselines, every scenario over HTTP/1.1 and HTTP/3
+// and the paced runs, every call answered 200 (a refused call fails the
+// run), CPU and allocations read for each target, the targets' checks made,
+// and `lijiang bench` writing its JSON and Markdown reports. It asserts
+// that the harness measures, never a speed: the numbers are the
+// benchmark's (docs/performance.md).
+func TestBenchHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node and two baselines")
+	}
+	rep, err := bench.Run(context.Background(), bench.Config{Binary: lijiangBinary(t), Dir: t.TempDir(),
+		Scenarios: bench.AllScenarios, Conns: []int{4}, Protos: []string{bench.ProtoH1, bench.ProtoH3}, Nodes: []int{1},
+		Requests: 200, Latency: true, Out: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string]int{}
+	for _, r := range rep.Rows {
+		targets[r.Target]++
+		if r.Calls != 200 && r.Rate == 0 || r.Failed != 0 || r.PerSecond <= 0 || r.P99Micros < r.P50Micros {
+			t.Errorf("row %+v", r)
+		}
+		if r.Target == "lijiang" && (r.AllocsPerCall <= 0 || r.RSS <= 0) {
+			t.Errorf("the node's counters were not read: %+v", r)
+		}
+	}
+	// 4 scenarios × 2 protocols × (proxy, crypto, lijiang) + 2 A1 × 2 × 2 paced.
+	if targets["proxy"] != 12 || targets["crypto"] != 8 || targets["lijiang"] != 12 {
+		t.Errorf("rows by target: %v", targets)
+	}
+	if len(rep.Checks) < 8 || rep.SM2SignMicros <= 0 || rep.SM2VerifyMicros <= 0 || rep.StartupMillis <= 0 || rep.RebuildMillis <= 0 {
+		t.Errorf("checks %d, SM2 %.1f/%.1f, start-up %.0f ms, rebuild %.0f ms", len(rep.Checks), rep.SM2VerifyMicros, rep.SM2SignMicros, rep.StartupMillis, rep.RebuildMillis)
+	}
+
+	// The command: flags, its reports, a clear usage error.
+	dir := t.TempDir()
+	out, err := exec.Command(lijiangBinary(t), "bench", "--scenarios", "a1-hmac", "--conns", "2", "--proto", "h1", "--nodes", "1",
+		"--requests", "100", "--latency=false", "--json", filepath.Join(dir, "r.json"), "--markdown", filepath.Join(dir, "r.md")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lijiang bench: %v\n%s", err, out)
+	}
+	var got bench.Report
+	b, _ := os.ReadFile(filepath.Join(dir, "r.json"))
+	md, _ := os.ReadFile(filepath.Join(dir, "r.md"))
+	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || !strings.Contains(string(md), "| 1 | h1 | 2 | a1-hmac | lijiang |") ||
+		!strings.Contains(string(out), "Targets (docs/performance.md):") {
+		t.Fatalf("reports: %s\n%s\n%s", b, md, out)
+	}
+	if out, err := exec.Command(lijiangBinary(t), "bench", "--scenarios", "a3").CombinedOutput(); err == nil || !strings.Contains(string(out), `"a3" is not one of`) {
+		t.Fatalf("a bad scenario: %v %s", err, out)
+	}
+}
+
+// testWriter sends the harness's progress to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
