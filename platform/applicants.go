@@ -335,8 +335,29 @@ func (a *AppEntry) AllowsRedirect(uri string) bool {
 // ApplicantsView is the registry's view of applicants' apps and credentials,
 // for the gateway's hot path: map lookups only, keys parsed once per
 // rebuild. It is immutable once published in a Registry.
+//
+// The apps are held in aplShards maps by a hash of the App_ID, so that a
+// batch of commands touching a few applicants copies the few maps holding
+// their apps, not a map of every app: with 100,000 apps, copying one map per
+// applied batch cost more than the batch itself.
 type ApplicantsView struct {
-	apps map[string]*AppEntry // by App_ID
+	shards [aplShards]map[string]*AppEntry // by App_ID, in shard aplShard(App_ID)
+	n      int
+}
+
+// aplShards is how many maps an ApplicantsView's apps are spread over: about
+// 100 apps each at 100,000 apps.
+const aplShards = 1024
+
+// aplShard is the shard of an App_ID: FNV-1a, over a string of any length
+// (the gateway looks up App_IDs as clients send them).
+func aplShard(appID string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(appID); i++ {
+		h ^= uint32(appID[i])
+		h *= 16777619
+	}
+	return int(h % aplShards)
 }
 
 // App returns the app with the given App_ID.
@@ -344,7 +365,7 @@ func (v *ApplicantsView) App(appID string) (*AppEntry, bool) {
 	if v == nil {
 		return nil, false
 	}
-	a, ok := v.apps[appID]
+	a, ok := v.shards[aplShard(appID)][appID]
 	return a, ok
 }
 
@@ -414,7 +435,7 @@ func (v *ApplicantsView) Len() int {
 	if v == nil {
 		return 0
 	}
-	return len(v.apps)
+	return v.n
 }
 
 func init() {
@@ -425,11 +446,24 @@ func init() {
 // credential: the previous view's parsed keys are reused (a credential's
 // key never changes).
 func aplLoadView(db queryer, r *Registry) error {
-	apps := map[string]*AppEntry{}
-	if err := aplLoadApps(db, r.Applicants, apps, "", ""); err != nil {
+	var count int
+	if err := db.QueryRow("SELECT COUNT(*) FROM apps").Scan(&count); err != nil {
+		return fmt.Errorf("applicants view: %w", err)
+	}
+	loaded, err := aplLoadApps(db, r.Applicants, count, "", "")
+	if err != nil {
 		return err
 	}
-	r.Applicants = &ApplicantsView{apps: apps}
+	v := &ApplicantsView{n: len(loaded)}
+	per := count/aplShards + count/(4*aplShards) + 1
+	for id, e := range loaded {
+		m := &v.shards[aplShard(id)]
+		if *m == nil {
+			*m = make(map[string]*AppEntry, per)
+		}
+		(*m)[id] = e
+	}
+	r.Applicants = v
 	return nil
 }
 
@@ -438,9 +472,10 @@ func aplLoadView(db queryer, r *Registry) error {
 const aplMaxTouched = 2000
 
 // aplUpdateView updates prev's view for the touched applicants only: it
-// copies the map of apps (sharing every untouched entry, which is
-// immutable), drops the touched applicants' apps and loads them again, with
-// their applicant's status and rules and their credentials.
+// loads their apps again, with their applicant's status and rules and their
+// credentials, and replaces them in copies of the shards that hold them,
+// sharing every other shard (and every untouched entry), which is immutable.
+// Apps are never deleted, so every app of a touched applicant is reloaded.
 func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) error {
 	if len(touched) == 0 {
 		return nil
@@ -449,36 +484,40 @@ func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) er
 	if old == nil || len(touched) > aplMaxTouched {
 		return aplLoadView(db, r)
 	}
-	set := make(map[string]struct{}, len(touched))
-	for _, id := range touched {
-		set[id] = struct{}{}
-	}
-	apps := make(map[string]*AppEntry, len(old.apps)+len(touched))
-	for id, e := range old.apps {
-		if _, ok := set[e.ApplicantID]; !ok {
-			apps[id] = e
-		}
-	}
 	ids, _ := json.Marshal(touched)
-	if err := aplLoadApps(db, old, apps, " WHERE a.applicant_id IN (SELECT value FROM json_each(?))", string(ids)); err != nil {
+	loaded, err := aplLoadApps(db, old, len(touched), " WHERE a.applicant_id IN (SELECT value FROM json_each(?))", string(ids))
+	if err != nil {
 		return err
 	}
-	r.Applicants = &ApplicantsView{apps: apps}
+	v := &ApplicantsView{shards: old.shards, n: old.n}
+	var copied [aplShards]bool
+	for id, e := range loaded {
+		i := aplShard(id)
+		if !copied[i] {
+			m := make(map[string]*AppEntry, len(old.shards[i])+1)
+			for k, a := range old.shards[i] {
+				m[k] = a
+			}
+			v.shards[i], copied[i] = m, true
+		}
+		if _, ok := v.shards[i][id]; !ok {
+			v.n++
+		}
+		v.shards[i][id] = e
+	}
+	r.Applicants = v
 	return nil
 }
 
-// aplLoadApps loads into apps the apps matching where (a condition on apps
-// a, with one argument arg, or "" for every app) with their credentials,
-// reusing the parsed public keys of prev.
-func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, where string, arg any) error {
+// aplLoadApps loads the apps matching where (a condition on apps a, with one
+// argument arg, or "" for every app) with their credentials, reusing the
+// parsed public keys of prev; about size of them are expected.
+func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg any) (map[string]*AppEntry, error) {
 	var args []any
 	if where != "" {
 		args = []any{arg}
 	}
-	loaded := apps
-	if len(apps) > 0 {
-		loaded = map[string]*AppEntry{}
-	}
+	loaded := make(map[string]*AppEntry, size)
 	err := queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms,
 		p.status, p.ip_allow, p.redirect_uris, p.callback_url
 		FROM apps a JOIN applicants p ON p.id = a.applicant_id`+where, args, func(row rowScanner) error {
@@ -503,7 +542,7 @@ func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, wh
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("applicants view: %w", err)
+		return nil, fmt.Errorf("applicants view: %w", err)
 	}
 	credWhere := ""
 	if where != "" {
@@ -536,18 +575,20 @@ func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, wh
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("applicants view: %w", err)
+		return nil, fmt.Errorf("applicants view: %w", err)
 	}
-	for id, e := range loaded {
+	for _, e := range loaded {
+		if len(e.creds) < 2 {
+			continue
+		}
 		sort.Slice(e.creds, func(i, j int) bool {
 			if !e.creds[i].CreatedAt.Equal(e.creds[j].CreatedAt) {
 				return e.creds[i].CreatedAt.After(e.creds[j].CreatedAt)
 			}
 			return e.creds[i].ID > e.creds[j].ID
 		})
-		apps[id] = e
 	}
-	return nil
+	return loaded, nil
 }
 
 // aplCachedKey returns the parsed public key of the same credential in a

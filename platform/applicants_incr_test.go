@@ -24,7 +24,21 @@ func aplDumpView(v *ApplicantsView) aplViewDump {
 	if v == nil {
 		return d
 	}
-	for id, e := range v.apps {
+	// The count is part of the dump: an incremental update must keep it.
+	d["#len"] = aplAppDump{Entry: fmt.Sprint(v.Len())}
+	for i, shard := range v.shards {
+		for id, e := range shard {
+			if aplShard(id) != i {
+				d[id+"#shard"] = aplAppDump{Entry: "in the wrong shard"}
+			}
+			d[id] = aplDumpApp(e)
+		}
+	}
+	return d
+}
+
+func aplDumpApp(e *AppEntry) aplAppDump {
+	{
 		a := aplAppDump{Entry: fmt.Sprintf("%+v|%s|%v|%v|%s|%v", e.App, e.ApplicantStatus, e.IPAllow, e.RedirectURIs, e.CallbackURL, e.Active())}
 		for _, c := range e.creds {
 			cc := *c
@@ -40,9 +54,8 @@ func aplDumpView(v *ApplicantsView) aplViewDump {
 			a.Keys = append(a.Keys, serial+"="+c.ID)
 		}
 		sort.Strings(a.Keys)
-		d[id] = a
+		return a
 	}
-	return d
 }
 
 func deref(t *time.Time) string {
