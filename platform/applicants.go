@@ -11,7 +11,9 @@ import (
 	"io"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"lijiang/platform/smcrypto"
@@ -529,13 +531,15 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg a
 			return err
 		}
 		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
-		var cidrs []string
-		if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
-			e.IPAllow, _ = ParseCIDRList(cidrs)
-		}
-		if len(cidrs) > 0 && len(e.IPAllow) == 0 {
-			// Unreadable stored list: fail closed rather than allow any address.
-			e.IPAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+		if ipAllow != "[]" && ipAllow != "null" && ipAllow != "" { // most apps have none: no decoding
+			var cidrs []string
+			if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
+				e.IPAllow, _ = ParseCIDRList(cidrs)
+			}
+			if len(e.IPAllow) == 0 {
+				// Unreadable stored list: fail closed rather than allow any address.
+				e.IPAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+			}
 		}
 		_ = json.Unmarshal([]byte(redirects), &e.RedirectURIs)
 		loaded[e.ID] = e
@@ -548,13 +552,11 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg a
 	if where != "" {
 		credWhere = " WHERE c.app_id IN (SELECT a.id FROM apps a" + where + ")"
 	}
-	err = queryRows(db, `SELECT c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
-		c.public_pem, c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
-		c.created_ms, c.created_by, c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms, s.sealed
+	var parse []*Credential // keys not in prev, parsed below
+	err = queryRows(db, `SELECT `+aplViewCredentialColumns+`
 		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`+credWhere, args, func(row rowScanner) error {
 		c := &Credential{}
-		var sealed []byte
-		if err := aplScanCredential(row, c, &sealed); err != nil {
+		if err := aplScanViewCredential(row, c); err != nil {
 			return err
 		}
 		e, ok := loaded[c.AppID]
@@ -562,13 +564,12 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg a
 			return nil
 		}
 		c.ApplicantID = e.ApplicantID
-		c.SecretSealed = sealed
 		if c.Kind == CredentialSM2Sign || c.Kind == CredentialSM2Enc {
 			if old := prev.aplCachedKey(c.AppID, c.Serial, c.ID); old != nil {
 				c.PublicKey = old
-			} else if pub, err := smcrypto.ParsePublicKey([]byte(c.PublicKeyPEM)); err == nil {
-				c.PublicKey = pub
-			} // else: left nil, and Credential reports it unknown
+			} else {
+				parse = append(parse, c)
+			}
 		}
 		e.bySerial[c.Serial] = c
 		e.creds = append(e.creds, c)
@@ -577,6 +578,7 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg a
 	if err != nil {
 		return nil, fmt.Errorf("applicants view: %w", err)
 	}
+	aplParseKeys(parse)
 	for _, e := range loaded {
 		if len(e.creds) < 2 {
 			continue
@@ -589,6 +591,86 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg a
 		})
 	}
 	return loaded, nil
+}
+
+// aplParseKeys parses the public keys of creds, on every core when there are
+// many (a whole registry's: parsing and checking an SM2 point is most of the
+// cost of loading a credential). A key that does not parse is left nil, and
+// Credential reports it unknown.
+func aplParseKeys(creds []*Credential) {
+	parse := func(cs []*Credential) {
+		for _, c := range cs {
+			if pub, err := smcrypto.ParsePublicKey([]byte(c.PublicKeyPEM)); err == nil {
+				c.PublicKey = pub
+			}
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(creds) < 256 || workers < 2 {
+		parse(creds)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(creds) + workers - 1) / workers
+	for len(creds) > 0 {
+		part := creds[:min(per, len(creds))]
+		creds = creds[len(part):]
+		wg.Add(1)
+		go func() { defer wg.Done(); parse(part) }()
+	}
+	wg.Wait()
+}
+
+// aplViewCredentialColumns are the columns aplScanViewCredential reads: those
+// every credential has, the sealed secret, and the rest (of certificates,
+// revoked or warned credentials) as one JSON array, or ” when all are
+// empty, as they are for most. A registry load reads every credential, and
+// each column read costs.
+const aplViewCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
+	c.public_pem, c.created_ms, c.created_by, s.sealed,
+	CASE WHEN c.cert_pem = '' AND c.cert_sha256 = '' AND c.cert_sm3 = '' AND c.cert_subject = '' AND c.cert_not_after_ms = 0
+		AND c.revoked_ms = 0 AND c.revoked_by = '' AND c.revoke_reason = '' AND c.expiry_warned_ms = 0 THEN ''
+	ELSE json_array(c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
+		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END`
+
+// aplScanViewCredential scans aplViewCredentialColumns into c.
+func aplScanViewCredential(row rowScanner, c *Credential) error {
+	var nb, na, created int64
+	var rest string
+	if err := row.Scan(&c.ID, &c.AppID, &c.Kind, &c.Serial, &c.Status, &nb, &na,
+		&c.PublicKeyPEM, &created, &c.CreatedBy, &c.SecretSealed, &rest); err != nil {
+		return err
+	}
+	c.NotBefore, c.NotAfter = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC()
+	c.CreatedAt = time.UnixMilli(created).UTC()
+	if rest == "" {
+		return nil
+	}
+	var r struct {
+		certPEM, certSHA256, certSM3, certSubject string
+		certNA, revoked                           int64
+		revokedBy, revokeReason                   string
+		warned                                    int64
+	}
+	if err := json.Unmarshal([]byte(rest), &[]any{&r.certPEM, &r.certSHA256, &r.certSM3, &r.certSubject, &r.certNA,
+		&r.revoked, &r.revokedBy, &r.revokeReason, &r.warned}); err != nil {
+		return fmt.Errorf("credential %s: %w", c.ID, err)
+	}
+	c.CertPEM, c.CertSHA256, c.CertSM3, c.CertSubject = r.certPEM, r.certSHA256, r.certSM3, r.certSubject
+	c.RevokedBy, c.RevokeReason = r.revokedBy, r.revokeReason
+	if r.certNA != 0 {
+		t := time.UnixMilli(r.certNA).UTC()
+		c.CertNotAfter = &t
+	}
+	if r.revoked != 0 {
+		t := time.UnixMilli(r.revoked).UTC()
+		c.RevokedAt = &t
+	}
+	if r.warned != 0 {
+		t := time.UnixMilli(r.warned).UTC()
+		c.ExpiryWarnedAt = &t
+	}
+	return nil
 }
 
 // aplCachedKey returns the parsed public key of the same credential in a

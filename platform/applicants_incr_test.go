@@ -256,6 +256,33 @@ func TestApplicantsViewIncrementalEqualsFull(t *testing.T) {
 		t.Fatalf("too few commands applied: %d applied, %d refused, %d apps", ok, refused, e.s.Registry().Applicants.Len())
 	}
 	t.Logf("%d commands applied, %d refused, %d apps", ok, refused, e.s.Registry().Applicants.Len())
+
+	// The view's credentials hold what the credential reads from SQL do
+	// (the view reads the rarely set columns packed into one).
+	var revoked, warned int
+	for _, shard := range e.s.Registry().Applicants.shards {
+		for id := range shard {
+			for _, c := range e.s.Registry().Applicants.Credentials(id) {
+				want, err := e.s.Credential(c.ID, e.now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.PublicKey, c.SecretSealed, c.State = nil, nil, want.State
+				if !reflect.DeepEqual(c, want) {
+					t.Errorf("credential %s:\n view %+v\n SQL  %+v", c.ID, c, want)
+				}
+				if c.RevokedAt != nil {
+					revoked++
+				}
+				if c.ExpiryWarnedAt != nil {
+					warned++
+				}
+			}
+		}
+	}
+	if revoked == 0 || warned == 0 {
+		t.Errorf("%d revoked and %d warned credentials: the comparison misses some columns", revoked, warned)
+	}
 }
 
 // TestRegistryFullReloadWithoutTouch checks the safe default: a command that
