@@ -1,11 +1,14 @@
 package platform
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +16,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -452,7 +456,7 @@ func aplLoadView(db queryer, r *Registry) error {
 	if err := db.QueryRow("SELECT COUNT(*) FROM apps").Scan(&count); err != nil {
 		return fmt.Errorf("applicants view: %w", err)
 	}
-	loaded, err := aplLoadApps(db, r.Applicants, count, "", "")
+	loaded, err := aplLoadApps(db, r.Applicants, count, nil)
 	if err != nil {
 		return err
 	}
@@ -486,8 +490,7 @@ func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) er
 	if old == nil || len(touched) > aplMaxTouched {
 		return aplLoadView(db, r)
 	}
-	ids, _ := json.Marshal(touched)
-	loaded, err := aplLoadApps(db, old, len(touched), " WHERE a.applicant_id IN (SELECT value FROM json_each(?))", string(ids))
+	loaded, err := aplLoadApps(db, old, len(touched), touched)
 	if err != nil {
 		return err
 	}
@@ -511,53 +514,103 @@ func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) er
 	return nil
 }
 
-// aplLoadApps loads the apps matching where (a condition on apps a, with one
-// argument arg, or "" for every app) with their credentials, reusing the
-// parsed public keys of prev; about size of them are expected.
-func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg any) (map[string]*AppEntry, error) {
+// aplLoadApps loads the apps of the applicants ids (every app when ids is
+// nil) with their credentials, reusing the parsed public keys of prev; about
+// size of them are expected.
+//
+// Each table is read on its own, and joined in maps here: a whole registry's
+// load (ids nil) reads every row anyway, and SQL joins would look up each
+// applicant and each sealed secret in an index, page by page, which cost
+// more than the reading at 100,000 apps.
+func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[string]*AppEntry, error) {
 	var args []any
-	if where != "" {
-		args = []any{arg}
+	whereApplicant, whereApp, whereCred := "", "", ""
+	if ids != nil {
+		list, _ := json.Marshal(ids)
+		args = []any{string(list)}
+		whereApplicant = " WHERE p.id IN (SELECT value FROM json_each(?))"
+		whereApp = " WHERE a.applicant_id IN (SELECT value FROM json_each(?))"
+		whereCred = " WHERE c.app_id IN (SELECT a.id FROM apps a" + whereApp + ")"
 	}
-	loaded := make(map[string]*AppEntry, size)
-	err := queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms,
-		p.status, p.ip_allow, p.redirect_uris, p.callback_url
-		FROM apps a JOIN applicants p ON p.id = a.applicant_id`+where, args, func(row rowScanner) error {
-		e := &AppEntry{bySerial: map[string]*Credential{}}
-		var created, updated int64
-		var ipAllow, redirects string
-		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated,
-			&e.ApplicantStatus, &ipAllow, &redirects, &e.CallbackURL); err != nil {
+	type rules struct {
+		status, callback string
+		ipAllow          []netip.Prefix
+		redirects        []string
+	}
+	applicants := make(map[string]*rules, size)
+	err := queryRows(db, `SELECT p.id, p.status, p.ip_allow, p.redirect_uris, p.callback_url FROM applicants p`+whereApplicant, args, func(row rowScanner) error {
+		var id, ipAllow, redirects string
+		r := &rules{}
+		if err := row.Scan(&id, &r.status, &ipAllow, &redirects, &r.callback); err != nil {
 			return err
 		}
-		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 		if ipAllow != "[]" && ipAllow != "null" && ipAllow != "" { // most apps have none: no decoding
 			var cidrs []string
 			if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
-				e.IPAllow, _ = ParseCIDRList(cidrs)
+				r.ipAllow, _ = ParseCIDRList(cidrs)
 			}
-			if len(e.IPAllow) == 0 {
+			if len(r.ipAllow) == 0 {
 				// Unreadable stored list: fail closed rather than allow any address.
-				e.IPAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+				r.ipAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
 			}
 		}
-		_ = json.Unmarshal([]byte(redirects), &e.RedirectURIs)
+		_ = json.Unmarshal([]byte(redirects), &r.redirects)
+		applicants[id] = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("applicants view: %w", err)
+	}
+	loaded := make(map[string]*AppEntry, size)
+	err = queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms FROM apps a`+whereApp, args, func(row rowScanner) error {
+		e := &AppEntry{bySerial: make(map[string]*Credential, 2)}
+		var created, updated int64
+		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated); err != nil {
+			return err
+		}
+		r, ok := applicants[e.ApplicantID]
+		if !ok {
+			return nil // cannot be: apps.applicant_id references applicants
+		}
+		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+		// An applicant's apps share its lists, which nobody modifies.
+		e.ApplicantStatus, e.IPAllow, e.RedirectURIs, e.CallbackURL = r.status, r.ipAllow, r.redirects, r.callback
 		loaded[e.ID] = e
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("applicants view: %w", err)
 	}
-	credWhere := ""
-	if where != "" {
-		credWhere = " WHERE c.app_id IN (SELECT a.id FROM apps a" + where + ")"
+	var secrets map[string][]byte
+	credFrom := ` FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`
+	if ids == nil {
+		secrets = make(map[string][]byte, size)
+		credFrom = ` FROM credentials c`
+		err = queryRows(db, `SELECT credential_id, sealed FROM credential_secrets`, nil, func(row rowScanner) error {
+			var id string
+			var sealed []byte
+			if err := row.Scan(&id, &sealed); err != nil {
+				return err
+			}
+			secrets[id] = sealed
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("applicants view: %w", err)
+		}
 	}
 	var parse []*Credential // keys not in prev, parsed below
-	err = queryRows(db, `SELECT `+aplViewCredentialColumns+`
-		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`+credWhere, args, func(row rowScanner) error {
+	sealedColumn := "s.sealed"
+	if secrets != nil {
+		sealedColumn = "NULL"
+	}
+	err = queryRows(db, `SELECT `+strings.Replace(aplViewCredentialColumns, "s.sealed", sealedColumn, 1)+credFrom+whereCred, args, func(row rowScanner) error {
 		c := &Credential{}
 		if err := aplScanViewCredential(row, c); err != nil {
 			return err
+		}
+		if secrets != nil {
+			c.SecretSealed = secrets[c.ID]
 		}
 		e, ok := loaded[c.AppID]
 		if !ok {
@@ -600,7 +653,7 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, where string, arg a
 func aplParseKeys(creds []*Credential) {
 	parse := func(cs []*Credential) {
 		for _, c := range cs {
-			if pub, err := smcrypto.ParsePublicKey([]byte(c.PublicKeyPEM)); err == nil {
+			if pub, err := aplParsePublicKey(c.PublicKeyPEM); err == nil {
 				c.PublicKey = pub
 			}
 		}
@@ -619,6 +672,34 @@ func aplParseKeys(creds []*Credential) {
 		go func() { defer wg.Done(); parse(part) }()
 	}
 	wg.Wait()
+}
+
+// aplSPKIPrefix is the DER of an SM2 public key's SubjectPublicKeyInfo as
+// smcrypto.MarshalPublicKeyPEM writes it, up to the point (04||X||Y).
+var aplSPKIPrefix = func() []byte {
+	k, err := smcrypto.GenerateKey(rand.Reader)
+	if err != nil {
+		panic("platform: " + err.Error())
+	}
+	text, _ := smcrypto.MarshalPublicKeyPEM(&k.PublicKey)
+	b, _ := pem.Decode(text)
+	return b.Bytes[:len(b.Bytes)-65]
+}()
+
+// aplParsePublicKey parses a stored public key, which registration wrote in
+// the normal form of smcrypto.MarshalPublicKeyPEM: when it is exactly that
+// form, only its point is parsed and checked (smcrypto's hex form), which
+// skips the DER parse and strict re-encoding that cost most of a key's
+// parse; anything else goes through smcrypto.ParsePublicKey.
+func aplParsePublicKey(text string) (*ecdsa.PublicKey, error) {
+	if !strings.HasPrefix(strings.TrimSpace(text), "-----BEGIN") {
+		return smcrypto.ParsePublicKey([]byte(text))
+	}
+	if b, rest := pem.Decode([]byte(text)); b != nil && b.Type == "PUBLIC KEY" && len(b.Headers) == 0 && len(bytes.TrimSpace(rest)) == 0 &&
+		len(b.Bytes) == len(aplSPKIPrefix)+65 && bytes.HasPrefix(b.Bytes, aplSPKIPrefix) {
+		return smcrypto.ParsePublicKey([]byte(hex.EncodeToString(b.Bytes[len(aplSPKIPrefix):])))
+	}
+	return smcrypto.ParsePublicKey([]byte(text))
 }
 
 // aplViewCredentialColumns are the columns aplScanViewCredential reads: those
