@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/emmansun/gmsm/sm2"
 
 	"lijiang/platform/smcrypto"
 )
@@ -302,8 +303,29 @@ type AppEntry struct {
 	RedirectURIs []string
 	CallbackURL  string
 
+	// bySerial indexes creds by serial when there are more than
+	// aplSerialMapMin; most apps have two or three credentials, and a map
+	// each (100,000 of them) cost more memory and load time than a scan.
 	bySerial map[string]*Credential
 	creds    []*Credential // newest first
+}
+
+// aplSerialMapMin is how many credentials an app has before its entry gets
+// a map of them by serial.
+const aplSerialMapMin = 8
+
+// credential returns the app's credential with serial.
+func (a *AppEntry) credential(serial string) (*Credential, bool) {
+	if a.bySerial != nil {
+		c, ok := a.bySerial[serial]
+		return c, ok
+	}
+	for _, c := range a.creds {
+		if c.Serial == serial {
+			return c, true
+		}
+	}
+	return nil, false
 }
 
 // Active reports whether the app may call: the app is active and its
@@ -388,7 +410,7 @@ func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Creden
 	if !a.Active() {
 		return Credential{}, ErrAppInactive
 	}
-	c, ok := a.bySerial[serial]
+	c, ok := a.credential(serial)
 	if !ok || (c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey == nil) {
 		return Credential{}, ErrCredentialUnknown
 	}
@@ -563,7 +585,7 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 	}
 	loaded := make(map[string]*AppEntry, size)
 	err = queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms FROM apps a`+whereApp, args, func(row rowScanner) error {
-		e := &AppEntry{bySerial: make(map[string]*Credential, 2)}
+		e := &AppEntry{}
 		var created, updated int64
 		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated); err != nil {
 			return err
@@ -624,7 +646,6 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 				parse = append(parse, c)
 			}
 		}
-		e.bySerial[c.Serial] = c
 		e.creds = append(e.creds, c)
 		return nil
 	})
@@ -642,6 +663,12 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 			}
 			return e.creds[i].ID > e.creds[j].ID
 		})
+		if len(e.creds) > aplSerialMapMin {
+			e.bySerial = make(map[string]*Credential, len(e.creds))
+			for _, c := range e.creds {
+				e.bySerial[c.Serial] = c
+			}
+		}
 	}
 	return loaded, nil
 }
@@ -687,20 +714,33 @@ var aplSPKIPrefix = func() []byte {
 }()
 
 // aplParsePublicKey parses a stored public key, which registration wrote in
-// the normal form of smcrypto.MarshalPublicKeyPEM: when it is exactly that
-// form, only its point is parsed and checked (smcrypto's hex form), which
-// skips the DER parse and strict re-encoding that cost most of a key's
-// parse; anything else goes through smcrypto.ParsePublicKey.
+// the normal form of smcrypto.MarshalPublicKeyPEM: when it is that form (one
+// PUBLIC KEY block, base64 lines, no headers) and its DER is the SM2
+// SubjectPublicKeyInfo up to the point, only the point is parsed and checked
+// (as smcrypto does it: sm2.NewPublicKey, which refuses a point off the
+// curve). That skips the DER parse and strict re-encoding, most of the cost
+// of a key when a registry of 100,000 apps is loaded. Anything else goes
+// through smcrypto.ParsePublicKey.
 func aplParsePublicKey(text string) (*ecdsa.PublicKey, error) {
-	if !strings.HasPrefix(strings.TrimSpace(text), "-----BEGIN") {
-		return smcrypto.ParsePublicKey([]byte(text))
+	const begin, end = "-----BEGIN PUBLIC KEY-----\n", "-----END PUBLIC KEY-----\n"
+	body, ok := strings.CutPrefix(text, begin)
+	if ok {
+		body, ok = strings.CutSuffix(body, end)
 	}
-	if b, rest := pem.Decode([]byte(text)); b != nil && b.Type == "PUBLIC KEY" && len(b.Headers) == 0 && len(bytes.TrimSpace(rest)) == 0 &&
-		len(b.Bytes) == len(aplSPKIPrefix)+65 && bytes.HasPrefix(b.Bytes, aplSPKIPrefix) {
-		return smcrypto.ParsePublicKey([]byte(hex.EncodeToString(b.Bytes[len(aplSPKIPrefix):])))
+	if ok && len(body) < 200 && strings.Trim(body, aplBase64Lines) == "" {
+		var der [150]byte
+		n, err := base64.StdEncoding.Decode(der[:], []byte(body))
+		if err == nil && n == len(aplSPKIPrefix)+65 && bytes.Equal(der[:len(aplSPKIPrefix)], aplSPKIPrefix) && der[len(aplSPKIPrefix)] == 0x04 {
+			if pub, err := sm2.NewPublicKey(der[len(aplSPKIPrefix):n]); err == nil {
+				return pub, nil
+			}
+		}
 	}
 	return smcrypto.ParsePublicKey([]byte(text))
 }
+
+// aplBase64Lines are the characters of a PEM block's base64 lines.
+const aplBase64Lines = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n"
 
 // aplViewCredentialColumns are the columns aplScanViewCredential reads: those
 // every credential has, the sealed secret, and the rest (of certificates,
@@ -761,7 +801,7 @@ func (v *ApplicantsView) aplCachedKey(appID, serial, id string) *ecdsa.PublicKey
 	if !ok {
 		return nil
 	}
-	if c, ok := a.bySerial[serial]; ok && c.ID == id {
+	if c, ok := a.credential(serial); ok && c.ID == id {
 		return c.PublicKey
 	}
 	return nil

@@ -50,8 +50,10 @@ func aplDumpApp(e *AppEntry) aplAppDump {
 			a.Creds = append(a.Creds, fmt.Sprintf("%+v|key=%s|sealed=%x|ra=%v|wa=%v|cna=%v", cc, key, cc.SecretSealed,
 				deref(cc.RevokedAt), deref(cc.ExpiryWarnedAt), deref(cc.CertNotAfter)))
 		}
-		for serial, c := range e.bySerial {
-			a.Keys = append(a.Keys, serial+"="+c.ID)
+		for _, c := range e.creds {
+			if got, ok := e.credential(c.Serial); ok {
+				a.Keys = append(a.Keys, c.Serial+"="+got.ID)
+			}
 		}
 		sort.Strings(a.Keys)
 		return a

@@ -35,6 +35,9 @@ func TestAplParsePublicKey(t *testing.T) {
 		{"two blocks", string(good) + string(good), false},
 		{"empty", "", false},
 		{"leading text", "key:\n" + string(good), false},
+		{"spaces in the base64", strings.Replace(string(good), "\n", " \n", 2), true},
+		{"bad base64", strings.Replace(string(good), "\n", "\n*", 1), false},
+		{"compressed point", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: append(append([]byte{}, b.Bytes[:len(b.Bytes)-65]...), append([]byte{2}, b.Bytes[len(b.Bytes)-64:]...)...)})), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := aplParsePublicKey(tc.text)
