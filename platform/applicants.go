@@ -1,18 +1,25 @@
 package platform
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"sort"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/emmansun/gmsm/sm2"
 
 	"lijiang/platform/smcrypto"
 )
@@ -296,8 +303,29 @@ type AppEntry struct {
 	RedirectURIs []string
 	CallbackURL  string
 
+	// bySerial indexes creds by serial when there are more than
+	// aplSerialMapMin; most apps have two or three credentials, and a map
+	// each (100,000 of them) cost more memory and load time than a scan.
 	bySerial map[string]*Credential
 	creds    []*Credential // newest first
+}
+
+// aplSerialMapMin is how many credentials an app has before its entry gets
+// a map of them by serial.
+const aplSerialMapMin = 8
+
+// credential returns the app's credential with serial.
+func (a *AppEntry) credential(serial string) (*Credential, bool) {
+	if a.bySerial != nil {
+		c, ok := a.bySerial[serial]
+		return c, ok
+	}
+	for _, c := range a.creds {
+		if c.Serial == serial {
+			return c, true
+		}
+	}
+	return nil, false
 }
 
 // Active reports whether the app may call: the app is active and its
@@ -335,8 +363,29 @@ func (a *AppEntry) AllowsRedirect(uri string) bool {
 // ApplicantsView is the registry's view of applicants' apps and credentials,
 // for the gateway's hot path: map lookups only, keys parsed once per
 // rebuild. It is immutable once published in a Registry.
+//
+// The apps are held in aplShards maps by a hash of the App_ID, so that a
+// batch of commands touching a few applicants copies the few maps holding
+// their apps, not a map of every app: with 100,000 apps, copying one map per
+// applied batch cost more than the batch itself.
 type ApplicantsView struct {
-	apps map[string]*AppEntry // by App_ID
+	shards [aplShards]map[string]*AppEntry // by App_ID, in shard aplShard(App_ID)
+	n      int
+}
+
+// aplShards is how many maps an ApplicantsView's apps are spread over: about
+// 100 apps each at 100,000 apps.
+const aplShards = 1024
+
+// aplShard is the shard of an App_ID: FNV-1a, over a string of any length
+// (the gateway looks up App_IDs as clients send them).
+func aplShard(appID string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(appID); i++ {
+		h ^= uint32(appID[i])
+		h *= 16777619
+	}
+	return int(h % aplShards)
 }
 
 // App returns the app with the given App_ID.
@@ -344,7 +393,7 @@ func (v *ApplicantsView) App(appID string) (*AppEntry, bool) {
 	if v == nil {
 		return nil, false
 	}
-	a, ok := v.apps[appID]
+	a, ok := v.shards[aplShard(appID)][appID]
 	return a, ok
 }
 
@@ -361,7 +410,7 @@ func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Creden
 	if !a.Active() {
 		return Credential{}, ErrAppInactive
 	}
-	c, ok := a.bySerial[serial]
+	c, ok := a.credential(serial)
 	if !ok || (c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey == nil) {
 		return Credential{}, ErrCredentialUnknown
 	}
@@ -414,7 +463,7 @@ func (v *ApplicantsView) Len() int {
 	if v == nil {
 		return 0
 	}
-	return len(v.apps)
+	return v.n
 }
 
 func init() {
@@ -425,11 +474,24 @@ func init() {
 // credential: the previous view's parsed keys are reused (a credential's
 // key never changes).
 func aplLoadView(db queryer, r *Registry) error {
-	apps := map[string]*AppEntry{}
-	if err := aplLoadApps(db, r.Applicants, apps, "", ""); err != nil {
+	var count int
+	if err := db.QueryRow("SELECT COUNT(*) FROM apps").Scan(&count); err != nil {
+		return fmt.Errorf("applicants view: %w", err)
+	}
+	loaded, err := aplLoadApps(db, r.Applicants, count, nil)
+	if err != nil {
 		return err
 	}
-	r.Applicants = &ApplicantsView{apps: apps}
+	v := &ApplicantsView{n: len(loaded)}
+	per := count/aplShards + count/(4*aplShards) + 1
+	for id, e := range loaded {
+		m := &v.shards[aplShard(id)]
+		if *m == nil {
+			*m = make(map[string]*AppEntry, per)
+		}
+		(*m)[id] = e
+	}
+	r.Applicants = v
 	return nil
 }
 
@@ -438,9 +500,10 @@ func aplLoadView(db queryer, r *Registry) error {
 const aplMaxTouched = 2000
 
 // aplUpdateView updates prev's view for the touched applicants only: it
-// copies the map of apps (sharing every untouched entry, which is
-// immutable), drops the touched applicants' apps and loads them again, with
-// their applicant's status and rules and their credentials.
+// loads their apps again, with their applicant's status and rules and their
+// credentials, and replaces them in copies of the shards that hold them,
+// sharing every other shard (and every untouched entry), which is immutable.
+// Apps are never deleted, so every app of a touched applicant is reloaded.
 func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) error {
 	if len(touched) == 0 {
 		return nil
@@ -449,103 +512,284 @@ func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) er
 	if old == nil || len(touched) > aplMaxTouched {
 		return aplLoadView(db, r)
 	}
-	set := make(map[string]struct{}, len(touched))
-	for _, id := range touched {
-		set[id] = struct{}{}
-	}
-	apps := make(map[string]*AppEntry, len(old.apps)+len(touched))
-	for id, e := range old.apps {
-		if _, ok := set[e.ApplicantID]; !ok {
-			apps[id] = e
-		}
-	}
-	ids, _ := json.Marshal(touched)
-	if err := aplLoadApps(db, old, apps, " WHERE a.applicant_id IN (SELECT value FROM json_each(?))", string(ids)); err != nil {
+	loaded, err := aplLoadApps(db, old, len(touched), touched)
+	if err != nil {
 		return err
 	}
-	r.Applicants = &ApplicantsView{apps: apps}
+	v := &ApplicantsView{shards: old.shards, n: old.n}
+	var copied [aplShards]bool
+	for id, e := range loaded {
+		i := aplShard(id)
+		if !copied[i] {
+			m := make(map[string]*AppEntry, len(old.shards[i])+1)
+			for k, a := range old.shards[i] {
+				m[k] = a
+			}
+			v.shards[i], copied[i] = m, true
+		}
+		if _, ok := v.shards[i][id]; !ok {
+			v.n++
+		}
+		v.shards[i][id] = e
+	}
+	r.Applicants = v
 	return nil
 }
 
-// aplLoadApps loads into apps the apps matching where (a condition on apps
-// a, with one argument arg, or "" for every app) with their credentials,
-// reusing the parsed public keys of prev.
-func aplLoadApps(db queryer, prev *ApplicantsView, apps map[string]*AppEntry, where string, arg any) error {
+// aplLoadApps loads the apps of the applicants ids (every app when ids is
+// nil) with their credentials, reusing the parsed public keys of prev; about
+// size of them are expected.
+//
+// Each table is read on its own, and joined in maps here: a whole registry's
+// load (ids nil) reads every row anyway, and SQL joins would look up each
+// applicant and each sealed secret in an index, page by page, which cost
+// more than the reading at 100,000 apps.
+func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[string]*AppEntry, error) {
 	var args []any
-	if where != "" {
-		args = []any{arg}
+	whereApplicant, whereApp, whereCred := "", "", ""
+	if ids != nil {
+		list, _ := json.Marshal(ids)
+		args = []any{string(list)}
+		whereApplicant = " WHERE p.id IN (SELECT value FROM json_each(?))"
+		whereApp = " WHERE a.applicant_id IN (SELECT value FROM json_each(?))"
+		whereCred = " WHERE c.app_id IN (SELECT a.id FROM apps a" + whereApp + ")"
 	}
-	loaded := apps
-	if len(apps) > 0 {
-		loaded = map[string]*AppEntry{}
+	type rules struct {
+		status, callback string
+		ipAllow          []netip.Prefix
+		redirects        []string
 	}
-	err := queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms,
-		p.status, p.ip_allow, p.redirect_uris, p.callback_url
-		FROM apps a JOIN applicants p ON p.id = a.applicant_id`+where, args, func(row rowScanner) error {
-		e := &AppEntry{bySerial: map[string]*Credential{}}
-		var created, updated int64
-		var ipAllow, redirects string
-		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated,
-			&e.ApplicantStatus, &ipAllow, &redirects, &e.CallbackURL); err != nil {
+	applicants := make(map[string]*rules, size)
+	err := queryRows(db, `SELECT p.id, p.status, p.ip_allow, p.redirect_uris, p.callback_url FROM applicants p`+whereApplicant, args, func(row rowScanner) error {
+		var id, ipAllow, redirects string
+		r := &rules{}
+		if err := row.Scan(&id, &r.status, &ipAllow, &redirects, &r.callback); err != nil {
 			return err
 		}
+		if ipAllow != "[]" && ipAllow != "null" && ipAllow != "" { // most apps have none: no decoding
+			var cidrs []string
+			if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
+				r.ipAllow, _ = ParseCIDRList(cidrs)
+			}
+			if len(r.ipAllow) == 0 {
+				// Unreadable stored list: fail closed rather than allow any address.
+				r.ipAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+			}
+		}
+		_ = json.Unmarshal([]byte(redirects), &r.redirects)
+		applicants[id] = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("applicants view: %w", err)
+	}
+	loaded := make(map[string]*AppEntry, size)
+	err = queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms FROM apps a`+whereApp, args, func(row rowScanner) error {
+		e := &AppEntry{}
+		var created, updated int64
+		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated); err != nil {
+			return err
+		}
+		r, ok := applicants[e.ApplicantID]
+		if !ok {
+			return nil // cannot be: apps.applicant_id references applicants
+		}
 		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
-		var cidrs []string
-		if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
-			e.IPAllow, _ = ParseCIDRList(cidrs)
-		}
-		if len(cidrs) > 0 && len(e.IPAllow) == 0 {
-			// Unreadable stored list: fail closed rather than allow any address.
-			e.IPAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
-		}
-		_ = json.Unmarshal([]byte(redirects), &e.RedirectURIs)
+		// An applicant's apps share its lists, which nobody modifies.
+		e.ApplicantStatus, e.IPAllow, e.RedirectURIs, e.CallbackURL = r.status, r.ipAllow, r.redirects, r.callback
 		loaded[e.ID] = e
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("applicants view: %w", err)
+		return nil, fmt.Errorf("applicants view: %w", err)
 	}
-	credWhere := ""
-	if where != "" {
-		credWhere = " WHERE c.app_id IN (SELECT a.id FROM apps a" + where + ")"
+	var secrets map[string][]byte
+	credFrom := ` FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`
+	if ids == nil {
+		secrets = make(map[string][]byte, size)
+		credFrom = ` FROM credentials c`
+		err = queryRows(db, `SELECT credential_id, sealed FROM credential_secrets`, nil, func(row rowScanner) error {
+			var id string
+			var sealed []byte
+			if err := row.Scan(&id, &sealed); err != nil {
+				return err
+			}
+			secrets[id] = sealed
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("applicants view: %w", err)
+		}
 	}
-	err = queryRows(db, `SELECT c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
-		c.public_pem, c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
-		c.created_ms, c.created_by, c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms, s.sealed
-		FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`+credWhere, args, func(row rowScanner) error {
+	var parse []*Credential // keys not in prev, parsed below
+	sealedColumn := "s.sealed"
+	if secrets != nil {
+		sealedColumn = "NULL"
+	}
+	err = queryRows(db, `SELECT `+strings.Replace(aplViewCredentialColumns, "s.sealed", sealedColumn, 1)+credFrom+whereCred, args, func(row rowScanner) error {
 		c := &Credential{}
-		var sealed []byte
-		if err := aplScanCredential(row, c, &sealed); err != nil {
+		if err := aplScanViewCredential(row, c); err != nil {
 			return err
+		}
+		if secrets != nil {
+			c.SecretSealed = secrets[c.ID]
 		}
 		e, ok := loaded[c.AppID]
 		if !ok {
 			return nil
 		}
 		c.ApplicantID = e.ApplicantID
-		c.SecretSealed = sealed
 		if c.Kind == CredentialSM2Sign || c.Kind == CredentialSM2Enc {
 			if old := prev.aplCachedKey(c.AppID, c.Serial, c.ID); old != nil {
 				c.PublicKey = old
-			} else if pub, err := smcrypto.ParsePublicKey([]byte(c.PublicKeyPEM)); err == nil {
-				c.PublicKey = pub
-			} // else: left nil, and Credential reports it unknown
+			} else {
+				parse = append(parse, c)
+			}
 		}
-		e.bySerial[c.Serial] = c
 		e.creds = append(e.creds, c)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("applicants view: %w", err)
+		return nil, fmt.Errorf("applicants view: %w", err)
 	}
-	for id, e := range loaded {
+	aplParseKeys(parse)
+	for _, e := range loaded {
+		if len(e.creds) < 2 {
+			continue
+		}
 		sort.Slice(e.creds, func(i, j int) bool {
 			if !e.creds[i].CreatedAt.Equal(e.creds[j].CreatedAt) {
 				return e.creds[i].CreatedAt.After(e.creds[j].CreatedAt)
 			}
 			return e.creds[i].ID > e.creds[j].ID
 		})
-		apps[id] = e
+		if len(e.creds) > aplSerialMapMin {
+			e.bySerial = make(map[string]*Credential, len(e.creds))
+			for _, c := range e.creds {
+				e.bySerial[c.Serial] = c
+			}
+		}
+	}
+	return loaded, nil
+}
+
+// aplParseKeys parses the public keys of creds, on every core when there are
+// many (a whole registry's: parsing and checking an SM2 point is most of the
+// cost of loading a credential). A key that does not parse is left nil, and
+// Credential reports it unknown.
+func aplParseKeys(creds []*Credential) {
+	parse := func(cs []*Credential) {
+		for _, c := range cs {
+			if pub, err := aplParsePublicKey(c.PublicKeyPEM); err == nil {
+				c.PublicKey = pub
+			}
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(creds) < 256 || workers < 2 {
+		parse(creds)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(creds) + workers - 1) / workers
+	for len(creds) > 0 {
+		part := creds[:min(per, len(creds))]
+		creds = creds[len(part):]
+		wg.Add(1)
+		go func() { defer wg.Done(); parse(part) }()
+	}
+	wg.Wait()
+}
+
+// aplSPKIPrefix is the DER of an SM2 public key's SubjectPublicKeyInfo as
+// smcrypto.MarshalPublicKeyPEM writes it, up to the point (04||X||Y).
+var aplSPKIPrefix = func() []byte {
+	k, err := smcrypto.GenerateKey(rand.Reader)
+	if err != nil {
+		panic("platform: " + err.Error())
+	}
+	text, _ := smcrypto.MarshalPublicKeyPEM(&k.PublicKey)
+	b, _ := pem.Decode(text)
+	return b.Bytes[:len(b.Bytes)-65]
+}()
+
+// aplParsePublicKey parses a stored public key, which registration wrote in
+// the normal form of smcrypto.MarshalPublicKeyPEM: when it is that form (one
+// PUBLIC KEY block, base64 lines, no headers) and its DER is the SM2
+// SubjectPublicKeyInfo up to the point, only the point is parsed and checked
+// (as smcrypto does it: sm2.NewPublicKey, which refuses a point off the
+// curve). That skips the DER parse and strict re-encoding, most of the cost
+// of a key when a registry of 100,000 apps is loaded. Anything else goes
+// through smcrypto.ParsePublicKey.
+func aplParsePublicKey(text string) (*ecdsa.PublicKey, error) {
+	const begin, end = "-----BEGIN PUBLIC KEY-----\n", "-----END PUBLIC KEY-----\n"
+	body, ok := strings.CutPrefix(text, begin)
+	if ok {
+		body, ok = strings.CutSuffix(body, end)
+	}
+	if ok && len(body) < 200 && strings.Trim(body, aplBase64Lines) == "" {
+		var der [150]byte
+		n, err := base64.StdEncoding.Decode(der[:], []byte(body))
+		if err == nil && n == len(aplSPKIPrefix)+65 && bytes.Equal(der[:len(aplSPKIPrefix)], aplSPKIPrefix) && der[len(aplSPKIPrefix)] == 0x04 {
+			if pub, err := sm2.NewPublicKey(der[len(aplSPKIPrefix):n]); err == nil {
+				return pub, nil
+			}
+		}
+	}
+	return smcrypto.ParsePublicKey([]byte(text))
+}
+
+// aplBase64Lines are the characters of a PEM block's base64 lines.
+const aplBase64Lines = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n"
+
+// aplViewCredentialColumns are the columns aplScanViewCredential reads: those
+// every credential has, the sealed secret, and the rest (of certificates,
+// revoked or warned credentials) as one JSON array, or ” when all are
+// empty, as they are for most. A registry load reads every credential, and
+// each column read costs.
+const aplViewCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
+	c.public_pem, c.created_ms, c.created_by, s.sealed,
+	CASE WHEN c.cert_pem = '' AND c.cert_sha256 = '' AND c.cert_sm3 = '' AND c.cert_subject = '' AND c.cert_not_after_ms = 0
+		AND c.revoked_ms = 0 AND c.revoked_by = '' AND c.revoke_reason = '' AND c.expiry_warned_ms = 0 THEN ''
+	ELSE json_array(c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
+		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END`
+
+// aplScanViewCredential scans aplViewCredentialColumns into c.
+func aplScanViewCredential(row rowScanner, c *Credential) error {
+	var nb, na, created int64
+	var rest string
+	if err := row.Scan(&c.ID, &c.AppID, &c.Kind, &c.Serial, &c.Status, &nb, &na,
+		&c.PublicKeyPEM, &created, &c.CreatedBy, &c.SecretSealed, &rest); err != nil {
+		return err
+	}
+	c.NotBefore, c.NotAfter = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC()
+	c.CreatedAt = time.UnixMilli(created).UTC()
+	if rest == "" {
+		return nil
+	}
+	var r struct {
+		certPEM, certSHA256, certSM3, certSubject string
+		certNA, revoked                           int64
+		revokedBy, revokeReason                   string
+		warned                                    int64
+	}
+	if err := json.Unmarshal([]byte(rest), &[]any{&r.certPEM, &r.certSHA256, &r.certSM3, &r.certSubject, &r.certNA,
+		&r.revoked, &r.revokedBy, &r.revokeReason, &r.warned}); err != nil {
+		return fmt.Errorf("credential %s: %w", c.ID, err)
+	}
+	c.CertPEM, c.CertSHA256, c.CertSM3, c.CertSubject = r.certPEM, r.certSHA256, r.certSM3, r.certSubject
+	c.RevokedBy, c.RevokeReason = r.revokedBy, r.revokeReason
+	if r.certNA != 0 {
+		t := time.UnixMilli(r.certNA).UTC()
+		c.CertNotAfter = &t
+	}
+	if r.revoked != 0 {
+		t := time.UnixMilli(r.revoked).UTC()
+		c.RevokedAt = &t
+	}
+	if r.warned != 0 {
+		t := time.UnixMilli(r.warned).UTC()
+		c.ExpiryWarnedAt = &t
 	}
 	return nil
 }
@@ -557,7 +801,7 @@ func (v *ApplicantsView) aplCachedKey(appID, serial, id string) *ecdsa.PublicKey
 	if !ok {
 		return nil
 	}
-	if c, ok := a.bySerial[serial]; ok && c.ID == id {
+	if c, ok := a.credential(serial); ok && c.ID == id {
 		return c.PublicKey
 	}
 	return nil

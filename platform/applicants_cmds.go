@@ -689,7 +689,11 @@ func aplApplyRegister(tx *Tx, c *Command, p *ApplicantRegister) (any, error) {
 	if ok, err := aplExists(tx, "SELECT 1 FROM apps WHERE id = ?", p.SandboxAppID); err != nil || ok {
 		return nil, aplOrConflict(err, "app id already used")
 	}
-	if ok, err := aplExists(tx, "SELECT 1 FROM applicants WHERE uscc = ? AND status <> ?", p.USCC, ApplicantExited); err != nil || ok {
+	// The status is a literal, as in the partial index applicants_uscc_live:
+	// SQLite uses a partial index only for a condition it can see implies
+	// the index's, which a bound parameter is not; without it, every
+	// registration read every applicant.
+	if ok, err := aplExists(tx, "SELECT 1 FROM applicants WHERE uscc = ? AND status <> '"+ApplicantExited+"'", p.USCC); err != nil || ok {
 		return nil, aplOrConflict(err, "an applicant with this unified social credit code is already registered")
 	}
 	redirects, _ := json.Marshal(p.RedirectURIs)

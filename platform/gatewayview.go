@@ -6,6 +6,5 @@ package platform
 // an app's credentials is told to a caller who cannot sign for it. The
 // credential is the registry's own (immutable): do not modify it.
 func (a *AppEntry) CredentialBySerial(serial string) (*Credential, bool) {
-	c, ok := a.bySerial[serial]
-	return c, ok
+	return a.credential(serial)
 }
