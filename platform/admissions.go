@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // CmdA2Admit admits a batch of A2 calls before they are forwarded: each
@@ -31,7 +32,7 @@ const MaxAdmissionBatch = 1024
 // admissionPruneBatch bounds the expired rows one apply deletes, so an apply
 // stays short; every batch prunes, so expired rows cannot pile up faster
 // than they are removed.
-const admissionPruneBatch = 2048
+var admissionPruneBatch = 2048 // a var for the tests
 
 // A2Admission is one A2 call's admission.
 type A2Admission struct {
@@ -69,17 +70,17 @@ func (p *A2AdmitBatch) Validate() error {
 	for i, a := range p.Admissions {
 		f := fmt.Sprintf("admissions[%d].", i)
 		switch {
-		case !admissionID.MatchString(a.AppID):
+		case !admissionIDOK(a.AppID):
 			return Invalid(f+"app_id", "must be an App_ID")
-		case !lj1Nonce.MatchString(a.Nonce):
+		case !nonceOK(a.Nonce):
 			return Invalid(f+"nonce", "must be an LJ1 nonce")
-		case !admissionID.MatchString(a.APIID):
+		case !admissionIDOK(a.APIID):
 			return Invalid(f+"api_id", "must be an API id")
-		case !admissionID.MatchString(a.RequestID):
+		case !admissionIDOK(a.RequestID):
 			return Invalid(f+"request_id", "must be a request id")
-		case !admissionHash.MatchString(a.BodySM3):
+		case !hashOK(a.BodySM3):
 			return Invalid(f+"body_sm3", "must be 64 lower-case hex digits")
-		case a.TokenID != "" && !admissionID.MatchString(a.TokenID):
+		case a.TokenID != "" && !admissionIDOK(a.TokenID):
 			return Invalid(f+"token_id", "must be a consent id")
 		case !nodeIDPattern.MatchString(a.Node):
 			return Invalid(f+"node", "must be a node id")
@@ -90,68 +91,221 @@ func (p *A2AdmitBatch) Validate() error {
 
 // A2AdmitResult is the result of CmdA2Admit: one outcome per admission, in
 // order.
+// The checks of admissionID, lj1Nonce and admissionHash as loops: a batch
+// is validated where it is proposed and again where it is applied, seven
+// fields an admission (TestAdmissionCharChecks holds them to the patterns).
+func admissionIDOK(s string) bool {
+	return charsOK(s, 1, 128, func(c byte) bool { return alnum(c) || c == '_' || c == '.' || c == ':' || c == '-' })
+}
+
+func nonceOK(s string) bool {
+	return charsOK(s, 16, 64, func(c byte) bool { return alnum(c) || c == '_' || c == '-' })
+}
+
+func hashOK(s string) bool {
+	return charsOK(s, 64, 64, func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' })
+}
+
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+
+func charsOK(s string, lo, hi int, ok func(byte) bool) bool {
+	if len(s) < lo || len(s) > hi {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 type A2AdmitResult struct {
 	Outcomes []string `json:"outcomes"`
 }
 
 func init() {
-	HandleUnrecorded(CmdA2Admit, 1, 0, func(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
-		now := c.At
-		if err := pruneAdmissions(tx, now); err != nil {
+	HandleUnrecorded(CmdA2Admit, 1, 0, applyA2Admit)
+}
+
+// admissionKey is an admission's (app, nonce).
+type admissionKey struct{ app, nonce string }
+
+// admissionChunk bounds the rows of one statement (9 parameters each).
+const admissionChunk = 100
+
+// applyA2Admit decides a batch in its order, as if each admission were
+// applied alone: an unexpired (app, nonce) is the same call again (its
+// request id) or a replay; an expired one left in the table is replaced; an
+// app at MaxAdmissionsPerApp is full. It reads and writes by sets — the
+// batch's rows and counts in a few statements, its inserts and deletes in
+// multi-row statements — so that a batch costs a handful of statements, not
+// six per admission. Every node decides the same: the order of the
+// statements and of their rows follows the batch's.
+func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
+	now := c.At
+	if err := pruneAdmissions(tx, now); err != nil {
+		return nil, err
+	}
+	type row struct {
+		req string
+		exp int64
+	}
+	var keys []admissionKey
+	var apps []string
+	seenKey := map[admissionKey]bool{}
+	counts := map[string]int64{}
+	for _, a := range p.Admissions {
+		k := admissionKey{a.AppID, a.Nonce}
+		if !seenKey[k] {
+			seenKey[k] = true
+			keys = append(keys, k)
+		}
+		if _, ok := counts[a.AppID]; !ok {
+			counts[a.AppID] = 0
+			apps = append(apps, a.AppID)
+		}
+	}
+	existing := map[admissionKey]row{}
+	for i := 0; i < len(keys); i += admissionChunk {
+		part := keys[i:min(i+admissionChunk, len(keys))]
+		args := make([]any, 0, 2*len(part))
+		for _, k := range part {
+			args = append(args, k.app, k.nonce)
+		}
+		rows, err := tx.Query("SELECT app_id, nonce, request_id, expires_ms FROM a2_admissions WHERE (app_id, nonce) IN (VALUES "+placeholders(len(part), 2)+")", args...)
+		if err != nil {
 			return nil, err
 		}
-		out := make([]string, len(p.Admissions))
-		for i, a := range p.Admissions {
-			var req string
-			var exp int64
-			switch err := tx.QueryRow("SELECT request_id, expires_ms FROM a2_admissions WHERE app_id = ? AND nonce = ?", a.AppID, a.Nonce).Scan(&req, &exp); {
-			case err == nil && exp > now:
-				if req == a.RequestID {
+		for rows.Next() {
+			var k admissionKey
+			var r row
+			if err := rows.Scan(&k.app, &k.nonce, &r.req, &r.exp); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			existing[k] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	start := map[string]int64{}
+	for i := 0; i < len(apps); i += admissionChunk {
+		part := apps[i:min(i+admissionChunk, len(apps))]
+		args := make([]any, len(part))
+		for j, a := range part {
+			args[j] = a
+		}
+		rows, err := tx.Query("SELECT app_id, n FROM a2_admission_counts WHERE app_id IN ("+placeholders(len(part), 1)+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var app string
+			var n int64
+			if err := rows.Scan(&app, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			counts[app], start[app] = n, n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+
+	out := make([]string, len(p.Admissions))
+	var deletes []admissionKey
+	var inserts []A2Admission
+	for i, a := range p.Admissions {
+		k := admissionKey{a.AppID, a.Nonce}
+		if r, ok := existing[k]; ok {
+			if r.exp > now {
+				if r.req == a.RequestID {
 					out[i] = Admitted // the same call, proposed again
 				} else {
 					out[i] = Replayed
 				}
 				continue
-			case err == nil:
-				// Expired and not yet pruned: the window is over.
-				if err := deleteAdmission(tx, a.AppID, a.Nonce); err != nil {
-					return nil, err
-				}
-			case !errors.Is(err, sql.ErrNoRows):
-				return nil, err
 			}
-			var n int64
-			if err := tx.QueryRow("SELECT n FROM a2_admission_counts WHERE app_id = ?", a.AppID).Scan(&n); err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return nil, err
-			}
-			if n >= MaxAdmissionsPerApp {
-				out[i] = AppFull
-				continue
-			}
-			if _, err := tx.Exec(`INSERT INTO a2_admissions (app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs); err != nil {
-				return nil, err
-			}
-			if _, err := tx.Exec("INSERT INTO a2_admission_counts (app_id, n) VALUES (?, 1) ON CONFLICT (app_id) DO UPDATE SET n = n + 1", a.AppID); err != nil {
-				return nil, err
-			}
-			out[i] = Admitted
+			// Expired but not yet pruned: it goes, whatever comes next.
+			deletes = append(deletes, k)
+			delete(existing, k)
+			counts[a.AppID] = max(counts[a.AppID]-1, 0)
 		}
-		return A2AdmitResult{Outcomes: out}, nil
-	})
+		if counts[a.AppID] >= MaxAdmissionsPerApp {
+			out[i] = AppFull
+			continue
+		}
+		inserts = append(inserts, a)
+		existing[k] = row{req: a.RequestID, exp: now + p.WindowMs}
+		counts[a.AppID]++
+		out[i] = Admitted
+	}
+
+	if err := deleteAdmissions(tx, deletes); err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(inserts); i += admissionChunk {
+		part := inserts[i:min(i+admissionChunk, len(inserts))]
+		args := make([]any, 0, 9*len(part))
+		for _, a := range part {
+			args = append(args, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs)
+		}
+		if _, err := tx.Exec(`INSERT INTO a2_admissions (app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
+			VALUES `+placeholders(len(part), 9), args...); err != nil {
+			return nil, err
+		}
+	}
+	for _, app := range apps {
+		n, was := counts[app], start[app]
+		if _, had := start[app]; had && n == was || !had && n == 0 {
+			continue
+		}
+		if _, err := tx.Exec("INSERT INTO a2_admission_counts (app_id, n) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET n = excluded.n", app, n); err != nil {
+			return nil, err
+		}
+	}
+	return A2AdmitResult{Outcomes: out}, nil
 }
 
-// pruneAdmissions deletes up to admissionPruneBatch admissions expired at
-// now (the command's time: every node prunes the same rows).
+// placeholders returns n groups of k "?" for a VALUES list or an IN list:
+// "(?, ?), (?, ?)" (k > 1) or "?, ?" (k = 1).
+func placeholders(n, k int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if k == 1 {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteByte('(')
+		for j := 0; j < k; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// pruneAdmissions deletes up to admissionPruneBatch expired admissions,
+// oldest first, and lowers their apps' counts.
 func pruneAdmissions(tx *Tx, now int64) error {
 	rows, err := tx.Query("SELECT app_id, nonce FROM a2_admissions WHERE expires_ms <= ? ORDER BY expires_ms LIMIT ?", now, admissionPruneBatch)
 	if err != nil {
 		return err
 	}
-	type key struct{ app, nonce string }
-	var keys []key
+	var keys []admissionKey
 	for rows.Next() {
-		var k key
+		var k admissionKey
 		if err := rows.Scan(&k.app, &k.nonce); err != nil {
 			rows.Close()
 			return err
@@ -162,24 +316,41 @@ func pruneAdmissions(tx *Tx, now int64) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if err := deleteAdmissions(tx, keys); err != nil {
+		return err
+	}
+	var apps []string
+	gone := map[string]int64{}
 	for _, k := range keys {
-		if err := deleteAdmission(tx, k.app, k.nonce); err != nil {
+		if gone[k.app] == 0 {
+			apps = append(apps, k.app)
+		}
+		gone[k.app]++
+	}
+	for _, app := range apps {
+		if _, err := tx.Exec("UPDATE a2_admission_counts SET n = max(n - ?, 0) WHERE app_id = ?", gone[app], app); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func deleteAdmission(tx *Tx, app, nonce string) error {
-	if _, err := tx.Exec("DELETE FROM a2_admissions WHERE app_id = ? AND nonce = ?", app, nonce); err != nil {
-		return err
+// deleteAdmissions deletes the rows of keys, in multi-row statements (the
+// counts are the caller's).
+func deleteAdmissions(tx *Tx, keys []admissionKey) error {
+	for i := 0; i < len(keys); i += admissionChunk {
+		part := keys[i:min(i+admissionChunk, len(keys))]
+		args := make([]any, 0, 2*len(part))
+		for _, k := range part {
+			args = append(args, k.app, k.nonce)
+		}
+		if _, err := tx.Exec("DELETE FROM a2_admissions WHERE (app_id, nonce) IN (VALUES "+placeholders(len(part), 2)+")", args...); err != nil {
+			return err
+		}
 	}
-	_, err := tx.Exec("UPDATE a2_admission_counts SET n = n - 1 WHERE app_id = ? AND n > 0", app)
-	return err
+	return nil
 }
 
-// AdmissionOf returns the admission of request id, if the state holds it
-// (within its window): for tests and the audit's questions.
 func (s *Store) AdmissionOf(requestID string) (a A2Admission, ok bool, err error) {
 	err = s.read(func(db *sql.DB) error {
 		err := db.QueryRow("SELECT app_id, nonce, api_id, request_id, body_sm3, token_id, node FROM a2_admissions WHERE request_id = ?", requestID).
