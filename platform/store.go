@@ -184,15 +184,44 @@ func openDB(path string) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w (schema version %d, this binary knows up to %d): run a newer lijiang", name, ErrSchemaNewer, ver, SchemaVersion())
 	}
-	var check string
-	if err := db.QueryRow("PRAGMA quick_check").Scan(&check); err != nil || check != "ok" {
-		db.Close()
-		if err == nil {
-			err = errors.New(check)
+	// The quick check reads the whole file (a second on a large state):
+	// once per process, unless the file changed since (CheckFile before
+	// Open at start-up checks it once, not twice).
+	stamp := fileStamp(path)
+	if v, ok := quickChecked.Load(path); !ok || v.(string) != stamp || stamp == "" {
+		var check string
+		if err := db.QueryRow("PRAGMA quick_check").Scan(&check); err != nil || check != "ok" {
+			db.Close()
+			if err == nil {
+				err = errors.New(check)
+			}
+			return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 		}
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
+		quickChecked.Store(path, stamp)
 	}
 	return db, nil
+}
+
+// quickChecked holds, by path, the fileStamp of a file that passed the
+// quick check in this process.
+var quickChecked sync.Map
+
+// fileStamp identifies the state of a database file and its WAL by size and
+// modification time ("" when it cannot be read).
+func fileStamp(path string) string {
+	st := ""
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			st += "-;"
+		case err != nil:
+			return ""
+		default:
+			st += fmt.Sprintf("%d/%d;", fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return st
 }
 
 // checkHeader checks that the file at path, if not empty, starts as a SQLite
