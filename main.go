@@ -64,6 +64,7 @@ const (
 	flagJoinToken   = "join-token"
 	flagJSON        = "json"
 	flagAuditWindow = "audit-window"
+	flagUpInFlight  = "upstream-in-flight"
 	flagAuditEvery  = "audit-checkpoint-every"
 	flagAuditIntv   = "audit-checkpoint-interval"
 	flagArchiveDir  = "audit-archive-dir"
@@ -182,6 +183,7 @@ type Config struct {
 	// The audit chain: how long an A1 record may wait to be durable, and
 	// how often checkpoints are committed.
 	AuditWindow, AuditCheckpointInterval time.Duration
+	UpstreamInFlight                     int
 	AuditCheckpointEvery                 uint64
 	// Retention and archive: how long each kind of record stays in the
 	// store (floors in audit.RetentionFloor), and where segments go
@@ -212,6 +214,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.TrailingLogs, flagTrailLogs, 0, "Raft log entries kept after a snapshot, for followers to catch up from (default 10240)")
 	fs.StringVar(&c.Join, flagJoin, "", "join the cluster through the admin address (host:port) of any of its members (with --"+flagJoinToken+")")
 	fs.StringVar(&c.JoinToken, flagJoinToken, "", "the cluster's join token, as printed by its first node or 'lijiang cluster token'")
+	fs.IntVar(&c.UpstreamInFlight, flagUpInFlight, gateway.DefaultUpstreamInFlight, "the most calls in flight to one upstream host (its bulkhead): more are refused at once, UPSTREAM_UNAVAILABLE; set it to what the business system takes (1-100000)")
 	fs.DurationVar(&c.AuditWindow, flagAuditWindow, 200*time.Millisecond, "the most an A1 call's audit record waits to be durable: what a crash can lose (A2 answers wait for theirs); 1ms-1s")
 	fs.Uint64Var(&c.AuditCheckpointEvery, flagAuditEvery, 1000, "commit a signed checkpoint of the audit chain after this many records")
 	fs.DurationVar(&c.AuditCheckpointInterval, flagAuditIntv, time.Minute, "... or after this long, when there are new records (1s-1h)")
@@ -254,6 +257,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < time.Second {
 		return usagef("--%s %v: give at least 1s", flagShutdownTO, c.ShutdownTimeout)
+	}
+	if c.UpstreamInFlight < 1 || c.UpstreamInFlight > 100000 {
+		return usagef("--%s %d: give 1 to 100000", flagUpInFlight, c.UpstreamInFlight)
 	}
 	if c.AuditWindow < time.Millisecond || c.AuditWindow > time.Second {
 		return usagef("--%s %v: give 1ms to 1s", flagAuditWindow, c.AuditWindow)
@@ -331,6 +337,7 @@ type node struct {
 
 // serve runs a node until ctx ends.
 func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	tuneGC()
 	// Everything that can be checked without the disk is checked first, so a
 	// bad command line changes nothing.
 	keyring, err := loadKeyring(cfg, false)
@@ -437,7 +444,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	n.gateway = gateway.New(gateway.Config{
 		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: exec,
 		Sink: n.audit.sink(), SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
-		Quorum: n.cluster.Node.Ready, Observer: gatewayObserver{n.ops.metrics},
+		Quorum: n.cluster.Node.Ready, Observer: gatewayObserver{n.ops.metrics}, UpstreamInFlight: cfg.UpstreamInFlight,
 	})
 	n.gateway.SubscribeLimitDecisions(func(d gateway.LimitDecision) { n.ops.metrics.ObserveLimitDecision(d.Kind, d.Action) })
 	go n.gateway.RunHealthChecks(ctx, gateway.HealthInterval)

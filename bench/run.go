@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -287,9 +288,12 @@ func (h *harness) setupCluster(ctx context.Context, n int) (*cluster, error) {
 		}
 		dir := filepath.Join(root, "n"+strconv.Itoa(i+1))
 		args[i] = []string{"--data-dir", dir, "--node-id", "n" + strconv.Itoa(i+1), "--kek-file", kekPath,
-			"--api-addr", addrs[0], "--admin-addr", addrs[1], "--raft-addr", addrs[2]}
+			"--api-addr", addrs[0], "--admin-addr", addrs[1], "--raft-addr", addrs[2],
+			// The bulkhead's default (64 calls in flight to one upstream)
+			// would refuse the runs with more connections.
+			"--upstream-in-flight", "4096"}
 	}
-	dir1, raft1 := args[0][1], args[0][len(args[0])-1]
+	dir1, raft1 := args[0][1], args[0][slices.Index(args[0], "--raft-addr")+1]
 	h.logf("cluster of %d: seeding the demo node in %s", n, dir1)
 	first, err := startNode(ctx, h.cfg.Binary, "n1", dir1, append(append([]string{}, args[0]...), "--demo"))
 	if err != nil {
