@@ -25,7 +25,7 @@ func TestBenchHarness(t *testing.T) {
 	}
 	rep, err := bench.Run(context.Background(), bench.Config{Binary: lijiangBinary(t), Dir: t.TempDir(),
 		Scenarios: bench.AllScenarios, Conns: []int{4}, Protos: []string{bench.ProtoH1, bench.ProtoH3}, Nodes: []int{1},
-		Requests: 200, Latency: true, Out: testWriter{t}})
+		Requests: 200, Rounds: 2, Latency: true, Out: testWriter{t}})
 	if err != nil {
 		t.Fatal(err)
 	}

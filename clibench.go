@@ -25,6 +25,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	protos := fs.String("proto", "h1,h3", "protocols: h1 (HTTP/1.1 over TLS 1.3), h3 (HTTP/3 over QUIC)")
 	nodes := fs.String("nodes", "1,3", "cluster sizes: 1 (the baselines run with the first) and 3 (A2 admissions through Raft)")
 	requests := fs.Int("requests", 20000, "calls per measured run (each after a warm-up)")
+	rounds := fs.Int("rounds", 3, "rounds each run is split into, alternating the targets (a drift of the machine weighs on all alike)")
 	apps := fs.Int("apps", 0, "apps to register besides the demo's (the memory and start-up targets are stated for 100000)")
 	latency := fs.Bool("latency", true, "also run the A1 scenarios at half of the node's saturation rate (the added-latency target)")
 	dir := fs.String("dir", "", "work directory for the nodes' data (default: a new temporary directory, removed afterwards)")
@@ -40,7 +41,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if *baseline != "" {
 		return bench.ServeBaseline(*baseline)
 	}
-	cfg := bench.Config{Requests: *requests, Apps: *apps, Latency: *latency, Out: stdout, ProfileDir: *profile, ProfileSeconds: *profileSeconds}
+	cfg := bench.Config{Requests: *requests, Rounds: *rounds, Apps: *apps, Latency: *latency, Out: stdout, ProfileDir: *profile, ProfileSeconds: *profileSeconds}
 	var err error
 	if cfg.Scenarios, err = list(*scenarios, bench.AllScenarios); err != nil {
 		return usagef("bench --scenarios: %v", err)
@@ -54,8 +55,8 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if cfg.Nodes, err = ints(*nodes, 1, 3); err != nil || (len(cfg.Nodes) > 0 && cfg.Nodes[0] == 2) {
 		return usagef("bench --nodes: give 1, 3 or 1,3")
 	}
-	if *requests < 100 || *apps < 0 {
-		return usagef("bench: --requests must be at least 100 and --apps at least 0")
+	if *requests < 100 || *apps < 0 || *rounds < 1 || *rounds > 20 {
+		return usagef("bench: --requests must be at least 100, --rounds 1 to 20 and --apps at least 0")
 	}
 	if cfg.Binary, err = os.Executable(); err != nil {
 		return err

@@ -37,8 +37,10 @@ type Config struct {
 	Conns     []int
 	Protos    []string
 	Nodes     []int
-	// Requests is the number of calls of each measured run.
+	// Requests is the number of calls of each measured run, split over
+	// Rounds rounds that alternate the targets (default 1).
 	Requests int
+	Rounds   int
 	// Apps is how many apps to register besides the demo's (the memory and
 	// start-up targets are stated for 100,000).
 	Apps int
@@ -458,71 +460,103 @@ func (h *harness) runCluster(ctx context.Context, n int) error {
 	return nil
 }
 
-// runScenario runs one scenario against the baselines (on one node's run
-// only: they do not change with the cluster) and the cluster.
+// runScenario runs one scenario against the baselines (with the first
+// cluster only: they do not change with it) and the cluster, in rounds that
+// alternate the targets, so that a drift of the machine during the run
+// (other tenants, frequency) weighs on all of them alike.
 func (h *harness) runScenario(ctx context.Context, c *cluster, n int, proto string, conns int, sc string) error {
 	warm := max(256, defaultWarmFactor*conns)
-	total := warm + h.cfg.Requests
-	build := func(bases []string, enc encKey, count int) ([]request, error) {
-		return buildRequests(sc, bases, c.app, enc, c.userToken, count)
+	rounds := max(1, h.cfg.Rounds)
+	build := func(target string, count int) ([]request, error) {
+		switch target {
+		case "proxy":
+			return buildRequests(sc, []string{h.proxyURL}, c.app, c.enc, c.userToken, count)
+		case "crypto":
+			return buildRequests(sc, []string{h.cryptoURL}, c.app, h.cryptoEnc, c.userToken, count)
+		}
+		return buildRequests(sc, c.bases, c.app, c.enc, c.userToken, count)
 	}
-	var lij Row
+	run := func(targets []string, per int, rate float64) (map[string]Row, error) {
+		samples := map[string][]sample{}
+		for r := 0; r < rounds; r++ {
+			for _, target := range targets {
+				reqs, err := build(target, warm+per)
+				if err != nil {
+					return nil, err
+				}
+				smp, err := h.measure(ctx, c, target, proto, conns, reqs[:warm], reqs[warm:], rate, r == 0)
+				if err != nil {
+					return nil, err
+				}
+				samples[target] = append(samples[target], smp)
+			}
+		}
+		rows := map[string]Row{}
+		for _, target := range targets {
+			row := rowOf(target, proto, conns, rate, samples[target])
+			row.Nodes, row.Scenario = n, sc
+			h.add(row)
+			rows[target] = row
+		}
+		return rows, nil
+	}
 	targets := []string{"lijiang"}
 	if n == h.cfg.Nodes[0] {
 		targets = []string{"proxy", "crypto", "lijiang"}
 	}
-	for _, target := range targets {
-		var reqs []request
-		var err error
-		switch target {
-		case "proxy":
-			reqs, err = build([]string{h.proxyURL}, c.enc, total)
-		case "crypto":
-			reqs, err = build([]string{h.cryptoURL}, h.cryptoEnc, total)
-		default:
-			reqs, err = build(c.bases, c.enc, total)
-		}
-		if err != nil {
-			return err
-		}
-		row, err := h.measure(ctx, c, target, proto, conns, reqs[:warm], reqs[warm:], 0)
-		if err != nil {
-			return err
-		}
-		row.Nodes, row.Scenario = n, sc
-		h.add(row)
-		if target == "lijiang" {
-			lij = row
-		}
+	rows, err := run(targets, max(1, h.cfg.Requests/rounds), 0)
+	if err != nil {
+		return err
 	}
 	// The added latency at half of the node's saturation rate (A1, one node).
+	lij := rows["lijiang"]
 	if h.cfg.Latency && n == 1 && n == h.cfg.Nodes[0] && (sc == ScenarioA1HMAC || sc == ScenarioA1SM2) && lij.PerSecond > 0 {
-		rate := lij.PerSecond / 2
-		count := max(2000, h.cfg.Requests/2)
-		for _, target := range []string{"proxy", "lijiang"} {
-			bases := c.bases
-			if target == "proxy" {
-				bases = []string{h.proxyURL}
-			}
-			reqs, err := build(bases, c.enc, warm+count)
-			if err != nil {
-				return err
-			}
-			row, err := h.measure(ctx, c, target, proto, conns, reqs[:warm], reqs[warm:], rate)
-			if err != nil {
-				return err
-			}
-			row.Nodes, row.Scenario = n, sc
-			h.add(row)
+		if _, err := run([]string{"proxy", "lijiang"}, max(1000, h.cfg.Requests/2/rounds), lij.PerSecond/2); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// sample is one measured part of a run.
+type sample struct {
+	res          loadResult
+	cpu, mallocs float64 // deltas over the part
+	rss          int64
+}
+
+// rowOf merges a target's samples (its rounds) into its row.
+func rowOf(target, proto string, conns int, rate float64, samples []sample) Row {
+	row := Row{Proto: proto, Conns: conns, Target: target, Rate: rate}
+	var res loadResult
+	var cpu, mallocs float64
+	for _, s := range samples {
+		res.calls += s.res.calls
+		res.failed += s.res.failed
+		res.wall += s.res.wall
+		res.lat = append(res.lat, s.res.lat...)
+		if res.firstFailure == "" {
+			res.firstFailure = s.res.firstFailure
+		}
+		cpu += s.cpu
+		mallocs += s.mallocs
+		row.RSS = max(row.RSS, s.rss)
+	}
+	slices.Sort(res.lat)
+	row.Calls, row.Failed, row.FirstFailure = res.calls, res.failed, res.firstFailure
+	row.PerSecond = res.perSecond()
+	row.P50Micros, row.P99Micros, row.P999Micros = micros(res.quantile(0.5)), micros(res.quantile(0.99)), micros(res.quantile(0.999))
+	if res.calls > 0 {
+		row.CPUMicros = cpu * 1e6 / float64(res.calls)
+		row.AllocsPerCall = mallocs / float64(res.calls)
+	}
+	return row
+}
+
 // measure runs reqs against a target after a warm-up and reads the
 // target's CPU time and allocations around the measured part.
-func (h *harness) measure(ctx context.Context, c *cluster, target, proto string, conns int, warm, reqs []request, rate float64) (Row, error) {
-	row := Row{Proto: proto, Conns: conns, Target: target, Rate: rate}
+func (h *harness) measure(ctx context.Context, c *cluster, target, proto string, conns int, warm, reqs []request, rate float64, profile bool) (sample, error) {
+	var smp sample
 	tc := h.baseTLS
 	var pids []int
 	var mallocs func() (float64, error)
@@ -554,23 +588,23 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	cs, closeClients := clients(proto, conns, tc)
 	defer closeClients()
 	if w := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc}, cs); w.failed > 0 {
-		return row, fmt.Errorf("%s %s %d conns: warm-up calls failed (%d of %d): %s", target, proto, conns, w.failed, w.calls, w.firstFailure)
+		return smp, fmt.Errorf("%s %s %d conns: warm-up calls failed (%d of %d): %s", target, proto, conns, w.failed, w.calls, w.firstFailure)
 	}
 	cpu0, err := cpuOf(pids)
 	if err != nil {
-		return row, err
+		return smp, err
 	}
 	m0, err := mallocs()
 	if err != nil {
-		return row, err
+		return smp, err
 	}
 	var profErr chan error
-	if h.prof != nil && target == "lijiang" && rate == 0 {
+	if profile && h.prof != nil && target == "lijiang" && rate == 0 {
 		profErr = make(chan error, 1)
 		name := fmt.Sprintf("%dnode-%s-%d-%s", len(c.nodes), proto, conns, scenarioOf(reqs))
 		go func() { profErr <- h.prof.cpu(ctx, name, max(1, h.cfg.ProfileSeconds)) }()
 	}
-	res := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: reqs, rate: rate, tls: tc}, cs)
+	smp.res = runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: reqs, rate: rate, tls: tc}, cs)
 	if profErr != nil {
 		if err := <-profErr; err != nil {
 			h.logf("profile: %v", err)
@@ -578,28 +612,22 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	}
 	cpu1, err := cpuOf(pids)
 	if err != nil {
-		return row, err
+		return smp, err
 	}
 	m1, err := mallocs()
 	if err != nil {
-		return row, err
+		return smp, err
 	}
+	smp.cpu, smp.mallocs = cpu1-cpu0, m1-m0
 	for _, p := range pids {
 		if r, err := procRSS(p); err == nil {
-			row.RSS = max(row.RSS, r)
+			smp.rss = max(smp.rss, r)
 		}
 	}
-	row.Calls, row.Failed, row.FirstFailure = res.calls, res.failed, res.firstFailure
-	row.PerSecond = res.perSecond()
-	row.P50Micros, row.P99Micros, row.P999Micros = micros(res.quantile(0.5)), micros(res.quantile(0.99)), micros(res.quantile(0.999))
-	if ok := res.calls - res.failed; ok > 0 {
-		row.CPUMicros = (cpu1 - cpu0) * 1e6 / float64(res.calls)
-		row.AllocsPerCall = (m1 - m0) / float64(res.calls)
+	if res := smp.res; res.failed > 0 {
+		return smp, fmt.Errorf("%s %s %d conns: %d of %d calls failed: %s", target, proto, conns, res.failed, res.calls, res.firstFailure)
 	}
-	if res.failed > 0 {
-		return row, fmt.Errorf("%s %s %d conns: %d of %d calls failed: %s", target, proto, conns, res.failed, res.calls, res.firstFailure)
-	}
-	return row, nil
+	return smp, nil
 }
 
 // settle waits until process pid uses less than a tenth of a CPU over a
