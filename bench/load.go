@@ -43,6 +43,11 @@ type loadSpec struct {
 	// connection sends its next call when the last is answered.
 	rate float64
 	tls  *tls.Config
+	// ramp staggers the connections' first calls (a warm-up's): a burst of
+	// 256 new QUIC connections overflows a server's accept queue
+	// (CONNECTION_REFUSED), which a client that opens them gradually never
+	// meets.
+	ramp time.Duration
 }
 
 // loadResult is what a load run measured.
@@ -127,6 +132,9 @@ func runLoad(ctx context.Context, spec loadSpec, cs []doer) loadResult {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			if spec.ramp > 0 {
+				time.Sleep(time.Duration(w) * spec.ramp)
+			}
 			c := cs[w%len(cs)]
 			mine := make([]time.Duration, 0, len(spec.reqs)/spec.conns+1)
 			buf := make([]byte, 32<<10)

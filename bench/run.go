@@ -587,7 +587,7 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	}
 	cs, closeClients := clients(proto, conns, tc)
 	defer closeClients()
-	if w := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc}, cs); w.failed > 0 {
+	if w := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc, ramp: 2 * time.Millisecond}, cs); w.failed > 0 {
 		return smp, fmt.Errorf("%s %s %d conns: warm-up calls failed (%d of %d): %s", target, proto, conns, w.failed, w.calls, w.firstFailure)
 	}
 	cpu0, err := cpuOf(pids)
