@@ -158,6 +158,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer func() { h.proxy.stop(); h.crypto.stop() }()
 	for _, n := range cfg.Nodes {
 		if err := h.runCluster(ctx, n); err != nil {
+			h.check() // what was measured still says what it says
 			return &h.rep, err
 		}
 	}
@@ -587,8 +588,13 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	}
 	cs, closeClients := clients(proto, conns, tc)
 	defer closeClients()
-	if w := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc, ramp: 2 * time.Millisecond}, cs); w.failed > 0 {
+	// A warm-up opens the connections; a few refused handshakes (a QUIC
+	// server's accept queue under a burst) are redialled by the next call.
+	// The measured part tolerates no failure.
+	if w := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc, ramp: 5 * time.Millisecond}, cs); w.failed*10 > w.calls {
 		return smp, fmt.Errorf("%s %s %d conns: warm-up calls failed (%d of %d): %s", target, proto, conns, w.failed, w.calls, w.firstFailure)
+	} else if w.failed > 0 {
+		h.logf("%s %s %d conns: %d of %d warm-up calls failed (%s); going on", target, proto, conns, w.failed, w.calls, w.firstFailure)
 	}
 	cpu0, err := cpuOf(pids)
 	if err != nil {
