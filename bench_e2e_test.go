@@ -24,7 +24,7 @@ func TestBenchHarness(t *testing.T) {
 		t.Skip("starts a node and two baselines")
 	}
 	rep, err := bench.Run(context.Background(), bench.Config{Binary: lijiangBinary(t), Dir: t.TempDir(),
-		Scenarios: bench.AllScenarios, Conns: []int{4}, Protos: []string{bench.ProtoH1, bench.ProtoH3}, Nodes: []int{1},
+		Scenarios: bench.AllScenarios, Conns: []int{4}, Protos: []string{bench.ProtoH1}, Nodes: []int{1},
 		Requests: 200, Rounds: 2, Latency: true, Out: testWriter{t}})
 	if err != nil {
 		t.Fatal(err)
@@ -39,17 +39,17 @@ func TestBenchHarness(t *testing.T) {
 			t.Errorf("the node's counters were not read: %+v", r)
 		}
 	}
-	// 4 scenarios × 2 protocols × (proxy, crypto, lijiang) + 2 A1 × 2 × 2 paced.
-	if targets["proxy"] != 12 || targets["crypto"] != 8 || targets["lijiang"] != 12 {
+	// 4 scenarios × (proxy, crypto, lijiang) + 2 A1 × 2 paced.
+	if targets["proxy"] != 6 || targets["crypto"] != 4 || targets["lijiang"] != 6 {
 		t.Errorf("rows by target: %v", targets)
 	}
-	if len(rep.Checks) < 8 || rep.SM2SignMicros <= 0 || rep.SM2VerifyMicros <= 0 || rep.StartupMillis <= 0 || rep.RebuildMillis <= 0 {
+	if len(rep.Checks) < 4 || rep.SM2SignMicros <= 0 || rep.SM2VerifyMicros <= 0 || rep.StartupMillis <= 0 || rep.RebuildMillis <= 0 {
 		t.Errorf("checks %d, SM2 %.1f/%.1f, start-up %.0f ms, rebuild %.0f ms", len(rep.Checks), rep.SM2VerifyMicros, rep.SM2SignMicros, rep.StartupMillis, rep.RebuildMillis)
 	}
 
-	// The command: flags, its reports, a clear usage error.
+	// The command, over HTTP/3: flags, its reports, a clear usage error.
 	dir := t.TempDir()
-	out, err := exec.Command(lijiangBinary(t), "bench", "--scenarios", "a1-hmac", "--conns", "2", "--proto", "h1", "--nodes", "1",
+	out, err := exec.Command(lijiangBinary(t), "bench", "--scenarios", "a1-hmac", "--conns", "2", "--proto", "h3", "--nodes", "1",
 		"--requests", "100", "--latency=false", "--json", filepath.Join(dir, "r.json"), "--markdown", filepath.Join(dir, "r.md")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("lijiang bench: %v\n%s", err, out)
@@ -57,7 +57,7 @@ func TestBenchHarness(t *testing.T) {
 	var got bench.Report
 	b, _ := os.ReadFile(filepath.Join(dir, "r.json"))
 	md, _ := os.ReadFile(filepath.Join(dir, "r.md"))
-	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || !strings.Contains(string(md), "| 1 | h1 | 2 | a1-hmac | lijiang |") ||
+	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || !strings.Contains(string(md), "| 1 | h3 | 2 | a1-hmac | lijiang |") ||
 		!strings.Contains(string(out), "Targets (docs/performance.md):") {
 		t.Fatalf("reports: %s\n%s\n%s", b, md, out)
 	}

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -150,18 +149,7 @@ feed:
 // countBenchApps counts the apps of benchmark applicants in the state
 // database at path, read-only.
 func countBenchApps(path string) (int, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	var count int
-	err = db.QueryRow(`SELECT COUNT(*) FROM apps a JOIN applicants p ON p.id = a.applicant_id
-		WHERE p.contact_email LIKE ?`, "%"+benchEmailDomain).Scan(&count)
-	if err != nil {
-		return 0, fmt.Errorf("counting benchmark apps: %w", err)
-	}
-	return count, nil
+	return platform.CountAppsByContactDomain(path, strings.TrimPrefix(benchEmailDomain, "@"))
 }
 
 // seeder registers benchmark applicants.

@@ -108,3 +108,24 @@ func ReadAdmittedRequests(path string) (map[string]bool, error) {
 	})
 	return out, err
 }
+
+// CountAppsByContactDomain counts, in the state database at path (read-only,
+// as ReadState opens it), the apps of applicants whose contact e-mail ends
+// with "@"+domain: the benchmark harness's count of the apps it seeded.
+func CountAppsByContactDomain(path, domain string) (int, error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRow(`SELECT COUNT(*) FROM apps a JOIN applicants p ON p.id = a.applicant_id
+		WHERE p.contact_email LIKE ?`, "%@"+domain).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("%s: counting apps: %w", filepath.Base(path), err)
+	}
+	return n, nil
+}
