@@ -105,38 +105,6 @@ func TestA2AdmitValidation(t *testing.T) {
 	}
 }
 
-// BenchmarkA2AdmitApply applies batches of 16 admissions to a store, as the
-// state machine does (no Raft): the state machine's share of an admission.
-func BenchmarkA2AdmitApply(b *testing.B) {
-	s, err := func() (*Store, error) {
-		s := NewStore(StoreConfig{Path: filepath.Join(b.TempDir(), "state.db")})
-		return s, s.Open()
-	}()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	b.ReportAllocs()
-	t0 := time.Now()
-	n := 0
-	for i := 0; b.Loop(); i++ {
-		adms := make([]A2Admission, 16)
-		for j := range adms {
-			n++
-			adms[j] = admission("app_a", fmt.Sprintf("nonce-%012d", n), fmt.Sprintf("r%d", n))
-		}
-		c, err := NewCommand(CmdA2Admit, 1, "", Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}, t0.Add(time.Duration(i)*time.Millisecond), &A2AdmitBatch{WindowMs: 600000, Admissions: adms})
-		if err != nil {
-			b.Fatal(err)
-		}
-		data, _ := c.Encode()
-		if res := s.Apply([]Entry{{Index: uint64(i + 1), Term: 1, Data: data}}); res[0].Err != nil {
-			b.Fatal(res[0].Err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/admission")
-}
-
 // cmdA2AdmitPerRow is the former apply of a2.admit, registered for the tests
 // only: the reference the set-based apply must agree with.
 const cmdA2AdmitPerRow = "test.a2_admit_per_row"
