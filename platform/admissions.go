@@ -90,8 +90,6 @@ func (p *A2AdmitBatch) Validate() error {
 	return nil
 }
 
-// A2AdmitResult is the result of CmdA2Admit: one outcome per admission, in
-// order.
 // The checks of admissionID, lj1Nonce and admissionHash as loops: a batch
 // is validated where it is proposed and again where it is applied, seven
 // fields an admission (TestAdmissionCharChecks holds them to the patterns).
@@ -121,6 +119,8 @@ func charsOK(s string, lo, hi int, ok func(byte) bool) bool {
 	return true
 }
 
+// A2AdmitResult is the result of CmdA2Admit: one outcome per admission, in
+// order.
 type A2AdmitResult struct {
 	Outcomes []string `json:"outcomes"`
 }
@@ -385,6 +385,8 @@ func deleteAdmissions(tx *Tx, keys []admissionKey) error {
 	return nil
 }
 
+// AdmissionOf returns the admission of request id, if the state holds it
+// (within its window): for tests and the audit's questions.
 func (s *Store) AdmissionOf(requestID string) (a A2Admission, ok bool, err error) {
 	err = s.read(func(db *sql.DB) error {
 		err := db.QueryRow("SELECT app_id, nonce, api_id, request_id, body_sm3, token_id, node FROM a2_admissions WHERE request_id = ?", requestID).
