@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -89,8 +90,6 @@ func (p *A2AdmitBatch) Validate() error {
 	return nil
 }
 
-// A2AdmitResult is the result of CmdA2Admit: one outcome per admission, in
-// order.
 // The checks of admissionID, lj1Nonce and admissionHash as loops: a batch
 // is validated where it is proposed and again where it is applied, seven
 // fields an admission (TestAdmissionCharChecks holds them to the patterns).
@@ -120,6 +119,8 @@ func charsOK(s string, lo, hi int, ok func(byte) bool) bool {
 	return true
 }
 
+// A2AdmitResult is the result of CmdA2Admit: one outcome per admission, in
+// order.
 type A2AdmitResult struct {
 	Outcomes []string `json:"outcomes"`
 }
@@ -131,20 +132,37 @@ func init() {
 // admissionKey is an admission's (app, nonce).
 type admissionKey struct{ app, nonce string }
 
-// admissionChunk bounds the rows of one statement (9 parameters each).
-const admissionChunk = 100
+// admissionChunk bounds the rows of one INSERT (9 parameters each) and
+// admissionLookupChunk the pairs and apps of one lookup (2 and 1 parameters
+// each), well under SQLite's bound on a statement's parameters.
+const (
+	admissionChunk       = 100
+	admissionLookupChunk = 200
+)
+
+// admissionCount is an app's row of a2_admission_counts as an apply sees it.
+type admissionCount struct {
+	had  bool  // the app has a row
+	was  int64 // its n before the apply
+	n    int64 // its n as the apply goes
+	seen bool  // the app is in the batch or was pruned: its row is read
+}
 
 // applyA2Admit decides a batch in its order, as if each admission were
 // applied alone: an unexpired (app, nonce) is the same call again (its
 // request id) or a replay; an expired one left in the table is replaced; an
-// app at MaxAdmissionsPerApp is full. It reads and writes by sets — the
-// batch's rows and counts in a few statements, its inserts and deletes in
-// multi-row statements — so that a batch costs a handful of statements, not
-// six per admission. Every node decides the same: the order of the
-// statements and of their rows follows the batch's.
+// app at MaxAdmissionsPerApp is full. It reads and writes by sets, so that a
+// batch costs four statements whatever its size (a few more past
+// admissionLookupChunk or admissionChunk admissions, one more when the prune
+// fell behind): the prune (one DELETE … RETURNING), the batch's rows and
+// counts (one SELECT), its new rows (one multi-row INSERT) and its counts,
+// the pruned apps' included (one multi-row UPSERT). Every node decides the
+// same: maps only hold what was read; the statements and their rows follow
+// the batch's order, then the pruned apps' sorted.
 func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 	now := c.At
-	if err := pruneAdmissions(tx, now); err != nil {
+	gone, err := pruneAdmissions(tx, now)
+	if err != nil {
 		return nil, err
 	}
 	type row struct {
@@ -153,27 +171,58 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 	}
 	var keys []admissionKey
 	var apps []string
-	seenKey := map[admissionKey]bool{}
-	counts := map[string]int64{}
+	seenKey := make(map[admissionKey]bool, len(p.Admissions))
+	counts := make(map[string]*admissionCount, len(p.Admissions)+len(gone))
 	for _, a := range p.Admissions {
 		k := admissionKey{a.AppID, a.Nonce}
 		if !seenKey[k] {
 			seenKey[k] = true
 			keys = append(keys, k)
 		}
-		if _, ok := counts[a.AppID]; !ok {
-			counts[a.AppID] = 0
+		if counts[a.AppID] == nil {
+			counts[a.AppID] = &admissionCount{seen: true}
 			apps = append(apps, a.AppID)
 		}
 	}
-	existing := map[admissionKey]row{}
-	for i := 0; i < len(keys); i += admissionChunk {
-		part := keys[i:min(i+admissionChunk, len(keys))]
-		args := make([]any, 0, 2*len(part))
-		for _, k := range part {
-			args = append(args, k.app, k.nonce)
+	if len(gone) > 0 {
+		var pruned []string
+		for app := range gone {
+			if counts[app] == nil {
+				counts[app] = &admissionCount{seen: true}
+				pruned = append(pruned, app)
+			}
 		}
-		rows, err := tx.Query("SELECT app_id, nonce, request_id, expires_ms FROM a2_admissions WHERE (app_id, nonce) IN (VALUES "+placeholders(len(part), 2)+")", args...)
+		sort.Strings(pruned) // the order of a map's keys is not the same on every node
+		apps = append(apps, pruned...)
+	}
+	existing := make(map[admissionKey]row, len(keys))
+	for i, j := 0, 0; i < len(keys) || j < len(apps); i, j = i+admissionLookupChunk, j+admissionLookupChunk {
+		kpart := keys[min(i, len(keys)):min(i+admissionLookupChunk, len(keys))]
+		apart := apps[min(j, len(apps)):min(j+admissionLookupChunk, len(apps))]
+		// One statement reads the pairs' rows and the apps' counts; a count
+		// comes back with an empty nonce (a nonce has 16 characters or more).
+		var q strings.Builder
+		args := make([]any, 0, 2*len(kpart)+len(apart))
+		if len(kpart) > 0 {
+			q.WriteString("SELECT app_id, nonce, request_id, expires_ms FROM a2_admissions WHERE (app_id, nonce) IN (VALUES ")
+			q.WriteString(placeholders(len(kpart), 2))
+			q.WriteString(")")
+			for _, k := range kpart {
+				args = append(args, k.app, k.nonce)
+			}
+		}
+		if len(apart) > 0 {
+			if len(kpart) > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			q.WriteString("SELECT app_id, '', '', n FROM a2_admission_counts WHERE app_id IN (")
+			q.WriteString(placeholders(len(apart), 1))
+			q.WriteString(")")
+			for _, a := range apart {
+				args = append(args, a)
+			}
+		}
+		rows, err := tx.Query(q.String(), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -184,6 +233,12 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 				rows.Close()
 				return nil, err
 			}
+			if k.nonce == "" {
+				if ct := counts[k.app]; ct != nil {
+					ct.had, ct.was, ct.n = true, r.exp, r.exp
+				}
+				continue
+			}
 			existing[k] = r
 		}
 		rows.Close()
@@ -191,29 +246,10 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 			return nil, err
 		}
 	}
-	start := map[string]int64{}
-	for i := 0; i < len(apps); i += admissionChunk {
-		part := apps[i:min(i+admissionChunk, len(apps))]
-		args := make([]any, len(part))
-		for j, a := range part {
-			args[j] = a
-		}
-		rows, err := tx.Query("SELECT app_id, n FROM a2_admission_counts WHERE app_id IN ("+placeholders(len(part), 1)+")", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var app string
-			var n int64
-			if err := rows.Scan(&app, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			counts[app], start[app] = n, n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
+	// The prune's decrements, as its UPDATE did them: n - gone, not below 0.
+	for app, g := range gone {
+		if ct := counts[app]; ct.had {
+			ct.n = max(ct.n-g, 0)
 		}
 	}
 
@@ -222,6 +258,7 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 	var inserts []A2Admission
 	for i, a := range p.Admissions {
 		k := admissionKey{a.AppID, a.Nonce}
+		ct := counts[a.AppID]
 		if r, ok := existing[k]; ok {
 			if r.exp > now {
 				if r.req == a.RequestID {
@@ -234,15 +271,15 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 			// Expired but not yet pruned: it goes, whatever comes next.
 			deletes = append(deletes, k)
 			delete(existing, k)
-			counts[a.AppID] = max(counts[a.AppID]-1, 0)
+			ct.n = max(ct.n-1, 0)
 		}
-		if counts[a.AppID] >= MaxAdmissionsPerApp {
+		if ct.n >= MaxAdmissionsPerApp {
 			out[i] = AppFull
 			continue
 		}
 		inserts = append(inserts, a)
 		existing[k] = row{req: a.RequestID, exp: now + p.WindowMs}
-		counts[a.AppID]++
+		ct.n++
 		out[i] = Admitted
 	}
 
@@ -260,12 +297,20 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 			return nil, err
 		}
 	}
+	// The counts that changed: a row that had one gets its new n (0
+	// included, as the prune's UPDATE left it); an app without one gets one
+	// if it holds admissions now.
+	var changed []any
 	for _, app := range apps {
-		n, was := counts[app], start[app]
-		if _, had := start[app]; had && n == was || !had && n == 0 {
-			continue
+		ct := counts[app]
+		if ct.had && ct.n != ct.was || !ct.had && ct.n != 0 {
+			changed = append(changed, app, ct.n)
 		}
-		if _, err := tx.Exec("INSERT INTO a2_admission_counts (app_id, n) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET n = excluded.n", app, n); err != nil {
+	}
+	for i := 0; i < len(changed); i += 2 * admissionLookupChunk {
+		part := changed[i:min(i+2*admissionLookupChunk, len(changed))]
+		if _, err := tx.Exec("INSERT INTO a2_admission_counts (app_id, n) VALUES "+placeholders(len(part)/2, 2)+
+			" ON CONFLICT (app_id) DO UPDATE SET n = excluded.n", part...); err != nil {
 			return nil, err
 		}
 	}
@@ -276,6 +321,7 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 // "(?, ?), (?, ?)" (k > 1) or "?, ?" (k = 1).
 func placeholders(n, k int) string {
 	var b strings.Builder
+	b.Grow(n * (3*k + 2))
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(", ")
@@ -297,49 +343,37 @@ func placeholders(n, k int) string {
 }
 
 // pruneAdmissions deletes up to admissionPruneBatch expired admissions,
-// oldest first, and lowers their apps' counts.
-func pruneAdmissions(tx *Tx, now int64) error {
-	rows, err := tx.Query("SELECT app_id, nonce FROM a2_admissions WHERE expires_ms <= ? ORDER BY expires_ms LIMIT ?", now, admissionPruneBatch)
+// oldest first (ties in the order of the key, as the expiry index holds
+// them), in one statement, and returns how many each app lost; the caller
+// lowers the counts.
+func pruneAdmissions(tx *Tx, now int64) (map[string]int64, error) {
+	rows, err := tx.Query(`DELETE FROM a2_admissions WHERE (app_id, nonce) IN
+		(SELECT app_id, nonce FROM a2_admissions WHERE expires_ms <= ? ORDER BY expires_ms, app_id, nonce LIMIT ?)
+		RETURNING app_id`, now, admissionPruneBatch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var keys []admissionKey
+	var gone map[string]int64
 	for rows.Next() {
-		var k admissionKey
-		if err := rows.Scan(&k.app, &k.nonce); err != nil {
+		var app string
+		if err := rows.Scan(&app); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
-		keys = append(keys, k)
+		if gone == nil {
+			gone = map[string]int64{}
+		}
+		gone[app]++
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if err := deleteAdmissions(tx, keys); err != nil {
-		return err
-	}
-	var apps []string
-	gone := map[string]int64{}
-	for _, k := range keys {
-		if gone[k.app] == 0 {
-			apps = append(apps, k.app)
-		}
-		gone[k.app]++
-	}
-	for _, app := range apps {
-		if _, err := tx.Exec("UPDATE a2_admission_counts SET n = max(n - ?, 0) WHERE app_id = ?", gone[app], app); err != nil {
-			return err
-		}
-	}
-	return nil
+	return gone, rows.Err()
 }
 
 // deleteAdmissions deletes the rows of keys, in multi-row statements (the
 // counts are the caller's).
 func deleteAdmissions(tx *Tx, keys []admissionKey) error {
-	for i := 0; i < len(keys); i += admissionChunk {
-		part := keys[i:min(i+admissionChunk, len(keys))]
+	for i := 0; i < len(keys); i += admissionLookupChunk {
+		part := keys[i:min(i+admissionLookupChunk, len(keys))]
 		args := make([]any, 0, 2*len(part))
 		for _, k := range part {
 			args = append(args, k.app, k.nonce)
@@ -351,6 +385,8 @@ func deleteAdmissions(tx *Tx, keys []admissionKey) error {
 	return nil
 }
 
+// AdmissionOf returns the admission of request id, if the state holds it
+// (within its window): for tests and the audit's questions.
 func (s *Store) AdmissionOf(requestID string) (a A2Admission, ok bool, err error) {
 	err = s.read(func(db *sql.DB) error {
 		err := db.QueryRow("SELECT app_id, nonce, api_id, request_id, body_sm3, token_id, node FROM a2_admissions WHERE request_id = ?", requestID).

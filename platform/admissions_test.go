@@ -1,8 +1,11 @@
 package platform
 
 import (
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,34 +105,331 @@ func TestA2AdmitValidation(t *testing.T) {
 	}
 }
 
-// BenchmarkA2AdmitApply applies batches of 16 admissions to a store, as the
-// state machine does (no Raft): the state machine's share of an admission.
-func BenchmarkA2AdmitApply(b *testing.B) {
-	s, err := func() (*Store, error) {
-		s := NewStore(StoreConfig{Path: filepath.Join(b.TempDir(), "state.db")})
-		return s, s.Open()
-	}()
+// cmdA2AdmitPerRow is the former apply of a2.admit, registered for the tests
+// only: the reference the set-based apply must agree with.
+const cmdA2AdmitPerRow = "test.a2_admit_per_row"
+
+func init() {
+	HandleUnrecorded(cmdA2AdmitPerRow, 1, 0, applyA2AdmitPerRow)
+}
+
+// applyA2AdmitPerRow is a2.admit as it was applied before it read and wrote
+// by sets (dbd3894): six statements or so an admission, one at a time.
+func applyA2AdmitPerRow(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
+	now := c.At
+	if err := pruneAdmissionsPerRow(tx, now); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(p.Admissions))
+	for i, a := range p.Admissions {
+		var req string
+		var exp int64
+		switch err := tx.QueryRow("SELECT request_id, expires_ms FROM a2_admissions WHERE app_id = ? AND nonce = ?", a.AppID, a.Nonce).Scan(&req, &exp); {
+		case err == nil && exp > now:
+			if req == a.RequestID {
+				out[i] = Admitted
+			} else {
+				out[i] = Replayed
+			}
+			continue
+		case err == nil:
+			if err := deleteAdmissionPerRow(tx, a.AppID, a.Nonce); err != nil {
+				return nil, err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+		var n int64
+		if err := tx.QueryRow("SELECT n FROM a2_admission_counts WHERE app_id = ?", a.AppID).Scan(&n); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if n >= MaxAdmissionsPerApp {
+			out[i] = AppFull
+			continue
+		}
+		if _, err := tx.Exec(`INSERT INTO a2_admissions (app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec("INSERT INTO a2_admission_counts (app_id, n) VALUES (?, 1) ON CONFLICT (app_id) DO UPDATE SET n = n + 1", a.AppID); err != nil {
+			return nil, err
+		}
+		out[i] = Admitted
+	}
+	return A2AdmitResult{Outcomes: out}, nil
+}
+
+func pruneAdmissionsPerRow(tx *Tx, now int64) error {
+	rows, err := tx.Query("SELECT app_id, nonce FROM a2_admissions WHERE expires_ms <= ? ORDER BY expires_ms LIMIT ?", now, admissionPruneBatch)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
-	defer s.Close()
-	b.ReportAllocs()
-	t0 := time.Now()
-	n := 0
-	for i := 0; b.Loop(); i++ {
-		adms := make([]A2Admission, 16)
-		for j := range adms {
-			n++
-			adms[j] = admission("app_a", fmt.Sprintf("nonce-%012d", n), fmt.Sprintf("r%d", n))
+	var keys []admissionKey
+	for rows.Next() {
+		var k admissionKey
+		if err := rows.Scan(&k.app, &k.nonce); err != nil {
+			rows.Close()
+			return err
 		}
-		c, err := NewCommand(CmdA2Admit, 1, "", Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}, t0.Add(time.Duration(i)*time.Millisecond), &A2AdmitBatch{WindowMs: 600000, Admissions: adms})
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := deleteAdmissionPerRow(tx, k.app, k.nonce); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deleteAdmissionPerRow(tx *Tx, app, nonce string) error {
+	if _, err := tx.Exec("DELETE FROM a2_admissions WHERE app_id = ? AND nonce = ?", app, nonce); err != nil {
+		return err
+	}
+	_, err := tx.Exec("UPDATE a2_admission_counts SET n = n - 1 WHERE app_id = ? AND n > 0", app)
+	return err
+}
+
+// admitPair is a store applying a2.admit and a store applying the former
+// per-row apply, fed the same batches.
+type admitPair struct {
+	set, row *Store
+	index    uint64
+}
+
+func mustAdmitPair(t *testing.T) *admitPair {
+	t.Helper()
+	return &admitPair{set: mustStore(t, filepath.Join(t.TempDir(), "set.db")), row: mustStore(t, filepath.Join(t.TempDir(), "row.db"))}
+}
+
+// apply applies one batch to both stores and fails unless they decide the
+// same and hold the same tables after; it returns the outcomes.
+func (p *admitPair) apply(t *testing.T, now, window int64, adms []A2Admission) []string {
+	t.Helper()
+	p.index++
+	var outs [2][]string
+	for i, x := range []struct {
+		s   *Store
+		typ string
+	}{{p.set, CmdA2Admit}, {p.row, cmdA2AdmitPerRow}} {
+		c, err := NewCommand(x.typ, 1, "", Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}, time.UnixMilli(now), &A2AdmitBatch{WindowMs: window, Admissions: adms})
 		if err != nil {
-			b.Fatal(err)
+			t.Fatal(err)
 		}
-		data, _ := c.Encode()
-		if res := s.Apply([]Entry{{Index: uint64(i + 1), Term: 1, Data: data}}); res[0].Err != nil {
-			b.Fatal(res[0].Err)
+		res := x.s.Apply([]Entry{{Index: p.index, Term: 1, Data: mustEncode(t, c)}})
+		if res[0].Err != nil {
+			t.Fatalf("%s: %v", x.typ, res[0].Err)
+		}
+		var r A2AdmitResult
+		if err := json.Unmarshal(res[0].Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = r.Outcomes
+	}
+	if fmt.Sprint(outs[0]) != fmt.Sprint(outs[1]) {
+		t.Fatalf("batch %d: outcomes %v, per-row %v", p.index, outs[0], outs[1])
+	}
+	if g, w := dumpAdmissionTables(t, p.set), dumpAdmissionTables(t, p.row); g != w {
+		t.Fatalf("batch %d: tables\n%s\nper-row\n%s", p.index, g, w)
+	}
+	return outs[0]
+}
+
+// dumpAdmissionTables is every column of every row of both tables, in key
+// order (counts of zero included).
+func dumpAdmissionTables(t *testing.T, s *Store) string {
+	t.Helper()
+	var b strings.Builder
+	err := s.read(func(db *sql.DB) error {
+		for _, q := range []string{"SELECT * FROM a2_admissions ORDER BY app_id, nonce", "SELECT * FROM a2_admission_counts ORDER BY app_id"} {
+			rows, err := db.Query(q)
+			if err != nil {
+				return err
+			}
+			cols, _ := rows.Columns()
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			for rows.Next() {
+				if err := rows.Scan(ptrs...); err != nil {
+					rows.Close()
+					return err
+				}
+				fmt.Fprintln(&b, vals...)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			b.WriteString("--\n")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// admitStep is one batch of a script: applied dt ms after the previous one.
+type admitStep struct {
+	dt   int64
+	adms []A2Admission
+	want string // the outcomes, or "" not to check them (only against the per-row apply)
+}
+
+func adms(app string, from, to int, req string) []A2Admission {
+	var out []A2Admission
+	for i := from; i < to; i++ {
+		out = append(out, admission(app, fmt.Sprintf("nonce-%012d", i), fmt.Sprintf("%s%d", req, i)))
+	}
+	return out
+}
+
+func cat(parts ...[]A2Admission) []A2Admission {
+	var out []A2Admission
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// TestA2AdmitMatchesPerRowApply: scripted batches chosen for their edges get
+// the same outcomes from the set-based apply as from the former per-row one,
+// and leave the same tables, row for row and column for column.
+func TestA2AdmitMatchesPerRowApply(t *testing.T) {
+	const w = 10_000
+	a := func(app string, n int, req string) A2Admission {
+		return admission(app, fmt.Sprintf("nonce-%012d", n), req)
+	}
+	cases := []struct {
+		name  string
+		max   int64
+		prune int
+		steps []admitStep
+	}{
+		{name: "duplicates within a batch", steps: []admitStep{
+			{0, []A2Admission{a("app_a", 1, "r1"), a("app_a", 1, "r1"), a("app_a", 1, "r2"), a("app_b", 1, "r2"), a("app_a", 2, "r3"), a("app_b", 1, "r3"), a("app_a", 1, "r1")},
+				"[admitted admitted replayed admitted admitted replayed admitted]"},
+		}},
+		{name: "replays and retries across batches", steps: []admitStep{
+			{0, []A2Admission{a("app_a", 1, "r1"), a("app_a", 2, "r2")}, "[admitted admitted]"},
+			{1, []A2Admission{a("app_a", 1, "r9"), a("app_a", 2, "r2"), a("app_a", 3, "r3"), a("app_a", 3, "r4")}, "[replayed admitted admitted replayed]"},
+			{w - 2, []A2Admission{a("app_a", 1, "r1"), a("app_a", 3, "r5")}, "[admitted replayed]"}, // r1 expires at w: now = w-1
+			{1, []A2Admission{a("app_a", 1, "r5"), a("app_a", 3, "r6")}, "[admitted replayed]"},     // now = w: r1 expired, pruned
+		}},
+		{name: "expired rows left by the prune bound are replaced", prune: 2, steps: []admitStep{
+			{0, adms("app_a", 0, 6, "r"), ""},
+			{0, adms("app_b", 0, 6, "s"), ""},
+			// At w+1 the 12 rows have expired; the prune takes 2 (app_a 0, 1).
+			{w + 1, cat(adms("app_a", 2, 4, "x"), adms("app_b", 0, 2, "r"), []A2Admission{a("app_a", 2, "y")}), "[admitted admitted admitted admitted replayed]"},
+			{1, cat(adms("app_b", 0, 6, "r"), adms("app_a", 0, 8, "z")), ""},
+		}},
+		{name: "app full at the bound", max: 3, steps: []admitStep{
+			{0, adms("app_a", 0, 5, "r"), "[admitted admitted admitted full full]"},
+			{1, cat(adms("app_a", 0, 1, "r"), adms("app_a", 3, 4, "r"), adms("app_b", 0, 4, "r")), "[admitted full admitted admitted admitted full]"},
+			{w, adms("app_a", 3, 7, "q"), "[admitted admitted admitted full]"},
+		}},
+		{name: "full app replacing an expired row", max: 2, prune: 1, steps: []admitStep{
+			{0, adms("app_a", 0, 2, "r"), "[admitted admitted]"},
+			{1, adms("app_b", 0, 2, "r"), "[admitted admitted]"},
+			// Prune takes app_a 0; app_a 1 is expired but present: replaced.
+			{w + 5, cat(adms("app_a", 1, 2, "n"), adms("app_a", 5, 7, "n")), "[admitted admitted full]"},
+		}},
+		{name: "bound lowered below what an app holds", steps: []admitStep{
+			{0, adms("app_a", 0, 6, "r"), ""},
+			{w + 1, nil, ""}, // marks: lower the bound, prune 1
+			{0, cat(adms("app_a", 1, 3, "n"), adms("app_a", 10, 12, "n")), ""},
+		}},
+		{name: "ties in expiry pruned in key order", prune: 3, steps: []admitStep{
+			{0, cat(adms("app_c", 0, 3, "r"), adms("app_a", 5, 8, "r"), adms("app_b", 2, 4, "r")), ""},
+			{w, adms("app_d", 0, 1, "r"), ""},
+			{0, adms("app_d", 1, 2, "r"), ""},
+			{1, adms("app_a", 5, 8, "n"), ""},
+		}},
+		{name: "prune of more than its bound, batches of many rows and apps", steps: func() []admitStep {
+			var s []admitStep
+			for b := 0; b < 3; b++ {
+				var x []A2Admission
+				for i := 0; i < 1000; i++ {
+					x = append(x, a(fmt.Sprintf("app_%03d", (b*1000+i)%250), b*1000+i, fmt.Sprintf("r%d", b*1000+i)))
+				}
+				s = append(s, admitStep{dt: 1, adms: x})
+			}
+			s = append(s, admitStep{dt: w, adms: adms("app_x", 0, 300, "r")}) // prunes 2048 of 3000
+			s = append(s, admitStep{dt: 0, adms: cat(adms("app_000", 0, 1000, "z"))})
+			s = append(s, admitStep{dt: 1, adms: adms("app_x", 0, 300, "r")})
+			return s
+		}()},
+	}
+	oldMax, oldPrune := MaxAdmissionsPerApp, admissionPruneBatch
+	defer func() { MaxAdmissionsPerApp, admissionPruneBatch = oldMax, oldPrune }()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			MaxAdmissionsPerApp, admissionPruneBatch = oldMax, oldPrune
+			if tc.max > 0 {
+				MaxAdmissionsPerApp = tc.max
+			}
+			if tc.prune > 0 {
+				admissionPruneBatch = tc.prune
+			}
+			p := mustAdmitPair(t)
+			now := int64(1764210000000)
+			for i, st := range tc.steps {
+				now += st.dt
+				if st.adms == nil {
+					MaxAdmissionsPerApp, admissionPruneBatch = 2, 1
+					continue
+				}
+				if got := p.apply(t, now, w, st.adms); st.want != "" && fmt.Sprint(got) != st.want {
+					t.Fatalf("step %d: %v, want %s", i, got, st.want)
+				}
+			}
+		})
+	}
+}
+
+// TestA2AdmitMatchesPerRowApplyRandom: seeded random batches over few apps,
+// nonces and request ids (so that duplicates, replays, retries, expired rows
+// left behind and full apps are common) agree with the per-row apply.
+func TestA2AdmitMatchesPerRowApplyRandom(t *testing.T) {
+	cases := []struct {
+		name               string
+		apps, nonces, reqs int
+		maxBatch, batches  int
+		max                int64
+		prune              int
+		window, step       int64
+	}{
+		{"small", 3, 10, 6, 12, 80, 4, 2, 5000, 2500},
+		{"tight prune", 4, 20, 3, 16, 80, 6, 1, 3000, 1500},
+		{"wide", 40, 400, 50, 300, 12, 20, 50, 4000, 1800},
+		{"many apps", 500, 2, 2, 600, 6, 1, 100, 2000, 1200},
+		{"roomy", 5, 60, 1000, 64, 40, 1_000_000, 2048, 6000, 1000},
+	}
+	oldMax, oldPrune := MaxAdmissionsPerApp, admissionPruneBatch
+	defer func() { MaxAdmissionsPerApp, admissionPruneBatch = oldMax, oldPrune }()
+	for _, tc := range cases {
+		for seed := int64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%s/seed=%d", tc.name, seed), func(t *testing.T) {
+				MaxAdmissionsPerApp, admissionPruneBatch = tc.max, tc.prune
+				rng := rand.New(rand.NewSource(seed))
+				p := mustAdmitPair(t)
+				now := int64(1764210000000)
+				for b := 0; b < tc.batches; b++ {
+					now += rng.Int63n(tc.step)
+					x := make([]A2Admission, 1+rng.Intn(tc.maxBatch))
+					for i := range x {
+						x[i] = admission(fmt.Sprintf("app_%d", rng.Intn(tc.apps)), fmt.Sprintf("nonce-%012d", rng.Intn(tc.nonces)), fmt.Sprintf("r%d", rng.Intn(tc.reqs)))
+					}
+					p.apply(t, now, tc.window, x)
+				}
+			})
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/admission")
 }
