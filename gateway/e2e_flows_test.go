@@ -681,6 +681,10 @@ func TestE2ECircuitBreaker(t *testing.T) {
 	env := e2e(t)
 	failing := env.failingUpstream(t)
 	path := env.freshAPI(t, platform.LevelA1, failing.srv.URL, 2000)
+	// The environment is shared and breakers are kept by base URL: an
+	// earlier test's upstream on the same (reused) port must not have left
+	// failures behind.
+	env.gw.breaks.m.Delete(failing.srv.URL)
 	before := failing.calls.Load()
 	for i := 0; i < breakerThreshold; i++ {
 		env.wantCode(t, env.call(t, e2eCall{app: env.prod, target: path}), lj1.CodeUpstreamUnavailable)
