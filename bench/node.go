@@ -136,7 +136,7 @@ type node struct {
 // startNode runs `lijiang serve` and waits until it is ready (its
 // ready.json names it and /readyz answers 200).
 func startNode(ctx context.Context, bin, name, dir string, args []string) (*node, error) {
-	os.Remove(filepath.Join(dir, "ready.json"))
+	os.Remove(filepath.Join(dir, platform.ReadyFile))
 	t0 := time.Now()
 	c, err := startChild(name, bin, append([]string{"serve"}, args...)...)
 	if err != nil {
@@ -154,7 +154,7 @@ func startNode(ctx context.Context, bin, name, dir string, args []string) (*node
 			return nil, fmt.Errorf("%s not ready after 5 minutes: %s", name, c.tail())
 		}
 		if n.ready.PID != c.pid() {
-			if b, err := os.ReadFile(filepath.Join(dir, "ready.json")); err == nil {
+			if b, err := os.ReadFile(filepath.Join(dir, platform.ReadyFile)); err == nil {
 				var r readyFile
 				if json.Unmarshal(b, &r) == nil {
 					n.ready = r
