@@ -324,3 +324,78 @@ func TestReseal(t *testing.T) {
 		t.Fatal("failed reseal changed the state")
 	}
 }
+
+// TestQuickCheckAfterUncleanStop checks when Open runs SQLite's quick check:
+// after a clean Close the unchanged file is trusted (the mark is taken on
+// open), and otherwise (the file changed since, or no mark because the
+// process died) damaged pages are refused even when the damage kept the
+// file's size and modification time.
+func TestQuickCheckAfterUncleanStop(t *testing.T) {
+	damage := func(t *testing.T, path string, keepTime bool) {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		for i := 4096 * 3; i < 4096*6 && i < len(b); i++ {
+			b[i] = 0xA5
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if keepTime {
+			os.Chtimes(path, fi.ModTime(), fi.ModTime())
+		}
+	}
+	tests := []struct {
+		name      string
+		dropMark  bool // the process died: no mark
+		damage    bool
+		keepTime  bool
+		wantError bool
+		checks    int64 // quick checks run by Open
+	}{
+		{"clean close, unchanged", false, false, false, false, 0},
+		{"clean close, damaged after", false, true, false, true, 1},
+		{"no mark, damaged keeping size and time", true, true, true, true, 1},
+		{"no mark, unchanged", true, false, false, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			s := mustStore(t, path)
+			var entries []Entry
+			for i := 1; i <= 200; i++ {
+				entries = append(entries, settingEntry(t, uint64(i), fmt.Sprintf("cmd-%08d", i), fmt.Sprintf("key%d", i), strings.Repeat("v", 500)))
+			}
+			s.Apply(entries)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path + cleanSuffix); err != nil {
+				t.Fatalf("no mark after a clean Close: %v", err)
+			}
+			if tt.dropMark {
+				os.Remove(path + cleanSuffix)
+			}
+			if tt.damage {
+				damage(t, path, tt.keepTime)
+			}
+			quickChecked.Delete(path) // a new process
+			before := quickChecks.Load()
+			s2 := NewStore(StoreConfig{Path: path})
+			err := s2.Open()
+			defer s2.Close()
+			if got := quickChecks.Load() - before; got != tt.checks {
+				t.Errorf("Open ran %d quick checks, want %d", got, tt.checks)
+			}
+			if tt.wantError != (err != nil) || err != nil && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open = %v, want error %v", err, tt.wantError)
+			}
+			if _, err := os.Stat(path + cleanSuffix); err == nil {
+				t.Fatal("the mark outlived the open: a crash now would skip the next check")
+			}
+		})
+	}
+}
