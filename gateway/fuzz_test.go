@@ -170,8 +170,8 @@ func validlySigned(env *e2eEnv, reg *platform.Registry, method, target, auth str
 	}
 	sts := a.StringToSign(method, target, lj1.BodyDigest(body))
 	switch {
-	case a.Scheme == lj1.SchemeSM2 && cred.Kind == platform.CredentialSM2Sign && cred.PublicKey != nil:
-		return lj1.VerifySM2(cred.PublicKey, sts, a.Signature)
+	case a.Scheme == lj1.SchemeSM2 && cred.Kind == platform.CredentialSM2Sign && cred.PublicKey() != nil:
+		return lj1.VerifySM2(cred.PublicKey(), sts, a.Signature)
 	case a.Scheme == lj1.SchemeHMAC && cred.Kind == platform.CredentialSecret:
 		secret, err := env.keyring.Open(platform.CredentialAAD(cred.ID), cred.SecretSealed)
 		return err == nil && lj1.VerifyHMAC(string(secret), sts, a.Signature)

@@ -174,7 +174,7 @@ func answerKey(reg *platform.Registry, app *platform.AppEntry, serial string, no
 		return &keys[0], nil
 	}
 	k, ok := app.CredentialBySerial(serial)
-	if !ok || k.Kind != platform.CredentialSM2Enc || k.PublicKey == nil {
+	if !ok || k.Kind != platform.CredentialSM2Enc || k.PublicKey() == nil {
 		return nil, errf(lj1.CodeParamInvalid, HeaderEncryptSerial+" names no encryption key of the app")
 	}
 	if k.Status == platform.CredentialRevoked || !now.Before(k.NotAfter) {
@@ -588,7 +588,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		}
 	}
 	if c.encrypted {
-		env, err := lj1.SealEnvelope(rand.Reader, c.encKey.PublicKey, c.encKey.Serial, app.ID, rtype, rbody)
+		env, err := lj1.SealEnvelope(rand.Reader, c.encKey.PublicKey(), c.encKey.Serial, app.ID, rtype, rbody)
 		// The clear answer (account data) leaves memory with the call.
 		smcrypto.Wipe(rbody)
 		if err != nil {
@@ -615,11 +615,15 @@ func isJSON(ctype string) bool {
 func (g *Gateway) verify(reg *platform.Registry, auth lj1.Authorization, cred *platform.Credential, known bool, sts string) bool {
 	switch auth.Scheme {
 	case lj1.SchemeSM2:
-		if !known || cred.Kind != platform.CredentialSM2Sign || cred.PublicKey == nil {
+		var pub *ecdsa.PublicKey
+		if known && cred.Kind == platform.CredentialSM2Sign {
+			pub = cred.PublicKey()
+		}
+		if pub == nil {
 			lj1.VerifySM2(g.dummy, sts, auth.Signature)
 			return false
 		}
-		return lj1.VerifySM2(cred.PublicKey, sts, auth.Signature)
+		return lj1.VerifySM2(pub, sts, auth.Signature)
 	case lj1.SchemeHMAC:
 		if !known || cred.Kind != platform.CredentialSecret {
 			lj1.VerifyHMACKey(dummyHMAC, sts, auth.Signature)

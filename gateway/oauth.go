@@ -105,7 +105,7 @@ func (g *Gateway) oauth(ctx context.Context, c *call, reg *platform.Registry, r 
 	}
 	b, _ := json.Marshal(out)
 	if c.encrypted {
-		env, err := lj1.SealEnvelope(rand.Reader, c.encKey.PublicKey, c.encKey.Serial, c.app.ID, "application/json", b)
+		env, err := lj1.SealEnvelope(rand.Reader, c.encKey.PublicKey(), c.encKey.Serial, c.app.ID, "application/json", b)
 		smcrypto.Wipe(b)
 		if err != nil {
 			return response{}, err

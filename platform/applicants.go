@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
@@ -13,7 +14,6 @@ import (
 	"io"
 	"net/netip"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -233,12 +233,39 @@ type Credential struct {
 	// expiry (CmdCredentialWarnExpiry).
 	ExpiryWarnedAt *time.Time `json:"expiry_warned_at,omitempty"`
 
-	// PublicKey is the parsed SM2 key of an sm2_sign or sm2_enc credential
-	// (registry view only).
-	PublicKey *ecdsa.PublicKey `json:"-"`
+	// key holds the SM2 key of an sm2_sign or sm2_enc credential (registry
+	// view only), parsed on first use: PublicKey.
+	key *credKey
 	// SecretSealed is the sealed App_Secret of a secret credential
 	// (registry view only; open with aad CredentialAAD(ID)).
 	SecretSealed []byte `json:"-"`
+}
+
+// credKey is a credential's public key, parsed the first time the gateway
+// needs it rather than when the registry is loaded: parsing and checking
+// 100,000 SM2 points was a tenth of a full load, and most keys of a large
+// registry are not used between two loads. Copies of the Credential share
+// it, and a reloaded view takes it over from the previous one.
+type credKey struct {
+	once sync.Once
+	pem  string
+	pub  *ecdsa.PublicKey
+}
+
+// PublicKey returns the parsed SM2 key of an sm2_sign or sm2_enc credential
+// of the registry view, or nil (another kind, or a stored key that does not
+// parse: the gateway then takes the credential for unknown).
+func (c *Credential) PublicKey() *ecdsa.PublicKey {
+	k := c.key
+	if k == nil {
+		return nil
+	}
+	k.once.Do(func() {
+		if pub, err := aplParsePublicKey(k.pem); err == nil {
+			k.pub = pub
+		}
+	})
+	return k.pub
 }
 
 // StateAt is the credential's state at now: revoked, not_yet_valid,
@@ -411,7 +438,7 @@ func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Creden
 		return Credential{}, ErrAppInactive
 	}
 	c, ok := a.credential(serial)
-	if !ok || (c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey == nil) {
+	if !ok || (c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey() == nil) {
 		return Credential{}, ErrCredentialUnknown
 	}
 	if c.Status != CredentialActive {
@@ -437,7 +464,7 @@ func (v *ApplicantsView) ValidCredentials(appID, kind string, now time.Time) []C
 	}
 	var out []Credential
 	for _, c := range a.creds {
-		if c.Kind == kind && c.StateAt(now) == CredentialActive && (c.PublicKey != nil || (kind != CredentialSM2Sign && kind != CredentialSM2Enc)) {
+		if c.Kind == kind && c.StateAt(now) == CredentialActive && (c.PublicKey() != nil || (kind != CredentialSM2Sign && kind != CredentialSM2Enc)) {
 			out = append(out, *c)
 		}
 	}
@@ -559,6 +586,24 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		ipAllow          []netip.Prefix
 		redirects        []string
 	}
+	// A whole load reads the credentials (half of its rows) on a second
+	// connection when db offers one, beside the applicants and apps.
+	var (
+		creds   []*Credential
+		credErr error
+		wg      sync.WaitGroup
+	)
+	second := aplSecondReader(db)
+	if ids == nil && second != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			creds, credErr = aplLoadCreds(second, true, whereCred, args)
+		}()
+		// Every return below waits for it: it must not outlive the
+		// transaction it reads in.
+		defer wg.Wait()
+	}
 	applicants := make(map[string]*rules, size)
 	err := queryRows(db, `SELECT p.id, p.status, p.ip_allow, p.redirect_uris, p.callback_url FROM applicants p`+whereApplicant, args, func(row rowScanner) error {
 		var id, ipAllow, redirects string
@@ -584,11 +629,20 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		return nil, fmt.Errorf("applicants view: %w", err)
 	}
 	loaded := make(map[string]*AppEntry, size)
+	var block []AppEntry // entries live as long as the view
 	err = queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms FROM apps a`+whereApp, args, func(row rowScanner) error {
-		e := &AppEntry{}
-		var created, updated int64
-		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &created, &e.CreatedBy, &updated); err != nil {
+		if len(block) == 0 {
+			block = make([]AppEntry, min(max(size, 1), 1024))
+		}
+		e := &block[0]
+		block = block[1:]
+		var createdAny, updatedAny any
+		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &createdAny, &e.CreatedBy, &updatedAny); err != nil {
 			return err
+		}
+		created, updated, _, err := int64s3(createdAny, updatedAny, int64(0))
+		if err != nil {
+			return fmt.Errorf("app %s: %w", e.ID, err)
 		}
 		r, ok := applicants[e.ApplicantID]
 		if !ok {
@@ -604,55 +658,35 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		return nil, fmt.Errorf("applicants view: %w", err)
 	}
 	var secrets map[string][]byte
-	credFrom := ` FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`
 	if ids == nil {
-		secrets = make(map[string][]byte, size)
-		credFrom = ` FROM credentials c`
-		err = queryRows(db, `SELECT credential_id, sealed FROM credential_secrets`, nil, func(row rowScanner) error {
-			var id string
-			var sealed []byte
-			if err := row.Scan(&id, &sealed); err != nil {
-				return err
-			}
-			secrets[id] = sealed
-			return nil
-		})
-		if err != nil {
+		if secrets, err = aplLoadSecrets(db, size); err != nil {
 			return nil, fmt.Errorf("applicants view: %w", err)
 		}
 	}
-	var parse []*Credential // keys not in prev, parsed below
-	sealedColumn := "s.sealed"
-	if secrets != nil {
-		sealedColumn = "NULL"
+	if ids == nil && second != nil {
+		wg.Wait()
+	} else {
+		creds, credErr = aplLoadCreds(db, ids == nil, whereCred, args)
 	}
-	err = queryRows(db, `SELECT `+strings.Replace(aplViewCredentialColumns, "s.sealed", sealedColumn, 1)+credFrom+whereCred, args, func(row rowScanner) error {
-		c := &Credential{}
-		if err := aplScanViewCredential(row, c); err != nil {
-			return err
-		}
+	if credErr != nil {
+		return nil, fmt.Errorf("applicants view: %w", credErr)
+	}
+	for _, c := range creds {
 		if secrets != nil {
 			c.SecretSealed = secrets[c.ID]
 		}
 		e, ok := loaded[c.AppID]
 		if !ok {
-			return nil
+			continue
 		}
 		c.ApplicantID = e.ApplicantID
 		if c.Kind == CredentialSM2Sign || c.Kind == CredentialSM2Enc {
-			if old := prev.aplCachedKey(c.AppID, c.Serial, c.ID); old != nil {
-				c.PublicKey = old
-			} else {
-				parse = append(parse, c)
+			if c.key = prev.aplCachedKey(c.AppID, c.Serial, c.ID); c.key == nil {
+				c.key = &credKey{pem: c.PublicKeyPEM}
 			}
 		}
 		e.creds = append(e.creds, c)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("applicants view: %w", err)
 	}
-	aplParseKeys(parse)
 	for _, e := range loaded {
 		if len(e.creds) < 2 {
 			continue
@@ -673,32 +707,87 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 	return loaded, nil
 }
 
-// aplParseKeys parses the public keys of creds, on every core when there are
-// many (a whole registry's: parsing and checking an SM2 point is most of the
-// cost of loading a credential). A key that does not parse is left nil, and
-// Credential reports it unknown.
-func aplParseKeys(creds []*Credential) {
-	parse := func(cs []*Credential) {
-		for _, c := range cs {
-			if pub, err := aplParsePublicKey(c.PublicKeyPEM); err == nil {
-				c.PublicKey = pub
+// aplLoadCreds reads the credentials of the apps whereCred selects: every
+// app's when whole, without their sealed secrets (aplLoadSecrets reads those
+// and aplLoadApps joins them, which costs less than SQL's join page by page),
+// else with them.
+// A whole load allocates them in blocks: a registry holds some hundred
+// thousand, all alive as long as it.
+func aplLoadCreds(db queryer, whole bool, whereCred string, args []any) ([]*Credential, error) {
+	credFrom, sealedColumn := ` FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`, "s.sealed"
+	if whole {
+		credFrom, sealedColumn = ` FROM credentials c`, "NULL"
+	}
+	var out []*Credential
+	var block []Credential
+	err := queryRows(db, `SELECT `+strings.Replace(aplViewCredentialColumns, "s.sealed", sealedColumn, 1)+credFrom+whereCred, args, func(row rowScanner) error {
+		if len(block) == 0 {
+			n := 1 // an update's few stay apart: a block lives as long as any of it
+			if whole {
+				n = 1024
 			}
+			block = make([]Credential, n)
 		}
+		c := &block[0]
+		block = block[1:]
+		if err := aplScanViewCredential(row, c); err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+// aplLoadSecrets reads every sealed App_Secret, by credential id.
+func aplLoadSecrets(db queryer, size int) (map[string][]byte, error) {
+	secrets := make(map[string][]byte, size)
+	err := queryRows(db, `SELECT credential_id, sealed FROM credential_secrets`, nil, func(row rowScanner) error {
+		var id string
+		var sealed []byte
+		if err := row.Scan(&id, &sealed); err != nil {
+			return err
+		}
+		secrets[id] = sealed
+		return nil
+	})
+	return secrets, err
+}
+
+// parallelReader is a queryer with a second reader of the same state, for
+// loads that read two tables at once (see readState).
+type parallelReader struct {
+	queryer
+	second queryer
+}
+
+// aplSecondReader returns a queryer that reads the same state as db
+// concurrently with it, or nil: a connection pool is one (no one writes
+// while the registry is loaded from it whole: Open, Restore), a single
+// transaction is not.
+func aplSecondReader(db queryer) queryer {
+	switch q := db.(type) {
+	case *sql.DB:
+		return q
+	case parallelReader:
+		return q.second
 	}
-	workers := runtime.GOMAXPROCS(0)
-	if len(creds) < 256 || workers < 2 {
-		parse(creds)
-		return
+	return nil
+}
+
+// int64s3 reads three integer columns scanned into any: database/sql
+// converts an int64 into an *int64 through reflection, which cost a tenth of
+// a 100,000-app registry load; into an *any it only assigns.
+func int64s3(a, b, c any) (int64, int64, int64, error) {
+	var out [3]int64
+	for i, v := range [3]any{a, b, c} {
+		n, ok := v.(int64)
+		if !ok {
+			return 0, 0, 0, fmt.Errorf("column of %T, not an integer", v)
+		}
+		out[i] = n
 	}
-	var wg sync.WaitGroup
-	per := (len(creds) + workers - 1) / workers
-	for len(creds) > 0 {
-		part := creds[:min(per, len(creds))]
-		creds = creds[len(part):]
-		wg.Add(1)
-		go func() { defer wg.Done(); parse(part) }()
-	}
-	wg.Wait()
+	return out[0], out[1], out[2], nil
 }
 
 // aplSPKIPrefix is the DER of an SM2 public key's SubjectPublicKeyInfo as
@@ -756,11 +845,15 @@ const aplViewCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.
 
 // aplScanViewCredential scans aplViewCredentialColumns into c.
 func aplScanViewCredential(row rowScanner, c *Credential) error {
-	var nb, na, created int64
+	var nbAny, naAny, createdAny any
 	var rest string
-	if err := row.Scan(&c.ID, &c.AppID, &c.Kind, &c.Serial, &c.Status, &nb, &na,
-		&c.PublicKeyPEM, &created, &c.CreatedBy, &c.SecretSealed, &rest); err != nil {
+	if err := row.Scan(&c.ID, &c.AppID, &c.Kind, &c.Serial, &c.Status, &nbAny, &naAny,
+		&c.PublicKeyPEM, &createdAny, &c.CreatedBy, &c.SecretSealed, &rest); err != nil {
 		return err
+	}
+	nb, na, created, err := int64s3(nbAny, naAny, createdAny)
+	if err != nil {
+		return fmt.Errorf("credential %s: %w", c.ID, err)
 	}
 	c.NotBefore, c.NotAfter = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC()
 	c.CreatedAt = time.UnixMilli(created).UTC()
@@ -794,15 +887,15 @@ func aplScanViewCredential(row rowScanner, c *Credential) error {
 	return nil
 }
 
-// aplCachedKey returns the parsed public key of the same credential in a
-// previous view.
-func (v *ApplicantsView) aplCachedKey(appID, serial, id string) *ecdsa.PublicKey {
+// aplCachedKey returns the key holder of the same credential in a previous
+// view (a credential's key never changes), parsed or not.
+func (v *ApplicantsView) aplCachedKey(appID, serial, id string) *credKey {
 	a, ok := v.App(appID)
 	if !ok {
 		return nil
 	}
 	if c, ok := a.credential(serial); ok && c.ID == id {
-		return c.PublicKey
+		return c.key
 	}
 	return nil
 }

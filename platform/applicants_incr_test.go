@@ -43,10 +43,10 @@ func aplDumpApp(e *AppEntry) aplAppDump {
 		for _, c := range e.creds {
 			cc := *c
 			key := "<nil>"
-			if cc.PublicKey != nil {
-				key = cc.PublicKey.X.Text(16) + "," + cc.PublicKey.Y.Text(16)
+			if pub := cc.PublicKey(); pub != nil {
+				key = pub.X.Text(16) + "," + pub.Y.Text(16)
 			}
-			cc.PublicKey = nil
+			cc.key = nil
 			a.Creds = append(a.Creds, fmt.Sprintf("%+v|key=%s|sealed=%x|ra=%v|wa=%v|cna=%v", cc, key, cc.SecretSealed,
 				deref(cc.RevokedAt), deref(cc.ExpiryWarnedAt), deref(cc.CertNotAfter)))
 		}
@@ -269,7 +269,7 @@ func TestApplicantsViewIncrementalEqualsFull(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				c.PublicKey, c.SecretSealed, c.State = nil, nil, want.State
+				c.key, c.SecretSealed, c.State = nil, nil, want.State
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("credential %s:\n view %+v\n SQL  %+v", c.ID, c, want)
 				}

@@ -289,7 +289,7 @@ func TestApplicantWholeLife(t *testing.T) {
 	v := e.s.Registry().Applicants
 	for _, serial := range []string{"sig-1", "sig-2", "enc-1"} {
 		c, err := v.Credential(prodID, serial, e.now)
-		if err != nil || c.PublicKey == nil {
+		if err != nil || c.PublicKey() == nil {
 			t.Fatalf("%s during overlap: %v", serial, err)
 		}
 	}
@@ -716,7 +716,7 @@ func TestApplicantsViewSurvivesReopen(t *testing.T) {
 	e.s.Close()
 	s := mustStore(t, path)
 	c, err := s.Registry().Applicants.Credential(reg.SandboxAppID, "sig-1", e.now)
-	if err != nil || c.PublicKey == nil || c.PublicKeyPEM != k {
+	if err != nil || c.PublicKey() == nil || c.PublicKeyPEM != k {
 		t.Fatalf("after reopen: %+v %v", c, err)
 	}
 }

@@ -78,7 +78,9 @@ func readState(path string, more func(tx queryer, reg *Registry) error) (*Regist
 		}
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrCorrupt, err)
 	}
-	reg, err := loadRegistry(tx, PartAll, nil)
+	q, done := secondReader(db, tx, applied)
+	reg, err := loadRegistry(q, PartAll, nil)
+	done()
 	if err != nil {
 		return nil, fmt.Errorf("%s: loading registry: %w", name, err)
 	}
@@ -128,4 +130,21 @@ func CountAppsByContactDomain(path, domain string) (int, error) {
 		return 0, fmt.Errorf("%s: counting apps: %w", filepath.Base(path), err)
 	}
 	return n, nil
+}
+
+// secondReader returns tx with a second read transaction on another
+// connection of db that sees the same state (the same applied index: every
+// replicated change moves it), so that a whole load reads two tables at once;
+// or tx alone when there is no such second reader. done ends the second.
+func secondReader(db *sql.DB, tx *sql.Tx, applied uint64) (q queryer, done func()) {
+	tx2, err := db.Begin()
+	if err != nil {
+		return tx, func() {}
+	}
+	var applied2 uint64
+	if err := tx2.QueryRow("SELECT applied_index FROM fsm WHERE id = 1").Scan(&applied2); err != nil || applied2 != applied {
+		tx2.Rollback()
+		return tx, func() {}
+	}
+	return parallelReader{queryer: tx, second: tx2}, func() { tx2.Rollback() }
 }

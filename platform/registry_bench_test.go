@@ -263,7 +263,7 @@ func regBenchSizes() []int {
 // BenchmarkLoadRegistry measures building the registry from the database
 // for N apps:
 //   - full: loadRegistry with no previous registry, what Store.Open does at
-//     start-up (every part, every public key parsed);
+//     start-up (every part; public keys are parsed on first use);
 //   - full-with-prev: every part reloaded but the previous registry's parsed
 //     keys and compiled APIs reused (a reload after a batch that changed
 //     everything);

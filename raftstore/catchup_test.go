@@ -178,7 +178,7 @@ func testCatchUp(t *testing.T, n int, limit time.Duration) {
 	// sealed App_Secret that opens, the writes before and during catch-up.
 	reg := js.Registry()
 	cred, err := reg.Applicants.Credential(sample.appID, "sig-1", time.Now())
-	if err != nil || cred.PublicKey == nil {
+	if err != nil || cred.PublicKey() == nil {
 		t.Fatalf("new node: %s's signing key: %v", sample.appID, err)
 	}
 	sec, err := reg.Applicants.Credential(sample.appID, "sec-1", time.Now())
