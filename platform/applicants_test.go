@@ -789,3 +789,38 @@ func TestPublicKeyBelongsToOneApp(t *testing.T) {
 	_, sig2, _ := aplSM2Key(t)
 	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: prod, Kind: CredentialSM2Sign, PublicKey: sig2})
 }
+
+// TestStoredKeyParsedOnUse: the registry parses a credential's key when it
+// is first used, and a stored key that does not parse (damaged in the file)
+// makes the credential unknown and no valid key, as a parse at load did.
+// Copies of the credential share the parse.
+func TestStoredKeyParsedOnUse(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	app := reg.SandboxAppID
+	_, good, _ := aplSM2Key(t)
+	_, bad, _ := aplSM2Key(t)
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Sign, PublicKey: good, Serial: "good.1"})
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Enc, PublicKey: bad, Serial: "bad.1"})
+	if _, err := e.s.db.Exec(`UPDATE credentials SET public_pem = ? WHERE serial = 'bad.1'`, strings.Replace(bad, "A", "B", 3)); err != nil {
+		t.Fatal(err)
+	}
+	path := e.s.Path()
+	e.s.Close()
+	s := mustStore(t, path) // a whole load, as at start-up
+	v := s.Registry().Applicants
+	c1, err := v.Credential(app, "good.1", e.now)
+	if err != nil {
+		t.Fatalf("good key: %v", err)
+	}
+	c2, _ := v.Credential(app, "good.1", e.now)
+	if c1.PublicKey() == nil || c1.PublicKey() != c2.PublicKey() {
+		t.Fatal("the good key is not parsed once for its copies")
+	}
+	if _, err := v.Credential(app, "bad.1", e.now); !errors.Is(err, ErrCredentialUnknown) {
+		t.Fatalf("damaged key: %v, want ErrCredentialUnknown", err)
+	}
+	if got := v.ValidCredentials(app, CredentialSM2Enc, e.now); len(got) != 0 {
+		t.Fatalf("damaged key among the valid ones: %+v", got)
+	}
+}
