@@ -158,6 +158,10 @@ type Node struct {
 	// observer feeds leaderCh until stopObserver is closed.
 	observer     *raft.Observer
 	stopObserver chan struct{}
+
+	// soleVoter: Open found the node the only voter of its configuration,
+	// and hastened its first election (restoreTimeouts).
+	soleVoter bool
 }
 
 // New returns a Node for cfg whose state machine is store; nothing is opened
@@ -278,6 +282,21 @@ func (n *Node) Open() error {
 		bolt.Close()
 		return fmt.Errorf("raft state: %w", err)
 	}
+	alone := !existing && !n.cfg.Join
+	if existing {
+		if alone, err = soleVoter(*rc, (*fsm)(n), bolt, snaps, transport); err != nil {
+			transport.Close()
+			bolt.Close()
+			return fmt.Errorf("raft configuration: %w", err)
+		}
+	}
+	if alone {
+		// The only voter waits out a heartbeat timeout (1–2 of them) before
+		// its election all the same: the first wait is made as short as
+		// the leader lease allows, and the timeouts are set back once it
+		// leads (restoreTimeouts).
+		rc.HeartbeatTimeout, rc.ElectionTimeout = rc.LeaderLeaseTimeout, rc.LeaderLeaseTimeout
+	}
 	r, err := raft.NewRaft(rc, (*fsm)(n), bolt, bolt, snaps, transport)
 	if err != nil {
 		transport.Close()
@@ -299,10 +318,49 @@ func (n *Node) Open() error {
 		n.log.Info("waiting to be added to the cluster by its leader", "node", n.cfg.NodeID, "raft_addr", transport.LocalAddr())
 	}
 	n.observeLeader(r)
+	if alone {
+		go n.restoreTimeouts(r)
+	}
 	n.mu.Lock()
 	n.raft, n.bolt, n.transport, n.stream, n.snaps = r, bolt, transport, stream, snaps
+	n.soleVoter = alone
 	n.mu.Unlock()
 	return nil
+}
+
+// soleVoter reports whether the stored Raft configuration has this node as
+// its only voter. It reads what NewRaft reads (the newest snapshot's
+// configuration, then the log after it) without starting anything.
+func soleVoter(rc raft.Config, f raft.FSM, bolt *raftboltdb.BoltStore, snaps raft.SnapshotStore, tr raft.Transport) (bool, error) {
+	rc.Logger = hclog.NewNullLogger()
+	conf, err := raft.GetConfiguration(&rc, f, bolt, bolt, snaps, tr)
+	if err != nil {
+		return false, err
+	}
+	return len(conf.Servers) == 1 && conf.Servers[0].ID == rc.LocalID && conf.Servers[0].Suffrage == raft.Voter, nil
+}
+
+// restoreTimeouts sets the configured heartbeat and election timeouts once
+// r leads (or is shut down), after a first election hastened for a sole
+// voter: a cluster it later grows into fails over on the timeouts the
+// operator chose.
+func (n *Node) restoreTimeouts(r *raft.Raft) {
+	for {
+		select {
+		case isLeader := <-r.LeaderCh():
+			if !isLeader {
+				continue
+			}
+		case <-n.stopObserver:
+			return
+		}
+		rc := r.ReloadableConfig()
+		rc.HeartbeatTimeout, rc.ElectionTimeout = n.cfg.HeartbeatTimeout, n.cfg.ElectionTimeout
+		if err := r.ReloadConfig(rc); err != nil {
+			n.log.Warn("restoring the raft timeouts", "error", err)
+		}
+		return
+	}
 }
 
 // ioTimeout bounds each I/O of the Raft transport with a peer (an RPC, or a

@@ -262,3 +262,39 @@ func TestKillNineLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestSoleVoterTimeouts: a node that is its cluster's only voter (new, or
+// restarted) hastens its first election, and leads with the configured
+// timeouts again; a restarted member of three waits as configured.
+func TestSoleVoterTimeouts(t *testing.T) {
+	restored := func(t *testing.T, n *Node, want time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			rc := n.r().ReloadableConfig()
+			if rc.HeartbeatTimeout == want && rc.ElectionTimeout == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timeouts %s/%s, want %s once leading", rc.HeartbeatTimeout, rc.ElectionTimeout, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	dir, addr := t.TempDir(), freeAddr(t)
+	for _, phase := range []string{"new", "restarted"} {
+		tn := openNode(t, dir, addr, 1<<20)
+		if !tn.node.soleVoter {
+			t.Fatalf("%s one-voter node: no hastened election", phase)
+		}
+		restored(t, tn.node, 200*time.Millisecond)
+		tn.close(t)
+	}
+
+	c := newCluster(t, 3)
+	c.Kill(2)
+	c.Restart(2)
+	if cn := c.nodes[2]; cn.node.soleVoter {
+		t.Fatal("a member of three took itself for the only voter")
+	}
+}
