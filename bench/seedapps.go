@@ -97,6 +97,15 @@ func SeedApps(ctx context.Context, dataDir, raftAddr string, sealer platform.Sea
 			return err
 		}
 		fmt.Fprintf(progress, "apps: %d registered in %s\n", want, time.Since(t0).Round(time.Millisecond))
+		// A node that registered its apps over months has snapshotted
+		// since (every SnapshotThreshold entries): without one, its start-up
+		// would read the seeding's burst of entries twice (Raft's scan for
+		// its configuration, then the replay the store skips).
+		if sn, ok := exec.(interface{ Snapshot() error }); ok {
+			if err := sn.Snapshot(); err != nil {
+				return fmt.Errorf("snapshot after seeding: %w", err)
+			}
+		}
 		return nil
 	})
 }
