@@ -180,7 +180,7 @@ func answerKey(reg *platform.Registry, app *platform.AppEntry, serial string, no
 	if k.Status == platform.CredentialRevoked || !now.Before(k.NotAfter) {
 		return nil, errf(lj1.CodeKeyExpired, "the encryption key named by "+HeaderEncryptSerial+" is expired or revoked")
 	}
-	return k, nil
+	return &k, nil
 }
 
 // call is the state of one call through the pipeline.
@@ -377,11 +377,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	}
 	sts := auth.StringToSign(r.Method, r.RequestURI, lj1.BodyDigest(body))
 	app, known := reg.Applicants.App(auth.AppID)
-	var cred *platform.Credential
+	var cred platform.Credential
 	if known {
 		cred, known = app.CredentialBySerial(auth.Serial)
 	}
-	if !g.verify(reg, auth, cred, known, sts) {
+	if !g.verify(reg, auth, &cred, known, sts) {
 		g.sigfails.fail(c.client, auth.AppID, now)
 		g.signatureFailed(c.client, auth.AppID, app != nil)
 		return response{}, errf(lj1.CodeSignatureInvalid, "")

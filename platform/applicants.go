@@ -333,8 +333,44 @@ type AppEntry struct {
 	// bySerial indexes creds by serial when there are more than
 	// aplSerialMapMin; most apps have two or three credentials, and a map
 	// each (100,000 of them) cost more memory and load time than a scan.
-	bySerial map[string]*Credential
-	creds    []*Credential // newest first
+	bySerial map[string]*viewCred
+	creds    []*viewCred // newest first
+}
+
+// viewCred is a credential as the applicants view keeps it: about a third
+// of a Credential's size, its app and applicant left to the entry, its small
+// strings shared, and the rarely set columns apart. A 100,000-app registry
+// keeps some 200,000 of them; the view's methods hand out Credentials built
+// from them (credential).
+type viewCred struct {
+	id, serial, kind, status string
+	pem                      string // sm2 kinds: the public key
+	createdBy                string
+	sealed                   []byte // secret kind: the sealed App_Secret
+	nb, na, created          int64  // Unix ms
+	key                      *credKey
+	more                     *credMore // nil for most
+}
+
+// credMore holds a credential's rarely set columns: a certificate's, a
+// revocation's, an expiry notice's.
+type credMore struct {
+	certPEM, certSHA256, certSM3, certSubject string
+	revokedBy, revokeReason                   string
+	certNA, revoked, warned                   int64 // Unix ms, 0 when unset
+}
+
+// credential builds the Credential c is, of app a.
+func (c *viewCred) credential(a *AppEntry) Credential {
+	out := Credential{ID: c.id, AppID: a.ID, ApplicantID: a.ApplicantID, Kind: c.kind, Serial: c.serial, Status: c.status,
+		NotBefore: time.UnixMilli(c.nb).UTC(), NotAfter: time.UnixMilli(c.na).UTC(), PublicKeyPEM: c.pem,
+		CreatedAt: time.UnixMilli(c.created).UTC(), CreatedBy: c.createdBy, SecretSealed: c.sealed, key: c.key}
+	if m := c.more; m != nil {
+		out.CertPEM, out.CertSHA256, out.CertSM3, out.CertSubject = m.certPEM, m.certSHA256, m.certSM3, m.certSubject
+		out.RevokedBy, out.RevokeReason = m.revokedBy, m.revokeReason
+		out.CertNotAfter, out.RevokedAt, out.ExpiryWarnedAt = msTime(m.certNA), msTime(m.revoked), msTime(m.warned)
+	}
+	return out
 }
 
 // aplSerialMapMin is how many credentials an app has before its entry gets
@@ -342,13 +378,13 @@ type AppEntry struct {
 const aplSerialMapMin = 8
 
 // credential returns the app's credential with serial.
-func (a *AppEntry) credential(serial string) (*Credential, bool) {
+func (a *AppEntry) credential(serial string) (*viewCred, bool) {
 	if a.bySerial != nil {
 		c, ok := a.bySerial[serial]
 		return c, ok
 	}
 	for _, c := range a.creds {
-		if c.Serial == serial {
+		if c.serial == serial {
 			return c, true
 		}
 	}
@@ -437,8 +473,12 @@ func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Creden
 	if !a.Active() {
 		return Credential{}, ErrAppInactive
 	}
-	c, ok := a.credential(serial)
-	if !ok || (c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey() == nil) {
+	vc, ok := a.credential(serial)
+	if !ok {
+		return Credential{}, ErrCredentialUnknown
+	}
+	c := vc.credential(a)
+	if c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey() == nil {
 		return Credential{}, ErrCredentialUnknown
 	}
 	if c.Status != CredentialActive {
@@ -450,7 +490,7 @@ func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Creden
 	if !now.Before(c.NotAfter) {
 		return Credential{}, ErrCredentialExpired
 	}
-	return *c, nil
+	return c, nil
 }
 
 // ValidCredentials returns the app's credentials of kind that are usable at
@@ -463,9 +503,12 @@ func (v *ApplicantsView) ValidCredentials(appID, kind string, now time.Time) []C
 		return nil
 	}
 	var out []Credential
-	for _, c := range a.creds {
-		if c.Kind == kind && c.StateAt(now) == CredentialActive && (c.PublicKey() != nil || (kind != CredentialSM2Sign && kind != CredentialSM2Enc)) {
-			out = append(out, *c)
+	for _, vc := range a.creds {
+		if vc.kind != kind {
+			continue
+		}
+		if c := vc.credential(a); c.StateAt(now) == CredentialActive && (c.PublicKey() != nil || (kind != CredentialSM2Sign && kind != CredentialSM2Enc)) {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -480,7 +523,7 @@ func (v *ApplicantsView) Credentials(appID string) []Credential {
 	}
 	out := make([]Credential, len(a.creds))
 	for i, c := range a.creds {
-		out[i] = *c
+		out[i] = c.credential(a)
 	}
 	return out
 }
@@ -582,14 +625,15 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		whereCred = " WHERE c.app_id IN (SELECT a.id FROM apps a" + whereApp + ")"
 	}
 	type rules struct {
-		status, callback string
-		ipAllow          []netip.Prefix
-		redirects        []string
+		id, status, callback string
+		ipAllow              []netip.Prefix
+		redirects            []string
 	}
 	// A whole load reads the credentials (half of its rows) on a second
 	// connection when db offers one, beside the applicants and apps.
 	var (
-		creds   []*Credential
+		creds   []*viewCred
+		credApp []string // creds[i]'s App_ID
 		credErr error
 		wg      sync.WaitGroup
 	)
@@ -598,19 +642,21 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			creds, credErr = aplLoadCreds(second, true, whereCred, args)
+			creds, credApp, credErr = aplLoadCreds(second, true, whereCred, args)
 		}()
 		// Every return below waits for it: it must not outlive the
 		// transaction it reads in.
 		defer wg.Wait()
 	}
+	shared := interner{}
 	applicants := make(map[string]*rules, size)
 	err := queryRows(db, `SELECT p.id, p.status, p.ip_allow, p.redirect_uris, p.callback_url FROM applicants p`+whereApplicant, args, func(row rowScanner) error {
-		var id, ipAllow, redirects string
+		var ipAllow, redirects string
 		r := &rules{}
-		if err := row.Scan(&id, &r.status, &ipAllow, &redirects, &r.callback); err != nil {
+		if err := row.Scan(&r.id, &r.status, &ipAllow, &redirects, &r.callback); err != nil {
 			return err
 		}
+		r.status = shared.of(r.status)
 		if ipAllow != "[]" && ipAllow != "null" && ipAllow != "" { // most apps have none: no decoding
 			var cidrs []string
 			if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
@@ -621,8 +667,10 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 				r.ipAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
 			}
 		}
-		_ = json.Unmarshal([]byte(redirects), &r.redirects)
-		applicants[id] = r
+		if redirects != "[]" && redirects != "null" && redirects != "" {
+			_ = json.Unmarshal([]byte(redirects), &r.redirects)
+		}
+		applicants[r.id] = r
 		return nil
 	})
 	if err != nil {
@@ -648,6 +696,8 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		if !ok {
 			return nil // cannot be: apps.applicant_id references applicants
 		}
+		// The applicant's id, and the few distinct values, shared.
+		e.ApplicantID, e.Env, e.Status, e.CreatedBy = r.id, shared.of(e.Env), shared.of(e.Status), shared.of(e.CreatedBy)
 		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 		// An applicant's apps share its lists, which nobody modifies.
 		e.ApplicantStatus, e.IPAllow, e.RedirectURIs, e.CallbackURL = r.status, r.ipAllow, r.redirects, r.callback
@@ -666,23 +716,22 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 	if ids == nil && second != nil {
 		wg.Wait()
 	} else {
-		creds, credErr = aplLoadCreds(db, ids == nil, whereCred, args)
+		creds, credApp, credErr = aplLoadCreds(db, ids == nil, whereCred, args)
 	}
 	if credErr != nil {
 		return nil, fmt.Errorf("applicants view: %w", credErr)
 	}
-	for _, c := range creds {
+	for i, c := range creds {
 		if secrets != nil {
-			c.SecretSealed = secrets[c.ID]
+			c.sealed = secrets[c.id]
 		}
-		e, ok := loaded[c.AppID]
+		e, ok := loaded[credApp[i]]
 		if !ok {
 			continue
 		}
-		c.ApplicantID = e.ApplicantID
-		if c.Kind == CredentialSM2Sign || c.Kind == CredentialSM2Enc {
-			if c.key = prev.aplCachedKey(c.AppID, c.Serial, c.ID); c.key == nil {
-				c.key = &credKey{pem: c.PublicKeyPEM}
+		if c.kind == CredentialSM2Sign || c.kind == CredentialSM2Enc {
+			if c.key = prev.aplCachedKey(e.ID, c.serial, c.id); c.key == nil {
+				c.key = &credKey{pem: c.pem}
 			}
 		}
 		e.creds = append(e.creds, c)
@@ -692,15 +741,15 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 			continue
 		}
 		sort.Slice(e.creds, func(i, j int) bool {
-			if !e.creds[i].CreatedAt.Equal(e.creds[j].CreatedAt) {
-				return e.creds[i].CreatedAt.After(e.creds[j].CreatedAt)
+			if e.creds[i].created != e.creds[j].created {
+				return e.creds[i].created > e.creds[j].created
 			}
-			return e.creds[i].ID > e.creds[j].ID
+			return e.creds[i].id > e.creds[j].id
 		})
 		if len(e.creds) > aplSerialMapMin {
-			e.bySerial = make(map[string]*Credential, len(e.creds))
+			e.bySerial = make(map[string]*viewCred, len(e.creds))
 			for _, c := range e.creds {
-				e.bySerial[c.Serial] = c
+				e.bySerial[c.serial] = c
 			}
 		}
 	}
@@ -713,30 +762,49 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 // else with them.
 // A whole load allocates them in blocks: a registry holds some hundred
 // thousand, all alive as long as it.
-func aplLoadCreds(db queryer, whole bool, whereCred string, args []any) ([]*Credential, error) {
+func aplLoadCreds(db queryer, whole bool, whereCred string, args []any) ([]*viewCred, []string, error) {
 	credFrom, sealedColumn := ` FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`, "s.sealed"
 	if whole {
 		credFrom, sealedColumn = ` FROM credentials c`, "NULL"
 	}
-	var out []*Credential
-	var block []Credential
+	var (
+		out    []*viewCred
+		appIDs []string
+		block  []viewCred
+		shared = interner{}
+	)
 	err := queryRows(db, `SELECT `+strings.Replace(aplViewCredentialColumns, "s.sealed", sealedColumn, 1)+credFrom+whereCred, args, func(row rowScanner) error {
 		if len(block) == 0 {
 			n := 1 // an update's few stay apart: a block lives as long as any of it
 			if whole {
 				n = 1024
 			}
-			block = make([]Credential, n)
+			block = make([]viewCred, n)
 		}
 		c := &block[0]
 		block = block[1:]
-		if err := aplScanViewCredential(row, c); err != nil {
+		appID, err := aplScanViewCredential(row, c)
+		if err != nil {
 			return err
 		}
+		c.kind, c.status, c.createdBy = shared.of(c.kind), shared.of(c.status), shared.of(c.createdBy)
 		out = append(out, c)
+		appIDs = append(appIDs, appID)
 		return nil
 	})
-	return out, err
+	return out, appIDs, err
+}
+
+// interner shares equal strings: the few distinct kinds, statuses and
+// creators of a registry's hundreds of thousands of rows.
+type interner map[string]string
+
+func (in interner) of(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
 }
 
 // aplLoadSecrets reads every sealed App_Secret, by credential id.
@@ -844,47 +912,26 @@ const aplViewCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.
 		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END`
 
 // aplScanViewCredential scans aplViewCredentialColumns into c.
-func aplScanViewCredential(row rowScanner, c *Credential) error {
+func aplScanViewCredential(row rowScanner, c *viewCred) (appID string, err error) {
 	var nbAny, naAny, createdAny any
 	var rest string
-	if err := row.Scan(&c.ID, &c.AppID, &c.Kind, &c.Serial, &c.Status, &nbAny, &naAny,
-		&c.PublicKeyPEM, &createdAny, &c.CreatedBy, &c.SecretSealed, &rest); err != nil {
-		return err
+	if err := row.Scan(&c.id, &appID, &c.kind, &c.serial, &c.status, &nbAny, &naAny,
+		&c.pem, &createdAny, &c.createdBy, &c.sealed, &rest); err != nil {
+		return "", err
 	}
-	nb, na, created, err := int64s3(nbAny, naAny, createdAny)
-	if err != nil {
-		return fmt.Errorf("credential %s: %w", c.ID, err)
+	if c.nb, c.na, c.created, err = int64s3(nbAny, naAny, createdAny); err != nil {
+		return "", fmt.Errorf("credential %s: %w", c.id, err)
 	}
-	c.NotBefore, c.NotAfter = time.UnixMilli(nb).UTC(), time.UnixMilli(na).UTC()
-	c.CreatedAt = time.UnixMilli(created).UTC()
 	if rest == "" {
-		return nil
+		return appID, nil
 	}
-	var r struct {
-		certPEM, certSHA256, certSM3, certSubject string
-		certNA, revoked                           int64
-		revokedBy, revokeReason                   string
-		warned                                    int64
+	m := &credMore{}
+	if err := json.Unmarshal([]byte(rest), &[]any{&m.certPEM, &m.certSHA256, &m.certSM3, &m.certSubject, &m.certNA,
+		&m.revoked, &m.revokedBy, &m.revokeReason, &m.warned}); err != nil {
+		return "", fmt.Errorf("credential %s: %w", c.id, err)
 	}
-	if err := json.Unmarshal([]byte(rest), &[]any{&r.certPEM, &r.certSHA256, &r.certSM3, &r.certSubject, &r.certNA,
-		&r.revoked, &r.revokedBy, &r.revokeReason, &r.warned}); err != nil {
-		return fmt.Errorf("credential %s: %w", c.ID, err)
-	}
-	c.CertPEM, c.CertSHA256, c.CertSM3, c.CertSubject = r.certPEM, r.certSHA256, r.certSM3, r.certSubject
-	c.RevokedBy, c.RevokeReason = r.revokedBy, r.revokeReason
-	if r.certNA != 0 {
-		t := time.UnixMilli(r.certNA).UTC()
-		c.CertNotAfter = &t
-	}
-	if r.revoked != 0 {
-		t := time.UnixMilli(r.revoked).UTC()
-		c.RevokedAt = &t
-	}
-	if r.warned != 0 {
-		t := time.UnixMilli(r.warned).UTC()
-		c.ExpiryWarnedAt = &t
-	}
-	return nil
+	c.more = m
+	return appID, nil
 }
 
 // aplCachedKey returns the key holder of the same credential in a previous
@@ -894,7 +941,7 @@ func (v *ApplicantsView) aplCachedKey(appID, serial, id string) *credKey {
 	if !ok {
 		return nil
 	}
-	if c, ok := a.credential(serial); ok && c.ID == id {
+	if c, ok := a.credential(serial); ok && c.id == id {
 		return c.key
 	}
 	return nil

@@ -41,7 +41,7 @@ func aplDumpApp(e *AppEntry) aplAppDump {
 	{
 		a := aplAppDump{Entry: fmt.Sprintf("%+v|%s|%v|%v|%s|%v", e.App, e.ApplicantStatus, e.IPAllow, e.RedirectURIs, e.CallbackURL, e.Active())}
 		for _, c := range e.creds {
-			cc := *c
+			cc := c.credential(e)
 			key := "<nil>"
 			if pub := cc.PublicKey(); pub != nil {
 				key = pub.X.Text(16) + "," + pub.Y.Text(16)
@@ -51,8 +51,8 @@ func aplDumpApp(e *AppEntry) aplAppDump {
 				deref(cc.RevokedAt), deref(cc.ExpiryWarnedAt), deref(cc.CertNotAfter)))
 		}
 		for _, c := range e.creds {
-			if got, ok := e.credential(c.Serial); ok {
-				a.Keys = append(a.Keys, c.Serial+"="+got.ID)
+			if got, ok := e.credential(c.serial); ok {
+				a.Keys = append(a.Keys, c.serial+"="+got.id)
 			}
 		}
 		sort.Strings(a.Keys)
