@@ -381,7 +381,10 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	log = log.With("node", n.nodeID)
 	n.log = log
 
-	n.store = platform.NewStore(platform.StoreConfig{Path: statePath, Logger: log.With("component", "store")})
+	// The registry's apps load while Raft starts and elects (a large
+	// registry's load is most of a start-up); nothing reads them before
+	// LoadErr below.
+	n.store = platform.NewStore(platform.StoreConfig{Path: statePath, Logger: log.With("component", "store"), BackgroundApplicants: true})
 	if err := n.store.Open(); err != nil {
 		return err
 	}
@@ -403,6 +406,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		if errors.Is(err, raftstore.ErrKEKMismatch) {
 			return fmt.Errorf("%w (--%s)", err, flagKEKFile)
 		}
+		return err
+	}
+	if err := n.store.LoadErr(); err != nil {
 		return err
 	}
 	exec := n.cluster.Forwarder

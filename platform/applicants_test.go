@@ -824,3 +824,49 @@ func TestStoredKeyParsedOnUse(t *testing.T) {
 		t.Fatalf("damaged key among the valid ones: %+v", got)
 	}
 }
+
+// TestBackgroundApplicants: a store opened with its apps loading in the
+// background holds the other parts at once and the apps once Loaded; a load
+// that fails leaves the store failed, and says why.
+func TestBackgroundApplicants(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	app := reg.SandboxAppID
+	_, sec := e.secret(app)
+	e.addCredential(e.dev, sec)
+	path := e.s.Path()
+	e.s.Close()
+
+	s := NewStore(StoreConfig{Path: path, BackgroundApplicants: true})
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Registry().Catalogue == nil {
+		t.Fatal("the catalogue is not there at once")
+	}
+	if err := s.LoadErr(); err != nil {
+		t.Fatalf("background load: %v", err)
+	}
+	if _, ok := s.Registry().Applicants.App(app); !ok {
+		t.Fatal("the app is not there once loaded")
+	}
+	if s.Registry().Catalogue == nil || s.Registry().AppliedIndex != s.AppliedIndex() {
+		t.Fatal("the whole registry lost a part or its index")
+	}
+	if _, err := s.db.Exec(`UPDATE credentials SET created_ms = 'not a time'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = NewStore(StoreConfig{Path: path, BackgroundApplicants: true})
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.LoadErr(); err == nil || !strings.Contains(err.Error(), "loading registry") {
+		t.Fatalf("a failed background load: %v", err)
+	}
+	if s.Healthy() == nil {
+		t.Fatal("the store is healthy after its registry failed to load")
+	}
+}

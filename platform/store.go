@@ -30,6 +30,12 @@ type StoreConfig struct {
 	Path string
 	// Logger receives the store's log lines; nil discards them.
 	Logger *slog.Logger
+	// BackgroundApplicants makes Open read the registry's applicants part,
+	// most of a large registry's load, in the background: until Loaded is
+	// closed Registry holds no apps, and Apply, Restore, Reseal and Close
+	// wait for it. A node starts Raft meanwhile (serve); nothing else may
+	// read the registry's apps before Loaded.
+	BackgroundApplicants bool
 }
 
 // Entry is one committed log entry handed to Apply.
@@ -66,6 +72,12 @@ type Store struct {
 
 	applied atomic.Uint64
 	failed  atomic.Pointer[error] // set when the store can no longer apply
+
+	// loaded is closed once the registry is whole: at once, or after
+	// Open's background load (StoreConfig.BackgroundApplicants), whose
+	// error, if any, is loadErr.
+	loaded  chan struct{}
+	loadErr error
 }
 
 // NewStore returns a Store for cfg; nothing is opened until Open.
@@ -140,13 +152,55 @@ func (s *Store) Open() error {
 	if err := s.loadAppliedIndex(); err != nil {
 		return err
 	}
-	reg, err := loadRegistry(db, PartAll, nil)
+	s.loaded = make(chan struct{})
+	if !s.cfg.BackgroundApplicants {
+		defer close(s.loaded)
+		reg, err := loadRegistry(db, PartAll, nil)
+		if err != nil {
+			return fmt.Errorf("loading registry: %w", err)
+		}
+		reg.AppliedIndex = s.applied.Load()
+		s.reg.Store(reg)
+		return nil
+	}
+	rest := PartAll &^ PartApplicants
+	reg, err := loadRegistryChange(db, change{parts: rest, full: rest}, &Registry{})
 	if err != nil {
+		close(s.loaded)
 		return fmt.Errorf("loading registry: %w", err)
 	}
 	reg.AppliedIndex = s.applied.Load()
 	s.reg.Store(reg)
+	go func() {
+		defer close(s.loaded)
+		whole := *reg
+		if err := aplLoadView(db, &whole); err != nil {
+			s.loadErr = fmt.Errorf("loading registry: %w", err)
+			s.fail(s.loadErr)
+			return
+		}
+		s.reg.Store(&whole)
+	}()
 	return nil
+}
+
+// Loaded is closed once the registry is whole (see
+// StoreConfig.BackgroundApplicants); LoadErr then says whether its load
+// failed, which leaves the store failed.
+func (s *Store) Loaded() <-chan struct{} { return s.loaded }
+
+// LoadErr is the error of Open's background load, once Loaded is closed.
+func (s *Store) LoadErr() error {
+	<-s.loaded
+	return s.loadErr
+}
+
+// waitLoaded waits for Open's background load, if one runs: nothing writes
+// the database or swaps the registry before it is in.
+func (s *Store) waitLoaded() {
+	if s.loaded != nil {
+		<-s.loaded
+	}
 }
 
 // CheckFile checks that path, if it exists, is a readable SQLite database of a
@@ -262,6 +316,10 @@ func fileStamp(path string) string {
 			st += "-;"
 		case err != nil:
 			return ""
+		case p != path && fi.Size() == 0:
+			// An empty WAL (a reader's, or one just reset) holds nothing:
+			// the file alone is the state.
+			st += "-;"
 		default:
 			st += fmt.Sprintf("%d/%d;", fi.Size(), fi.ModTime().UnixNano())
 		}
@@ -331,6 +389,7 @@ func (s *Store) loadAppliedIndex() error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.waitLoaded()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -442,6 +501,15 @@ func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) { return t.tx.Q
 // skipped. It returns one Result per entry.
 func (s *Store) Apply(entries []Entry) []Result {
 	results := make([]Result, len(entries))
+	if s.failed.Load() == nil && len(entries) > 0 && entries[len(entries)-1].Index <= s.applied.Load() {
+		// Raft replaying what the store has (at start-up): no need to wait
+		// for the registry's load.
+		for i, e := range entries {
+			results[i] = Result{Index: e.Index, Duplicate: true}
+		}
+		return results
+	}
+	s.waitLoaded()
 	if s.failed.Load() != nil {
 		return failAll(entries)
 	}
@@ -637,12 +705,15 @@ func (sn *Snapshot) Release() { os.Remove(sn.path) }
 // written beside the database, checked, and swapped in with a rename, so a
 // crash at any point leaves either the old state or the new one.
 func (s *Store) Restore(r io.Reader) error {
+	s.waitLoaded()
 	tmp := s.cfg.Path + ".restore"
 	if err := writeFileSync(tmp, r); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("writing snapshot: %w", err)
 	}
-	if err := CheckFile(tmp); err != nil {
+	err := CheckFile(tmp)
+	os.Remove(tmp + cleanSuffix) // the file is renamed: its mark would not follow
+	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -707,6 +778,7 @@ var SealedColumns = []SealedColumn{
 // It is for `lijiang kek rotate` on a stopped node and returns how many values
 // it rewrote.
 func (s *Store) Reseal(reseal func(aad string, blob []byte) ([]byte, error)) (int, error) {
+	s.waitLoaded()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {

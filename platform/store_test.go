@@ -171,6 +171,9 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	if err := dst.Restore(&buf); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "b.db.restore*")); len(left) > 0 {
+		t.Fatalf("Restore left %v", left)
+	}
 	if dst.AppliedIndex() != 50 || dst.Registry().AppliedIndex != 50 {
 		t.Fatalf("restored applied index %d", dst.AppliedIndex())
 	}
@@ -351,15 +354,17 @@ func TestQuickCheckAfterUncleanStop(t *testing.T) {
 	tests := []struct {
 		name      string
 		dropMark  bool // the process died: no mark
+		reader    bool // a read-only reader opened it since (an empty WAL)
 		damage    bool
 		keepTime  bool
 		wantError bool
 		checks    int64 // quick checks run by Open
 	}{
-		{"clean close, unchanged", false, false, false, false, 0},
-		{"clean close, damaged after", false, true, false, true, 1},
-		{"no mark, damaged keeping size and time", true, true, true, true, 1},
-		{"no mark, unchanged", true, false, false, false, 1},
+		{"clean close, unchanged", false, false, false, false, false, 0},
+		{"clean close, read since", false, true, false, false, false, 0},
+		{"clean close, damaged after", false, false, true, false, true, 1},
+		{"no mark, damaged keeping size and time", true, false, true, true, true, 1},
+		{"no mark, unchanged", true, false, false, false, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -378,6 +383,11 @@ func TestQuickCheckAfterUncleanStop(t *testing.T) {
 			}
 			if tt.dropMark {
 				os.Remove(path + cleanSuffix)
+			}
+			if tt.reader {
+				if _, err := ReadState(path); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if tt.damage {
 				damage(t, path, tt.keepTime)
