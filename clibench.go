@@ -32,7 +32,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	jsonOut := fs.String("json", "", "write the report as JSON to this file")
 	mdOut := fs.String("markdown", "", "write the table and the verdicts as Markdown to this file")
 	strict := fs.Bool("strict", false, "exit 1 when a target is not met")
-	profile := fs.String("profile", "", "write a CPU profile of the first node for each of its runs into this directory (through its admin API, as the demo admin)")
+	profile := fs.String("profile", "", "write CPU and heap profiles of the first node for each of its runs into this directory (through its admin API, as the demo admin)")
 	profileSeconds := fs.Int("profile-seconds", 5, "how long each profile samples; give enough --requests for the run to last that long")
 	baseline := fs.String("baseline", "", "internal: serve the baseline configured in this file (the harness starts these)")
 	if err := parseFlags(fs, args, stdout); err != nil {

@@ -64,9 +64,18 @@ func newProfiler(ctx context.Context, n *node, dir string) (*profiler, error) {
 	return nil, fmt.Errorf("no demo admin login in %s", n.dir)
 }
 
-// cpu takes a CPU profile of seconds into dir/name.pprof.
+// cpu takes a CPU profile of seconds into dir/name.pprof, then the heap's
+// profile into dir/name-heap.pprof (the load still running).
 func (p *profiler) cpu(ctx context.Context, name string, seconds int) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/debug/pprof/profile?seconds="+strconv.Itoa(seconds), nil)
+	if err := p.fetch(ctx, "/debug/pprof/profile?seconds="+strconv.Itoa(seconds), name+".pprof"); err != nil {
+		return err
+	}
+	return p.fetch(ctx, "/debug/pprof/heap", name+"-heap.pprof")
+}
+
+// fetch writes what the admin API's path answers into dir/file.
+func (p *profiler) fetch(ctx context.Context, path, file string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path, nil)
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		return err
@@ -79,5 +88,5 @@ func (p *profiler) cpu(ctx context.Context, name string, seconds int) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("profile: %d %.200s", resp.StatusCode, b)
 	}
-	return os.WriteFile(filepath.Join(p.dir, name+".pprof"), b, 0o644)
+	return os.WriteFile(filepath.Join(p.dir, file), b, 0o644)
 }
