@@ -230,7 +230,7 @@ func openDB(path string) (*sql.DB, error) {
 	}
 	// The file's stamp before SQLite opens it (which creates the WAL).
 	stamp := fileStamp(path)
-	clean := takeCleanMark(path)
+	clean := readCleanMark(path)
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(2)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -266,6 +266,14 @@ func openDB(path string) (*sql.DB, error) {
 		}
 		quickChecked.Store(path, stamp)
 	}
+	// Accepted: from here the file may change, and a crash must find no
+	// mark. (A refused open leaves it, and everything else, as it was.)
+	if clean != "" {
+		if err := os.Remove(path + cleanSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return db, nil
 }
 
@@ -280,18 +288,15 @@ var quickChecked sync.Map
 // the file's stamp once closed. A start-up that finds the file unchanged since
 // (same size and modification time, no WAL) skips the quick check, which
 // reads the whole file (about a second for 300 MB). The mark is taken away
-// when the file is opened, so a process that dies leaves none, and the next
-// start-up checks.
+// when the file is opened (and accepted), so a process that dies leaves
+// none, and the next start-up checks.
 const cleanSuffix = "-clean"
 
-// takeCleanMark returns the stamp a clean Close recorded for path ("" if
-// none) and removes the mark.
-func takeCleanMark(path string) string {
+// readCleanMark returns the stamp a clean Close recorded for path, "" if
+// none; openDB removes the mark once it accepts the file.
+func readCleanMark(path string) string {
 	b, err := os.ReadFile(path + cleanSuffix)
 	if err != nil {
-		return ""
-	}
-	if err := os.Remove(path + cleanSuffix); err != nil {
 		return ""
 	}
 	return string(b)
