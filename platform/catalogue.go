@@ -1040,8 +1040,14 @@ func compileAPI(a *API) {
 
 func loadCatalogue(db queryer, r *Registry) error {
 	prev := r.Catalogue
-	v := &CatalogueView{apis: map[string]*API{}, routes: map[string]*routeNode{}, grants: map[grantKey]Grant{},
-		byApp: map[string][]Grant{}, byAPI: map[string][]Grant{}}
+	// The grant maps sized at once: a large registry has grants by the
+	// hundred thousand, and growing the maps was a third of their load.
+	var nGrants, nApps int
+	if err := db.QueryRow("SELECT COUNT(*), COUNT(DISTINCT app_id) FROM grants").Scan(&nGrants, &nApps); err != nil {
+		return fmt.Errorf("grants: %w", err)
+	}
+	v := &CatalogueView{apis: map[string]*API{}, routes: map[string]*routeNode{}, grants: make(map[grantKey]Grant, nGrants),
+		byApp: make(map[string][]Grant, nApps), byAPI: map[string][]Grant{}}
 	err := queryRows(db, "SELECT "+apiColumns+" FROM apis", nil, func(row rowScanner) error {
 		a, err := scanAPI(row)
 		if err != nil {
@@ -1090,8 +1096,10 @@ func loadCatalogue(db queryer, r *Registry) error {
 		if err := row.Scan(&g.AppID, &g.APIID, &lim, &g.GrantedBy, &g.GrantedMs); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(lim), &g.Limits); err != nil {
-			return fmt.Errorf("%s/%s: limits: %w", g.AppID, g.APIID, err)
+		if lim != "{}" { // most grants keep the API's limits: nothing to decode
+			if err := json.Unmarshal([]byte(lim), &g.Limits); err != nil {
+				return fmt.Errorf("%s/%s: limits: %w", g.AppID, g.APIID, err)
+			}
 		}
 		v.grants[grantKey{g.AppID, g.APIID}] = g
 		v.byApp[g.AppID] = append(v.byApp[g.AppID], g)
