@@ -506,15 +506,11 @@ func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) { return t.tx.Q
 // skipped. It returns one Result per entry.
 func (s *Store) Apply(entries []Entry) []Result {
 	results := make([]Result, len(entries))
-	if s.failed.Load() == nil && len(entries) > 0 && entries[len(entries)-1].Index <= s.applied.Load() {
-		// Raft replaying what the store has (at start-up): no need to wait
-		// for the registry's load.
-		for i, e := range entries {
-			results[i] = Result{Index: e.Index, Duplicate: true}
-		}
-		return results
+	if len(entries) > 0 && entries[len(entries)-1].Index > s.applied.Load() {
+		// Something new to apply. (Raft replaying what the store has, at
+		// start-up, need not wait for the registry's load.)
+		s.waitLoaded()
 	}
-	s.waitLoaded()
 	if s.failed.Load() != nil {
 		return failAll(entries)
 	}
