@@ -28,7 +28,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	rounds := fs.Int("rounds", 3, "rounds each run is split into, alternating the targets (a drift of the machine weighs on all alike)")
 	apps := fs.Int("apps", 0, "apps to register besides the demo's (the memory and start-up targets are stated for 100000)")
 	latency := fs.Bool("latency", true, "also run the A1 scenarios at half of the node's saturation rate (the added-latency target)")
-	dir := fs.String("dir", "", "work directory for the nodes' data (default: a new temporary directory, removed afterwards)")
+	dir := fs.String("dir", "", "work directory for the nodes' data (default: a new temporary directory, removed afterwards); a directory a run left is reused, its apps and APIs with it")
 	jsonOut := fs.String("json", "", "write the report as JSON to this file")
 	mdOut := fs.String("markdown", "", "write the table and the verdicts as Markdown to this file")
 	strict := fs.Bool("strict", false, "exit 1 when a target is not met")

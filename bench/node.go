@@ -272,13 +272,19 @@ func seedBench(ctx context.Context, dir, raftAddr, upstream, caPEM, appID string
 	return token, fsutil.WriteFileAtomic(tokenFile, []byte(token), 0o600)
 }
 
-// writeKEK writes a fresh key-encryption key for the cluster's nodes.
+// writeKEK writes a fresh key-encryption key for the cluster's nodes, or
+// reads the one a previous run left at path (a kept --dir, whose nodes'
+// secrets are sealed with it, is reused).
 func writeKEK(path string) (*seal.Keyring, error) {
-	raw, err := seal.GenerateKEK(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	if err := fsutil.WriteFileAtomic(path, raw, 0o600); err != nil {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		raw, err := seal.GenerateKEK(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if err := fsutil.WriteFileAtomic(path, raw, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	kek, err := seal.ReadKEKFile(path)

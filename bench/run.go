@@ -171,21 +171,53 @@ func (h *harness) logf(format string, args ...any) { fmt.Fprintf(h.out, format+"
 // startUpstream serves the 200-byte answer over TLS 1.3 (HTTP/1.1 and
 // HTTP/2) in the harness's own process.
 func (h *harness) startUpstream() (func(), error) {
-	cert, certPEM, _, err := selfSigned()
+	up, err := keptUpstream(filepath.Join(h.cfg.Dir, "upstream.json"))
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	cert, err := tls.X509KeyPair([]byte(up.CertPEM), []byte(up.KeyPEM))
 	if err != nil {
 		return nil, err
 	}
+	addr, certPEM := up.Addr, []byte(up.CertPEM)
 	ln := gateway.NewListener(gateway.ListenerConfig{Name: "upstream", Addr: addr, Handler: upstreamHandler(),
 		TLS: tlscert.ServerConfig(cert, tls.VersionTLS13), Logger: slog.New(slog.DiscardHandler)})
 	if err := ln.Start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the upstream (%s, kept in --dir for the APIs seeded there): %w", addr, err)
 	}
 	h.upURL, h.upCA = "https://"+addr, string(certPEM)
 	return func() { ln.Close() }, nil
+}
+
+// upstreamConf is the benchmark upstream's address and certificate, kept in
+// the work directory: the APIs seeded in a kept --dir point at them.
+type upstreamConf struct {
+	Addr, CertPEM, KeyPEM string
+}
+
+// keptUpstream reads the upstream's configuration at path, or makes one
+// (a free address, a new certificate) and writes it there.
+func keptUpstream(path string) (upstreamConf, error) {
+	var up upstreamConf
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &up); err != nil {
+			return up, fmt.Errorf("%s: %w", path, err)
+		}
+		return up, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return up, err
+	}
+	certPEM, keyPEM, _, err := selfSignedPEM()
+	if err != nil {
+		return up, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return up, err
+	}
+	up = upstreamConf{Addr: addr, CertPEM: string(certPEM), KeyPEM: string(keyPEM)}
+	b, _ := json.Marshal(up)
+	return up, fsutil.WriteFileAtomic(path, b, 0o600)
 }
 
 // startBaselines starts the proxy and crypto-only baselines, the latter with
@@ -385,7 +417,9 @@ func (h *harness) setupCluster(ctx context.Context, n int) (*cluster, error) {
 // consent has a demo customer consent to the app's A2 calls and keeps the
 // user token and the platform's encryption key.
 func (c *cluster) consent(ctx context.Context, profile string) error {
-	prof, err := client.LoadProfile(profile, client.Profile{})
+	// The profile's address is the one the demo node had when it was
+	// seeded, which a kept --dir's earlier run chose.
+	prof, err := client.LoadProfile(profile, client.Profile{BaseURL: c.bases[0]})
 	if err != nil {
 		return err
 	}
@@ -427,12 +461,20 @@ func (c *cluster) consent(ctx context.Context, profile string) error {
 }
 
 // runCluster measures every scenario on a cluster of n nodes.
-func (h *harness) runCluster(ctx context.Context, n int) error {
+func (h *harness) runCluster(ctx context.Context, n int) (err error) {
 	c, err := h.setupCluster(ctx, n)
 	if err != nil {
 		return err
 	}
 	defer c.stop()
+	defer func() {
+		// A failed run says what a node that died printed last.
+		for _, nd := range c.nodes {
+			if err != nil && nd.exited() {
+				err = fmt.Errorf("%w\n%s exited: %s", err, nd.name, nd.tail())
+			}
+		}
+	}()
 	if err := h.startBaselines(ctx, c.app); err != nil {
 		return err
 	}
