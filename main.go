@@ -337,7 +337,7 @@ type node struct {
 
 // serve runs a node until ctx ends.
 func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
-	tuneGC()
+	tuneGC(ctx)
 	// Everything that can be checked without the disk is checked first, so a
 	// bad command line changes nothing.
 	keyring, err := loadKeyring(cfg, false)
@@ -516,6 +516,17 @@ func (n *node) close() {
 				n.log.Warn("listener shutdown", "err", err)
 			}
 		}
+	}
+	if n.gateway != nil {
+		// What this node leased of the cluster-wide limits and did not
+		// spend goes back, or a day's quota would shrink at every restart.
+		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+		if k, err := n.gateway.ReturnLeases(rctx); err != nil {
+			n.log.Warn("returning limit leases", "err", err)
+		} else if k > 0 {
+			n.log.Info("returned unspent limit leases", "tokens", k)
+		}
+		rcancel()
 	}
 	if n.sandbox != nil {
 		n.sandbox.Close()

@@ -379,3 +379,39 @@ func (s *localLeases) lease(p platform.LimitLease, nowMs int64) []platform.Lease
 	}
 	return out
 }
+
+// returnAll gives back every unspent token this node holds of windows not
+// yet ended, in one command: a node that stops would otherwise keep them
+// until their windows end, and a day's or a month's budget would shrink by
+// a quarter of the node's share at every restart. Calls taking tokens after
+// it are left to the windows' ends (a node returns only when its listeners
+// are drained).
+func (l *leaser) returnAll(ctx context.Context) (int64, error) {
+	nowMs := l.now().UnixMilli()
+	var p platform.LimitLease
+	var total int64
+	l.mu.Lock()
+	for _, b := range l.buckets {
+		held := b.tokens + b.ret // b.ret: what an idle bucket is about to give back
+		if held <= 0 || b.end <= nowMs || len(p.Requests) == platform.MaxLeaseRequests {
+			continue
+		}
+		p.Requests = append(p.Requests, platform.LeaseRequest{Key: b.id.key, Window: b.id.window, End: b.end, Budget: b.budget, Return: held})
+		total += held
+		b.tokens, b.ret = 0, 0
+	}
+	l.mu.Unlock()
+	if len(p.Requests) == 0 {
+		return 0, nil
+	}
+	if _, err := l.exec(ctx, p); err != nil {
+		return 0, err
+	}
+	return total, nil
+}
+
+// ReturnLeases gives back the unspent tokens of the cluster-wide limits this
+// node holds, for a node that stops: it reports how many.
+func (g *Gateway) ReturnLeases(ctx context.Context) (int64, error) {
+	return g.lim.lease.returnAll(ctx)
+}

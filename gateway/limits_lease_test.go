@@ -100,3 +100,34 @@ func TestLeaserBurstAtWindowStart(t *testing.T) {
 		t.Fatalf("%d of 256 calls admitted under a budget of %d", ok.Load(), budget)
 	}
 }
+
+// TestLeaserReturnsOnStop: a stopping node gives back the unspent part of
+// its slices, so a restart does not shrink a day's budget by the quarter of
+// a share a node leases ahead of its demand.
+func TestLeaserReturnsOnStop(t *testing.T) {
+	var sm localLeases
+	exec := func(ctx context.Context, p platform.LimitLease) ([]platform.LeaseGrant, error) {
+		return sm.lease(p, time.Now().UnixMilli()), nil
+	}
+	const budget = 1000
+	now := time.Now()
+	start, stop := windowOf(platform.KindDailyQuota, now)
+	for restart := range 10 {
+		l := newLeaser(exec, func() int { return 1 }, time.Now)
+		if !l.take("k|daily_quota", start, stop, budget, now, time.Now().Add(leaseWait)) {
+			t.Fatalf("restart %d: the call was refused", restart)
+		}
+		n, err := l.returnAll(context.Background())
+		if err != nil || n < budget/8 {
+			t.Fatalf("restart %d: returned %d, %v; want the unspent slice", restart, n, err)
+		}
+		if again, err := l.returnAll(context.Background()); again != 0 || err != nil {
+			t.Fatalf("returned twice: %d, %v", again, err)
+		}
+	}
+	// Ten restarts spent ten calls of the day's budget, not all of it.
+	g := sm.lease(platform.LimitLease{Requests: []platform.LeaseRequest{{Key: "k|daily_quota", Window: start, End: stop, Budget: budget, Want: budget}}}, time.Now().UnixMilli())
+	if g[0].Granted+g[0].Remaining != budget-10 {
+		t.Errorf("after ten restarts: granted %d, remaining %d; want %d left", g[0].Granted, g[0].Remaining, budget-10)
+	}
+}
