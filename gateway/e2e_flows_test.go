@@ -419,6 +419,16 @@ func TestE2EConsent(t *testing.T) {
 		apiErr(t, err, lj1.CodeUserTokenInvalid)
 	})
 
+	t.Run("an unregistered redirect URI is refused on the page", func(t *testing.T) {
+		for _, uri := range []string{"https://evil.example.com/cb", e2eRedirectURI + "/x", ""} {
+			q := url.Values{"app_id": {sbx.ID}, "scope": {sandbox.ScopeAccountsRead}, "redirect_uri": {uri}, "state": {"s1"}}
+			status, loc, page := env.browser().do(t, http.MethodGet, "/authorize?"+q.Encode(), nil)
+			if status != http.StatusBadRequest || loc != "" || !strings.Contains(page, "回调地址未登记") {
+				t.Errorf("redirect_uri %q: %d, location %q: %.200s", uri, status, loc, page)
+			}
+		}
+	})
+
 	t.Run("the customer refuses", func(t *testing.T) {
 		b := env.browser()
 		q := url.Values{"app_id": {sbx.ID}, "scope": {sandbox.ScopeAccountsRead}, "redirect_uri": {e2eRedirectURI}, "state": {"s1"}}

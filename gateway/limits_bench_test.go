@@ -74,7 +74,7 @@ func warmLimits(b *testing.B, g *Gateway, pol *policy, c *call, legacy platform.
 }
 
 func benchCallOf(appID, apiID string) *call {
-	return &call{app: &platform.AppEntry{App: platform.App{ID: appID}}, api: &platform.API{ID: apiID}}
+	return &call{app: &platform.AppEntry{ID: appID}, api: &platform.API{ID: apiID}}
 }
 
 // BenchmarkLimitsAdmit measures admitLimits for one call, and releasing

@@ -14,9 +14,11 @@ import (
 	"io"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -233,39 +235,23 @@ type Credential struct {
 	// expiry (CmdCredentialWarnExpiry).
 	ExpiryWarnedAt *time.Time `json:"expiry_warned_at,omitempty"`
 
-	// key holds the SM2 key of an sm2_sign or sm2_enc credential (registry
-	// view only), parsed on first use: PublicKey.
-	key *credKey
+	// vc is the registry view's credential this one was built from, which
+	// holds its SM2 key, parsed on first use (PublicKey); nil elsewhere.
+	vc *viewCred
 	// SecretSealed is the sealed App_Secret of a secret credential
 	// (registry view only; open with aad CredentialAAD(ID)).
 	SecretSealed []byte `json:"-"`
 }
 
-// credKey is a credential's public key, parsed the first time the gateway
-// needs it rather than when the registry is loaded: parsing and checking
-// 100,000 SM2 points was a tenth of a full load, and most keys of a large
-// registry are not used between two loads. Copies of the Credential share
-// it, and a reloaded view takes it over from the previous one.
-type credKey struct {
-	once sync.Once
-	pem  string
-	pub  *ecdsa.PublicKey
-}
-
 // PublicKey returns the parsed SM2 key of an sm2_sign or sm2_enc credential
-// of the registry view, or nil (another kind, or a stored key that does not
-// parse: the gateway then takes the credential for unknown).
+// of the registry view, or nil (another kind, a credential not from the
+// view, or a stored key that does not parse: the gateway then takes the
+// credential for unknown).
 func (c *Credential) PublicKey() *ecdsa.PublicKey {
-	k := c.key
-	if k == nil {
+	if c.vc == nil {
 		return nil
 	}
-	k.once.Do(func() {
-		if pub, err := aplParsePublicKey(k.pem); err == nil {
-			k.pub = pub
-		}
-	})
-	return k.pub
+	return c.vc.publicKey()
 }
 
 // StateAt is the credential's state at now: revoked, not_yet_valid,
@@ -320,36 +306,155 @@ type Agreement struct {
 	Current   bool      `json:"current"`
 }
 
+// AllowsRedirect reports whether uri is exactly one of the applicant's
+// registered redirect URIs.
+func (a *Applicant) AllowsRedirect(uri string) bool {
+	return slices.Contains(a.RedirectURIs, uri)
+}
+
 // AppEntry is an app as the gateway sees it in the registry: the app, its
 // applicant's status and access rules, and its credentials by serial.
+//
+// It keeps what the gateway and consent use of the App: ID, ApplicantID,
+// Env and Status (the store's App reads have the rest).
 type AppEntry struct {
-	App
-	ApplicantStatus string
-	// IPAllow is the applicant's IP allow-list; empty allows any address.
-	IPAllow      []netip.Prefix
-	RedirectURIs []string
-	CallbackURL  string
+	ID, ApplicantID, Env, Status string
+	rules                        *aplRules // its applicant's, shared by the applicant's apps
 
 	// bySerial indexes creds by serial when there are more than
 	// aplSerialMapMin; most apps have two or three credentials, and a map
 	// each (100,000 of them) cost more memory and load time than a scan.
 	bySerial map[string]*viewCred
-	creds    []*viewCred // newest first
+	creds    []viewCred // newest first; a part of a block shared with other apps
 }
 
-// viewCred is a credential as the applicants view keeps it: about a third
-// of a Credential's size, its app and applicant left to the entry, its small
-// strings shared, and the rarely set columns apart. A 100,000-app registry
-// keeps some 200,000 of them; the view's methods hand out Credentials built
-// from them (credential).
+// aplRules is an applicant's status and IP allow-list as its apps' entries
+// share them: every applicant with the same (most have no list) shares one.
+// Nobody modifies them once loaded.
+type aplRules struct {
+	status  string
+	ipAllow []netip.Prefix // empty allows any address
+}
+
+// aplNoRules are the rules of an entry built without an applicant.
+var aplNoRules = &aplRules{}
+
+func (a *AppEntry) applicant() *aplRules {
+	if a.rules == nil {
+		return aplNoRules
+	}
+	return a.rules
+}
+
+// ApplicantStatus is the status of the app's applicant.
+func (a *AppEntry) ApplicantStatus() string { return a.applicant().status }
+
+// IPAllow is the applicant's IP allow-list; empty allows any address.
+func (a *AppEntry) IPAllow() []netip.Prefix { return a.applicant().ipAllow }
+
+// viewCred is a credential as the applicants view keeps it: what the gateway
+// needs of it, without its app and applicant (the entry's), its creator or
+// its PEM text; its small strings shared, the rarely set columns apart, and
+// the SM2 key as its point. A 100,000-app registry keeps some 200,000 of
+// them, in blocks; the view's methods hand out Credentials built from them
+// (credential).
 type viewCred struct {
-	id, serial, kind, status string
-	pem                      string // sm2 kinds: the public key
-	createdBy                string
-	sealed                   []byte // secret kind: the sealed App_Secret
-	nb, na, created          int64  // Unix ms
-	key                      *credKey
-	more                     *credMore // nil for most
+	credFields
+	// pub is key parsed, the first time the gateway needs it rather than
+	// when the registry is loaded: parsing and checking 100,000 SM2 points
+	// was a tenth of a full load, and most keys of a large registry are not
+	// used between two loads. aplBadKey when it does not parse. A reloaded
+	// view takes it over from the previous one.
+	pub atomic.Pointer[ecdsa.PublicKey]
+}
+
+// credFields are a viewCred's columns, as a load reads them.
+type credFields struct {
+	id, serial string
+	// key is an sm2 kind's public key: its point 04||X||Y when the stored PEM
+	// is the SubjectPublicKeyInfo of one (as registration writes it), else
+	// the stored text.
+	key          string
+	sealed       []byte // secret kind: the sealed App_Secret
+	nb, na       int64  // Unix ms
+	created      int64  // Unix ms, for the order of an app's credentials
+	more         *credMore
+	kind, status uint8 // in aplCredKinds, aplCredStatuses
+}
+
+// aplBadKey marks a stored key that does not parse.
+var aplBadKey = new(ecdsa.PublicKey)
+
+// aplCredKinds and aplCredStatuses are the values the credentials table
+// allows (its CHECK constraints), as viewCred numbers them.
+var (
+	aplCredKinds    = []string{CredentialSecret, CredentialSM2Sign, CredentialSM2Enc, CredentialClientCert}
+	aplCredStatuses = []string{CredentialActive, CredentialRevoked}
+)
+
+func aplEnum(values []string, s string) (uint8, bool) {
+	for i, v := range values {
+		if v == s {
+			return uint8(i), true
+		}
+	}
+	return 0, false
+}
+
+func (c *credFields) kindName() string   { return aplCredKinds[c.kind] }
+func (c *credFields) statusName() string { return aplCredStatuses[c.status] }
+
+// isSM2 reports whether the credential is an SM2 key.
+func (c *credFields) isSM2() bool {
+	k := c.kindName()
+	return k == CredentialSM2Sign || k == CredentialSM2Enc
+}
+
+// publicKey returns the credential's SM2 key, parsed on first use, or nil.
+// Two goroutines may parse it at once; both store the same key.
+func (c *viewCred) publicKey() *ecdsa.PublicKey {
+	p := c.pub.Load()
+	if p == nil {
+		p = aplBadKey
+		if c.isSM2() {
+			var pub *ecdsa.PublicKey
+			var err error
+			if len(c.key) == 65 && c.key[0] == 0x04 {
+				pub, err = sm2.NewPublicKey([]byte(c.key))
+			} else {
+				pub, err = aplParsePublicKey(c.key)
+			}
+			if err == nil {
+				p = pub
+			}
+		}
+		c.pub.Store(p)
+	}
+	if p == aplBadKey {
+		return nil
+	}
+	return p
+}
+
+// aplCompactKey returns what viewCred keeps of a stored public key: the
+// point, when text is one PUBLIC KEY block of base64 lines whose DER is the
+// SM2 SubjectPublicKeyInfo up to the point (aplParsePublicKey's fast path
+// takes the same texts for the same keys), else text.
+func aplCompactKey(text string) string {
+	const begin, end = "-----BEGIN PUBLIC KEY-----\n", "-----END PUBLIC KEY-----\n"
+	body, ok := strings.CutPrefix(text, begin)
+	if ok {
+		body, ok = strings.CutSuffix(body, end)
+	}
+	if !ok || len(body) >= 200 || strings.Trim(body, aplBase64Lines) != "" {
+		return text
+	}
+	var der [150]byte
+	n, err := base64.StdEncoding.Decode(der[:], []byte(body))
+	if err != nil || n != len(aplSPKIPrefix)+65 || !bytes.Equal(der[:len(aplSPKIPrefix)], aplSPKIPrefix) || der[len(aplSPKIPrefix)] != 0x04 {
+		return text
+	}
+	return string(der[len(aplSPKIPrefix):n])
 }
 
 // credMore holds a credential's rarely set columns: a certificate's, a
@@ -360,11 +465,12 @@ type credMore struct {
 	certNA, revoked, warned                   int64 // Unix ms, 0 when unset
 }
 
-// credential builds the Credential c is, of app a.
+// credential builds the Credential c is, of app a: without its creator,
+// creation time and PEM text, which the view does not keep (the store's
+// credential reads have them).
 func (c *viewCred) credential(a *AppEntry) Credential {
-	out := Credential{ID: c.id, AppID: a.ID, ApplicantID: a.ApplicantID, Kind: c.kind, Serial: c.serial, Status: c.status,
-		NotBefore: time.UnixMilli(c.nb).UTC(), NotAfter: time.UnixMilli(c.na).UTC(), PublicKeyPEM: c.pem,
-		CreatedAt: time.UnixMilli(c.created).UTC(), CreatedBy: c.createdBy, SecretSealed: c.sealed, key: c.key}
+	out := Credential{ID: c.id, AppID: a.ID, ApplicantID: a.ApplicantID, Kind: c.kindName(), Serial: c.serial, Status: c.statusName(),
+		NotBefore: time.UnixMilli(c.nb).UTC(), NotAfter: time.UnixMilli(c.na).UTC(), SecretSealed: c.sealed, vc: c}
 	if m := c.more; m != nil {
 		out.CertPEM, out.CertSHA256, out.CertSM3, out.CertSubject = m.certPEM, m.certSHA256, m.certSM3, m.certSubject
 		out.RevokedBy, out.RevokeReason = m.revokedBy, m.revokeReason
@@ -383,9 +489,9 @@ func (a *AppEntry) credential(serial string) (*viewCred, bool) {
 		c, ok := a.bySerial[serial]
 		return c, ok
 	}
-	for _, c := range a.creds {
-		if c.serial == serial {
-			return c, true
+	for i := range a.creds {
+		if a.creds[i].serial == serial {
+			return &a.creds[i], true
 		}
 	}
 	return nil, false
@@ -394,29 +500,20 @@ func (a *AppEntry) credential(serial string) (*viewCred, bool) {
 // Active reports whether the app may call: the app is active and its
 // applicant neither suspended nor exited.
 func (a *AppEntry) Active() bool {
-	return a.Status == AppActive && a.ApplicantStatus != ApplicantSuspended && a.ApplicantStatus != ApplicantExited
+	st := a.ApplicantStatus()
+	return a.Status == AppActive && st != ApplicantSuspended && st != ApplicantExited
 }
 
 // AllowsAddr reports whether addr is in the app's IP allow-list (an empty
 // list allows any address).
 func (a *AppEntry) AllowsAddr(addr netip.Addr) bool {
-	if len(a.IPAllow) == 0 {
+	allow := a.IPAllow()
+	if len(allow) == 0 {
 		return true
 	}
 	addr = addr.Unmap().WithZone("")
-	for _, p := range a.IPAllow {
+	for _, p := range allow {
 		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
-
-// AllowsRedirect reports whether uri is exactly one of the registered
-// redirect URIs.
-func (a *AppEntry) AllowsRedirect(uri string) bool {
-	for _, r := range a.RedirectURIs {
-		if r == uri {
 			return true
 		}
 	}
@@ -427,28 +524,96 @@ func (a *AppEntry) AllowsRedirect(uri string) bool {
 // for the gateway's hot path: map lookups only, keys parsed once per
 // rebuild. It is immutable once published in a Registry.
 //
-// The apps are held in aplShards maps by a hash of the App_ID, so that a
-// batch of commands touching a few applicants copies the few maps holding
-// their apps, not a map of every app: with 100,000 apps, copying one map per
-// applied batch cost more than the batch itself.
+// The apps are held in aplShards hash tables by a hash of the App_ID, so
+// that a batch of commands touching a few applicants copies the few tables
+// holding their apps, not a table of every app: with 100,000 apps, copying
+// one map per applied batch cost more than the batch itself.
 type ApplicantsView struct {
-	shards [aplShards]map[string]*AppEntry // by App_ID, in shard aplShard(App_ID)
+	shards [aplShards]aplTable // by App_ID, in shard aplShard(App_ID)
 	n      int
 }
 
-// aplShards is how many maps an ApplicantsView's apps are spread over: about
-// 100 apps each at 100,000 apps.
+// aplShards is how many tables an ApplicantsView's apps are spread over:
+// about 100 apps each at 100,000 apps.
 const aplShards = 1024
 
-// aplShard is the shard of an App_ID: FNV-1a, over a string of any length
-// (the gateway looks up App_IDs as clients send them).
-func aplShard(appID string) int {
+// aplHash is the hash of an App_ID: FNV-1a, over a string of any length
+// (the gateway looks up App_IDs as clients send them). Its low bits choose
+// the shard, the others the slot in the shard's table.
+func aplHash(appID string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(appID); i++ {
 		h ^= uint32(appID[i])
 		h *= 16777619
 	}
-	return int(h % aplShards)
+	return h
+}
+
+// aplShard is the shard of an App_ID.
+func aplShard(appID string) int { return int(aplHash(appID) % aplShards) }
+
+// aplTable is one shard's apps: open addressing with linear probing over a
+// power-of-two number of slots, at most half of them used. It costs a sixth
+// of a Go map's memory for the same entries (16 bytes an app against about
+// 100), and nothing is ever deleted from it.
+type aplTable []*AppEntry
+
+// aplTableSize is the slots of a table for n apps.
+func aplTableSize(n int) int {
+	size := 8
+	for size < 2*n {
+		size <<= 1
+	}
+	return size
+}
+
+func (t aplTable) get(appID string, h uint32) *AppEntry {
+	if len(t) == 0 {
+		return nil
+	}
+	mask := uint32(len(t) - 1)
+	for i := (h / aplShards) & mask; ; i = (i + 1) & mask {
+		e := t[i]
+		if e == nil || e.ID == appID {
+			return e
+		}
+	}
+}
+
+// put sets e in t, which has a free slot; it reports whether e is new.
+func (t aplTable) put(e *AppEntry, h uint32) bool {
+	mask := uint32(len(t) - 1)
+	for i := (h / aplShards) & mask; ; i = (i + 1) & mask {
+		if t[i] == nil {
+			t[i] = e
+			return true
+		}
+		if t[i].ID == e.ID {
+			t[i] = e
+			return false
+		}
+	}
+}
+
+// grown returns a copy of t with room for more apps besides its own.
+func (t aplTable) grown(more int) aplTable {
+	n := 0
+	for _, e := range t {
+		if e != nil {
+			n++
+		}
+	}
+	size := max(len(t), aplTableSize(n+more))
+	if size == len(t) {
+		return slices.Clone(t)
+	}
+	out := make(aplTable, size)
+	for _, e := range t {
+		if e != nil {
+			out.put(e, aplHash(e.ID))
+		}
+	}
+	return out
 }
 
 // App returns the app with the given App_ID.
@@ -456,8 +621,20 @@ func (v *ApplicantsView) App(appID string) (*AppEntry, bool) {
 	if v == nil {
 		return nil, false
 	}
-	a, ok := v.shards[aplShard(appID)][appID]
-	return a, ok
+	h := aplHash(appID)
+	a := v.shards[h%aplShards].get(appID, h)
+	return a, a != nil
+}
+
+// each calls fn with every app of the view.
+func (v *ApplicantsView) each(fn func(*AppEntry)) {
+	for _, t := range v.shards {
+		for _, e := range t {
+			if e != nil {
+				fn(e)
+			}
+		}
+	}
 }
 
 // Credential returns the credential serial of app appID if it may be used
@@ -478,7 +655,7 @@ func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Creden
 		return Credential{}, ErrCredentialUnknown
 	}
 	c := vc.credential(a)
-	if c.Kind != CredentialSecret && c.Kind != CredentialClientCert && c.PublicKey() == nil {
+	if vc.isSM2() && vc.publicKey() == nil {
 		return Credential{}, ErrCredentialUnknown
 	}
 	if c.Status != CredentialActive {
@@ -503,11 +680,12 @@ func (v *ApplicantsView) ValidCredentials(appID, kind string, now time.Time) []C
 		return nil
 	}
 	var out []Credential
-	for _, vc := range a.creds {
-		if vc.kind != kind {
+	for i := range a.creds {
+		vc := &a.creds[i]
+		if vc.kindName() != kind {
 			continue
 		}
-		if c := vc.credential(a); c.StateAt(now) == CredentialActive && (c.PublicKey() != nil || (kind != CredentialSM2Sign && kind != CredentialSM2Enc)) {
+		if c := vc.credential(a); c.StateAt(now) == CredentialActive && (!vc.isSM2() || vc.publicKey() != nil) {
 			out = append(out, c)
 		}
 	}
@@ -515,15 +693,16 @@ func (v *ApplicantsView) ValidCredentials(appID, kind string, now time.Time) []C
 }
 
 // Credentials returns every credential of the app, newest first, whatever
-// its state.
+// its state, as the view keeps them (viewCred.credential: without creator,
+// creation time and PEM text).
 func (v *ApplicantsView) Credentials(appID string) []Credential {
 	a, ok := v.App(appID)
 	if !ok {
 		return nil
 	}
 	out := make([]Credential, len(a.creds))
-	for i, c := range a.creds {
-		out[i] = c.credential(a)
+	for i := range a.creds {
+		out[i] = a.creds[i].credential(a)
 	}
 	return out
 }
@@ -553,13 +732,17 @@ func aplLoadView(db queryer, r *Registry) error {
 		return err
 	}
 	v := &ApplicantsView{n: len(loaded)}
-	per := count/aplShards + count/(4*aplShards) + 1
+	var per [aplShards]int
+	for id := range loaded {
+		per[aplShard(id)]++
+	}
 	for id, e := range loaded {
-		m := &v.shards[aplShard(id)]
-		if *m == nil {
-			*m = make(map[string]*AppEntry, per)
+		h := aplHash(id)
+		t := &v.shards[h%aplShards]
+		if *t == nil {
+			*t = make(aplTable, aplTableSize(per[h%aplShards]))
 		}
-		(*m)[id] = e
+		t.put(e, h)
 	}
 	r.Applicants = v
 	return nil
@@ -587,20 +770,20 @@ func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) er
 		return err
 	}
 	v := &ApplicantsView{shards: old.shards, n: old.n}
-	var copied [aplShards]bool
-	for id, e := range loaded {
-		i := aplShard(id)
-		if !copied[i] {
-			m := make(map[string]*AppEntry, len(old.shards[i])+1)
-			for k, a := range old.shards[i] {
-				m[k] = a
-			}
-			v.shards[i], copied[i] = m, true
+	var added [aplShards]int
+	for id := range loaded {
+		added[aplShard(id)]++
+	}
+	for i, n := range added {
+		if n > 0 {
+			v.shards[i] = old.shards[i].grown(n)
 		}
-		if _, ok := v.shards[i][id]; !ok {
+	}
+	for id, e := range loaded {
+		h := aplHash(id)
+		if v.shards[h%aplShards].put(e, h) {
 			v.n++
 		}
-		v.shards[i][id] = e
 	}
 	r.Applicants = v
 	return nil
@@ -624,15 +807,10 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		whereApp = " WHERE a.applicant_id IN (SELECT value FROM json_each(?))"
 		whereCred = " WHERE c.app_id IN (SELECT a.id FROM apps a" + whereApp + ")"
 	}
-	type rules struct {
-		id, status, callback string
-		ipAllow              []netip.Prefix
-		redirects            []string
-	}
 	// A whole load reads the credentials (half of its rows) on a second
 	// connection when db offers one, beside the applicants and apps.
 	var (
-		creds   []*viewCred
+		creds   []credFields
 		credApp []string // creds[i]'s App_ID
 		credErr error
 		wg      sync.WaitGroup
@@ -642,35 +820,45 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			creds, credApp, credErr = aplLoadCreds(second, true, whereCred, args)
+			creds, credApp, credErr = aplLoadCreds(second, true, 2*size, whereCred, args)
 		}()
 		// Every return below waits for it: it must not outlive the
 		// transaction it reads in.
 		defer wg.Wait()
 	}
 	shared := interner{}
-	applicants := make(map[string]*rules, size)
-	err := queryRows(db, `SELECT p.id, p.status, p.ip_allow, p.redirect_uris, p.callback_url FROM applicants p`+whereApplicant, args, func(row rowScanner) error {
-		var ipAllow, redirects string
-		r := &rules{}
-		if err := row.Scan(&r.id, &r.status, &ipAllow, &redirects, &r.callback); err != nil {
+	// Applicants with the same status and IP allow-list share their rules.
+	type applicant struct {
+		id    string
+		rules *aplRules
+	}
+	applicants := make(map[string]applicant, size)
+	rules := map[string]*aplRules{}
+	err := queryRows(db, `SELECT p.id, p.status, p.ip_allow FROM applicants p`+whereApplicant, args, func(row rowScanner) error {
+		var id, status, ipAllow string
+		if err := row.Scan(&id, &status, &ipAllow); err != nil {
 			return err
 		}
-		r.status = shared.of(r.status)
-		if ipAllow != "[]" && ipAllow != "null" && ipAllow != "" { // most apps have none: no decoding
-			var cidrs []string
-			if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
-				r.ipAllow, _ = ParseCIDRList(cidrs)
-			}
-			if len(r.ipAllow) == 0 {
-				// Unreadable stored list: fail closed rather than allow any address.
-				r.ipAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
-			}
+		if ipAllow == "null" || ipAllow == "" {
+			ipAllow = "[]"
 		}
-		if redirects != "[]" && redirects != "null" && redirects != "" {
-			_ = json.Unmarshal([]byte(redirects), &r.redirects)
+		key := status + "\x00" + ipAllow
+		r, ok := rules[key]
+		if !ok {
+			r = &aplRules{status: status}
+			if ipAllow != "[]" { // most applicants have none: no decoding
+				var cidrs []string
+				if json.Unmarshal([]byte(ipAllow), &cidrs) == nil {
+					r.ipAllow, _ = ParseCIDRList(cidrs)
+				}
+				if len(r.ipAllow) == 0 {
+					// Unreadable stored list: fail closed rather than allow any address.
+					r.ipAllow = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+				}
+			}
+			rules[key] = r
 		}
-		applicants[r.id] = r
+		applicants[id] = applicant{id: id, rules: r}
 		return nil
 	})
 	if err != nil {
@@ -678,29 +866,22 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 	}
 	loaded := make(map[string]*AppEntry, size)
 	var block []AppEntry // entries live as long as the view
-	err = queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status, a.created_ms, a.created_by, a.updated_ms FROM apps a`+whereApp, args, func(row rowScanner) error {
+	err = queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status FROM apps a`+whereApp, args, func(row rowScanner) error {
 		if len(block) == 0 {
 			block = make([]AppEntry, min(max(size, 1), 1024))
 		}
 		e := &block[0]
 		block = block[1:]
-		var createdAny, updatedAny any
-		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status, &createdAny, &e.CreatedBy, &updatedAny); err != nil {
+		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status); err != nil {
 			return err
-		}
-		var created, updated int64
-		if err := intCols([]*int64{&created, &updated}, createdAny, updatedAny); err != nil {
-			return fmt.Errorf("app %s: %w", e.ID, err)
 		}
 		r, ok := applicants[e.ApplicantID]
 		if !ok {
 			return nil // cannot be: apps.applicant_id references applicants
 		}
 		// The applicant's id, and the few distinct values, shared.
-		e.ApplicantID, e.Env, e.Status, e.CreatedBy = r.id, shared.of(e.Env), shared.of(e.Status), shared.of(e.CreatedBy)
-		e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
-		// An applicant's apps share its lists, which nobody modifies.
-		e.ApplicantStatus, e.IPAllow, e.RedirectURIs, e.CallbackURL = r.status, r.ipAllow, r.redirects, r.callback
+		e.ApplicantID, e.Env, e.Status = r.id, shared.of(e.Env), shared.of(e.Status)
+		e.rules = r.rules
 		loaded[e.ID] = e
 		return nil
 	})
@@ -716,78 +897,102 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 	if ids == nil && second != nil {
 		wg.Wait()
 	} else {
-		creds, credApp, credErr = aplLoadCreds(db, ids == nil, whereCred, args)
+		creds, credApp, credErr = aplLoadCreds(db, ids == nil, 2*size, whereCred, args)
 	}
 	if credErr != nil {
 		return nil, fmt.Errorf("applicants view: %w", credErr)
 	}
-	for i, c := range creds {
-		if secrets != nil {
-			c.sealed = secrets[c.id]
+	// Each app's credentials are a part of one block, newest first.
+	ents := make([]*AppEntry, len(creds))
+	counts := make(map[*AppEntry]int, len(loaded))
+	for i := range creds {
+		if e, ok := loaded[credApp[i]]; ok {
+			ents[i] = e
+			counts[e]++
 		}
-		e, ok := loaded[credApp[i]]
-		if !ok {
+	}
+	credBlock := make([]viewCred, len(creds))
+	for i := range creds {
+		e := ents[i]
+		if e == nil {
 			continue
 		}
-		if c.kind == CredentialSM2Sign || c.kind == CredentialSM2Enc {
-			if c.key = prev.aplCachedKey(e.ID, c.serial, c.id); c.key == nil {
-				c.key = &credKey{pem: c.pem}
-			}
+		if e.creds == nil {
+			n := counts[e]
+			e.creds, credBlock = credBlock[:0:n], credBlock[n:]
 		}
-		e.creds = append(e.creds, c)
+		if secrets != nil {
+			creds[i].sealed = secrets[creds[i].id]
+		}
+		e.creds = e.creds[:len(e.creds)+1]
+		e.creds[len(e.creds)-1].credFields = creds[i]
 	}
 	for _, e := range loaded {
-		if len(e.creds) < 2 {
-			continue
-		}
-		sort.Slice(e.creds, func(i, j int) bool {
-			if e.creds[i].created != e.creds[j].created {
-				return e.creds[i].created > e.creds[j].created
+		aplSortCreds(e.creds)
+		for i := range e.creds {
+			if c := &e.creds[i]; c.isSM2() {
+				if k := prev.aplCachedKey(e.ID, c.serial, c.id, c.key); k != nil {
+					c.pub.Store(k)
+				}
 			}
-			return e.creds[i].id > e.creds[j].id
-		})
+		}
 		if len(e.creds) > aplSerialMapMin {
 			e.bySerial = make(map[string]*viewCred, len(e.creds))
-			for _, c := range e.creds {
-				e.bySerial[c.serial] = c
+			for i := range e.creds {
+				e.bySerial[e.creds[i].serial] = &e.creds[i]
 			}
 		}
 	}
 	return loaded, nil
 }
 
+// aplSortCreds orders an app's credentials newest first (by creation, then
+// id), before their keys are set: most apps have two or three.
+func aplSortCreds(cs []viewCred) {
+	if len(cs) > 16 {
+		sort.Sort(aplCredsByAge(cs))
+		return
+	}
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && aplCredsByAge(cs).Less(j, j-1); j-- {
+			aplCredsByAge(cs).Swap(j, j-1)
+		}
+	}
+}
+
+type aplCredsByAge []viewCred
+
+func (s aplCredsByAge) Len() int { return len(s) }
+func (s aplCredsByAge) Less(i, j int) bool {
+	if s[i].created != s[j].created {
+		return s[i].created > s[j].created
+	}
+	return s[i].id > s[j].id
+}
+func (s aplCredsByAge) Swap(i, j int) {
+	s[i].credFields, s[j].credFields = s[j].credFields, s[i].credFields
+}
+
 // aplLoadCreds reads the credentials of the apps whereCred selects: every
 // app's when whole, without their sealed secrets (aplLoadSecrets reads those
 // and aplLoadApps joins them, which costs less than SQL's join page by page),
-// else with them.
-// A whole load allocates them in blocks: a registry holds some hundred
-// thousand, all alive as long as it.
-func aplLoadCreds(db queryer, whole bool, whereCred string, args []any) ([]*viewCred, []string, error) {
+// else with them; about hint of them are expected.
+func aplLoadCreds(db queryer, whole bool, hint int, whereCred string, args []any) ([]credFields, []string, error) {
 	credFrom, sealedColumn := ` FROM credentials c LEFT JOIN credential_secrets s ON s.credential_id = c.id`, "s.sealed"
 	if whole {
 		credFrom, sealedColumn = ` FROM credentials c`, "NULL"
 	}
 	var (
-		out    []*viewCred
-		appIDs []string
-		block  []viewCred
+		out    = make([]credFields, 0, hint)
+		appIDs = make([]string, 0, hint)
 		shared = interner{}
 	)
 	err := queryRows(db, `SELECT `+strings.Replace(aplViewCredentialColumns, "s.sealed", sealedColumn, 1)+credFrom+whereCred, args, func(row rowScanner) error {
-		if len(block) == 0 {
-			n := 1 // an update's few stay apart: a block lives as long as any of it
-			if whole {
-				n = 1024
-			}
-			block = make([]viewCred, n)
-		}
-		c := &block[0]
-		block = block[1:]
-		appID, err := aplScanViewCredential(row, c)
+		var c credFields
+		appID, err := aplScanViewCredential(row, &c, shared)
 		if err != nil {
 			return err
 		}
-		c.kind, c.status, c.createdBy = shared.of(c.kind), shared.of(c.status), shared.of(c.createdBy)
 		out = append(out, c)
 		appIDs = append(appIDs, appID)
 		return nil
@@ -904,22 +1109,32 @@ const aplBase64Lines = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 // empty, as they are for most. A registry load reads every credential, and
 // each column read costs.
 const aplViewCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
-	c.public_pem, c.created_ms, c.created_by, s.sealed,
+	c.public_pem, c.created_ms, s.sealed,
 	CASE WHEN c.cert_pem = '' AND c.cert_sha256 = '' AND c.cert_sm3 = '' AND c.cert_subject = '' AND c.cert_not_after_ms = 0
 		AND c.revoked_ms = 0 AND c.revoked_by = '' AND c.revoke_reason = '' AND c.expiry_warned_ms = 0 THEN ''
 	ELSE json_array(c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
 		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END`
 
 // aplScanViewCredential scans aplViewCredentialColumns into c.
-func aplScanViewCredential(row rowScanner, c *viewCred) (appID string, err error) {
+func aplScanViewCredential(row rowScanner, c *credFields, shared interner) (appID string, err error) {
 	var nbAny, naAny, createdAny any
-	var rest string
-	if err := row.Scan(&c.id, &appID, &c.kind, &c.serial, &c.status, &nbAny, &naAny,
-		&c.pem, &createdAny, &c.createdBy, &c.sealed, &rest); err != nil {
+	var kind, status, pemText, rest string
+	if err := row.Scan(&c.id, &appID, &kind, &c.serial, &status, &nbAny, &naAny,
+		&pemText, &createdAny, &c.sealed, &rest); err != nil {
 		return "", err
 	}
 	if err := intCols([]*int64{&c.nb, &c.na, &c.created}, nbAny, naAny, createdAny); err != nil {
 		return "", fmt.Errorf("credential %s: %w", c.id, err)
+	}
+	var okKind, okStatus bool
+	c.kind, okKind = aplEnum(aplCredKinds, kind)
+	c.status, okStatus = aplEnum(aplCredStatuses, status)
+	if !okKind || !okStatus {
+		return "", fmt.Errorf("credential %s: kind %q or status %q unknown", c.id, kind, status)
+	}
+	c.serial = shared.of(c.serial)
+	if pemText != "" {
+		c.key = aplCompactKey(pemText)
 	}
 	if rest == "" {
 		return appID, nil
@@ -933,15 +1148,15 @@ func aplScanViewCredential(row rowScanner, c *viewCred) (appID string, err error
 	return appID, nil
 }
 
-// aplCachedKey returns the key holder of the same credential in a previous
-// view (a credential's key never changes), parsed or not.
-func (v *ApplicantsView) aplCachedKey(appID, serial, id string) *credKey {
+// aplCachedKey returns the parsed key of the same credential in a previous
+// view (a credential's key never changes), or nil when it was not parsed.
+func (v *ApplicantsView) aplCachedKey(appID, serial, id, key string) *ecdsa.PublicKey {
 	a, ok := v.App(appID)
 	if !ok {
 		return nil
 	}
-	if c, ok := a.credential(serial); ok && c.id == id {
-		return c.key
+	if c, ok := a.credential(serial); ok && c.id == id && c.key == key {
+		return c.pub.Load()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package platform
 import (
 	"database/sql"
 	"fmt"
+	"lijiang/platform/smcrypto"
 	"math/rand/v2"
 	"reflect"
 	"sort"
@@ -27,11 +28,17 @@ func aplDumpView(v *ApplicantsView) aplViewDump {
 	// The count is part of the dump: an incremental update must keep it.
 	d["#len"] = aplAppDump{Entry: fmt.Sprint(v.Len())}
 	for i, shard := range v.shards {
-		for id, e := range shard {
-			if aplShard(id) != i {
-				d[id+"#shard"] = aplAppDump{Entry: "in the wrong shard"}
+		for _, e := range shard {
+			if e == nil {
+				continue
 			}
-			d[id] = aplDumpApp(e)
+			if aplShard(e.ID) != i {
+				d[e.ID+"#shard"] = aplAppDump{Entry: "in the wrong shard"}
+			}
+			if got, ok := v.App(e.ID); !ok || got != e {
+				d[e.ID+"#lookup"] = aplAppDump{Entry: "not found by its App_ID"}
+			}
+			d[e.ID] = aplDumpApp(e)
 		}
 	}
 	return d
@@ -39,20 +46,20 @@ func aplDumpView(v *ApplicantsView) aplViewDump {
 
 func aplDumpApp(e *AppEntry) aplAppDump {
 	{
-		a := aplAppDump{Entry: fmt.Sprintf("%+v|%s|%v|%v|%s|%v", e.App, e.ApplicantStatus, e.IPAllow, e.RedirectURIs, e.CallbackURL, e.Active())}
-		for _, c := range e.creds {
-			cc := c.credential(e)
+		a := aplAppDump{Entry: fmt.Sprintf("%s|%s|%s|%s|%s|%v|%v", e.ID, e.ApplicantID, e.Env, e.Status, e.ApplicantStatus(), e.IPAllow(), e.Active())}
+		for i := range e.creds {
+			cc := e.creds[i].credential(e)
 			key := "<nil>"
 			if pub := cc.PublicKey(); pub != nil {
 				key = pub.X.Text(16) + "," + pub.Y.Text(16)
 			}
-			cc.key = nil
+			cc.vc = nil
 			a.Creds = append(a.Creds, fmt.Sprintf("%+v|key=%s|sealed=%x|ra=%v|wa=%v|cna=%v", cc, key, cc.SecretSealed,
 				deref(cc.RevokedAt), deref(cc.ExpiryWarnedAt), deref(cc.CertNotAfter)))
 		}
-		for _, c := range e.creds {
-			if got, ok := e.credential(c.serial); ok {
-				a.Keys = append(a.Keys, c.serial+"="+got.id)
+		for i := range e.creds {
+			if got, ok := e.credential(e.creds[i].serial); ok {
+				a.Keys = append(a.Keys, e.creds[i].serial+"="+got.id)
 			}
 		}
 		sort.Strings(a.Keys)
@@ -262,14 +269,24 @@ func TestApplicantsViewIncrementalEqualsFull(t *testing.T) {
 	// The view's credentials hold what the credential reads from SQL do
 	// (the view reads the rarely set columns packed into one).
 	var revoked, warned int
-	for _, shard := range e.s.Registry().Applicants.shards {
-		for id := range shard {
+	var ids []string
+	e.s.Registry().Applicants.each(func(a *AppEntry) { ids = append(ids, a.ID) })
+	for _, id := range ids {
+		{
 			for _, c := range e.s.Registry().Applicants.Credentials(id) {
 				want, err := e.s.Credential(c.ID, e.now)
 				if err != nil {
 					t.Fatal(err)
 				}
-				c.key, c.SecretSealed, c.State = nil, nil, want.State
+				// The view keeps the key, not its PEM, and not the creator.
+				if want.PublicKeyPEM != "" {
+					pub, err := smcrypto.ParsePublicKey([]byte(want.PublicKeyPEM))
+					if got := c.PublicKey(); err != nil || got == nil || !pub.Equal(got) {
+						t.Errorf("credential %s: view's key %v, SQL's %s (%v)", c.ID, got, want.PublicKeyPEM, err)
+					}
+				}
+				want.PublicKeyPEM, want.CreatedAt, want.CreatedBy = "", time.Time{}, ""
+				c.vc, c.SecretSealed, c.State = nil, nil, want.State
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("credential %s:\n view %+v\n SQL  %+v", c.ID, c, want)
 				}

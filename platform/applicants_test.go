@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"lijiang/platform/seal"
+	"lijiang/platform/smcrypto"
 )
 
 // aplEnv is a real Store with bank users, developers and published APIs,
@@ -230,7 +231,7 @@ func TestApplicantWholeLife(t *testing.T) {
 	}
 	// The sandbox app exists at once and is in the registry view.
 	sb, ok := e.s.Registry().Applicants.App(reg.SandboxAppID)
-	if !ok || sb.Env != EnvSandbox || !sb.Active() || len(sb.IPAllow) != 2 || !sb.AllowsRedirect("https://app.example.com/oauth/cb") {
+	if !ok || sb.Env != EnvSandbox || !sb.Active() || len(sb.IPAllow()) != 2 || !a.AllowsRedirect("https://app.example.com/oauth/cb") {
 		t.Fatalf("sandbox app in view: %+v %v", sb, ok)
 	}
 	secret, sp := e.secret(reg.SandboxAppID)
@@ -293,7 +294,7 @@ func TestApplicantWholeLife(t *testing.T) {
 			t.Fatalf("%s during overlap: %v", serial, err)
 		}
 	}
-	if got := v.ValidCredentials(prodID, CredentialSM2Enc, e.now); len(got) != 1 || got[0].PublicKeyPEM != encPEM {
+	if got := v.ValidCredentials(prodID, CredentialSM2Enc, e.now); len(got) != 1 || !aplSameKey(got[0].PublicKey(), encPEM) {
 		t.Fatalf("valid enc keys: %+v", got)
 	}
 	old, _ := v.Credential(prodID, "sig-1", e.now)
@@ -621,7 +622,7 @@ func TestApplicantRulesAndTransitions(t *testing.T) {
 	if a.Name != "示例金融科技有限公司" || len(a.IPAllow) != 0 || a.Version != 2 || a.ContactPhone != "13800138000" || a.UpdatedBy != "developer:"+e.dev.ID {
 		t.Fatalf("after update: %+v", a)
 	}
-	if app, _ := e.s.Registry().Applicants.App(reg.SandboxAppID); len(app.IPAllow) != 0 || app.ApplicantStatus != ApplicantSandbox {
+	if app, _ := e.s.Registry().Applicants.App(reg.SandboxAppID); len(app.IPAllow()) != 0 || app.ApplicantStatus() != ApplicantSandbox {
 		t.Fatalf("view after update: %+v", app)
 	}
 	// A new agreement version must be the one accepted.
@@ -716,7 +717,7 @@ func TestApplicantsViewSurvivesReopen(t *testing.T) {
 	e.s.Close()
 	s := mustStore(t, path)
 	c, err := s.Registry().Applicants.Credential(reg.SandboxAppID, "sig-1", e.now)
-	if err != nil || c.PublicKey() == nil || c.PublicKeyPEM != k {
+	if err != nil || !aplSameKey(c.PublicKey(), k) {
 		t.Fatalf("after reopen: %+v %v", c, err)
 	}
 }
@@ -869,4 +870,11 @@ func TestBackgroundApplicants(t *testing.T) {
 	if s.Healthy() == nil {
 		t.Fatal("the store is healthy after its registry failed to load")
 	}
+}
+
+// aplSameKey reports whether pub is the key of the PEM text: the registry
+// view keeps the key, not its text.
+func aplSameKey(pub *ecdsa.PublicKey, text string) bool {
+	want, err := smcrypto.ParsePublicKey([]byte(text))
+	return err == nil && pub != nil && want.Equal(pub)
 }

@@ -290,7 +290,7 @@ func TestParseCIDRList(t *testing.T) {
 
 func TestAppEntryAllowsAddr(t *testing.T) {
 	ps, _ := ParseCIDRList([]string{"203.0.113.0/24", "2001:db8::/32"})
-	e := &AppEntry{IPAllow: ps}
+	e := &AppEntry{rules: &aplRules{ipAllow: ps}}
 	for addr, want := range map[string]bool{
 		"203.0.113.9": true, "203.0.114.1": false, "2001:db8::7": true, "2001:db9::1": false,
 		"::ffff:203.0.113.9": true, "fe80::1%eth0": false,

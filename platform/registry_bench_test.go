@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -280,6 +281,21 @@ func BenchmarkLoadRegistry(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				// What a loaded registry keeps, per app (docs/performance.md:
+				// the resident memory with 100,000 apps).
+				b.StopTimer()
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				reg, err := loadRegistry(e.s.db, PartAll, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "live-B/app")
+				b.ReportMetric(float64(int64(after.HeapObjects)-int64(before.HeapObjects))/float64(n), "live-objs/app")
+				runtime.KeepAlive(reg)
 			})
 			b.Run("full-with-prev", func(b *testing.B) {
 				b.ReportAllocs()

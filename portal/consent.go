@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -92,7 +91,14 @@ func (s *Server) validateAuthRequest(q url.Values) (*authRequest, error) {
 	if !ok || !app.Active() {
 		return nil, badAuthRequest("未知或已停用的应用", "unknown or inactive app")
 	}
-	if !slices.Contains(app.RedirectURIs, ar.RedirectURI) {
+	// The redirect URIs are read from the store: the registry's view does
+	// not keep them (a customer's consent is not the gateway's hot path).
+	apl, err := s.store.Applicant(app.ApplicantID)
+	if err != nil {
+		s.log.Error("consent: reading the app's applicant", "app_id", app.ID, "error", err)
+		return nil, badAuthRequest("暂时无法核对回调地址，请稍后再试", "the redirect URI cannot be checked now; try again later")
+	}
+	if !apl.AllowsRedirect(ar.RedirectURI) {
 		return nil, badAuthRequest("回调地址未登记", "the redirect URI is not registered for this app")
 	}
 	if len(ar.State) > 256 {
