@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -713,18 +712,4 @@ func loadKeyring(cfg Config, demoFallback bool) (*seal.Keyring, error) {
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir()
-}
-
-// gcPercent is the node's garbage-collection target when GOGC is not set:
-// a call allocates a few hundred short-lived objects, and the default of
-// 100 collects twice as often for a small live heap (docs/performance.md:
-// the benchmark harness's A1 CPU per call). GOMEMLIMIT, when set, still
-// bounds the heap.
-const gcPercent = 200
-
-// tuneGC applies gcPercent unless the operator set GOGC.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 }

@@ -1,0 +1,22 @@
+package main
+
+import "testing"
+
+func TestGCPercentFor(t *testing.T) {
+	for _, tt := range []struct {
+		live uint64
+		want int
+	}{
+		{0, gcPercent},            // not measured yet
+		{12 << 20, gcPercent},     // a small node: 200% is 24 MB
+		{32 << 20, gcPercent},     // 200% is the headroom
+		{64 << 20, 100},           // the headroom is 100%
+		{100 << 20, 64},           // a 100,000-app registry's node
+		{128 << 20, gcMinPercent}, // 50%
+		{1 << 30, gcMinPercent},   // never below
+	} {
+		if got := gcPercentFor(tt.live); got != tt.want {
+			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", tt.live>>20, got, tt.want)
+		}
+	}
+}
