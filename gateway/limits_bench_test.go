@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -209,6 +210,26 @@ func BenchmarkNonceCheck(b *testing.B) {
 			if c.check(appID, nonces[i], now) != nonceNew {
 				b.Fatal("not new")
 			}
+		}
+	})
+	// What a node keeps per remembered nonce (a window at 7,000 calls a
+	// second holds millions of them).
+	b.Run("memory", func(b *testing.B) {
+		const n = 200_000
+		nonces := benchNonces(n)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		c := newNonceCache(10 * time.Minute)
+		for i := range n {
+			c.check(appID, nonces[i], now)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "live-B/nonce")
+		runtime.KeepAlive(c)
+		runtime.KeepAlive(nonces)
+		for i := 0; i < b.N; i++ {
 		}
 	})
 	b.Run("replay", func(b *testing.B) {
