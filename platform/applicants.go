@@ -371,13 +371,13 @@ type viewCred struct {
 // credFields are a viewCred's columns, as a load reads them.
 type credFields struct {
 	id, serial string
-	// key is an sm2 kind's public key: its point 04||X||Y when the stored PEM
-	// is the SubjectPublicKeyInfo of one (as registration writes it), else
-	// the stored text.
-	key          string
-	sealed       []byte // secret kind: the sealed App_Secret
-	nb, na       int64  // Unix ms
-	created      int64  // Unix ms, for the order of an app's credentials
+	// blob is an sm2 kind's public key, its point 04||X||Y when the stored
+	// PEM is the SubjectPublicKeyInfo of one (as registration writes it),
+	// else the stored text; or a secret's sealed App_Secret. A part of a
+	// block shared with other credentials (aplArena); nobody modifies it.
+	blob         []byte
+	nb, na       int64 // Unix ms
+	created      int64 // Unix ms, for the order of an app's credentials
 	more         *credMore
 	kind, status uint8 // in aplCredKinds, aplCredStatuses
 }
@@ -419,10 +419,10 @@ func (c *viewCred) publicKey() *ecdsa.PublicKey {
 		if c.isSM2() {
 			var pub *ecdsa.PublicKey
 			var err error
-			if len(c.key) == 65 && c.key[0] == 0x04 {
-				pub, err = sm2.NewPublicKey([]byte(c.key))
+			if len(c.blob) == 65 && c.blob[0] == 0x04 {
+				pub, err = sm2.NewPublicKey(c.blob)
 			} else {
-				pub, err = aplParsePublicKey(c.key)
+				pub, err = aplParsePublicKey(string(c.blob))
 			}
 			if err == nil {
 				p = pub
@@ -436,25 +436,53 @@ func (c *viewCred) publicKey() *ecdsa.PublicKey {
 	return p
 }
 
-// aplCompactKey returns what viewCred keeps of a stored public key: the
-// point, when text is one PUBLIC KEY block of base64 lines whose DER is the
-// SM2 SubjectPublicKeyInfo up to the point (aplParsePublicKey's fast path
-// takes the same texts for the same keys), else text.
-func aplCompactKey(text string) string {
+// aplCompactKey returns what viewCred keeps of a stored public key, in
+// arena: the point, when text is one PUBLIC KEY block of base64 lines whose
+// DER is the SM2 SubjectPublicKeyInfo up to the point (aplParsePublicKey's
+// fast path takes the same texts for the same keys), else text.
+func aplCompactKey(arena *aplArena, text string) []byte {
 	const begin, end = "-----BEGIN PUBLIC KEY-----\n", "-----END PUBLIC KEY-----\n"
 	body, ok := strings.CutPrefix(text, begin)
 	if ok {
 		body, ok = strings.CutSuffix(body, end)
 	}
 	if !ok || len(body) >= 200 || strings.Trim(body, aplBase64Lines) != "" {
-		return text
+		return arena.add([]byte(text))
 	}
 	var der [150]byte
 	n, err := base64.StdEncoding.Decode(der[:], []byte(body))
 	if err != nil || n != len(aplSPKIPrefix)+65 || !bytes.Equal(der[:len(aplSPKIPrefix)], aplSPKIPrefix) || der[len(aplSPKIPrefix)] != 0x04 {
-		return text
+		return arena.add([]byte(text))
 	}
-	return string(der[len(aplSPKIPrefix):n])
+	return arena.add(der[len(aplSPKIPrefix):n])
+}
+
+// aplArena holds the byte strings of a view's credentials (keys, sealed
+// secrets) in shared blocks: one object per block rather than one per
+// string, none of them scanned by the garbage collector. A block lives as
+// long as any credential of it.
+type aplArena struct {
+	block []byte
+	size  int // of a new block
+}
+
+// newAplArena returns an arena for about n byte strings.
+func newAplArena(n int) *aplArena { return &aplArena{size: min(max(n*100, 256), 64<<10)} }
+
+// add copies b into the arena (nil stays nil).
+func (a *aplArena) add(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(b) > cap(a.block)-len(a.block) {
+		if len(b) > a.size/4 {
+			return bytes.Clone(b)
+		}
+		a.block = make([]byte, 0, a.size)
+	}
+	n := len(a.block)
+	a.block = append(a.block, b...)
+	return a.block[n : n+len(b) : n+len(b)]
 }
 
 // credMore holds a credential's rarely set columns: a certificate's, a
@@ -470,7 +498,10 @@ type credMore struct {
 // credential reads have them).
 func (c *viewCred) credential(a *AppEntry) Credential {
 	out := Credential{ID: c.id, AppID: a.ID, ApplicantID: a.ApplicantID, Kind: c.kindName(), Serial: c.serial, Status: c.statusName(),
-		NotBefore: time.UnixMilli(c.nb).UTC(), NotAfter: time.UnixMilli(c.na).UTC(), SecretSealed: c.sealed, vc: c}
+		NotBefore: time.UnixMilli(c.nb).UTC(), NotAfter: time.UnixMilli(c.na).UTC(), vc: c}
+	if c.kindName() == CredentialSecret {
+		out.SecretSealed = c.blob
+	}
 	if m := c.more; m != nil {
 		out.CertPEM, out.CertSHA256, out.CertSM3, out.CertSubject = m.certPEM, m.certSHA256, m.certSM3, m.certSubject
 		out.RevokedBy, out.RevokeReason = m.revokedBy, m.revokeReason
@@ -921,8 +952,8 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 			n := counts[e]
 			e.creds, credBlock = credBlock[:0:n], credBlock[n:]
 		}
-		if secrets != nil {
-			creds[i].sealed = secrets[creds[i].id]
+		if secrets != nil && creds[i].kindName() == CredentialSecret {
+			creds[i].blob = secrets[creds[i].id]
 		}
 		e.creds = e.creds[:len(e.creds)+1]
 		e.creds[len(e.creds)-1].credFields = creds[i]
@@ -931,7 +962,7 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 		aplSortCreds(e.creds)
 		for i := range e.creds {
 			if c := &e.creds[i]; c.isSM2() {
-				if k := prev.aplCachedKey(e.ID, c.serial, c.id, c.key); k != nil {
+				if k := prev.aplCachedKey(e.ID, c.serial, c.id, c.blob); k != nil {
 					c.pub.Store(k)
 				}
 			}
@@ -986,10 +1017,11 @@ func aplLoadCreds(db queryer, whole bool, hint int, whereCred string, args []any
 		out    = make([]credFields, 0, hint)
 		appIDs = make([]string, 0, hint)
 		shared = interner{}
+		arena  = newAplArena(hint)
 	)
 	err := queryRows(db, `SELECT `+strings.Replace(aplViewCredentialColumns, "s.sealed", sealedColumn, 1)+credFrom+whereCred, args, func(row rowScanner) error {
 		var c credFields
-		appID, err := aplScanViewCredential(row, &c, shared)
+		appID, err := aplScanViewCredential(row, &c, shared, arena)
 		if err != nil {
 			return err
 		}
@@ -1012,16 +1044,18 @@ func (in interner) of(s string) string {
 	return s
 }
 
-// aplLoadSecrets reads every sealed App_Secret, by credential id.
+// aplLoadSecrets reads every sealed App_Secret, by credential id, into an
+// arena.
 func aplLoadSecrets(db queryer, size int) (map[string][]byte, error) {
 	secrets := make(map[string][]byte, size)
+	arena := newAplArena(size)
 	err := queryRows(db, `SELECT credential_id, sealed FROM credential_secrets`, nil, func(row rowScanner) error {
 		var id string
-		var sealed []byte
+		var sealed sql.RawBytes // valid until the next row: copied
 		if err := row.Scan(&id, &sealed); err != nil {
 			return err
 		}
-		secrets[id] = sealed
+		secrets[id] = arena.add(sealed)
 		return nil
 	})
 	return secrets, err
@@ -1116,11 +1150,12 @@ const aplViewCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.
 		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END`
 
 // aplScanViewCredential scans aplViewCredentialColumns into c.
-func aplScanViewCredential(row rowScanner, c *credFields, shared interner) (appID string, err error) {
+func aplScanViewCredential(row rowScanner, c *credFields, shared interner, arena *aplArena) (appID string, err error) {
 	var nbAny, naAny, createdAny any
 	var kind, status, pemText, rest string
+	var sealed []byte
 	if err := row.Scan(&c.id, &appID, &kind, &c.serial, &status, &nbAny, &naAny,
-		&pemText, &createdAny, &c.sealed, &rest); err != nil {
+		&pemText, &createdAny, &sealed, &rest); err != nil {
 		return "", err
 	}
 	if err := intCols([]*int64{&c.nb, &c.na, &c.created}, nbAny, naAny, createdAny); err != nil {
@@ -1133,8 +1168,11 @@ func aplScanViewCredential(row rowScanner, c *credFields, shared interner) (appI
 		return "", fmt.Errorf("credential %s: kind %q or status %q unknown", c.id, kind, status)
 	}
 	c.serial = shared.of(c.serial)
-	if pemText != "" {
-		c.key = aplCompactKey(pemText)
+	switch {
+	case c.isSM2() && pemText != "":
+		c.blob = aplCompactKey(arena, pemText)
+	case kind == CredentialSecret:
+		c.blob = arena.add(sealed)
 	}
 	if rest == "" {
 		return appID, nil
@@ -1150,12 +1188,12 @@ func aplScanViewCredential(row rowScanner, c *credFields, shared interner) (appI
 
 // aplCachedKey returns the parsed key of the same credential in a previous
 // view (a credential's key never changes), or nil when it was not parsed.
-func (v *ApplicantsView) aplCachedKey(appID, serial, id, key string) *ecdsa.PublicKey {
+func (v *ApplicantsView) aplCachedKey(appID, serial, id string, key []byte) *ecdsa.PublicKey {
 	a, ok := v.App(appID)
 	if !ok {
 		return nil
 	}
-	if c, ok := a.credential(serial); ok && c.id == id && c.key == key {
+	if c, ok := a.credential(serial); ok && c.id == id && bytes.Equal(c.blob, key) {
 		return c.pub.Load()
 	}
 	return nil

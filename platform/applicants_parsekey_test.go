@@ -51,9 +51,9 @@ func TestAplParsePublicKey(t *testing.T) {
 			// The view keeps the point of the normal form, and parses what
 			// it keeps to the same key, or to none.
 			kind, _ := aplEnum(aplCredKinds, CredentialSM2Sign)
-			vc := &viewCred{credFields: credFields{kind: kind, key: aplCompactKey(tc.text)}}
-			if tc.name == "normal form" && len(vc.key) != 65 {
-				t.Errorf("the view keeps %d bytes of the normal form, not its point", len(vc.key))
+			vc := &viewCred{credFields: credFields{kind: kind, blob: aplCompactKey(newAplArena(1), tc.text)}}
+			if tc.name == "normal form" && len(vc.blob) != 65 {
+				t.Errorf("the view keeps %d bytes of the normal form, not its point", len(vc.blob))
 			}
 			for range 2 { // parsed, then cached
 				if pub := vc.publicKey(); (pub != nil) != tc.ok || (tc.ok && !pub.Equal(&k.PublicKey)) {
