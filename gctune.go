@@ -22,7 +22,7 @@ import (
 const (
 	gcPercent    = 200
 	gcMinPercent = 50
-	gcHeadroom   = 48 << 20
+	gcHeadroom   = 40 << 20
 	// gcEvery is how often the live heap is looked at.
 	gcEvery = 2 * time.Second
 )
