@@ -106,10 +106,7 @@ func (l *leaser) take(key string, start, end, budget int64, now time.Time, deadl
 		l.enqueue(b, l.now().UnixMilli())
 		ch := b.ready
 		l.mu.Unlock()
-		wait := time.Until(deadline)
-		if wait <= 0 {
-			return false
-		}
+		wait := max(time.Until(deadline), time.Millisecond)
 		t := time.NewTimer(wait)
 		select {
 		case <-ch:
@@ -122,10 +119,29 @@ func (l *leaser) take(key string, start, end, budget int64, now time.Time, deadl
 			return true
 		}
 		// The cluster has none left, or could not lease (the fallback share
-		// is given once per window), or the call waited long enough.
-		if b.exhausted != 0 || b.fallback || !time.Now().Before(deadline) {
+		// is given once per window).
+		if b.exhausted != 0 || b.fallback {
 			l.mu.Unlock()
 			return false
+		}
+		// The call waited long enough and the cluster has not answered.
+		// For a rate (a second's or a minute's window) the cluster is as good
+		// as unable to lease (a Raft round slower than leaseWait, an
+		// overloaded leader): the node takes its fallback share, as when the
+		// lease fails, rather than refuse calls of a budget that may be far
+		// from used. A quota (a day's or a month's) is refused: it is
+		// contractual, and a share of it taken locally could be spent
+		// twice.
+		if !time.Now().Before(deadline) {
+			if b.end-b.id.window > 60_000 {
+				l.mu.Unlock()
+				return false
+			}
+			b.fallback = true
+			b.tokens += max(1, b.budget/max(int64(l.nodes()), 1))
+			ok := l.spend(b, nowMs)
+			l.mu.Unlock()
+			return ok
 		}
 	}
 }

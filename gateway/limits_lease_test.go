@@ -131,3 +131,44 @@ func TestLeaserReturnsOnStop(t *testing.T) {
 		t.Errorf("after ten restarts: granted %d, remaining %d; want %d left", g[0].Granted, g[0].Remaining, budget-10)
 	}
 }
+
+// TestLeaserSlowCluster: when the cluster takes longer than a call may wait
+// to lease, a rate's calls are admitted from the node's fallback share (as
+// when it cannot lease at all) while a quota's are refused.
+func TestLeaserSlowCluster(t *testing.T) {
+	var sm localLeases
+	release := make(chan struct{})
+	exec := func(ctx context.Context, p platform.LimitLease) ([]platform.LeaseGrant, error) {
+		<-release // a Raft round slower than any call waits
+		return sm.lease(p, time.Now().UnixMilli()), nil
+	}
+	defer close(release)
+	now := time.Now()
+	for _, tt := range []struct {
+		kind  string
+		admit bool
+	}{
+		{platform.KindRatePerSecond, true},
+		{platform.KindRatePerMinute, true},
+		{platform.KindDailyQuota, false},
+		{platform.KindMonthlyQuota, false},
+	} {
+		l := newLeaser(exec, func() int { return 3 }, time.Now)
+		start, stop := windowOf(tt.kind, now)
+		got := l.take("k|"+tt.kind, start, stop, 3000, now, time.Now().Add(20*time.Millisecond))
+		if got != tt.admit {
+			t.Errorf("%s: admitted %v, want %v", tt.kind, got, tt.admit)
+		}
+		if tt.admit {
+			// The share (budget ÷ nodes) serves the window's next calls at once.
+			for i := range 999 {
+				if !l.take("k|"+tt.kind, start, stop, 3000, now, time.Now()) {
+					t.Fatalf("%s: call %d of the fallback share refused", tt.kind, i+2)
+				}
+			}
+			if l.take("k|"+tt.kind, start, stop, 3000, now, time.Now()) {
+				t.Errorf("%s: more than the fallback share admitted", tt.kind)
+			}
+		}
+	}
+}
