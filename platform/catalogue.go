@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -1006,12 +1007,13 @@ type CatalogueView struct {
 	apis   map[string]*API
 	sorted []*API                // by path, method, id
 	routes map[string]*routeNode // by method
-	grants map[grantKey]Grant
-	byApp  map[string][]Grant // sorted by API id
-	byAPI  map[string][]Grant // sorted by App_ID
+	// The grants are held once, in one block: byApp's slices are parts of
+	// it, byAPI points into it. A 100,000-app registry has grants by the
+	// hundred thousand; three copies of each (and a map of them by app and
+	// API) were most of its catalogue's memory.
+	byApp map[string][]Grant  // sorted by API id
+	byAPI map[string][]*Grant // sorted by App_ID
 }
-
-type grantKey struct{ app, api string }
 
 // compileAPI compiles a loaded API's template, schemas and masking paths. An
 // API this binary cannot compile is kept (so it still matches) but refuses
@@ -1046,8 +1048,8 @@ func loadCatalogue(db queryer, r *Registry) error {
 	if err := db.QueryRow("SELECT COUNT(*), COUNT(DISTINCT app_id) FROM grants").Scan(&nGrants, &nApps); err != nil {
 		return fmt.Errorf("grants: %w", err)
 	}
-	v := &CatalogueView{apis: map[string]*API{}, routes: map[string]*routeNode{}, grants: make(map[grantKey]Grant, nGrants),
-		byApp: make(map[string][]Grant, nApps), byAPI: map[string][]Grant{}}
+	v := &CatalogueView{apis: map[string]*API{}, routes: map[string]*routeNode{},
+		byApp: make(map[string][]Grant, nApps), byAPI: map[string][]*Grant{}}
 	err := queryRows(db, "SELECT "+apiColumns+" FROM apis", nil, func(row rowScanner) error {
 		a, err := scanAPI(row)
 		if err != nil {
@@ -1090,6 +1092,10 @@ func loadCatalogue(db queryer, r *Registry) error {
 		}
 		root.insert(a.tmpl, a)
 	}
+	// Rows come by app: each app's grants are the block's next part.
+	block := make([]Grant, 0, nGrants)
+	start := 0
+	shared := interner{}
 	err = queryRows(db, "SELECT app_id, api_id, limits, granted_by, granted_ms FROM grants ORDER BY app_id, api_id", nil, func(row rowScanner) error {
 		var g Grant
 		var lim string
@@ -1101,13 +1107,26 @@ func loadCatalogue(db queryer, r *Registry) error {
 				return fmt.Errorf("%s/%s: limits: %w", g.AppID, g.APIID, err)
 			}
 		}
-		v.grants[grantKey{g.AppID, g.APIID}] = g
-		v.byApp[g.AppID] = append(v.byApp[g.AppID], g)
-		v.byAPI[g.APIID] = append(v.byAPI[g.APIID], g)
+		if start < len(block) && block[start].AppID != g.AppID {
+			v.byApp[block[start].AppID] = block[start:len(block):len(block)]
+			start = len(block)
+		}
+		if start < len(block) {
+			g.AppID = block[start].AppID // the app's grants share its id
+		}
+		g.APIID, g.GrantedBy = shared.of(g.APIID), shared.of(g.GrantedBy)
+		block = append(block, g)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("grants: %w", err)
+	}
+	if start < len(block) {
+		v.byApp[block[start].AppID] = block[start:len(block):len(block)]
+	}
+	for i := range block {
+		g := &block[i]
+		v.byAPI[g.APIID] = append(v.byAPI[g.APIID], g)
 	}
 	r.Catalogue = v
 	return nil
@@ -1166,8 +1185,12 @@ func (v *CatalogueView) Grant(appID, apiID string) (Grant, bool) {
 	if v == nil {
 		return Grant{}, false
 	}
-	g, ok := v.grants[grantKey{appID, apiID}]
-	return g, ok
+	gs := v.byApp[appID]
+	i, ok := slices.BinarySearchFunc(gs, apiID, func(g Grant, id string) int { return strings.Compare(g.APIID, id) })
+	if !ok {
+		return Grant{}, false
+	}
+	return gs[i], true
 }
 
 // GrantsOf returns the app's grants, sorted by API id. The slice is shared:
@@ -1179,13 +1202,21 @@ func (v *CatalogueView) GrantsOf(appID string) []Grant {
 	return v.byApp[appID]
 }
 
-// GrantsFor returns the grants of the API, sorted by App_ID. The slice is
-// shared: do not modify it.
+// GrantsFor returns the grants of the API, sorted by App_ID (a copy: for
+// the admin API and the portal, not the gateway).
 func (v *CatalogueView) GrantsFor(apiID string) []Grant {
 	if v == nil {
 		return nil
 	}
-	return v.byAPI[apiID]
+	ps := v.byAPI[apiID]
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]Grant, len(ps))
+	for i, g := range ps {
+		out[i] = *g
+	}
+	return out
 }
 
 // EffectiveLimits returns the limits of the app's calls of the API: the API's

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -588,5 +589,70 @@ func TestCatalogueRegistryReusesUnchangedAPIs(t *testing.T) {
 	a, ok := s2.Registry().Catalogue.API("api_balance")
 	if !ok || a.params == nil || a.Status != APIPublished {
 		t.Fatalf("after reopen %+v", a)
+	}
+}
+
+// TestGrantsView: the catalogue view's grants, held once per app, answer
+// Grant, GrantsOf and GrantsFor as the grants table does, for grants
+// written in any order.
+func TestGrantsView(t *testing.T) {
+	s := catStore(t)
+	catSeedApplicant(t, s, "apl_a", "https://a.example/hook", catApp1, catApp2)
+	catSeedApplicant(t, s, "apl_b", "https://b.example/hook", catApp3)
+	apis := []string{"api_aa", "api_bb", "api_cc"}
+	for i, id := range apis {
+		spec := catBalanceSpec()
+		spec.Path = "/v1/accounts/{account_no}/balance" + strings.Repeat("s", i)
+		catCreate(t, s, id, spec, catT0+int64(i))
+	}
+	want := map[[2]string]string{ // (app, api) → granted_by
+		{catApp3, "api_cc"}: "admin:x",
+		{catApp1, "api_bb"}: "admin:y",
+		{catApp3, "api_aa"}: "admin:x",
+		{catApp1, "api_aa"}: "admin:x",
+		{catApp2, "api_cc"}: "admin:z",
+	}
+	for k, by := range want { // map order: any order
+		catExec(t, s, "INSERT INTO grants (app_id, api_id, limits, granted_by, granted_ms) VALUES (?, ?, ?, ?, 1)",
+			k[0], k[1], `{"rate_per_second": 7}`, by)
+	}
+	reg, err := loadRegistry(s.db, PartAll, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := reg.Catalogue
+	for _, app := range []string{catApp1, catApp2, catApp3, "LJ2025NOSUCHAPP0000000"} {
+		var apiIDs []string
+		for _, api := range append(apis, "api_none") {
+			g, ok := v.Grant(app, api)
+			by, exists := want[[2]string{app, api}]
+			if ok != exists || (ok && (g.AppID != app || g.APIID != api || g.GrantedBy != by || g.Limits.RatePerSecond == nil || *g.Limits.RatePerSecond != 7)) {
+				t.Errorf("Grant(%s, %s) = %+v, %v; want granted %v by %q", app, api, g, ok, exists, by)
+			}
+			if exists {
+				apiIDs = append(apiIDs, api)
+			}
+		}
+		var got []string
+		for _, g := range v.GrantsOf(app) {
+			got = append(got, g.APIID)
+		}
+		if !slices.Equal(got, apiIDs) {
+			t.Errorf("GrantsOf(%s) = %v, want %v", app, got, apiIDs)
+		}
+	}
+	for _, api := range apis {
+		var apps, got []string
+		for _, app := range []string{catApp1, catApp2, catApp3} { // sorted
+			if _, ok := want[[2]string{app, api}]; ok {
+				apps = append(apps, app)
+			}
+		}
+		for _, g := range v.GrantsFor(api) {
+			got = append(got, g.AppID)
+		}
+		if !slices.Equal(got, apps) {
+			t.Errorf("GrantsFor(%s) = %v, want %v", api, got, apps)
+		}
 	}
 }
