@@ -24,8 +24,10 @@ export class ApiError extends Error {
 let lastRequest = Date.now();
 const unauthenticatedListeners = [];
 
-// lastRequestAt is when the last request reached the server: the server's
-// idle timeout counts from there.
+// lastRequestAt is when the last request the server answered was sent: the
+// server's idle timeout counts from its arrival, never earlier. (Taking the
+// answer's time instead let a slow answer push the page's idle end past the
+// server's.)
 export function lastRequestAt() { return lastRequest; }
 
 // onUnauthenticated calls f when a request is refused for want of a session
@@ -46,12 +48,13 @@ export async function request(method, path, body, { base = ADMIN_API, background
     if (body !== undefined) init.body = JSON.stringify(body);
   }
   let resp;
+  const sentAt = Date.now();
   try {
     resp = await fetch(base + path, init);
   } catch {
     throw new ApiError(0, null, path);
   }
-  if (!background) lastRequest = Date.now();
+  if (!background) lastRequest = Math.max(lastRequest, sentAt);
   const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
@@ -103,12 +106,13 @@ export async function raw(method, path, { body, headers = {}, base = ADMIN_API }
     init.body = JSON.stringify(body);
   }
   let resp;
+  const sentAt = Date.now();
   try {
     resp = await fetch(base + path, init);
   } catch {
     throw new ApiError(0, null, path);
   }
-  lastRequest = Date.now();
+  lastRequest = Math.max(lastRequest, sentAt);
   if (resp.ok) return resp;
   let data = null;
   try { data = JSON.parse(await resp.text()); } catch { data = null; }
