@@ -441,20 +441,10 @@ func (c *viewCred) publicKey() *ecdsa.PublicKey {
 // DER is the SM2 SubjectPublicKeyInfo up to the point (aplParsePublicKey's
 // fast path takes the same texts for the same keys), else text.
 func aplCompactKey(arena *aplArena, text string) []byte {
-	const begin, end = "-----BEGIN PUBLIC KEY-----\n", "-----END PUBLIC KEY-----\n"
-	body, ok := strings.CutPrefix(text, begin)
-	if ok {
-		body, ok = strings.CutSuffix(body, end)
+	if point, ok := aplSPKIPoint(text); ok {
+		return arena.add(point[:])
 	}
-	if !ok || len(body) >= 200 || strings.Trim(body, aplBase64Lines) != "" {
-		return arena.add([]byte(text))
-	}
-	var der [150]byte
-	n, err := base64.StdEncoding.Decode(der[:], []byte(body))
-	if err != nil || n != len(aplSPKIPrefix)+65 || !bytes.Equal(der[:len(aplSPKIPrefix)], aplSPKIPrefix) || der[len(aplSPKIPrefix)] != 0x04 {
-		return arena.add([]byte(text))
-	}
-	return arena.add(der[len(aplSPKIPrefix):n])
+	return arena.add([]byte(text))
 }
 
 // aplArena holds the byte strings of a view's credentials (keys, sealed
@@ -1138,21 +1128,33 @@ var aplSPKIPrefix = func() []byte {
 // of a key when a registry of 100,000 apps is loaded. Anything else goes
 // through smcrypto.ParsePublicKey.
 func aplParsePublicKey(text string) (*ecdsa.PublicKey, error) {
+	if point, ok := aplSPKIPoint(text); ok {
+		if pub, err := sm2.NewPublicKey(point[:]); err == nil {
+			return pub, nil
+		}
+	}
+	return smcrypto.ParsePublicKey([]byte(text))
+}
+
+// aplSPKIPoint returns the uncompressed point 04||X||Y of text when text is
+// the normal form (one PUBLIC KEY block of base64 lines, no headers) of an
+// SM2 SubjectPublicKeyInfo; the point is not checked to be on the curve.
+func aplSPKIPoint(text string) (point [65]byte, ok bool) {
 	const begin, end = "-----BEGIN PUBLIC KEY-----\n", "-----END PUBLIC KEY-----\n"
 	body, ok := strings.CutPrefix(text, begin)
 	if ok {
 		body, ok = strings.CutSuffix(body, end)
 	}
-	if ok && len(body) < 200 && strings.Trim(body, aplBase64Lines) == "" {
-		var der [150]byte
-		n, err := base64.StdEncoding.Decode(der[:], []byte(body))
-		if err == nil && n == len(aplSPKIPrefix)+65 && bytes.Equal(der[:len(aplSPKIPrefix)], aplSPKIPrefix) && der[len(aplSPKIPrefix)] == 0x04 {
-			if pub, err := sm2.NewPublicKey(der[len(aplSPKIPrefix):n]); err == nil {
-				return pub, nil
-			}
-		}
+	if !ok || len(body) >= 200 || strings.Trim(body, aplBase64Lines) != "" {
+		return point, false
 	}
-	return smcrypto.ParsePublicKey([]byte(text))
+	var der [150]byte
+	n, err := base64.StdEncoding.Decode(der[:], []byte(body))
+	if err != nil || n != len(aplSPKIPrefix)+65 || !bytes.Equal(der[:len(aplSPKIPrefix)], aplSPKIPrefix) || der[len(aplSPKIPrefix)] != 0x04 {
+		return point, false
+	}
+	copy(point[:], der[len(aplSPKIPrefix):n])
+	return point, true
 }
 
 // aplBase64Lines are the characters of a PEM block's base64 lines.
