@@ -137,13 +137,19 @@ func (l *leaser) take(key string, start, end, budget int64, now time.Time, deadl
 				l.mu.Unlock()
 				return false
 			}
-			b.fallback = true
-			b.tokens += max(1, b.budget/max(int64(l.nodes()), 1))
+			l.fallBack(b)
 			ok := l.spend(b, nowMs)
 			l.mu.Unlock()
 			return ok
 		}
 	}
+}
+
+// fallBack gives the bucket the node's share of its budget, once per window,
+// when the cluster cannot lease. Called with l.mu held.
+func (l *leaser) fallBack(b *bucket) {
+	b.fallback = true
+	b.tokens += max(1, b.budget/max(int64(l.nodes()), 1))
 }
 
 // refund gives back a token spent by a call that another limit refused.
@@ -285,8 +291,7 @@ func (l *leaser) send() {
 			// share of the budget, once per window, until it can again.
 			for _, b := range batch {
 				if !b.fallback {
-					b.fallback = true
-					b.tokens += max(1, b.budget/max(int64(l.nodes()), 1))
+					l.fallBack(b)
 				}
 				close(b.ready)
 				b.ready = make(chan struct{})
