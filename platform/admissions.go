@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
+
+	"github.com/emmansun/gmsm/sm3"
 )
 
 // CmdA2Admit admits a batch of A2 calls before they are forwarded: each
@@ -132,136 +133,177 @@ func init() {
 // admissionKey is an admission's (app, nonce).
 type admissionKey struct{ app, nonce string }
 
-// admissionChunk bounds the rows of one INSERT (9 parameters each) and
-// admissionLookupChunk the pairs and apps of one lookup (2 and 1 parameters
-// each), well under SQLite's bound on a statement's parameters.
-const (
-	admissionChunk       = 100
-	admissionLookupChunk = 200
-)
+// admKey identifies an (app, nonce) in the in-memory index: the first 128
+// bits of SM3(app, 0, nonce). A collision would take about 2^64 work, and
+// every node computes the same key.
+type admKey [16]byte
 
-// admissionCount is an app's row of a2_admission_counts as an apply sees it.
-type admissionCount struct {
-	had  bool  // the app has a row
-	was  int64 // its n before the apply
-	n    int64 // its n as the apply goes
-	seen bool  // the app is in the batch or was pruned: its row is read
+func admKeyOf(app, nonce string) admKey {
+	var buf [200]byte // an app id has at most 128 bytes, a nonce 64
+	b := append(append(append(buf[:0], app...), 0), nonce...)
+	sum := sm3.Sum(b)
+	return admKey(sum[:16])
 }
+
+// reqHash is a request id's FNV-1a hash: the index tells the same call
+// proposed again (same request id) from a replay (another one). Request ids
+// are the gateway's, not the caller's, so a chance equality is all a
+// collision could be.
+func reqHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// admLive is an admission the index holds: its row of a2_admission_log
+// (seq), when it expires and its request.
+type admLive struct {
+	seq, exp int64
+	req      uint64
+}
+
+// admissionIndex is the state machine's index of a2_admission_log: the
+// (app, nonce) pairs it holds, and how many each app holds. It holds exactly
+// the table's rows: it is loaded from the table when the store opens or
+// restores a snapshot, and an apply changes both or neither (the index takes
+// an apply's changes only after its statements succeeded; a failed commit
+// fails the store, which then reloads on restart). Only the apply goroutine
+// uses it.
+type admissionIndex struct {
+	live   map[admKey]admLive
+	counts map[string]int64
+	seq    int64 // the largest seq used (sqlite_sequence)
+	// head is the table's oldest row (smallest seq; 0, 0 when the table is
+	// empty): the prune reads the table only once it has expired.
+	headSeq, headExp int64
+}
+
+// loadAdmissionIndex reads the index from the table.
+func loadAdmissionIndex(db *sql.DB) (*admissionIndex, error) {
+	ix := &admissionIndex{live: map[admKey]admLive{}, counts: map[string]int64{}}
+	if err := db.QueryRow("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'a2_admission_log'), 0)").Scan(&ix.seq); err != nil {
+		return nil, fmt.Errorf("admissions: %w", err)
+	}
+	rows, err := db.Query("SELECT seq, app_id, nonce, request_id, expires_ms FROM a2_admission_log ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("admissions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var app, nonce, req string
+		var l admLive
+		if err := rows.Scan(&l.seq, &app, &nonce, &req, &l.exp); err != nil {
+			return nil, fmt.Errorf("admissions: %w", err)
+		}
+		k := admKeyOf(app, nonce)
+		if _, dup := ix.live[k]; dup {
+			return nil, fmt.Errorf("admissions: (app, nonce) of row %d held twice", l.seq)
+		}
+		l.req = reqHash(req)
+		ix.live[k] = l
+		ix.counts[app]++
+		if ix.headSeq == 0 {
+			ix.headSeq, ix.headExp = l.seq, l.exp
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("admissions: %w", err)
+	}
+	return ix, nil
+}
+
+// admOverlay is one apply's changes to the index, taken by commit once the
+// apply's statements succeeded.
+type admOverlay struct {
+	ix               *admissionIndex
+	live             map[admKey]admOverlayEntry
+	counts           map[string]int64
+	headSeq, headExp int64
+}
+
+type admOverlayEntry struct {
+	admLive
+	gone bool
+}
+
+func (o *admOverlay) get(k admKey) (admLive, bool) {
+	if e, ok := o.live[k]; ok {
+		return e.admLive, !e.gone
+	}
+	l, ok := o.ix.live[k]
+	return l, ok
+}
+
+func (o *admOverlay) count(app string) int64 {
+	if n, ok := o.counts[app]; ok {
+		return n
+	}
+	return o.ix.counts[app]
+}
+
+func (o *admOverlay) remove(k admKey, app string) {
+	o.live[k] = admOverlayEntry{gone: true}
+	o.counts[app] = max(o.count(app)-1, 0)
+}
+
+func (o *admOverlay) put(k admKey, app string, l admLive) {
+	o.live[k] = admOverlayEntry{admLive: l}
+	o.counts[app] = o.count(app) + 1
+}
+
+func (o *admOverlay) commit(seq int64) {
+	for k, e := range o.live {
+		if e.gone {
+			delete(o.ix.live, k)
+		} else {
+			o.ix.live[k] = e.admLive
+		}
+	}
+	for app, n := range o.counts {
+		if n == 0 {
+			delete(o.ix.counts, app)
+		} else {
+			o.ix.counts[app] = n
+		}
+	}
+	o.ix.seq = seq
+	o.ix.headSeq, o.ix.headExp = o.headSeq, o.headExp
+}
+
+// admissionChunk bounds the rows of one INSERT (10 parameters each) and of
+// one DELETE by seq, well under SQLite's bound on a statement's parameters.
+const admissionChunk = 100
 
 // applyA2Admit decides a batch in its order, as if each admission were
 // applied alone: an unexpired (app, nonce) is the same call again (its
-// request id) or a replay; an expired one left in the table is replaced; an
-// app at MaxAdmissionsPerApp is full. It reads and writes by sets, so that a
-// batch costs four statements whatever its size (a few more past
-// admissionLookupChunk or admissionChunk admissions, one more when the prune
-// fell behind): the prune (one DELETE … RETURNING), the batch's rows and
-// counts (one SELECT), its new rows (one multi-row INSERT) and its counts,
-// the pruned apps' included (one multi-row UPSERT). Every node decides the
-// same: maps only hold what was read; the statements and their rows follow
-// the batch's order, then the pruned apps' sorted.
+// request id) or a replay; an expired one is deleted and admitted anew; an
+// app at MaxAdmissionsPerApp is full. The decisions read the in-memory
+// index; the table is written in a few statements whatever the batch's size:
+// the prune (one SELECT of the oldest rows, one DELETE of a seq range), the
+// expired rows met again (one DELETE by seq, rare) and the new rows (one
+// multi-row INSERT, appended in seq order). Every node decides the same: the
+// index is the table, and the statements follow the batch's order.
 func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
+	if tx.adm == nil {
+		return nil, errors.New("a2.admit: the store has no admission index")
+	}
 	now := c.At
-	gone, err := pruneAdmissions(tx, now)
-	if err != nil {
+	o := &admOverlay{ix: tx.adm, live: make(map[admKey]admOverlayEntry, len(p.Admissions)), counts: map[string]int64{}, headSeq: tx.adm.headSeq, headExp: tx.adm.headExp}
+	if err := pruneAdmissions(tx, o, now); err != nil {
 		return nil, err
 	}
-	type row struct {
-		req string
-		exp int64
-	}
-	var keys []admissionKey
-	var apps []string
-	seenKey := make(map[admissionKey]bool, len(p.Admissions))
-	counts := make(map[string]*admissionCount, len(p.Admissions)+len(gone))
-	for _, a := range p.Admissions {
-		k := admissionKey{a.AppID, a.Nonce}
-		if !seenKey[k] {
-			seenKey[k] = true
-			keys = append(keys, k)
-		}
-		if counts[a.AppID] == nil {
-			counts[a.AppID] = &admissionCount{seen: true}
-			apps = append(apps, a.AppID)
-		}
-	}
-	if len(gone) > 0 {
-		var pruned []string
-		for app := range gone {
-			if counts[app] == nil {
-				counts[app] = &admissionCount{seen: true}
-				pruned = append(pruned, app)
-			}
-		}
-		sort.Strings(pruned) // the order of a map's keys is not the same on every node
-		apps = append(apps, pruned...)
-	}
-	existing := make(map[admissionKey]row, len(keys))
-	for i, j := 0, 0; i < len(keys) || j < len(apps); i, j = i+admissionLookupChunk, j+admissionLookupChunk {
-		kpart := keys[min(i, len(keys)):min(i+admissionLookupChunk, len(keys))]
-		apart := apps[min(j, len(apps)):min(j+admissionLookupChunk, len(apps))]
-		// One statement reads the pairs' rows and the apps' counts; a count
-		// comes back with an empty nonce (a nonce has 16 characters or more).
-		var q strings.Builder
-		args := make([]any, 0, 2*len(kpart)+len(apart))
-		if len(kpart) > 0 {
-			q.WriteString("SELECT app_id, nonce, request_id, expires_ms FROM a2_admissions WHERE (app_id, nonce) IN (VALUES ")
-			q.WriteString(placeholders(len(kpart), 2))
-			q.WriteString(")")
-			for _, k := range kpart {
-				args = append(args, k.app, k.nonce)
-			}
-		}
-		if len(apart) > 0 {
-			if len(kpart) > 0 {
-				q.WriteString(" UNION ALL ")
-			}
-			q.WriteString("SELECT app_id, '', '', n FROM a2_admission_counts WHERE app_id IN (")
-			q.WriteString(placeholders(len(apart), 1))
-			q.WriteString(")")
-			for _, a := range apart {
-				args = append(args, a)
-			}
-		}
-		rows, err := tx.Query(q.String(), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k admissionKey
-			var r row
-			if err := rows.Scan(&k.app, &k.nonce, &r.req, &r.exp); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if k.nonce == "" {
-				if ct := counts[k.app]; ct != nil {
-					ct.had, ct.was, ct.n = true, r.exp, r.exp
-				}
-				continue
-			}
-			existing[k] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	// The prune's decrements, as its UPDATE did them: n - gone, not below 0.
-	for app, g := range gone {
-		if ct := counts[app]; ct.had {
-			ct.n = max(ct.n-g, 0)
-		}
-	}
-
 	out := make([]string, len(p.Admissions))
-	var deletes []admissionKey
-	var inserts []A2Admission
+	seq := o.ix.seq
+	var stale []any // seqs of expired rows met again
+	var inserts []any
 	for i, a := range p.Admissions {
-		k := admissionKey{a.AppID, a.Nonce}
-		ct := counts[a.AppID]
-		if r, ok := existing[k]; ok {
-			if r.exp > now {
-				if r.req == a.RequestID {
+		k := admKeyOf(a.AppID, a.Nonce)
+		if l, ok := o.get(k); ok {
+			if l.exp > now {
+				if l.req == reqHash(a.RequestID) {
 					out[i] = Admitted // the same call, proposed again
 				} else {
 					out[i] = Replayed
@@ -269,51 +311,46 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 				continue
 			}
 			// Expired but not yet pruned: it goes, whatever comes next.
-			deletes = append(deletes, k)
-			delete(existing, k)
-			ct.n = max(ct.n-1, 0)
+			stale = append(stale, l.seq)
+			o.remove(k, a.AppID)
 		}
-		if ct.n >= MaxAdmissionsPerApp {
+		if o.count(a.AppID) >= MaxAdmissionsPerApp {
 			out[i] = AppFull
 			continue
 		}
-		inserts = append(inserts, a)
-		existing[k] = row{req: a.RequestID, exp: now + p.WindowMs}
-		ct.n++
+		seq++
+		o.put(k, a.AppID, admLive{seq: seq, exp: now + p.WindowMs, req: reqHash(a.RequestID)})
+		inserts = append(inserts, seq, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs)
 		out[i] = Admitted
 	}
-
-	if err := deleteAdmissions(tx, deletes); err != nil {
-		return nil, err
-	}
-	for i := 0; i < len(inserts); i += admissionChunk {
-		part := inserts[i:min(i+admissionChunk, len(inserts))]
-		args := make([]any, 0, 9*len(part))
-		for _, a := range part {
-			args = append(args, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs)
+	headGone := false
+	for i := 0; i < len(stale); i += admissionChunk {
+		part := stale[i:min(i+admissionChunk, len(stale))]
+		for _, q := range part {
+			headGone = headGone || q.(int64) == o.headSeq
 		}
-		if _, err := tx.Exec(`INSERT INTO a2_admissions (app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
-			VALUES `+placeholders(len(part), 9), args...); err != nil {
+		if _, err := tx.Exec("DELETE FROM a2_admission_log WHERE seq IN ("+placeholders(len(part), 1)+")", part...); err != nil {
 			return nil, err
 		}
 	}
-	// The counts that changed: a row that had one gets its new n (0
-	// included, as the prune's UPDATE left it); an app without one gets one
-	// if it holds admissions now.
-	var changed []any
-	for _, app := range apps {
-		ct := counts[app]
-		if ct.had && ct.n != ct.was || !ct.had && ct.n != 0 {
-			changed = append(changed, app, ct.n)
-		}
-	}
-	for i := 0; i < len(changed); i += 2 * admissionLookupChunk {
-		part := changed[i:min(i+2*admissionLookupChunk, len(changed))]
-		if _, err := tx.Exec("INSERT INTO a2_admission_counts (app_id, n) VALUES "+placeholders(len(part)/2, 2)+
-			" ON CONFLICT (app_id) DO UPDATE SET n = excluded.n", part...); err != nil {
+	if headGone {
+		o.headSeq, o.headExp = 0, 0
+		if err := tx.QueryRow("SELECT seq, expires_ms FROM a2_admission_log ORDER BY seq LIMIT 1").Scan(&o.headSeq, &o.headExp); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
 	}
+	if o.headSeq == 0 && len(inserts) > 0 {
+		o.headSeq, o.headExp = inserts[0].(int64), now+p.WindowMs
+	}
+	const cols = 10
+	for i := 0; i < len(inserts); i += cols * admissionChunk {
+		part := inserts[i:min(i+cols*admissionChunk, len(inserts))]
+		if _, err := tx.Exec(`INSERT INTO a2_admission_log (seq, app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
+			VALUES `+placeholders(len(part)/cols, cols), part...); err != nil {
+			return nil, err
+		}
+	}
+	o.commit(seq)
 	return A2AdmitResult{Outcomes: out}, nil
 }
 
@@ -342,54 +379,54 @@ func placeholders(n, k int) string {
 	return b.String()
 }
 
-// pruneAdmissions deletes up to admissionPruneBatch expired admissions,
-// oldest first (ties in the order of the key, as the expiry index holds
-// them), in one statement, and returns how many each app lost; the caller
-// lowers the counts.
-func pruneAdmissions(tx *Tx, now int64) (map[string]int64, error) {
-	rows, err := tx.Query(`DELETE FROM a2_admissions WHERE (app_id, nonce) IN
-		(SELECT app_id, nonce FROM a2_admissions WHERE expires_ms <= ? ORDER BY expires_ms, app_id, nonce LIMIT ?)
-		RETURNING app_id`, now, admissionPruneBatch)
+// pruneAdmissions deletes the oldest rows, in seq order, up to the first
+// unexpired one and at most admissionPruneBatch of them, in one statement,
+// and takes them out of the overlay; it reads the table only when the oldest
+// row has expired. With one window the rows expire in about the order they
+// were admitted (a proposer's clock sets a batch's time); a row of a longer
+// window holds back the rows after it until it expires, and an expired row
+// met again is deleted then (applyA2Admit).
+func pruneAdmissions(tx *Tx, o *admOverlay, now int64) error {
+	if o.headSeq == 0 || o.headExp > now {
+		return nil
+	}
+	// One row more than the bound: the first row kept is the new head.
+	rows, err := tx.Query("SELECT seq, app_id, nonce, expires_ms FROM a2_admission_log ORDER BY seq LIMIT ?", admissionPruneBatch+1)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var gone map[string]int64
+	var last int64
+	n := 0
+	o.headSeq, o.headExp = 0, 0
 	for rows.Next() {
-		var app string
-		if err := rows.Scan(&app); err != nil {
+		var seq, exp int64
+		var app, nonce string
+		if err := rows.Scan(&seq, &app, &nonce, &exp); err != nil {
 			rows.Close()
-			return nil, err
-		}
-		if gone == nil {
-			gone = map[string]int64{}
-		}
-		gone[app]++
-	}
-	rows.Close()
-	return gone, rows.Err()
-}
-
-// deleteAdmissions deletes the rows of keys, in multi-row statements (the
-// counts are the caller's).
-func deleteAdmissions(tx *Tx, keys []admissionKey) error {
-	for i := 0; i < len(keys); i += admissionLookupChunk {
-		part := keys[i:min(i+admissionLookupChunk, len(keys))]
-		args := make([]any, 0, 2*len(part))
-		for _, k := range part {
-			args = append(args, k.app, k.nonce)
-		}
-		if _, err := tx.Exec("DELETE FROM a2_admissions WHERE (app_id, nonce) IN (VALUES "+placeholders(len(part), 2)+")", args...); err != nil {
 			return err
 		}
+		if exp > now || n == admissionPruneBatch {
+			o.headSeq, o.headExp = seq, exp
+			break
+		}
+		n++
+		last = seq
+		o.remove(admKeyOf(app, nonce), app)
 	}
-	return nil
+	rows.Close()
+	if err := rows.Err(); err != nil || last == 0 {
+		return err
+	}
+	_, err = tx.Exec("DELETE FROM a2_admission_log WHERE seq <= ?", last)
+	return err
 }
 
 // AdmissionOf returns the admission of request id, if the state holds it
-// (within its window): for tests and the audit's questions.
+// (within its window): for tests and the audit's questions. It reads the
+// whole table (no index by request id: an admission would pay for it).
 func (s *Store) AdmissionOf(requestID string) (a A2Admission, ok bool, err error) {
 	err = s.read(func(db *sql.DB) error {
-		err := db.QueryRow("SELECT app_id, nonce, api_id, request_id, body_sm3, token_id, node FROM a2_admissions WHERE request_id = ?", requestID).
+		err := db.QueryRow("SELECT app_id, nonce, api_id, request_id, body_sm3, token_id, node FROM a2_admission_log WHERE request_id = ?", requestID).
 			Scan(&a.AppID, &a.Nonce, &a.APIID, &a.RequestID, &a.BodySM3, &a.TokenID, &a.Node)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil

@@ -2,62 +2,51 @@ package platform
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math/rand"
-	"path/filepath"
-	"sort"
+	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
-// admModel is the former per-row apply of a2.admit, kept as the reference
-// the set-based apply must agree with: outcomes and table contents.
+// admModel is a2.admit's reference: one admission at a time over a list of
+// rows in the order they were admitted, as the a2_admission_log table holds
+// them. The apply must agree with it in outcomes and rows, and its in-memory
+// index must be what loading the table gives.
 type admModel struct {
-	rows   map[admissionKey]admModelRow
-	counts map[string]int64
+	rows []admModelRow // in seq order
+	seq  int64
 }
 
 type admModelRow struct {
-	req      string
-	admitted int64
-	exp      int64
+	seq           int64
+	app, nonce    string
+	req           string
+	admitted, exp int64
 }
 
 func (m *admModel) apply(now, window int64, adms []A2Admission) []string {
-	// Prune: the oldest expired rows, ties by (app, nonce) as the index
-	// orders them, at most admissionPruneBatch.
-	var expired []admissionKey
-	for k, r := range m.rows {
-		if r.exp <= now {
-			expired = append(expired, k)
-		}
+	// Prune: the oldest rows up to the first unexpired one, at most
+	// admissionPruneBatch.
+	n := 0
+	for n < len(m.rows) && n < admissionPruneBatch && m.rows[n].exp <= now {
+		n++
 	}
-	sort.Slice(expired, func(i, j int) bool {
-		a, b := m.rows[expired[i]], m.rows[expired[j]]
-		if a.exp != b.exp {
-			return a.exp < b.exp
-		}
-		if expired[i].app != expired[j].app {
-			return expired[i].app < expired[j].app
-		}
-		return expired[i].nonce < expired[j].nonce
-	})
-	if len(expired) > admissionPruneBatch {
-		expired = expired[:admissionPruneBatch]
-	}
-	for _, k := range expired {
-		delete(m.rows, k)
-		if m.counts[k.app] > 0 {
-			m.counts[k.app]--
-		}
-	}
+	m.rows = m.rows[n:]
 	out := make([]string, len(adms))
 	for i, a := range adms {
-		k := admissionKey{a.AppID, a.Nonce}
-		if r, ok := m.rows[k]; ok {
-			if r.exp > now {
+		found := -1
+		var held int64
+		for j, r := range m.rows {
+			if r.app == a.AppID && r.nonce == a.Nonce {
+				found = j
+			}
+			if r.app == a.AppID {
+				held++
+			}
+		}
+		if found >= 0 {
+			if r := m.rows[found]; r.exp > now {
 				if r.req == a.RequestID {
 					out[i] = Admitted
 				} else {
@@ -65,17 +54,15 @@ func (m *admModel) apply(now, window int64, adms []A2Admission) []string {
 				}
 				continue
 			}
-			delete(m.rows, k)
-			if m.counts[a.AppID] > 0 {
-				m.counts[a.AppID]--
-			}
+			m.rows = append(m.rows[:found:found], m.rows[found+1:]...)
+			held--
 		}
-		if m.counts[a.AppID] >= MaxAdmissionsPerApp {
+		if held >= MaxAdmissionsPerApp {
 			out[i] = AppFull
 			continue
 		}
-		m.rows[k] = admModelRow{req: a.RequestID, admitted: now, exp: now + window}
-		m.counts[a.AppID]++
+		m.seq++
+		m.rows = append(m.rows, admModelRow{seq: m.seq, app: a.AppID, nonce: a.Nonce, req: a.RequestID, admitted: now, exp: now + window})
 		out[i] = Admitted
 	}
 	return out
@@ -83,67 +70,45 @@ func (m *admModel) apply(now, window int64, adms []A2Admission) []string {
 
 // dump is the model's table in the order of dumpAdmissions.
 func (m *admModel) dump() string {
-	var keys []admissionKey
-	for k := range m.rows {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].app != keys[j].app {
-			return keys[i].app < keys[j].app
-		}
-		return keys[i].nonce < keys[j].nonce
-	})
 	s := ""
-	for _, k := range keys {
-		r := m.rows[k]
-		s += fmt.Sprintf("%s/%s %s %d %d\n", k.app, k.nonce, r.req, r.admitted, r.exp)
-	}
-	var apps []string
-	for a, n := range m.counts {
-		if n > 0 {
-			apps = append(apps, a)
-		}
-	}
-	sort.Strings(apps)
-	for _, a := range apps {
-		s += fmt.Sprintf("count %s %d\n", a, m.counts[a])
+	for _, r := range m.rows {
+		s += fmt.Sprintf("%d %s/%s %s %d %d\n", r.seq, r.app, r.nonce, r.req, r.admitted, r.exp)
 	}
 	return s
 }
 
-// dumpAdmissions is the store's table (counts of zero left out: the former
-// apply kept such rows, the new one may not write them).
+// index is the model's rows as the store's in-memory index holds them.
+func (m *admModel) index() *admissionIndex {
+	ix := &admissionIndex{live: map[admKey]admLive{}, counts: map[string]int64{}, seq: m.seq}
+	for _, r := range m.rows {
+		ix.live[admKeyOf(r.app, r.nonce)] = admLive{seq: r.seq, exp: r.exp, req: reqHash(r.req)}
+		ix.counts[r.app]++
+	}
+	if len(m.rows) > 0 {
+		ix.headSeq, ix.headExp = m.rows[0].seq, m.rows[0].exp
+	}
+	return ix
+}
+
+// dumpAdmissions is the store's table in seq order.
 func dumpAdmissions(t *testing.T, s *Store) string {
 	t.Helper()
 	out := ""
 	err := s.read(func(db *sql.DB) error {
-		rows, err := db.Query("SELECT app_id, nonce, request_id, admitted_ms, expires_ms FROM a2_admissions ORDER BY app_id, nonce")
+		rows, err := db.Query("SELECT seq, app_id, nonce, request_id, admitted_ms, expires_ms FROM a2_admission_log ORDER BY seq")
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var app, nonce, req string
-			var adm, exp int64
-			if err := rows.Scan(&app, &nonce, &req, &adm, &exp); err != nil {
+			var seq, adm, exp int64
+			if err := rows.Scan(&seq, &app, &nonce, &req, &adm, &exp); err != nil {
 				return err
 			}
-			out += fmt.Sprintf("%s/%s %s %d %d\n", app, nonce, req, adm, exp)
+			out += fmt.Sprintf("%d %s/%s %s %d %d\n", seq, app, nonce, req, adm, exp)
 		}
-		crows, err := db.Query("SELECT app_id, n FROM a2_admission_counts WHERE n > 0 ORDER BY app_id")
-		if err != nil {
-			return err
-		}
-		defer crows.Close()
-		for crows.Next() {
-			var app string
-			var n int64
-			if err := crows.Scan(&app, &n); err != nil {
-				return err
-			}
-			out += fmt.Sprintf("count %s %d\n", app, n)
-		}
-		return nil
+		return rows.Err()
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -151,18 +116,33 @@ func dumpAdmissions(t *testing.T, s *Store) string {
 	return out
 }
 
-// TestA2AdmitMatchesPerRowModel: random batches — duplicates within a batch,
+// checkAdmissionIndex fails unless the store's in-memory index is the
+// model's and is what loading its table gives (what a restart would hold).
+func checkAdmissionIndex(t *testing.T, s *Store, m *admModel) {
+	t.Helper()
+	var loaded *admissionIndex
+	if err := s.read(func(db *sql.DB) (err error) { loaded, err = loadAdmissionIndex(db); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if want := m.index(); !reflect.DeepEqual(s.adm, want) {
+		t.Fatalf("index: %d live, counts %v, seq %d, head %d/%d; model %d live, counts %v, seq %d, head %d/%d", len(s.adm.live), s.adm.counts, s.adm.seq, s.adm.headSeq, s.adm.headExp, len(want.live), want.counts, want.seq, want.headSeq, want.headExp)
+	}
+	if !reflect.DeepEqual(s.adm, loaded) {
+		t.Fatalf("index differs from the table's: %d live, counts %v, seq %d, head %d/%d; loaded %d live, counts %v, seq %d, head %d/%d", len(s.adm.live), s.adm.counts, s.adm.seq, s.adm.headSeq, s.adm.headExp, len(loaded.live), loaded.counts, loaded.seq, loaded.headSeq, loaded.headExp)
+	}
+}
+
+// TestA2AdmitMatchesModel: random batches — duplicates within a batch,
 // replays and retries across batches, expired rows left by a small prune
-// bound and replaced, apps at their bound — get the same outcomes and leave
-// the same table as the former one-admission-at-a-time apply.
-func TestA2AdmitMatchesPerRowModel(t *testing.T) {
+// bound and replaced, apps at their bound — get the model's outcomes, leave
+// its rows and an index equal to the table's.
+func TestA2AdmitMatchesModel(t *testing.T) {
 	oldMax, oldPrune := MaxAdmissionsPerApp, admissionPruneBatch
 	defer func() { MaxAdmissionsPerApp, admissionPruneBatch = oldMax, oldPrune }()
 	for seed := int64(1); seed <= 6; seed++ {
 		MaxAdmissionsPerApp, admissionPruneBatch = 4+seed%3, int(1+seed%4)
 		rng := rand.New(rand.NewSource(seed))
-		s := mustStore(t, filepath.Join(t.TempDir(), "state.db"))
-		m := &admModel{rows: map[admissionKey]admModelRow{}, counts: map[string]int64{}}
+		p := mustAdmitPair(t)
 		now := int64(1764210000000)
 		const window = 5000
 		for b := 0; b < 60; b++ {
@@ -171,25 +151,7 @@ func TestA2AdmitMatchesPerRowModel(t *testing.T) {
 			for i := range adms {
 				adms[i] = admission(fmt.Sprintf("app_%d", rng.Intn(3)), fmt.Sprintf("nonce-%012d", rng.Intn(10)), fmt.Sprintf("r%d", rng.Intn(6)))
 			}
-			c, err := NewCommand(CmdA2Admit, 1, "", Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}, time.UnixMilli(now), &A2AdmitBatch{WindowMs: window, Admissions: adms})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := s.Apply([]Entry{{Index: uint64(b + 1), Term: 1, Data: mustEncode(t, c)}})
-			if res[0].Err != nil {
-				t.Fatal(res[0].Err)
-			}
-			var got A2AdmitResult
-			if err := json.Unmarshal(res[0].Value, &got); err != nil {
-				t.Fatal(err)
-			}
-			want := m.apply(now, window, adms)
-			if fmt.Sprint(got.Outcomes) != fmt.Sprint(want) {
-				t.Fatalf("seed %d batch %d: outcomes %v, former %v", seed, b, got.Outcomes, want)
-			}
-			if g, w := dumpAdmissions(t, s), m.dump(); g != w {
-				t.Fatalf("seed %d batch %d: table\n%s\nformer\n%s", seed, b, g, w)
-			}
+			p.apply(t, now, window, adms)
 		}
 	}
 }

@@ -1,9 +1,9 @@
 package platform
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand"
 	"path/filepath"
@@ -105,182 +105,52 @@ func TestA2AdmitValidation(t *testing.T) {
 	}
 }
 
-// cmdA2AdmitPerRow is the former apply of a2.admit, registered for the tests
-// only: the reference the set-based apply must agree with.
-const cmdA2AdmitPerRow = "test.a2_admit_per_row"
-
-func init() {
-	HandleUnrecorded(cmdA2AdmitPerRow, 1, 0, applyA2AdmitPerRow)
-}
-
-// applyA2AdmitPerRow is a2.admit as it was applied before it read and wrote
-// by sets (dbd3894): six statements or so an admission, one at a time.
-func applyA2AdmitPerRow(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
-	now := c.At
-	if err := pruneAdmissionsPerRow(tx, now); err != nil {
-		return nil, err
-	}
-	out := make([]string, len(p.Admissions))
-	for i, a := range p.Admissions {
-		var req string
-		var exp int64
-		switch err := tx.QueryRow("SELECT request_id, expires_ms FROM a2_admissions WHERE app_id = ? AND nonce = ?", a.AppID, a.Nonce).Scan(&req, &exp); {
-		case err == nil && exp > now:
-			if req == a.RequestID {
-				out[i] = Admitted
-			} else {
-				out[i] = Replayed
-			}
-			continue
-		case err == nil:
-			if err := deleteAdmissionPerRow(tx, a.AppID, a.Nonce); err != nil {
-				return nil, err
-			}
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, err
-		}
-		var n int64
-		if err := tx.QueryRow("SELECT n FROM a2_admission_counts WHERE app_id = ?", a.AppID).Scan(&n); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
-		}
-		if n >= MaxAdmissionsPerApp {
-			out[i] = AppFull
-			continue
-		}
-		if _, err := tx.Exec(`INSERT INTO a2_admissions (app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs); err != nil {
-			return nil, err
-		}
-		if _, err := tx.Exec("INSERT INTO a2_admission_counts (app_id, n) VALUES (?, 1) ON CONFLICT (app_id) DO UPDATE SET n = n + 1", a.AppID); err != nil {
-			return nil, err
-		}
-		out[i] = Admitted
-	}
-	return A2AdmitResult{Outcomes: out}, nil
-}
-
-func pruneAdmissionsPerRow(tx *Tx, now int64) error {
-	rows, err := tx.Query("SELECT app_id, nonce FROM a2_admissions WHERE expires_ms <= ? ORDER BY expires_ms LIMIT ?", now, admissionPruneBatch)
-	if err != nil {
-		return err
-	}
-	var keys []admissionKey
-	for rows.Next() {
-		var k admissionKey
-		if err := rows.Scan(&k.app, &k.nonce); err != nil {
-			rows.Close()
-			return err
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := deleteAdmissionPerRow(tx, k.app, k.nonce); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func deleteAdmissionPerRow(tx *Tx, app, nonce string) error {
-	if _, err := tx.Exec("DELETE FROM a2_admissions WHERE app_id = ? AND nonce = ?", app, nonce); err != nil {
-		return err
-	}
-	_, err := tx.Exec("UPDATE a2_admission_counts SET n = n - 1 WHERE app_id = ? AND n > 0", app)
-	return err
-}
-
-// admitPair is a store applying a2.admit and a store applying the former
-// per-row apply, fed the same batches.
+// admitPair is a store applying a2.admit and the model fed the same batches.
 type admitPair struct {
-	set, row *Store
-	index    uint64
+	s     *Store
+	m     *admModel
+	index uint64
 }
 
 func mustAdmitPair(t *testing.T) *admitPair {
 	t.Helper()
-	return &admitPair{set: mustStore(t, filepath.Join(t.TempDir(), "set.db")), row: mustStore(t, filepath.Join(t.TempDir(), "row.db"))}
+	return &admitPair{s: mustStore(t, filepath.Join(t.TempDir(), "state.db")), m: &admModel{}}
 }
 
-// apply applies one batch to both stores and fails unless they decide the
-// same and hold the same tables after; it returns the outcomes.
+// apply applies one batch to the store and the model and fails unless they
+// decide the same and hold the same rows after, and the store's index is its
+// table's; it returns the outcomes.
 func (p *admitPair) apply(t *testing.T, now, window int64, adms []A2Admission) []string {
 	t.Helper()
 	p.index++
-	var outs [2][]string
-	for i, x := range []struct {
-		s   *Store
-		typ string
-	}{{p.set, CmdA2Admit}, {p.row, cmdA2AdmitPerRow}} {
-		c, err := NewCommand(x.typ, 1, "", Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}, time.UnixMilli(now), &A2AdmitBatch{WindowMs: window, Admissions: adms})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := x.s.Apply([]Entry{{Index: p.index, Term: 1, Data: mustEncode(t, c)}})
-		if res[0].Err != nil {
-			t.Fatalf("%s: %v", x.typ, res[0].Err)
-		}
-		var r A2AdmitResult
-		if err := json.Unmarshal(res[0].Value, &r); err != nil {
-			t.Fatal(err)
-		}
-		outs[i] = r.Outcomes
-	}
-	if fmt.Sprint(outs[0]) != fmt.Sprint(outs[1]) {
-		t.Fatalf("batch %d: outcomes %v, per-row %v", p.index, outs[0], outs[1])
-	}
-	if g, w := dumpAdmissionTables(t, p.set), dumpAdmissionTables(t, p.row); g != w {
-		t.Fatalf("batch %d: tables\n%s\nper-row\n%s", p.index, g, w)
-	}
-	return outs[0]
-}
-
-// dumpAdmissionTables is every column of every row of both tables, in key
-// order (counts of zero included).
-func dumpAdmissionTables(t *testing.T, s *Store) string {
-	t.Helper()
-	var b strings.Builder
-	err := s.read(func(db *sql.DB) error {
-		for _, q := range []string{"SELECT * FROM a2_admissions ORDER BY app_id, nonce", "SELECT * FROM a2_admission_counts ORDER BY app_id"} {
-			rows, err := db.Query(q)
-			if err != nil {
-				return err
-			}
-			cols, _ := rows.Columns()
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			for rows.Next() {
-				if err := rows.Scan(ptrs...); err != nil {
-					rows.Close()
-					return err
-				}
-				fmt.Fprintln(&b, vals...)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			b.WriteString("--\n")
-		}
-		return nil
-	})
+	c, err := NewCommand(CmdA2Admit, 1, "", Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}, time.UnixMilli(now), &A2AdmitBatch{WindowMs: window, Admissions: adms})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b.String()
+	res := p.s.Apply([]Entry{{Index: p.index, Term: 1, Data: mustEncode(t, c)}})
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	var r A2AdmitResult
+	if err := json.Unmarshal(res[0].Value, &r); err != nil {
+		t.Fatal(err)
+	}
+	want := p.m.apply(now, window, adms)
+	if fmt.Sprint(r.Outcomes) != fmt.Sprint(want) {
+		t.Fatalf("batch %d: outcomes %v, model %v", p.index, r.Outcomes, want)
+	}
+	if g, w := dumpAdmissions(t, p.s), p.m.dump(); g != w {
+		t.Fatalf("batch %d: table\n%s\nmodel\n%s", p.index, g, w)
+	}
+	checkAdmissionIndex(t, p.s, p.m)
+	return r.Outcomes
 }
 
 // admitStep is one batch of a script: applied dt ms after the previous one.
 type admitStep struct {
 	dt   int64
 	adms []A2Admission
-	want string // the outcomes, or "" not to check them (only against the per-row apply)
+	want string // the outcomes, or "" not to check them (only against the model)
 }
 
 func adms(app string, from, to int, req string) []A2Admission {
@@ -299,10 +169,10 @@ func cat(parts ...[]A2Admission) []A2Admission {
 	return out
 }
 
-// TestA2AdmitMatchesPerRowApply: scripted batches chosen for their edges get
-// the same outcomes from the set-based apply as from the former per-row one,
-// and leave the same tables, row for row and column for column.
-func TestA2AdmitMatchesPerRowApply(t *testing.T) {
+// TestA2AdmitScripted: scripted batches chosen for their edges get
+// the model's outcomes and leave its rows, and an index equal to the
+// table's.
+func TestA2AdmitScripted(t *testing.T) {
 	const w = 10_000
 	a := func(app string, n int, req string) A2Admission {
 		return admission(app, fmt.Sprintf("nonce-%012d", n), req)
@@ -311,6 +181,7 @@ func TestA2AdmitMatchesPerRowApply(t *testing.T) {
 		name  string
 		max   int64
 		prune int
+		long  int // steps before this one use a window of 3w (0: none)
 		steps []admitStep
 	}{
 		{name: "duplicates within a batch", steps: []admitStep{
@@ -346,7 +217,13 @@ func TestA2AdmitMatchesPerRowApply(t *testing.T) {
 			{w + 1, nil, ""}, // marks: lower the bound, prune 1
 			{0, cat(adms("app_a", 1, 3, "n"), adms("app_a", 10, 12, "n")), ""},
 		}},
-		{name: "ties in expiry pruned in key order", prune: 3, steps: []admitStep{
+		{name: "a longer window holds back the prune", long: 1, steps: []admitStep{
+			{0, adms("app_a", 0, 2, "r"), ""}, // window 3w
+			{1, adms("app_b", 0, 2, "r"), ""},
+			{w + 1, adms("app_b", 0, 1, "n"), "[admitted]"}, // app_b 0 expired, met again: replaced
+			{1, adms("app_b", 1, 2, "n"), "[admitted]"},     // app_b 1 expired behind app_a's rows: replaced
+		}},
+		{name: "ties in expiry pruned in seq order", prune: 3, steps: []admitStep{
 			{0, cat(adms("app_c", 0, 3, "r"), adms("app_a", 5, 8, "r"), adms("app_b", 2, 4, "r")), ""},
 			{w, adms("app_d", 0, 1, "r"), ""},
 			{0, adms("app_d", 1, 2, "r"), ""},
@@ -386,7 +263,11 @@ func TestA2AdmitMatchesPerRowApply(t *testing.T) {
 					MaxAdmissionsPerApp, admissionPruneBatch = 2, 1
 					continue
 				}
-				if got := p.apply(t, now, w, st.adms); st.want != "" && fmt.Sprint(got) != st.want {
+				win := int64(w)
+				if i < tc.long {
+					win = 3 * w
+				}
+				if got := p.apply(t, now, win, st.adms); st.want != "" && fmt.Sprint(got) != st.want {
 					t.Fatalf("step %d: %v, want %s", i, got, st.want)
 				}
 			}
@@ -394,10 +275,10 @@ func TestA2AdmitMatchesPerRowApply(t *testing.T) {
 	}
 }
 
-// TestA2AdmitMatchesPerRowApplyRandom: seeded random batches over few apps,
+// TestA2AdmitRandom: seeded random batches over few apps,
 // nonces and request ids (so that duplicates, replays, retries, expired rows
-// left behind and full apps are common) agree with the per-row apply.
-func TestA2AdmitMatchesPerRowApplyRandom(t *testing.T) {
+// left behind and full apps are common) agree with the model.
+func TestA2AdmitRandom(t *testing.T) {
 	cases := []struct {
 		name               string
 		apps, nonces, reqs int
@@ -431,5 +312,103 @@ func TestA2AdmitMatchesPerRowApplyRandom(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestA2AdmitIndexLoads: the in-memory index is what the table holds after
+// a restart, after a snapshot is restored, and after the migration from the
+// former table; a nonce admitted before any of them is still a replay after,
+// and admissions go on being numbered where they were.
+func TestA2AdmitIndexLoads(t *testing.T) {
+	const w = 10_000
+	now := int64(1764210000000)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	p := &admitPair{s: mustStore(t, path), m: &admModel{}}
+	p.apply(t, now, w, adms("app_a", 0, 5, "r"))
+	p.apply(t, now+w+1, w, adms("app_b", 0, 3, "s")) // app_a's rows pruned: seq 6..8 left
+	replay := adms("app_b", 1, 2, "x")
+
+	// Restart.
+	if err := p.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.s = mustStore(t, path)
+	checkAdmissionIndex(t, p.s, p.m)
+	if got := p.apply(t, now+w+2, w, cat(replay, adms("app_c", 0, 1, "t"))); fmt.Sprint(got) != "[replayed admitted]" {
+		t.Fatalf("after a restart: %v", got)
+	}
+	// The table emptied, then a restart: the next admission is not numbered 1.
+	p.apply(t, now+3*w, w, adms("app_d", 0, 1, "u"))
+	defer func(v int64) { MaxAdmissionsPerApp = v }(MaxAdmissionsPerApp)
+	MaxAdmissionsPerApp = 0
+	if got := p.apply(t, now+5*w, w, adms("app_d", 1, 2, "u")); fmt.Sprint(got) != "[full]" || dumpAdmissions(t, p.s) != "" {
+		t.Fatalf("emptying the table: %v, left %q", got, dumpAdmissions(t, p.s))
+	}
+	MaxAdmissionsPerApp = 1_000_000
+	p.s.Close()
+	p.s = mustStore(t, path)
+	checkAdmissionIndex(t, p.s, p.m)
+	p.apply(t, now+5*w+1, w, adms("app_d", 2, 3, "u"))
+
+	// Restore of a snapshot into another store.
+	sn, err := p.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := sn.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	sn.Release()
+	dst := mustStore(t, filepath.Join(dir, "other.db"))
+	if err := dst.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	q := &admitPair{s: dst, m: &admModel{rows: append([]admModelRow(nil), p.m.rows...), seq: p.m.seq}, index: p.index}
+	checkAdmissionIndex(t, q.s, q.m)
+	if got := q.apply(t, now+5*w+2, w, cat(adms("app_d", 2, 3, "v"), adms("app_d", 3, 4, "v"))); fmt.Sprint(got) != "[replayed admitted]" {
+		t.Fatalf("after a restore: %v", got)
+	}
+
+	// Migration from the table of 0011: its rows in the order admitted.
+	old := filepath.Join(dir, "old.db")
+	db, err := sql.Open("sqlite", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:20] {
+		if _, err := db.Exec(m.sql); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+	}
+	for i, r := range []struct {
+		app, nonce string
+		at         int64
+	}{{"app_b", "nonce-000000000002", now + 1}, {"app_a", "nonce-000000000009", now}, {"app_a", "nonce-000000000001", now + 1}} {
+		if _, err := db.Exec(`INSERT INTO a2_admissions (app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
+			VALUES (?, ?, ?, 'api_balance', ?, 'cns_x', 'n1', ?, ?)`, r.app, r.nonce, fmt.Sprintf("r%d", i), strings.Repeat("ab", 32), r.at, r.at+w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("PRAGMA user_version = 20"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	m := &admitPair{s: mustStore(t, old), m: &admModel{seq: 3, rows: []admModelRow{
+		{1, "app_a", "nonce-000000000009", "r1", now, now + w},
+		{2, "app_a", "nonce-000000000001", "r2", now + 1, now + 1 + w},
+		{3, "app_b", "nonce-000000000002", "r0", now + 1, now + 1 + w},
+	}}}
+	if g, w := dumpAdmissions(t, m.s), m.m.dump(); g != w {
+		t.Fatalf("migrated table\n%s\nwant\n%s", g, w)
+	}
+	checkAdmissionIndex(t, m.s, m.m)
+	if got := m.apply(t, now+2, w, cat(adms("app_a", 1, 2, "z"), adms("app_a", 2, 3, "z"))); fmt.Sprint(got) != "[replayed admitted]" {
+		t.Fatalf("after the migration: %v", got)
 	}
 }

@@ -99,7 +99,7 @@ func readState(path string, more func(tx queryer, reg *Registry) error) (*Regist
 func ReadAdmittedRequests(path string) (map[string]bool, error) {
 	out := map[string]bool{}
 	_, err := readState(path, func(tx queryer, _ *Registry) error {
-		return queryRows(tx, "SELECT request_id FROM a2_admissions", nil, func(row rowScanner) error {
+		return queryRows(tx, "SELECT request_id FROM a2_admission_log", nil, func(row rowScanner) error {
 			var id string
 			if err := row.Scan(&id); err != nil {
 				return err

@@ -73,6 +73,10 @@ type Store struct {
 	applied atomic.Uint64
 	failed  atomic.Pointer[error] // set when the store can no longer apply
 
+	// adm is the index of the A2 admissions (admissionIndex), loaded with
+	// the database and used by the apply goroutine only.
+	adm *admissionIndex
+
 	// loaded is closed once the registry is whole: at once, or after
 	// Open's background load (StoreConfig.BackgroundApplicants), whose
 	// error, if any, is loadErr.
@@ -146,8 +150,13 @@ func (s *Store) Open() error {
 		db.Close()
 		return err
 	}
+	adm, err := loadAdmissionIndex(db)
+	if err != nil {
+		db.Close()
+		return err
+	}
 	s.mu.Lock()
-	s.db = db
+	s.db, s.adm = db, adm
 	s.mu.Unlock()
 	if err := s.loadAppliedIndex(); err != nil {
 		return err
@@ -449,6 +458,7 @@ type Tx struct {
 	tx    *sql.Tx
 	parts Parts // parts changed by the batch's applied commands
 	full  Parts // of those, the parts to reload fully: a command changed them without naming what it touched
+	adm   *admissionIndex
 
 	touched    map[Parts]map[string]struct{} // keys named with Touch, by part
 	cmdTouched Parts                         // parts the current command named its keys of
@@ -526,7 +536,7 @@ func (s *Store) Apply(entries []Entry) []Result {
 		s.fail(fmt.Errorf("beginning apply transaction: %w", err))
 		return failAll(entries)
 	}
-	tx := &Tx{tx: sqlTx}
+	tx := &Tx{tx: sqlTx, adm: s.adm}
 	var last, lastTerm uint64
 	for i, e := range entries {
 		results[i].Index = e.Index
@@ -741,7 +751,12 @@ func (s *Store) Restore(r io.Reader) error {
 		db.Close()
 		return fmt.Errorf("restore: %w", err)
 	}
-	s.db = db
+	adm, err := loadAdmissionIndex(db)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("restore: %w", err)
+	}
+	s.db, s.adm = db, adm
 	var idx uint64
 	if err := db.QueryRow("SELECT applied_index FROM fsm WHERE id = 1").Scan(&idx); err != nil {
 		return fmt.Errorf("restore: applied index: %w", err)
