@@ -183,10 +183,12 @@ type admissionIndex struct {
 
 // loadAdmissionIndex reads the index from the table.
 func loadAdmissionIndex(db *sql.DB) (*admissionIndex, error) {
-	ix := &admissionIndex{live: map[admKey]admLive{}, counts: map[string]int64{}}
-	if err := db.QueryRow("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'a2_admission_log'), 0)").Scan(&ix.seq); err != nil {
+	var n int
+	ix := &admissionIndex{counts: map[string]int64{}}
+	if err := db.QueryRow("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'a2_admission_log'), 0), (SELECT count(*) FROM a2_admission_log)").Scan(&ix.seq, &n); err != nil {
 		return nil, fmt.Errorf("admissions: %w", err)
 	}
+	ix.live = make(map[admKey]admLive, n)
 	rows, err := db.Query("SELECT seq, app_id, nonce, request_id, expires_ms FROM a2_admission_log ORDER BY seq")
 	if err != nil {
 		return nil, fmt.Errorf("admissions: %w", err)
@@ -198,12 +200,12 @@ func loadAdmissionIndex(db *sql.DB) (*admissionIndex, error) {
 		if err := rows.Scan(&l.seq, &app, &nonce, &req, &l.exp); err != nil {
 			return nil, fmt.Errorf("admissions: %w", err)
 		}
-		k := admKeyOf(app, nonce)
-		if _, dup := ix.live[k]; dup {
+		l.req = reqHash(req)
+		held := len(ix.live)
+		ix.live[admKeyOf(app, nonce)] = l
+		if len(ix.live) == held {
 			return nil, fmt.Errorf("admissions: (app, nonce) of row %d held twice", l.seq)
 		}
-		l.req = reqHash(req)
-		ix.live[k] = l
 		ix.counts[app]++
 		if ix.headSeq == 0 {
 			ix.headSeq, ix.headExp = l.seq, l.exp

@@ -124,11 +124,12 @@ func checkAdmissionIndex(t *testing.T, s *Store, m *admModel) {
 	if err := s.read(func(db *sql.DB) (err error) { loaded, err = loadAdmissionIndex(db); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if want := m.index(); !reflect.DeepEqual(s.adm, want) {
-		t.Fatalf("index: %d live, counts %v, seq %d, head %d/%d; model %d live, counts %v, seq %d, head %d/%d", len(s.adm.live), s.adm.counts, s.adm.seq, s.adm.headSeq, s.adm.headExp, len(want.live), want.counts, want.seq, want.headSeq, want.headExp)
+	ix := s.adm.Load()
+	if want := m.index(); !reflect.DeepEqual(ix, want) {
+		t.Fatalf("index: %d live, counts %v, seq %d, head %d/%d; model %d live, counts %v, seq %d, head %d/%d", len(ix.live), ix.counts, ix.seq, ix.headSeq, ix.headExp, len(want.live), want.counts, want.seq, want.headSeq, want.headExp)
 	}
-	if !reflect.DeepEqual(s.adm, loaded) {
-		t.Fatalf("index differs from the table's: %d live, counts %v, seq %d, head %d/%d; loaded %d live, counts %v, seq %d, head %d/%d", len(s.adm.live), s.adm.counts, s.adm.seq, s.adm.headSeq, s.adm.headExp, len(loaded.live), loaded.counts, loaded.seq, loaded.headSeq, loaded.headExp)
+	if !reflect.DeepEqual(ix, loaded) {
+		t.Fatalf("index differs from the table's: %d live, counts %v, seq %d, head %d/%d; loaded %d live, counts %v, seq %d, head %d/%d", len(ix.live), ix.counts, ix.seq, ix.headSeq, ix.headExp, len(loaded.live), loaded.counts, loaded.seq, loaded.headSeq, loaded.headExp)
 	}
 }
 

@@ -351,6 +351,18 @@ func TestA2AdmitIndexLoads(t *testing.T) {
 	checkAdmissionIndex(t, p.s, p.m)
 	p.apply(t, now+5*w+1, w, adms("app_d", 2, 3, "u"))
 
+	// A store that loads its apps in the background loads the index there.
+	p.s.Close()
+	p.s = NewStore(StoreConfig{Path: path, BackgroundApplicants: true})
+	if err := p.s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.s.Close() })
+	if err := p.s.LoadErr(); err != nil {
+		t.Fatal(err)
+	}
+	checkAdmissionIndex(t, p.s, p.m)
+
 	// Restore of a snapshot into another store.
 	sn, err := p.s.Snapshot()
 	if err != nil {

@@ -74,8 +74,9 @@ type Store struct {
 	failed  atomic.Pointer[error] // set when the store can no longer apply
 
 	// adm is the index of the A2 admissions (admissionIndex), loaded with
-	// the database and used by the apply goroutine only.
-	adm *admissionIndex
+	// the database (in the background with the applicants, see Open) and
+	// used by the apply goroutine only.
+	adm atomic.Pointer[admissionIndex]
 
 	// loaded is closed once the registry is whole: at once, or after
 	// Open's background load (StoreConfig.BackgroundApplicants), whose
@@ -150,13 +151,8 @@ func (s *Store) Open() error {
 		db.Close()
 		return err
 	}
-	adm, err := loadAdmissionIndex(db)
-	if err != nil {
-		db.Close()
-		return err
-	}
 	s.mu.Lock()
-	s.db, s.adm = db, adm
+	s.db = db
 	s.mu.Unlock()
 	if err := s.loadAppliedIndex(); err != nil {
 		return err
@@ -164,6 +160,11 @@ func (s *Store) Open() error {
 	s.loaded = make(chan struct{})
 	if !s.cfg.BackgroundApplicants {
 		defer close(s.loaded)
+		adm, err := loadAdmissionIndex(db)
+		if err != nil {
+			return err
+		}
+		s.adm.Store(adm)
 		reg, err := loadRegistry(db, PartAll, nil)
 		if err != nil {
 			return fmt.Errorf("loading registry: %w", err)
@@ -182,8 +183,20 @@ func (s *Store) Open() error {
 	s.reg.Store(reg)
 	go func() {
 		defer close(s.loaded)
+		// The admissions' index loads beside the applicants (a busy A2
+		// window's 600,000 admissions take about a second).
+		admErr := make(chan error, 1)
+		go func() {
+			adm, err := loadAdmissionIndex(db)
+			s.adm.Store(adm)
+			admErr <- err
+		}()
 		whole := *reg
-		if err := aplLoadView(db, &whole); err != nil {
+		err := aplLoadView(db, &whole)
+		if aerr := <-admErr; err == nil && aerr != nil {
+			err = aerr
+		}
+		if err != nil {
 			s.loadErr = fmt.Errorf("loading registry: %w", err)
 			s.fail(s.loadErr)
 			return
@@ -536,7 +549,7 @@ func (s *Store) Apply(entries []Entry) []Result {
 		s.fail(fmt.Errorf("beginning apply transaction: %w", err))
 		return failAll(entries)
 	}
-	tx := &Tx{tx: sqlTx, adm: s.adm}
+	tx := &Tx{tx: sqlTx, adm: s.adm.Load()}
 	var last, lastTerm uint64
 	for i, e := range entries {
 		results[i].Index = e.Index
@@ -756,7 +769,8 @@ func (s *Store) Restore(r io.Reader) error {
 		db.Close()
 		return fmt.Errorf("restore: %w", err)
 	}
-	s.db, s.adm = db, adm
+	s.db = db
+	s.adm.Store(adm)
 	var idx uint64
 	if err := db.QueryRow("SELECT applied_index FROM fsm WHERE id = 1").Scan(&idx); err != nil {
 		return fmt.Errorf("restore: applied index: %w", err)
