@@ -28,12 +28,18 @@ type nodeAudit struct {
 	wg    sync.WaitGroup
 }
 
+// auditDurableLinger is how long a busy node's audit writer waits for more
+// A2 records before it commits (audit.Config.DurableLinger): a2-get and
+// a2-post, one node, h1/64, throughput against the crypto-only baseline's,
+// 0.71–0.72 without it, 0.77–0.86 with 2 ms, 0.73–0.86 with 4 ms.
+const auditDurableLinger = 2 * time.Millisecond
+
 // openAudit opens data/audit.db. A store that does not open is logged and
 // left unavailable: the node serves A1 calls and refuses A2 ones
 // (AUDIT_UNAVAILABLE), and /readyz says why.
 func openAudit(n *node) *nodeAudit {
 	a := &nodeAudit{keys: &audit.Keys{Registry: n.store.Registry, Opener: n.keyring}}
-	a.store = audit.New(audit.Config{Path: filepath.Join(n.cfg.DataDir, platform.AuditFile), Node: n.nodeID, Window: n.cfg.AuditWindow,
+	a.store = audit.New(audit.Config{Path: filepath.Join(n.cfg.DataDir, platform.AuditFile), Node: n.nodeID, Window: n.cfg.AuditWindow, DurableLinger: auditDurableLinger,
 		Logger: n.log.With("component", "audit")})
 	if err := a.store.Open(); err != nil {
 		n.log.Error("the audit store did not open: A2 calls are refused until it does; run lijiang audit verify", "err", err)

@@ -94,6 +94,11 @@ type Config struct {
 	MaxPending int
 	// MaxBatch bounds the records of one commit (default 4096).
 	MaxBatch int
+	// DurableLinger bounds how long a commit waits for more durable
+	// appends, under load: as long as the last commit took more than one,
+	// the next waits for twice as many (at most durableLingerFill), and
+	// no longer than this. 0: a durable append is committed at once.
+	DurableLinger time.Duration
 	// Logger receives the store's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -112,8 +117,11 @@ type Store struct {
 	wake    chan struct{} // the writer has work
 	hurry   chan struct{} // the writer should not wait for the window
 	urgent  bool          // a durable append waits
-	closed  bool
-	done    chan struct{}
+	// durablePending counts the durable appends in pending, lastDurable
+	// those the last commit took.
+	durablePending, lastDurable int
+	closed                      bool
+	done                        chan struct{}
 
 	// state is nil when writes succeed, or why they do not.
 	state atomic.Pointer[error]
@@ -335,12 +343,40 @@ func (s *Store) enqueue(r *Record, done chan error) error {
 	s.pending = append(s.pending, pendingRecord{r: r, done: done})
 	if done != nil {
 		s.urgent = true
+		s.durablePending++
 	}
 	signal(s.wake)
 	if s.urgent || len(s.pending) >= s.cfg.MaxBatch {
 		signal(s.hurry)
 	}
 	return nil
+}
+
+// durableLingerFill bounds the durable appends a commit waits for.
+const durableLingerFill = 64
+
+// lingerDurable waits, with s.mu held (released while it waits), up to
+// DurableLinger for the pending durable appends to be twice the last
+// commit's (at most durableLingerFill), the batch to be full or the store
+// to close: the calls of a busy node then share fewer commits, each an
+// fsync and a write of every b-tree page it touched.
+func (s *Store) lingerDurable() {
+	want := min(2*s.lastDurable, durableLingerFill)
+	t := time.NewTimer(s.cfg.DurableLinger)
+	defer t.Stop()
+	for {
+		if s.durablePending >= want || len(s.pending) >= s.cfg.MaxBatch || s.closed {
+			return
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.hurry:
+			s.mu.Lock()
+		case <-t.C:
+			s.mu.Lock()
+			return
+		}
+	}
 }
 
 // signal makes ch ready without blocking.
@@ -387,6 +423,9 @@ func (s *Store) writer() {
 			t.Stop()
 			s.mu.Lock()
 		}
+		if s.urgent && !s.closed && s.cfg.DurableLinger > 0 && s.lastDurable > 1 {
+			s.lingerDurable()
+		}
 		n := min(len(s.pending), s.cfg.MaxBatch)
 		batch := make([]pendingRecord, n)
 		copy(batch, s.pending)
@@ -399,10 +438,18 @@ func (s *Store) writer() {
 		}
 		s.mu.Unlock()
 
+		durable := 0
+		for _, p := range batch {
+			if p.done != nil {
+				durable++
+			}
+		}
 		err := s.commit(batch)
 		s.mu.Lock()
+		s.lastDurable = durable
 		if err == nil {
 			s.pending = s.pending[n:]
+			s.durablePending -= durable
 			s.lastCommit.Store(time.Now().UnixNano())
 			s.mu.Unlock()
 			if s.Ready() != nil {
@@ -440,6 +487,7 @@ func (s *Store) writer() {
 		}
 		s.pending = keep
 		s.urgent = false
+		s.durablePending = 0
 		s.mu.Unlock()
 		if closing {
 			s.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -558,5 +559,54 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDurableLinger: after a commit of several durable appends, the next
+// waits (up to DurableLinger) for twice as many; one append at a time never
+// waits; a linger that is not filled ends.
+func TestDurableLinger(t *testing.T) {
+	s := testStore(t, Config{Window: time.Hour, DurableLinger: time.Hour})
+	var commits atomic.Int64
+	s.failCommit = func() error { commits.Add(1); return nil }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := 1; i <= 5; i++ {
+		if err := s.AppendDurable(ctx, accessRecord(i)); err != nil {
+			t.Fatalf("one at a time, append %d: %v", i, err)
+		}
+	}
+	if n := commits.Load(); n != 5 {
+		t.Fatalf("5 appends one at a time: %d commits", n)
+	}
+
+	// After a commit of 8, waves of 8 share commits of 16 and more.
+	s.mu.Lock()
+	s.lastDurable, s.cfg.DurableLinger = 8, 300*time.Millisecond
+	s.mu.Unlock()
+	commits.Store(0)
+	var wg sync.WaitGroup
+	for i := 100; i < 132; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.AppendDurable(context.Background(), accessRecord(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+		if i%8 == 7 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wg.Wait()
+	if n := commits.Load(); n > 3 {
+		t.Fatalf("32 durable appends in waves of 8 after a commit of 8: %d commits", n)
+	}
+	// A lone append after them waits out the linger and is committed.
+	if err := s.AppendDurable(ctx, accessRecord(500)); err != nil {
+		t.Fatal(err)
+	}
+	if seq, _ := s.Head(); seq != 38 {
+		t.Fatalf("head %d, want 38", seq)
 	}
 }
