@@ -20,15 +20,19 @@ import (
 // quorum-durable record. Concurrent calls share a Raft round: while
 // admissionsInFlight proposals are out, new admissions queue, and the next
 // proposal takes every admission waiting (up to platform.MaxAdmissionBatch):
-// a group commit.
+// a group commit. Under load the next proposal also waits, up to
+// admissionLinger, for more admissions (see run).
 type admitter struct {
 	exec   platform.Executor
 	node   string
 	window time.Duration
+	linger time.Duration // admissionLinger; 0 in tests that need none
 
 	mu       sync.Mutex
 	queue    []*admitReq
 	inFlight int
+	last     int           // the admissions of the last proposal
+	more     chan struct{} // a send (never blocking) for each admission queued
 }
 
 // admissionsInFlight bounds the proposals of one node out at once. One
@@ -37,6 +41,21 @@ type admitter struct {
 // a round all go in the next (a2-get, one node, h1/64: 0.61–0.67 of the
 // crypto-only baseline's throughput with 1, 0.57–0.59 with 4, 0.65 with 2).
 const admissionsInFlight = 1
+
+// admissionLinger bounds how long a proposal waits for more admissions
+// when the last one took more than one: for twice as many, at most
+// admissionLingerFill. A node that admits one call at a time never waits; a
+// busy one proposes about once per admissionLinger, and the Raft round, the
+// apply and the audit commits that follow are shared by that many more
+// calls (a2-get and a2-post, one node, h1/64, throughput against the
+// crypto-only baseline's: 0.63–0.67 without a linger, 0.72–0.77 waiting
+// 4 ms for as many as the last, 0.76–0.78 waiting 8 ms for twice as many).
+// Under load the calls' latency did not grow: the node spends less CPU a
+// call and queues less.
+const (
+	admissionLinger     = 8 * time.Millisecond
+	admissionLingerFill = 64
+)
 
 // admissionTimeout bounds one proposal: beyond it the calls answer
 // AUDIT_UNAVAILABLE and are not forwarded.
@@ -64,6 +83,13 @@ func (m *admitter) admit(ctx context.Context, a platform.A2Admission) (string, e
 	req := &admitReq{a: a, done: make(chan admitOutcome, 1)}
 	m.mu.Lock()
 	m.queue = append(m.queue, req)
+	if m.more == nil {
+		m.more = make(chan struct{}, 1)
+	}
+	select {
+	case m.more <- struct{}{}:
+	default:
+	}
 	if m.inFlight < admissionsInFlight {
 		m.inFlight++
 		go m.run()
@@ -79,8 +105,18 @@ func (m *admitter) admit(ctx context.Context, a platform.A2Admission) (string, e
 	}
 }
 
-// run proposes batches while admissions wait.
+// run proposes batches while admissions wait. When the last proposal took
+// more than one, it first waits up to m.linger for the queue to hold twice
+// as many (at most admissionLingerFill): under a steady load the batches
+// grow to what arrives in a linger, and shrink back when it ends unfilled;
+// one call at a time (a last proposal of one) never waits.
 func (m *admitter) run() {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		m.mu.Lock()
 		if len(m.queue) == 0 {
@@ -88,7 +124,27 @@ func (m *admitter) run() {
 			m.mu.Unlock()
 			return
 		}
+		if want := min(2*m.last, admissionLingerFill); m.linger > 0 && m.last > 1 && len(m.queue) < want {
+			if timer == nil {
+				timer = time.NewTimer(m.linger)
+			} else {
+				timer.Reset(m.linger)
+			}
+		wait:
+			for len(m.queue) < want {
+				m.mu.Unlock()
+				select {
+				case <-m.more:
+					m.mu.Lock()
+				case <-timer.C:
+					m.mu.Lock()
+					break wait
+				}
+			}
+			timer.Stop()
+		}
 		n := min(len(m.queue), platform.MaxAdmissionBatch)
+		m.last = n
 		batch := make([]*admitReq, n)
 		copy(batch, m.queue)
 		m.queue = append(m.queue[:0:0], m.queue[n:]...)

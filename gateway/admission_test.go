@@ -94,3 +94,57 @@ func TestAdmitterBatches(t *testing.T) {
 		t.Fatalf("a failed proposal: %v", err)
 	}
 }
+
+// TestAdmitterLinger: with a linger, a proposal after one of several
+// admissions waits for twice as many, and no longer than the linger; a node
+// admitting one call at a time never waits.
+func TestAdmitterLinger(t *testing.T) {
+	x := &countingExec{seen: map[string]string{}}
+	m := &admitter{exec: x, node: "n1", window: 10 * time.Minute, linger: time.Hour}
+	// One call at a time: each proposal took one, the next does not wait.
+	for i := 0; i < 5; i++ {
+		if o, err := m.admit(context.Background(), testAdmission(i, fmt.Sprintf("r%d", i))); err != nil || o != platform.Admitted {
+			t.Fatalf("call %d: %q %v", i, o, err)
+		}
+	}
+	if n := x.proposals.Load(); n != 5 {
+		t.Fatalf("5 calls one at a time: %d proposals", n)
+	}
+
+	// A proposal of 8, then waves of 8: the next proposal waits for 16, and
+	// so on (the last waits out its linger).
+	m.mu.Lock()
+	m.last, m.linger = 8, 300*time.Millisecond
+	m.mu.Unlock()
+	x.proposals.Store(0)
+	var wg sync.WaitGroup
+	for i := 100; i < 132; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if o, err := m.admit(context.Background(), testAdmission(i, fmt.Sprintf("r%d", i))); err != nil || o != platform.Admitted {
+				t.Errorf("call %d: %q %v", i, o, err)
+			}
+		}()
+		if i%8 == 7 {
+			time.Sleep(5 * time.Millisecond) // the waves arrive apart
+		}
+	}
+	wg.Wait()
+	if n := x.proposals.Load(); n > 5 {
+		t.Fatalf("32 calls in waves of 8 with a proposal waiting for 8: %d proposals", n)
+	}
+
+	// The linger ends unfilled: a lone call after a proposal of 8 waits for
+	// it and is proposed alone.
+	m.mu.Lock()
+	m.last, m.linger = 8, 20*time.Millisecond
+	m.mu.Unlock()
+	x.proposals.Store(0)
+	if o, err := m.admit(context.Background(), testAdmission(500, "r500")); err != nil || o != platform.Admitted {
+		t.Fatalf("a lone call after a busy spell: %q %v", o, err)
+	}
+	if n, last := x.proposals.Load(), m.last; n != 1 || last != 1 {
+		t.Fatalf("a lone call: %d proposals, last %d", n, last)
+	}
+}

@@ -144,7 +144,7 @@ func New(cfg Config) *Gateway {
 		keys:         newSecretCache(),
 		maskers:      newMaskerCache(),
 		auditMaskers: newMaskerCache(),
-		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow},
+		admissions:   &admitter{exec: cfg.Exec, node: cfg.NodeID, window: 2 * cfg.TimestampWindow, linger: admissionLinger},
 		risk:         newRiskHistory(),
 		bulkheads:    newBulkheads(cfg.UpstreamInFlight),
 		health:       newHealthTable(),
