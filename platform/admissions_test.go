@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -364,17 +363,9 @@ func TestA2AdmitIndexLoads(t *testing.T) {
 	checkAdmissionIndex(t, p.s, p.m)
 
 	// Restore of a snapshot into another store.
-	sn, err := p.s.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := sn.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	sn.Release()
+	buf, _ := snapshotOf(t, p.s)
 	dst := mustStore(t, filepath.Join(dir, "other.db"))
-	if err := dst.Restore(&buf); err != nil {
+	if err := dst.Restore(buf); err != nil {
 		t.Fatal(err)
 	}
 	q := &admitPair{s: dst, m: &admModel{rows: append([]admModelRow(nil), p.m.rows...), seq: p.m.seq}, index: p.index}

@@ -23,6 +23,22 @@ func mustStore(t *testing.T, path string) *Store {
 	return s
 }
 
+// snapshotOf takes a snapshot of s, writes it out and releases its copy: the
+// bytes, and where the copy was.
+func snapshotOf(t *testing.T, s *Store) (*bytes.Buffer, string) {
+	t.Helper()
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := sn.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	sn.Release()
+	return &buf, sn.path
+}
+
 func settingEntry(t *testing.T, index uint64, id, key, value string) Entry {
 	t.Helper()
 	return Entry{Index: index, Term: 1, Data: mustEncode(t, mustCommand(t, CmdSettingSet, 1, id, SettingSet{Key: key, Value: value}))}
@@ -151,16 +167,8 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 		entries = append(entries, settingEntry(t, uint64(i), fmt.Sprintf("cmd-%08d", i), fmt.Sprintf("k%d", i), fmt.Sprint(i)))
 	}
 	src.Apply(entries)
-	sn, err := src.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := sn.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	sn.Release()
-	if _, err := os.Stat(sn.path); !errors.Is(err, os.ErrNotExist) {
+	buf, copyPath := snapshotOf(t, src)
+	if _, err := os.Stat(copyPath); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("snapshot copy not released: %v", err)
 	}
 	// The snapshot is taken while applies go on: later entries are not in it.
@@ -168,7 +176,7 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 
 	dst := mustStore(t, filepath.Join(dir, "b.db"))
 	dst.Apply([]Entry{settingEntry(t, 1, "cmd-other-1", "other", "gone")})
-	if err := dst.Restore(&buf); err != nil {
+	if err := dst.Restore(buf); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "b.db.restore*")); len(left) > 0 {
