@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -896,21 +897,27 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 	}
 	loaded := make(map[string]*AppEntry, size)
 	var block []AppEntry // entries live as long as the view
-	err = queryRows(db, `SELECT a.id, a.applicant_id, a.env, a.status FROM apps a`+whereApp, args, func(row rowScanner) error {
+	// Packed as the credentials are (aplViewCredentialColumns).
+	err = queryRows(db, `SELECT a.id || char(31) || a.applicant_id || char(31) || a.env || char(31) || a.status FROM apps a`+whereApp, args, func(row rowScanner) error {
+		var packed string
+		if err := row.Scan(&packed); err != nil {
+			return err
+		}
+		var f [4]string
+		if !aplSplitFields(packed, f[:]) {
+			return fmt.Errorf("%w: an app's row not of %d fields", ErrCorrupt, len(f))
+		}
+		r, ok := applicants[f[1]]
+		if !ok {
+			return nil // cannot be: apps.applicant_id references applicants
+		}
 		if len(block) == 0 {
 			block = make([]AppEntry, min(max(size, 1), 1024))
 		}
 		e := &block[0]
 		block = block[1:]
-		if err := row.Scan(&e.ID, &e.ApplicantID, &e.Env, &e.Status); err != nil {
-			return err
-		}
-		r, ok := applicants[e.ApplicantID]
-		if !ok {
-			return nil // cannot be: apps.applicant_id references applicants
-		}
 		// The applicant's id, and the few distinct values, shared.
-		e.ApplicantID, e.Env, e.Status = r.id, shared.of(e.Env), shared.of(e.Status)
+		e.ID, e.ApplicantID, e.Env, e.Status = strings.Clone(f[0]), r.id, shared.of(f[2]), shared.of(f[3])
 		e.rules = r.rules
 		loaded[e.ID] = e
 		return nil
@@ -1010,10 +1017,10 @@ func (s aplCredsByAge) Swap(i, j int) {
 
 // aplCredSplit is the percentage of the credentials (by rowid) a whole load
 // reads on its second connection: the first reads the applicants, apps and
-// sealed secrets, then the rest (measured with 100,000 apps: the credentials
-// were 0.74 s of a 0.86 s load on one connection, the three other tables
-// 0.6 s on the other).
-const aplCredSplit = 85
+// sealed secrets, then the rest. Measured with 100,000 apps once the rows were
+// packed (BenchmarkLoadRegistry): 85 % 0.66 s, 95 % 0.63–0.64 s, all 0.65–
+// 0.67 s, 70 % 0.69 s.
+const aplCredSplit = 95
 
 // aplLoadCreds reads the credentials of the apps whereCred selects: every
 // app's when whole, without their sealed secrets (aplLoadSecrets reads those
@@ -1051,6 +1058,7 @@ func (in interner) of(s string) string {
 	if v, ok := in[s]; ok {
 		return v
 	}
+	s = strings.Clone(s) // s may be a part of a longer string
 	in[s] = s
 	return s
 }
@@ -1089,20 +1097,6 @@ func aplSecondReader(db queryer) queryer {
 		return q
 	case parallelReader:
 		return q.second
-	}
-	return nil
-}
-
-// intCols stores integer columns scanned into any in dst: database/sql
-// converts an int64 into an *int64 through reflection, which cost a tenth of
-// a 100,000-app registry load; into an *any it only assigns.
-func intCols(dst []*int64, cols ...any) error {
-	for i, v := range cols {
-		n, ok := v.(int64)
-		if !ok {
-			return fmt.Errorf("column of %T, not an integer", v)
-		}
-		*dst[i] = n
 	}
 	return nil
 }
@@ -1160,29 +1154,65 @@ func aplSPKIPoint(text string) (point [65]byte, ok bool) {
 // aplBase64Lines are the characters of a PEM block's base64 lines.
 const aplBase64Lines = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n"
 
-// aplViewCredentialColumns are the columns aplScanViewCredential reads: those
-// every credential has, the sealed secret, and the rest (of certificates,
-// revoked or warned credentials) as one JSON array, or ” when all are
-// empty, as they are for most. A registry load reads every credential, and
-// each column read costs.
-const aplViewCredentialColumns = `c.id, c.app_id, c.kind, c.serial, c.status, c.not_before_ms, c.not_after_ms,
-	c.public_pem, c.created_ms, s.sealed,
+// aplViewCredentialColumns are the two columns aplScanViewCredential reads:
+// the fields every credential has, and the rest (of certificates, revoked or
+// warned credentials) as one JSON array or ” when all are empty (as they are
+// for most), packed into one text joined by aplFieldSep; then the sealed
+// secret. A registry load reads every credential, and in modernc.org/sqlite
+// each column read costs three calls into SQLite, each through its
+// connection's mutex, and a string of its own: packed, a row costs one.
+// None of the packed fields can hold the separator (ids, kinds, statuses and
+// serials are checked at registration, PEM is base64 lines, integers digits,
+// and JSON escapes control characters); a row whose fields do not split into
+// exactly aplViewCredentialFields is refused as corrupt.
+const aplViewCredentialColumns = `c.id || char(31) || c.app_id || char(31) || c.kind || char(31) || c.serial || char(31) ||
+	c.status || char(31) || c.not_before_ms || char(31) || c.not_after_ms || char(31) || c.created_ms || char(31) ||
+	c.public_pem || char(31) ||
 	CASE WHEN c.cert_pem = '' AND c.cert_sha256 = '' AND c.cert_sm3 = '' AND c.cert_subject = '' AND c.cert_not_after_ms = 0
 		AND c.revoked_ms = 0 AND c.revoked_by = '' AND c.revoke_reason = '' AND c.expiry_warned_ms = 0 THEN ''
 	ELSE json_array(c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
-		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END`
+		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END,
+	s.sealed`
 
-// aplScanViewCredential scans aplViewCredentialColumns into c.
+// aplFieldSep separates the packed fields of aplViewCredentialColumns
+// (char(31), the unit separator).
+const aplFieldSep = "\x1f"
+
+// aplSplitFields splits packed at aplFieldSep into f, and reports whether it
+// held exactly len(f) fields. The fields are parts of packed.
+func aplSplitFields(packed string, f []string) bool {
+	for i := range f[:len(f)-1] {
+		var ok bool
+		if f[i], packed, ok = strings.Cut(packed, aplFieldSep); !ok {
+			return false
+		}
+	}
+	f[len(f)-1] = packed
+	return !strings.Contains(packed, aplFieldSep)
+}
+
+// aplViewCredentialFields is the number of packed fields.
+const aplViewCredentialFields = 10
+
+// aplScanViewCredential scans aplViewCredentialColumns into c. Of the packed
+// text it keeps copies of the id and App_ID only, so the row's text is
+// garbage once the key is compacted.
 func aplScanViewCredential(row rowScanner, c *credFields, shared interner, arena *aplArena) (appID string, err error) {
-	var nbAny, naAny, createdAny any
-	var kind, status, pemText, rest string
+	var packed string
 	var sealed []byte
-	if err := row.Scan(&c.id, &appID, &kind, &c.serial, &status, &nbAny, &naAny,
-		&pemText, &createdAny, &sealed, &rest); err != nil {
+	if err := row.Scan(&packed, &sealed); err != nil {
 		return "", err
 	}
-	if err := intCols([]*int64{&c.nb, &c.na, &c.created}, nbAny, naAny, createdAny); err != nil {
-		return "", fmt.Errorf("credential %s: %w", c.id, err)
+	var f [aplViewCredentialFields]string
+	if !aplSplitFields(packed, f[:]) {
+		return "", fmt.Errorf("%w: a credential's row not of %d fields", ErrCorrupt, len(f))
+	}
+	c.id, appID = strings.Clone(f[0]), strings.Clone(f[1])
+	kind, status, pemText, more := f[2], f[4], f[8], f[9]
+	for i, dst := range []*int64{&c.nb, &c.na, &c.created} {
+		if *dst, err = strconv.ParseInt(f[5+i], 10, 64); err != nil {
+			return "", fmt.Errorf("%w: credential %s: a time that is not an integer", ErrCorrupt, c.id)
+		}
 	}
 	var okKind, okStatus bool
 	c.kind, okKind = aplEnum(aplCredKinds, kind)
@@ -1190,18 +1220,18 @@ func aplScanViewCredential(row rowScanner, c *credFields, shared interner, arena
 	if !okKind || !okStatus {
 		return "", fmt.Errorf("credential %s: kind %q or status %q unknown", c.id, kind, status)
 	}
-	c.serial = shared.of(c.serial)
+	c.serial = shared.of(f[3])
 	switch {
 	case c.isSM2() && pemText != "":
 		c.blob = aplCompactKey(arena, pemText)
 	case kind == CredentialSecret:
 		c.blob = arena.add(sealed)
 	}
-	if rest == "" {
+	if more == "" {
 		return appID, nil
 	}
 	m := &credMore{}
-	if err := json.Unmarshal([]byte(rest), &[]any{&m.certPEM, &m.certSHA256, &m.certSM3, &m.certSubject, &m.certNA,
+	if err := json.Unmarshal([]byte(more), &[]any{&m.certPEM, &m.certSHA256, &m.certSM3, &m.certSubject, &m.certNA,
 		&m.revoked, &m.revokedBy, &m.revokeReason, &m.warned}); err != nil {
 		return "", fmt.Errorf("credential %s: %w", c.id, err)
 	}

@@ -878,3 +878,81 @@ func aplSameKey(pub *ecdsa.PublicKey, text string) bool {
 	want, err := smcrypto.ParsePublicKey([]byte(text))
 	return err == nil && pub != nil && want.Equal(pub)
 }
+
+// TestPackedCredentialRows: a whole load reads each credential as one packed
+// text (aplViewCredentialColumns). Every field survives it, a separator in a
+// free-text field (JSON-escaped in the packed rest) too; a row whose fields
+// do not split as they should is refused as corrupt, never read shifted.
+func TestPackedCredentialRows(t *testing.T) {
+	e := newAplEnv(t)
+	reg := e.register(e.dev, aplUSCC)
+	app := reg.SandboxAppID
+	_, k, _ := aplSM2Key(t)
+	id := NewID("crd")
+	e.addCredential(e.dev, &CredentialCreate{CredentialID: id, AppID: app, Kind: CredentialSM2Sign, PublicKey: k, Serial: "sig.7"})
+	e.mustOK(e.dev, CmdCredentialRevoke, &CredentialRevoke{CredentialID: id, Reason: "rotated"})
+	reason := "a\x1fb\"c\\d\n"
+	if _, err := e.s.db.Exec(`UPDATE credentials SET revoke_reason = ? WHERE id = ?`, reason, id); err != nil {
+		t.Fatal(err)
+	}
+	_, p := e.secret(app)
+	e.mustOK(e.dev, CmdCredentialCreate, p)
+	want := map[string]Credential{}
+	for _, c := range e.s.Registry().Applicants.Credentials(app) {
+		want[c.ID] = c
+	}
+	if want[id].RevokeReason != reason { // the app's part reloaded by the last command
+		t.Fatalf("incremental view: revoke reason %q, want %q", want[id].RevokeReason, reason)
+	}
+	path := e.s.Path()
+	e.s.Close()
+	reg2, err := ReadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reg2.Applicants.Credentials(app)
+	if len(got) != len(want) || len(got) < 2 {
+		t.Fatalf("%d credentials after a whole load, want %d", len(got), len(want))
+	}
+	for _, c := range got {
+		w := want[c.ID]
+		if c.ID != w.ID || c.AppID != w.AppID || c.Kind != w.Kind || c.Serial != w.Serial || c.Status != w.Status ||
+			!c.NotBefore.Equal(w.NotBefore) || !c.NotAfter.Equal(w.NotAfter) || !bytes.Equal(c.SecretSealed, w.SecretSealed) ||
+			c.RevokeReason != w.RevokeReason || (c.RevokedAt == nil) != (w.RevokedAt == nil) || c.RevokedBy != w.RevokedBy ||
+			(c.RevokedAt != nil && !c.RevokedAt.Equal(*w.RevokedAt)) || (c.Kind == CredentialSM2Sign && !aplSameKey(c.PublicKey(), k)) {
+			t.Errorf("after a whole load:\n got %+v\nwant %+v", c, w)
+		}
+	}
+	// A separator inside a field that cannot hold one: the row is corrupt.
+	s := mustStore(t, path)
+	if _, err := s.db.Exec(`UPDATE credentials SET public_pem = public_pem || char(31) WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := ReadState(path); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a credential's row with a stray separator: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestAplSplitFields(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		ok   bool
+		want []string
+	}{
+		{"a\x1fb\x1fc", 3, true, []string{"a", "b", "c"}},
+		{"\x1f\x1f", 3, true, []string{"", "", ""}},
+		{"a\x1fb", 3, false, nil},
+		{"a\x1fb\x1fc\x1fd", 3, false, nil},
+		{"abc", 1, true, []string{"abc"}},
+		{"a\x1f", 1, false, nil},
+	}
+	for _, tt := range tests {
+		f := make([]string, tt.n)
+		ok := aplSplitFields(tt.in, f)
+		if ok != tt.ok || ok && !slices.Equal(f, tt.want) {
+			t.Errorf("aplSplitFields(%q, %d) = %q, %v; want %q, %v", tt.in, tt.n, f, ok, tt.want, tt.ok)
+		}
+	}
+}
