@@ -64,7 +64,46 @@ type limitCheck struct {
 	scope string
 	key   string // the scope's key: g, a:<app>, p:<api>, ap:<app>:<api>
 	kind  string
+	lkey  string // key|kind: the lease's or the concurrency counter's
 	rule  platform.LimitRule
+}
+
+// checksKey and checksEntry are a policy's cache of the limit checks of an
+// app's calls of an API (policy.checksOf).
+type checksKey struct{ app, api string }
+
+type checksEntry struct {
+	legacy platform.Limits
+	checks []limitCheck
+}
+
+// maxCachedChecks bounds a policy's cache of limit checks: beyond it (more
+// app-and-API pairs called since the registry last changed) the checks are
+// built per call, as they were before the cache.
+const maxCachedChecks = 1 << 16
+
+// checksOf returns limitChecks(appID, apiID, legacy), built once per policy
+// (a registry's settings and grants) for each app and API: the checks and
+// their keys are then no allocation on the hot path. The slice is shared:
+// callers must not modify it.
+func (p *policy) checksOf(appID, apiID string, legacy platform.Limits) []limitCheck {
+	k := checksKey{appID, apiID}
+	p.checksMu.RLock()
+	e, ok := p.checks[k]
+	p.checksMu.RUnlock()
+	if ok && e.legacy == legacy {
+		return e.checks
+	}
+	checks := p.limitChecks(appID, apiID, legacy)
+	p.checksMu.Lock()
+	if p.checks == nil {
+		p.checks = map[checksKey]checksEntry{}
+	}
+	if _, there := p.checks[k]; there || len(p.checks) < maxCachedChecks {
+		p.checks[k] = checksEntry{legacy: legacy, checks: checks}
+	}
+	p.checksMu.Unlock()
+	return checks
 }
 
 func setRule(p *platform.LimitPolicy, kind string, r *platform.LimitRule) {
@@ -135,7 +174,7 @@ func (p *policy) limitChecks(appID, apiID string, legacy platform.Limits) []limi
 				continue
 			}
 			if r := s.pol.Rule(k); r != nil {
-				out = append(out, limitCheck{scope: s.scope, key: s.key, kind: k, rule: *r})
+				out = append(out, limitCheck{scope: s.scope, key: s.key, kind: k, lkey: s.key + "|" + k, rule: *r})
 			}
 		}
 	}
@@ -199,16 +238,17 @@ func codeOf(kind string) string {
 // refuses the call with API_PAUSED; reject refuses it with the kind's code
 // and Retry-After: the seconds to the next window (for concurrency, 1).
 func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now time.Time) (func(), error) {
-	checks := pol.limitChecks(c.app.ID, c.api.ID, legacy)
+	checks := pol.checksOf(c.app.ID, c.api.ID, legacy)
 	if len(checks) == 0 {
-		return func() {}, nil
+		return noRelease, nil
 	}
 	var slots []*atomic.Int64
 	type spent struct {
 		key   string
 		start int64
 	}
-	var tokens []spent
+	var spentBuf [8]spent
+	tokens := spentBuf[:0]
 	release := func() {
 		for _, s := range slots {
 			s.Add(-1)
@@ -219,7 +259,7 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 	for _, ch := range checks {
 		var ok bool
 		var end int64
-		lkey := ch.key + "|" + ch.kind
+		lkey := ch.lkey
 		if ch.kind == platform.KindConcurrency {
 			v, _ := g.lim.inflow.LoadOrStore(lkey, new(atomic.Int64))
 			n := v.(*atomic.Int64)
@@ -263,8 +303,14 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 		}
 		return nil, &retryError{lj1.New(codeOf(ch.kind), limitMessage(ch)), retryAfter(now, end)}
 	}
+	if len(slots) == 0 {
+		return noRelease, nil
+	}
 	return release, nil
 }
+
+// noRelease is the release of a call that holds no concurrency slot.
+func noRelease() {}
 
 func limitMessage(ch limitCheck) string {
 	what := map[string]string{

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"lijiang/platform"
@@ -33,6 +34,9 @@ type policy struct {
 	pausedIDs map[string]bool
 	maxAmount *big.Rat
 	controls  *platform.Controls // pauses and limit policies
+
+	checksMu sync.RWMutex
+	checks   map[checksKey]checksEntry // checksOf's cache
 }
 
 // policyCache rebuilds the policy when the registry changes.
