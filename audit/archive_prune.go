@@ -330,7 +330,7 @@ type queryRower interface {
 // or the last prune's when none is left.
 func lastChangeIndexTx(db queryRower) (uint64, error) {
 	var canon []byte
-	err := db.QueryRow("SELECT canon FROM records WHERE kind = 'admin' ORDER BY seq DESC LIMIT 1").Scan(&canon)
+	err := db.QueryRow("SELECT canon FROM records WHERE kind = 'admin' AND " + kindRare + " ORDER BY seq DESC LIMIT 1").Scan(&canon)
 	if errors.Is(err, sql.ErrNoRows) {
 		return archivedChangeIndex(db)
 	}
@@ -349,7 +349,7 @@ func lastChangeIndexTx(db queryRower) (uint64, error) {
 // when nothing was).
 func archivedChangeIndex(db queryRower) (uint64, error) {
 	var canon []byte
-	err := db.QueryRow(`SELECT canon FROM records WHERE kind = 'system' AND CAST(canon AS TEXT) LIKE '%"event":"audit.archived"%' ORDER BY seq DESC LIMIT 1`).Scan(&canon)
+	err := db.QueryRow(`SELECT canon FROM records WHERE kind = 'system' AND ` + kindRare + ` AND CAST(canon AS TEXT) LIKE '%"event":"audit.archived"%' ORDER BY seq DESC LIMIT 1`).Scan(&canon)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

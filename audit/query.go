@@ -55,6 +55,9 @@ func Query(ctx context.Context, path string, f Filter, fn func(*Record) bool) er
 	}
 	if f.Kind != "" {
 		add("kind = ?", f.Kind)
+		if f.Kind != KindAccess {
+			where = append(where, kindRare)
+		}
 	}
 	if f.Code != "" {
 		add("code = ?", f.Code)

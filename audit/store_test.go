@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -608,5 +610,71 @@ func TestDurableLinger(t *testing.T) {
 	}
 	if seq, _ := s.Head(); seq != 38 {
 		t.Fatalf("head %d, want 38", seq)
+	}
+}
+
+// TestQueryByKind: the index by kind holds the rare kinds only; queries by
+// each kind find exactly that kind's records, those of a rare kind through
+// the index, and a store made with the former index over every record
+// (records_kind) is moved to the new one when opened.
+func TestQueryByKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	// A store of the former schema: the index by kind over every record.
+	s := testStore(t, Config{Path: path})
+	if _, err := s.db.Exec(`DROP INDEX records_kind_rare; CREATE INDEX records_kind ON records (kind, seq)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = testStore(t, Config{Path: path})
+	ctx := context.Background()
+	want := map[string]int{}
+	for i := range 30 {
+		r := accessRecord(i)
+		switch i % 5 {
+		case 1:
+			r = &Record{Kind: KindAdmin, Node: "n1", TimeMs: r.TimeMs, Actor: &Actor{Kind: "admin", ID: "adm_x"}, Event: "settings.updated"}
+		case 3:
+			r = &Record{Kind: KindSystem, Node: "n1", TimeMs: r.TimeMs, Event: "node.started"}
+		}
+		want[r.Kind]++
+		must(t, s.AppendDurable(ctx, r))
+	}
+	var indexes []string
+	rows, err := s.db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND name LIKE 'records_kind%'`)
+	must(t, err)
+	for rows.Next() {
+		var n string
+		must(t, rows.Scan(&n))
+		indexes = append(indexes, n)
+	}
+	rows.Close()
+	if !slices.Equal(indexes, []string{"records_kind_rare"}) {
+		t.Errorf("indexes by kind after opening a store of the former schema: %q", indexes)
+	}
+	for _, kind := range []string{KindAccess, KindAdmin, KindSystem} {
+		n := 0
+		must(t, Query(ctx, path, Filter{Kind: kind}, func(r *Record) bool {
+			if r.Kind != kind {
+				t.Errorf("query by %s found a %s record", kind, r.Kind)
+			}
+			n++
+			return true
+		}))
+		if n != want[kind] {
+			t.Errorf("query by %s: %d records, want %d", kind, n, want[kind])
+		}
+	}
+	var plan strings.Builder
+	rows, err = s.db.Query("EXPLAIN QUERY PLAN SELECT canon FROM records WHERE kind = ? AND "+kindRare+" ORDER BY seq", KindAdmin)
+	must(t, err)
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		must(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan.WriteString(detail + "\n")
+	}
+	rows.Close()
+	if !strings.Contains(plan.String(), "records_kind_rare") {
+		t.Errorf("a query by a rare kind does not use its index:\n%s", plan.String())
 	}
 }
