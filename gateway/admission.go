@@ -163,7 +163,7 @@ func (m *admitter) propose(batch []*admitReq) {
 	for i, r := range batch {
 		p.Admissions[i] = r.a
 	}
-	cmd, err := platform.NewCommand(platform.CmdA2Admit, 1, "", platform.Actor{Kind: platform.ActorSystem, ID: "gateway", Node: m.node}, time.Now(), &p)
+	cmd, err := platform.NewA2AdmitCommand(platform.Actor{Kind: platform.ActorSystem, ID: "gateway", Node: m.node}, time.Now(), &p)
 	if err != nil {
 		fail(err)
 		return

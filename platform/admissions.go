@@ -2,10 +2,12 @@ package platform
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 )
@@ -61,6 +63,27 @@ var (
 	lj1Nonce      = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
 )
 
+// NewA2AdmitCommand builds the CmdA2Admit command of p as NewCommand does,
+// but checks p by its Validate instead of decoding its JSON again (a quarter
+// of the proposer's CPU a batch): every string Validate accepts is ASCII of
+// a restricted set, so p's JSON decodes to p exactly, and the payload is the
+// one NewCommand would check (TestNewA2AdmitCommand). The apply decodes and
+// checks it strictly, as every command's.
+func NewA2AdmitCommand(actor Actor, now time.Time, p *A2AdmitBatch) (*Command, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s payload: %w", ErrBadCommand, CmdA2Admit, err)
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("command %s payload: %w", CmdA2Admit, err)
+	}
+	c := &Command{V: EnvelopeVersion, Type: CmdA2Admit, TypeVersion: 1, ID: NewCommandID(), At: now.UnixMilli(), Actor: actor, Payload: raw}
+	if _, err := c.checkEnvelope(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Validate checks the payload's fields.
 func (p *A2AdmitBatch) Validate() error {
 	if p.WindowMs < 1000 || p.WindowMs > 3_600_000 {
@@ -70,22 +93,22 @@ func (p *A2AdmitBatch) Validate() error {
 		return Invalid("admissions", fmt.Sprintf("must hold 1 to %d admissions", MaxAdmissionBatch))
 	}
 	for i, a := range p.Admissions {
-		f := fmt.Sprintf("admissions[%d].", i)
+		f := func() string { return fmt.Sprintf("admissions[%d].", i) } // only for a refusal
 		switch {
 		case !admissionIDOK(a.AppID):
-			return Invalid(f+"app_id", "must be an App_ID")
+			return Invalid(f()+"app_id", "must be an App_ID")
 		case !nonceOK(a.Nonce):
-			return Invalid(f+"nonce", "must be an LJ1 nonce")
+			return Invalid(f()+"nonce", "must be an LJ1 nonce")
 		case !admissionIDOK(a.APIID):
-			return Invalid(f+"api_id", "must be an API id")
+			return Invalid(f()+"api_id", "must be an API id")
 		case !admissionIDOK(a.RequestID):
-			return Invalid(f+"request_id", "must be a request id")
+			return Invalid(f()+"request_id", "must be a request id")
 		case !hashOK(a.BodySM3):
-			return Invalid(f+"body_sm3", "must be 64 lower-case hex digits")
+			return Invalid(f()+"body_sm3", "must be 64 lower-case hex digits")
 		case a.TokenID != "" && !admissionIDOK(a.TokenID):
-			return Invalid(f+"token_id", "must be a consent id")
+			return Invalid(f()+"token_id", "must be a consent id")
 		case !nodeIDPattern.MatchString(a.Node):
-			return Invalid(f+"node", "must be a node id")
+			return Invalid(f()+"node", "must be a node id")
 		}
 	}
 	return nil

@@ -3,9 +3,11 @@ package platform
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +103,59 @@ func TestA2AdmitValidation(t *testing.T) {
 	}
 	if err := (&A2AdmitBatch{WindowMs: 600000, Admissions: []A2Admission{good}}).Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNewA2AdmitCommand: the admitter's constructor, which checks a batch by
+// its Validate instead of decoding its JSON again, accepts and refuses as
+// NewCommand does and builds the payload NewCommand builds, whose strict
+// decoding is the batch again; strings outside the fields' sets (non-ASCII,
+// invalid UTF-8, JSON's special characters) are refused by both.
+func TestNewA2AdmitCommand(t *testing.T) {
+	good := admission("app_a", "nonce-000000000001", "r1")
+	actor := Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}
+	now := time.UnixMilli(1764806400000)
+	cases := map[string]func(b *A2AdmitBatch){
+		"good":                func(b *A2AdmitBatch) {},
+		"two":                 func(b *A2AdmitBatch) { b.Admissions = append(b.Admissions, admission("app.b:c-d", "Nonce_-0123456789abcdef", "req_2")) },
+		"no token":            func(b *A2AdmitBatch) { b.Admissions[0].TokenID = "" },
+		"no admissions":       func(b *A2AdmitBatch) { b.Admissions = nil },
+		"window":              func(b *A2AdmitBatch) { b.WindowMs = 10 },
+		"non-ASCII app":       func(b *A2AdmitBatch) { b.Admissions[0].AppID = "应用" },
+		"invalid UTF-8 nonce": func(b *A2AdmitBatch) { b.Admissions[0].Nonce = "nonce-00000000000\xff" },
+		"quote in request":    func(b *A2AdmitBatch) { b.Admissions[0].RequestID = `r"1` },
+		"backslash in api":    func(b *A2AdmitBatch) { b.Admissions[0].APIID = `a\\b` },
+		"upper-case digest":   func(b *A2AdmitBatch) { b.Admissions[0].BodySM3 = strings.Repeat("AB", 32) },
+		"control in node":     func(b *A2AdmitBatch) { b.Admissions[0].Node = "n\x001" },
+		"bad later admission": func(b *A2AdmitBatch) { b.Admissions = append(b.Admissions, admission("app_b", "short", "r2")) },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := &A2AdmitBatch{WindowMs: 600000, Admissions: []A2Admission{good}}
+			mutate(b)
+			want, wantErr := NewCommand(CmdA2Admit, 1, "", actor, now, b)
+			got, err := NewA2AdmitCommand(actor, now, b)
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("NewA2AdmitCommand error %v, NewCommand's %v", err, wantErr)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrBadCommand) || err.Error() != wantErr.Error() {
+					t.Errorf("error %q, NewCommand's %q", err, wantErr)
+				}
+				return
+			}
+			if string(got.Payload) != string(want.Payload) || got.Type != want.Type || got.TypeVersion != want.TypeVersion || got.At != want.At || got.Actor != want.Actor {
+				t.Errorf("command %+v, NewCommand's %+v", got, want)
+			}
+			dec, err := DecodeCommand(mustEncode(t, got))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back A2AdmitBatch
+			if err := decodeStrict(dec.Payload, &back); err != nil || !reflect.DeepEqual(&back, b) {
+				t.Errorf("payload decodes to %+v (%v), want %+v", back, err, b)
+			}
+		})
 	}
 }
 

@@ -219,34 +219,45 @@ func decodeCommand(b []byte) (*Command, any, error) {
 
 // check validates the envelope and decodes the payload.
 func (c *Command) check() (any, error) {
-	if c.V != EnvelopeVersion {
-		return nil, fmt.Errorf("%w: envelope version %d (this node knows %d)", ErrCommandVersion, c.V, EnvelopeVersion)
-	}
-	if !typePattern.MatchString(c.Type) {
-		return nil, fmt.Errorf("%w: bad type", ErrBadCommand)
-	}
-	vers, ok := commandSpecs[c.Type]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownCommand, c.Type)
-	}
-	spec, ok := vers[c.TypeVersion]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s version %d", ErrCommandVersion, c.Type, c.TypeVersion)
-	}
-	if !commandIDPattern.MatchString(c.ID) {
-		return nil, fmt.Errorf("%w: bad id", ErrBadCommand)
-	}
-	if c.At <= 0 {
-		return nil, fmt.Errorf("%w: bad time", ErrBadCommand)
-	}
-	if c.Actor.Kind == "" || len(c.Actor.Kind) > 32 || len(c.Actor.ID) > 128 || len(c.Actor.Addr) > 64 || len(c.Actor.Node) > 64 {
-		return nil, fmt.Errorf("%w: bad actor", ErrBadCommand)
+	spec, err := c.checkEnvelope()
+	if err != nil {
+		return nil, err
 	}
 	p, err := spec.decode(c.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s payload: %w", ErrBadCommand, c.Type, err)
 	}
 	return p, nil
+}
+
+// checkEnvelope checks the command's fields other than its payload, and
+// returns the spec of its type and version.
+func (c *Command) checkEnvelope() (commandSpec, error) {
+	var spec commandSpec
+	if c.V != EnvelopeVersion {
+		return spec, fmt.Errorf("%w: envelope version %d (this node knows %d)", ErrCommandVersion, c.V, EnvelopeVersion)
+	}
+	if !typePattern.MatchString(c.Type) {
+		return spec, fmt.Errorf("%w: bad type", ErrBadCommand)
+	}
+	vers, ok := commandSpecs[c.Type]
+	if !ok {
+		return spec, fmt.Errorf("%w: %s", ErrUnknownCommand, c.Type)
+	}
+	spec, ok = vers[c.TypeVersion]
+	if !ok {
+		return spec, fmt.Errorf("%w: %s version %d", ErrCommandVersion, c.Type, c.TypeVersion)
+	}
+	if !commandIDPattern.MatchString(c.ID) {
+		return spec, fmt.Errorf("%w: bad id", ErrBadCommand)
+	}
+	if c.At <= 0 {
+		return spec, fmt.Errorf("%w: bad time", ErrBadCommand)
+	}
+	if c.Actor.Kind == "" || len(c.Actor.Kind) > 32 || len(c.Actor.ID) > 128 || len(c.Actor.Addr) > 64 || len(c.Actor.Node) > 64 {
+		return spec, fmt.Errorf("%w: bad actor", ErrBadCommand)
+	}
+	return spec, nil
 }
 
 // decodeStrict decodes exactly one JSON value into v, rejecting unknown fields
