@@ -298,8 +298,8 @@ func (o *admOverlay) commit(seq int64) {
 	o.ix.headSeq, o.ix.headExp = o.headSeq, o.headExp
 }
 
-// admissionChunk bounds the rows of one INSERT (10 parameters each) and of
-// one DELETE by seq, well under SQLite's bound on a statement's parameters.
+// admissionChunk bounds the seqs of one DELETE of expired rows met again,
+// well under SQLite's bound on a statement's parameters.
 const admissionChunk = 100
 
 // applyA2Admit decides a batch in its order, as if each admission were
@@ -367,17 +367,41 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 	if o.headSeq == 0 && len(inserts) > 0 {
 		o.headSeq, o.headExp = inserts[0].(int64), now+p.WindowMs
 	}
-	const cols = 10
-	for i := 0; i < len(inserts); i += cols * admissionChunk {
-		part := inserts[i:min(i+cols*admissionChunk, len(inserts))]
-		if _, err := tx.Exec(`INSERT INTO a2_admission_log (seq, app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
-			VALUES `+placeholders(len(part)/cols, cols), part...); err != nil {
+	// The rows go in by INSERTs of 64, 32, …, 1 rows, whose texts the
+	// store keeps prepared: a batch of n rows is at most log2(n)+1 of them
+	// plus one per 64 rows.
+	for rest := inserts; len(rest) > 0; {
+		rows := admissionInsertRows
+		for rows*admissionColumns > len(rest) {
+			rows /= 2
+		}
+		part := rest[:rows*admissionColumns]
+		rest = rest[len(part):]
+		if _, err := tx.execPrepared(admissionInserts[rows], part...); err != nil {
 			return nil, err
 		}
 	}
 	o.commit(seq)
 	return A2AdmitResult{Outcomes: out}, nil
 }
+
+// admissionInsertRows is the most rows of one INSERT of admissions (a power
+// of two), and admissionColumns the parameters of a row.
+const (
+	admissionInsertRows = 64
+	admissionColumns    = 10
+)
+
+// admissionInserts are the INSERTs of 1, 2, 4, …, admissionInsertRows rows,
+// by their rows.
+var admissionInserts = func() map[int]string {
+	out := map[int]string{}
+	for n := 1; n <= admissionInsertRows; n *= 2 {
+		out[n] = `INSERT INTO a2_admission_log (seq, app_id, nonce, request_id, api_id, body_sm3, token_id, node, admitted_ms, expires_ms)
+			VALUES ` + placeholders(n, admissionColumns)
+	}
+	return out
+}()
 
 // placeholders returns n groups of k "?" for a VALUES list or an IN list:
 // "(?, ?), (?, ?)" (k > 1) or "?, ?" (k = 1).
@@ -416,7 +440,7 @@ func pruneAdmissions(tx *Tx, o *admOverlay, now int64) error {
 		return nil
 	}
 	// One row more than the bound: the first row kept is the new head.
-	rows, err := tx.Query("SELECT seq, app_id, nonce, expires_ms FROM a2_admission_log ORDER BY seq LIMIT ?", admissionPruneBatch+1)
+	rows, err := tx.queryPrepared("SELECT seq, app_id, nonce, expires_ms FROM a2_admission_log ORDER BY seq LIMIT ?", admissionPruneBatch+1)
 	if err != nil {
 		return err
 	}
@@ -442,7 +466,7 @@ func pruneAdmissions(tx *Tx, o *admOverlay, now int64) error {
 	if err := rows.Err(); err != nil || last == 0 {
 		return err
 	}
-	_, err = tx.Exec("DELETE FROM a2_admission_log WHERE seq <= ?", last)
+	_, err = tx.execPrepared("DELETE FROM a2_admission_log WHERE seq <= ?", last)
 	return err
 }
 

@@ -116,8 +116,10 @@ func TestNewA2AdmitCommand(t *testing.T) {
 	actor := Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}
 	now := time.UnixMilli(1764806400000)
 	cases := map[string]func(b *A2AdmitBatch){
-		"good":                func(b *A2AdmitBatch) {},
-		"two":                 func(b *A2AdmitBatch) { b.Admissions = append(b.Admissions, admission("app.b:c-d", "Nonce_-0123456789abcdef", "req_2")) },
+		"good": func(b *A2AdmitBatch) {},
+		"two": func(b *A2AdmitBatch) {
+			b.Admissions = append(b.Admissions, admission("app.b:c-d", "Nonce_-0123456789abcdef", "req_2"))
+		},
 		"no token":            func(b *A2AdmitBatch) { b.Admissions[0].TokenID = "" },
 		"no admissions":       func(b *A2AdmitBatch) { b.Admissions = nil },
 		"window":              func(b *A2AdmitBatch) { b.WindowMs = 10 },
@@ -420,6 +422,12 @@ func TestA2AdmitIndexLoads(t *testing.T) {
 	// Restore of a snapshot into another store.
 	buf, _ := snapshotOf(t, p.s)
 	dst := mustStore(t, filepath.Join(dir, "other.db"))
+	// Statements kept prepared on the database the restore replaces.
+	pre := &admitPair{s: dst, m: &admModel{}}
+	pre.apply(t, now, w, adms("app_z", 0, 2, "z"))
+	if dst.prep.db == nil || len(dst.prep.m) == 0 {
+		t.Fatal("no statement kept prepared")
+	}
 	if err := dst.Restore(buf); err != nil {
 		t.Fatal(err)
 	}
@@ -468,5 +476,63 @@ func TestA2AdmitIndexLoads(t *testing.T) {
 	checkAdmissionIndex(t, m.s, m.m)
 	if got := m.apply(t, now+2, w, cat(adms("app_a", 1, 2, "z"), adms("app_a", 2, 3, "z"))); fmt.Sprint(got) != "[replayed admitted]" {
 		t.Fatalf("after the migration: %v", got)
+	}
+}
+
+// TestPreparedStmts: the apply's statements are prepared once a database,
+// bounded, prepared again for a new database, and closed with the store.
+func TestPreparedStmts(t *testing.T) {
+	s := mustStore(t, filepath.Join(t.TempDir(), "state.db"))
+	var p preparedStmts
+	var first *sql.Stmt
+	for i := range maxPrepared + 3 {
+		st, err := p.get(s.db, fmt.Sprintf("SELECT %d", i))
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case i < maxPrepared && st == nil:
+			t.Fatalf("statement %d not kept", i)
+		case i >= maxPrepared && st != nil:
+			t.Fatalf("statement %d kept beyond the bound", i)
+		}
+		if i == 0 {
+			first = st
+		}
+	}
+	if st, _ := p.get(s.db, "SELECT 0"); st != first {
+		t.Error("the same text prepared again")
+	}
+	// A transaction past the bound still runs its statement.
+	sqlTx, err := s.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := &Tx{tx: sqlTx, db: s.db, prep: &p}
+	var n int
+	rows, err := tx.queryPrepared(fmt.Sprintf("SELECT %d", maxPrepared+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows.Close()
+	sqlTx.Rollback()
+	if n != maxPrepared+1 {
+		t.Errorf("past the bound: %d", n)
+	}
+	// Another database: the statements are prepared anew.
+	other := mustStore(t, filepath.Join(t.TempDir(), "state.db"))
+	if st, err := p.get(other.db, "SELECT 0"); err != nil || st == first || p.db != other.db || len(p.m) != 1 {
+		t.Errorf("for another database: %v, %v, %d kept", st == first, err, len(p.m))
+	}
+	if _, err := first.Exec(); err == nil {
+		t.Error("a statement of the former database is still open")
+	}
+	p.close()
+	if p.m != nil || p.db != nil {
+		t.Error("close kept statements")
 	}
 }
