@@ -904,7 +904,7 @@ func aplLoadApps(db queryer, prev *ApplicantsView, size int, ids []string) (map[
 			return err
 		}
 		var f [4]string
-		if !aplSplitFields(packed, f[:]) {
+		if !aplSplitFields(packed, f[:], false) {
 			return fmt.Errorf("%w: an app's row not of %d fields", ErrCorrupt, len(f))
 		}
 		r, ok := applicants[f[1]]
@@ -1155,23 +1155,24 @@ func aplSPKIPoint(text string) (point [65]byte, ok bool) {
 const aplBase64Lines = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n"
 
 // aplViewCredentialColumns are the two columns aplScanViewCredential reads:
-// the fields every credential has, and the rest (of certificates, revoked or
+// the fields every credential has, the rest (of certificates, revoked or
 // warned credentials) as one JSON array or ” when all are empty (as they are
-// for most), packed into one text joined by aplFieldSep; then the sealed
-// secret. A registry load reads every credential, and in modernc.org/sqlite
-// each column read costs three calls into SQLite, each through its
-// connection's mutex, and a string of its own: packed, a row costs one.
-// None of the packed fields can hold the separator (ids, kinds, statuses and
-// serials are checked at registration, PEM is base64 lines, integers digits,
-// and JSON escapes control characters); a row whose fields do not split into
-// exactly aplViewCredentialFields is refused as corrupt.
+// for most) and the stored public key, packed into one text joined by
+// aplFieldSep; then the sealed secret. A registry load reads every
+// credential, and in modernc.org/sqlite each column read costs three calls
+// into SQLite, each through its connection's mutex, and a string of its own:
+// packed, a row costs one. The fields before the key cannot hold the
+// separator (ids, kinds, statuses and serials are checked at registration,
+// integers are digits, and JSON escapes control characters); the key, text
+// stored as given in an old state, comes last and takes whatever remains. A
+// row whose fields do not split as they should is refused as corrupt.
 const aplViewCredentialColumns = `c.id || char(31) || c.app_id || char(31) || c.kind || char(31) || c.serial || char(31) ||
 	c.status || char(31) || c.not_before_ms || char(31) || c.not_after_ms || char(31) || c.created_ms || char(31) ||
-	c.public_pem || char(31) ||
 	CASE WHEN c.cert_pem = '' AND c.cert_sha256 = '' AND c.cert_sm3 = '' AND c.cert_subject = '' AND c.cert_not_after_ms = 0
 		AND c.revoked_ms = 0 AND c.revoked_by = '' AND c.revoke_reason = '' AND c.expiry_warned_ms = 0 THEN ''
 	ELSE json_array(c.cert_pem, c.cert_sha256, c.cert_sm3, c.cert_subject, c.cert_not_after_ms,
-		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END,
+		c.revoked_ms, c.revoked_by, c.revoke_reason, c.expiry_warned_ms) END || char(31) ||
+	c.public_pem,
 	s.sealed`
 
 // aplFieldSep separates the packed fields of aplViewCredentialColumns
@@ -1179,8 +1180,9 @@ const aplViewCredentialColumns = `c.id || char(31) || c.app_id || char(31) || c.
 const aplFieldSep = "\x1f"
 
 // aplSplitFields splits packed at aplFieldSep into f, and reports whether it
-// held exactly len(f) fields. The fields are parts of packed.
-func aplSplitFields(packed string, f []string) bool {
+// held exactly len(f) fields; with lastTakesRest the last field is whatever
+// follows the first len(f)-1 separators. The fields are parts of packed.
+func aplSplitFields(packed string, f []string, lastTakesRest bool) bool {
 	for i := range f[:len(f)-1] {
 		var ok bool
 		if f[i], packed, ok = strings.Cut(packed, aplFieldSep); !ok {
@@ -1188,7 +1190,7 @@ func aplSplitFields(packed string, f []string) bool {
 		}
 	}
 	f[len(f)-1] = packed
-	return !strings.Contains(packed, aplFieldSep)
+	return lastTakesRest || !strings.Contains(packed, aplFieldSep)
 }
 
 // aplViewCredentialFields is the number of packed fields.
@@ -1204,11 +1206,11 @@ func aplScanViewCredential(row rowScanner, c *credFields, shared interner, arena
 		return "", err
 	}
 	var f [aplViewCredentialFields]string
-	if !aplSplitFields(packed, f[:]) {
-		return "", fmt.Errorf("%w: a credential's row not of %d fields", ErrCorrupt, len(f))
+	if !aplSplitFields(packed, f[:], true) {
+		return "", fmt.Errorf("%w: a credential's row of fewer than %d fields", ErrCorrupt, len(f))
 	}
 	c.id, appID = strings.Clone(f[0]), strings.Clone(f[1])
-	kind, status, pemText, more := f[2], f[4], f[8], f[9]
+	kind, status, more, pemText := f[2], f[4], f[8], f[9]
 	for i, dst := range []*int64{&c.nb, &c.na, &c.created} {
 		if *dst, err = strconv.ParseInt(f[5+i], 10, 64); err != nil {
 			return "", fmt.Errorf("%w: credential %s: a time that is not an integer", ErrCorrupt, c.id)
@@ -1218,7 +1220,7 @@ func aplScanViewCredential(row rowScanner, c *credFields, shared interner, arena
 	c.kind, okKind = aplEnum(aplCredKinds, kind)
 	c.status, okStatus = aplEnum(aplCredStatuses, status)
 	if !okKind || !okStatus {
-		return "", fmt.Errorf("credential %s: kind %q or status %q unknown", c.id, kind, status)
+		return "", fmt.Errorf("%w: credential %s: kind %q or status %q unknown", ErrCorrupt, c.id, kind, status)
 	}
 	c.serial = shared.of(f[3])
 	switch {

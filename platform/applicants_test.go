@@ -923,9 +923,27 @@ func TestPackedCredentialRows(t *testing.T) {
 			t.Errorf("after a whole load:\n got %+v\nwant %+v", c, w)
 		}
 	}
-	// A separator inside a field that cannot hold one: the row is corrupt.
+	// A separator in the stored key (free text, last): the row loads, and
+	// the key does not parse, as any damaged key.
 	s := mustStore(t, path)
-	if _, err := s.db.Exec(`UPDATE credentials SET public_pem = public_pem || char(31) WHERE id = ?`, id); err != nil {
+	if _, err := s.db.Exec(`UPDATE credentials SET public_pem = public_pem || char(31) || 'x' WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	reg3, err := ReadState(path)
+	if err != nil {
+		t.Fatalf("a separator in a stored key: %v", err)
+	}
+	if c, ok := reg3.Applicants.App(app); !ok || len(c.creds) != len(want) {
+		t.Fatalf("a separator in a stored key: the app's credentials %v", ok)
+	}
+	if c, err := reg3.Applicants.Credential(app, "sig.7", e.now); err == nil && c.PublicKey() != nil {
+		t.Error("a damaged stored key parsed")
+	}
+	// A separator inside a field that cannot hold one (written past the
+	// command's checks): the row is corrupt, never read shifted.
+	s = mustStore(t, path)
+	if _, err := s.db.Exec(`UPDATE credentials SET serial = 'sig' || char(31) || '7' WHERE id = ?`, id); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -938,21 +956,25 @@ func TestAplSplitFields(t *testing.T) {
 	tests := []struct {
 		in   string
 		n    int
+		rest bool
 		ok   bool
 		want []string
 	}{
-		{"a\x1fb\x1fc", 3, true, []string{"a", "b", "c"}},
-		{"\x1f\x1f", 3, true, []string{"", "", ""}},
-		{"a\x1fb", 3, false, nil},
-		{"a\x1fb\x1fc\x1fd", 3, false, nil},
-		{"abc", 1, true, []string{"abc"}},
-		{"a\x1f", 1, false, nil},
+		{"a\x1fb\x1fc", 3, false, true, []string{"a", "b", "c"}},
+		{"\x1f\x1f", 3, false, true, []string{"", "", ""}},
+		{"a\x1fb", 3, false, false, nil},
+		{"a\x1fb", 3, true, false, nil},
+		{"a\x1fb\x1fc\x1fd", 3, false, false, nil},
+		{"a\x1fb\x1fc\x1fd", 3, true, true, []string{"a", "b", "c\x1fd"}},
+		{"abc", 1, false, true, []string{"abc"}},
+		{"a\x1f", 1, false, false, nil},
+		{"a\x1f", 1, true, true, []string{"a\x1f"}},
 	}
 	for _, tt := range tests {
 		f := make([]string, tt.n)
-		ok := aplSplitFields(tt.in, f)
+		ok := aplSplitFields(tt.in, f, tt.rest)
 		if ok != tt.ok || ok && !slices.Equal(f, tt.want) {
-			t.Errorf("aplSplitFields(%q, %d) = %q, %v; want %q, %v", tt.in, tt.n, f, ok, tt.want, tt.ok)
+			t.Errorf("aplSplitFields(%q, %d, %v) = %q, %v; want %q, %v", tt.in, tt.n, tt.rest, f, ok, tt.want, tt.ok)
 		}
 	}
 }
