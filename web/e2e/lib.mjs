@@ -60,7 +60,21 @@ export async function run(name, flow, { allow = [] } = {}) {
     problems.push(`console error: ${msg.text()} (${url})`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('response', async (resp) => {
+  // Each answer is checked in a promise of its own; the flow's end waits for
+  // them before the browser closes. An answer that arrives while it closes
+  // (a request the page made as the flow ended) can no longer be read: that
+  // one is not checked, rather than failing the run with an unhandled
+  // rejection.
+  const pending = new Set();
+  let closing = false;
+  page.on('response', (resp) => {
+    const p = checkResponse(resp).catch((err) => {
+      if (!closing) problems.push(`checking ${resp.url()}: ${err.message}`);
+    });
+    pending.add(p);
+    p.finally(() => pending.delete(p));
+  });
+  async function checkResponse(resp) {
     const url = resp.url();
     const u = new URL(url);
     if (resp.status() >= 400 && u.pathname.startsWith('/admin/api/v1/')) {
@@ -82,7 +96,7 @@ export async function run(name, flow, { allow = [] } = {}) {
       if (/<script(?![^>]*\ssrc=)[^>]*>/i.test(body)) problems.push(`${url}: inline <script>`);
       if (/<style[\s>]|\sstyle\s*=|\son[a-z]+\s*=/i.test(body)) problems.push(`${url}: inline style or handler`);
     }
-  });
+  }
   const shot = async (file) => {
     const p = join(artifacts, `${name}-${file}.png`);
     await page.screenshot({ path: p, fullPage: true });
@@ -98,6 +112,8 @@ export async function run(name, flow, { allow = [] } = {}) {
     console.error(`FAIL ${name}: ${err.stack || err}`);
     await shot('failure').catch(() => {});
   } finally {
+    await Promise.allSettled([...pending]);
+    closing = true;
     await browser.close();
   }
   for (const p of problems) console.error(`FAIL ${name}: ${p}`);
