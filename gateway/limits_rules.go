@@ -249,19 +249,16 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 	}
 	var spentBuf [8]spent
 	tokens := spentBuf[:0]
-	release := func() {
-		for _, s := range slots {
-			s.Add(-1)
-		}
-	}
 	// Waits are on the wall clock (the gateway's may stand still in tests).
 	deadline := time.Now().Add(leaseWait)
 	for _, ch := range checks {
 		var ok bool
 		var end int64
-		lkey := ch.lkey
 		if ch.kind == platform.KindConcurrency {
-			v, _ := g.lim.inflow.LoadOrStore(lkey, new(atomic.Int64))
+			v, found := g.lim.inflow.Load(ch.lkey)
+			if !found {
+				v, _ = g.lim.inflow.LoadOrStore(ch.lkey, new(atomic.Int64))
+			}
 			n := v.(*atomic.Int64)
 			if ok = n.Add(1) <= ch.rule.Limit; ok {
 				slots = append(slots, n)
@@ -272,8 +269,8 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 		} else {
 			var start int64
 			start, end = windowOf(ch.kind, now)
-			if ok = g.lim.lease.take(lkey, start, end, ch.rule.Limit, now, deadline); ok {
-				tokens = append(tokens, spent{lkey, start})
+			if ok = g.lim.lease.take(ch.lkey, start, end, ch.rule.Limit, now, deadline); ok {
+				tokens = append(tokens, spent{ch.lkey, start})
 			}
 		}
 		if ok {
@@ -285,7 +282,7 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 			g.limitDecision(c, ch, action, end, now)
 			continue
 		}
-		release()
+		releaseSlots(slots)
 		for _, t := range tokens {
 			g.lim.lease.refund(t.key, t.start)
 		}
@@ -306,7 +303,14 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 	if len(slots) == 0 {
 		return noRelease, nil
 	}
-	return release, nil
+	return func() { releaseSlots(slots) }, nil
+}
+
+// releaseSlots ends a call's concurrency slots.
+func releaseSlots(slots []*atomic.Int64) {
+	for _, s := range slots {
+		s.Add(-1)
+	}
 }
 
 // noRelease is the release of a call that holds no concurrency slot.
