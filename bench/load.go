@@ -49,6 +49,14 @@ type loadSpec struct {
 	// (CONNECTION_REFUSED), which a client that opens them gradually never
 	// meets.
 	ramp time.Duration
+	// split gives worker w the calls w, w+conns, w+2·conns, … instead of
+	// the next one not yet taken: every worker, and so every connection,
+	// makes its calls however late it starts. A warm-up's: with a shared
+	// counter, the first workers took all the calls before a staggered
+	// one began, and the measured part opened the rest of the connections
+	// (their handshakes in its CPU and, at a paced run's start, in its
+	// p99).
+	split bool
 }
 
 // loadResult is what a load run measured.
@@ -140,8 +148,11 @@ func runLoad(ctx context.Context, spec loadSpec, cs []doer) loadResult {
 			c := cs[w%len(cs)]
 			mine := make([]time.Duration, 0, len(spec.reqs)/spec.conns+1)
 			buf := make([]byte, 32<<10)
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
+			for k := w; ctx.Err() == nil; k += spec.conns {
+				i := k
+				if !spec.split {
+					i = int(next.Add(1) - 1)
+				}
 				if i >= len(spec.reqs) {
 					break
 				}

@@ -633,7 +633,7 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	// A warm-up opens the connections; a few refused handshakes (a QUIC
 	// server's accept queue under a burst) are redialled by the next call.
 	// The measured part tolerates no failure.
-	if w := runLoad(ctx, loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc, ramp: 5 * time.Millisecond}, cs); w.failed*10 > w.calls {
+	if w := runLoad(ctx, warmSpec(proto, conns, warm, tc), cs); w.failed*10 > w.calls {
 		return smp, fmt.Errorf("%s %s %d conns: warm-up calls failed (%d of %d): %s", target, proto, conns, w.failed, w.calls, w.firstFailure)
 	} else if w.failed > 0 {
 		h.logf("%s %s %d conns: %d of %d warm-up calls failed (%s); going on", target, proto, conns, w.failed, w.calls, w.firstFailure)
@@ -676,6 +676,19 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 		return smp, fmt.Errorf("%s %s %d conns: %d of %d calls failed: %s", target, proto, conns, res.failed, res.calls, res.firstFailure)
 	}
 	return smp, nil
+}
+
+// warmSpec is the warm-up before a measured part: every connection opened
+// and used. HTTP/3's are opened 5 ms apart (one transport a worker; a burst
+// of QUIC handshakes overflows the server's accept queue); HTTP/1.1's
+// workers start together, since their transport dials a connection only
+// for a call that finds none idle, and a staggered worker would find one.
+func warmSpec(proto string, conns int, warm []request, tc *tls.Config) loadSpec {
+	spec := loadSpec{proto: proto, conns: conns, reqs: warm, tls: tc, split: true}
+	if proto == ProtoH3 {
+		spec.ramp = 5 * time.Millisecond
+	}
+	return spec
 }
 
 // settle waits until process pid uses less than a tenth of a CPU over a
