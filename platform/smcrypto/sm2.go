@@ -15,10 +15,6 @@ import (
 
 func randReader() io.Reader { return rand.Reader }
 
-// signerOpts makes gmsm hash the raw message as SM3(Z_A || msg) with
-// DefaultUID, as GB/T 32918.2 requires.
-var signerOpts = sm2.NewSM2SignerOption(true, []byte(DefaultUID))
-
 // Sign signs msg with priv (SM2 with SM3 and DefaultUID, GB/T 32918.2) and
 // returns the DER SEQUENCE { r INTEGER, s INTEGER }. The signature is
 // randomised (crypto/rand).
@@ -36,7 +32,12 @@ func SignRand(r io.Reader, priv *sm2.PrivateKey, msg []byte) ([]byte, error) {
 	if r == nil {
 		r = randReader()
 	}
-	sig, err := sm2.SignASN1(r, priv, msg, signerOpts)
+	e, err := digest(&priv.PublicKey, msg)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", ErrInvalidKey)
+	}
+	// e is SM3(Z_A || msg) already: gmsm signs it as given (no options).
+	sig, err := sm2.SignASN1(r, priv, e, nil)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", ErrSign)
 	}
@@ -85,7 +86,11 @@ func Verify(pub *ecdsa.PublicKey, msg, derSig []byte) bool {
 	if !strictSignature(derSig) {
 		return false
 	}
-	return sm2.VerifyASN1WithSM2(pub, []byte(DefaultUID), msg, derSig)
+	e, err := digest(pub, msg)
+	if err != nil {
+		return false
+	}
+	return sm2.VerifyASN1(pub, e, derSig)
 }
 
 // SignBase64 is Sign with the signature in standard padded base64, the LJ1
