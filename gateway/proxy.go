@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -101,18 +100,20 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 }
 
 func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (response, error) {
-	u, err := url.Parse(strings.TrimRight(base, "/") + r.URL.EscapedPath())
-	if err != nil {
-		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
+	// A base has no query or fragment (validUpstreamTarget), and the
+	// escaped path holds no '?' or '#': the URL is parsed once, by the
+	// request.
+	target := strings.TrimRight(base, "/") + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
 	}
-	u.RawQuery = r.URL.RawQuery
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var rd io.Reader
 	if len(body) > 0 {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, r.Method, target, rd)
 	if err != nil {
 		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
@@ -143,7 +144,13 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 	}
 	set(hdrForwardedFor, c.client.String())
 	h[hdrForwardedProto] = forwardedHTTPS[:1:1]
-	resp, err := hc.Do(req)
+	// The transport directly: the upstream's redirects are answers
+	// (CheckRedirect returns ErrUseLastResponse), so http.Client's redirect
+	// machinery (a copy of the headers, a list of requests) buys nothing.
+	resp, err := hc.Transport.RoundTrip(req)
+	if err == nil && (resp == nil || resp.Body == nil) {
+		err = errors.New("the transport gave no answer to read")
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 			return response{}, errf(lj1.CodeUpstreamTimeout, "")
