@@ -122,6 +122,9 @@ type Store struct {
 	cfg Config
 	log *slog.Logger
 	db  *sql.DB
+	// insert is insertRecord, prepared on each connection that commits
+	// (tx.Stmt); closed with db.
+	insert *sql.Stmt
 
 	mu      sync.Mutex
 	pending []pendingRecord
@@ -231,10 +234,18 @@ func (s *Store) open() error {
 		db.Close()
 		return err
 	}
-	s.db = db
+	ins, err := db.Prepare(insertRecord)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("audit store: %w", err)
+	}
+	s.db, s.insert = db, ins
 	s.head.Store(head)
 	return nil
 }
+
+// insertRecord adds one record to the chain (Store.commit).
+const insertRecord = "INSERT INTO records (seq, kind, time_ms, request_id, app_id, api_id, customer, status, code, canon, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 // readHead returns the last record's sequence and hash, checking that the
 // hash is that record's; with no records, the last anchor's.
@@ -527,10 +538,10 @@ func (s *Store) commit(batch []pendingRecord) error {
 		return fmt.Errorf("audit store: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare("INSERT INTO records (seq, kind, time_ms, request_id, app_id, api_id, customer, status, code, canon, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	if err != nil {
-		return fmt.Errorf("audit store: %w", err)
-	}
+	// The statement prepared at open, on this transaction's connection
+	// (prepared there once): compiling it at every commit was a tenth of
+	// a durable commit's CPU.
+	stmt := tx.Stmt(s.insert)
 	defer stmt.Close()
 	for _, p := range batch {
 		if p.r == nil {
