@@ -506,11 +506,7 @@ func TestVerifyTimeRange(t *testing.T) {
 }
 
 func BenchmarkAppendDurable(b *testing.B) {
-	s := New(Config{Path: filepath.Join(b.TempDir(), "audit.db"), Node: "n1"})
-	if err := s.Open(); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBenchStore(b)
 	b.ReportAllocs()
 	// 64 callers at once, as the gateway's A2 calls under load.
 	b.SetParallelism(32)
@@ -530,11 +526,7 @@ func BenchmarkAppendDurable(b *testing.B) {
 // at a time. It reports the process's CPU per record (cpu-µs/op), what the
 // node's throughput pays, beside the wall time per record.
 func BenchmarkAppendDurableFew(b *testing.B) {
-	s := New(Config{Path: filepath.Join(b.TempDir(), "audit.db"), Node: "n1"})
-	if err := s.Open(); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBenchStore(b)
 	b.ReportAllocs()
 	b.SetParallelism(4)
 	cpu0 := processCPU()
@@ -552,6 +544,18 @@ func BenchmarkAppendDurableFew(b *testing.B) {
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 }
 
+// openBenchStore opens a store in a temporary directory, closed when the
+// benchmark ends.
+func openBenchStore(b *testing.B) *Store {
+	b.Helper()
+	s := New(Config{Path: filepath.Join(b.TempDir(), "audit.db"), Node: "n1"})
+	if err := s.Open(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
 // processCPU is the process's user and system CPU time so far.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
@@ -565,11 +569,7 @@ func processCPU() time.Duration {
 // batches (A1 calls under load: appended, committed together within the
 // window): 256 appends, then a Sync that commits them in one transaction.
 func BenchmarkCommitBatch(b *testing.B) {
-	s := New(Config{Path: filepath.Join(b.TempDir(), "audit.db"), Node: "n1"})
-	if err := s.Open(); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBenchStore(b)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if err := s.Append(accessRecord(i)); err != nil {
