@@ -28,7 +28,7 @@ func TestForwardURLAndRedirect(t *testing.T) {
 	})
 	g := &Gateway{}
 	g.cfg.MaxResponse = 1 << 20
-	hc := &http.Client{Transport: newUpTransport(nil)}
+	rt := newUpTransport(nil)
 	c := &call{requestID: "req-1", app: &platform.AppEntry{ID: "app-1"}, api: &platform.API{ID: "api-1"}, client: netip.MustParseAddr("192.0.2.7")}
 	for _, tt := range []struct {
 		base, target string
@@ -41,7 +41,7 @@ func TestForwardURLAndRedirect(t *testing.T) {
 		{up.URL + "/p", "/moved", seen{"/p/moved", "", "", "app-1"}, http.StatusFound},
 	} {
 		r := httptest.NewRequest(http.MethodGet, "https://gw.example"+tt.target, nil)
-		resp, err := g.forward(context.Background(), hc, c, r, tt.base, nil, "", 5*time.Second)
+		resp, err := g.forward(context.Background(), rt, c, r, tt.base, nil, "", 5*time.Second)
 		if err != nil {
 			t.Fatalf("%s %s: %v", tt.base, tt.target, err)
 		}

@@ -75,18 +75,21 @@ type Config struct {
 // Gateway is the LJ1 data plane: it authenticates, authorises, limits and
 // proxies applicants' calls and signs every answer.
 type Gateway struct {
-	cfg     Config
-	log     *slog.Logger
-	ids     *lj1.RequestIDGenerator
-	pkeys   *platform.KeyOpener
-	keys    *secretCache
-	nonces  *nonceCache
-	lim     *limitState // flow control (limits_rules.go)
-	breaks  *breakers
-	client  *http.Client
-	pols    policyCache
-	ups     upstreamClients // per-API TLS clients (upstream.go)
-	maskers *maskerCache
+	cfg    Config
+	log    *slog.Logger
+	ids    *lj1.RequestIDGenerator
+	pkeys  *platform.KeyOpener
+	keys   *secretCache
+	nonces *nonceCache
+	lim    *limitState // flow control (limits_rules.go)
+	breaks *breakers
+	// upstream carries calls to the upstreams (upstream.go has the
+	// per-API ones): a transport, not an http.Client, as an upstream's
+	// redirect is an answer to pass on, never one to follow.
+	upstream http.RoundTripper
+	pols     policyCache
+	ups      upstreamClients // per-API TLS clients (upstream.go)
+	maskers  *maskerCache
 	// auditMaskers mask the bodies that access records keep (retention
 	// "masked"): the API's rules and detection, at every level.
 	auditMaskers *maskerCache
@@ -138,7 +141,7 @@ func New(cfg Config) *Gateway {
 		ids:          lj1.NewRequestIDGenerator(lj1.NodeNumber(cfg.NodeID), rand.Reader),
 		nonces:       newNonceCache(2 * cfg.TimestampWindow),
 		breaks:       newBreakers(),
-		client:       &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		upstream:     tr,
 		pkeys:        platform.NewKeyOpener(cfg.Sealer),
 		dummy:        &dummyKey.PublicKey,
 		keys:         newSecretCache(),

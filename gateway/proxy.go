@@ -44,7 +44,7 @@ var responseHeaders = []string{"Content-Language", "Location", "Retry-After", "I
 func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []byte, ctype string) (response, error) {
 	api := c.api
 	targets := api.Upstream.Targets
-	hc := g.client
+	rt := g.upstream
 	if c.app.Env == platform.EnvSandbox || len(targets) == 1 && targets[0] == platform.UpstreamSandbox {
 		if g.cfg.SandboxURL == "" {
 			return response{}, errf(lj1.CodeUpstreamUnavailable, "")
@@ -57,7 +57,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		}
 		// The API's own CA bundle and client certificate, if it has them.
 		var err error
-		if hc, err = g.upstreamClient(api); err != nil {
+		if rt, err = g.upstreamClient(api); err != nil {
 			return response{}, err
 		}
 	}
@@ -83,7 +83,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 			lastErr = errf(lj1.CodeUpstreamUnavailable, "the upstream is busy; retry")
 			continue
 		}
-		resp, err := g.forward(ctx, hc, c, r, base, body, ctype, timeout)
+		resp, err := g.forward(ctx, rt, c, r, base, body, ctype, timeout)
 		release()
 		br.done(err == nil && resp.status < 500, g.cfg.Now())
 		if err == nil {
@@ -99,7 +99,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 	return response{}, lastErr
 }
 
-func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (response, error) {
+func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (response, error) {
 	// A base has no query or fragment (validUpstreamTarget), and the
 	// escaped path holds no '?' or '#': the URL is parsed once, by the
 	// request.
@@ -144,10 +144,10 @@ func (g *Gateway) forward(ctx context.Context, hc *http.Client, c *call, r *http
 	}
 	set(hdrForwardedFor, c.client.String())
 	h[hdrForwardedProto] = forwardedHTTPS[:1:1]
-	// The transport directly: the upstream's redirects are answers
-	// (CheckRedirect returns ErrUseLastResponse), so http.Client's redirect
-	// machinery (a copy of the headers, a list of requests) buys nothing.
-	resp, err := hc.Transport.RoundTrip(req)
+	// The transport directly, not an http.Client: the upstream's redirects
+	// are answers to pass on, and the client's redirect machinery (a copy
+	// of the headers, a list of requests) would buy nothing.
+	resp, err := rt.RoundTrip(req)
 	if err == nil && (resp == nil || resp.Body == nil) {
 		err = errors.New("the transport gave no answer to read")
 	}

@@ -35,22 +35,22 @@ type upstreamClients struct {
 // upstreamClient is one API version's client, or why it could not be built.
 type upstreamClient struct {
 	version int64
-	client  *http.Client
+	tr      http.RoundTripper
 	err     error
 }
 
 func (e *upstreamClient) close() {
-	if e.client != nil {
-		e.client.CloseIdleConnections()
+	if c, ok := e.tr.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
 	}
 }
 
-// upstreamClient returns the client that carries the API's calls to its
+// upstreamClient returns the transport that carries the API's calls to its
 // targets. An upstream whose TLS settings cannot be used (a client key that
 // does not open) fails closed: UPSTREAM_UNAVAILABLE, logged once per version.
-func (g *Gateway) upstreamClient(api *platform.API) (*http.Client, error) {
+func (g *Gateway) upstreamClient(api *platform.API) (http.RoundTripper, error) {
 	if api.Upstream.CAPEM == "" && api.Upstream.ClientCertPEM == "" {
-		return g.client, nil
+		return g.upstream, nil
 	}
 	u := &g.ups
 	u.mu.RLock()
@@ -62,11 +62,11 @@ func (g *Gateway) upstreamClient(api *platform.API) (*http.Client, error) {
 	if e.err != nil {
 		return nil, errf(lj1.CodeUpstreamUnavailable, "")
 	}
-	return e.client, nil
+	return e.tr, nil
 }
 
 // build makes (or finds, if another call made it meanwhile) the API
-// version's client.
+// version's transport.
 func (u *upstreamClients) build(g *Gateway, api *platform.API) *upstreamClient {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -88,7 +88,7 @@ func (u *upstreamClients) build(g *Gateway, api *platform.API) *upstreamClient {
 		delete(u.m, id)
 	}
 	e := &upstreamClient{version: api.Version}
-	e.client, e.err = g.newUpstreamClient(api)
+	e.tr, e.err = g.newUpstreamClient(api)
 	if e.err != nil {
 		g.log.Warn("the API's upstream TLS settings cannot be used; its calls fail", "api", api.ID, "version", api.Version, "err", e.err)
 	}
@@ -98,9 +98,9 @@ func (u *upstreamClients) build(g *Gateway, api *platform.API) *upstreamClient {
 
 var errNoSealer = errors.New("no sealer to open the client key")
 
-// newUpstreamClient builds a client like the gateway's with the API's CA
+// newUpstreamClient builds a transport like the gateway's with the API's CA
 // bundle as the roots and its client certificate.
-func (g *Gateway) newUpstreamClient(api *platform.API) (*http.Client, error) {
+func (g *Gateway) newUpstreamClient(api *platform.API) (http.RoundTripper, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if pem := api.Upstream.CAPEM; pem != "" {
 		pool := x509.NewCertPool()
@@ -125,7 +125,7 @@ func (g *Gateway) newUpstreamClient(api *platform.API) (*http.Client, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	var tr http.RoundTripper
-	switch base := g.client.Transport.(type) {
+	switch base := g.upstream.(type) {
 	case *upTransport:
 		tr = base.clone(tc)
 	case *http.Transport:
@@ -138,5 +138,5 @@ func (g *Gateway) newUpstreamClient(api *platform.API) (*http.Client, error) {
 		c.TLSClientConfig = tc
 		tr = c
 	}
-	return &http.Client{Transport: tr, CheckRedirect: g.client.CheckRedirect}, nil
+	return tr, nil
 }

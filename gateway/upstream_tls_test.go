@@ -215,14 +215,14 @@ func TestUpstreamClientCache(t *testing.T) {
 		return &platform.API{ID: id, Version: version, APISpec: platform.APISpec{
 			Upstream: platform.Upstream{Targets: []string{"https://core.bank.test"}, CAPEM: ca.pem}}}
 	}
-	if c, err := g.upstreamClient(&platform.API{ID: "api_plain", Version: 1}); err != nil || c != g.client {
-		t.Fatalf("an API without TLS settings of its own: %v, shared client %v", err, c == g.client)
+	if c, err := g.upstreamClient(&platform.API{ID: "api_plain", Version: 1}); err != nil || c != g.upstream {
+		t.Fatalf("an API without TLS settings of its own: %v, shared transport %v", err, c == g.upstream)
 	}
 	c1, err := g.upstreamClient(api("api_a", 1))
-	if err != nil || c1 == g.client {
+	if err != nil || c1 == g.upstream {
 		t.Fatalf("client %v, %v", c1, err)
 	}
-	if tc := c1.Transport.(*upTransport).tls; tc.MinVersion != tls.VersionTLS12 || tc.RootCAs == nil {
+	if tc := c1.(*upTransport).tls; tc.MinVersion != tls.VersionTLS12 || tc.RootCAs == nil {
 		t.Fatalf("TLS config %+v", tc)
 	}
 	if again, _ := g.upstreamClient(api("api_a", 1)); again != c1 {
