@@ -39,7 +39,7 @@ const auditDurableLinger = 2 * time.Millisecond
 // (AUDIT_UNAVAILABLE), and /readyz says why.
 func openAudit(n *node) *nodeAudit {
 	a := &nodeAudit{keys: &audit.Keys{Registry: n.store.Registry, Opener: n.keyring}}
-	a.store = audit.New(audit.Config{Path: filepath.Join(n.cfg.DataDir, platform.AuditFile), Node: n.nodeID, Window: n.cfg.AuditWindow, DurableLinger: auditDurableLinger,
+	a.store = audit.New(audit.Config{Path: filepath.Join(n.cfg.DataDir, platform.AuditFile), Node: n.nodeID, Window: n.cfg.AuditWindow, DurableLinger: auditDurableLinger, Journal: true,
 		Logger: n.log.With("component", "audit")})
 	if err := a.store.Open(); err != nil {
 		n.log.Error("the audit store did not open: A2 calls are refused until it does; run lijiang audit verify", "err", err)

@@ -275,6 +275,13 @@ func (s *Store) prune(first, last uint64, lastHash Hash, archive string, detail 
 	if err := s.Ready(); err != nil {
 		return err
 	}
+	// The records staged in the journal go first: the event continues the
+	// chain after them.
+	if len(s.staged) > 0 {
+		if err := s.commitTable(nil); err != nil {
+			return err
+		}
+	}
 	head := *s.head.Load()
 	tx, err := s.db.Begin()
 	if err != nil {
@@ -319,6 +326,7 @@ func (s *Store) prune(first, last uint64, lastHash Hash, archive string, detail 
 		return fmt.Errorf("audit store: %w", err)
 	}
 	s.head.Store(&headState{seq: r.Seq, hash: hh})
+	s.tail = headState{seq: r.Seq, hash: hh}
 	return nil
 }
 

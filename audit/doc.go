@@ -4,8 +4,10 @@
 // data/audit.db (SQLite, WAL, synchronous=FULL). Records have one canonical,
 // versioned encoding (record.go, frozen by golden files); a single writer
 // commits them in groups (store.go): an A2 call's answer waits for its
-// record, an A1 call's record is durable within a window, and a failed write
-// makes durable appends fail (the gateway answers AUDIT_UNAVAILABLE).
+// record (on a node, durable in the chain's journal and in the table within
+// the window: journal.go), an A1 call's record is durable within a window,
+// and a failed write makes durable appends fail (the gateway answers
+// AUDIT_UNAVAILABLE).
 // Checkpoints of the chain's head are signed with the platform key and
 // committed through Raft (checkpoint.go, feeds.go); verify.go recomputes the
 // chain against them and names the damage it finds. Customers appear only as

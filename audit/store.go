@@ -110,6 +110,13 @@ type Config struct {
 	// the next waits for twice as many (at most durableLingerFill), and
 	// no longer than this. 0: a durable append is committed at once.
 	DurableLinger time.Duration
+	// Journal makes a commit of durable appends one write and one fsync of
+	// the chain's journal (journal.go), the records going into the table
+	// within the window: durable when AppendDurable returns, queryable
+	// within the window (the node's setting). Without it every durable
+	// commit is a transaction of the table. A journal left by a store that
+	// had it is replayed at open either way.
+	Journal bool
 	// Logger receives the store's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -148,8 +155,19 @@ type Store struct {
 	lastCommit atomic.Int64
 
 	// commitMu serialises the writer's commits with a prune, which also
-	// appends a record (Store.prune).
+	// appends a record (Store.prune), and guards the journal's state:
+	// jnl, staged and tail.
 	commitMu sync.Mutex
+	// jnl is the chain's journal (journal.go); nil when it does not work.
+	jnl *journal
+	// staged are the records durable in the journal, not yet in the
+	// table; tail is the chain's last record, staged or not.
+	staged []chained
+	tail   headState
+	// stagedSince is when the first staged record was (Unix ns; 0: none
+	// staged), for the writer to move them into the table within the
+	// window.
+	stagedSince atomic.Int64
 
 	// failCommit, in tests, makes a commit fail with its error.
 	failCommit func() error
@@ -163,6 +181,9 @@ type headState struct {
 type pendingRecord struct {
 	r    *Record
 	done chan error // nil for Append
+	// flush: the commit that takes this record puts every record into
+	// the table (Sync), not only into the journal.
+	flush bool
 }
 
 // New returns a Store for cfg; nothing is opened until Open.
@@ -234,13 +255,42 @@ func (s *Store) open() error {
 		db.Close()
 		return err
 	}
+	jpath := s.cfg.Path + JournalSuffix
+	head, replayed, err := replayJournal(db, jpath, head)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	if replayed > 0 {
+		s.log.Info("audit records replayed from the journal", "records", replayed, "head", head.seq)
+	}
+	var jnl *journal
+	if s.cfg.Journal || replayed > 0 {
+		if jnl, err = openJournal(jpath); err == nil {
+			if err = jnl.reset(); err != nil {
+				jnl.close()
+			}
+		}
+		if err != nil {
+			db.Close()
+			return err
+		}
+		if !s.cfg.Journal {
+			jnl.close()
+			jnl = nil
+		}
+	}
 	ins, err := db.Prepare(insertRecord)
 	if err != nil {
+		if jnl != nil {
+			jnl.close()
+		}
 		db.Close()
 		return fmt.Errorf("audit store: %w", err)
 	}
-	s.db, s.insert = db, ins
+	s.db, s.insert, s.jnl = db, ins, jnl
 	s.head.Store(head)
+	s.tail = *head
 	return nil
 }
 
@@ -326,18 +376,22 @@ func (s *Store) LastCommit() time.Time {
 // Append hands r to the writer; it is durable within the store's window.
 // It fails only when the store is closed or too many records wait.
 func (s *Store) Append(r *Record) error {
-	return s.enqueue(r, nil)
+	return s.enqueue(r, nil, false)
 }
 
 // AppendDurable appends r and returns once it is durable, or the reason it
 // is not: then r is not in the chain (the caller answers AUDIT_UNAVAILABLE
 // and records that answer instead).
 func (s *Store) AppendDurable(ctx context.Context, r *Record) error {
+	return s.appendDurable(ctx, r, false)
+}
+
+func (s *Store) appendDurable(ctx context.Context, r *Record, flush bool) error {
 	if err := s.Ready(); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
-	if err := s.enqueue(r, done); err != nil {
+	if err := s.enqueue(r, done, flush); err != nil {
 		return err
 	}
 	select {
@@ -349,7 +403,7 @@ func (s *Store) AppendDurable(ctx context.Context, r *Record) error {
 	}
 }
 
-func (s *Store) enqueue(r *Record, done chan error) error {
+func (s *Store) enqueue(r *Record, done chan error, flush bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -362,7 +416,7 @@ func (s *Store) enqueue(r *Record, done chan error) error {
 		s.lost.Add(1)
 		return fmt.Errorf("%w: %d records wait", ErrUnavailable, len(s.pending))
 	}
-	s.pending = append(s.pending, pendingRecord{r: r, done: done})
+	s.pending = append(s.pending, pendingRecord{r: r, done: done, flush: flush})
 	if done != nil {
 		s.urgent = true
 		s.durablePending++
@@ -409,17 +463,42 @@ func signal(ch chan struct{}) {
 	}
 }
 
+// waitWork waits for a record, or for the records staged in the journal to
+// be as old as the window: then it reports true.
+func (s *Store) waitWork() bool {
+	since := s.stagedSince.Load()
+	if since == 0 {
+		<-s.wake
+		return false
+	}
+	d := time.Until(time.Unix(0, since).Add(s.cfg.Window))
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.wake:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // writer commits pending records: at once when a durable append waits or a
-// batch is full, otherwise within the window.
+// batch is full, otherwise within the window; and moves the records staged
+// in the journal into the table within the window.
 func (s *Store) writer() {
 	defer close(s.done)
 	var backoff time.Duration
 	var failedSince time.Time
 	for {
 		s.mu.Lock()
-		for len(s.pending) == 0 && !s.closed {
+		// due: the records staged in the journal are as old as the window.
+		due := false
+		for len(s.pending) == 0 && !s.closed && !due {
 			s.mu.Unlock()
-			<-s.wake
+			due = s.waitWork()
 			s.mu.Lock()
 		}
 		// A hurry signal left from the last batch is stale.
@@ -433,7 +512,7 @@ func (s *Store) writer() {
 			s.mu.Unlock()
 			return
 		}
-		if !s.urgent && !s.closed && len(s.pending) < s.cfg.MaxBatch {
+		if !s.urgent && !s.closed && !due && len(s.pending) < s.cfg.MaxBatch {
 			// Only records of A1 calls wait: give others the window to
 			// join them in one commit.
 			s.mu.Unlock()
@@ -468,7 +547,9 @@ func (s *Store) writer() {
 		}
 		err := s.commit(batch)
 		s.mu.Lock()
-		s.lastDurable = durable
+		if n > 0 { // not the move of the journal's records alone
+			s.lastDurable = durable
+		}
 		if err == nil {
 			s.pending = s.pending[n:]
 			s.durablePending -= durable
@@ -478,7 +559,7 @@ func (s *Store) writer() {
 				s.log.Info("audit store writes again")
 				// The failure itself goes into the chain once it can.
 				s.enqueue(&Record{Kind: KindSystem, Node: s.cfg.Node, TimeMs: time.Now().UnixMilli(), Event: "audit.write_failed",
-					Detail: map[string]string{"since": failedSince.UTC().Format(time.RFC3339Nano), "until": time.Now().UTC().Format(time.RFC3339Nano)}}, nil)
+					Detail: map[string]string{"since": failedSince.UTC().Format(time.RFC3339Nano), "until": time.Now().UTC().Format(time.RFC3339Nano)}}, nil, false)
 			}
 			s.state.Store(nil)
 			backoff = 0
@@ -522,8 +603,12 @@ func (s *Store) writer() {
 	}
 }
 
-// commit writes batch in one transaction, continuing the chain from the
-// head; the head moves only when the transaction is committed.
+// commit makes batch durable, continuing the chain from its tail. A batch
+// with a durable append and no Sync marker goes into the journal (one write
+// and one fsync; journal.go) while the records staged there are fewer than
+// MaxBatch and younger than the window; any other commit puts the staged
+// records and the batch into the table in one transaction and empties the
+// journal. The head moves when records are in the table.
 func (s *Store) commit(batch []pendingRecord) error {
 	if s.failCommit != nil {
 		if err := s.failCommit(); err != nil {
@@ -532,7 +617,87 @@ func (s *Store) commit(batch []pendingRecord) error {
 	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
-	head := *s.head.Load()
+	recs, err := s.chain(batch)
+	if err != nil {
+		return err
+	}
+	if !s.journalFits(batch, len(recs)) {
+		return s.commitTable(recs)
+	}
+	if err := s.jnl.write(recs); err != nil {
+		if errors.Is(err, errJournalBroken) {
+			// Cut back it could not be: it is not written again. Should
+			// the node stop before the next commit, the group that failed
+			// may be replayed at open, its calls having been refused.
+			s.log.Error("the audit journal cannot be written: durable records go to the database directly", "err", err)
+			s.jnl.close()
+			s.jnl = nil
+			// The writer moves what is staged into the table at once (a
+			// success makes the store writable again).
+			s.stagedSince.Store(1)
+		}
+		return err
+	}
+	if len(s.staged) == 0 {
+		s.stagedSince.Store(time.Now().UnixNano())
+	}
+	s.staged = append(s.staged, recs...)
+	last := recs[len(recs)-1]
+	s.tail = headState{seq: last.seq, hash: last.hash}
+	return nil
+}
+
+// chain gives batch's records their sequences and hashes after the tail;
+// the tail does not move.
+func (s *Store) chain(batch []pendingRecord) ([]chained, error) {
+	recs := make([]chained, 0, len(batch))
+	prev := s.tail
+	for _, p := range batch {
+		if p.r == nil {
+			continue // a Sync marker
+		}
+		r := *p.r
+		r.Seq = prev.seq + 1
+		canon, err := r.Canonical()
+		if err != nil {
+			// A record the encoding refuses is a programming error; it
+			// must not stop the chain: record that it was refused.
+			s.log.Error("audit record refused", "err", err)
+			r = Record{Seq: prev.seq + 1, Kind: KindSystem, Node: s.cfg.Node, TimeMs: r.TimeMs, Event: "audit.record_refused", RequestID: clip(r.RequestID)}
+			if canon, err = r.Canonical(); err != nil {
+				return nil, err
+			}
+		}
+		c := chained{r: &r, seq: r.Seq, canon: canon, hash: ChainHash(prev.hash, canon)}
+		recs = append(recs, c)
+		prev = headState{seq: c.seq, hash: c.hash}
+	}
+	return recs, nil
+}
+
+// journalFits reports whether batch's n records go into the journal: the
+// batch holds a durable append and no Sync marker, and the staged records
+// with them stay within MaxBatch and the window.
+func (s *Store) journalFits(batch []pendingRecord, n int) bool {
+	if s.jnl == nil || n == 0 || len(s.staged)+n > s.cfg.MaxBatch {
+		return false
+	}
+	durable := false
+	for _, p := range batch {
+		if p.flush {
+			return false
+		}
+		durable = durable || p.done != nil
+	}
+	if since := s.stagedSince.Load(); since != 0 && time.Since(time.Unix(0, since)) >= s.cfg.Window {
+		return false
+	}
+	return durable
+}
+
+// commitTable writes the staged records and recs into the table in one
+// transaction and empties the journal; with s.commitMu held.
+func (s *Store) commitTable(recs []chained) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("audit store: %w", err)
@@ -543,32 +708,30 @@ func (s *Store) commit(batch []pendingRecord) error {
 	// a durable commit's CPU.
 	stmt := tx.Stmt(s.insert)
 	defer stmt.Close()
-	for _, p := range batch {
-		if p.r == nil {
-			continue // a Sync marker
-		}
-		r := *p.r
-		r.Seq = head.seq + 1
-		canon, err := r.Canonical()
-		if err != nil {
-			// A record the encoding refuses is a programming error; it
-			// must not stop the chain: record that it was refused.
-			s.log.Error("audit record refused", "err", err)
-			r = Record{Seq: head.seq + 1, Kind: KindSystem, Node: s.cfg.Node, TimeMs: r.TimeMs, Event: "audit.record_refused", RequestID: clip(r.RequestID)}
-			if canon, err = r.Canonical(); err != nil {
+	for _, part := range [][]chained{s.staged, recs} {
+		for i := range part {
+			if err := insertChained(stmt, &part[i]); err != nil {
 				return err
 			}
 		}
-		h := ChainHash(head.hash, canon)
-		if _, err := stmt.Exec(r.Seq, r.Kind, r.TimeMs, r.RequestID, r.AppID, r.APIID, r.Customer, r.Status, r.Code, canon, h[:]); err != nil {
-			return fmt.Errorf("audit store: %w", err)
-		}
-		head = headState{seq: r.Seq, hash: h}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit store: %w", err)
 	}
+	if len(recs) > 0 {
+		last := recs[len(recs)-1]
+		s.tail = headState{seq: last.seq, hash: last.hash}
+	}
+	head := s.tail
 	s.head.Store(&head)
+	s.staged = nil
+	s.stagedSince.Store(0)
+	if s.jnl != nil && s.jnl.size > 0 {
+		if err := s.jnl.reset(); err != nil {
+			// Its frames are in the table: a replay skips them.
+			s.log.Warn("the audit journal was not emptied", "err", err)
+		}
+	}
 	return nil
 }
 
@@ -579,9 +742,10 @@ func clip(s string) string {
 	return s
 }
 
-// Sync returns once every record appended before it is durable.
+// Sync returns once every record appended before it is durable and in the
+// table (queryable, verifiable, under the head).
 func (s *Store) Sync(ctx context.Context) error {
-	return s.AppendDurable(ctx, nil)
+	return s.appendDurable(ctx, nil, true)
 }
 
 // Close commits what waits and closes the database.
@@ -601,6 +765,17 @@ func (s *Store) Close() error {
 	}
 	err := error(ErrClosed)
 	s.state.Store(&err)
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if len(s.staged) > 0 {
+		if err := s.commitTable(nil); err != nil {
+			s.log.Warn("audit records stay in the journal until the next open", "records", len(s.staged), "err", err)
+		}
+	}
+	if s.jnl != nil {
+		s.jnl.close()
+		s.jnl = nil
+	}
 	if s.db != nil {
 		return s.db.Close()
 	}
