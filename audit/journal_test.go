@@ -412,3 +412,53 @@ func FuzzParseFrames(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyStoreJournal: the verify of a stopped node's store goes on into
+// its journal (VerifyOptions.Journal) and names damage there; without the
+// option it stops at the table.
+func TestVerifyStoreJournal(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s := journalStore(t, path, time.Hour)
+	for i := 1; i <= 4; i++ {
+		must(t, s.AppendDurable(ctx, accessRecord(i)))
+	}
+	must(t, s.Sync(ctx))
+	for i := 5; i <= 9; i++ {
+		must(t, s.AppendDurable(ctx, accessRecord(i)))
+	}
+	img := crashImage(t, path)
+	rep, err := VerifyStore(ctx, img, VerifyOptions{Node: "n1", Journal: true})
+	if err != nil || !rep.Intact || rep.Records != 9 || rep.Last != 9 || rep.Journal != 5 {
+		t.Fatalf("with the journal: %v %+v", err, rep)
+	}
+	rep, err = VerifyStore(ctx, img, VerifyOptions{Node: "n1"})
+	if err != nil || !rep.Intact || rep.Records != 4 || rep.Journal != 0 {
+		t.Fatalf("without: %v %+v", err, rep)
+	}
+
+	jnl, err := os.ReadFile(img + JournalSuffix)
+	must(t, err)
+	frames, _, err := parseFrames(jnl)
+	must(t, err)
+	rewrite := func(fr []chained) string {
+		dst := crashImage(t, path)
+		var b []byte
+		for i := range fr {
+			b = appendFrame(b, &fr[i])
+		}
+		must(t, os.WriteFile(dst+JournalSuffix, b, 0o600))
+		return dst
+	}
+	changed := append([]chained(nil), frames...)
+	changed[2].canon = []byte(strings.Replace(string(changed[2].canon), `"status":200`, `"status":201`, 1))
+	for name, dst := range map[string]string{
+		"a record changed": rewrite(changed),
+		"a record missing": rewrite(append(append([]chained(nil), frames[:1]...), frames[2:]...)),
+	} {
+		rep, err := VerifyStore(ctx, dst, VerifyOptions{Node: "n1", Journal: true})
+		if err != nil || rep.Intact || len(rep.Damage) == 0 {
+			t.Errorf("%s: %v %+v", name, err, rep)
+		}
+	}
+}
