@@ -25,7 +25,25 @@ func journalStore(t *testing.T, path string, window time.Duration) *Store {
 	return testStore(t, Config{Path: path, Journal: true, Window: window})
 }
 
-// requestIDs returns the table's request ids in chain order.
+// storeWithJournal opens a journaling store (a window of an hour) whose
+// table holds records 1..inTable and whose journal holds the next
+// inJournal, and returns it with its path.
+func storeWithJournal(t *testing.T, inTable, inJournal int) (*Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s := journalStore(t, path, time.Hour)
+	for i := 1; i <= inTable; i++ {
+		must(t, s.AppendDurable(ctx, accessRecord(i)))
+	}
+	must(t, s.Sync(ctx))
+	for i := inTable + 1; i <= inTable+inJournal; i++ {
+		must(t, s.AppendDurable(ctx, accessRecord(i)))
+	}
+	return s, path
+}
+
+// tableRequestIDs returns the table's request ids in chain order.
 func tableRequestIDs(t *testing.T, s *Store) []string {
 	t.Helper()
 	rows, err := s.db.Query("SELECT request_id FROM records ORDER BY seq")
@@ -127,15 +145,7 @@ func crashImage(t *testing.T, path string) string {
 // closed.
 func TestJournalReplay(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "audit.db")
-	s := journalStore(t, path, time.Hour)
-	for i := 1; i <= 5; i++ {
-		must(t, s.AppendDurable(ctx, accessRecord(i)))
-	}
-	must(t, s.Sync(ctx)) // 1..5 in the table
-	for i := 6; i <= 12; i++ {
-		must(t, s.AppendDurable(ctx, accessRecord(i)))
-	}
+	_, path := storeWithJournal(t, 5, 7)
 	jnl, err := os.ReadFile(path + JournalSuffix)
 	must(t, err)
 	frames, n, err := parseFrames(jnl)
@@ -418,15 +428,7 @@ func FuzzParseFrames(f *testing.F) {
 // option it stops at the table.
 func TestVerifyStoreJournal(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "audit.db")
-	s := journalStore(t, path, time.Hour)
-	for i := 1; i <= 4; i++ {
-		must(t, s.AppendDurable(ctx, accessRecord(i)))
-	}
-	must(t, s.Sync(ctx))
-	for i := 5; i <= 9; i++ {
-		must(t, s.AppendDurable(ctx, accessRecord(i)))
-	}
+	_, path := storeWithJournal(t, 4, 5)
 	img := crashImage(t, path)
 	rep, err := VerifyStore(ctx, img, VerifyOptions{Node: "n1", Journal: true})
 	if err != nil || !rep.Intact || rep.Records != 9 || rep.Last != 9 || rep.Journal != 5 {

@@ -510,6 +510,12 @@ func BenchmarkAppendDurable(b *testing.B) {
 	b.ReportAllocs()
 	// 64 callers at once, as the gateway's A2 calls under load.
 	b.SetParallelism(32)
+	appendDurableParallel(b, s)
+}
+
+// appendDurableParallel makes b.N durable appends from the benchmark's
+// parallel callers.
+func appendDurableParallel(b *testing.B, s *Store) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -535,15 +541,7 @@ func BenchmarkAppendDurableFew(b *testing.B) {
 			b.SetParallelism(4)
 			cpu0 := processCPU()
 			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					i++
-					if err := s.AppendDurable(context.Background(), accessRecord(i)); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			appendDurableParallel(b, s)
 			// The records still in the journal go into the table: their
 			// part of the cost.
 			if err := s.Sync(context.Background()); err != nil {
