@@ -330,6 +330,9 @@ func (v *verifier) feedJournal(path string, after uint64) error {
 		return nil
 	}
 	for _, c := range frames {
+		if v.stopped {
+			break
+		}
 		if c.seq <= after {
 			continue // in the table already
 		}
