@@ -185,7 +185,7 @@ func TestMetricsOnANode(t *testing.T) {
 		t.Fatalf("lijiang_call_duration_seconds of %s counts %d calls", apiID, histCount)
 	}
 	for _, name := range []string{"lijiang_upstream_duration_seconds", "lijiang_app_calls_total", "lijiang_raft_term", "lijiang_raft_applied_index",
-		"lijiang_audit_records_waiting", "lijiang_audit_head_seq", "go_goroutines", "process_resident_memory_bytes"} {
+		"lijiang_audit_records_waiting", "lijiang_audit_records_journaled", "lijiang_audit_head_seq", "go_goroutines", "process_resident_memory_bytes"} {
 		if fams[name] == nil {
 			t.Errorf("the scrape lacks %s", name)
 		}

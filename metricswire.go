@@ -57,7 +57,7 @@ func newNodeOps(n *node) *nodeOps {
 			}
 			s := n.audit.store
 			head, _ := s.Head()
-			return ops.AuditState{Ready: s.Ready() == nil, Waiting: s.Waiting(), HeadSeq: head, LastCommit: s.LastCommit(), Lost: s.Lost()}
+			return ops.AuditState{Ready: s.Ready() == nil, Waiting: s.Waiting(), Journaled: s.Journaled(), HeadSeq: head, LastCommit: s.LastCommit(), Lost: s.Lost()}
 		},
 		Breakers: func() []ops.Breaker {
 			if n.gateway == nil {

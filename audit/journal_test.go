@@ -86,10 +86,13 @@ func TestJournalDurableThenQueryable(t *testing.T) {
 	if seq, _ := s.Head(); seq != 0 {
 		t.Fatalf("head %d before the records reached the table", seq)
 	}
-	if n := journalSize(t, path); n == 0 {
-		t.Fatal("the durable records are not in the journal")
+	if n := journalSize(t, path); n == 0 || s.Journaled() != 20 {
+		t.Fatalf("journal of %d bytes, %d records counted: want the 20 records there", n, s.Journaled())
 	}
 	must(t, s.Sync(ctx))
+	if n := s.Journaled(); n != 0 {
+		t.Fatalf("%d records counted in the journal after Sync", n)
+	}
 	if seq, _ := s.Head(); seq != 20 {
 		t.Fatalf("head after Sync %d, want 20", seq)
 	}

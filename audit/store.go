@@ -164,6 +164,8 @@ type Store struct {
 	// table; tail is the chain's last record, staged or not.
 	staged []chained
 	tail   headState
+	// stagedN is len(staged), for the metrics.
+	stagedN atomic.Int64
 	// stagedSince is when the first staged record was (Unix ns; 0: none
 	// staged), for the writer to move them into the table within the
 	// window.
@@ -363,6 +365,10 @@ func (s *Store) Waiting() int {
 	defer s.mu.Unlock()
 	return len(s.pending)
 }
+
+// Journaled is how many records are durable in the journal and not yet in
+// the table (queryable within the window), for the metrics.
+func (s *Store) Journaled() int { return int(s.stagedN.Load()) }
 
 // LastCommit is when the writer last committed a batch, or the zero time if
 // it has not since Open.
@@ -642,6 +648,7 @@ func (s *Store) commit(batch []pendingRecord) error {
 		s.stagedSince.Store(time.Now().UnixNano())
 	}
 	s.staged = append(s.staged, recs...)
+	s.stagedN.Store(int64(len(s.staged)))
 	last := recs[len(recs)-1]
 	s.tail = headState{seq: last.seq, hash: last.hash}
 	return nil
@@ -725,6 +732,7 @@ func (s *Store) commitTable(recs []chained) error {
 	head := s.tail
 	s.head.Store(&head)
 	s.staged = nil
+	s.stagedN.Store(0)
 	s.stagedSince.Store(0)
 	if s.jnl != nil && s.jnl.size > 0 {
 		if err := s.jnl.reset(); err != nil {

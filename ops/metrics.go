@@ -41,6 +41,7 @@ type FollowerState struct {
 type AuditState struct {
 	Ready      bool
 	Waiting    int       // records not yet committed (durability lag, records)
+	Journaled  int       // records durable in the journal, not yet in audit.db (queryable within the window)
 	HeadSeq    uint64    // the last committed record's sequence
 	LastCommit time.Time // zero: none since start
 	Lost       int64     // records refused because too many waited
@@ -300,6 +301,7 @@ var (
 	descRaftReachable   = prometheus.NewDesc("lijiang_raft_member_reachable", "On the leader: whether each member answered its status (1) or not (0).", []string{"member"}, nil)
 	descAuditReady      = prometheus.NewDesc("lijiang_audit_ready", "Whether this node's audit store can make records durable (1) or not (0: A2 calls are refused).", nil, nil)
 	descAuditWaiting    = prometheus.NewDesc("lijiang_audit_records_waiting", "Audit records handed over but not yet committed (durability lag in records).", nil, nil)
+	descAuditJournaled  = prometheus.NewDesc("lijiang_audit_records_journaled", "Audit records durable in the chain's journal and not yet in audit.db (queryable within the audit window).", nil, nil)
 	descAuditHead       = prometheus.NewDesc("lijiang_audit_head_seq", "The sequence of this node's last committed audit record.", nil, nil)
 	descAuditLast       = prometheus.NewDesc("lijiang_audit_last_commit_timestamp_seconds", "When the audit store last committed a batch (Unix seconds; 0 none since start).", nil, nil)
 	descAuditLost       = prometheus.NewDesc("lijiang_audit_records_lost_total", "Audit records refused because too many waited.", nil, nil)
@@ -348,6 +350,7 @@ func (sc *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		a := sc.src.Audit()
 		gauge(descAuditReady, b2f(a.Ready))
 		gauge(descAuditWaiting, float64(a.Waiting))
+		gauge(descAuditJournaled, float64(a.Journaled))
 		gauge(descAuditHead, float64(a.HeadSeq))
 		last := 0.0
 		if !a.LastCommit.IsZero() {

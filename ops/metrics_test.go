@@ -15,7 +15,7 @@ func TestMetricsObserve(t *testing.T) {
 			return RaftState{State: "Leader", Term: 3, CommitIndex: 10, AppliedIndex: 10, Followers: []FollowerState{{ID: "node2", Reachable: true, Lag: 4}, {ID: "node3"}}}, nil
 		},
 		Audit: func() AuditState {
-			return AuditState{Ready: true, Waiting: 2, HeadSeq: 7, LastCommit: time.Unix(100, 0)}
+			return AuditState{Ready: true, Waiting: 2, Journaled: 5, HeadSeq: 7, LastCommit: time.Unix(100, 0)}
 		},
 		Breakers: func() []Breaker { return []Breaker{{Target: "http://up", Open: true, Failures: 4}} },
 	}})
@@ -41,8 +41,11 @@ lijiang_breaker_open{target="http://up"} 1
 # HELP lijiang_audit_records_waiting Audit records handed over but not yet committed (durability lag in records).
 # TYPE lijiang_audit_records_waiting gauge
 lijiang_audit_records_waiting 2
+# HELP lijiang_audit_records_journaled Audit records durable in the chain's journal and not yet in audit.db (queryable within the audit window).
+# TYPE lijiang_audit_records_journaled gauge
+lijiang_audit_records_journaled 5
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "lijiang_raft_follower_lag_entries", "lijiang_breaker_open", "lijiang_audit_records_waiting"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "lijiang_raft_follower_lag_entries", "lijiang_breaker_open", "lijiang_audit_records_waiting", "lijiang_audit_records_journaled"); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := testutil.GatherAndCount(m.Registry(), "lijiang_app_calls_total"); err != nil || n != 2 {
