@@ -100,6 +100,9 @@ type journal struct {
 	f    *os.File
 	size int64  // the bytes of whole, synced frames
 	buf  []byte // reused for each group's frames
+	// failWrite, in tests, makes the next writes fail with its error
+	// after their bytes are written (as a failed fsync would).
+	failWrite func() error
 }
 
 // openJournal opens (creating) the journal at path for appending.
@@ -117,9 +120,10 @@ func openJournal(path string) (*journal, error) {
 }
 
 // write appends recs as one group and syncs the file. On an error the file
-// is cut back to its last synced size, so that a later group follows whole
-// frames; when that fails too, the journal must not be written again
-// (errJournalBroken).
+// is cut back to its last synced size, and that is synced, so that a later
+// group follows whole frames and no frame of the failed group (whose calls
+// were refused) can come back after a crash; when that fails too, the
+// journal must not be written again (errJournalBroken).
 func (j *journal) write(recs []chained) error {
 	j.buf = j.buf[:0]
 	for i := range recs {
@@ -129,8 +133,15 @@ func (j *journal) write(recs []chained) error {
 	if err == nil {
 		err = j.f.Sync()
 	}
+	if err == nil && j.failWrite != nil {
+		err = j.failWrite()
+	}
 	if err != nil {
-		if terr := j.f.Truncate(j.size); terr != nil {
+		terr := j.f.Truncate(j.size)
+		if terr == nil {
+			terr = j.f.Sync()
+		}
+		if terr != nil {
 			return fmt.Errorf("audit journal: %w: %w (and cutting it back: %w)", errJournalBroken, err, terr)
 		}
 		return fmt.Errorf("audit journal: %w", err)

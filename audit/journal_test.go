@@ -243,6 +243,50 @@ func TestJournalReplay(t *testing.T) {
 	})
 }
 
+// TestJournalWriteFails: a journal write that fails (its fsync, say) is
+// cut back: the group's durable appends fail and none of its records stays
+// in the journal or reaches the chain; the store writes again with the next
+// commit (a refused call's record, in a node).
+func TestJournalWriteFails(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	// The A1 record that makes the store write again waits for the window.
+	s := journalStore(t, path, 2*time.Second)
+	must(t, s.AppendDurable(ctx, accessRecord(1)))
+	size := journalSize(t, path)
+	s.commitMu.Lock()
+	s.jnl.failWrite = func() error { return errors.New("fsync: input/output error") }
+	s.commitMu.Unlock()
+	if err := s.AppendDurable(ctx, accessRecord(2)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a durable append whose journal write failed: %v", err)
+	}
+	if n := journalSize(t, path); n != size {
+		t.Fatalf("journal of %d bytes after the failed write, want %d (cut back)", n, size)
+	}
+	img := crashImage(t, path) // a crash now: record 2 must not come back
+	s.commitMu.Lock()
+	s.jnl.failWrite = nil
+	s.commitMu.Unlock()
+	must(t, s.Append(accessRecord(3)))
+	deadline := time.Now().Add(15 * time.Second)
+	for s.Ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not write again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	must(t, s.AppendDurable(ctx, accessRecord(4)))
+	must(t, s.Sync(ctx))
+	ids := strings.Join(tableRequestIDs(t, s), ",")
+	if !strings.HasPrefix(ids, "req-000001,req-000003,") || strings.Contains(ids, "req-000002") || !strings.Contains(ids, "req-000004") {
+		t.Fatalf("table %s: want 1, 3, the write_failed event and 4; never 2", ids)
+	}
+	s2 := testStore(t, Config{Path: img})
+	if got := strings.Join(tableRequestIDs(t, s2), ","); got != "req-000001" {
+		t.Fatalf("after a crash right after the failed write: %s, want record 1 alone", got)
+	}
+}
+
 // TestJournalBroken: a journal that can be neither written nor cut back is
 // given up: that commit's durable appends fail, the records staged before
 // stay acknowledged, and later commits go to the table.
