@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 )
 
@@ -17,7 +16,7 @@ import (
 // into audit.db's records table later, in the window's larger transactions
 // (Store.commit), and the journal is emptied once they are there. At open,
 // the frames past the table's head are checked against the chain and
-// inserted before anything else (replayJournal): a crash loses no
+// inserted before anything else (journalTail, Store.open): a crash loses no
 // acknowledged record. A record is therefore durable when AppendDurable
 // returns, and queryable (Query, verify, checkpoints, Head) within the
 // window; Sync makes everything appended before it both.
@@ -170,64 +169,39 @@ func (j *journal) close() error { return j.f.Close() }
 // the store stops using it (its durable appends go to SQLite directly).
 var errJournalBroken = errors.New("the journal is broken")
 
-// replayJournal inserts the journal's records past head into the records
-// table (one transaction) and returns the new head. Frames at or below head
-// are already there. A frame that does not continue the chain (a gap, a
-// hash that is not the record's) is damage: the store does not open.
-func replayJournal(db *sql.DB, path string, head *headState) (*headState, int, error) {
-	f, err := os.Open(path)
+// journalTail returns the journal's records after head, checked against
+// the chain: those a store must put into its table before anything else
+// (Store.open). Frames at or below head are in the table already. A frame
+// that does not continue the chain (a gap, a hash that is not the
+// record's) is damage: the store does not open.
+func journalTail(path string, head headState) ([]chained, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return head, 0, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("audit journal: %w", err)
-	}
-	b, err := io.ReadAll(f)
-	f.Close()
-	if err != nil {
-		return nil, 0, fmt.Errorf("audit journal: %w", err)
+		return nil, fmt.Errorf("audit journal: %w", err)
 	}
 	frames, _, err := parseFrames(b)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var todo []chained
-	h := *head
+	h := head
 	for _, c := range frames {
 		if c.seq <= h.seq && len(todo) == 0 {
 			continue
 		}
 		if c.seq != h.seq+1 {
-			return nil, 0, fmt.Errorf("audit journal: %w: record %d follows %d", ErrDamaged, c.seq, h.seq)
+			return nil, fmt.Errorf("audit journal: %w: record %d follows %d", ErrDamaged, c.seq, h.seq)
 		}
 		if ChainHash(h.hash, c.canon) != c.hash {
-			return nil, 0, fmt.Errorf("audit journal: %w: record %d does not match its hash", ErrDamaged, c.seq)
+			return nil, fmt.Errorf("audit journal: %w: record %d does not match its hash", ErrDamaged, c.seq)
 		}
 		todo = append(todo, c)
 		h = headState{seq: c.seq, hash: c.hash}
 	}
-	if len(todo) == 0 {
-		return head, 0, nil
-	}
-	tx, err := db.Begin()
-	if err != nil {
-		return nil, 0, fmt.Errorf("audit journal: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.Prepare(insertRecord)
-	if err != nil {
-		return nil, 0, fmt.Errorf("audit journal: %w", err)
-	}
-	defer stmt.Close()
-	for i := range todo {
-		if err := insertChained(stmt, &todo[i]); err != nil {
-			return nil, 0, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, 0, fmt.Errorf("audit journal: %w", err)
-	}
-	return &h, len(todo), nil
+	return todo, nil
 }
 
 // insertChained adds c to the records table.

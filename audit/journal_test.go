@@ -43,24 +43,6 @@ func storeWithJournal(t *testing.T, inTable, inJournal int) (*Store, string) {
 	return s, path
 }
 
-// tableRequestIDs returns the table's request ids in chain order.
-func tableRequestIDs(t *testing.T, s *Store) []string {
-	t.Helper()
-	rows, err := s.db.Query("SELECT request_id FROM records ORDER BY seq")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		must(t, rows.Scan(&id))
-		out = append(out, id)
-	}
-	must(t, rows.Err())
-	return out
-}
-
 func journalSize(t *testing.T, path string) int64 {
 	t.Helper()
 	st, err := os.Stat(path + JournalSuffix)

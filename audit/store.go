@@ -257,42 +257,51 @@ func (s *Store) open() error {
 		db.Close()
 		return err
 	}
-	jpath := s.cfg.Path + JournalSuffix
-	head, replayed, err := replayJournal(db, jpath, head)
-	if err != nil {
-		db.Close()
-		return err
-	}
-	if replayed > 0 {
-		s.log.Info("audit records replayed from the journal", "records", replayed, "head", head.seq)
-	}
-	var jnl *journal
-	if s.cfg.Journal || replayed > 0 {
-		if jnl, err = openJournal(jpath); err == nil {
-			if err = jnl.reset(); err != nil {
-				jnl.close()
-			}
-		}
-		if err != nil {
-			db.Close()
-			return err
-		}
-		if !s.cfg.Journal {
-			jnl.close()
-			jnl = nil
-		}
-	}
 	ins, err := db.Prepare(insertRecord)
 	if err != nil {
-		if jnl != nil {
-			jnl.close()
-		}
 		db.Close()
 		return fmt.Errorf("audit store: %w", err)
 	}
-	s.db, s.insert, s.jnl = db, ins, jnl
+	s.db, s.insert, s.tail = db, ins, *head
 	s.head.Store(head)
-	s.tail = *head
+	fail := func(err error) error {
+		if s.jnl != nil {
+			s.jnl.close()
+		}
+		db.Close()
+		s.db, s.insert, s.jnl, s.staged = nil, nil, nil, nil
+		return err
+	}
+	// The journal's records after the head (a node that stopped without
+	// moving them) go into the table first, as the writer would have put
+	// them; that also empties the journal.
+	jpath := s.cfg.Path + JournalSuffix
+	todo, err := journalTail(jpath, *head)
+	if err != nil {
+		return fail(err)
+	}
+	if s.cfg.Journal || len(todo) > 0 {
+		if s.jnl, err = openJournal(jpath); err != nil {
+			return fail(err)
+		}
+	}
+	if len(todo) > 0 {
+		s.staged = todo
+		last := todo[len(todo)-1]
+		s.tail = headState{seq: last.seq, hash: last.hash}
+		if err := s.commitTable(nil); err != nil {
+			return fail(err)
+		}
+		s.log.Info("audit records replayed from the journal", "records", len(todo), "head", last.seq)
+	} else if s.jnl != nil {
+		if err := s.jnl.reset(); err != nil {
+			return fail(err)
+		}
+	}
+	if !s.cfg.Journal && s.jnl != nil {
+		s.jnl.close()
+		s.jnl = nil
+	}
 	return nil
 }
 
@@ -703,7 +712,8 @@ func (s *Store) journalFits(batch []pendingRecord, n int) bool {
 }
 
 // commitTable writes the staged records and recs into the table in one
-// transaction and empties the journal; with s.commitMu held.
+// transaction and empties the journal; with s.commitMu held, or before the
+// writer starts (Store.open).
 func (s *Store) commitTable(recs []chained) error {
 	tx, err := s.db.Begin()
 	if err != nil {

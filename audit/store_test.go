@@ -173,6 +173,24 @@ func testStore(t *testing.T, cfg Config) *Store {
 	return s
 }
 
+// tableRequestIDs returns the table's request ids in chain order.
+func tableRequestIDs(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.db.Query("SELECT request_id FROM records ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		must(t, rows.Scan(&id))
+		out = append(out, id)
+	}
+	must(t, rows.Err())
+	return out
+}
+
 func accessRecord(i int) *Record {
 	return &Record{Kind: KindAccess, Node: "n1", TimeMs: 1764806400000 + int64(i), RequestID: fmt.Sprintf("req-%06d", i), AppID: "app_a",
 		APIID: "api_b", Level: "A1", Method: "GET", ClientAddr: "192.0.2.7", Proto: "HTTP/1.1", Status: 200, LatencyUS: 99}
@@ -306,18 +324,7 @@ func TestWriteFailureFailsClosed(t *testing.T) {
 	}
 	// Record 1 (acknowledged) and record 4 (retried) are there; 2 and 3,
 	// refused, are not.
-	var ids []string
-	rows, err := s.db.Query("SELECT request_id FROM records ORDER BY seq")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id string
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if fmt.Sprint(ids) != "[req-000001 req-000004 ]" {
+	if ids := tableRequestIDs(t, s); fmt.Sprint(ids) != "[req-000001 req-000004 ]" {
 		t.Fatalf("records %v", ids)
 	}
 	// The failure is itself recorded once the store writes again.
