@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"crypto/hmac"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -26,27 +25,35 @@ type Keys struct {
 	Registry func() *platform.Registry
 	Opener   platform.Opener
 
-	mu  sync.Mutex
-	id  string
-	key []byte
+	mu   sync.Mutex
+	id   string
+	key  []byte
+	hmac *smcrypto.HMACKey // key's HMAC-SM3 pads, computed once
 }
 
 func (k *Keys) current() ([]byte, error) {
+	key, _, err := k.open()
+	return key, err
+}
+
+// open returns the current audit key and its HMAC key, opening it when the
+// registry's key is not the one held.
+func (k *Keys) open() ([]byte, *smcrypto.HMACKey, error) {
 	ak := k.Registry().AuditKey
 	if ak == nil {
-		return nil, ErrNoAuditKey
+		return nil, nil, ErrNoAuditKey
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.id == ak.ID {
-		return k.key, nil
+		return k.key, k.hmac, nil
 	}
 	key, err := k.Opener.Open(platform.AuditKeyAAD(ak.ID), ak.Sealed)
 	if err != nil {
-		return nil, fmt.Errorf("opening the audit key: %w", err)
+		return nil, nil, fmt.Errorf("opening the audit key: %w", err)
 	}
-	k.id, k.key = ak.ID, key
-	return key, nil
+	k.id, k.key, k.hmac = ak.ID, key, smcrypto.NewHMACKey(key)
+	return key, k.hmac, nil
 }
 
 // Hash returns the keyed hash of an identifier, hex; "" for "".
@@ -54,13 +61,12 @@ func (k *Keys) Hash(v string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
-	key, err := k.current()
+	_, mac, err := k.open()
 	if err != nil {
 		return "", err
 	}
-	m := hmac.New(sm3.New, key)
-	m.Write([]byte(v))
-	return hex.EncodeToString(m.Sum(nil)), nil
+	var buf [sm3.Size]byte
+	return hex.EncodeToString(mac.Sum(buf[:0], []byte(v))), nil
 }
 
 // bodyKey derives the SM4 key that seals retained bodies from the audit key.
