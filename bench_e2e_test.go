@@ -38,6 +38,11 @@ func TestBenchHarness(t *testing.T) {
 		if r.Target == "lijiang" && (r.AllocsPerCall <= 0 || r.RSS <= 0) {
 			t.Errorf("the node's counters were not read: %+v", r)
 		}
+		// The generator and the upstream run in this process, and their
+		// CPU is read for every row, whatever the target.
+		if r.HarnessMicros <= 0 {
+			t.Errorf("the harness's own CPU was not read: %+v", r)
+		}
 	}
 	// 4 scenarios × (proxy, crypto, lijiang) + 2 A1 × 2 paced.
 	if targets["proxy"] != 6 || targets["crypto"] != 4 || targets["lijiang"] != 6 {
@@ -56,8 +61,11 @@ func TestBenchHarness(t *testing.T) {
 	}
 	var got bench.Report
 	b, _ := os.ReadFile(filepath.Join(dir, "r.json"))
+	if !strings.Contains(string(b), `"harness_cpu_us_per_call"`) {
+		t.Errorf("the JSON report has no harness CPU: %.300s", b)
+	}
 	md, _ := os.ReadFile(filepath.Join(dir, "r.md"))
-	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || !strings.Contains(string(md), "| 1 | h3 | 2 | a1-hmac | lijiang |") ||
+	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || !strings.Contains(string(md), "| 1 | h3 | 2 | a1-hmac | lijiang |") || !strings.Contains(string(md), "harness µs/call") ||
 		!strings.Contains(string(out), "Targets (docs/performance.md):") {
 		t.Fatalf("reports: %s\n%s\n%s", b, md, out)
 	}

@@ -122,15 +122,15 @@ func (r *Report) Met() bool {
 func (r *Report) WriteMarkdown(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "Machine: %s, %d CPUs, %d MB, Linux %s, %s; run %s; %d calls per run; %d extra apps.\n\n", m.CPU, m.CPUs, m.MemMB, m.Kernel, m.Go, m.Started, r.Requests, r.Apps)
-	fmt.Fprintln(w, "| nodes | proto | conns | scenario | target | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/call | allocs/call | RSS MB |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| nodes | proto | conns | scenario | target | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/call | allocs/call | RSS MB | harness µs/call |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, x := range r.Rows {
 		t := x.Target
 		if x.Rate > 0 {
 			t += fmt.Sprintf(" @ %.0f/s", x.Rate)
 		}
-		fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %d |\n", x.Nodes, x.Proto, x.Conns, x.Scenario, t,
-			x.PerSecond, x.P50Micros, x.P99Micros, x.P999Micros, x.CPUMicros, x.AllocsPerCall, x.RSS>>20)
+		fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %d | %.1f |\n", x.Nodes, x.Proto, x.Conns, x.Scenario, t,
+			x.PerSecond, x.P50Micros, x.P99Micros, x.P999Micros, x.CPUMicros, x.AllocsPerCall, x.RSS>>20, x.HarnessMicros)
 	}
 	fmt.Fprintln(w, "\n| target | value | limit | |\n|---|---|---|---|")
 	for _, c := range r.Checks {

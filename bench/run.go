@@ -77,15 +77,19 @@ type Row struct {
 	Scenario string `json:"scenario"`
 	Target   string `json:"target"` // proxy, crypto, lijiang
 	// Rate is the offered rate of a paced run (calls/s); 0: closed loop.
-	Rate          float64 `json:"rate,omitempty"`
-	Calls         int     `json:"calls"`
-	Failed        int     `json:"failed"`
-	FirstFailure  string  `json:"first_failure,omitempty"`
-	PerSecond     float64 `json:"per_second"`
-	P50Micros     float64 `json:"p50_us"`
-	P99Micros     float64 `json:"p99_us"`
-	P999Micros    float64 `json:"p999_us"`
-	CPUMicros     float64 `json:"cpu_us_per_call"`
+	Rate         float64 `json:"rate,omitempty"`
+	Calls        int     `json:"calls"`
+	Failed       int     `json:"failed"`
+	FirstFailure string  `json:"first_failure,omitempty"`
+	PerSecond    float64 `json:"per_second"`
+	P50Micros    float64 `json:"p50_us"`
+	P99Micros    float64 `json:"p99_us"`
+	P999Micros   float64 `json:"p999_us"`
+	CPUMicros    float64 `json:"cpu_us_per_call"`
+	// HarnessMicros is the harness's own CPU a call over the same part: the
+	// load generator and the upstream, which share the machine with the
+	// target. A target that costs them more has less of the machine left.
+	HarnessMicros float64 `json:"harness_cpu_us_per_call"`
 	AllocsPerCall float64 `json:"allocs_per_call"`
 	RSS           int64   `json:"rss_bytes"`
 }
@@ -490,7 +494,7 @@ func (h *harness) runCluster(ctx context.Context, n int) (err error) {
 		}
 		h.rep.SM2VerifyMicros, h.rep.SM2SignMicros = micros(v), micros(s)
 	}
-	h.logf("\n%-5s %-3s %5s %-8s %-8s %9s %9s %9s %9s %9s %9s %8s", "nodes", "", "conns", "scenario", "target", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs", "allocs", "RSS MB")
+	h.logf("\n%-5s %-3s %5s %-8s %-8s %9s %9s %9s %9s %9s %9s %8s %9s", "nodes", "", "conns", "scenario", "target", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs", "allocs", "RSS MB", "harness")
 	for _, proto := range h.cfg.Protos {
 		for _, conns := range h.cfg.Conns {
 			for _, sc := range h.cfg.Scenarios {
@@ -565,6 +569,7 @@ func (h *harness) runScenario(ctx context.Context, c *cluster, n int, proto stri
 type sample struct {
 	res          loadResult
 	cpu, mallocs float64 // deltas over the part
+	harness      float64 // the harness's own CPU over the part
 	rss          int64
 }
 
@@ -572,7 +577,7 @@ type sample struct {
 func rowOf(target, proto string, conns int, rate float64, samples []sample) Row {
 	row := Row{Proto: proto, Conns: conns, Target: target, Rate: rate}
 	var res loadResult
-	var cpu, mallocs float64
+	var cpu, harness, mallocs float64
 	for _, s := range samples {
 		res.calls += s.res.calls
 		res.failed += s.res.failed
@@ -582,6 +587,7 @@ func rowOf(target, proto string, conns int, rate float64, samples []sample) Row 
 			res.firstFailure = s.res.firstFailure
 		}
 		cpu += s.cpu
+		harness += s.harness
 		mallocs += s.mallocs
 		row.RSS = max(row.RSS, s.rss)
 	}
@@ -591,6 +597,7 @@ func rowOf(target, proto string, conns int, rate float64, samples []sample) Row 
 	row.P50Micros, row.P99Micros, row.P999Micros = micros(res.quantile(0.5)), micros(res.quantile(0.99)), micros(res.quantile(0.999))
 	if res.calls > 0 {
 		row.CPUMicros = cpu * 1e6 / float64(res.calls)
+		row.HarnessMicros = harness * 1e6 / float64(res.calls)
 		row.AllocsPerCall = mallocs / float64(res.calls)
 	}
 	return row
@@ -642,6 +649,10 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	if err != nil {
 		return smp, err
 	}
+	self0, err := procCPU(os.Getpid())
+	if err != nil {
+		return smp, err
+	}
 	m0, err := mallocs()
 	if err != nil {
 		return smp, err
@@ -662,6 +673,11 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	if err != nil {
 		return smp, err
 	}
+	self1, err := procCPU(os.Getpid())
+	if err != nil {
+		return smp, err
+	}
+	smp.harness = self1 - self0
 	m1, err := mallocs()
 	if err != nil {
 		return smp, err
@@ -727,8 +743,8 @@ func (h *harness) add(r Row) {
 	if r.Rate > 0 {
 		target += "@" + strconv.Itoa(int(r.Rate))
 	}
-	h.logf("%-5d %-3s %5d %-8s %-8s %9.0f %9.0f %9.0f %9.0f %9.1f %9.0f %8d", r.Nodes, r.Proto, r.Conns, r.Scenario, target, r.PerSecond,
-		r.P50Micros, r.P99Micros, r.P999Micros, r.CPUMicros, r.AllocsPerCall, r.RSS>>20)
+	h.logf("%-5d %-3s %5d %-8s %-8s %9.0f %9.0f %9.0f %9.0f %9.1f %9.0f %8d %9.1f", r.Nodes, r.Proto, r.Conns, r.Scenario, target, r.PerSecond,
+		r.P50Micros, r.P99Micros, r.P999Micros, r.CPUMicros, r.AllocsPerCall, r.RSS>>20, r.HarnessMicros)
 }
 
 // machine describes this machine.
