@@ -168,10 +168,10 @@ func TestShutdownAfterPartition(t *testing.T) {
 // here), must stay under 2.5 s (the Raft timeout T is 500 ms: Raft's own
 // election takes 1.5-3 T, measured 0.8-1.9 s alone and up to 2.1 s while
 // other test suites share the two cores); writes must be
-// acknowledged again within 300 ms of the nodes that stayed knowing a new
-// leader (the rest of the stretch is Raft's election); and once the leader is
-// back every acknowledged write must have been applied exactly once on every
-// node.
+// acknowledged again within resumeTolerance of the nodes that stayed knowing
+// a new leader (the rest of the stretch is Raft's election); and once the
+// leader is back every acknowledged write must have been applied exactly once
+// on every node.
 func TestFailoverUnderLoad(t *testing.T) {
 	const failoverBound = 2500 * time.Millisecond
 	for _, mode := range []string{"stall", "drop", "kill"} {
@@ -196,6 +196,15 @@ const (
 	// failoverCutFor is how long the leader stays away: six election
 	// timeouts.
 	failoverCutFor = 3 * time.Second
+	// resumeTolerance bounds the wait from the nodes that stayed knowing a
+	// new leader to the next acknowledged write. What it tells apart is a
+	// forward that follows leadership (a new leader's first commit: its
+	// no-op entry and one round to the follower, 10-300 ms measured, up to
+	// about 550 ms while other suites load the two cores) from one that
+	// keeps waiting on the old leader, which lasts until the writer's
+	// client timeout (5 s) or the old leader's return (3 s). It is not a
+	// speed target: those live in the benchmarks.
+	resumeTolerance = time.Second
 )
 
 // failoverUnderLoad returns the longest stretch with no acknowledged write,
@@ -340,8 +349,8 @@ func failoverUnderLoad(t *testing.T, mode string) (gap, perNode time.Duration) {
 		elected.Sub(cut).Round(time.Millisecond), resumed.Sub(elected).Round(time.Millisecond))
 	// Forwards follow leadership: no node waits on the old leader once the
 	// new one is known.
-	if resumed.IsZero() || resumed.Sub(elected) > 300*time.Millisecond {
-		t.Errorf("%s: writes acknowledged again %v after a new leader was known, want within 300 ms", mode, resumed.Sub(elected))
+	if resumed.IsZero() || resumed.Sub(elected) > resumeTolerance {
+		t.Errorf("%s: writes acknowledged again %v after a new leader was known, want within %v", mode, resumed.Sub(elected), resumeTolerance)
 	}
 	if len(acks) < 100 {
 		t.Errorf("only %d writes acknowledged", len(acks))
