@@ -43,6 +43,18 @@ func TestBenchHarness(t *testing.T) {
 		if r.HarnessMicros <= 0 {
 			t.Errorf("the harness's own CPU was not read: %+v", r)
 		}
+		// Each round is kept, for the verdicts' pairing.
+		if len(r.Rounds) != 2 || r.Rounds[0].Calls+r.Rounds[1].Calls != r.Calls || r.Rounds[0].CPUMicros <= 0 || r.Rounds[1].PerSecond <= 0 {
+			t.Errorf("rounds of %s %s: %+v", r.Scenario, r.Target, r.Rounds)
+		}
+	}
+	if rep.UpstreamProtocols != "http/1.1" {
+		t.Errorf("the upstream offered %q, want HTTP/1.1 only by default", rep.UpstreamProtocols)
+	}
+	for _, c := range rep.Checks {
+		if strings.Contains(c.Name, "÷") && !strings.Contains(c.Value, "median of 2 paired rounds") {
+			t.Errorf("check %q: %q does not give the rounds' median", c.Name, c.Value)
+		}
 	}
 	// 4 scenarios × (proxy, crypto, lijiang) + 2 A1 × 2 paced.
 	if targets["proxy"] != 6 || targets["crypto"] != 4 || targets["lijiang"] != 6 {

@@ -25,8 +25,9 @@ func cmdBench(args []string, stdout io.Writer) error {
 	protos := fs.String("proto", "h1,h3", "protocols: h1 (HTTP/1.1 over TLS 1.3), h3 (HTTP/3 over QUIC)")
 	nodes := fs.String("nodes", "1,3", "cluster sizes: 1 (the baselines run with the first) and 3 (A2 admissions through Raft)")
 	requests := fs.Int("requests", 20000, "calls per measured run (each after a warm-up)")
-	rounds := fs.Int("rounds", 3, "rounds each run is split into, alternating the targets (a drift of the machine weighs on all alike)")
+	rounds := fs.Int("rounds", 5, "rounds each run is split into, alternating the targets (a drift of the machine weighs on all alike); each verdict is the median of the targets' paired rounds")
 	apps := fs.Int("apps", 0, "apps to register besides the demo's (the memory and start-up targets are stated for 100000)")
+	upH2 := fs.Bool("upstream-h2", false, "the upstream also offers HTTP/2, which the baselines' Go transport then multiplexes; Lijiang's transport speaks HTTP/1.1, as the bank's business systems do (default: HTTP/1.1 for every target)")
 	latency := fs.Bool("latency", true, "also run the A1 scenarios at half of the node's saturation rate (the added-latency target)")
 	dir := fs.String("dir", "", "work directory for the nodes' data (default: a new temporary directory, removed afterwards); a directory a run left is reused, its apps and APIs with it")
 	jsonOut := fs.String("json", "", "write the report as JSON to this file")
@@ -41,7 +42,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if *baseline != "" {
 		return bench.ServeBaseline(*baseline)
 	}
-	cfg := bench.Config{Requests: *requests, Rounds: *rounds, Apps: *apps, Latency: *latency, Out: stdout, ProfileDir: *profile, ProfileSeconds: *profileSeconds}
+	cfg := bench.Config{Requests: *requests, Rounds: *rounds, Apps: *apps, Latency: *latency, UpstreamHTTP2: *upH2, Out: stdout, ProfileDir: *profile, ProfileSeconds: *profileSeconds}
 	var err error
 	if cfg.Scenarios, err = list(*scenarios, bench.AllScenarios); err != nil {
 		return usagef("bench --scenarios: %v", err)

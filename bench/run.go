@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,13 +18,11 @@ import (
 	"strings"
 	"time"
 
-	"lijiang/gateway"
 	"lijiang/gateway/client"
 	"lijiang/platform"
 	"lijiang/platform/fsutil"
 	"lijiang/platform/sandbox"
 	"lijiang/platform/smcrypto"
-	"lijiang/platform/tlscert"
 )
 
 // Config is one harness run.
@@ -47,6 +45,12 @@ type Config struct {
 	// Latency adds, for the A1 scenarios on one node, runs at half the
 	// node's saturation rate, for the added-latency target.
 	Latency bool
+	// UpstreamHTTP2 makes the upstream offer HTTP/2 besides HTTP/1.1: the
+	// baselines' Go transport then multiplexes its calls over a few
+	// connections, where Lijiang's transport keeps one HTTP/1.1 connection
+	// a call in flight. Off, every target speaks HTTP/1.1 to it, as to the
+	// bank's business systems.
+	UpstreamHTTP2 bool
 	// Out receives the progress and the report.
 	Out io.Writer
 	// ProfileDir, when set, receives a CPU profile of the first node for
@@ -92,6 +96,19 @@ type Row struct {
 	HarnessMicros float64 `json:"harness_cpu_us_per_call"`
 	AllocsPerCall float64 `json:"allocs_per_call"`
 	RSS           int64   `json:"rss_bytes"`
+	// Rounds are the row's rounds, in order: round i of every target of a
+	// run ran next to the others' round i, and the verdicts compare them
+	// round by round (report.go).
+	Rounds []RoundStat `json:"rounds"`
+}
+
+// RoundStat is what one round of a row measured.
+type RoundStat struct {
+	Calls      int     `json:"calls"`
+	PerSecond  float64 `json:"per_second"`
+	P99Micros  float64 `json:"p99_us"`
+	CPUMicros  float64 `json:"cpu_us_per_call"`
+	HarnessCPU float64 `json:"harness_cpu_us_per_call"`
 }
 
 // Check is one target's verdict.
@@ -104,16 +121,19 @@ type Check struct {
 
 // Report is what a run found.
 type Report struct {
-	Machine         Machine `json:"machine"`
-	Requests        int     `json:"requests_per_run"`
-	Apps            int     `json:"apps"`
-	SM2VerifyMicros float64 `json:"sm2_verify_us"`
-	SM2SignMicros   float64 `json:"sm2_sign_us"`
-	RebuildMillis   float64 `json:"registry_rebuild_ms"`
-	StartupMillis   float64 `json:"startup_ms"`
-	IdleRSS         int64   `json:"idle_rss_bytes"`
-	Rows            []Row   `json:"rows"`
-	Checks          []Check `json:"checks"`
+	Machine  Machine `json:"machine"`
+	Requests int     `json:"requests_per_run"`
+	// UpstreamProtocols are what the upstream offered ("http/1.1", or
+	// "h2,http/1.1" with --upstream-h2).
+	UpstreamProtocols string  `json:"upstream_protocols"`
+	Apps              int     `json:"apps"`
+	SM2VerifyMicros   float64 `json:"sm2_verify_us"`
+	SM2SignMicros     float64 `json:"sm2_sign_us"`
+	RebuildMillis     float64 `json:"registry_rebuild_ms"`
+	StartupMillis     float64 `json:"startup_ms"`
+	IdleRSS           int64   `json:"idle_rss_bytes"`
+	Rows              []Row   `json:"rows"`
+	Checks            []Check `json:"checks"`
 }
 
 // Machine describes where the run ran.
@@ -151,6 +171,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	h := &harness{cfg: cfg, out: cfg.Out}
 	h.rep.Machine = machine()
 	h.rep.Requests, h.rep.Apps = cfg.Requests, cfg.Apps
+	h.rep.UpstreamProtocols = "http/1.1"
+	if cfg.UpstreamHTTP2 {
+		h.rep.UpstreamProtocols = "h2,http/1.1"
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -172,8 +196,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 func (h *harness) logf(format string, args ...any) { fmt.Fprintf(h.out, format+"\n", args...) }
 
-// startUpstream serves the 200-byte answer over TLS 1.3 (HTTP/1.1 and
-// HTTP/2) in the harness's own process.
+// startUpstream serves the 200-byte answer over TLS 1.3 in the harness's
+// own process: HTTP/1.1, as the bank's business systems (and the sandbox
+// core bank) speak it, so every target reaches it with the same protocol;
+// with Config.UpstreamHTTP2 HTTP/2 as well, which the baselines' Go
+// transport then negotiates (Lijiang's speaks HTTP/1.1 only).
 func (h *harness) startUpstream() (func(), error) {
 	up, err := keptUpstream(filepath.Join(h.cfg.Dir, "upstream.json"))
 	if err != nil {
@@ -183,14 +210,14 @@ func (h *harness) startUpstream() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, certPEM := up.Addr, []byte(up.CertPEM)
-	ln := gateway.NewListener(gateway.ListenerConfig{Name: "upstream", Addr: addr, Handler: upstreamHandler(),
-		TLS: tlscert.ServerConfig(cert, tls.VersionTLS13), Logger: slog.New(slog.DiscardHandler)})
-	if err := ln.Start(); err != nil {
-		return nil, fmt.Errorf("the upstream (%s, kept in --dir for the APIs seeded there): %w", addr, err)
+	ln, err := net.Listen("tcp", up.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("the upstream (%s, kept in --dir for the APIs seeded there): %w", up.Addr, err)
 	}
-	h.upURL, h.upCA = "https://"+addr, string(certPEM)
-	return func() { ln.Close() }, nil
+	srv := upstreamServer(cert, h.cfg.UpstreamHTTP2)
+	go srv.ServeTLS(ln, "", "")
+	h.upURL, h.upCA = "https://"+up.Addr, up.CertPEM
+	return func() { srv.Close() }, nil
 }
 
 // upstreamConf is the benchmark upstream's address and certificate, kept in
@@ -590,6 +617,12 @@ func rowOf(target, proto string, conns int, rate float64, samples []sample) Row 
 		harness += s.harness
 		mallocs += s.mallocs
 		row.RSS = max(row.RSS, s.rss)
+		rs := RoundStat{Calls: s.res.calls, PerSecond: s.res.perSecond(), P99Micros: micros(s.res.quantile(0.99))}
+		if s.res.calls > 0 {
+			rs.CPUMicros = s.cpu * 1e6 / float64(s.res.calls)
+			rs.HarnessCPU = s.harness * 1e6 / float64(s.res.calls)
+		}
+		row.Rounds = append(row.Rounds, rs)
 	}
 	slices.Sort(res.lat)
 	row.Calls, row.Failed, row.FirstFailure = res.calls, res.failed, res.firstFailure

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -42,6 +43,21 @@ var upstreamBody = func() []byte {
 }()
 
 // upstreamHandler answers every call with upstreamBody.
+// upstreamServer is the benchmark's upstream: TLS 1.3, HTTP/1.1, and with
+// h2 HTTP/2 as well.
+func upstreamServer(cert tls.Certificate, h2 bool) *http.Server {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(h2)
+	tc := tlscert.ServerConfig(cert, tls.VersionTLS13)
+	tc.NextProtos = []string{"http/1.1"}
+	if h2 {
+		tc.NextProtos = []string{"h2", "http/1.1"}
+	}
+	return &http.Server{Handler: upstreamHandler(), TLSConfig: tc, Protocols: &protos,
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.New(io.Discard, "", 0)}
+}
+
 func upstreamHandler() http.Handler {
 	clen := []string{strconv.Itoa(len(upstreamBody))}
 	ctype := []string{"application/json"}
@@ -145,14 +161,18 @@ func ServeBaseline(path string) error {
 	return ln.Shutdown(ctx)
 }
 
-// upstreamTransport is the baselines' transport to the upstream: the
-// settings the gateway's own default transport has.
+// upstreamTransport is the baselines' transport to the upstream: Go's,
+// HTTP/2 attempted (the upstream offers it with --upstream-h2), and as many
+// idle connections kept as the largest run has calls in flight (Lijiang's
+// transport keeps 256): with HTTP/1.1, a call that finds none idle opens one
+// (a TLS handshake), and one put back over the bound is closed, which would
+// charge the proxy for a pool too small rather than for proxying.
 func upstreamTransport(caPEM string) *http.Transport {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM([]byte(caPEM))
 	return &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13},
-		MaxIdleConns:    512, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second,
+		MaxIdleConns:    1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 60 * time.Second, ForceAttemptHTTP2: true,
 	}
 }

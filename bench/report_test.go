@@ -1,0 +1,145 @@
+package bench
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{1, 1, 9, 1, 1}, 1},
+		{[]float64{math.Inf(1), 1, 2}, 2},
+	} {
+		if got := median(append([]float64(nil), tc.in...)); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// rounds builds a row's rounds from CPU figures (µs a call), throughputs
+// and p99s (µs); a nil slice leaves the field zero.
+func rounds(cpu, perSecond, p99 []float64) []RoundStat {
+	n := max(len(cpu), len(perSecond), len(p99))
+	out := make([]RoundStat, n)
+	for i := range out {
+		out[i].Calls = 1000
+		if cpu != nil {
+			out[i].CPUMicros = cpu[i]
+		}
+		if perSecond != nil {
+			out[i].PerSecond = perSecond[i]
+		}
+		if p99 != nil {
+			out[i].P99Micros = p99[i]
+		}
+	}
+	return out
+}
+
+// pooled sets a row's pooled figures as the means of its rounds (equal
+// calls a round).
+func pooled(r Row) Row {
+	var cpu, ps, p99 float64
+	for _, x := range r.Rounds {
+		cpu += x.CPUMicros
+		ps += x.PerSecond
+		p99 = max(p99, x.P99Micros)
+	}
+	n := float64(len(r.Rounds))
+	r.CPUMicros, r.PerSecond, r.P99Micros = cpu/n, ps/n, p99
+	return r
+}
+
+// TestChecksPairRounds: each verdict is the median of the paired rounds'
+// figures, so one disturbed round does not decide it either way; the value
+// names the median, the rounds' range and the pooled figure; the report's
+// rows are left as they were.
+func TestChecksPairRounds(t *testing.T) {
+	row := func(sc, target string, rate float64, rs []RoundStat) Row {
+		return pooled(Row{Nodes: 1, Proto: ProtoH1, Conns: 64, Scenario: sc, Target: target, Rate: rate, Rounds: rs})
+	}
+	for _, tc := range []struct {
+		name  string
+		rows  []Row
+		check string
+		ok    bool
+		value string
+	}{
+		{"hmac: one slow proxy round does not pass it", []Row{
+			row(ScenarioA1HMAC, "proxy", 0, rounds([]float64{100, 100, 300, 100, 100}, nil, nil)),
+			row(ScenarioA1HMAC, "lijiang", 0, rounds([]float64{140, 135, 150, 130, 145}, nil, nil)),
+		}, "A1 HMAC-SM3", false, "1.35× (median of 5 paired rounds, 0.50–1.45×; pooled 1.00×: 140 µs ÷ 140 µs)"},
+		{"hmac: one slow lijiang round does not fail it", []Row{
+			row(ScenarioA1HMAC, "proxy", 0, rounds([]float64{100, 100, 100}, nil, nil)),
+			row(ScenarioA1HMAC, "lijiang", 0, rounds([]float64{110, 200, 120}, nil, nil)),
+		}, "A1 HMAC-SM3", true, "1.20× (median of 3 paired rounds, 1.10–2.00×; pooled 1.43×"},
+		{"sm2: against the proxy + 1.2 × the crypto's extra, round by round", []Row{
+			row(ScenarioA1SM2, "proxy", 0, rounds([]float64{100, 120, 100}, nil, nil)),
+			row(ScenarioA1SM2, "crypto", 0, rounds([]float64{200, 220, 150}, nil, nil)),
+			row(ScenarioA1SM2, "lijiang", 0, rounds([]float64{210, 230, 400}, nil, nil)),
+		}, "A1 SM2", true, "0.96 (median of 3 paired rounds, 0.95–2.50; pooled 280 µs against 207 µs)"},
+		{"a2: the median of the rounds' throughput ratios", []Row{
+			row(ScenarioA2Get, "crypto", 0, rounds(nil, []float64{1000, 1000, 1000, 1000}, nil)),
+			row(ScenarioA2Get, "lijiang", 0, rounds(nil, []float64{800, 840, 860, 900}, nil)),
+		}, "a2-get throughput", true, "0.85 (median of 4 paired rounds, 0.80–0.90"},
+		{"a2: a zero baseline round counts as 0", []Row{
+			row(ScenarioA2Get, "crypto", 0, rounds(nil, []float64{0, 0, 1000}, nil)),
+			row(ScenarioA2Get, "lijiang", 0, rounds(nil, []float64{800, 800, 900}, nil)),
+		}, "a2-get throughput", false, "0.00 (median of 3"},
+		{"p99: paired differences", []Row{
+			row(ScenarioA1HMAC, "proxy", 2000, rounds(nil, nil, []float64{8000, 9000, 30000})),
+			row(ScenarioA1HMAC, "lijiang", 2000, rounds(nil, nil, []float64{11000, 12000, 10000})),
+		}, "a1-hmac added p99", false, "3.00 ms (median of 3 paired rounds, -20.00 to 3.00 ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &harness{cfg: Config{Nodes: []int{1}, Protos: []string{ProtoH1}, Conns: []int{64}}}
+			h.rep.Rows = tc.rows
+			before := make([][]RoundStat, len(tc.rows))
+			for i, r := range tc.rows {
+				before[i] = append([]RoundStat(nil), r.Rounds...)
+			}
+			h.check()
+			var found bool
+			for _, c := range h.rep.Checks {
+				if !strings.HasPrefix(c.Name, tc.check) {
+					continue
+				}
+				found = true
+				if c.OK != tc.ok || !strings.HasPrefix(c.Value, tc.value) {
+					t.Errorf("%s: ok %v value %q, want %v %q", c.Name, c.OK, c.Value, tc.ok, tc.value)
+				}
+			}
+			if !found {
+				t.Fatalf("no check %q in %+v", tc.check, h.rep.Checks)
+			}
+			for i, r := range h.rep.Rows {
+				for j := range r.Rounds {
+					if r.Rounds[j] != before[i][j] {
+						t.Errorf("row %d round %d changed: %+v, was %+v", i, j, r.Rounds[j], before[i][j])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestChecksUnpaired: rows whose rounds do not pair give no verdict rather
+// than a wrong one.
+func TestChecksUnpaired(t *testing.T) {
+	h := &harness{cfg: Config{Nodes: []int{1}, Protos: []string{ProtoH1}, Conns: []int{64}}}
+	h.rep.Rows = []Row{
+		pooled(Row{Nodes: 1, Proto: ProtoH1, Conns: 64, Scenario: ScenarioA1HMAC, Target: "proxy", Rounds: rounds([]float64{100, 100}, nil, nil)}),
+		pooled(Row{Nodes: 1, Proto: ProtoH1, Conns: 64, Scenario: ScenarioA1HMAC, Target: "lijiang", Rounds: rounds([]float64{100}, nil, nil)}),
+	}
+	h.check()
+	if len(h.rep.Checks) != 0 {
+		t.Errorf("checks %+v", h.rep.Checks)
+	}
+}
