@@ -215,7 +215,11 @@ func (h *harness) startUpstream() (func(), error) {
 		return nil, fmt.Errorf("the upstream (%s, kept in --dir for the APIs seeded there): %w", up.Addr, err)
 	}
 	srv := upstreamServer(cert, h.cfg.UpstreamHTTP2)
-	go srv.ServeTLS(ln, "", "")
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.logf("the upstream stopped: %v", err) // the calls then fail, and the run with them
+		}
+	}()
 	h.upURL, h.upCA = "https://"+up.Addr, up.CertPEM
 	return func() { srv.Close() }, nil
 }
