@@ -64,10 +64,11 @@ func TestBenchHarness(t *testing.T) {
 		t.Errorf("checks %d, SM2 %.1f/%.1f, start-up %.0f ms, rebuild %.0f ms", len(rep.Checks), rep.SM2VerifyMicros, rep.SM2SignMicros, rep.StartupMillis, rep.RebuildMillis)
 	}
 
-	// The command, over HTTP/3: flags, its reports, a clear usage error.
+	// The command, over HTTP/3 and with the upstream offering HTTP/2: flags,
+	// its reports, a clear usage error.
 	dir := t.TempDir()
 	out, err := exec.Command(lijiangBinary(t), "bench", "--scenarios", "a1-hmac", "--conns", "2", "--proto", "h3", "--nodes", "1",
-		"--requests", "100", "--latency=false", "--json", filepath.Join(dir, "r.json"), "--markdown", filepath.Join(dir, "r.md")).CombinedOutput()
+		"--requests", "100", "--latency=false", "--upstream-h2", "--json", filepath.Join(dir, "r.json"), "--markdown", filepath.Join(dir, "r.md")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("lijiang bench: %v\n%s", err, out)
 	}
@@ -77,7 +78,7 @@ func TestBenchHarness(t *testing.T) {
 		t.Errorf("the JSON report has no harness CPU: %.300s", b)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "r.md"))
-	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || !strings.Contains(string(md), "| 1 | h3 | 2 | a1-hmac | lijiang |") || !strings.Contains(string(md), "harness µs/call") ||
+	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || got.UpstreamProtocols != "h2,http/1.1" || !strings.Contains(string(md), "the upstream offered h2,http/1.1") || !strings.Contains(string(md), "| 1 | h3 | 2 | a1-hmac | lijiang |") || !strings.Contains(string(md), "harness µs/call") ||
 		!strings.Contains(string(out), "Targets (docs/performance.md):") {
 		t.Fatalf("reports: %s\n%s\n%s", b, md, out)
 	}
