@@ -18,18 +18,21 @@ func (h *harness) find(nodes int, proto string, conns int, sc, target string, pa
 	return Row{}, false
 }
 
-// paired compares two rows of one run round by round (round i of each ran
-// next to the other's): f of each pair, their median, and the smallest and
-// largest. A round disturbed by the machine (another tenant, a slow moment
-// of the host) weighs on one pair, not on the verdict, as benchstat's
-// medians do; ok is false when the rows' rounds do not pair.
-func paired(a, b Row, f func(a, b RoundStat) float64) (med, lo, hi float64, ok bool) {
-	if len(a.Rounds) == 0 || len(a.Rounds) != len(b.Rounds) {
-		return 0, 0, 0, false
+// paired compares rows of one run round by round (round i of each ran next
+// to the others' round i): f of each round's index, their median, and the
+// smallest and largest. A round disturbed by the machine (another tenant, a
+// slow moment of the host) weighs on one pair, not on the verdict, as
+// benchstat's medians do; ok is false when the rows' rounds do not pair.
+func paired(f func(i int) float64, rows ...Row) (med, lo, hi float64, ok bool) {
+	n := len(rows[0].Rounds)
+	for _, r := range rows {
+		if n == 0 || len(r.Rounds) != n {
+			return 0, 0, 0, false
+		}
 	}
-	v := make([]float64, len(a.Rounds))
+	v := make([]float64, n)
 	for i := range v {
-		v[i] = f(a.Rounds[i], b.Rounds[i])
+		v[i] = f(i)
 	}
 	return median(v), slices.Min(v), slices.Max(v), true
 }
@@ -69,7 +72,7 @@ func (h *harness) check() {
 			at := fmt.Sprintf("%d node(s), %s, %d conns", n, proto, conns)
 			if p, ok := h.find(n, proto, conns, ScenarioA1HMAC, "proxy", false); ok {
 				if l, ok := h.find(n, proto, conns, ScenarioA1HMAC, "lijiang", false); ok {
-					if m, lo, hi, ok := paired(l, p, func(l, p RoundStat) float64 { return ratio(l.CPUMicros, p.CPUMicros) }); ok {
+					if m, lo, hi, ok := paired(func(i int) float64 { return ratio(l.Rounds[i].CPUMicros, p.Rounds[i].CPUMicros) }, l, p); ok {
 						add("A1 HMAC-SM3 CPU per call ÷ proxy's ("+at+")",
 							fmt.Sprintf("%.2f× (median of %d paired rounds, %.2f–%.2f×; pooled %.2f×: %.0f µs ÷ %.0f µs)", m, len(l.Rounds), lo, hi, ratio(l.CPUMicros, p.CPUMicros), l.CPUMicros, p.CPUMicros),
 							fmt.Sprintf("≤ %.2f×", TargetHMACRatio), m <= TargetHMACRatio)
@@ -82,14 +85,11 @@ func (h *harness) check() {
 					// crypto-only baseline's CPU over the proxy's, same round
 					// (one goroutine's figures, printed above, run 1.5-2x
 					// lower than two busy hyperthreads see).
-					if cr, ok := h.find(n, proto, conns, ScenarioA1SM2, "crypto", false); ok && len(cr.Rounds) == len(p.Rounds) {
+					if cr, ok := h.find(n, proto, conns, ScenarioA1SM2, "crypto", false); ok {
 						limitOf := func(p, cr float64) float64 { return p + TargetSM2Factor*(cr-p) }
-						pc := p
-						pc.Rounds = slices.Clone(p.Rounds) // the report's rows keep theirs
-						for i := range pc.Rounds {
-							pc.Rounds[i].CPUMicros = limitOf(p.Rounds[i].CPUMicros, cr.Rounds[i].CPUMicros)
-						}
-						if m, lo, hi, ok := paired(l, pc, func(l, lim RoundStat) float64 { return ratio(l.CPUMicros, lim.CPUMicros) }); ok {
+						if m, lo, hi, ok := paired(func(i int) float64 {
+							return ratio(l.Rounds[i].CPUMicros, limitOf(p.Rounds[i].CPUMicros, cr.Rounds[i].CPUMicros))
+						}, l, p, cr); ok {
 							cost := cr.CPUMicros - p.CPUMicros
 							add("A1 SM2 CPU per call ÷ its limit ("+at+")",
 								fmt.Sprintf("%.2f (median of %d paired rounds, %.2f–%.2f; pooled %.0f µs against %.0f µs)", m, len(l.Rounds), lo, hi, l.CPUMicros, limitOf(p.CPUMicros, cr.CPUMicros)),
@@ -102,12 +102,12 @@ func (h *harness) check() {
 			for _, sc := range []string{ScenarioA2Get, ScenarioA2Post} {
 				if cr, ok := h.find(n, proto, conns, sc, "crypto", false); ok {
 					if l, ok := h.find(n, proto, conns, sc, "lijiang", false); ok {
-						if m, lo, hi, ok := paired(l, cr, func(l, c RoundStat) float64 {
-							if c.PerSecond <= 0 {
-								return 0
+						if m, lo, hi, ok := paired(func(i int) float64 {
+							if cr.Rounds[i].PerSecond <= 0 {
+								return 0 // no baseline: not a pass
 							}
-							return l.PerSecond / c.PerSecond
-						}); ok {
+							return l.Rounds[i].PerSecond / cr.Rounds[i].PerSecond
+						}, l, cr); ok {
 							add(sc+" throughput ÷ crypto-only's ("+at+")",
 								fmt.Sprintf("%.2f (median of %d paired rounds, %.2f–%.2f; pooled %.2f: %.0f ÷ %.0f req/s)", m, len(l.Rounds), lo, hi, ratio(l.PerSecond, cr.PerSecond), l.PerSecond, cr.PerSecond),
 								fmt.Sprintf("≥ %.2f", TargetA2Ratio), m >= TargetA2Ratio)
@@ -118,7 +118,7 @@ func (h *harness) check() {
 			for _, sc := range []string{ScenarioA1HMAC, ScenarioA1SM2} {
 				if p, ok := h.find(n, proto, conns, sc, "proxy", true); ok {
 					if l, ok := h.find(n, proto, conns, sc, "lijiang", true); ok {
-						if m, lo, hi, ok := paired(l, p, func(l, p RoundStat) float64 { return (l.P99Micros - p.P99Micros) / 1000 }); ok {
+						if m, lo, hi, ok := paired(func(i int) float64 { return (l.Rounds[i].P99Micros - p.Rounds[i].P99Micros) / 1000 }, l, p); ok {
 							add(sc+" added p99 at half saturation ("+at+fmt.Sprintf(", %.0f req/s)", l.Rate),
 								fmt.Sprintf("%.2f ms (median of %d paired rounds, %.2f to %.2f ms; pooled %.2f ms: %.2f − %.2f)", m, len(l.Rounds), lo, hi, (l.P99Micros-p.P99Micros)/1000, l.P99Micros/1000, p.P99Micros/1000),
 								fmt.Sprintf("≤ %.0f ms", TargetAddedP99.Seconds()*1000), m <= TargetAddedP99.Seconds()*1000)

@@ -42,7 +42,6 @@ var upstreamBody = func() []byte {
 	return append(b, `"}`...)
 }()
 
-// upstreamHandler answers every call with upstreamBody.
 // upstreamServer is the benchmark's upstream: TLS 1.3, HTTP/1.1, and with
 // h2 HTTP/2 as well.
 func upstreamServer(cert tls.Certificate, h2 bool) *http.Server {
@@ -58,6 +57,7 @@ func upstreamServer(cert tls.Certificate, h2 bool) *http.Server {
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.New(io.Discard, "", 0)}
 }
 
+// upstreamHandler answers every call with upstreamBody.
 func upstreamHandler() http.Handler {
 	clen := []string{strconv.Itoa(len(upstreamBody))}
 	ctype := []string{"application/json"}
