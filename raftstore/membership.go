@@ -227,17 +227,43 @@ func (n *Node) enqueueTimeout(ctx context.Context) time.Duration {
 	return n.cfg.ApplyTimeout
 }
 
-// wait waits for a membership change to be committed, or ctx to end (the
-// change may then still be committed).
+// answerGrace is how long a wait takes, once Raft has stopped, for an answer
+// Raft gave as it stopped to reach it.
+const answerGrace = 100 * time.Millisecond
+
+// wait waits for a write or membership change to be committed, for ctx to
+// end (it may then still be committed) or for the node's Shutdown
+// (ErrClosed). Raft's own timeouts bound only the queueing, and a write Raft
+// had handed to its state machine when it was shut down is never answered
+// (hashicorp/raft's runFSM returns on shutdown with its batch pending): a
+// forwarded write's handler on a killed node waited for one until the test
+// binary's deadline (TestFailoverUnderLoad/kill).
 func (n *Node) wait(ctx context.Context, r *raft.Raft, f raft.Future) error {
+	n.mu.Lock()
+	down := n.down
+	n.mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
-	select {
-	case err := <-done:
+	outcome := func(err error) error {
 		if err != nil {
 			return raftError(r, err)
 		}
 		return nil
+	}
+	select {
+	case err := <-done:
+		return outcome(err)
+	case <-down:
+		// Raft has stopped, answering what it answers: such an answer
+		// stands, the rest never comes.
+		t := time.NewTimer(answerGrace)
+		defer t.Stop()
+		select {
+		case err := <-done:
+			return outcome(err)
+		case <-t.C:
+			return ErrClosed
+		}
 	case <-ctx.Done():
 		if _, ok := ctx.Deadline(); ok && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return ErrTimeout

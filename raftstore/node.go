@@ -141,6 +141,9 @@ type Node struct {
 	transport *raft.NetworkTransport
 	stream    *StreamLayer
 	snaps     *ownerOnlySnapshots
+	// down is closed when Shutdown has stopped this Raft (or given up):
+	// writes still waiting for an answer stop waiting (wait).
+	down chan struct{}
 
 	// memberMu serialises membership changes made through this node, so that
 	// each reads the configuration it changes.
@@ -323,6 +326,7 @@ func (n *Node) Open() error {
 	}
 	n.mu.Lock()
 	n.raft, n.bolt, n.transport, n.stream, n.snaps = r, bolt, transport, stream, snaps
+	n.down = make(chan struct{})
 	n.soleVoter = alone
 	n.mu.Unlock()
 	return nil
@@ -471,8 +475,8 @@ func (n *Node) Apply(ctx context.Context, data []byte) (platform.Result, error) 
 		return platform.Result{}, notLeader(r)
 	}
 	f := r.Apply(data, timeout)
-	if err := f.Error(); err != nil {
-		return platform.Result{}, raftError(r, err)
+	if err := n.wait(ctx, r, f); err != nil {
+		return platform.Result{}, err
 	}
 	res, ok := f.Response().(platform.Result)
 	if !ok {
@@ -668,11 +672,13 @@ func (n *Node) Close() error {
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
 	r, bolt, transport, stream := n.raft, n.bolt, n.transport, n.stream
+	down := n.down
 	n.raft, n.bolt, n.transport = nil, nil, nil
 	n.mu.Unlock()
 	if r == nil {
 		return nil
 	}
+	defer close(down) // once Raft has stopped, or been given up on
 	start := time.Now()
 	r.DeregisterObserver(n.observer)
 	close(n.stopObserver)

@@ -186,3 +186,55 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// unanswered is a Raft future that is never answered, as a write Raft had
+// handed to its state machine when it was shut down.
+type unanswered struct{}
+
+func (unanswered) Error() error { select {} }
+
+// answered is a Raft future with its outcome.
+type answered struct{ err error }
+
+func (a answered) Error() error { return a.err }
+
+// TestWaitUnansweredFuture: a write's wait ends at the node's Shutdown
+// (ErrClosed) or at its context's deadline (ErrTimeout) even when Raft never
+// answers it, and an answer that is there when Raft stops stands.
+func TestWaitUnansweredFuture(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		f        raft.Future
+		shutdown bool
+		deadline time.Duration
+		want     error
+	}{
+		{"shut down", unanswered{}, true, 0, ErrClosed},
+		{"deadline", unanswered{}, false, 50 * time.Millisecond, ErrTimeout},
+		{"answered as it stops", answered{}, true, 0, nil},
+		{"refused as it stops", answered{raft.ErrRaftShutdown}, true, 0, ErrClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := &Node{down: make(chan struct{})}
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			if tc.shutdown {
+				close(n.down)
+			}
+			got := make(chan error, 1)
+			go func() { got <- n.wait(ctx, nil, tc.f) }()
+			select {
+			case err := <-got:
+				if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+					t.Errorf("wait: %v, want %v", err, tc.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("wait did not return")
+			}
+		})
+	}
+}
