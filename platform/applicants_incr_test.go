@@ -17,7 +17,7 @@ type aplViewDump map[string]aplAppDump
 type aplAppDump struct {
 	Entry string
 	Creds []string // newest first, as the view orders them
-	Keys  []string // serials in bySerial, sorted
+	Keys  []string // serials found by serial, sorted
 }
 
 func aplDumpView(v *ApplicantsView) aplViewDump {
@@ -27,19 +27,28 @@ func aplDumpView(v *ApplicantsView) aplViewDump {
 	}
 	// The count is part of the dump: an incremental update must keep it.
 	d["#len"] = aplAppDump{Entry: fmt.Sprint(v.Len())}
-	for i, shard := range v.shards {
-		for _, e := range shard {
-			if e == nil {
-				continue
-			}
+	n := 0
+	for i, t := range v.shards {
+		if t == nil {
+			continue
+		}
+		for j := range t.ents {
+			e := t.entry(uint32(j))
+			n++
 			if aplShard(e.ID) != i {
 				d[e.ID+"#shard"] = aplAppDump{Entry: "in the wrong shard"}
 			}
-			if got, ok := v.App(e.ID); !ok || got != e {
+			if got, ok := v.App(e.ID); !ok || got.t != t || got.e != uint32(j) {
 				d[e.ID+"#lookup"] = aplAppDump{Entry: "not found by its App_ID"}
+			}
+			if _, dup := d[e.ID]; dup {
+				d[e.ID+"#twice"] = aplAppDump{Entry: "in the view twice"}
 			}
 			d[e.ID] = aplDumpApp(e)
 		}
+	}
+	if n != v.Len() {
+		d["#count"] = aplAppDump{Entry: fmt.Sprintf("%d apps in the tables, Len %d", n, v.Len())}
 	}
 	return d
 }
@@ -47,19 +56,20 @@ func aplDumpView(v *ApplicantsView) aplViewDump {
 func aplDumpApp(e *AppEntry) aplAppDump {
 	{
 		a := aplAppDump{Entry: fmt.Sprintf("%s|%s|%s|%s|%s|%v|%v", e.ID, e.ApplicantID, e.Env, e.Status, e.ApplicantStatus(), e.IPAllow(), e.Active())}
-		for i := range e.creds {
-			cc := e.creds[i].credential(e)
+		from, to := e.creds()
+		for i := from; i < to; i++ {
+			cc := e.t.credential(e, i)
 			key := "<nil>"
 			if pub := cc.PublicKey(); pub != nil {
 				key = pub.X.Text(16) + "," + pub.Y.Text(16)
 			}
-			cc.vc = nil
+			cc.vt, cc.vi = nil, 0
 			a.Creds = append(a.Creds, fmt.Sprintf("%+v|key=%s|sealed=%x|ra=%v|wa=%v|cna=%v", cc, key, cc.SecretSealed,
 				deref(cc.RevokedAt), deref(cc.ExpiryWarnedAt), deref(cc.CertNotAfter)))
 		}
-		for i := range e.creds {
-			if got, ok := e.credential(e.creds[i].serial); ok {
-				a.Keys = append(a.Keys, e.creds[i].serial+"="+got.id)
+		for i := from; i < to; i++ {
+			if got, ok := e.credential(e.t.credSerial(i)); ok {
+				a.Keys = append(a.Keys, e.t.credSerial(i)+"="+e.t.credID(got))
 			}
 		}
 		sort.Strings(a.Keys)
@@ -286,7 +296,7 @@ func TestApplicantsViewIncrementalEqualsFull(t *testing.T) {
 					}
 				}
 				want.PublicKeyPEM, want.CreatedAt, want.CreatedBy = "", time.Time{}, ""
-				c.vc, c.SecretSealed, c.State = nil, nil, want.State
+				c.vt, c.vi, c.SecretSealed, c.State = nil, 0, nil, want.State
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("credential %s:\n view %+v\n SQL  %+v", c.ID, c, want)
 				}

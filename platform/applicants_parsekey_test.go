@@ -51,12 +51,19 @@ func TestAplParsePublicKey(t *testing.T) {
 			// The view keeps the point of the normal form, and parses what
 			// it keeps to the same key, or to none.
 			kind, _ := aplEnum(aplCredKinds, CredentialSM2Sign)
-			vc := &viewCred{credFields: credFields{kind: kind, blob: aplCompactKey(newAplArena(1), tc.text)}}
-			if tc.name == "normal form" && len(vc.blob) != 65 {
-				t.Errorf("the view keeps %d bytes of the normal form, not its point", len(vc.blob))
+			b := newAplBuilder(1, 1, 0)
+			if err := b.app("LJ1", "apl", 0, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.cred("crd", "sig.1", aplCompactKey(newAplArena(1), tc.text), 0, 0, nil, kind, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			tbl := b.finish()
+			if tc.name == "normal form" && len(tbl.credBlob(0)) != 65 {
+				t.Errorf("the view keeps %d bytes of the normal form, not its point", len(tbl.credBlob(0)))
 			}
 			for range 2 { // parsed, then cached
-				if pub := vc.publicKey(); (pub != nil) != tc.ok || (tc.ok && !pub.Equal(&k.PublicKey)) {
+				if pub := tbl.publicKey(0); (pub != nil) != tc.ok || (tc.ok && !pub.Equal(&k.PublicKey)) {
 					t.Fatalf("view's key %v, want ok %v", pub, tc.ok)
 				}
 			}

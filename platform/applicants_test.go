@@ -934,7 +934,7 @@ func TestPackedCredentialRows(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a separator in a stored key: %v", err)
 	}
-	if c, ok := reg3.Applicants.App(app); !ok || len(c.creds) != len(want) {
+	if c, ok := reg3.Applicants.App(app); !ok || len(reg3.Applicants.Credentials(c.ID)) != len(want) {
 		t.Fatalf("a separator in a stored key: the app's credentials %v", ok)
 	}
 	if c, err := reg3.Applicants.Credential(app, "sig.7", e.now); err == nil && c.PublicKey() != nil {

@@ -5,9 +5,9 @@ package platform
 // only then reports an expired or revoked credential, so that nothing about
 // an app's credentials is told to a caller who cannot sign for it.
 func (a *AppEntry) CredentialBySerial(serial string) (Credential, bool) {
-	c, ok := a.credential(serial)
+	i, ok := a.credential(serial)
 	if !ok {
 		return Credential{}, false
 	}
-	return c.credential(a), true
+	return a.t.credential(a, i), true
 }
