@@ -747,6 +747,7 @@ type aplLoaded struct {
 	env, status     uint8
 	rules           *aplRules
 	creds           []credFields // newest first
+	ncreds          int          // counted before creds are set
 }
 
 // textSize is the bytes of a table's text the app takes.
@@ -965,11 +966,10 @@ func aplLoadApps(db queryer, size int, ids []string) (map[string]*aplLoaded, err
 	}
 	// Each app's credentials are a part of one block, newest first.
 	ents := make([]*aplLoaded, len(creds))
-	counts := make(map[*aplLoaded]int, len(loaded))
 	for i := range creds {
 		if e, ok := loaded[credApp[i]]; ok {
 			ents[i] = e
-			counts[e]++
+			e.ncreds++
 		}
 	}
 	credBlock := make([]credFields, len(creds))
@@ -979,8 +979,7 @@ func aplLoadApps(db queryer, size int, ids []string) (map[string]*aplLoaded, err
 			continue
 		}
 		if e.creds == nil {
-			n := counts[e]
-			e.creds, credBlock = credBlock[:0:n], credBlock[n:]
+			e.creds, credBlock = credBlock[:0:e.ncreds], credBlock[e.ncreds:]
 		}
 		if secrets != nil && creds[i].kindName() == CredentialSecret {
 			creds[i].blob = secrets[creds[i].id]
