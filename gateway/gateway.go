@@ -192,7 +192,8 @@ type call struct {
 	requestID string
 	reqNonce  string
 	auth      lj1.Authorization
-	app       *platform.AppEntry
+	app       *platform.AppEntry // &appEntry once the caller is authenticated
+	appEntry  platform.AppEntry
 	api       *platform.API
 	params    map[string]string
 	customer  string
@@ -379,14 +380,16 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 			"; the timestamp must be within "+strconv.FormatInt(int64(g.cfg.TimestampWindow/time.Second), 10)+" s of it")
 	}
 	sts := auth.StringToSign(r.Method, r.RequestURI, lj1.BodyDigest(body))
-	app, known := reg.Applicants.App(auth.AppID)
+	app := &c.appEntry
+	appKnown := reg.Applicants.AppInto(auth.AppID, app)
 	var cred platform.Credential
-	if known {
+	known := false
+	if appKnown {
 		cred, known = app.CredentialBySerial(auth.Serial)
 	}
 	if !g.verify(reg, auth, &cred, known, sts) {
 		g.sigfails.fail(c.client, auth.AppID, now)
-		g.signatureFailed(c.client, auth.AppID, app != nil)
+		g.signatureFailed(c.client, auth.AppID, appKnown)
 		return response{}, errf(lj1.CodeSignatureInvalid, "")
 	}
 	// The caller holds the key: from here on, errors may be specific.

@@ -229,8 +229,15 @@ func (t *aplTable) find(appID string, h uint32) (uint32, bool) {
 
 // entry builds the AppEntry of the app at index i.
 func (t *aplTable) entry(i uint32) *AppEntry {
+	a := new(AppEntry)
+	t.fill(a, i)
+	return a
+}
+
+// fill sets a to the app at index i.
+func (t *aplTable) fill(a *AppEntry, i uint32) {
 	e := &t.ents[i]
-	return &AppEntry{ID: t.str(e.text, int(e.idLen)), ApplicantID: t.str(e.text+uint32(e.idLen), int(e.aplLen)),
+	*a = AppEntry{ID: t.str(e.text, int(e.idLen)), ApplicantID: t.str(e.text+uint32(e.idLen), int(e.aplLen)),
 		Env: aplAppEnvs[e.env], Status: aplAppStatuses[e.status], rules: t.rules[e.rules], t: t, e: i}
 }
 
@@ -497,16 +504,37 @@ func aplShard(appID string) int { return int(aplHash(appID) % aplShards) }
 
 // App returns the app with the given App_ID.
 func (v *ApplicantsView) App(appID string) (*AppEntry, bool) {
-	if v == nil {
-		return nil, false
-	}
-	h := aplHash(appID)
-	t := v.shards[h%aplShards]
-	i, ok := t.find(appID, h)
+	t, i, ok := v.lookup(appID)
 	if !ok {
 		return nil, false
 	}
 	return t.entry(i), true
+}
+
+// AppInto sets *a to the app with the given App_ID and reports whether it
+// is known: App without an allocation, for a caller that holds an
+// AppEntry already (the gateway's call).
+func (v *ApplicantsView) AppInto(appID string, a *AppEntry) bool { return v.app(appID, a) }
+
+// lookup returns the table and index of the app appID.
+func (v *ApplicantsView) lookup(appID string) (*aplTable, uint32, bool) {
+	if v == nil {
+		return nil, 0, false
+	}
+	h := aplHash(appID)
+	t := v.shards[h%aplShards]
+	i, ok := t.find(appID, h)
+	return t, i, ok
+}
+
+// app sets a to the app appID, for the view's own methods: a, on their
+// stack, costs no allocation as App's entry does.
+func (v *ApplicantsView) app(appID string, a *AppEntry) bool {
+	t, i, ok := v.lookup(appID)
+	if ok {
+		t.fill(a, i)
+	}
+	return ok
 }
 
 // each calls fn with every app of the view.
@@ -527,8 +555,9 @@ func (v *ApplicantsView) each(fn func(*AppEntry)) {
 // ErrCredentialUnknown, ErrCredentialRevoked, ErrCredentialNotYetValid or
 // ErrCredentialExpired. The valid interval is [NotBefore, NotAfter).
 func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Credential, error) {
-	a, ok := v.App(appID)
-	if !ok {
+	var entry AppEntry
+	a := &entry
+	if !v.app(appID, a) {
 		return Credential{}, ErrAppUnknown
 	}
 	if !a.Active() {
@@ -559,8 +588,9 @@ func (v *ApplicantsView) Credential(appID, serial string, now time.Time) (Creden
 // first: e.g. the encryption key to seal a response to, or the certificates
 // a client may present.
 func (v *ApplicantsView) ValidCredentials(appID, kind string, now time.Time) []Credential {
-	a, ok := v.App(appID)
-	if !ok || !a.Active() {
+	var entry AppEntry
+	a := &entry
+	if !v.app(appID, a) || !a.Active() {
 		return nil
 	}
 	var out []Credential
@@ -581,8 +611,9 @@ func (v *ApplicantsView) ValidCredentials(appID, kind string, now time.Time) []C
 // its state, as the view keeps them (without creator, creation time and
 // PEM text).
 func (v *ApplicantsView) Credentials(appID string) []Credential {
-	a, ok := v.App(appID)
-	if !ok {
+	var entry AppEntry
+	a := &entry
+	if !v.app(appID, a) {
 		return nil
 	}
 	from, to := a.creds()
@@ -604,8 +635,9 @@ func (v *ApplicantsView) Len() int {
 // aplCachedKey returns the parsed key of the same credential in a previous
 // view (a credential's key never changes), or nil when it was not parsed.
 func (v *ApplicantsView) aplCachedKey(appID, serial, id string, key []byte) *ecdsa.PublicKey {
-	a, ok := v.App(appID)
-	if !ok {
+	var entry AppEntry
+	a := &entry
+	if !v.app(appID, a) {
 		return nil
 	}
 	if i, ok := a.credential(serial); ok && a.t.credID(i) == id && bytes.Equal(a.t.credBlob(i), key) {
