@@ -20,15 +20,18 @@ import (
 // that a very large live heap is not collected continuously). GOMEMLIMIT,
 // when set, still bounds the heap.
 //
-// The headroom and the floor were measured with 100,000 apps at 256 HTTP/3
-// connections (a live heap of about 90 MB): with 40 MiB and 50 % (the floor
-// then decided: 44 MB) the node held 202–206 MB; with 32 MiB and 33 % (the
-// cap decides: 32 MiB) 190–192 MB, its CPU a call within the runs' noise
-// (docs/performance.md).
+// The headroom and the floor were measured with 100,000 apps at 256
+// connections (docs/performance.md, Memory and start-up). With a live heap
+// of about 90 MB, 40 MiB and 50 % (the floor then decided: 44 MB) held
+// 202–206 MB over HTTP/3, 32 MiB and 33 % 190–192 MB. Once the registry's
+// tables held no pointers (a live heap of about 75 MB, 173–183 MB over
+// HTTP/3 with 32 MiB), 40 MiB held 189 MB over HTTP/3 and 181 MB over
+// HTTP/1.1, and cut the node's CPU a call by about 7 % (48 MiB: 195 MB
+// over HTTP/1.1, too close to 200 over HTTP/3).
 const (
 	gcPercent    = 200
 	gcMinPercent = 33
-	gcHeadroom   = 32 << 20
+	gcHeadroom   = 40 << 20
 	// gcEvery is how often the live heap is looked at.
 	gcEvery = 2 * time.Second
 )

@@ -7,14 +7,14 @@ func TestGCPercentFor(t *testing.T) {
 		live uint64
 		want int
 	}{
-		{0, gcPercent},            // not measured yet
-		{12 << 20, gcPercent},     // a small node: 200% is 24 MB
-		{16 << 20, gcPercent},     // 200% is the headroom
-		{32 << 20, 100},           // the headroom is 100%
-		{64 << 20, 50},            // in between
-		{90 << 20, 35},            // a 100,000-app registry's node under load: the headroom, 32 MiB
-		{100 << 20, gcMinPercent}, // the floor: 33%
-		{1 << 30, gcMinPercent},   // never below
+		{0, gcPercent},          // not measured yet
+		{12 << 20, gcPercent},   // a small node: 200% is 24 MB
+		{20 << 20, gcPercent},   // 200% is the headroom
+		{40 << 20, 100},         // the headroom is 100%
+		{80 << 20, 50},          // a 100,000-app registry's node under load: the headroom, 40 MiB
+		{100 << 20, 40},         // in between
+		{125 << 20, 32 + 1},     // the floor: 33%
+		{1 << 30, gcMinPercent}, // never below
 	} {
 		if got := gcPercentFor(tt.live); got != tt.want {
 			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", tt.live>>20, got, tt.want)
