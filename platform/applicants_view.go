@@ -369,8 +369,9 @@ func (b *aplBuilder) app(id, applicantID string, env, status uint8, rules *aplRu
 
 // cred appends a credential of the last app, its key when already parsed.
 func (b *aplBuilder) cred(id, serial string, blob []byte, nb, na int64, more *credMore, kind, status uint8, key *ecdsa.PublicKey) error {
-	if len(id) > math.MaxUint16 || len(serial) > math.MaxUint16 || len(blob) > math.MaxInt32 {
-		return fmt.Errorf("%w: credential %.40q: an id, serial or key too long", ErrCorrupt, id)
+	if len(id) > math.MaxUint16 || len(serial) > math.MaxUint16 || len(blob) > math.MaxInt32 ||
+		uint64(len(b.t.text))+uint64(len(id)+len(serial)+len(blob)) > math.MaxUint32 {
+		return fmt.Errorf("%w: credential %.40q: an id, serial or key too long, or too many for one table", ErrCorrupt, id)
 	}
 	c := aplCred{text: b.text(id, serial, blob), idLen: uint16(len(id)), serialLen: uint16(len(serial)), blobLen: uint32(len(blob)),
 		nb: nb, na: na, kind: kind, status: status}
