@@ -684,7 +684,7 @@ func aplLoadView(db queryer, r *Registry) error {
 		go func() {
 			defer wg.Done()
 			for s := int(next.Add(1) - 1); s < aplShards; s = int(next.Add(1) - 1) {
-				v.shards[s], errs[s] = aplBuildTable(per[s], r.Applicants)
+				v.shards[s], errs[s] = aplBuildTable(per[s], r.Applicants, nil, nil)
 			}
 		}()
 	}
@@ -696,17 +696,30 @@ func aplLoadView(db queryer, r *Registry) error {
 	return nil
 }
 
-// aplBuildTable builds the table of apps (nil when there are none), taking
-// over the keys prev has parsed.
-func aplBuildTable(apps []*aplLoaded, prev *ApplicantsView) (*aplTable, error) {
-	if len(apps) == 0 {
-		return nil, nil
-	}
-	creds, text := 0, 0
+// aplBuildTable builds the table of apps, taking over the keys prev has
+// parsed, and of old's apps that are not in loaded as they are there (an
+// update's shard; old may be nil). It is nil when there are no apps.
+func aplBuildTable(apps []*aplLoaded, prev *ApplicantsView, old *aplTable, loaded map[string]*aplLoaded) (*aplTable, error) {
+	n, creds, text := len(apps), 0, 0
 	for _, a := range apps {
 		creds, text = creds+len(a.creds), text+a.textSize()
 	}
-	b := newAplBuilder(len(apps), creds, text)
+	if old != nil {
+		n, creds, text = n+len(old.ents), creds+len(old.creds), text+len(old.text)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	b := newAplBuilder(n, creds, text)
+	if old != nil {
+		for i := range old.ents {
+			if _, again := loaded[old.entID(uint32(i))]; !again {
+				if err := b.copyApp(old, uint32(i)); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	for _, a := range apps {
 		if err := b.loadedApp(a, prev); err != nil {
 			return nil, err
@@ -743,32 +756,14 @@ func aplUpdateView(db queryer, r *Registry, prev *Registry, touched []string) er
 	v := &ApplicantsView{shards: old.shards, n: old.n}
 	for s, apps := range per {
 		ot := old.shards[s]
-		n, creds, text := len(apps), 0, 0
-		for _, a := range apps {
-			creds, text = creds+len(a.creds), text+a.textSize()
-		}
-		if ot != nil {
-			n, creds, text = n+len(ot.ents), creds+len(ot.creds), text+len(ot.text)
-		}
-		b := newAplBuilder(n, creds, text)
-		if ot != nil {
-			for i := range ot.ents {
-				if _, again := loaded[ot.entID(uint32(i))]; !again {
-					if err := b.copyApp(ot, uint32(i)); err != nil {
-						return fmt.Errorf("applicants view: %w", err)
-					}
-				}
-			}
-		}
 		for _, a := range apps {
 			if _, known := ot.find(a.id, aplHash(a.id)); !known {
 				v.n++
 			}
-			if err := b.loadedApp(a, old); err != nil {
-				return fmt.Errorf("applicants view: %w", err)
-			}
 		}
-		v.shards[s] = b.finish()
+		if v.shards[s], err = aplBuildTable(apps, old, ot, loaded); err != nil {
+			return fmt.Errorf("applicants view: %w", err)
+		}
 	}
 	r.Applicants = v
 	return nil
