@@ -206,6 +206,17 @@ func decodeCommand(b []byte) (*Command, any, error) {
 	if len(b) > MaxCommandSize {
 		return nil, nil, fmt.Errorf("%w: %d bytes", ErrCommandTooLarge, len(b))
 	}
+	// The commands of A2 calls first, in the one layout they are written
+	// in (admissions_decode.go); checked as every command's.
+	if c, p, ok := decodeA2AdmitFast(b); ok {
+		if _, err := c.checkEnvelope(); err != nil {
+			return nil, nil, err
+		}
+		if err := p.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s payload: %w", ErrBadCommand, c.Type, err)
+		}
+		return c, p, nil
+	}
 	var c Command
 	if err := decodeStrict(b, &c); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadCommand, err)
