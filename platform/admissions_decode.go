@@ -94,11 +94,9 @@ type fastScan struct {
 
 // lit reads the bytes of l.
 func (s *fastScan) lit(l string) {
-	if !s.ok || len(s.b)-s.i < len(l) || string(s.b[s.i:s.i+len(l)]) != l {
+	if !s.opt(l) {
 		s.ok = false
-		return
 	}
-	s.i += len(l)
 }
 
 // opt reads l if it comes next, and reports whether it did.
