@@ -30,6 +30,7 @@ func TestBenchHarness(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets := map[string]int{}
+	harnessRead := 0
 	for _, r := range rep.Rows {
 		targets[r.Target]++
 		if r.Calls != 200 && r.Rate == 0 || r.Failed != 0 || r.PerSecond <= 0 || r.P99Micros < r.P50Micros {
@@ -39,14 +40,23 @@ func TestBenchHarness(t *testing.T) {
 			t.Errorf("the node's counters were not read: %+v", r)
 		}
 		// The generator and the upstream run in this process, and their
-		// CPU is read for every row, whatever the target.
-		if r.HarnessMicros <= 0 {
-			t.Errorf("the harness's own CPU was not read: %+v", r)
+		// CPU is read for every row, whatever the target. The kernel
+		// accounts CPU time by its 10 ms tick here, and a row of 200 calls
+		// lasts tens of milliseconds: one row may read 0 on a busy machine,
+		// not all of them.
+		if r.HarnessMicros < 0 {
+			t.Errorf("the harness's own CPU is negative: %+v", r)
+		}
+		if r.HarnessMicros > 0 {
+			harnessRead++
 		}
 		// Each round is kept, for the verdicts' pairing.
 		if len(r.Rounds) != 2 || r.Rounds[0].Calls+r.Rounds[1].Calls != r.Calls || r.Rounds[0].CPUMicros <= 0 || r.Rounds[1].PerSecond <= 0 {
 			t.Errorf("rounds of %s %s: %+v", r.Scenario, r.Target, r.Rounds)
 		}
+	}
+	if harnessRead < len(rep.Rows)/2 {
+		t.Errorf("the harness's own CPU was read for %d of %d rows", harnessRead, len(rep.Rows))
 	}
 	if rep.UpstreamProtocols != "http/1.1" {
 		t.Errorf("the upstream offered %q, want HTTP/1.1 only by default", rep.UpstreamProtocols)
