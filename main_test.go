@@ -1206,7 +1206,7 @@ func TestServeRefusesASecondCluster(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "no Raft state") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "raft", "raft.db")); err == nil {
+	if _, err := os.Stat(filepath.Join(dataDir, "raft", "wal")); err == nil {
 		t.Fatal("raft state created")
 	}
 }

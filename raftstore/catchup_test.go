@@ -81,7 +81,7 @@ func testCatchUp(t *testing.T, n int, limit time.Duration) {
 		t.Fatalf("snapshot: %v", err)
 	}
 	snapTime := time.Since(start)
-	if first, err := l.node.bolt.FirstIndex(); err != nil || first <= 1 {
+	if first, err := l.node.logs.FirstIndex(); err != nil || first <= 1 {
 		t.Fatalf("the leader's log still starts at %d (%v): a new node would replay it instead of installing the snapshot", first, err)
 	}
 	metas, err := l.node.snaps.List()

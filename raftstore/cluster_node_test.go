@@ -190,7 +190,7 @@ func TestWipedNodeRejoinsBySnapshot(t *testing.T) {
 	// only after that compaction (its own error, "nothing new", is expected).
 	for _, cn := range c.live() {
 		cn.node.Snapshot()
-		if first, err := cn.node.bolt.FirstIndex(); err != nil || first <= 1 {
+		if first, err := cn.node.logs.FirstIndex(); err != nil || first <= 1 {
 			t.Fatalf("%s's log still starts at %d (%v)", cn.id, first, err)
 		}
 	}

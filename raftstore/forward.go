@@ -11,16 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"lijiang/platform"
 )
@@ -380,29 +373,4 @@ func PostCluster(ctx context.Context, client *http.Client, addr, path string, bo
 		return 0, nil, fmt.Errorf("%w: reading the answer of %s: %w", ErrNoLeader, addr, err)
 	}
 	return resp.StatusCode, b, nil
-}
-
-// HasState reports whether dir (a Config.Dir) holds Raft state: a node
-// without it bootstraps or waits to be added; with it, resumes.
-func HasState(dir string) (bool, error) {
-	path := filepath.Join(dir, "raft.db")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("raft state: %w", err)
-	}
-	bolt, err := raftboltdb.New(raftboltdb.Options{Path: path})
-	if err != nil {
-		return false, fmt.Errorf("raft log %s: %w", path, err)
-	}
-	defer bolt.Close()
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 1, hclog.NewNullLogger())
-	if err != nil {
-		return false, fmt.Errorf("raft snapshots: %w", err)
-	}
-	ok, err := raft.HasExistingState(bolt, bolt, snaps)
-	if err != nil {
-		return false, fmt.Errorf("raft state: %w", err)
-	}
-	return ok, nil
 }

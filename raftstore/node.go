@@ -8,14 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"lijiang/platform"
 )
@@ -137,7 +135,7 @@ type Node struct {
 
 	mu        sync.Mutex
 	raft      *raft.Raft
-	bolt      *raftboltdb.BoltStore
+	logs      *logStore
 	transport *raft.NetworkTransport
 	stream    *StreamLayer
 	snaps     *ownerOnlySnapshots
@@ -195,31 +193,31 @@ func (n *Node) Open() error {
 		return fmt.Errorf("raft dir: %w", err)
 	}
 	hlog := newHCLogger(n.log)
-	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.Dir, "raft.db")})
+	logs, err := openLogStore(n.cfg.Dir, n.log)
 	if err != nil {
-		return fmt.Errorf("raft log %s: %w", filepath.Join(n.cfg.Dir, "raft.db"), err)
+		return err
 	}
 	fss, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.RetainSnapshots, hlog)
 	if err != nil {
-		bolt.Close()
+		logs.Close()
 		return fmt.Errorf("raft snapshots: %w", err)
 	}
 	snaps, err := newOwnerOnlySnapshots(fss, n.cfg.Dir)
 	if err != nil {
-		bolt.Close()
+		logs.Close()
 		return err
 	}
 	if err := n.catchUpFromSnapshot(snaps); err != nil {
-		bolt.Close()
+		logs.Close()
 		return err
 	}
 	if _, err := resolveTCP(n.cfg.RaftAddr); err != nil {
-		bolt.Close()
+		logs.Close()
 		return err
 	}
 	ln, err := (&net.ListenConfig{KeepAliveConfig: raftKeepAlive}).Listen(context.Background(), "tcp", n.cfg.RaftAddr)
 	if err != nil {
-		bolt.Close()
+		logs.Close()
 		return fmt.Errorf("raft address %s: %w", n.cfg.RaftAddr, err)
 	}
 	advertise := raftAddr(normalizeAddr(n.cfg.RaftAddr))
@@ -227,12 +225,12 @@ func (n *Node) Open() error {
 	if n.cfg.TLS != nil {
 		if n.cfg.TLS.NodeID != "" && n.cfg.TLS.NodeID != n.cfg.NodeID {
 			ln.Close()
-			bolt.Close()
+			logs.Close()
 			return fmt.Errorf("raft tls: the node certificate is node %s's, this is node %s", n.cfg.TLS.NodeID, n.cfg.NodeID)
 		}
 		if stream, err = NewTLSStreamLayer(ln, advertise, n.cfg.TLS.Server, n.cfg.TLS.Client); err != nil {
 			ln.Close()
-			bolt.Close()
+			logs.Close()
 			return err
 		}
 	} else {
@@ -276,20 +274,20 @@ func (n *Node) Open() error {
 	rc.NoSnapshotRestoreOnStart = true
 	if err := raft.ValidateConfig(rc); err != nil {
 		transport.Close()
-		bolt.Close()
+		logs.Close()
 		return fmt.Errorf("raft config: %w", err)
 	}
-	existing, err := raft.HasExistingState(bolt, bolt, snaps)
+	existing, err := raft.HasExistingState(logs, logs, snaps)
 	if err != nil {
 		transport.Close()
-		bolt.Close()
+		logs.Close()
 		return fmt.Errorf("raft state: %w", err)
 	}
 	alone := !existing && !n.cfg.Join
 	if existing {
-		if alone, err = soleVoter(*rc, (*fsm)(n), bolt, snaps, transport); err != nil {
+		if alone, err = soleVoter(*rc, (*fsm)(n), logs, snaps, transport); err != nil {
 			transport.Close()
-			bolt.Close()
+			logs.Close()
 			return fmt.Errorf("raft configuration: %w", err)
 		}
 	}
@@ -300,10 +298,10 @@ func (n *Node) Open() error {
 		// leads (restoreTimeouts).
 		rc.HeartbeatTimeout, rc.ElectionTimeout = rc.LeaderLeaseTimeout, rc.LeaderLeaseTimeout
 	}
-	r, err := raft.NewRaft(rc, (*fsm)(n), bolt, bolt, snaps, transport)
+	r, err := raft.NewRaft(rc, (*fsm)(n), logs, logs, snaps, transport)
 	if err != nil {
 		transport.Close()
-		bolt.Close()
+		logs.Close()
 		return fmt.Errorf("starting raft: %w", err)
 	}
 	if !existing && !n.cfg.Join {
@@ -313,7 +311,7 @@ func (n *Node) Open() error {
 		if err := r.BootstrapCluster(boot).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			r.Shutdown()
 			transport.Close()
-			bolt.Close()
+			logs.Close()
 			return fmt.Errorf("bootstrapping cluster: %w", err)
 		}
 		n.log.Info("bootstrapped a new one-voter cluster", "node", n.cfg.NodeID, "raft_addr", transport.LocalAddr())
@@ -325,7 +323,7 @@ func (n *Node) Open() error {
 		go n.restoreTimeouts(r)
 	}
 	n.mu.Lock()
-	n.raft, n.bolt, n.transport, n.stream, n.snaps = r, bolt, transport, stream, snaps
+	n.raft, n.logs, n.transport, n.stream, n.snaps = r, logs, transport, stream, snaps
 	n.down = make(chan struct{})
 	n.soleVoter = alone
 	n.mu.Unlock()
@@ -335,9 +333,9 @@ func (n *Node) Open() error {
 // soleVoter reports whether the stored Raft configuration has this node as
 // its only voter. It reads what NewRaft reads (the newest snapshot's
 // configuration, then the log after it) without starting anything.
-func soleVoter(rc raft.Config, f raft.FSM, bolt *raftboltdb.BoltStore, snaps raft.SnapshotStore, tr raft.Transport) (bool, error) {
+func soleVoter(rc raft.Config, f raft.FSM, logs *logStore, snaps raft.SnapshotStore, tr raft.Transport) (bool, error) {
 	rc.Logger = hclog.NewNullLogger()
-	conf, err := raft.GetConfiguration(&rc, f, bolt, bolt, snaps, tr)
+	conf, err := raft.GetConfiguration(&rc, f, logs, logs, snaps, tr)
 	if err != nil {
 		return false, err
 	}
@@ -671,9 +669,9 @@ func (n *Node) Close() error {
 // process is expected to exit.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
-	r, bolt, transport, stream := n.raft, n.bolt, n.transport, n.stream
+	r, logs, transport, stream := n.raft, n.logs, n.transport, n.stream
 	down := n.down
-	n.raft, n.bolt, n.transport = nil, nil, nil
+	n.raft, n.logs, n.transport = nil, nil, nil
 	n.mu.Unlock()
 	if r == nil {
 		return nil
@@ -711,7 +709,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if err := transport.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("raft transport: %w", err))
 	}
-	if err := bolt.Close(); err != nil {
+	if err := logs.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("raft log: %w", err))
 	}
 	n.log.Info("raft stopped", "after", time.Since(start).Round(time.Millisecond))

@@ -52,7 +52,7 @@ func TestShutdownGivesUpOnAStuckRaft(t *testing.T) {
 	if err := n.WaitForLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bolt := n.bolt
+	raftLog := n.logs
 	hold.Store(true)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -82,9 +82,11 @@ func TestShutdownGivesUpOnAStuckRaft(t *testing.T) {
 	t.Logf("%v (returned after %v)", err, took)
 
 	// Released, Raft finishes stopping; its log is the caller's to close.
+	// Only the WAL's own goroutine is left until the log is closed.
 	close(release)
+	waitNoRaftGoroutines(t, 1)
+	raftLog.Close()
 	waitNoRaftGoroutines(t, 0)
-	bolt.Close()
 }
 
 // The transport replicates one RPC at a time: hashicorp/raft's pipelined
