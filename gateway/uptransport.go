@@ -25,7 +25,9 @@ import (
 //
 // A connection idle for more than idleReuse is closed rather than reused, so
 // that a request rarely meets one the upstream has just closed (servers keep
-// idle connections for 5 s or more); when one does fail before any answer
+// idle connections for 5 s or more), and closed within about as long again if
+// no call takes it (reap): the connections of an API that is no longer called
+// are not kept; when one does fail before any answer
 // byte, a replayable request (GET, HEAD, or one with an Idempotency-Key) is
 // sent again once on a new connection, as http.Transport does.
 type upTransport struct {
@@ -34,8 +36,12 @@ type upTransport struct {
 	tlsTimeout  time.Duration
 	maxIdle     int // per host
 
-	mu     sync.Mutex
-	idle   map[string][]*upConn // by scheme and host
+	mu   sync.Mutex
+	idle map[string][]*upConn // by scheme and host, the oldest first
+	// reaper, while any connection is idle, closes those idle for more
+	// than idleReuse: an API no longer called does not keep its
+	// connections (and their buffers) for ever.
+	reaper *time.Timer
 	closed bool
 }
 
@@ -66,6 +72,10 @@ func (t *upTransport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = nil
+	if t.reaper != nil {
+		t.reaper.Stop()
+		t.reaper = nil
+	}
 	t.mu.Unlock()
 	for _, cs := range idle {
 		for _, c := range cs {
@@ -245,11 +255,50 @@ func (t *upTransport) put(pc *upConn) {
 			t.idle = map[string][]*upConn{}
 		}
 		t.idle[pc.key] = append(t.idle[pc.key], pc)
+		if t.reaper == nil {
+			t.reaper = time.AfterFunc(idleReuse, t.reap)
+		}
 		t.mu.Unlock()
 		return
 	}
 	t.mu.Unlock()
 	pc.c.Close()
+}
+
+// reap closes the connections idle for more than idleReuse, and runs again
+// while any is left.
+func (t *upTransport) reap() {
+	now := time.Now()
+	var old []*upConn
+	t.mu.Lock()
+	var next time.Duration
+	for key, cs := range t.idle {
+		i := 0
+		for i < len(cs) && now.Sub(cs[i].idle) > idleReuse {
+			i++
+		}
+		old = append(old, cs[:i]...)
+		if i == len(cs) {
+			delete(t.idle, key)
+			continue
+		}
+		// Those left are copied to the front, so that the slice does not
+		// keep the closed ones reachable.
+		n := copy(cs, cs[i:])
+		clear(cs[n:])
+		t.idle[key] = cs[:n]
+		if d := idleReuse - now.Sub(cs[0].idle); next == 0 || d < next {
+			next = d
+		}
+	}
+	t.reaper = nil
+	if len(t.idle) > 0 && !t.closed {
+		t.reaper = time.AfterFunc(next+10*time.Millisecond, t.reap)
+	}
+	t.mu.Unlock()
+	for _, pc := range old {
+		pc.c.Close()
+	}
 }
 
 // upBody is a response body that gives its connection back once read to

@@ -228,3 +228,85 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestUpTransportReapsIdle: connections idle for longer than idleReuse are
+// closed without waiting for the next call to their host, the younger ones
+// kept, and the reaper stops once none is idle.
+func TestUpTransportReapsIdle(t *testing.T) {
+	s := &upServer{Server: httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond) // the calls overlap: one connection each
+		w.Write([]byte("ok"))
+	}))}
+	var closed atomic.Int64
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			s.conns.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	tr := s.transport()
+	done := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, _, err := upCall(t, tr, "GET", s.URL+"/x", nil, nil)
+			done <- err
+		}()
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.mu.Lock()
+	armed := tr.reaper != nil
+	var idle []*upConn
+	for _, cs := range tr.idle {
+		idle = append(idle, cs...)
+	}
+	// Two of the three are old.
+	for _, c := range idle[:2] {
+		c.idle = c.idle.Add(-2 * idleReuse)
+	}
+	tr.mu.Unlock()
+	if len(idle) != 3 || !armed {
+		t.Fatalf("%d idle connections, reaper armed %v; want 3, true", len(idle), armed)
+	}
+
+	tr.reap()
+	waitFor(t, func() bool { return closed.Load() == 2 })
+	tr.mu.Lock()
+	left, armed := len(tr.idle[idle[2].key]), tr.reaper != nil
+	tr.mu.Unlock()
+	if left != 1 || !armed {
+		t.Fatalf("after reaping two old connections: %d idle, reaper armed %v; want 1, true", left, armed)
+	}
+
+	tr.mu.Lock()
+	idle[2].idle = idle[2].idle.Add(-2 * idleReuse)
+	tr.mu.Unlock()
+	tr.reap()
+	waitFor(t, func() bool { return closed.Load() == 3 })
+	tr.mu.Lock()
+	n, armed := len(tr.idle), tr.reaper != nil
+	tr.mu.Unlock()
+	if n != 0 || armed {
+		t.Fatalf("after reaping every connection: %d hosts idle, reaper armed %v", n, armed)
+	}
+	if s.conns.Load() != 3 {
+		t.Fatalf("%d connections opened, want 3", s.conns.Load())
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5 s")
+		}
+	}
+}
