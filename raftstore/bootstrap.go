@@ -138,7 +138,7 @@ func (c *Cluster) setupTLS(ctx context.Context) (*TLSConfig, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	hasState, err := HasState(raftPath)
+	hasState, err := HasState(raftPath, c.log)
 	if err != nil {
 		return nil, false, err
 	}

@@ -252,8 +252,9 @@ func removeDurably(path string) error {
 
 // HasState reports whether dir (a Config.Dir) holds Raft state: a node
 // without it bootstraps or waits to be added; with it, resumes. An older
-// version's raft.db is moved into the WAL first (openLogStore).
-func HasState(dir string) (bool, error) {
+// version's raft.db is moved into the WAL first (openLogStore), logged to
+// log.
+func HasState(dir string, log *slog.Logger) (bool, error) {
 	haveWAL, err := fsutil.Exists(filepath.Join(dir, walDirName))
 	if err != nil {
 		return false, fmt.Errorf("raft state: %w", err)
@@ -265,7 +266,10 @@ func HasState(dir string) (bool, error) {
 	if !haveWAL && !haveBolt {
 		return false, nil
 	}
-	logs, err := openLogStore(dir, slog.New(slog.DiscardHandler))
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	logs, err := openLogStore(dir, log)
 	if err != nil {
 		return false, err
 	}

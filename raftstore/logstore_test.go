@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -114,8 +115,12 @@ func TestLogStoreMigratesBolt(t *testing.T) {
 
 	toBolt(t, raftDir)
 	loseState(t, dir)
-	if ok, err := HasState(raftDir); err != nil || !ok {
+	var logged strings.Builder
+	if ok, err := HasState(raftDir, slog.New(slog.NewTextHandler(&logged, nil))); err != nil || !ok {
 		t.Fatalf("HasState of the older layout: %v, %v", ok, err)
+	}
+	if want := fmt.Sprintf("msg=\"moved the raft log from bbolt to raft-wal\" from=%s first_index=%d last_index=%d", filepath.Join(raftDir, boltFileName), first, last); !strings.Contains(logged.String(), want) {
+		t.Errorf("the migration logged %q, want %q in it", logged.String(), want)
 	}
 
 	tn = openNode(t, dir, addr, 1<<20)
