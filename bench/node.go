@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,6 +173,28 @@ func startNode(ctx context.Context, bin, name, dir string, args []string) (*node
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startNodeRetrying starts a node as startNode does. When one of the
+// addresses freeAddr picked was taken before the node could bind it (an
+// outgoing connection of this process may be given the same ephemeral
+// port), it picks new ones, in args, and tries again, three times at most.
+func startNodeRetrying(ctx context.Context, bin, name, dir string, args []string) (*node, error) {
+	for attempt := 1; ; attempt++ {
+		n, err := startNode(ctx, bin, name, dir, args)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return n, err
+		}
+		for _, flag := range []string{"--api-addr", "--admin-addr", "--raft-addr"} {
+			if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+				a, ferr := freeAddr()
+				if ferr != nil {
+					return nil, ferr
+				}
+				args[i+1] = a
+			}
+		}
 	}
 }
 

@@ -363,9 +363,12 @@ func (h *harness) setupCluster(ctx context.Context, n int) (*cluster, error) {
 			// would refuse the runs with more connections.
 			"--upstream-in-flight", "4096"}
 	}
-	dir1, raft1 := args[0][1], args[0][slices.Index(args[0], "--raft-addr")+1]
+	dir1 := args[0][1]
 	h.logf("cluster of %d: seeding the demo node in %s", n, dir1)
-	first, err := startNode(ctx, h.cfg.Binary, "n1", dir1, append(append([]string{}, args[0]...), "--demo"))
+	demoArgs := append(append([]string{}, args[0]...), "--demo")
+	first, err := startNodeRetrying(ctx, h.cfg.Binary, "n1", dir1, demoArgs)
+	copy(args[0], demoArgs) // the addresses it was given in the end
+	raft1 := args[0][slices.Index(args[0], "--raft-addr")+1]
 	if err != nil {
 		return nil, err
 	}
@@ -400,14 +403,14 @@ func (h *harness) setupCluster(ctx context.Context, n int) (*cluster, error) {
 		// commands in the node's audit chain (a one-off catch-up that a
 		// node seeded while running never has): start, let it settle, stop;
 		// the start timed is the next one.
-		warm, err := startNode(ctx, h.cfg.Binary, "n1", dir1, args[0])
+		warm, err := startNodeRetrying(ctx, h.cfg.Binary, "n1", dir1, args[0])
 		if err != nil {
 			return nil, err
 		}
 		settle(warm.pid(), 5*time.Minute)
 		warm.stop()
 	}
-	n1, err := startNode(ctx, h.cfg.Binary, "n1", dir1, args[0])
+	n1, err := startNodeRetrying(ctx, h.cfg.Binary, "n1", dir1, args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +428,7 @@ func (h *harness) setupCluster(ctx context.Context, n int) (*cluster, error) {
 			return nil, err
 		}
 		for i := 1; i < n; i++ {
-			m, err := startNode(ctx, h.cfg.Binary, "n"+strconv.Itoa(i+1), args[i][1], append(args[i], "--join", n1.ready.JoinAddr, "--join-token", tok))
+			m, err := startNodeRetrying(ctx, h.cfg.Binary, "n"+strconv.Itoa(i+1), args[i][1], append(args[i], "--join", n1.ready.JoinAddr, "--join-token", tok))
 			if err != nil {
 				c.stop()
 				return nil, err

@@ -3,9 +3,11 @@ package bench
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -145,4 +147,41 @@ func readKEK(path string) (*seal.Keyring, error) {
 		return nil, err
 	}
 	return seal.NewKeyring(kek)
+}
+
+// TestStartNodeRetriesATakenPort: an address taken between freeAddr and the
+// node's bind is replaced and the node started again, its args updated.
+func TestStartNodeRetriesATakenPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts a node")
+	}
+	bin := mustBinary(t)
+	root := t.TempDir()
+	kekPath := filepath.Join(root, "kek.hex")
+	if _, err := writeKEK(kekPath); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var addrs [2]string
+	for i := range addrs {
+		if addrs[i], err = freeAddr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(root, "n1")
+	args := []string{"--data-dir", dir, "--node-id", "n1", "--kek-file", kekPath,
+		"--api-addr", addrs[0], "--admin-addr", taken.Addr().String(), "--raft-addr", addrs[1], "--demo"}
+	n, err := startNodeRetrying(context.Background(), bin, "n1", dir, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.stop()
+	got := args[slices.Index(args, "--admin-addr")+1]
+	if got == taken.Addr().String() || "127.0.0.1:"+strconv.Itoa(n.ready.AdminPort) != got {
+		t.Fatalf("admin address %s (port %d in the ready file), the taken one %s", got, n.ready.AdminPort, taken.Addr())
+	}
 }
