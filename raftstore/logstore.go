@@ -138,27 +138,9 @@ func openWAL(dir string, log *slog.Logger) (*logStore, error) {
 func migrateBolt(dir string, log *slog.Logger) error {
 	boltPath := filepath.Join(dir, boltFileName)
 	tmp := filepath.Join(dir, walMigratingName)
-	if err := os.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("raft log migration: %w", err)
-	}
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		return fmt.Errorf("raft log migration: %w", err)
-	}
-	src, err := raftboltdb.New(raftboltdb.Options{Path: boltPath})
+	first, last, err := buildWAL(tmp, boltPath, log)
 	if err != nil {
-		return fmt.Errorf("raft log migration: opening %s: %w", boltPath, err)
-	}
-	defer src.Close()
-	dst, err := openWAL(tmp, log)
-	if err != nil {
-		return fmt.Errorf("raft log migration: %w", err)
-	}
-	first, last, err := copyBolt(dst, src)
-	if cerr := dst.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("raft log migration from %s: %w", boltPath, err)
+		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, walDirName)); err != nil {
 		return fmt.Errorf("raft log migration: %w", err)
@@ -166,14 +148,39 @@ func migrateBolt(dir string, log *slog.Logger) error {
 	if err := fsutil.SyncDir(dir); err != nil {
 		return fmt.Errorf("raft log migration: %w", err)
 	}
-	if err := src.Close(); err != nil {
-		return fmt.Errorf("raft log migration: closing %s: %w", boltPath, err)
-	}
 	if err := removeDurably(boltPath); err != nil {
 		return fmt.Errorf("raft log migration: removing %s: %w", boltPath, err)
 	}
 	log.Info("moved the raft log from bbolt to raft-wal", "from", boltPath, "first_index", first, "last_index", last)
 	return nil
+}
+
+// buildWAL makes a new WAL in the directory tmp (anything there before is
+// removed) holding boltPath's entries and stable keys, and closes both.
+func buildWAL(tmp, boltPath string, log *slog.Logger) (first, last uint64, err error) {
+	if err := os.RemoveAll(tmp); err != nil {
+		return 0, 0, fmt.Errorf("raft log migration: %w", err)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return 0, 0, fmt.Errorf("raft log migration: %w", err)
+	}
+	src, err := raftboltdb.New(raftboltdb.Options{Path: boltPath})
+	if err != nil {
+		return 0, 0, fmt.Errorf("raft log migration: opening %s: %w", boltPath, err)
+	}
+	defer src.Close()
+	dst, err := openWAL(tmp, log)
+	if err != nil {
+		return 0, 0, fmt.Errorf("raft log migration: %w", err)
+	}
+	first, last, err = copyBolt(dst, src)
+	if cerr := dst.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("raft log migration from %s: %w", boltPath, err)
+	}
+	return first, last, nil
 }
 
 // copyBolt copies src's entries and stable keys into the empty dst and
