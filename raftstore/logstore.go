@@ -113,7 +113,7 @@ func openWAL(dir string, log *slog.Logger) (*logStore, error) {
 	meta := &metadb.BoltMetaDB{}
 	w, err := raftwal.Open(dir,
 		raftwal.WithMetaStore(meta),
-		raftwal.WithSegmentFiler(segment.NewFiler(dir, ownerOnlyVFS{walfs.New()})),
+		raftwal.WithSegmentFiler(segment.NewFiler(dir, segmentVFS{VFS: walfs.New(), cache: &readCache{}})),
 		raftwal.WithLogger(newHCLogger(log).Named("wal")),
 	)
 	if err != nil {
@@ -233,11 +233,15 @@ func copyBolt(dst *logStore, src *raftboltdb.BoltStore) (first, last uint64, err
 	return first, last, nil
 }
 
-// ownerOnlyVFS creates the WAL's segment files owner-only (raft-wal's own
-// file system creates them 0644).
-type ownerOnlyVFS struct{ types.VFS }
+// segmentVFS is the file system of the WAL's segments: it creates them
+// owner-only (raft-wal's own creates them 0644), and reads the sealed ones
+// through cache (walread.go).
+type segmentVFS struct {
+	types.VFS
+	cache *readCache
+}
 
-func (v ownerOnlyVFS) Create(dir, name string, size uint64) (types.WritableFile, error) {
+func (v segmentVFS) Create(dir, name string, size uint64) (types.WritableFile, error) {
 	f, err := v.VFS.Create(dir, name, size)
 	if err != nil {
 		return nil, err
