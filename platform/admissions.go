@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -212,24 +213,39 @@ func loadAdmissionIndex(db *sql.DB) (*admissionIndex, error) {
 		return nil, fmt.Errorf("admissions: %w", err)
 	}
 	ix.live = make(map[admKey]admLive, n)
-	rows, err := db.Query("SELECT seq, app_id, nonce, request_id, expires_ms FROM a2_admission_log ORDER BY seq")
+	// Each row is read as one text, its fields joined by spaces (none of
+	// them holds one: Validate): in modernc.org/sqlite every column read
+	// is three calls into SQLite through the connection's mutex, and a
+	// text column a string of its own.
+	rows, err := db.Query("SELECT seq || ' ' || expires_ms || ' ' || app_id || ' ' || nonce || ' ' || request_id FROM a2_admission_log ORDER BY seq")
 	if err != nil {
 		return nil, fmt.Errorf("admissions: %w", err)
 	}
 	defer rows.Close()
+	apps := map[string]string{} // the app ids, each held once
 	for rows.Next() {
-		var app, nonce, req string
-		var l admLive
-		if err := rows.Scan(&l.seq, &app, &nonce, &req, &l.exp); err != nil {
+		var packed string
+		if err := rows.Scan(&packed); err != nil {
 			return nil, fmt.Errorf("admissions: %w", err)
 		}
-		l.req = reqHash(req)
+		l, app, nonce, ok := splitAdmissionRow(packed)
+		if !ok {
+			return nil, fmt.Errorf("admissions: %w: a row of a2_admission_log does not read as one (%.40q)", ErrCorrupt, packed)
+		}
 		held := len(ix.live)
 		ix.live[admKeyOf(app, nonce)] = l
 		if len(ix.live) == held {
 			return nil, fmt.Errorf("admissions: (app, nonce) of row %d held twice", l.seq)
 		}
-		ix.counts[app]++
+		// A map's key is its last assignment's string: the app id is
+		// copied out of the row's text once, or the map would hold every
+		// row's text.
+		key, ok := apps[app]
+		if !ok {
+			key = strings.Clone(app)
+			apps[key] = key
+		}
+		ix.counts[key]++
 		if ix.headSeq == 0 {
 			ix.headSeq, ix.headExp = l.seq, l.exp
 		}
@@ -238,6 +254,26 @@ func loadAdmissionIndex(db *sql.DB) (*admissionIndex, error) {
 		return nil, fmt.Errorf("admissions: %w", err)
 	}
 	return ix, nil
+}
+
+// splitAdmissionRow reads a row as loadAdmissionIndex selects it: "seq
+// expires_ms app_id nonce request_id".
+func splitAdmissionRow(packed string) (l admLive, app, nonce string, ok bool) {
+	seq, rest, ok1 := strings.Cut(packed, " ")
+	exp, rest, ok2 := strings.Cut(rest, " ")
+	app, rest, ok3 := strings.Cut(rest, " ")
+	nonce, req, ok4 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || !ok3 || !ok4 || app == "" || nonce == "" || req == "" || strings.Contains(req, " ") {
+		return admLive{}, "", "", false
+	}
+	var err1, err2 error
+	l.seq, err1 = strconv.ParseInt(seq, 10, 64)
+	l.exp, err2 = strconv.ParseInt(exp, 10, 64)
+	if err1 != nil || err2 != nil || l.seq <= 0 {
+		return admLive{}, "", "", false
+	}
+	l.req = reqHash(req)
+	return l, app, nonce, true
 }
 
 // admOverlay is one apply's changes to the index, taken by commit once the
