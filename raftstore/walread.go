@@ -27,11 +27,12 @@ import (
 //
 // The cache holds readWindows windows for all the sealed segments of a WAL
 // (1 MiB in all, allocated at the first read), replaced least recently used
-// first: a scan keeps one on the index and one on the frames.
+// first: a scan keeps one on the index and one on the frames, and two scans
+// at once (two followers catching up from different entries) keep theirs.
 
 const (
-	readWindowSize = 512 << 10
-	readWindows    = 2
+	readWindowSize = 256 << 10
+	readWindows    = 4
 )
 
 // readCache is the windows of the sealed segments of one WAL.

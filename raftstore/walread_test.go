@@ -102,6 +102,24 @@ func TestSegmentReadCache(t *testing.T) {
 	if f.cnt.reads != 2 {
 		t.Errorf("%d reads of the file for two windows in order, want 2", f.cnt.reads)
 	}
+	// Four reads in order at once, interleaved (two scans, each on an
+	// index and on frames): each keeps its window.
+	f.cnt.reads = 0
+	starts := []int64{0, readWindowSize, 2 * readWindowSize, 3 * readWindowSize}
+	for step := int64(0); step < readWindowSize; step += 4 {
+		for _, start := range starts {
+			off := 3*readWindowSize + start + step // past the windows read above
+			if _, err := f.c.ReadAt(buf, off); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf, f.data[off:off+4]) {
+				t.Fatalf("at %d: %x, want %x", off, buf, f.data[off:off+4])
+			}
+		}
+	}
+	if f.cnt.reads != len(starts) {
+		t.Errorf("%d reads of the file for %d interleaved reads in order, want %d", f.cnt.reads, len(starts), len(starts))
+	}
 	// A closed file leaves no window behind.
 	for _, f := range files {
 		if err := f.c.Close(); err != nil {
