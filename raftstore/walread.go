@@ -26,9 +26,10 @@ import (
 // follower's apply), which a window would have to drop at every append.
 //
 // The cache holds readWindows windows for all the sealed segments of a WAL
-// (1 MiB in all, allocated at the first read), replaced least recently used
-// first: a scan keeps one on the index and one on the frames, and two scans
-// at once (two followers catching up from different entries) keep theirs.
+// (1 MiB in all, each allocated when first filled, then kept), replaced
+// least recently used first: a scan keeps one on the index and one on the
+// frames, and two scans at once (two followers catching up from different
+// entries) keep theirs.
 
 const (
 	readWindowSize = 256 << 10
