@@ -30,10 +30,26 @@ await run('auditor', async ({ page, shot: rawShot }) => {
     if (bad) throw new Error(`page ${name} shows ${JSON.stringify(bad[0])}`);
     await rawShot(name);
   };
+  // The overview (the page after login) loads slowly, and the audit page
+  // is asked for before it has: the overview must never be drawn over it
+  // (it was, once its module arrived, and again at each of its refreshes).
+  let releaseOverview;
+  const overviewHeld = new Promise((resolve) => { releaseOverview = resolve; });
+  await page.route('**/admin/pages/dashboard.js', async (route) => {
+    await overviewHeld;
+    await route.continue();
+  });
   await login(page, env('LJ_AUDITOR_USER'), env('LJ_AUDITOR_PASSWORD'), env('LJ_AUDITOR_TOTP'));
   await page.getByTestId('who').waitFor();
   await page.getByRole('link', { name: '审计', exact: true }).click();
   await page.getByRole('heading', { name: '校验审计链' }).waitFor();
+  releaseOverview();
+  await page.waitForResponse('**/admin/pages/dashboard.js');
+  await new Promise((r) => setTimeout(r, 500));
+  if (await page.getByRole('heading', { name: '概览', exact: true }).count() > 0) {
+    throw new Error('the overview, asked for first and loaded last, was drawn over the audit page');
+  }
+  await page.unroute('**/admin/pages/dashboard.js');
   await page.getByTestId('audit-intro').filter({ hasText: '每个节点各自保存' }).waitFor();
   await shot('audit');
 

@@ -6,7 +6,7 @@
 import { h, clear } from '../js/dom.js';
 import { t, register, setLang, lang, onLangChange, fmtTime } from '../js/i18n.js';
 import { api, describe, onUnauthenticated } from '../js/api.js';
-import { sideNav, markCurrent, loadPage, cleanupPage, sessionControls } from '../js/pages.js';
+import { sideNav, markCurrent, pageSlot, sessionControls } from '../js/pages.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as loginPage from './pages/login.js';
@@ -17,7 +17,7 @@ register(loginPage.strings);
 const app = document.getElementById('app');
 let me = null; // GET /me
 let main = null;
-let cleanup = null;
+const page = pageSlot();
 
 function allowed() {
   return me ? routes.filter((r) => r.roles.includes(me.role)) : [];
@@ -76,13 +76,11 @@ async function route() {
   const r = pages.find((p) => p.id === want) || pages[0];
   if (r.id !== want) history.replaceState(null, '', '#/' + r.id);
   markCurrent(r.id);
-  runCleanup();
-  cleanup = await loadPage(main, r, t('app.console'), { me, api, t, describe, can: (...roles) => roles.includes(me.role) || me.role === 'admin' });
+  await page.show(main, r, t('app.console'), { me, api, t, describe, can: (...roles) => roles.includes(me.role) || me.role === 'admin' });
 }
 
 function runCleanup() {
-  cleanupPage(cleanup);
-  cleanup = null;
+  page.clear();
 }
 
 // The session: logout, and the idle timeout's warning and end (js/idle.js).

@@ -23,17 +23,21 @@ export function markCurrent(id) {
 // loadPage draws route r into main: "loading", then the module's render
 // with ctx (root is main), the document titled "<page> · <appName>". It
 // returns the page's cleanup function, or null. before, if given, is drawn
-// above the page.
-export async function loadPage(main, r, appName, ctx, before = null) {
+// above the page. isCurrent, if given, is asked once the module has
+// loaded: when it says no (another page was asked for meanwhile), nothing
+// is drawn and null is returned.
+export async function loadPage(main, r, appName, ctx, before = null, isCurrent = null) {
   clear(main).append(h('p', { class: 'loading' }, t('loading')));
   document.title = label(r.label) + ' · ' + appName;
   let mod;
   try {
     mod = await r.load();
   } catch (err) {
+    if (isCurrent && !isCurrent()) return null;
     clear(main).append(h('p', { class: 'alert alert-error', role: 'alert' }, describe(err)));
     return null;
   }
+  if (isCurrent && !isCurrent()) return null;
   if (mod.strings) register(mod.strings);
   clear(main);
   if (before) main.append(before);
@@ -44,6 +48,34 @@ export async function loadPage(main, r, appName, ctx, before = null) {
 // cleanupPage runs a page's cleanup, if any (a page already gone may throw).
 export function cleanupPage(f) {
   if (f) { try { f(); } catch { /* page gone */ } }
+}
+
+// pageSlot is the page a shell shows in its main: show draws a route there
+// (loadPage) after the shown page's cleanup; clear runs that cleanup. A
+// page asked for while another's module still loads wins: the earlier one
+// is never drawn, so its timers never start (an overview refreshing every
+// ten seconds drew itself over the page asked for after it).
+export function pageSlot() {
+  let shown = 0; // the number of the last show or clear
+  let cleanup = null;
+  return {
+    async show(main, r, appName, ctx, before = null) {
+      const mine = ++shown;
+      cleanupPage(cleanup);
+      cleanup = null;
+      const done = await loadPage(main, r, appName, ctx, before, () => mine === shown);
+      if (mine !== shown) {
+        cleanupPage(done);
+        return;
+      }
+      cleanup = done;
+    },
+    clear() {
+      shown++;
+      cleanupPage(cleanup);
+      cleanup = null;
+    },
+  };
 }
 
 // sessionControls ties a shell's session to the idle watch (js/idle.js):

@@ -8,7 +8,7 @@
 import { h, clear } from '../js/dom.js';
 import { t, register, setLang, lang, onLangChange, fmtTime } from '../js/i18n.js';
 import { request, describe, onUnauthenticated, PORTAL_API } from '../js/api.js';
-import { sideNav, markCurrent, loadPage, cleanupPage, sessionControls } from '../js/pages.js';
+import { sideNav, markCurrent, pageSlot, sessionControls } from '../js/pages.js';
 import { strings as common } from '../i18n/common.js';
 import { routes } from './routes.js';
 import * as signinPage from './pages/signin.js';
@@ -60,7 +60,7 @@ const PUBLIC = ['manual'];
 const app = document.getElementById('app');
 let me = null; // GET /me: id, email, name, session_expires_at, session_idle_seconds
 let main = null;
-let cleanup = null;
+const page = pageSlot();
 
 function langButton() {
   return h('button', { type: 'button', class: 'btn btn-ghost lang', lang: lang() === 'en' ? 'zh-CN' : 'en', 'aria-label': t('lang.switchLabel'),
@@ -102,7 +102,7 @@ async function showPublic() {
   const { id, query } = parseHash();
   const r = routes.find((p) => p.id === id);
   main.className = 'content public-page';
-  cleanup = await loadPage(main, r, t('portal.name'), { me: null, api, t, describe, query, go },
+  await page.show(main, r, t('portal.name'), { me: null, api, t, describe, query, go },
     h('p', {}, h('a', { href: '#/', class: 'btn' }, t('portal.backToSignin'))));
 }
 
@@ -135,13 +135,11 @@ async function route() {
   const r = routes.find((p) => p.id === id) || routes[0];
   if (r.id !== id) history.replaceState(null, '', '#/' + r.id);
   markCurrent(r.id);
-  runCleanup();
-  cleanup = await loadPage(main, r, t('portal.name'), { me, api, t, describe, query, go });
+  await page.show(main, r, t('portal.name'), { me, api, t, describe, query, go });
 }
 
 function runCleanup() {
-  cleanupPage(cleanup);
-  cleanup = null;
+  page.clear();
 }
 
 // The session: logout, and the idle timeout's warning and end (js/idle.js).
