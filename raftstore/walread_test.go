@@ -29,6 +29,31 @@ func (c *countingFile) ReadAt(p []byte, off int64) (int, error) {
 	return c.ReadableFile.ReadAt(p, off)
 }
 
+// randomFile writes size random bytes to file i of dir: its bytes and path.
+func randomFile(t *testing.T, dir string, i, size int, rng *rand.Rand) ([]byte, string) {
+	t.Helper()
+	data := make([]byte, size)
+	for j := range data {
+		data[j] = byte(rng.Uint32())
+	}
+	path := filepath.Join(dir, fmt.Sprint(i))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data, path
+}
+
+// openFile opens path to read, closed when the test ends.
+func openFile(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // TestSegmentReadCache reads files through one cache at random offsets and
 // sizes (past their ends too) and compares every answer with the file's
 // own; the files share the cache, so a window of one must never answer for
@@ -45,25 +70,10 @@ func TestSegmentReadCache(t *testing.T) {
 	}
 	var files []file
 	for i, size := range []int{3<<20 + 123, 100 << 10, 10} {
-		data := make([]byte, size)
-		for j := range data {
-			data[j] = byte(rng.Uint32())
-		}
-		path := filepath.Join(dir, fmt.Sprint(i))
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		raw, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cached, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, path := randomFile(t, dir, i, size, rng)
+		raw, cached := openFile(t, path), openFile(t, path)
 		cnt := &countingFile{ReadableFile: cached}
 		files = append(files, file{data: data, raw: raw, c: &cachedFile{ReadableFile: cnt, cache: cache}, cnt: cnt})
-		t.Cleanup(func() { raw.Close() })
 	}
 	for i := 0; i < 20000; i++ {
 		f := files[rng.IntN(len(files))]
@@ -141,23 +151,11 @@ func TestSegmentReadCacheConcurrent(t *testing.T) {
 	cache := &readCache{}
 	var datas [][]byte
 	var files []*cachedFile
+	rng := rand.New(rand.NewPCG(5, 9))
 	for i := range 2 {
-		data := make([]byte, 2<<20)
-		rng := rand.New(rand.NewPCG(uint64(i), 9))
-		for j := range data {
-			data[j] = byte(rng.Uint32())
-		}
-		path := filepath.Join(dir, fmt.Sprint(i))
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, path := randomFile(t, dir, i, 2<<20, rng)
 		datas = append(datas, data)
-		files = append(files, &cachedFile{ReadableFile: f, cache: cache})
-		t.Cleanup(func() { f.Close() })
+		files = append(files, &cachedFile{ReadableFile: openFile(t, path), cache: cache})
 	}
 	errs := make(chan error, 4)
 	for g := range 4 {
