@@ -150,6 +150,30 @@ type A2AdmitResult struct {
 	Outcomes []string `json:"outcomes"`
 }
 
+// appendJSON appends r as encoding/json writes it: the apply's result of
+// every A2 batch, without reflection. The outcomes are this file's
+// constants, which need no escaping; anything else is written by
+// encoding/json.
+func (r A2AdmitResult) appendJSON(b []byte) []byte {
+	if r.Outcomes == nil {
+		return append(b, `{"outcomes":null}`...)
+	}
+	b = append(b, `{"outcomes":[`...)
+	for i, o := range r.Outcomes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch o {
+		case Admitted, Replayed, AppFull:
+			b = append(append(append(b, '"'), o...), '"')
+		default:
+			q, _ := json.Marshal(o)
+			b = append(b, q...)
+		}
+	}
+	return append(b, "]}"...)
+}
+
 func init() {
 	HandleUnrecorded(CmdA2Admit, 1, 0, applyA2Admit)
 }
@@ -190,19 +214,84 @@ type admLive struct {
 }
 
 // admissionIndex is the state machine's index of a2_admission_log: the
-// (app, nonce) pairs it holds, and how many each app holds. It holds exactly
-// the table's rows: it is loaded from the table when the store opens or
-// restores a snapshot, and an apply changes both or neither (the index takes
-// an apply's changes only after its statements succeeded; a failed commit
-// fails the store, which then reloads on restart). Only the apply goroutine
-// uses it.
+// (app, nonce) pairs it holds, and how many each app holds. It holds the
+// table's rows once the table has been written (admissions_behind.go): it
+// is loaded from the table when the store opens or restores a snapshot, and
+// an apply changes it, and owes the table its writes, only once it has
+// decided the whole batch. Only the apply goroutine uses it.
 type admissionIndex struct {
 	live   map[admKey]admLive
 	counts map[string]int64
 	seq    int64 // the largest seq used (sqlite_sequence)
-	// head is the table's oldest row (smallest seq; 0, 0 when the table is
-	// empty): the prune reads the table only once it has expired.
+	// head is the oldest row held (smallest seq; 0, 0 when none): the
+	// prune reads the rows only once it has expired.
 	headSeq, headExp int64
+	// recent are the rows admitted above the table's known end (the
+	// write-behind's tableSeq), in seq order: with the table's rows up to
+	// there, every row held. Rows no longer held may be among both.
+	recent []admRow
+}
+
+// admRow is a row of a2_admission_log as the prune reads it.
+type admRow struct {
+	seq, exp   int64
+	app, nonce string
+}
+
+// rowsAfter calls fn with the rows of seq above from, in seq order, until fn
+// returns false: the table's up to tableSeq (read through tx, in chunks),
+// then the recent rows above it. Rows the index no longer holds (deleted in
+// memory, their delete not yet written) come too: fn checks.
+func (ix *admissionIndex) rowsAfter(tx *Tx, from, tableSeq int64, fn func(admRow) bool) error {
+	const chunk = 256
+	for from < tableSeq {
+		rows, err := tx.queryPrepared("SELECT seq, app_id, nonce, expires_ms FROM a2_admission_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", from, tableSeq, chunk)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			var r admRow
+			if err := rows.Scan(&r.seq, &r.app, &r.nonce, &r.exp); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+			from = r.seq
+			if !fn(r) {
+				rows.Close()
+				return rows.Err()
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n < chunk {
+			break
+		}
+	}
+	for _, r := range ix.recent {
+		if r.seq > from && !fn(r) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// trimRecent drops the recent rows the table holds (seq <= tableSeq).
+func (ix *admissionIndex) trimRecent(tableSeq int64) {
+	i := 0
+	for i < len(ix.recent) && ix.recent[i].seq <= tableSeq {
+		i++
+	}
+	if i == len(ix.recent) {
+		ix.recent = ix.recent[:0]
+		return
+	}
+	if i > 0 {
+		ix.recent = append(ix.recent[:0], ix.recent[i:]...)
+	}
 }
 
 // loadAdmissionIndex reads the index from the table.
@@ -342,24 +431,28 @@ const admissionChunk = 100
 // applied alone: an unexpired (app, nonce) is the same call again (its
 // request id) or a replay; an expired one is deleted and admitted anew; an
 // app at MaxAdmissionsPerApp is full. The decisions read the in-memory
-// index; the table is written in a few statements whatever the batch's size:
-// the prune (one SELECT of the oldest rows, one DELETE of a seq range), the
-// expired rows met again (one DELETE by seq, rare) and the new rows (one
-// multi-row INSERT, appended in seq order). Every node decides the same: the
-// index is the table, and the statements follow the batch's order.
+// index (and the prune the rows in seq order: the table's, then the recent
+// ones); the table's writes are owed (tx.admOps: the rows, appended in seq
+// order, the prune's delete of the oldest rows, and the expired rows met
+// again, rare) and written behind (admissions_behind.go). Every node decides
+// the same: the index is the rows, and the decisions follow the batch's
+// order.
 func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
-	if tx.adm == nil {
+	if tx.adm == nil || tx.admOps == nil {
 		return nil, errors.New("a2.admit: the store has no admission index")
 	}
 	now := c.At
+	tx.adm.trimRecent(tx.tableSeq)
 	o := &admOverlay{ix: tx.adm, live: make(map[admKey]admOverlayEntry, len(p.Admissions)), counts: map[string]int64{}, headSeq: tx.adm.headSeq, headExp: tx.adm.headExp}
-	if err := pruneAdmissions(tx, o, now); err != nil {
+	var ops admOps
+	var rows []any
+	if err := pruneAdmissions(tx, o, now, &ops); err != nil {
 		return nil, err
 	}
 	out := make([]string, len(p.Admissions))
 	seq := o.ix.seq
-	var stale []any // seqs of expired rows met again
-	var inserts []any
+	var added []admRow
+	headGone := false
 	for i, a := range p.Admissions {
 		k := admKeyOf(a.AppID, a.Nonce)
 		if l, ok := o.get(k); ok {
@@ -372,7 +465,8 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 				continue
 			}
 			// Expired but not yet pruned: it goes, whatever comes next.
-			stale = append(stale, l.seq)
+			ops.stale = append(ops.stale, l.seq)
+			headGone = headGone || l.seq == o.headSeq
 			o.remove(k, a.AppID)
 		}
 		if o.count(a.AppID) >= MaxAdmissionsPerApp {
@@ -381,43 +475,35 @@ func applyA2Admit(tx *Tx, c *Command, p *A2AdmitBatch) (any, error) {
 		}
 		seq++
 		o.put(k, a.AppID, admLive{seq: seq, exp: now + p.WindowMs, req: reqHash(a.RequestID)})
-		inserts = append(inserts, seq, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs)
+		rows = append(rows, seq, a.AppID, a.Nonce, a.RequestID, a.APIID, a.BodySM3, a.TokenID, a.Node, now, now+p.WindowMs)
+		added = append(added, admRow{seq: seq, exp: now + p.WindowMs, app: a.AppID, nonce: a.Nonce})
 		out[i] = Admitted
 	}
-	headGone := false
-	for i := 0; i < len(stale); i += admissionChunk {
-		part := stale[i:min(i+admissionChunk, len(stale))]
-		for _, q := range part {
-			headGone = headGone || q.(int64) == o.headSeq
-		}
-		if _, err := tx.Exec("DELETE FROM a2_admission_log WHERE seq IN ("+placeholders(len(part), 1)+")", part...); err != nil {
-			return nil, err
-		}
-	}
 	if headGone {
+		// The oldest row held was an expired one met again: the next row
+		// still held before this batch's is the head.
+		from := o.headSeq
 		o.headSeq, o.headExp = 0, 0
-		if err := tx.QueryRow("SELECT seq, expires_ms FROM a2_admission_log ORDER BY seq LIMIT 1").Scan(&o.headSeq, &o.headExp); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err := o.ix.rowsAfter(tx, from, tx.tableSeq, func(r admRow) bool {
+			if l, ok := o.get(admKeyOf(r.app, r.nonce)); ok && l.seq == r.seq {
+				o.headSeq, o.headExp = r.seq, r.exp
+				return false
+			}
+			return true
+		}); err != nil {
 			return nil, err
 		}
 	}
-	if o.headSeq == 0 && len(inserts) > 0 {
-		o.headSeq, o.headExp = inserts[0].(int64), now+p.WindowMs
+	if o.headSeq == 0 && len(added) > 0 {
+		o.headSeq, o.headExp = added[0].seq, added[0].exp
 	}
-	// The rows go in by INSERTs of 64, 32, …, 1 rows, whose texts the
-	// store keeps prepared: a batch of n rows is at most log2(n)+1 of them
-	// plus one per 64 rows.
-	for rest := inserts; len(rest) > 0; {
-		rows := admissionInsertRows
-		for rows*admissionColumns > len(rest) {
-			rows /= 2
-		}
-		part := rest[:rows*admissionColumns]
-		rest = rest[len(part):]
-		if _, err := tx.execPrepared(admissionInserts[rows], part...); err != nil {
-			return nil, err
-		}
+	if len(added) > 0 {
+		ops.addRows(rows)
+		ops.maxSeq = seq
 	}
 	o.commit(seq)
+	o.ix.recent = append(o.ix.recent, added...)
+	tx.admOps.merge(&ops)
 	return A2AdmitResult{Outcomes: out}, nil
 }
 
@@ -464,52 +550,51 @@ func placeholders(n, k int) string {
 	return b.String()
 }
 
-// pruneAdmissions deletes the oldest rows, in seq order, up to the first
-// unexpired one and at most admissionPruneBatch of them, in one statement,
-// and takes them out of the overlay; it reads the table only when the oldest
-// row has expired. With one window the rows expire in about the order they
-// were admitted (a proposer's clock sets a batch's time); a row of a longer
-// window holds back the rows after it until it expires, and an expired row
-// met again is deleted then (applyA2Admit).
-func pruneAdmissions(tx *Tx, o *admOverlay, now int64) error {
+// pruneAdmissions takes the oldest rows held, in seq order, up to the first
+// unexpired one and at most admissionPruneBatch of them, out of the overlay,
+// and owes their delete (one statement: every row up to the last one taken);
+// it reads the rows only when the oldest one has expired. With one window
+// the rows expire in about the order they were admitted (a proposer's clock
+// sets a batch's time); a row of a longer window holds back the rows after
+// it until it expires, and an expired row met again is deleted then
+// (applyA2Admit).
+func pruneAdmissions(tx *Tx, o *admOverlay, now int64, ops *admOps) error {
 	if o.headSeq == 0 || o.headExp > now {
 		return nil
 	}
-	// One row more than the bound: the first row kept is the new head.
-	rows, err := tx.queryPrepared("SELECT seq, app_id, nonce, expires_ms FROM a2_admission_log ORDER BY seq LIMIT ?", admissionPruneBatch+1)
+	var last int64
+	n := 0
+	from := o.headSeq - 1
+	o.headSeq, o.headExp = 0, 0
+	err := o.ix.rowsAfter(tx, from, tx.tableSeq, func(r admRow) bool {
+		k := admKeyOf(r.app, r.nonce)
+		if l, ok := o.get(k); !ok || l.seq != r.seq {
+			return true // deleted already: its delete is owed
+		}
+		if r.exp > now || n == admissionPruneBatch {
+			// The first row kept is the new head.
+			o.headSeq, o.headExp = r.seq, r.exp
+			return false
+		}
+		n++
+		last = r.seq
+		o.remove(k, r.app)
+		return true
+	})
 	if err != nil {
 		return err
 	}
-	var last int64
-	n := 0
-	o.headSeq, o.headExp = 0, 0
-	for rows.Next() {
-		var seq, exp int64
-		var app, nonce string
-		if err := rows.Scan(&seq, &app, &nonce, &exp); err != nil {
-			rows.Close()
-			return err
-		}
-		if exp > now || n == admissionPruneBatch {
-			o.headSeq, o.headExp = seq, exp
-			break
-		}
-		n++
-		last = seq
-		o.remove(admKeyOf(app, nonce), app)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || last == 0 {
-		return err
-	}
-	_, err = tx.execPrepared("DELETE FROM a2_admission_log WHERE seq <= ?", last)
-	return err
+	ops.delUpTo = max(ops.delUpTo, last)
+	return nil
 }
 
 // AdmissionOf returns the admission of request id, if the state holds it
 // (within its window): for tests and the audit's questions. It reads the
 // whole table (no index by request id: an admission would pay for it).
 func (s *Store) AdmissionOf(requestID string) (a A2Admission, ok bool, err error) {
+	if err := s.flushAdmissions(); err != nil {
+		return a, false, err
+	}
 	err = s.read(func(db *sql.DB) error {
 		err := db.QueryRow("SELECT app_id, nonce, api_id, request_id, body_sm3, token_id, node FROM a2_admission_log WHERE request_id = ?", requestID).
 			Scan(&a.AppID, &a.Nonce, &a.APIID, &a.RequestID, &a.BodySM3, &a.TokenID, &a.Node)

@@ -90,9 +90,13 @@ func (m *admModel) index() *admissionIndex {
 	return ix
 }
 
-// dumpAdmissions is the store's table in seq order.
+// dumpAdmissions is the store's table in seq order, once what the
+// admissions applied in memory owe it is written.
 func dumpAdmissions(t *testing.T, s *Store) string {
 	t.Helper()
+	if err := s.flushAdmissions(); err != nil {
+		t.Fatal(err)
+	}
 	out := ""
 	err := s.read(func(db *sql.DB) error {
 		rows, err := db.Query("SELECT seq, app_id, nonce, request_id, admitted_ms, expires_ms FROM a2_admission_log ORDER BY seq")
@@ -116,20 +120,47 @@ func dumpAdmissions(t *testing.T, s *Store) string {
 	return out
 }
 
+// admIndexState is what an index holds, without its recent rows (which
+// depend on when the table was last written).
+type admIndexState struct {
+	live             map[admKey]admLive
+	counts           map[string]int64
+	seq              int64
+	headSeq, headExp int64
+}
+
+func (ix *admissionIndex) state() admIndexState {
+	return admIndexState{live: ix.live, counts: ix.counts, seq: ix.seq, headSeq: ix.headSeq, headExp: ix.headExp}
+}
+
+func (st admIndexState) String() string {
+	return fmt.Sprintf("%d live, counts %v, seq %d, head %d/%d", len(st.live), st.counts, st.seq, st.headSeq, st.headExp)
+}
+
+// checkIndexModel fails unless the store's in-memory index is the model's,
+// whatever its table holds yet.
+func checkIndexModel(t *testing.T, s *Store, m *admModel) {
+	t.Helper()
+	if got, want := s.adm.Load().state(), m.index().state(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("index: %v; model %v", got, want)
+	}
+}
+
 // checkAdmissionIndex fails unless the store's in-memory index is the
-// model's and is what loading its table gives (what a restart would hold).
+// model's and is what loading its table gives (what a restart would hold),
+// once what is owed is written.
 func checkAdmissionIndex(t *testing.T, s *Store, m *admModel) {
 	t.Helper()
+	checkIndexModel(t, s, m)
+	if err := s.flushAdmissions(); err != nil {
+		t.Fatal(err)
+	}
 	var loaded *admissionIndex
 	if err := s.read(func(db *sql.DB) (err error) { loaded, err = loadAdmissionIndex(db); return err }); err != nil {
 		t.Fatal(err)
 	}
-	ix := s.adm.Load()
-	if want := m.index(); !reflect.DeepEqual(ix, want) {
-		t.Fatalf("index: %d live, counts %v, seq %d, head %d/%d; model %d live, counts %v, seq %d, head %d/%d", len(ix.live), ix.counts, ix.seq, ix.headSeq, ix.headExp, len(want.live), want.counts, want.seq, want.headSeq, want.headExp)
-	}
-	if !reflect.DeepEqual(ix, loaded) {
-		t.Fatalf("index differs from the table's: %d live, counts %v, seq %d, head %d/%d; loaded %d live, counts %v, seq %d, head %d/%d", len(ix.live), ix.counts, ix.seq, ix.headSeq, ix.headExp, len(loaded.live), loaded.counts, loaded.seq, loaded.headSeq, loaded.headExp)
+	if got, want := s.adm.Load().state(), loaded.state(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("index differs from the table's: %v; loaded %v", got, want)
 	}
 }
 

@@ -170,7 +170,9 @@ type admitPair struct {
 
 func mustAdmitPair(t *testing.T) *admitPair {
 	t.Helper()
-	return &admitPair{s: mustStore(t, filepath.Join(t.TempDir(), "state.db")), m: &admModel{}}
+	s := mustStore(t, filepath.Join(t.TempDir(), "state.db"))
+	s.adb.armed.Store(true) // no timed write: the pair writes the table itself
+	return &admitPair{s: s, m: &admModel{}}
 }
 
 // apply applies one batch to the store and the model and fails unless they
@@ -195,10 +197,15 @@ func (p *admitPair) apply(t *testing.T, now, window int64, adms []A2Admission) [
 	if fmt.Sprint(r.Outcomes) != fmt.Sprint(want) {
 		t.Fatalf("batch %d: outcomes %v, model %v", p.index, r.Outcomes, want)
 	}
-	if g, w := dumpAdmissions(t, p.s), p.m.dump(); g != w {
-		t.Fatalf("batch %d: table\n%s\nmodel\n%s", p.index, g, w)
+	checkIndexModel(t, p.s, p.m)
+	// The table is written after every batch but the first two of each
+	// four: the next batches read rows the table does not hold yet.
+	if p.index%4 == 0 || p.index%4 == 3 {
+		if g, w := dumpAdmissions(t, p.s), p.m.dump(); g != w {
+			t.Fatalf("batch %d: table\n%s\nmodel\n%s", p.index, g, w)
+		}
+		checkAdmissionIndex(t, p.s, p.m)
 	}
-	checkAdmissionIndex(t, p.s, p.m)
 	return r.Outcomes
 }
 
@@ -425,6 +432,9 @@ func TestA2AdmitIndexLoads(t *testing.T) {
 	// Statements kept prepared on the database the restore replaces.
 	pre := &admitPair{s: dst, m: &admModel{}}
 	pre.apply(t, now, w, adms("app_z", 0, 2, "z"))
+	if err := dst.flushAdmissions(); err != nil {
+		t.Fatal(err)
+	}
 	if dst.prep.db == nil || len(dst.prep.m) == 0 {
 		t.Fatal("no statement kept prepared")
 	}

@@ -57,7 +57,8 @@ type Result struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-// Store is a node's replicated state: one SQLite file changed only by Apply,
+// Store is a node's replicated state: one SQLite file changed only by Apply
+// (and by the write of what its A2 admissions owe, admissions_behind.go),
 // and the in-memory Registry rebuilt after each batch of applied commands.
 // Apply, Snapshot and Restore are called by one goroutine (the Raft FSM's);
 // the typed reads (reads.go) and Registry may be called by any number of
@@ -77,6 +78,9 @@ type Store struct {
 	// the database (in the background with the applicants, see Open) and
 	// used by the apply goroutine only.
 	adm atomic.Pointer[admissionIndex]
+	// adb writes the admissions' table behind the apply
+	// (admissions_behind.go).
+	adb admBehind
 
 	// prep holds the apply's statements prepared once (Tx.execPrepared).
 	prep preparedStmts
@@ -167,6 +171,7 @@ func (s *Store) Open() error {
 		if err != nil {
 			return err
 		}
+		s.adb.tableSeq.Store(adm.seq)
 		s.adm.Store(adm)
 		reg, err := loadRegistry(db, PartAll, nil)
 		if err != nil {
@@ -191,6 +196,9 @@ func (s *Store) Open() error {
 		admErr := make(chan error, 1)
 		go func() {
 			adm, err := loadAdmissionIndex(db)
+			if adm != nil {
+				s.adb.tableSeq.Store(adm.seq)
+			}
 			s.adm.Store(adm)
 			admErr <- err
 		}()
@@ -420,6 +428,11 @@ func (s *Store) loadAppliedIndex() error {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.waitLoaded()
+	// What the admissions applied in memory owe the table; a failure only
+	// leaves the entries to apply again from the Raft log.
+	if err := s.flushAdmissions(); err != nil {
+		s.log.Warn("closing without the last admissions' write", "err", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -478,6 +491,10 @@ type Tx struct {
 	parts Parts          // parts changed by the batch's applied commands
 	full  Parts          // of those, the parts to reload fully: a command changed them without naming what it touched
 	adm   *admissionIndex
+	// admOps collects the table writes the batch's admissions owe, and
+	// tableSeq is the write-behind's tableSeq when the batch began.
+	admOps   *admOps
+	tableSeq int64
 
 	touched    map[Parts]map[string]struct{} // keys named with Touch, by part
 	cmdTouched Parts                         // parts the current command named its keys of
@@ -546,6 +563,15 @@ func (t *Tx) queryPrepared(query string, args ...any) (*sql.Rows, error) {
 // prepared returns the transaction's statement of query, from a statement
 // the store keeps prepared (or a fresh one when it keeps none).
 func (t *Tx) prepared(query string) (*sql.Stmt, error) {
+	if t.tx == nil {
+		// A batch of admissions only, applied without a transaction: it
+		// reads the table's committed rows.
+		st, err := t.prep.get(t.db, query)
+		if st == nil && err == nil {
+			err = fmt.Errorf("no statement kept for %.40q", query)
+		}
+		return st, err
+	}
 	if t.prep == nil || t.db == nil {
 		return t.tx.Prepare(query)
 	}
@@ -619,6 +645,11 @@ func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) { return t.tx.Q
 // but its change record, then rebuilds the registry once for the batch.
 // Entries at or below the applied index (replayed after a restart) are
 // skipped. It returns one Result per entry.
+//
+// A batch of A2 admissions only (and entries without a command) is applied
+// in memory: its table writes are owed and written behind, with the applied
+// index (admissions_behind.go). Any other batch writes what is owed first,
+// in its own transaction.
 func (s *Store) Apply(entries []Entry) []Result {
 	results := make([]Result, len(entries))
 	if len(entries) > 0 && entries[len(entries)-1].Index > s.applied.Load() {
@@ -629,19 +660,38 @@ func (s *Store) Apply(entries []Entry) []Result {
 	if s.failed.Load() != nil {
 		return failAll(entries)
 	}
+	applied := s.applied.Load()
+	dec := make([]decodedEntry, len(entries))
+	inMemory := true
+	for i, e := range entries {
+		if e.Index <= applied || e.Data == nil {
+			continue
+		}
+		d := &dec[i]
+		d.c, d.payload, d.err = decodeCommand(e.Data)
+		d.done = true
+		inMemory = inMemory && d.admission()
+	}
+	if !inMemory {
+		s.adb.flushMu.Lock()
+		defer s.adb.flushMu.Unlock()
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
 		s.fail(ErrClosed)
 		return failAll(entries)
 	}
-	applied := s.applied.Load()
-	sqlTx, err := s.db.BeginTx(context.Background(), nil)
-	if err != nil {
-		s.fail(fmt.Errorf("beginning apply transaction: %w", err))
-		return failAll(entries)
+	tx := &Tx{adm: s.adm.Load(), db: s.db, prep: &s.prep, admOps: &admOps{}, tableSeq: s.adb.tableSeq.Load()}
+	var sqlTx *sql.Tx
+	if !inMemory {
+		var err error
+		if sqlTx, err = s.db.BeginTx(context.Background(), nil); err != nil {
+			s.fail(fmt.Errorf("beginning apply transaction: %w", err))
+			return failAll(entries)
+		}
+		tx.tx = sqlTx
 	}
-	tx := &Tx{tx: sqlTx, adm: s.adm.Load(), db: s.db, prep: &s.prep}
 	var last, lastTerm uint64
 	for i, e := range entries {
 		results[i].Index = e.Index
@@ -650,14 +700,40 @@ func (s *Store) Apply(entries []Entry) []Result {
 			continue
 		}
 		last, lastTerm = e.Index, e.Term
-		if e.Data == nil {
-			continue
+		switch {
+		case e.Data == nil:
+		case dec[i].admission():
+			// No savepoint: it writes nothing, and changes the index only
+			// once it has decided the whole batch.
+			results[i], _ = s.runApply(tx, dec[i].c, dec[i].payload, commandSpecs[dec[i].c.Type][dec[i].c.TypeVersion], Result{Index: e.Index}, false)
+		default:
+			results[i] = s.applyOne(tx, e, dec[i])
 		}
-		results[i] = s.applyOne(tx, e)
 	}
 	if last == 0 {
-		sqlTx.Rollback()
+		if sqlTx != nil {
+			sqlTx.Rollback()
+		}
 		return results
+	}
+	if inMemory {
+		if s.failed.Load() != nil {
+			return results
+		}
+		s.adb.owe(tx.admOps, last, lastTerm)
+		s.applied.Store(last)
+		reg := *s.reg.Load()
+		reg.AppliedIndex = last
+		s.reg.Store(&reg)
+		s.scheduleFlush()
+		return results
+	}
+	owed, _, _ := s.adb.take()
+	owed.merge(tx.admOps)
+	if err := owed.write(tx); err != nil {
+		sqlTx.Rollback()
+		s.fail(err)
+		return failAll(entries)
 	}
 	if _, err := tx.execPrepared("UPDATE fsm SET applied_index = ?, applied_term = ? WHERE id = 1", last, lastTerm); err != nil {
 		sqlTx.Rollback()
@@ -667,6 +743,9 @@ func (s *Store) Apply(entries []Entry) []Result {
 	if err := sqlTx.Commit(); err != nil {
 		s.fail(fmt.Errorf("committing apply transaction: %w", err))
 		return failAll(entries)
+	}
+	if owed.maxSeq > 0 {
+		s.adb.tableSeq.Store(owed.maxSeq)
 	}
 	s.applied.Store(last)
 	prev := s.reg.Load()
@@ -713,9 +792,23 @@ func (s *Store) fail(err error) {
 	s.failed.CompareAndSwap(nil, &err)
 }
 
-func (s *Store) applyOne(tx *Tx, e Entry) Result {
+// decodedEntry is an entry's command as Apply decoded it (done), or not.
+type decodedEntry struct {
+	c       *Command
+	payload any
+	err     error
+	done    bool
+}
+
+// admission reports whether the entry is an A2 admission, decoded.
+func (d decodedEntry) admission() bool { return d.done && d.err == nil && d.c.Type == CmdA2Admit }
+
+func (s *Store) applyOne(tx *Tx, e Entry, d decodedEntry) Result {
 	res := Result{Index: e.Index}
-	c, payload, err := decodeCommand(e.Data)
+	c, payload, err := d.c, d.payload, d.err
+	if !d.done {
+		c, payload, err = decodeCommand(e.Data)
+	}
 	if err != nil {
 		// A proposer validates before proposing, so this is a node of another
 		// version; every node of this version decides the same.
@@ -752,7 +845,7 @@ func (s *Store) applyOne(tx *Tx, e Entry) Result {
 	}
 	tx.cmdTouched = 0
 	var stop bool
-	if res, stop = s.runApply(tx, c, payload, spec, res); stop {
+	if res, stop = s.runApply(tx, c, payload, spec, res, true); stop {
 		return res
 	}
 	if res.Err == nil {
@@ -784,6 +877,11 @@ type Snapshot struct {
 // Snapshot makes a consistent copy of the database next to it. It runs in the
 // apply goroutine, so the copy is exactly the state at AppliedIndex.
 func (s *Store) Snapshot() (*Snapshot, error) {
+	// The copy holds every applied admission: what is owed is written
+	// first (Raft compacts its log up to the snapshot).
+	if err := s.flushAdmissions(); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
@@ -833,6 +931,10 @@ func (s *Store) Restore(r io.Reader) error {
 		os.Remove(tmp)
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	// The snapshot replaces what the admissions applied in memory owe.
+	s.adb.flushMu.Lock()
+	defer s.adb.flushMu.Unlock()
+	s.adb.take()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db != nil {
@@ -863,6 +965,7 @@ func (s *Store) Restore(r io.Reader) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	s.db = db
+	s.adb.tableSeq.Store(adm.seq)
 	s.adm.Store(adm)
 	var idx uint64
 	if err := db.QueryRow("SELECT applied_index FROM fsm WHERE id = 1").Scan(&idx); err != nil {
@@ -1045,7 +1148,7 @@ func (s *Store) applyUnrecorded(tx *Tx, c *Command, payload any, spec commandSpe
 		res.Err = &CommandError{Code: CodeInternal, Message: "savepoint"}
 		return res
 	}
-	res, stop := s.runApply(tx, c, payload, spec, res)
+	res, stop := s.runApply(tx, c, payload, spec, res, true)
 	if stop {
 		return res
 	}
@@ -1055,14 +1158,17 @@ func (s *Store) applyUnrecorded(tx *Tx, c *Command, payload any, spec commandSpe
 	return res
 }
 
-// runApply runs a command's apply inside the savepoint "cmd": its value, or
-// its refusal (the savepoint rolled back). stop is true when the failure is
+// runApply runs a command's apply inside the savepoint "cmd" (or, without
+// savepoint, an apply that writes nothing): its value, or its refusal (the
+// savepoint rolled back). stop is true when the failure is
 // this node's, not the command's (disk full, I/O, corruption): the node
 // stops applying rather than differ from its peers by recording a refusal.
-func (s *Store) runApply(tx *Tx, c *Command, payload any, spec commandSpec, res Result) (_ Result, stop bool) {
+func (s *Store) runApply(tx *Tx, c *Command, payload any, spec commandSpec, res Result, savepoint bool) (_ Result, stop bool) {
 	val, err := spec.apply(tx, c, payload)
 	if err == nil {
-		if val != nil {
+		if a, ok := val.(interface{ appendJSON([]byte) []byte }); ok {
+			res.Value = a.appendJSON(nil)
+		} else if val != nil {
 			res.Value, err = json.Marshal(val)
 		} else {
 			res.Value = json.RawMessage("null")
@@ -1071,7 +1177,9 @@ func (s *Store) runApply(tx *Tx, c *Command, payload any, spec commandSpec, res 
 	if err == nil {
 		return res, false
 	}
-	if _, rerr := tx.Exec("ROLLBACK TO cmd"); rerr != nil {
+	if !savepoint {
+		// Nothing was written (an admission: Apply).
+	} else if _, rerr := tx.Exec("ROLLBACK TO cmd"); rerr != nil {
 		s.fail(fmt.Errorf("rolling back command %s: %w", c.Type, rerr))
 	}
 	var ce *CommandError
