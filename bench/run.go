@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -230,19 +232,36 @@ type upstreamConf struct {
 	Addr, CertPEM, KeyPEM string
 }
 
+// keptUpstreamValidity is how long the upstream's certificate is valid: the
+// APIs seeded in a kept --dir pin it, so it must outlive the directory.
+const keptUpstreamValidity = 10 * 365 * 24 * time.Hour
+
 // keptUpstream reads the upstream's configuration at path, or makes one
-// (a free address, a new certificate) and writes it there.
+// (a free address, a new certificate) and writes it there. A kept
+// certificate that has expired is an error: the APIs seeded beside it pin
+// it, and every call would fail.
 func keptUpstream(path string) (upstreamConf, error) {
 	var up upstreamConf
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &up); err != nil {
 			return up, fmt.Errorf("%s: %w", path, err)
 		}
+		blk, _ := pem.Decode([]byte(up.CertPEM))
+		if blk == nil {
+			return up, fmt.Errorf("%s: no upstream certificate", path)
+		}
+		cert, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return up, fmt.Errorf("%s: the upstream certificate: %w", path, err)
+		}
+		if now := time.Now(); now.After(cert.NotAfter) {
+			return up, fmt.Errorf("%s: the upstream's certificate expired at %s (made by a harness of before 2026-12-06, valid for a day), and the APIs seeded in this --dir pin it: use a new --dir", path, cert.NotAfter.UTC().Format(time.RFC3339))
+		}
 		return up, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return up, err
 	}
-	certPEM, keyPEM, _, err := selfSignedPEM()
+	certPEM, keyPEM, _, err := selfSignedPEMFor(keptUpstreamValidity)
 	if err != nil {
 		return up, err
 	}

@@ -80,9 +80,15 @@ func selfSigned() (tls.Certificate, []byte, *x509.CertPool, error) {
 	return cert, certPEM, pool, err
 }
 
-// selfSignedPEM is selfSigned's certificate and key in PEM.
+// selfSignedPEM is selfSigned's certificate and key in PEM, valid for a
+// day (a run's).
 func selfSignedPEM() (certPEM, keyPEM []byte, pool *x509.CertPool, err error) {
-	certPEM, keyPEM, err = tlscert.GenerateSelfSigned([]string{"127.0.0.1", "::1", "localhost"}, 24*time.Hour, time.Now())
+	return selfSignedPEMFor(24 * time.Hour)
+}
+
+// selfSignedPEMFor is selfSignedPEM's, valid for validity.
+func selfSignedPEMFor(validity time.Duration) (certPEM, keyPEM []byte, pool *x509.CertPool, err error) {
+	certPEM, keyPEM, err = tlscert.GenerateSelfSigned([]string{"127.0.0.1", "::1", "localhost"}, validity, time.Now())
 	if err != nil {
 		return nil, nil, nil, err
 	}
