@@ -285,10 +285,6 @@ func (ix *admissionIndex) trimRecent(tableSeq int64) {
 	for i < len(ix.recent) && ix.recent[i].seq <= tableSeq {
 		i++
 	}
-	if i == len(ix.recent) {
-		ix.recent = ix.recent[:0]
-		return
-	}
 	if i > 0 {
 		ix.recent = append(ix.recent[:0], ix.recent[i:]...)
 	}

@@ -181,11 +181,7 @@ func mustAdmitPair(t *testing.T) *admitPair {
 func (p *admitPair) apply(t *testing.T, now, window int64, adms []A2Admission) []string {
 	t.Helper()
 	p.index++
-	c, err := NewCommand(CmdA2Admit, 1, "", Actor{Kind: ActorSystem, ID: "gateway", Node: "n1"}, time.UnixMilli(now), &A2AdmitBatch{WindowMs: window, Admissions: adms})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := p.s.Apply([]Entry{{Index: p.index, Term: 1, Data: mustEncode(t, c)}})
+	res := p.s.Apply([]Entry{admitEntry(t, p.index, now, window, adms)})
 	if res[0].Err != nil {
 		t.Fatal(res[0].Err)
 	}
