@@ -278,7 +278,7 @@ func (s *Store) prune(first, last uint64, lastHash Hash, archive string, detail 
 	// The records staged in the journal go first: the event continues the
 	// chain after them.
 	if len(s.staged) > 0 {
-		if err := s.commitTable(nil); err != nil {
+		if err := s.commitTable(nil, nil); err != nil {
 			return err
 		}
 	}

@@ -171,6 +171,12 @@ type Store struct {
 	// window.
 	stagedSince atomic.Int64
 
+	// waited is set while a durable append or a close waits for the
+	// writer: a paced commit (pace.go) then runs at full speed.
+	waited atomic.Bool
+	// sleep is the paced commit's pause (time.Sleep; tests count it).
+	sleep func(time.Duration)
+
 	// failCommit, in tests, makes a commit fail with its error.
 	failCommit func() error
 }
@@ -202,7 +208,7 @@ func New(cfg Config) *Store {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1)}
+	s := &Store{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), sleep: time.Sleep}
 	err := error(ErrUnavailable)
 	s.state.Store(&err)
 	return s
@@ -289,7 +295,7 @@ func (s *Store) open() error {
 		s.staged = todo
 		last := todo[len(todo)-1]
 		s.tail = headState{seq: last.seq, hash: last.hash}
-		if err := s.commitTable(nil); err != nil {
+		if err := s.commitTable(nil, nil); err != nil {
 			return fail(err)
 		}
 		s.log.Info("audit records replayed from the journal", "records", len(todo), "head", last.seq)
@@ -434,6 +440,7 @@ func (s *Store) enqueue(r *Record, done chan error, flush bool) error {
 	s.pending = append(s.pending, pendingRecord{r: r, done: done, flush: flush})
 	if done != nil {
 		s.urgent = true
+		s.waited.Store(true)
 		s.durablePending++
 	}
 	signal(s.wake)
@@ -552,6 +559,7 @@ func (s *Store) writer() {
 				s.urgent = true
 			}
 		}
+		s.waited.Store(s.urgent || closing)
 		s.mu.Unlock()
 
 		durable := 0
@@ -560,7 +568,8 @@ func (s *Store) writer() {
 				durable++
 			}
 		}
-		err := s.commit(batch)
+		// A commit no call waits for gives the calls the cores first.
+		err := s.commit(batch, durable == 0 && !closing)
 		s.mu.Lock()
 		if n > 0 { // not the move of the journal's records alone
 			s.lastDurable = durable
@@ -605,6 +614,7 @@ func (s *Store) writer() {
 		}
 		s.pending = keep
 		s.urgent = false
+		s.waited.Store(s.closed)
 		s.durablePending = 0
 		s.mu.Unlock()
 		if closing {
@@ -624,7 +634,10 @@ func (s *Store) writer() {
 // MaxBatch and younger than the window; any other commit puts the staged
 // records and the batch into the table in one transaction and empties the
 // journal. The head moves when records are in the table.
-func (s *Store) commit(batch []pendingRecord) error {
+//
+// A paced commit (pace) pauses as it goes, for the calls' sake, until a
+// durable append or a close waits (pace.go).
+func (s *Store) commit(batch []pendingRecord, pace bool) error {
 	if s.failCommit != nil {
 		if err := s.failCommit(); err != nil {
 			return err
@@ -632,12 +645,13 @@ func (s *Store) commit(batch []pendingRecord) error {
 	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
-	recs, err := s.chain(batch)
+	p := s.pacer(pace)
+	recs, err := s.chain(batch, p)
 	if err != nil {
 		return err
 	}
 	if !s.journalFits(batch, len(recs)) {
-		return s.commitTable(recs)
+		return s.commitTable(recs, p)
 	}
 	if err := s.jnl.write(recs); err != nil {
 		if errors.Is(err, errJournalBroken) {
@@ -665,10 +679,11 @@ func (s *Store) commit(batch []pendingRecord) error {
 
 // chain gives batch's records their sequences and hashes after the tail;
 // the tail does not move.
-func (s *Store) chain(batch []pendingRecord) ([]chained, error) {
+func (s *Store) chain(batch []pendingRecord, pc *pacer) ([]chained, error) {
 	recs := make([]chained, 0, len(batch))
 	prev := s.tail
 	for _, p := range batch {
+		pc.step()
 		if p.r == nil {
 			continue // a Sync marker
 		}
@@ -714,7 +729,7 @@ func (s *Store) journalFits(batch []pendingRecord, n int) bool {
 // commitTable writes the staged records and recs into the table in one
 // transaction and empties the journal; with s.commitMu held, or before the
 // writer starts (Store.open).
-func (s *Store) commitTable(recs []chained) error {
+func (s *Store) commitTable(recs []chained, pc *pacer) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("audit store: %w", err)
@@ -727,6 +742,7 @@ func (s *Store) commitTable(recs []chained) error {
 	defer stmt.Close()
 	for _, part := range [][]chained{s.staged, recs} {
 		for i := range part {
+			pc.step()
 			if err := insertChained(stmt, &part[i]); err != nil {
 				return err
 			}
@@ -774,6 +790,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.waited.Store(true)
 	started := s.done != nil
 	signal(s.wake)
 	signal(s.hurry)
@@ -786,7 +803,7 @@ func (s *Store) Close() error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if len(s.staged) > 0 {
-		if err := s.commitTable(nil); err != nil {
+		if err := s.commitTable(nil, nil); err != nil {
 			s.log.Warn("audit records stay in the journal until the next open", "records", len(s.staged), "err", err)
 		}
 	}
