@@ -8,8 +8,10 @@ func TestGCPercentFor(t *testing.T) {
 		want int
 	}{
 		{0, gcPercent},          // not measured yet
-		{12 << 20, gcPercent},   // a small node: 200% is 24 MB
-		{20 << 20, gcPercent},   // 200% is the headroom
+		{1 << 20, gcMaxPercent}, // a tiny live heap: at most 1000%
+		{4 << 20, 1000},         // the headroom is 1000%
+		{12 << 20, 333},         // a small node: still 40 MiB
+		{20 << 20, 200},         // the headroom is 200%
 		{40 << 20, 100},         // the headroom is 100%
 		{80 << 20, 50},          // a 100,000-app registry's node under load: the headroom, 40 MiB
 		{100 << 20, 40},         // in between
