@@ -4,16 +4,18 @@ import "time"
 
 // Paced commits.
 //
-// The records of A1 calls are committed together once a window (200 ms by
-// default): at a few thousand calls a second that is several hundred
-// records, chained and inserted in one go, about 25 µs each. Run straight
+// The records of A1 calls are committed together, half a window (100 ms by
+// default) after the first of them: at a few thousand calls a second that
+// is a few hundred records, chained and inserted in one go, about 25 µs
+// each. Run straight
 // through, such a commit held one of a small node's cores for 5 to 12 ms,
 // and the calls that arrived meanwhile queued behind it: a node about
 // three-quarters busy took several times that to drain the queue, and these
 // stretches, five a second, were most of the A1 calls' 99th percentile
 // (docs/performance.md, "The paced rows' tail"). No call waits for such a
 // commit, so it need not be fast: it pauses after every paceSlice of work
-// for as long as that work took, giving the cores to the calls first. It
+// for four times as long, giving the cores to the calls first, a quarter of
+// the window in all: an A1 record is still durable within the window. It
 // runs at full speed again as soon as a durable append (an A2 call's
 // record, a Sync) or a close waits for the writer, and a commit that holds
 // a durable append is never paced.
@@ -32,8 +34,10 @@ const paceMaxPause = 4 * paceSlice
 type pacer struct {
 	s     *Store
 	since time.Time
-	// budget is what is left of the commit's pauses: half the window, so
-	// that a paced commit keeps up with any rate a straight one does.
+	// budget is what is left of the commit's pauses: a quarter of the
+	// window, after the half the A1 records waited, so that they are
+	// durable within it and a paced commit keeps up with any rate a
+	// straight one does.
 	budget time.Duration
 }
 
@@ -42,7 +46,7 @@ func (s *Store) pacer(pace bool) *pacer {
 	if !pace {
 		return nil
 	}
-	return &pacer{s: s, since: time.Now(), budget: s.cfg.Window / 2}
+	return &pacer{s: s, since: time.Now(), budget: s.cfg.Window / 4}
 }
 
 // step is called before each record's work: it pauses once a slice of work

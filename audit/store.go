@@ -535,10 +535,11 @@ func (s *Store) writer() {
 			return
 		}
 		if !s.urgent && !s.closed && !due && len(s.pending) < s.cfg.MaxBatch {
-			// Only records of A1 calls wait: give others the window to
-			// join them in one commit.
+			// Only records of A1 calls wait: give others half the
+			// window to join them in one commit (the commit, paced, then
+			// ends within the window: pace.go).
 			s.mu.Unlock()
-			t := time.NewTimer(s.cfg.Window)
+			t := time.NewTimer(s.cfg.Window / 2)
 			select {
 			case <-t.C:
 			case <-s.hurry:
@@ -568,8 +569,10 @@ func (s *Store) writer() {
 				durable++
 			}
 		}
-		// A commit no call waits for gives the calls the cores first.
-		err := s.commit(batch, durable == 0 && !closing)
+		// A commit of records no call waits for gives the calls the
+		// cores first (not the move of the journal's records alone, due
+		// at the window).
+		err := s.commit(batch, n > 0 && durable == 0 && !closing)
 		s.mu.Lock()
 		if n > 0 { // not the move of the journal's records alone
 			s.lastDurable = durable
