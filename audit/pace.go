@@ -7,18 +7,17 @@ import "time"
 // The records of A1 calls are committed together, half a window (100 ms by
 // default) after the first of them: at a few thousand calls a second that
 // is a few hundred records, chained and inserted in one go, about 25 µs
-// each. Run straight
-// through, such a commit held one of a small node's cores for 5 to 12 ms,
-// and the calls that arrived meanwhile queued behind it: a node about
-// three-quarters busy took several times that to drain the queue, and these
-// stretches, five a second, were most of the A1 calls' 99th percentile
-// (docs/performance.md, "The paced rows' tail"). No call waits for such a
-// commit, so it need not be fast: it pauses after every paceSlice of work
-// for four times as long, giving the cores to the calls first, a quarter of
-// the window in all: an A1 record is still durable within the window. It
-// runs at full speed again as soon as a durable append (an A2 call's
-// record, a Sync) or a close waits for the writer, and a commit that holds
-// a durable append is never paced.
+// each. Run straight through, such a commit held one of a small node's
+// cores for 5 to 12 ms, and the calls that arrived meanwhile queued behind
+// it: a node about three-quarters busy took several times that to drain
+// the queue, and these stretches, several a second, were most of the A1
+// calls' 99th percentile (docs/performance.md, "The paced rows' tail"). No
+// call waits for such a commit, so it need not be fast: it pauses after
+// every paceSlice of work for four times as long, giving the cores to the
+// calls first, a quarter of the window in all, so that an A1 record is
+// still durable within the window. It runs at full speed again as soon as
+// a durable append (an A2 call's record, a Sync) or a close waits for the
+// writer, and a commit that holds a durable append is never paced.
 
 // paceSlice is how long a paced commit works between pauses.
 const paceSlice = 500 * time.Microsecond
