@@ -43,13 +43,15 @@ func TestPacedCommit(t *testing.T) {
 			errs := make(chan error, 2)
 			s.sleep = func(d time.Duration) {
 				mu.Lock()
+				first := len(pauses) == 0
+				if first && tt.first != "" {
+					bg.Add(1) // before the pause is seen: bg.Wait below waits for it
+				}
 				pauses = append(pauses, d)
-				first := len(pauses) == 1
 				mu.Unlock()
 				if !first || tt.first == "" {
 					return
 				}
-				bg.Add(1)
 				go func() {
 					defer bg.Done()
 					if tt.first == "close" {
