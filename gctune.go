@@ -78,7 +78,7 @@ func tuneGC(ctx context.Context) {
 			// A change of a few points is not worth the pacer's
 			// recomputation.
 			p := gcPercentFor(sample[0].Value.Uint64())
-			if p < current-5 || p > current+5 || (p != current && (p == gcPercent || p == gcMinPercent || p == gcMaxPercent)) {
+			if p < current-5 || p > current+5 || (p != current && (p == gcMinPercent || p == gcMaxPercent)) {
 				debug.SetGCPercent(p)
 				if p < current && !freed {
 					// The first time a large live heap lowers the target

@@ -30,7 +30,7 @@ var profiles = regexp.MustCompile(`^(profile|trace|heap|allocs|goroutine|block|m
 // timed are the profiles taken over a time (?seconds=), with their default.
 var timed = map[string]int{"profile": 10, "trace": 1}
 
-// maxProfileSeconds bounds a CPU profile.
+// maxProfileSeconds bounds a CPU profile and a trace.
 const maxProfileSeconds = 60
 
 func init() {
