@@ -204,10 +204,16 @@ func journalTail(path string, head headState) ([]chained, error) {
 	return todo, nil
 }
 
+// chainedArgs appends c's insertArgs values to args, in insertValues' order.
+func chainedArgs(args []any, c *chained) []any {
+	r := c.r
+	return append(args, c.seq, r.Kind, r.TimeMs, r.RequestID, r.AppID, r.APIID, r.Customer, r.Status, r.Code, c.canon, c.hash[:])
+}
+
 // insertChained adds c to the records table.
 func insertChained(stmt *sql.Stmt, c *chained) error {
-	r := c.r
-	if _, err := stmt.Exec(c.seq, r.Kind, r.TimeMs, r.RequestID, r.AppID, r.APIID, r.Customer, r.Status, r.Code, c.canon, c.hash[:]); err != nil {
+	var a [insertArgs]any
+	if _, err := stmt.Exec(chainedArgs(a[:0], c)...); err != nil {
 		return fmt.Errorf("audit store: %w", err)
 	}
 	return nil
