@@ -572,6 +572,10 @@ type compiledSchema struct {
 // the registry loads the API and shared by every call.
 type paramValidator struct {
 	path, query, body *compiledSchema // query and body nil: none accepted
+	// noPath is, for a path template without parameters, the path
+	// schema's verdict on the empty object, the only object such a path
+	// has (nil: valid); Validate returns it without validating each call.
+	noPath error
 }
 
 // newSchemaCompiler returns a compiler for the subset: draft 2020-12, formats
@@ -625,6 +629,9 @@ func compileParams(p ParamSchemas, pathParams []string) (*paramValidator, error)
 		if !req[name] {
 			return nil, &paramsError{"path", &SchemaError{Keyword: "required", Msg: "must list every path parameter (" + name + ")"}}
 		}
+	}
+	if len(pathParams) == 0 {
+		pv.noPath = validateDoc(pv.path.sch, map[string]any{}, ParamInPath)
 	}
 	if !isAbsent(p.Query) {
 		if pv.query, err = compileOne(c, "query", p.Query); err != nil {
@@ -749,20 +756,26 @@ func (a *API) Validate(pathParams map[string]string, query url.Values, body []by
 		return ErrNotCompiled
 	}
 	// path
-	obj := make(map[string]any, len(pv.path.node.Properties))
-	for _, name := range a.tmpl.params {
-		v, ok := pathParams[name]
-		if !ok {
-			return &ParamError{Param: ParamInPath + "." + name, Reason: "is required"}
+	if len(a.tmpl.params) == 0 {
+		if pv.noPath != nil {
+			return pv.noPath
 		}
-		cv, err := coerceParam(v, pv.path.node.Properties[name].Type)
-		if err != nil {
-			return &ParamError{Param: ParamInPath + "." + name, Reason: err.Error()}
+	} else {
+		obj := make(map[string]any, len(pv.path.node.Properties))
+		for _, name := range a.tmpl.params {
+			v, ok := pathParams[name]
+			if !ok {
+				return &ParamError{Param: ParamInPath + "." + name, Reason: "is required"}
+			}
+			cv, err := coerceParam(v, pv.path.node.Properties[name].Type)
+			if err != nil {
+				return &ParamError{Param: ParamInPath + "." + name, Reason: err.Error()}
+			}
+			obj[name] = cv
 		}
-		obj[name] = cv
-	}
-	if err := validateDoc(pv.path.sch, obj, ParamInPath); err != nil {
-		return err
+		if err := validateDoc(pv.path.sch, obj, ParamInPath); err != nil {
+			return err
+		}
 	}
 	// query
 	if pv.query == nil {
