@@ -11,6 +11,30 @@ import (
 // 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
+// machineSteal returns the CPU time the hypervisor has taken from this
+// machine's CPUs (all of them, added) since boot, in seconds: /proc/stat's
+// steal column. A virtual machine whose host runs other guests loses its
+// CPUs for milliseconds at a time; a call in flight then waits, whatever
+// the target, and the latency of the round that saw it says more about
+// the host than about the target. 0 where the kernel does not count it.
+func machineSteal() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("the machine's steal time (the harness needs Linux's /proc): %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	// cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(f[8], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/stat: unexpected format")
+	}
+	return float64(v) / clockTicks, nil
+}
+
 // procCPU returns the user plus system CPU time of process pid, in seconds.
 func procCPU(pid int) (float64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

@@ -43,6 +43,14 @@ func rounds(cpu, perSecond, p99 []float64) []RoundStat {
 	return out
 }
 
+// stolen sets the rounds' steal figures (percent of the machine's CPU).
+func stolen(rs []RoundStat, pct ...float64) []RoundStat {
+	for i := range rs {
+		rs[i].StealPct = pct[i]
+	}
+	return rs
+}
+
 // pooled sets a row's pooled figures as the means of its rounds (equal
 // calls a round).
 func pooled(r Row) Row {
@@ -97,6 +105,18 @@ func TestChecksPairRounds(t *testing.T) {
 			row(ScenarioA1HMAC, "proxy", 2000, rounds(nil, nil, []float64{8000, 9000, 30000})),
 			row(ScenarioA1HMAC, "lijiang", 2000, rounds(nil, nil, []float64{11000, 12000, 10000})),
 		}, "a1-hmac added p99", false, "3.00 ms (median of 3 paired rounds, -20.00 to 3.00 ms"},
+		{"p99: a round the host took the CPU from is left out with its pair", []Row{
+			row(ScenarioA1SM2, "proxy", 2000, stolen(rounds(nil, nil, []float64{8000, 9000, 30000, 8000, 8500}), 0, 0.5, 0, 0, 0)),
+			row(ScenarioA1SM2, "lijiang", 2000, stolen(rounds(nil, nil, []float64{9000, 10000, 60000, 9500, 9000}), 0, 1, 6, 0, 0)),
+		}, "a1-sm2 added p99", true, "1.00 ms (median of 4 quiet paired rounds of 5, 0.50 to 1.50 ms; 1 left out, the host taking up to 6.0% of the CPU; pooled"},
+		{"p99: the same rounds with every one counted fail", []Row{
+			row(ScenarioA1SM2, "proxy", 2000, rounds(nil, nil, []float64{8000, 9000, 30000, 8000, 8500})),
+			row(ScenarioA1SM2, "lijiang", 2000, rounds(nil, nil, []float64{9000, 10000, 60000, 30000, 30000})),
+		}, "a1-sm2 added p99", false, "21.50 ms (median of 5 paired rounds"},
+		{"p99: not judged when fewer than half the pairs are quiet", []Row{
+			row(ScenarioA1HMAC, "proxy", 2000, stolen(rounds(nil, nil, []float64{8000, 9000, 8000}), 2, 0, 0)),
+			row(ScenarioA1HMAC, "lijiang", 2000, stolen(rounds(nil, nil, []float64{8000, 9000, 8000}), 0, 14.3, 0)),
+		}, "a1-hmac added p99", false, "not judged: the host took more than 1% of the CPU in 2 of 3 paired rounds (up to 14.3%)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &harness{cfg: Config{Nodes: []int{1}, Protos: []string{ProtoH1}, Conns: []int{64}}}
@@ -141,5 +161,20 @@ func TestChecksUnpaired(t *testing.T) {
 	h.check()
 	if len(h.rep.Checks) != 0 {
 		t.Errorf("checks %+v", h.rep.Checks)
+	}
+}
+
+// TestMachineSteal: the machine's steal counter reads and does not go back.
+func TestMachineSteal(t *testing.T) {
+	a, err := machineSteal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := machineSteal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a < 0 || b < a {
+		t.Fatalf("steal %v then %v", a, b)
 	}
 }

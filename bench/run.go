@@ -111,6 +111,9 @@ type RoundStat struct {
 	P99Micros  float64 `json:"p99_us"`
 	CPUMicros  float64 `json:"cpu_us_per_call"`
 	HarnessCPU float64 `json:"harness_cpu_us_per_call"`
+	// StealPct is the share of the machine's CPU time its hypervisor took
+	// during the round (machineSteal), in percent.
+	StealPct float64 `json:"steal_pct"`
 }
 
 // Check is one target's verdict.
@@ -547,7 +550,7 @@ func (h *harness) runCluster(ctx context.Context, n int) (err error) {
 		}
 		h.rep.SM2VerifyMicros, h.rep.SM2SignMicros = micros(v), micros(s)
 	}
-	h.logf("\n%-5s %-3s %5s %-8s %-8s %9s %9s %9s %9s %9s %9s %8s %9s", "nodes", "", "conns", "scenario", "target", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs", "allocs", "RSS MB", "harness")
+	h.logf("\n%-5s %-3s %5s %-8s %-8s %9s %9s %9s %9s %9s %9s %8s %9s %7s", "nodes", "", "conns", "scenario", "target", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs", "allocs", "RSS MB", "harness", "steal%")
 	for _, proto := range h.cfg.Protos {
 		for _, conns := range h.cfg.Conns {
 			for _, sc := range h.cfg.Scenarios {
@@ -623,6 +626,7 @@ type sample struct {
 	res          loadResult
 	cpu, mallocs float64 // deltas over the part
 	harness      float64 // the harness's own CPU over the part
+	steal        float64 // CPU the hypervisor took from the machine over the part
 	rss          int64
 }
 
@@ -647,6 +651,9 @@ func rowOf(target, proto string, conns int, rate float64, samples []sample) Row 
 		if s.res.calls > 0 {
 			rs.CPUMicros = s.cpu * 1e6 / float64(s.res.calls)
 			rs.HarnessCPU = s.harness * 1e6 / float64(s.res.calls)
+		}
+		if w := s.res.wall.Seconds(); w > 0 {
+			rs.StealPct = 100 * s.steal / (w * float64(runtime.NumCPU()))
 		}
 		row.Rounds = append(row.Rounds, rs)
 	}
@@ -712,6 +719,10 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	if err != nil {
 		return smp, err
 	}
+	steal0, err := machineSteal()
+	if err != nil {
+		return smp, err
+	}
 	m0, err := mallocs()
 	if err != nil {
 		return smp, err
@@ -737,6 +748,11 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 		return smp, err
 	}
 	smp.harness = self1 - self0
+	steal1, err := machineSteal()
+	if err != nil {
+		return smp, err
+	}
+	smp.steal = steal1 - steal0
 	m1, err := mallocs()
 	if err != nil {
 		return smp, err
@@ -802,8 +818,8 @@ func (h *harness) add(r Row) {
 	if r.Rate > 0 {
 		target += "@" + strconv.Itoa(int(r.Rate))
 	}
-	h.logf("%-5d %-3s %5d %-8s %-8s %9.0f %9.0f %9.0f %9.0f %9.1f %9.0f %8d %9.1f", r.Nodes, r.Proto, r.Conns, r.Scenario, target, r.PerSecond,
-		r.P50Micros, r.P99Micros, r.P999Micros, r.CPUMicros, r.AllocsPerCall, r.RSS>>20, r.HarnessMicros)
+	h.logf("%-5d %-3s %5d %-8s %-8s %9.0f %9.0f %9.0f %9.0f %9.1f %9.0f %8d %9.1f %7.1f", r.Nodes, r.Proto, r.Conns, r.Scenario, target, r.PerSecond,
+		r.P50Micros, r.P99Micros, r.P999Micros, r.CPUMicros, r.AllocsPerCall, r.RSS>>20, r.HarnessMicros, r.maxSteal())
 }
 
 // machine describes this machine.
