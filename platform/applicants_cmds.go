@@ -1284,11 +1284,25 @@ func aplApplyCredentialCreate(tx *Tx, c *Command, p *CredentialCreate) (any, err
 	if p.Kind == CredentialClientCert {
 		certNA = p.cert.NotAfter.UnixMilli()
 	}
+	// An app's credentials are ordered by creation, newest first (the view;
+	// the newest valid encryption key is the one an answer goes to). The
+	// command's time is its proposer's clock: two uploads in the same
+	// millisecond, or through nodes whose clocks differ, would not be in
+	// the order the log applied them. A credential is therefore created at
+	// least a millisecond after the app's last one.
+	created := c.At
+	var last sql.NullInt64
+	if err := tx.QueryRow("SELECT MAX(created_ms) FROM credentials WHERE app_id = ?", p.AppID).Scan(&last); err != nil {
+		return nil, err
+	}
+	if last.Valid && last.Int64 >= created {
+		created = last.Int64 + 1
+	}
 	if _, err := tx.Exec(`INSERT INTO credentials (id, app_id, kind, serial, status, not_before_ms, not_after_ms,
 		public_pem, cert_pem, cert_sha256, cert_sm3, cert_subject, cert_not_after_ms, created_ms, created_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.CredentialID, p.AppID, p.Kind, serial, CredentialActive, nb.UnixMilli(), na.UnixMilli(),
-		p.PublicKey, p.Certificate, p.cert.SHA256, p.cert.SM3, p.cert.Subject, certNA, c.At, aplActorKey(c.Actor)); err != nil {
+		p.PublicKey, p.Certificate, p.cert.SHA256, p.cert.SM3, p.cert.Subject, certNA, created, aplActorKey(c.Actor)); err != nil {
 		return nil, err
 	}
 	if p.Kind == CredentialSecret {

@@ -722,6 +722,47 @@ func TestApplicantsViewSurvivesReopen(t *testing.T) {
 	}
 }
 
+// TestCredentialsInLogOrder: an app's credentials are newest first in the
+// order the log created them, whatever the proposers' clocks: two created
+// in the same millisecond, and one proposed by a node whose clock is two
+// seconds behind, are ordered by creation, and the newest valid encryption
+// key is the last one created; the same after a whole load.
+func TestCredentialsInLogOrder(t *testing.T) {
+	e := newAplEnv(t)
+	app := e.register(e.dev, aplUSCC).SandboxAppID
+	var serials, ids []string
+	for i, shift := range []time.Duration{0, 0, -2 * time.Second} {
+		if i == 2 {
+			// An app holds at most two valid keys of a kind.
+			e.mustOK(e.dev, CmdCredentialRevoke, &CredentialRevoke{CredentialID: ids[0], Reason: "rotated"})
+		}
+		e.now = e.now.Add(shift)
+		_, k, _ := aplSM2Key(t)
+		p := &CredentialCreate{CredentialID: NewID("crd"), AppID: app, Kind: CredentialSM2Enc, PublicKey: k}
+		serials, ids = append(serials, e.addCredential(e.dev, p).Serial), append(ids, p.CredentialID)
+	}
+	slices.Reverse(serials)
+	check := func(name string, v *ApplicantsView) {
+		t.Helper()
+		var got []string
+		for _, c := range v.Credentials(app) {
+			if c.Kind == CredentialSM2Enc {
+				got = append(got, c.Serial)
+			}
+		}
+		if !slices.Equal(got, serials) {
+			t.Errorf("%s: credentials %v, want %v (newest first)", name, got, serials)
+		}
+		if valid := v.ValidCredentials(app, CredentialSM2Enc, e.now.Add(time.Hour)); len(valid) == 0 || valid[0].Serial != serials[0] {
+			t.Errorf("%s: the newest valid encryption key is not %s: %v", name, serials[0], valid)
+		}
+	}
+	check("applied", e.s.Registry().Applicants)
+	path := e.s.cfg.Path
+	e.s.Close()
+	check("loaded", mustStore(t, path).Registry().Applicants)
+}
+
 // TestAppSecretNeverInClearOnDisk checks the state files hold only the
 // sealed App_Secret.
 func TestAppSecretNeverInClearOnDisk(t *testing.T) {
