@@ -448,7 +448,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 		return fmt.Errorf("sandbox core bank: %w", err)
 	}
 	n.gateway = gateway.New(gateway.Config{
-		NodeID: n.nodeID, Registry: n.store.Registry, Sealer: keyring, Exec: exec,
+		NodeID: n.nodeID, Registry: n.store.Registry, RegistryChanged: n.store.Changed, FreshWait: gateway.FreshWait, Sealer: keyring, Exec: exec,
 		Sink: n.audit.sink(), SandboxURL: "http://" + n.sandbox.Addr(), Logger: log.With("component", "gateway"),
 		Quorum: n.cluster.Node.Ready, Observer: gatewayObserver{n.ops.metrics}, UpstreamInFlight: cfg.UpstreamInFlight,
 	})

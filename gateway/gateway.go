@@ -35,6 +35,16 @@ type Config struct {
 	NodeID string
 	// Registry returns the node's current registry snapshot.
 	Registry func() *platform.Registry
+	// RegistryChanged returns a channel closed once a newer snapshot than
+	// the current one is published (platform.Store.Changed); nil: calls do
+	// not wait for newer state.
+	RegistryChanged func() <-chan struct{}
+	// FreshWait bounds how long a call whose user token this node does not
+	// know waits for newer state before it is refused: the token may have
+	// been issued through another node a moment ago, committed but not yet
+	// applied here (a follower learns of a commit with the leader's next
+	// message, at most a heartbeat later). 0: no wait.
+	FreshWait time.Duration
 	// Sealer opens the platform's private keys and the apps' App_Secrets.
 	Sealer Sealer
 	// Exec proposes commands (the user-token exchange).
@@ -481,7 +491,13 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 
 	// The user's consent.
 	if api.ActsForUser {
-		tok, err := reg.Consent.CheckUserToken(r.Header.Get("LJ-User-Token"), app.ID, api.ConsentScope, now)
+		raw := r.Header.Get("LJ-User-Token")
+		tok, err := reg.Consent.CheckUserToken(raw, app.ID, api.ConsentScope, now)
+		if err != nil && !reg.Consent.KnowsUserToken(raw) {
+			if newer := g.fresher(ctx, reg, func(n *platform.Registry) bool { return n.Consent.KnowsUserToken(raw) }); newer != nil {
+				tok, err = newer.Consent.CheckUserToken(raw, app.ID, api.ConsentScope, now)
+			}
+		}
 		switch {
 		case errors.Is(err, platform.ErrConsentRequired):
 			return response{}, errf(lj1.CodeConsentRequired, "the customer's consent does not cover this API")

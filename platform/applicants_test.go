@@ -1019,3 +1019,31 @@ func TestAplSplitFields(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreChanged: Changed's channel closes when the store publishes a
+// newer registry (an applied command), and one taken after that waits for
+// the next.
+func TestStoreChanged(t *testing.T) {
+	e := newAplEnv(t)
+	before := e.s.Registry()
+	ch := e.s.Changed()
+	select {
+	case <-ch:
+		t.Fatal("closed before anything was applied")
+	default:
+	}
+	e.register(e.dev, aplUSCC)
+	select {
+	case <-ch:
+	default:
+		t.Fatal("not closed by an applied command")
+	}
+	if e.s.Registry() == before {
+		t.Fatal("the registry did not change")
+	}
+	select {
+	case <-e.s.Changed():
+		t.Fatal("a channel taken after the change is already closed")
+	default:
+	}
+}

@@ -386,6 +386,16 @@ func (v *ConsentView) CheckUserToken(token, appID, scope string, now time.Time) 
 	return *t, nil
 }
 
+// KnowsUserToken reports whether token is one this view holds, whatever its
+// state: a node that does not know it may not have applied it yet.
+func (v *ConsentView) KnowsUserToken(token string) bool {
+	if token == "" || len(token) > 128 {
+		return false
+	}
+	_, ok := v.tokens[TokenID("utk", token)]
+	return ok
+}
+
 // Consent returns the consent with id.
 func (v *ConsentView) Consent(id string) (Consent, bool) {
 	return lookup(v.consents, id)

@@ -57,6 +57,29 @@ type Result struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
+// publish makes reg the current registry and wakes Changed's waiters.
+func (s *Store) publish(reg *Registry) {
+	s.reg.Store(reg)
+	next := make(chan struct{})
+	if old := s.regNext.Swap(&next); old != nil {
+		close(*old)
+	}
+}
+
+// Changed returns a channel closed once a registry newer than the current
+// one is published: read it before Registry, and a change in between is
+// not missed.
+func (s *Store) Changed() <-chan struct{} {
+	if c := s.regNext.Load(); c != nil {
+		return *c
+	}
+	next := make(chan struct{})
+	if s.regNext.CompareAndSwap(nil, &next) {
+		return next
+	}
+	return *s.regNext.Load()
+}
+
 // Store is a node's replicated state: one SQLite file changed only by Apply
 // (and by the write of what its A2 admissions owe, admissions_behind.go),
 // and the in-memory Registry rebuilt after each batch of applied commands.
@@ -70,6 +93,9 @@ type Store struct {
 	mu  sync.RWMutex // held for writing only while Restore swaps the file
 	db  *sql.DB
 	reg atomic.Pointer[Registry]
+	// regNext is closed, and replaced, when the next registry is published
+	// (publish): Changed's waiters wake.
+	regNext atomic.Pointer[chan struct{}]
 
 	applied atomic.Uint64
 	failed  atomic.Pointer[error] // set when the store can no longer apply
@@ -178,7 +204,7 @@ func (s *Store) Open() error {
 			return fmt.Errorf("loading registry: %w", err)
 		}
 		reg.AppliedIndex = s.applied.Load()
-		s.reg.Store(reg)
+		s.publish(reg)
 		return nil
 	}
 	rest := PartAll &^ PartApplicants
@@ -188,7 +214,7 @@ func (s *Store) Open() error {
 		return fmt.Errorf("loading registry: %w", err)
 	}
 	reg.AppliedIndex = s.applied.Load()
-	s.reg.Store(reg)
+	s.publish(reg)
 	go func() {
 		defer close(s.loaded)
 		// The admissions' index loads beside the applicants (a busy A2
@@ -212,7 +238,7 @@ func (s *Store) Open() error {
 			s.fail(s.loadErr)
 			return
 		}
-		s.reg.Store(&whole)
+		s.publish(&whole)
 	}()
 	return nil
 }
@@ -724,7 +750,7 @@ func (s *Store) Apply(entries []Entry) []Result {
 		s.applied.Store(last)
 		reg := *s.reg.Load()
 		reg.AppliedIndex = last
-		s.reg.Store(&reg)
+		s.publish(&reg)
 		s.scheduleFlush()
 		return results
 	}
@@ -755,7 +781,7 @@ func (s *Store) Apply(entries []Entry) []Result {
 		return results
 	}
 	reg.AppliedIndex = last
-	s.reg.Store(reg)
+	s.publish(reg)
 	return results
 }
 
@@ -977,7 +1003,7 @@ func (s *Store) Restore(r io.Reader) error {
 	}
 	s.applied.Store(idx)
 	reg.AppliedIndex = idx
-	s.reg.Store(reg)
+	s.publish(reg)
 	s.log.Info("state restored from snapshot", "applied_index", idx)
 	return nil
 }
@@ -1054,7 +1080,7 @@ func (s *Store) Reseal(reseal func(aad string, blob []byte) ([]byte, error)) (in
 		return n, err
 	}
 	reg.AppliedIndex = s.applied.Load()
-	s.reg.Store(reg)
+	s.publish(reg)
 	return n, nil
 }
 
