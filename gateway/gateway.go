@@ -627,6 +627,12 @@ var dummyHMAC = smcrypto.NewHMACKey([]byte("lijiang-dummy-secret-for-timing-only
 // isJSON reports whether a media type is JSON (application/json or a
 // +json type), parameters and case aside.
 func isJSON(ctype string) bool {
+	// The usual values without parsing them (ParseMediaType allocates its
+	// parameters' map): the same verdict as the parse.
+	switch ctype {
+	case "application/json", "application/json; charset=utf-8", "application/json;charset=utf-8", "application/json; charset=UTF-8":
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(ctype)
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"mime"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +49,14 @@ func TestIsJSON(t *testing.T) {
 	for ct, want := range map[string]bool{
 		"application/json": true, "Application/JSON; charset=utf-8": true, "application/problem+json": true,
 		"text/plain": false, "": false, "application/jsonx": false, "text/html; charset=utf-8": false,
+		"application/json;charset=utf-8": true, "application/json; charset=UTF-8": true, "application/json; charset=": false,
+		"application/json;": true, " application/json": true, "application/json; charset=utf-8; x": false,
 	} {
+		// The fast path's values give the parse's verdict.
+		mt, _, err := mime.ParseMediaType(ct)
+		if parsed := err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")); parsed != want {
+			t.Errorf("the table's %q: %v, the parse says %v", ct, want, parsed)
+		}
 		if isJSON(ct) != want {
 			t.Errorf("isJSON(%q) != %v", ct, want)
 		}

@@ -158,7 +158,7 @@ func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r 
 		return response{}, errf(lj1.CodeUpstreamUnavailable, "")
 	}
 	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxResponse+1))
+	rb, err := readAnswer(resp, g.cfg.MaxResponse)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 			return response{}, errf(lj1.CodeUpstreamTimeout, "")
@@ -182,6 +182,30 @@ func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r 
 		}
 	}
 	return response{status: resp.StatusCode, body: rb, ctype: resp.Header.Get("Content-Type"), header: rh}, nil
+}
+
+// readAnswer reads an upstream answer's body, at most max+1 bytes (the
+// caller refuses more than max). A declared length within max is read into
+// a buffer of that size at once (io.ReadAll grows one from 512 bytes); a
+// body shorter than declared is an error (io.ErrUnexpectedEOF), and net/http's
+// reader never gives more than declared. Otherwise the body is read to its
+// end.
+func readAnswer(resp *http.Response, max int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= max {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		// Read on to the end of the body (nothing is left; net/http's
+		// reader says io.EOF): the transport keeps a connection for the
+		// next call only once its answer was read to the end.
+		var end [1]byte
+		if _, err := resp.Body.Read(end[:]); err != nil && err != io.EOF {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, max+1))
 }
 
 // upFirst orders targets with the hosts the health checks found down last

@@ -310,3 +310,54 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestReadAnswer: forward's reading of an answer gives the body whole and
+// leaves the connection for the next call, whether the length is declared
+// (read at once into its size), chunked, empty or over the limit (refused
+// by the caller: max+1 bytes read).
+func TestReadAnswer(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	s := newUpServer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			w.Write([]byte("part1,"))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("part2"))
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "/long":
+			w.Write([]byte(long))
+		default:
+			w.Write([]byte(`{"a":1}`))
+		}
+	})
+	tr := s.transport()
+	for i, c := range []struct {
+		path, want string
+		max        int64
+	}{
+		{"/x", `{"a":1}`, 1 << 20}, {"/chunked", "part1,part2", 1 << 20}, {"/empty", "", 1 << 20},
+		{"/long", long[:51], 50}, {"/x", `{"a":1}`, 1 << 20},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := readAnswer(resp, c.max)
+		resp.Body.Close()
+		cancel()
+		if err != nil || string(b) != c.want {
+			t.Fatalf("call %d (%s): %q, %v; want %q", i, c.path, b, err, c.want)
+		}
+	}
+	// The answer over the limit was not read to its end: its connection
+	// was closed; the others were kept.
+	if n := s.conns.Load(); n != 2 {
+		t.Errorf("%d connections for five sequential calls, want 2 (one closed after the answer over the limit)", n)
+	}
+}
