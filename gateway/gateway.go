@@ -509,7 +509,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	}
 
 	// Parameters.
-	if err := api.Validate(params, r.URL.Query(), plain); err != nil {
+	if err := api.ValidateRequest(params, r.URL.RawQuery, plain); err != nil {
 		return response{}, errf(lj1.CodeParamInvalid, err.Error())
 	}
 	g.retainRequest(c, reg, api, plain)

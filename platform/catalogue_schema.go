@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -576,6 +578,54 @@ type paramValidator struct {
 	// schema's verdict on the empty object, the only object such a path
 	// has (nil: valid); Validate returns it without validating each call.
 	noPath error
+	// okQueries holds raw query strings ValidateRequest found valid for
+	// a call without path parameters or body (at most okQueriesMax, then
+	// emptied), and okN how many it holds.
+	okQueries atomic.Pointer[sync.Map]
+	okN       atomic.Int32
+}
+
+// okQueriesMax bounds the valid raw queries an API keeps, okQueryMax the
+// length of one it keeps.
+const (
+	okQueriesMax = 256
+	okQueryMax   = 256
+)
+
+// ValidateRequest is Validate of the raw query, parsed as
+// url.URL.Query parses it. A call to an API whose path has no parameters,
+// without a body, is only its query: one found valid is kept (the same
+// query is valid again, against the same compiled schemas) and not parsed
+// or validated the next time. An API's calls mostly repeat a few queries
+// (currencies, product codes); a caller sending ever new ones empties the
+// set every okQueriesMax and gains nothing, as before.
+func (a *API) ValidateRequest(pathParams map[string]string, rawQuery string, body []byte) error {
+	pv := a.params
+	if pv == nil {
+		return ErrNotCompiled
+	}
+	memo := len(a.tmpl.params) == 0 && len(bytes.TrimSpace(body)) == 0 && len(rawQuery) <= okQueryMax
+	if memo {
+		if m := pv.okQueries.Load(); m != nil {
+			if _, ok := m.Load(rawQuery); ok {
+				return nil
+			}
+		}
+	}
+	q, _ := url.ParseQuery(rawQuery)
+	if err := a.Validate(pathParams, q, body); err != nil {
+		return err
+	}
+	if memo {
+		m := pv.okQueries.Load()
+		if m == nil || pv.okN.Add(1) > okQueriesMax {
+			m = &sync.Map{}
+			pv.okQueries.Store(m)
+			pv.okN.Store(1)
+		}
+		m.Store(rawQuery, struct{}{})
+	}
+	return nil
 }
 
 // newSchemaCompiler returns a compiler for the subset: draft 2020-12, formats

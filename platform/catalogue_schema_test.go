@@ -3,6 +3,7 @@ package platform
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -397,6 +398,81 @@ func BenchmarkMatch(b *testing.B) {
 	}
 }
 
+// TestValidateRequestKeepsValidQueries: ValidateRequest gives Validate's
+// verdict on the parsed query, call after call; a query found valid for a
+// call without path parameters or body is kept (and found again), an
+// invalid one never; the kept set is bounded; a recompiled API starts
+// afresh.
+func TestValidateRequestKeepsValidQueries(t *testing.T) {
+	spec := catTransferSpec()
+	spec.Params = ParamSchemas{Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","enum":["CNY","USD"]},"code":{"type":"string","pattern":"^[0-9]{1,6}$"}},"additionalProperties":false}`)}
+	a := &API{ID: "api_test", APISpec: spec}
+	compileAPI(a)
+	kept := func(q string) bool {
+		m := a.params.okQueries.Load()
+		if m == nil {
+			return false
+		}
+		_, ok := m.Load(q)
+		return ok
+	}
+	for _, tt := range []struct {
+		query string
+		body  string
+		ok    bool
+		keep  bool
+	}{
+		{"currency=CNY", "", true, true},
+		{"currency=CNY&code=12", "", true, true},
+		{"", "", true, true},
+		{"currency=EUR", "", false, false},
+		{"currency=CNY&currency=USD", "", false, false},
+		{"debug=1", "", false, false},
+		{"currency=%zz", "", true, true}, // not parsed: no currency, as URL.Query drops it
+		{"code=" + strings.Repeat("1", 300), "", false, false},
+		{"currency=USD", `{"a":1}`, false, false}, // this API takes no body
+	} {
+		for round := 0; round < 2; round++ {
+			q, _ := url.ParseQuery(tt.query)
+			want := a.Validate(nil, q, []byte(tt.body))
+			got := a.ValidateRequest(nil, tt.query, []byte(tt.body))
+			if (got == nil) != tt.ok || (want == nil) != tt.ok || (got != nil && got.Error() != want.Error()) {
+				t.Fatalf("%q round %d: %v, Validate says %v, want ok %v", tt.query, round, got, want, tt.ok)
+			}
+			if kept(tt.query) != tt.keep {
+				t.Fatalf("%q round %d: kept %v, want %v", tt.query, round, kept(tt.query), tt.keep)
+			}
+		}
+	}
+	// Bounded: ever new valid queries empty the set as it fills.
+	for i := 0; i < 3*okQueriesMax; i++ {
+		if err := a.ValidateRequest(nil, fmt.Sprintf("code=%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := a.params.okN.Load(); n > okQueriesMax {
+			t.Fatalf("%d queries kept", n)
+		}
+	}
+	// A path with parameters is not kept (its values are in the path).
+	b := catCompiled(t, catBalanceSpec())
+	if err := b.ValidateRequest(map[string]string{"account_no": "62220202"}, "currency=CNY", nil); err != nil {
+		t.Fatal(err)
+	}
+	if b.params.okQueries.Load() != nil {
+		t.Fatal("a query kept for a path with parameters")
+	}
+	// Recompiled with a stricter schema, a query it kept is refused.
+	spec.Params = ParamSchemas{Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","enum":["USD"]}},"additionalProperties":false}`)}
+	a2 := &API{ID: "api_test", APISpec: spec}
+	compileAPI(a2)
+	if err := a2.ValidateRequest(nil, "currency=CNY", nil); err == nil {
+		t.Fatal("the recompiled API took a query its schema refuses")
+	}
+	if err := (&API{}).ValidateRequest(nil, "", nil); !errors.Is(err, ErrNotCompiled) {
+		t.Fatalf("uncompiled API: %v", err)
+	}
+}
+
 // BenchmarkValidate: a transfer's JSON body; an A1 query of one enum
 // parameter on a path without parameters (the harness's A1 call).
 func BenchmarkValidate(b *testing.B) {
@@ -407,6 +483,18 @@ func BenchmarkValidate(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := a.Validate(nil, nil, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("query_kept", func(b *testing.B) {
+		spec := catTransferSpec()
+		spec.Params = ParamSchemas{Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","enum":["CNY","USD"]}},"additionalProperties":false}`)}
+		a := &API{ID: "api_test", APISpec: spec}
+		compileAPI(a)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := a.ValidateRequest(nil, "currency=CNY", nil); err != nil {
 				b.Fatal(err)
 			}
 		}
