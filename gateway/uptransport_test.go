@@ -70,20 +70,30 @@ func upCall(t *testing.T, tr *upTransport, method, url string, body []byte, hdr 
 	return resp.StatusCode, string(b), err
 }
 
+// upShapes answers the paths of the answers' shapes the transport must
+// read to the end: /chunked (two flushed parts, "part1,part2") and /empty
+// (204); false for any other path.
+func upShapes(w http.ResponseWriter, r *http.Request) bool {
+	switch r.URL.Path {
+	case "/chunked":
+		w.Write([]byte("part1,"))
+		w.(http.Flusher).Flush()
+		w.Write([]byte("part2"))
+	case "/empty":
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		return false
+	}
+	return true
+}
+
 // TestUpTransportReuse: sequential calls share one connection, over TLS and
 // in clear, with bodies of known length, chunked and empty.
 func TestUpTransportReuse(t *testing.T) {
 	for _, tlsOn := range []bool{true, false} {
 		s := newUpServer(t, tlsOn, func(w http.ResponseWriter, r *http.Request) {
 			b, _ := io.ReadAll(r.Body)
-			switch r.URL.Path {
-			case "/chunked":
-				w.Write([]byte("part1,"))
-				w.(http.Flusher).Flush()
-				w.Write([]byte("part2"))
-			case "/empty":
-				w.WriteHeader(http.StatusNoContent)
-			default:
+			if !upShapes(w, r) {
 				w.Write(append([]byte(r.Method+":"), b...))
 			}
 		})
@@ -318,14 +328,9 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestReadAnswer(t *testing.T) {
 	long := strings.Repeat("x", 100)
 	s := newUpServer(t, true, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/chunked":
-			w.Write([]byte("part1,"))
-			w.(http.Flusher).Flush()
-			w.Write([]byte("part2"))
-		case "/empty":
-			w.WriteHeader(http.StatusNoContent)
-		case "/long":
+		switch {
+		case upShapes(w, r):
+		case r.URL.Path == "/long":
 			w.Write([]byte(long))
 		default:
 			w.Write([]byte(`{"a":1}`))

@@ -473,6 +473,16 @@ func TestValidateRequestKeepsValidQueries(t *testing.T) {
 	}
 }
 
+// benchQueryAPI is the harness's A1 API: one enum query parameter, a path
+// without parameters.
+func benchQueryAPI() *API {
+	spec := catTransferSpec()
+	spec.Params = ParamSchemas{Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","enum":["CNY","USD"]}},"additionalProperties":false}`)}
+	a := &API{ID: "api_test", APISpec: spec}
+	compileAPI(a)
+	return a
+}
+
 // BenchmarkValidate: a transfer's JSON body; an A1 query of one enum
 // parameter on a path without parameters (the harness's A1 call).
 func BenchmarkValidate(b *testing.B) {
@@ -488,10 +498,7 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	})
 	b.Run("query_kept", func(b *testing.B) {
-		spec := catTransferSpec()
-		spec.Params = ParamSchemas{Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","enum":["CNY","USD"]}},"additionalProperties":false}`)}
-		a := &API{ID: "api_test", APISpec: spec}
-		compileAPI(a)
+		a := benchQueryAPI()
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := a.ValidateRequest(nil, "currency=CNY", nil); err != nil {
@@ -500,10 +507,7 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	})
 	b.Run("query", func(b *testing.B) {
-		spec := catTransferSpec()
-		spec.Params = ParamSchemas{Query: json.RawMessage(`{"type":"object","properties":{"currency":{"type":"string","enum":["CNY","USD"]}},"additionalProperties":false}`)}
-		a := &API{ID: "api_test", APISpec: spec}
-		compileAPI(a)
+		a := benchQueryAPI()
 		q := url.Values{"currency": {"CNY"}}
 		b.ReportAllocs()
 		for b.Loop() {
