@@ -371,7 +371,7 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 	if r.ContentLength > g.cfg.MaxBody {
 		return response{}, errf(lj1.CodeBodyTooLarge, "")
 	}
-	body, err := readBody(r.Body, g.cfg.MaxBody)
+	body, err := readBody(r, g.cfg.MaxBody)
 	if err != nil {
 		return response{}, err
 	}
@@ -705,17 +705,41 @@ func (g *Gateway) openEnvelope(reg *platform.Registry, appID string, body []byte
 	return pt, ct, nil
 }
 
-// readBody reads at most max bytes of body.
-func readBody(body io.Reader, max int64) ([]byte, error) {
-	if body == nil {
+// readBody reads r's body, at most max bytes. A request without one (net/http
+// gives a GET http.NoBody) reads and allocates nothing. A declared length
+// within max is read into a buffer of that size at once (io.ReadAll grows one
+// from 512 bytes), and the body must then end: a body that goes on past its
+// declared length is refused, whatever the server's own reader does with it.
+// Otherwise the body is read to its end.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(body, max+1))
+	if n := r.ContentLength; n >= 0 && n <= max {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, errUnreadableBody()
+		}
+		var more [1]byte
+		switch k, err := r.Body.Read(more[:]); {
+		case k > 0:
+			return nil, errf(lj1.CodeParamInvalid, "the request body is longer than its Content-Length")
+		case err != nil && err != io.EOF:
+			return nil, errUnreadableBody()
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		return nil, errf(lj1.CodeParamInvalid, "the request body could not be read")
+		return nil, errUnreadableBody()
 	}
 	if int64(len(b)) > max {
 		return nil, errf(lj1.CodeBodyTooLarge, "")
 	}
 	return b, nil
+}
+
+// errUnreadableBody is the answer to a body that could not be read.
+func errUnreadableBody() error {
+	return errf(lj1.CodeParamInvalid, "the request body could not be read")
 }

@@ -1,9 +1,14 @@
 package gateway
 
 import (
+	"errors"
+	"io"
 	"mime"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"lijiang/platform"
@@ -60,6 +65,52 @@ func TestIsJSON(t *testing.T) {
 		if isJSON(ct) != want {
 			t.Errorf("isJSON(%q) != %v", ct, want)
 		}
+	}
+}
+
+// TestReadBody: no body reads nothing; a declared length is read whole and
+// must be where the body ends; an undeclared one is read to its end; over
+// the limit, short of the declared length, or past it, the answer is an
+// LJ1 refusal.
+func TestReadBody(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		body     io.Reader // nil: http.NoBody
+		declared int64
+		want     string
+		code     string
+	}{
+		{"none", nil, 0, "", ""},
+		{"declared", strings.NewReader(`{"a":1}`), 7, `{"a":1}`, ""},
+		{"declared empty", strings.NewReader(""), 0, "", ""},
+		{"undeclared", strings.NewReader(`{"a":12}`), -1, `{"a":12}`, ""},
+		{"undeclared at the limit", strings.NewReader("0123456789"), -1, "0123456789", ""},
+		{"undeclared over the limit", strings.NewReader("0123456789x"), -1, "", lj1.CodeBodyTooLarge},
+		{"declared over the limit", strings.NewReader("0123456789x"), 11, "", lj1.CodeBodyTooLarge},
+		{"shorter than declared", strings.NewReader("012"), 5, "", lj1.CodeParamInvalid},
+		{"longer than declared", strings.NewReader("01234"), 3, "", lj1.CodeParamInvalid},
+		{"broken", iotest.ErrReader(errors.New("reset")), 4, "", lj1.CodeParamInvalid},
+		{"broken after the declared length", io.MultiReader(strings.NewReader("0123"), iotest.ErrReader(errors.New("reset"))), 4, "", lj1.CodeParamInvalid},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/x", nil)
+		if c.body != nil {
+			r.Body = io.NopCloser(c.body)
+		}
+		r.ContentLength = c.declared
+		b, err := readBody(r, 10)
+		switch {
+		case c.code != "" && (err == nil || lj1.As(err).Code != c.code):
+			t.Errorf("%s: %q, %v; want %s", c.name, b, err, c.code)
+		case c.code == "" && (err != nil || string(b) != c.want):
+			t.Errorf("%s: %q, %v; want %q", c.name, b, err, c.want)
+		case c.code != "" && b != nil:
+			t.Errorf("%s: refused, and yet gave %q", c.name, b)
+		}
+	}
+	// A GET reads and allocates nothing.
+	r := httptest.NewRequest(http.MethodGet, "/x", nil)
+	if n := testing.AllocsPerRun(100, func() { readBody(r, 10) }); n != 0 {
+		t.Errorf("a request without a body: %v allocations", n)
 	}
 }
 

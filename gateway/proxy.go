@@ -107,8 +107,16 @@ func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r 
 	if r.URL.RawQuery != "" {
 		target += "?" + r.URL.RawQuery
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	// The timeout goes to Lijiang's own transport as a deadline (no context
+	// of its own per call: roundTripBy); another transport gets it in the
+	// request's context.
+	deadline := time.Now().Add(timeout)
+	ut, own := rt.(*upTransport)
+	if !own {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	var rd io.Reader
 	if len(body) > 0 {
 		rd = bytes.NewReader(body)
@@ -147,7 +155,12 @@ func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r 
 	// The transport directly, not an http.Client: the upstream's redirects
 	// are answers to pass on, and the client's redirect machinery (a copy
 	// of the headers, a list of requests) would buy nothing.
-	resp, err := rt.RoundTrip(req)
+	var resp *http.Response
+	if own {
+		resp, err = ut.roundTripBy(req, deadline)
+	} else {
+		resp, err = rt.RoundTrip(req)
+	}
 	if err == nil && (resp == nil || resp.Body == nil) {
 		err = errors.New("the transport gave no answer to read")
 	}

@@ -89,19 +89,32 @@ var errUpScheme = errors.New("upstream: unsupported scheme")
 // RoundTrip sends req (its context's deadline bounds the call) and returns
 // the response; its Body must be read to the end or closed.
 func (t *upTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	d, _ := req.Context().Deadline()
+	return t.roundTripBy(req, d)
+}
+
+// roundTripBy is RoundTrip bounded by deadline (none when zero) as well as by
+// req's context, which may then only cancel: the gateway's calls give their
+// timeout here rather than in a context of their own, whose timer and
+// registration with the request's context every call would pay for.
+// Reading the body after the deadline fails with os.ErrDeadlineExceeded.
+func (t *upTransport) roundTripBy(req *http.Request, deadline time.Time) (*http.Response, error) {
 	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
 		if req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, errUpScheme
 	}
+	if d, ok := req.Context().Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
 	key := req.URL.Scheme + "://" + req.URL.Host
 	for attempt := 0; ; attempt++ {
-		pc, reused, err := t.conn(req.Context(), key)
+		pc, reused, err := t.conn(req.Context(), key, deadline)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.send(pc, req)
+		resp, err := t.send(pc, req, deadline)
 		if err == nil {
 			return resp, nil
 		}
@@ -130,14 +143,11 @@ func replayable(r *http.Request) bool {
 // errNothingRead: the connection failed before any byte of an answer.
 var errNothingRead = errors.New("upstream: connection closed before an answer")
 
-// send writes req on pc and reads the response head.
-func (t *upTransport) send(pc *upConn, req *http.Request) (*http.Response, error) {
+// send writes req on pc and reads the response head, by deadline (none when
+// zero; the earliest of the call's and its context's).
+func (t *upTransport) send(pc *upConn, req *http.Request, deadline time.Time) (*http.Response, error) {
 	ctx := req.Context()
-	if d, ok := ctx.Deadline(); ok {
-		pc.c.SetDeadline(d)
-	} else {
-		pc.c.SetDeadline(time.Time{})
-	}
+	pc.c.SetDeadline(deadline)
 	// A cancelled call (the client went away) stops waiting at once.
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
 	// A write that fails has had no answer: for a retry, as a read that
@@ -147,14 +157,14 @@ func (t *upTransport) send(pc *upConn, req *http.Request) (*http.Response, error
 		if ctx.Err() == nil && isReset(err) {
 			return nil, errNothingRead
 		}
-		return nil, ctxErr(ctx, err)
+		return nil, ctxErr(ctx, deadline, err)
 	}
 	if err := pc.bw.Flush(); err != nil {
 		stop()
 		if ctx.Err() == nil && isReset(err) {
 			return nil, errNothingRead
 		}
-		return nil, ctxErr(ctx, err)
+		return nil, ctxErr(ctx, deadline, err)
 	}
 	resp, err := http.ReadResponse(pc.br, req)
 	if err != nil {
@@ -162,19 +172,20 @@ func (t *upTransport) send(pc *upConn, req *http.Request) (*http.Response, error
 		if pc.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) && ctx.Err() == nil {
 			return nil, errNothingRead
 		}
-		return nil, ctxErr(ctx, err)
+		return nil, ctxErr(ctx, deadline, err)
 	}
 	resp.Body = &upBody{rc: resp.Body, pc: pc, t: t, stop: stop, keep: !resp.Close}
 	return resp, nil
 }
 
-// ctxErr returns the context's error when it ended the call.
-func ctxErr(ctx context.Context, err error) error {
+// ctxErr returns the context's error when it ended the call, and
+// context.DeadlineExceeded when the call's deadline did.
+func ctxErr(ctx context.Context, deadline time.Time, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	// The connection's deadline is the context's: it may fire first.
-	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) && errors.Is(err, os.ErrDeadlineExceeded) {
+	// The connection's deadline is the call's: it may fire first.
+	if !deadline.IsZero() && !time.Now().Before(deadline) && errors.Is(err, os.ErrDeadlineExceeded) {
 		return context.DeadlineExceeded
 	}
 	return err
@@ -187,7 +198,7 @@ func isReset(err error) bool {
 }
 
 // conn returns an idle connection to key's host, or a new one.
-func (t *upTransport) conn(ctx context.Context, key string) (*upConn, bool, error) {
+func (t *upTransport) conn(ctx context.Context, key string, deadline time.Time) (*upConn, bool, error) {
 	now := time.Now()
 	t.mu.Lock()
 	for cs := t.idle[key]; len(cs) > 0; cs = t.idle[key] {
@@ -200,12 +211,13 @@ func (t *upTransport) conn(ctx context.Context, key string) (*upConn, bool, erro
 		pc.c.Close()
 	}
 	t.mu.Unlock()
-	pc, err := t.dial(ctx, key)
+	pc, err := t.dial(ctx, key, deadline)
 	return pc, false, err
 }
 
-// dial opens a connection for key ("scheme://host:port").
-func (t *upTransport) dial(ctx context.Context, key string) (*upConn, error) {
+// dial opens a connection for key ("scheme://host:port"), by deadline (none
+// when zero) as well as within its own time-outs.
+func (t *upTransport) dial(ctx context.Context, key string, deadline time.Time) (*upConn, error) {
 	scheme, host := "http", key[len("http://"):]
 	if len(key) > len("https://") && key[:len("https://")] == "https://" {
 		scheme, host = "https", key[len("https://"):]
@@ -218,7 +230,7 @@ func (t *upTransport) dial(ctx context.Context, key string) (*upConn, error) {
 			addr = net.JoinHostPort(host, "80")
 		}
 	}
-	d := net.Dialer{Timeout: t.dialTimeout, KeepAlive: 30 * time.Second}
+	d := net.Dialer{Timeout: t.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -234,7 +246,11 @@ func (t *upTransport) dial(ctx context.Context, key string) (*upConn, error) {
 		}
 		cfg.NextProtos = []string{"http/1.1"}
 		tc := tls.Client(c, cfg)
-		hctx, cancel := context.WithTimeout(ctx, t.tlsTimeout)
+		hd := time.Now().Add(t.tlsTimeout)
+		if !deadline.IsZero() && deadline.Before(hd) {
+			hd = deadline
+		}
+		hctx, cancel := context.WithDeadline(ctx, hd)
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -197,12 +198,20 @@ func TestUpTransportStaleConnection(t *testing.T) {
 	}
 }
 
-// TestUpTransportDeadline: the context's deadline and its cancellation end
-// a call the upstream does not answer; the connection is not reused.
+// TestUpTransportDeadline: the context's deadline, the deadline given to
+// roundTripBy (the earlier of the two) and the context's cancellation end a
+// call the upstream does not answer, or whose body stops; the connection is
+// not reused.
 func TestUpTransportDeadline(t *testing.T) {
 	release := make(chan struct{})
 	s := newUpServer(t, true, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
+		switch r.URL.Path {
+		case "/slow":
+			<-release
+		case "/half":
+			w.Header().Set("Content-Length", "4")
+			w.Write([]byte("ok"))
+			w.(http.Flusher).Flush()
 			<-release
 		}
 		w.Write([]byte("ok"))
@@ -216,6 +225,32 @@ func TestUpTransportDeadline(t *testing.T) {
 	if _, err := tr.RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 3*time.Second {
 		t.Fatalf("deadline: %v after %v", err, time.Since(t0))
 	}
+	// The deadline given with the call, the context without one.
+	req, _ = http.NewRequestWithContext(context.Background(), "GET", s.URL+"/slow", nil)
+	t0 = time.Now()
+	if _, err := tr.roundTripBy(req, t0.Add(200*time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 3*time.Second {
+		t.Fatalf("deadline given: %v after %v", err, time.Since(t0))
+	}
+	// The context's deadline when it is the earlier.
+	ctx1, cancel1 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel1()
+	req, _ = http.NewRequestWithContext(ctx1, "GET", s.URL+"/slow", nil)
+	t0 = time.Now()
+	if _, err := tr.roundTripBy(req, t0.Add(time.Hour)); !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 3*time.Second {
+		t.Fatalf("the context's deadline first: %v after %v", err, time.Since(t0))
+	}
+	// The head came in time, the body did not: its read fails by the
+	// deadline.
+	req, _ = http.NewRequestWithContext(context.Background(), "GET", s.URL+"/half", nil)
+	t0 = time.Now()
+	resp, err := tr.roundTripBy(req, t0.Add(300*time.Millisecond))
+	if err != nil {
+		t.Fatalf("half: %v", err)
+	}
+	if _, err := io.ReadAll(resp.Body); !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(t0) > 3*time.Second {
+		t.Fatalf("half a body: %v after %v", err, time.Since(t0))
+	}
+	resp.Body.Close()
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	req, _ = http.NewRequestWithContext(ctx2, "GET", s.URL+"/slow", nil)
 	time.AfterFunc(100*time.Millisecond, cancel2)
