@@ -28,7 +28,8 @@ const maxBulkheads = 4096
 type bulkheads struct {
 	limit    atomic.Int64
 	mu       sync.RWMutex
-	m        map[string]chan struct{}
+	m        map[string]chan struct{} // by host
+	bases    map[string]chan struct{} // by base URL: each call's look-up, without parsing it
 	overflow chan struct{}
 }
 
@@ -36,7 +37,7 @@ func newBulkheads(limit int) *bulkheads {
 	if limit <= 0 {
 		limit = DefaultUpstreamInFlight
 	}
-	b := &bulkheads{m: map[string]chan struct{}{}, overflow: make(chan struct{}, limit)}
+	b := &bulkheads{m: map[string]chan struct{}{}, bases: map[string]chan struct{}{}, overflow: make(chan struct{}, limit)}
 	b.limit.Store(int64(limit))
 	return b
 }
@@ -49,14 +50,20 @@ func hostOf(base string) string {
 	return base
 }
 
+// slot is a call's place in its host's bulkhead.
+type slot chan struct{}
+
+// free gives the slot back.
+func (s slot) free() { <-s }
+
 // acquire takes a slot of base's host; ok is false when the bulkhead is
-// full. release gives the slot back.
-func (b *bulkheads) acquire(base string) (release func(), ok bool) {
-	h := hostOf(base)
+// full.
+func (b *bulkheads) acquire(base string) (s slot, ok bool) {
 	b.mu.RLock()
-	ch := b.m[h]
+	ch := b.bases[base]
 	b.mu.RUnlock()
 	if ch == nil {
+		h := hostOf(base)
 		b.mu.Lock()
 		if ch = b.m[h]; ch == nil {
 			if len(b.m) >= maxBulkheads {
@@ -66,11 +73,14 @@ func (b *bulkheads) acquire(base string) (release func(), ok bool) {
 				b.m[h] = ch
 			}
 		}
+		if len(b.bases) < 4*maxBulkheads {
+			b.bases[base] = ch
+		}
 		b.mu.Unlock()
 	}
 	select {
 	case ch <- struct{}{}:
-		return func() { <-ch }, true
+		return ch, true
 	default:
 		return nil, false
 	}

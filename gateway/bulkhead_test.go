@@ -34,12 +34,12 @@ func TestE2EBulkheadIsolatesHungUpstream(t *testing.T) {
 	okPath := env.freshAPI(t, platform.LevelA1, healthy.srv.URL, 1500)
 	// The healthy host keeps the default bound; the hung one gets a small
 	// one (bulkheads are made with the bound of their first call).
-	if release, ok := env.gw.bulkheads.acquire(healthy.srv.URL); ok {
-		release()
+	if s, ok := env.gw.bulkheads.acquire(healthy.srv.URL); ok {
+		s.free()
 	}
 	env.gw.bulkheads.limit.Store(bound)
-	if release, ok := env.gw.bulkheads.acquire(hung.srv.URL); ok {
-		release()
+	if s, ok := env.gw.bulkheads.acquire(hung.srv.URL); ok {
+		s.free()
 	}
 	env.gw.bulkheads.limit.Store(DefaultUpstreamInFlight)
 
@@ -122,7 +122,7 @@ func TestBulkheadBound(t *testing.T) {
 	if !ok1 || !ok2 || ok3 || !okB {
 		t.Fatalf("acquire %v %v %v %v", ok1, ok2, ok3, okB)
 	}
-	r1()
+	r1.free()
 	if _, ok := b.acquire("http://a:1"); !ok {
 		t.Fatal("a released slot is not free")
 	}

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -212,7 +213,8 @@ type call struct {
 	encrypted bool // the request came as an envelope: the response goes as one
 	encKey    *platform.Credential
 	rec       AccessRecord
-	upstream  time.Duration // time spent in the upstream call, for the Observer
+	upstream  time.Duration    // time spent in the upstream call, for the Observer
+	slots     [4]*atomic.Int64 // the concurrency slots it holds (admitLimits), without an allocation for up to four
 }
 
 // response is an answer to sign and write.
@@ -520,11 +522,11 @@ func (g *Gateway) pipeline(ctx context.Context, c *call, reg *platform.Registry,
 		// A sandbox app calls without a grant: the API's own limits apply.
 		limits = api.Limits
 	}
-	release, err := g.admitLimits(c, pol, limits, now)
+	held, err := g.admitLimits(c, pol, limits, now)
 	if err != nil {
 		return response{}, err
 	}
-	defer release()
+	defer held.release()
 	if err := pol.risk(api, plain); err != nil {
 		c.rec.Rules = append(c.rec.Rules, "risk:amount")
 		return response{}, err

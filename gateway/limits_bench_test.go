@@ -70,7 +70,7 @@ func warmLimits(b *testing.B, g *Gateway, pol *policy, c *call, legacy platform.
 		if err != nil {
 			b.Fatal(err)
 		}
-		release()
+		release.release()
 	}
 }
 
@@ -118,7 +118,7 @@ func BenchmarkLimitsAdmit(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				release()
+				release.release()
 			}
 		})
 		if tc.name == "none" {
@@ -139,7 +139,7 @@ func BenchmarkLimitsAdmit(b *testing.B) {
 						refused.Add(1)
 						continue
 					}
-					release()
+					release.release()
 				}
 			})
 			b.ReportMetric(float64(refused.Load())/float64(b.N), "refused/op")
@@ -157,7 +157,7 @@ func BenchmarkLimitsAdmit(b *testing.B) {
 						refused.Add(1)
 						continue
 					}
-					release()
+					release.release()
 				}
 			})
 			b.ReportMetric(float64(refused.Load())/float64(b.N), "refused/op")
@@ -171,7 +171,7 @@ func BenchmarkLimitsAdmit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer held()
+		defer held.release()
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {

@@ -230,19 +230,19 @@ func codeOf(kind string) string {
 	return lj1.CodeQuotaExceeded
 }
 
-// admitLimits applies the limits to a call: it returns the function that
-// ends the call's concurrency slots, or the refusal. A limit with the alert
+// admitLimits applies the limits to a call: it returns the concurrency slots
+// the call holds, to release when it ends, or the refusal. A limit with the alert
 // action lets the call through and records its decision on the access
 // record ("limit:alert:<scope>:<kind>"); pause proposes, once per window, a
 // pause of the app (app and app_api scopes) or the API (api scope) and
 // refuses the call with API_PAUSED; reject refuses it with the kind's code
 // and Retry-After: the seconds to the next window (for concurrency, 1).
-func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now time.Time) (func(), error) {
+func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now time.Time) (heldSlots, error) {
 	checks := pol.checksOf(c.app.ID, c.api.ID, legacy)
 	if len(checks) == 0 {
-		return noRelease, nil
+		return nil, nil
 	}
-	var slots []*atomic.Int64
+	slots := heldSlots(c.slots[:0])
 	type spent struct {
 		key   string
 		start int64
@@ -282,7 +282,7 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 			g.limitDecision(c, ch, action, end, now)
 			continue
 		}
-		releaseSlots(slots)
+		slots.release()
 		for _, t := range tokens {
 			g.lim.lease.refund(t.key, t.start)
 		}
@@ -300,21 +300,18 @@ func (g *Gateway) admitLimits(c *call, pol *policy, legacy platform.Limits, now 
 		}
 		return nil, &retryError{lj1.New(codeOf(ch.kind), limitMessage(ch)), retryAfter(now, end)}
 	}
-	if len(slots) == 0 {
-		return noRelease, nil
-	}
-	return func() { releaseSlots(slots) }, nil
+	return slots, nil
 }
 
-// releaseSlots ends a call's concurrency slots.
-func releaseSlots(slots []*atomic.Int64) {
-	for _, s := range slots {
+// heldSlots are the concurrency slots a call holds (none: nil).
+type heldSlots []*atomic.Int64
+
+// release ends them.
+func (h heldSlots) release() {
+	for _, s := range h {
 		s.Add(-1)
 	}
 }
-
-// noRelease is the release of a call that holds no concurrency slot.
-func noRelease() {}
 
 func limitMessage(ch limitCheck) string {
 	what := map[string]string{

@@ -65,7 +65,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	var lastErr error = errf(lj1.CodeUpstreamUnavailable, "")
+	var lastErr error // UPSTREAM_UNAVAILABLE when no target was tried
 	targets = g.upFirst(targets)
 	for _, base := range targets {
 		if base == platform.UpstreamSandbox {
@@ -77,14 +77,14 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 		}
 		// The host's bulkhead (bulkhead.go): full, the call is refused at
 		// once (or tried on the next target), never queued.
-		release, ok := g.bulkheads.acquire(base)
+		held, ok := g.bulkheads.acquire(base)
 		if !ok {
 			c.rec.Rules = append(c.rec.Rules, "bulkhead:"+hostOf(base))
 			lastErr = errf(lj1.CodeUpstreamUnavailable, "the upstream is busy; retry")
 			continue
 		}
 		resp, err := g.forward(ctx, rt, c, r, base, body, ctype, timeout)
-		release()
+		held.free()
 		br.done(err == nil && resp.status < 500, g.cfg.Now())
 		if err == nil {
 			return resp, nil
@@ -96,6 +96,9 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 			break
 		}
 	}
+	if lastErr == nil {
+		lastErr = errf(lj1.CodeUpstreamUnavailable, "")
+	}
 	return response{}, lastErr
 }
 
@@ -103,9 +106,13 @@ func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r 
 	// A base has no query or fragment (validUpstreamTarget), and the
 	// escaped path holds no '?' or '#': the URL is parsed once, by the
 	// request.
-	target := strings.TrimRight(base, "/") + r.URL.EscapedPath()
-	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
+	// One concatenation: one allocation.
+	prefix, path := strings.TrimRight(base, "/"), r.URL.EscapedPath()
+	var target string
+	if q := r.URL.RawQuery; q != "" {
+		target = prefix + path + "?" + q
+	} else {
+		target = prefix + path
 	}
 	// The timeout goes to Lijiang's own transport as a deadline (no context
 	// of its own per call: roundTripBy); another transport gets it in the

@@ -37,7 +37,7 @@ type upTransport struct {
 	maxIdle     int // per host
 
 	mu   sync.Mutex
-	idle map[string][]*upConn // by scheme and host, the oldest first
+	idle map[upKey][]*upConn // by scheme and host, the oldest first
 	// reaper, while any connection is idle, closes those idle for more
 	// than idleReuse: an API no longer called does not keep its
 	// connections (and their buffers) for ever.
@@ -48,9 +48,14 @@ type upTransport struct {
 // idleReuse is how long an idle connection stays reusable.
 const idleReuse = 4 * time.Second
 
+// upKey is the scheme and host (host:port, or a host alone for the scheme's
+// port) of upstream connections: a struct, so that a call's look-up builds
+// no string.
+type upKey struct{ scheme, host string }
+
 // upConn is one kept-alive upstream connection.
 type upConn struct {
-	key  string
+	key  upKey
 	c    net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
@@ -108,7 +113,7 @@ func (t *upTransport) roundTripBy(req *http.Request, deadline time.Time) (*http.
 	if d, ok := req.Context().Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
-	key := req.URL.Scheme + "://" + req.URL.Host
+	key := upKey{req.URL.Scheme, req.URL.Host}
 	for attempt := 0; ; attempt++ {
 		pc, reused, err := t.conn(req.Context(), key, deadline)
 		if err != nil {
@@ -198,7 +203,7 @@ func isReset(err error) bool {
 }
 
 // conn returns an idle connection to key's host, or a new one.
-func (t *upTransport) conn(ctx context.Context, key string, deadline time.Time) (*upConn, bool, error) {
+func (t *upTransport) conn(ctx context.Context, key upKey, deadline time.Time) (*upConn, bool, error) {
 	now := time.Now()
 	t.mu.Lock()
 	for cs := t.idle[key]; len(cs) > 0; cs = t.idle[key] {
@@ -215,13 +220,10 @@ func (t *upTransport) conn(ctx context.Context, key string, deadline time.Time) 
 	return pc, false, err
 }
 
-// dial opens a connection for key ("scheme://host:port"), by deadline (none
-// when zero) as well as within its own time-outs.
-func (t *upTransport) dial(ctx context.Context, key string, deadline time.Time) (*upConn, error) {
-	scheme, host := "http", key[len("http://"):]
-	if len(key) > len("https://") && key[:len("https://")] == "https://" {
-		scheme, host = "https", key[len("https://"):]
-	}
+// dial opens a connection for key, by deadline (none when zero) as well as
+// within its own time-outs.
+func (t *upTransport) dial(ctx context.Context, key upKey, deadline time.Time) (*upConn, error) {
+	scheme, host := key.scheme, key.host
 	addr := host
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		if scheme == "https" {
@@ -268,7 +270,7 @@ func (t *upTransport) put(pc *upConn) {
 	t.mu.Lock()
 	if !t.closed && len(t.idle[pc.key]) < t.maxIdle {
 		if t.idle == nil {
-			t.idle = map[string][]*upConn{}
+			t.idle = map[upKey][]*upConn{}
 		}
 		t.idle[pc.key] = append(t.idle[pc.key], pc)
 		if t.reaper == nil {

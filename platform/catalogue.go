@@ -1155,7 +1155,8 @@ func (v *CatalogueView) APIs() []*API {
 // parameters; retired APIs still match (the gateway answers API_RETIRED),
 // but a live API on the same route wins over them. Parameter values are
 // percent-decoded; a segment that does not decode does not match. Draft APIs
-// match too: the gateway refuses everything that is not Callable.
+// match too: the gateway refuses everything that is not Callable. A route
+// without parameters gives a nil (empty, read-only) map.
 func (v *CatalogueView) Match(method, path string) (api *API, pathParams map[string]string, ok bool) {
 	if v == nil || len(path) < 2 || path[0] != '/' {
 		return nil, nil, false
@@ -1168,6 +1169,9 @@ func (v *CatalogueView) Match(method, path string) (api *API, pathParams map[str
 	a, vals := root.match(path[1:], buf[:0])
 	if a == nil {
 		return nil, nil, false
+	}
+	if len(vals) == 0 {
+		return a, nil, true // a route without parameters: no map to allocate
 	}
 	pathParams = make(map[string]string, len(vals))
 	for i, raw := range vals {
