@@ -17,11 +17,11 @@ import (
 // paced rows' tail"). But a percentage of the live heap is also the memory
 // a node holds above it: with a registry of 100,000 apps, 200% of its live
 // heap doubled the node's resident memory. So the node collects when the
-// heap has grown by gcHeadroom above its live part, however small that is
-// (at most gcMaxPercent of it), and never by less than gcMinPercent of it,
-// so that a very large live heap is not collected continuously. Until the
-// live heap is first measured it runs at gcPercent. GOMEMLIMIT, when set,
-// still bounds the heap.
+// heap has grown by gcHeadroom above its live part, or up to gcBudget when
+// the live part is small enough for that to be more (at most gcMaxPercent of
+// it), and never by less than gcMinPercent of it, so that a very large live
+// heap is not collected continuously. Until the live heap is first measured
+// it runs at gcPercent. GOMEMLIMIT, when set, still bounds the heap.
 //
 // The headroom and the floor were measured with 100,000 apps at 256
 // connections (docs/performance.md, Memory and start-up). With a live heap
@@ -34,7 +34,17 @@ import (
 // of a few MB) collected at 200 % of it until 2026-12-06: every 0.4 s at
 // 2,500 A1 calls a second, against every 0.8 s with the 40 MiB, for about
 // 20 MB more resident memory.
+//
+// gcBudget is the heap the 100,000-app node under load collects at (a live
+// heap of about 75 MB and the 40 MiB), which the memory target holds with:
+// a node with less live heap may grow to it as well. A small node (a live
+// heap of about 10 MB) then collects every 2–2.5 s instead of 0.7–0.8 s, for
+// about 60 MB more resident memory (about 160 MB in the benchmark at 64
+// connections); in seven alternating pairs of the benchmark's A1 HMAC runs
+// its CPU a call over the proxy's was lower in five, by 0.12 on average over
+// the seven (docs/performance.md, What each optimisation bought).
 const (
+	gcBudget     = 112 << 20
 	gcPercent    = 200
 	gcMinPercent = 33
 	gcMaxPercent = 1000
@@ -48,7 +58,11 @@ func gcPercentFor(live uint64) int {
 	if live == 0 {
 		return gcPercent
 	}
-	p := int(min(gcMaxPercent, gcHeadroom*100/live))
+	h := uint64(gcHeadroom)
+	if live < gcBudget-h {
+		h = gcBudget - live
+	}
+	p := int(min(gcMaxPercent, h*100/live))
 	return max(p, gcMinPercent)
 }
 

@@ -9,12 +9,13 @@ func TestGCPercentFor(t *testing.T) {
 	}{
 		{0, gcPercent},          // not measured yet
 		{1 << 20, gcMaxPercent}, // a tiny live heap: at most 1000%
-		{4 << 20, 1000},         // the headroom is 1000%
-		{12 << 20, 333},         // a small node: still 40 MiB
-		{20 << 20, 200},         // the headroom is 200%
-		{40 << 20, 100},         // the headroom is 100%
+		{4 << 20, 1000},         // the budget would be 2700%
+		{12 << 20, 833},         // a small node: up to the budget, 112 MiB (100 MiB of headroom)
+		{16 << 20, 600},         // up to the budget (96 MiB)
+		{56 << 20, 100},         // up to the budget (56 MiB)
+		{72 << 20, 55},          // where the budget and the headroom meet (40 MiB)
 		{80 << 20, 50},          // a 100,000-app registry's node under load: the headroom, 40 MiB
-		{100 << 20, 40},         // in between
+		{100 << 20, 40},         // beyond the budget: the headroom
 		{125 << 20, 32 + 1},     // the floor: 33%
 		{1 << 30, gcMinPercent}, // never below
 	} {
