@@ -9,11 +9,11 @@ func TestGCPercentFor(t *testing.T) {
 	}{
 		{0, gcPercent},          // not measured yet
 		{1 << 20, gcMaxPercent}, // a tiny live heap: at most 1000%
-		{4 << 20, 1000},         // the budget would be 2700%
-		{12 << 20, 833},         // a small node: up to the budget, 112 MiB (100 MiB of headroom)
-		{16 << 20, 600},         // up to the budget (96 MiB)
-		{56 << 20, 100},         // up to the budget (56 MiB)
-		{72 << 20, 55},          // where the budget and the headroom meet (40 MiB)
+		{4 << 20, 1000},         // the budget would be 2100%
+		{12 << 20, 633},         // a small node: up to the budget, 88 MiB (76 MiB of headroom)
+		{16 << 20, 450},         // up to the budget (72 MiB)
+		{44 << 20, 100},         // up to the budget (44 MiB)
+		{48 << 20, 83},          // where the budget and the headroom meet (40 MiB)
 		{80 << 20, 50},          // a 100,000-app registry's node under load: the headroom, 40 MiB
 		{100 << 20, 40},         // beyond the budget: the headroom
 		{125 << 20, 32 + 1},     // the floor: 33%
