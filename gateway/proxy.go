@@ -105,8 +105,7 @@ func (g *Gateway) proxy(ctx context.Context, c *call, r *http.Request, body []by
 func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r *http.Request, base string, body []byte, ctype string, timeout time.Duration) (response, error) {
 	// A base has no query or fragment (validUpstreamTarget), and the
 	// escaped path holds no '?' or '#': the URL is parsed once, by the
-	// request.
-	// One concatenation: one allocation.
+	// request. It is built in one concatenation (one allocation).
 	prefix, path := strings.TrimRight(base, "/"), r.URL.EscapedPath()
 	var target string
 	if q := r.URL.RawQuery; q != "" {
