@@ -230,6 +230,36 @@ type admissionIndex struct {
 	// write-behind's tableSeq), in seq order: with the table's rows up to
 	// there, every row held. Rows no longer held may be among both.
 	recent []admRow
+	// peak is the most pairs live has held since it was made: a Go map
+	// keeps the room of its largest size, so once a prune has left a
+	// quarter of that, live is copied into a map of its present size
+	// (compact). A node started on a table of a past burst (loaded whole,
+	// then pruned by the first batch) would otherwise hold that room for
+	// as long as it runs.
+	peak int
+}
+
+// compactFloor is the size below which live is never copied smaller: a
+// small map's room does not matter. (A variable: the model tests lower it,
+// so that their batches compact the index as they go.)
+var compactFloor = 4096
+
+// compact copies live into a map of its present size when it has shrunk
+// to under a quarter of its peak. Only the map's room changes: what it
+// holds, and so every decision, is the same.
+func (ix *admissionIndex) compact() {
+	n := len(ix.live)
+	if n > ix.peak {
+		ix.peak = n
+	}
+	if ix.peak < compactFloor || n*4 >= ix.peak {
+		return
+	}
+	m := make(map[admKey]admLive, n)
+	for k, v := range ix.live {
+		m[k] = v
+	}
+	ix.live, ix.peak = m, n
 }
 
 // admRow is a row of a2_admission_log as the prune reads it.
@@ -338,6 +368,7 @@ func loadAdmissionIndex(db *sql.DB) (*admissionIndex, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("admissions: %w", err)
 	}
+	ix.peak = len(ix.live)
 	return ix, nil
 }
 
@@ -417,6 +448,7 @@ func (o *admOverlay) commit(seq int64) {
 	}
 	o.ix.seq = seq
 	o.ix.headSeq, o.ix.headExp = o.headSeq, o.headExp
+	o.ix.compact()
 }
 
 // admissionChunk bounds the seqs of one DELETE of expired rows met again,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand"
 	"path/filepath"
 	"reflect"
@@ -303,8 +304,9 @@ func TestA2AdmitScripted(t *testing.T) {
 			return s
 		}()},
 	}
-	oldMax, oldPrune := MaxAdmissionsPerApp, admissionPruneBatch
-	defer func() { MaxAdmissionsPerApp, admissionPruneBatch = oldMax, oldPrune }()
+	oldMax, oldPrune, oldFloor := MaxAdmissionsPerApp, admissionPruneBatch, compactFloor
+	defer func() { MaxAdmissionsPerApp, admissionPruneBatch, compactFloor = oldMax, oldPrune, oldFloor }()
+	compactFloor = 4 // the index compacted as it shrinks: the same outcomes
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			MaxAdmissionsPerApp, admissionPruneBatch = oldMax, oldPrune
@@ -351,9 +353,13 @@ func TestA2AdmitRandom(t *testing.T) {
 		{"wide", 40, 400, 50, 300, 12, 20, 50, 4000, 1800},
 		{"many apps", 500, 2, 2, 600, 6, 1, 100, 2000, 1200},
 		{"roomy", 5, 60, 1000, 64, 40, 1_000_000, 2048, 6000, 1000},
+		// Bursts the window often outlives: the index shrinks to under a
+		// quarter of its peak and is compacted (compactFloor lowered).
+		{"bursts", 5, 5000, 5000, 400, 30, 1_000_000, 4096, 2000, 6000},
 	}
-	oldMax, oldPrune := MaxAdmissionsPerApp, admissionPruneBatch
-	defer func() { MaxAdmissionsPerApp, admissionPruneBatch = oldMax, oldPrune }()
+	oldMax, oldPrune, oldFloor := MaxAdmissionsPerApp, admissionPruneBatch, compactFloor
+	defer func() { MaxAdmissionsPerApp, admissionPruneBatch, compactFloor = oldMax, oldPrune, oldFloor }()
+	compactFloor = 4 // the index compacted as it shrinks: the same outcomes
 	for _, tc := range cases {
 		for seed := int64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%s/seed=%d", tc.name, seed), func(t *testing.T) {
@@ -371,6 +377,45 @@ func TestA2AdmitRandom(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAdmissionIndexCompact: the index is copied into a map of its size
+// once it holds under a quarter of its peak (not before, and not under the
+// floor), and holds the same pairs after.
+func TestAdmissionIndexCompact(t *testing.T) {
+	ix := &admissionIndex{live: map[admKey]admLive{}, counts: map[string]int64{}}
+	for i := range 10000 {
+		ix.live[admKeyOf("app", fmt.Sprintf("nonce-%012d", i))] = admLive{seq: int64(i + 1), exp: int64(i)}
+	}
+	ix.compact()
+	if ix.peak != 10000 {
+		t.Fatalf("peak %d, want 10000", ix.peak)
+	}
+	id := func() uintptr { return reflect.ValueOf(ix.live).Pointer() }
+	before := id()
+	for i := range 7000 { // 3,000 left: not under a quarter
+		delete(ix.live, admKeyOf("app", fmt.Sprintf("nonce-%012d", i)))
+	}
+	ix.compact()
+	if id() != before || ix.peak != 10000 {
+		t.Fatal("copied at 3,000 of a peak of 10,000")
+	}
+	for i := 7000; i < 7600; i++ { // 2,400 left
+		delete(ix.live, admKeyOf("app", fmt.Sprintf("nonce-%012d", i)))
+	}
+	want := maps.Clone(ix.live)
+	ix.compact()
+	if id() == before || ix.peak != 2400 || !maps.Equal(ix.live, want) {
+		t.Fatalf("at 2,400 of 10,000: copied %v, peak %d, the same pairs %v", id() != before, ix.peak, maps.Equal(ix.live, want))
+	}
+	// Under the floor, never.
+	small := &admissionIndex{live: map[admKey]admLive{}, peak: compactFloor - 1}
+	small.live[admKeyOf("app", "nonce-000000000001")] = admLive{seq: 1}
+	p := reflect.ValueOf(small.live).Pointer()
+	small.compact()
+	if reflect.ValueOf(small.live).Pointer() != p {
+		t.Fatal("a map under the floor was copied")
 	}
 }
 
