@@ -709,24 +709,19 @@ func (g *Gateway) openEnvelope(reg *platform.Registry, appID string, body []byte
 
 // readBody reads r's body, at most max bytes. A request without one (net/http
 // gives a GET http.NoBody) reads and allocates nothing. A declared length
-// within max is read into a buffer of that size at once (io.ReadAll grows one
-// from 512 bytes), and the body must then end: a body that goes on past its
-// declared length is refused, whatever the server's own reader does with it.
-// Otherwise the body is read to its end.
+// within max is read at once and must then end (readDeclared): a body that
+// goes on past its declared length is refused, whatever the server's own
+// reader does with it. Otherwise the body is read to its end.
 func readBody(r *http.Request, max int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	if n := r.ContentLength; n >= 0 && n <= max {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, b); err != nil {
-			return nil, errUnreadableBody()
-		}
-		var more [1]byte
-		switch k, err := r.Body.Read(more[:]); {
-		case k > 0:
+		b, err := readDeclared(r.Body, n)
+		switch {
+		case errors.Is(err, errPastLength):
 			return nil, errf(lj1.CodeParamInvalid, "the request body is longer than its Content-Length")
-		case err != nil && err != io.EOF:
+		case err != nil:
 			return nil, errUnreadableBody()
 		}
 		return b, nil

@@ -204,27 +204,36 @@ func (g *Gateway) forward(ctx context.Context, rt http.RoundTripper, c *call, r 
 }
 
 // readAnswer reads an upstream answer's body, at most max+1 bytes (the
-// caller refuses more than max). A declared length within max is read into
-// a buffer of that size at once (io.ReadAll grows one from 512 bytes); a
-// body shorter than declared is an error (io.ErrUnexpectedEOF), and net/http's
-// reader never gives more than declared. Otherwise the body is read to its
-// end.
+// caller refuses more than max): a declared length within max by
+// readDeclared, otherwise to its end.
 func readAnswer(resp *http.Response, max int64) ([]byte, error) {
 	if n := resp.ContentLength; n >= 0 && n <= max {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(resp.Body, b); err != nil {
-			return nil, err
-		}
-		// Read on to the end of the body (nothing is left; net/http's
-		// reader says io.EOF): the transport keeps a connection for the
-		// next call only once its answer was read to the end.
-		var end [1]byte
-		if _, err := resp.Body.Read(end[:]); err != nil && err != io.EOF {
-			return nil, err
-		}
-		return b, nil
+		return readDeclared(resp.Body, n)
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, max+1))
+}
+
+// errPastLength: a body went on past its declared length.
+var errPastLength = errors.New("the body is longer than its Content-Length")
+
+// readDeclared reads a body of declared length n into a buffer of that size
+// at once (io.ReadAll grows one from 512 bytes). A body shorter than n is an
+// error (io.ErrUnexpectedEOF), one that goes on past it errPastLength. It
+// reads on to the body's end (io.EOF), so that a transport keeps the
+// connection for the next call.
+func readDeclared(rd io.Reader, n int64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rd, b); err != nil {
+		return nil, err
+	}
+	var more [1]byte
+	switch k, err := rd.Read(more[:]); {
+	case k > 0:
+		return nil, errPastLength
+	case err != nil && err != io.EOF:
+		return nil, err
+	}
+	return b, nil
 }
 
 // upFirst orders targets with the hosts the health checks found down last
