@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"lijiang/platform"
 )
 
 // Filter selects records; empty fields match everything.
@@ -112,7 +114,7 @@ func openReadOnly(path string) (*sql.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("audit store: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)"+platform.PageCachePragma)
 	if err != nil {
 		return nil, fmt.Errorf("audit store: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	_ "modernc.org/sqlite" // the SQLite driver
+
+	"lijiang/platform"
 )
 
 // Errors of the store.
@@ -239,7 +241,7 @@ func (s *Store) open() error {
 		return fmt.Errorf("audit store: %w", err)
 	}
 	f.Close()
-	db, err := sql.Open("sqlite", "file:"+s.cfg.Path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+s.cfg.Path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+platform.PageCachePragma+"&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("audit store: %w", err)
 	}

@@ -779,3 +779,30 @@ func TestQueryByKind(t *testing.T) {
 		t.Errorf("a query by a rare kind does not use its index:\n%s", plan.String())
 	}
 }
+
+// Every connection to audit.db, the store's and a read-only query's, has its
+// page cache bounded by platform.PageCachePragma.
+func TestPageCacheBounded(t *testing.T) {
+	s := testStore(t, Config{})
+	ro, err := openReadOnly(s.cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	for name, db := range map[string]*sql.DB{"store": s.db, "read-only": ro} {
+		for i := 0; i < 3; i++ {
+			c, err := db.Conn(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var v int
+			if err := c.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			if v != -512 {
+				t.Errorf("%s connection %d: cache_size %d, want -512 (KiB)", name, i, v)
+			}
+		}
+	}
+}

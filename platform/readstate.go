@@ -40,6 +40,12 @@ func ReadAuditState(path, node string, fn func(reg *Registry, cps []AuditCheckpo
 	return err
 }
 
+// openReadOnly opens the state database at path for reading only, its
+// connections' page caches bounded as the store's are.
+func openReadOnly(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)"+PageCachePragma)
+}
+
 func readState(path string, more func(tx queryer, reg *Registry) error) (*Registry, error) {
 	name := filepath.Base(path)
 	// mode=ro would refuse a missing file too, but with a less useful error.
@@ -49,7 +55,7 @@ func readState(path string, more func(tx queryer, reg *Registry) error) (*Regist
 	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := openReadOnly(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -118,7 +124,7 @@ func CountAppsByContactDomain(path, domain string) (int, error) {
 	if _, err := os.Stat(path); err != nil {
 		return 0, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := openReadOnly(path)
 	if err != nil {
 		return 0, err
 	}
