@@ -39,6 +39,16 @@ func TestBenchHarness(t *testing.T) {
 		if r.Target == "lijiang" && (r.AllocsPerCall <= 0 || r.RSS <= 0) {
 			t.Errorf("the node's counters were not read: %+v", r)
 		}
+		// Where the node's memory was: the parts add up to no more than
+		// it, and the Go heap holds at least what is in use of it.
+		if m := r.Memory; r.Target == "lijiang" && r.Rate == 0 {
+			if m == nil || m.RSS <= 0 || m.File <= 0 || m.GoInUse <= 0 || m.GoHeap < m.GoInUse || m.GoStacks <= 0 || m.OutsideGo < 0 ||
+				m.File+m.OutsideGo > m.RSS {
+				t.Errorf("the node's memory parts of %s: %+v", r.Scenario, m)
+			}
+		} else if m != nil {
+			t.Errorf("memory parts for %s %s at %.0f/s: %+v", r.Scenario, r.Target, r.Rate, m)
+		}
 		// The generator and the upstream run in this process, and their
 		// CPU is read for every row, whatever the target. The kernel
 		// accounts CPU time by its 10 ms tick here, and a row of 200 calls
@@ -100,6 +110,7 @@ func TestBenchHarness(t *testing.T) {
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "r.md"))
 	if json.Unmarshal(b, &got) != nil || len(got.Rows) != 3 || got.UpstreamProtocols != "h2,http/1.1" || !strings.Contains(string(md), "the upstream offered h2,http/1.1") || !strings.Contains(string(md), "| 1 | h3 | 2 | a1-hmac | lijiang |") || !strings.Contains(string(md), "harness µs/call") ||
+		!strings.Contains(string(md), "| 1 | h3 | 2 | a1-hmac | ") || !strings.Contains(string(out), "outside Go |") ||
 		!strings.Contains(string(out), "Targets (docs/performance.md):") {
 		t.Fatalf("reports: %s\n%s\n%s", b, md, out)
 	}

@@ -73,6 +73,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	defer stop()
 	rep, err := bench.Run(ctx, cfg)
 	if rep != nil {
+		rep.WriteMemory(stdout)
 		rep.WriteChecks(stdout)
 		if *jsonOut != "" {
 			b, _ := json.MarshalIndent(rep, "", "  ")

@@ -332,25 +332,50 @@ func clusterToken(bin, dir, kek string) (string, error) {
 
 // scrape returns the value of a metric (without labels) of a node's /metrics.
 func scrape(hc *http.Client, url, token, metric string) (float64, error) {
+	v, err := scrapeAll(hc, url, token, metric)
+	if err != nil {
+		return 0, err
+	}
+	return v[0], nil
+}
+
+// scrapeAll reads the values of unlabelled metrics from a node's metrics
+// page, in the order named; every one must be there.
+func scrapeAll(hc *http.Client, url, token string, metrics ...string) ([]float64, error) {
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("%s: status %d", url, resp.StatusCode)
+		return nil, fmt.Errorf("%s: status %d", url, resp.StatusCode)
 	}
+	out := make([]float64, len(metrics))
+	seen := make([]bool, len(metrics))
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, metric+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		name, rest, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		if i := slices.Index(metrics, name); i >= 0 && !seen[i] {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", url, name, err)
+			}
+			out[i], seen[i] = v, true
 		}
 	}
-	return 0, fmt.Errorf("%s: no %s", url, metric)
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	if i := slices.Index(seen, false); i >= 0 {
+		return nil, fmt.Errorf("%s: no %s", url, metrics[i])
+	}
+	return out, nil
 }
 
 // baselineMallocs reads a baseline's allocation counter.

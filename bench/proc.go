@@ -63,20 +63,46 @@ func procCPU(pid int) (float64, error) {
 
 // procRSS returns the resident set size of process pid, in bytes.
 func procRSS(pid int) (int64, error) {
+	m, err := procMemory(pid)
+	return m.RSS, err
+}
+
+// procMem is a process's resident memory, in bytes: all of it, and its
+// anonymous and file-backed parts (the latter mostly the pages of the
+// binary it runs).
+type procMem struct{ RSS, Anon, File int64 }
+
+// procMemory reads process pid's resident memory from /proc/<pid>/status.
+func procMemory(pid int) (procMem, error) {
+	var m procMem
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, fmt.Errorf("memory of process %d: %w", pid, err)
+		return m, fmt.Errorf("memory of process %d: %w", pid, err)
 	}
+	found := false
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb << 10, nil
-				}
+		key, rest, ok := strings.Cut(line, ":")
+		var dst *int64
+		switch key {
+		case "VmRSS":
+			dst = &m.RSS
+		case "RssAnon":
+			dst = &m.Anon
+		case "RssFile":
+			dst = &m.File
+		}
+		if !ok || dst == nil {
+			continue
+		}
+		if f := strings.Fields(rest); len(f) >= 1 {
+			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				*dst = kb << 10
+				found = found || key == "VmRSS"
 			}
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	if !found {
+		return m, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	}
+	return m, nil
 }

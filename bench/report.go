@@ -213,6 +213,27 @@ func (r *Report) WriteChecks(w io.Writer) {
 	}
 }
 
+// WriteMemory prints where the first node's resident memory was at the end
+// of each of Lijiang's runs (MemoryParts), as a Markdown table.
+func (r *Report) WriteMemory(w io.Writer) {
+	var rows []Row
+	for _, x := range r.Rows {
+		if x.Memory != nil {
+			rows = append(rows, x)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nThe first node's resident memory at the end of each run, MB: the binary's pages and other files; the Go heap held (of it in use); goroutine stacks; the Go runtime's own; outside the Go runtime (SQLite's):")
+	fmt.Fprintln(w, "\n| nodes | proto | conns | scenario | resident | files | Go heap (in use) | stacks | runtime | outside Go |\n|---|---|---|---|---|---|---|---|---|---|")
+	for _, x := range rows {
+		m := x.Memory
+		fmt.Fprintf(w, "| %d | %s | %d | %s | %d | %d | %d (%d) | %d | %d | %d |\n", x.Nodes, x.Proto, x.Conns, x.Scenario,
+			m.RSS>>20, m.File>>20, m.GoHeap>>20, m.GoInUse>>20, m.GoStacks>>20, m.GoOther>>20, m.OutsideGo>>20)
+	}
+}
+
 // Met reports whether every check is met.
 func (r *Report) Met() bool {
 	for _, c := range r.Checks {
@@ -255,4 +276,5 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.Name, c.Value, strings.ReplaceAll(c.Limit, "|", "\\|"), v)
 	}
+	r.WriteMemory(w)
 }

@@ -1,7 +1,11 @@
 package bench
 
 import (
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -176,5 +180,89 @@ func TestMachineSteal(t *testing.T) {
 	}
 	if a < 0 || b < a {
 		t.Fatalf("steal %v then %v", a, b)
+	}
+}
+
+// memoryParts splits a process's anonymous memory into the Go runtime's
+// parts and the rest, never below zero.
+func TestMemoryParts(t *testing.T) {
+	const mb = 1 << 20
+	for _, tc := range []struct {
+		name  string
+		p     procMem
+		stats []float64 // heap_sys, heap_released, heap_inuse, stack_sys, sys
+		want  MemoryParts
+	}{
+		{"sqlite outside", procMem{RSS: 200 * mb, Anon: 173 * mb, File: 27 * mb}, []float64{140 * mb, 30 * mb, 75 * mb, 8 * mb, 160 * mb},
+			MemoryParts{RSS: 200 * mb, File: 27 * mb, GoHeap: 110 * mb, GoInUse: 75 * mb, GoStacks: 8 * mb, GoOther: 12 * mb, OutsideGo: 43 * mb}},
+		{"go maps more than is resident", procMem{RSS: 50 * mb, Anon: 40 * mb, File: 10 * mb}, []float64{60 * mb, 10 * mb, 20 * mb, 2 * mb, 70 * mb},
+			MemoryParts{RSS: 50 * mb, File: 10 * mb, GoHeap: 50 * mb, GoInUse: 20 * mb, GoStacks: 2 * mb, GoOther: 8 * mb, OutsideGo: 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := memoryParts(tc.p, tc.stats); *got != tc.want {
+				t.Errorf("got %+v, want %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// procMemory reads this process's resident memory: its anonymous and file
+// parts within the whole.
+func TestProcMemory(t *testing.T) {
+	m, err := procMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RSS <= 0 || m.Anon <= 0 || m.File <= 0 || m.Anon+m.File > m.RSS {
+		t.Errorf("%+v", m)
+	}
+	if _, err := procMemory(-1); err == nil {
+		t.Error("no error for a process that does not exist")
+	}
+}
+
+// scrapeAll reads the named unlabelled metrics in order, and fails on a
+// missing one or a value that is not a number.
+func TestScrapeAll(t *testing.T) {
+	page := "# HELP go_memstats_sys_bytes x\ngo_memstats_sys_bytes 1.5e+08\ngo_memstats_heap_sys_bytes{x=\"y\"} 7\ngo_memstats_heap_sys_bytes 42\nbad_metric abc\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, page)
+	}))
+	defer srv.Close()
+	got, err := scrapeAll(srv.Client(), srv.URL, "tok", "go_memstats_heap_sys_bytes", "go_memstats_sys_bytes")
+	if err != nil || len(got) != 2 || got[0] != 42 || got[1] != 1.5e8 {
+		t.Errorf("got %v, %v", got, err)
+	}
+	for _, tc := range []struct {
+		name, token string
+		metrics     []string
+	}{
+		{"missing", "tok", []string{"go_memstats_sys_bytes", "go_memstats_stack_sys_bytes"}},
+		{"not a number", "tok", []string{"bad_metric"}},
+		{"refused", "other", []string{"go_memstats_sys_bytes"}},
+	} {
+		if _, err := scrapeAll(srv.Client(), srv.URL, tc.token, tc.metrics...); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+// WriteMemory prints a row for each run with memory parts, none without.
+func TestWriteMemory(t *testing.T) {
+	var sb strings.Builder
+	(&Report{Rows: []Row{{Nodes: 1, Proto: "h1", Conns: 256, Scenario: "a1-hmac", Target: "proxy"}}}).WriteMemory(&sb)
+	if sb.Len() != 0 {
+		t.Errorf("printed without parts: %q", sb.String())
+	}
+	const mb = 1 << 20
+	r := &Report{Rows: []Row{{Nodes: 1, Proto: "h3", Conns: 256, Scenario: "a2-post", Target: "lijiang",
+		Memory: &MemoryParts{RSS: 194 * mb, File: 27 * mb, GoHeap: 110 * mb, GoInUse: 75 * mb, GoStacks: 6 * mb, GoOther: 11 * mb, OutsideGo: 40 * mb}}}}
+	r.WriteMemory(&sb)
+	if !strings.Contains(sb.String(), "| 1 | h3 | 256 | a2-post | 194 | 27 | 110 (75) | 6 | 11 | 40 |") {
+		t.Errorf("got %q", sb.String())
 	}
 }

@@ -98,11 +98,45 @@ type Row struct {
 	HarnessMicros float64 `json:"harness_cpu_us_per_call"`
 	AllocsPerCall float64 `json:"allocs_per_call"`
 	RSS           int64   `json:"rss_bytes"`
+	// Memory is where the first node's resident memory was at the end of
+	// the row's last round (Lijiang's unpaced rows only).
+	Memory *MemoryParts `json:"memory,omitempty"`
 	// Rounds are the row's rounds, in order: round i of every target of a
 	// run ran next to the others' round i, and the verdicts compare them
 	// round by round (report.go).
 	Rounds []RoundStat `json:"rounds"`
 }
+
+// MemoryParts is where a node's resident memory was, in bytes: its
+// file-backed pages (mostly the binary's own), and its anonymous memory as
+// the Go runtime accounts for it (the heap's spans not returned to the
+// system, the goroutine stacks, the runtime's own structures) and the rest,
+// which the Go runtime does not see: SQLite's page caches and statements,
+// in memory modernc.org/sqlite maps itself. The Go parts are what the
+// runtime holds mapped, an upper bound of what of it is resident, so
+// OutsideGo is a lower bound.
+type MemoryParts struct {
+	RSS       int64 `json:"rss_bytes"`
+	File      int64 `json:"file_bytes"`
+	GoHeap    int64 `json:"go_heap_bytes"`
+	GoInUse   int64 `json:"go_heap_inuse_bytes"`
+	GoStacks  int64 `json:"go_stacks_bytes"`
+	GoOther   int64 `json:"go_runtime_other_bytes"`
+	OutsideGo int64 `json:"outside_go_bytes"`
+}
+
+// memoryParts puts together a process's resident memory and its Go
+// runtime's figures (go_memstats_*: heap_sys, heap_released, heap_inuse,
+// stack_sys, sys, in that order).
+func memoryParts(p procMem, stats []float64) *MemoryParts {
+	heapSys, released, inUse, stacks, sys := int64(stats[0]), int64(stats[1]), int64(stats[2]), int64(stats[3]), int64(stats[4])
+	m := &MemoryParts{RSS: p.RSS, File: p.File, GoHeap: heapSys - released, GoInUse: inUse, GoStacks: stacks, GoOther: sys - heapSys - stacks}
+	m.OutsideGo = max(0, p.Anon-m.GoHeap-m.GoStacks-m.GoOther)
+	return m
+}
+
+// goMemMetrics are the metrics memoryParts reads, in its order.
+var goMemMetrics = []string{"go_memstats_heap_sys_bytes", "go_memstats_heap_released_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_stack_sys_bytes", "go_memstats_sys_bytes"}
 
 // RoundStat is what one round of a row measured.
 type RoundStat struct {
@@ -628,6 +662,7 @@ type sample struct {
 	harness      float64 // the harness's own CPU over the part
 	steal        float64 // CPU the hypervisor took from the machine over the part
 	rss          int64
+	mem          *MemoryParts // the first node's, Lijiang's unpaced runs only
 }
 
 // rowOf merges a target's samples (its rounds) into its row.
@@ -647,6 +682,9 @@ func rowOf(target, proto string, conns int, rate float64, samples []sample) Row 
 		harness += s.harness
 		mallocs += s.mallocs
 		row.RSS = max(row.RSS, s.rss)
+		if s.mem != nil {
+			row.Memory = s.mem
+		}
 		rs := RoundStat{Calls: s.res.calls, PerSecond: s.res.perSecond(), P99Micros: micros(s.res.quantile(0.99))}
 		if s.res.calls > 0 {
 			rs.CPUMicros = s.cpu * 1e6 / float64(s.res.calls)
@@ -676,6 +714,7 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	tc := h.baseTLS
 	var pids []int
 	var mallocs func() (float64, error)
+	var hc *http.Client // a node's admin port, its own certificate; counters only
 	switch target {
 	case "proxy":
 		pids = []int{h.proxy.pid()}
@@ -685,7 +724,7 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 		mallocs = func() (float64, error) { return baselineMallocs(h.hc, h.cryptoURL) }
 	default:
 		tc = c.tls
-		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // the admin port's own certificate; counters only
+		hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 		for _, m := range c.nodes {
 			pids = append(pids, m.pid())
 		}
@@ -700,6 +739,9 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 			}
 			return sum, nil
 		}
+	}
+	if hc != nil {
+		defer hc.CloseIdleConnections()
 	}
 	cs, closeClients := clients(proto, conns, tc)
 	defer closeClients()
@@ -761,6 +803,19 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 	for _, p := range pids {
 		if r, err := procRSS(p); err == nil {
 			smp.rss = max(smp.rss, r)
+		}
+	}
+	if target == "lijiang" && rate == 0 {
+		n1 := c.nodes[0]
+		p, err := procMemory(n1.pid())
+		if err == nil {
+			var stats []float64
+			if stats, err = scrapeAll(hc, "https://127.0.0.1:"+strconv.Itoa(n1.ready.AdminPort)+"/metrics", c.token, goMemMetrics...); err == nil {
+				smp.mem = memoryParts(p, stats)
+			}
+		}
+		if err != nil {
+			h.logf("the first node's memory: %v", err)
 		}
 	}
 	if res := smp.res; res.failed > 0 {
