@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+
+	"lijiang/platform/platformtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -789,20 +791,5 @@ func TestPageCacheBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	for name, db := range map[string]*sql.DB{"store": s.db, "read-only": ro} {
-		for i := 0; i < 3; i++ {
-			c, err := db.Conn(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			var v int
-			if err := c.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&v); err != nil {
-				t.Fatal(err)
-			}
-			if v != -512 {
-				t.Errorf("%s connection %d: cache_size %d, want -512 (KiB)", name, i, v)
-			}
-		}
-	}
+	platformtest.CheckCacheSize(t, -512, map[string]*sql.DB{"store": s.db, "read-only": ro})
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lijiang/platform/platformtest"
 )
 
 func mustStore(t *testing.T, path string) *Store {
@@ -421,26 +423,6 @@ func TestQuickCheckAfterUncleanStop(t *testing.T) {
 	}
 }
 
-// cacheSizes returns PRAGMA cache_size on n connections of db held at once,
-// so that each is a different connection of the pool.
-func cacheSizes(t *testing.T, db *sql.DB, n int) []int {
-	t.Helper()
-	var out []int
-	for i := 0; i < n; i++ {
-		c, err := db.Conn(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		var v int
-		if err := c.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 // Every connection to the state database, the store's and a read-only
 // reader's, has its page cache bounded by PageCachePragma.
 func TestPageCacheBounded(t *testing.T) {
@@ -451,11 +433,5 @@ func TestPageCacheBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	for name, db := range map[string]*sql.DB{"store": s.db, "read-only": ro} {
-		for i, v := range cacheSizes(t, db, 3) {
-			if v != -512 {
-				t.Errorf("%s connection %d: cache_size %d, want -512 (KiB)", name, i, v)
-			}
-		}
-	}
+	platformtest.CheckCacheSize(t, -512, map[string]*sql.DB{"store": s.db, "read-only": ro})
 }
