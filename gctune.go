@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 )
 
@@ -53,7 +54,7 @@ const (
 	gcMaxPercent = 1000
 	gcHeadroom   = 40 << 20
 	// gcEvery is how often the live heap is looked at.
-	gcEvery = 2 * time.Second
+	gcEvery = 100 * time.Millisecond
 )
 
 // gcPercentFor is the GOGC the node runs with at a live heap of live bytes.
@@ -70,22 +71,34 @@ func gcPercentFor(live uint64) int {
 }
 
 // tuneGC applies gcPercentFor the live heap until ctx ends, unless the
-// operator set GOGC.
-func tuneGC(ctx context.Context) {
+// operator set GOGC. It looks every gcEvery: the live heap changes with each
+// collection, and a percentage set for a small live heap must not outlast a
+// sudden growth of it (256 connections opening on an idle node: at 1,000 %
+// of its live heap, a look every 2 s let the heap grow by over 100 MB before
+// the next). The func it returns is called once the node has started: the
+// memory its start-up left (a large registry's load) is then given back at
+// once, not as the scavenger gets to it.
+func tuneGC(ctx context.Context) (started func()) {
+	up := make(chan struct{})
+	var once sync.Once
+	started = func() { once.Do(func() { close(up) }) }
 	if os.Getenv("GOGC") != "" {
-		return
+		return started
 	}
 	current := gcPercent
 	debug.SetGCPercent(current)
 	go func() {
 		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		freed := false
 		t := time.NewTicker(gcEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-up:
+				up = nil // once
+				debug.FreeOSMemory()
+				continue
 			case <-t.C:
 			}
 			metrics.Read(sample)
@@ -97,16 +110,9 @@ func tuneGC(ctx context.Context) {
 			p := gcPercentFor(sample[0].Value.Uint64())
 			if p < current-5 || p > current+5 || (p != current && (p == gcMinPercent || p == gcMaxPercent)) {
 				debug.SetGCPercent(p)
-				if p < current && !freed {
-					// The first time a large live heap lowers the target
-					// (a large registry, loaded at start-up), the memory
-					// its load left is given back at once, not as the
-					// scavenger gets to it.
-					debug.FreeOSMemory()
-					freed = true
-				}
 				current = p
 			}
 		}
 	}()
+	return started
 }

@@ -337,7 +337,7 @@ type node struct {
 
 // serve runs a node until ctx ends.
 func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
-	tuneGC(ctx)
+	gcStarted := tuneGC(ctx)
 	// Everything that can be checked without the disk is checked first, so a
 	// bad command line changes nothing.
 	keyring, err := loadKeyring(cfg, false)
@@ -411,6 +411,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) 
 	if err := n.store.LoadErr(); err != nil {
 		return err
 	}
+	gcStarted() // the registry is whole: its load's garbage can go back
 	exec := n.cluster.Forwarder
 	if created, err := platform.EnsurePlatformKeys(ctx, exec, n.store.Registry, keyring, n.nodeID); err != nil {
 		return err
