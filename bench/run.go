@@ -800,22 +800,21 @@ func (h *harness) measure(ctx context.Context, c *cluster, target, proto string,
 		return smp, err
 	}
 	smp.cpu, smp.mallocs = cpu1-cpu0, m1-m0
-	for _, p := range pids {
-		if r, err := procRSS(p); err == nil {
-			smp.rss = max(smp.rss, r)
-		}
-	}
-	if target == "lijiang" && rate == 0 {
-		n1 := c.nodes[0]
-		p, err := procMemory(n1.pid())
-		if err == nil {
-			var stats []float64
-			if stats, err = scrapeAll(hc, "https://127.0.0.1:"+strconv.Itoa(n1.ready.AdminPort)+"/metrics", c.token, goMemMetrics...); err == nil {
-				smp.mem = memoryParts(p, stats)
+	var first *procMem // the first node's (pids[0]), for its parts
+	for i, p := range pids {
+		if m, err := procMemory(p); err == nil {
+			smp.rss = max(smp.rss, m.RSS)
+			if i == 0 {
+				first = &m
 			}
 		}
+	}
+	if target == "lijiang" && rate == 0 && first != nil {
+		stats, err := scrapeAll(hc, "https://127.0.0.1:"+strconv.Itoa(c.nodes[0].ready.AdminPort)+"/metrics", c.token, goMemMetrics...)
 		if err != nil {
 			h.logf("the first node's memory: %v", err)
+		} else {
+			smp.mem = memoryParts(*first, stats)
 		}
 	}
 	if res := smp.res; res.failed > 0 {
