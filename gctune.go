@@ -89,14 +89,15 @@ func tuneGC(ctx context.Context) (started func()) {
 	debug.SetGCPercent(current)
 	go func() {
 		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		ready := up // nil once seen
 		t := time.NewTicker(gcEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-up:
-				up = nil // once
+			case <-ready:
+				ready = nil
 				debug.FreeOSMemory()
 				continue
 			case <-t.C:
