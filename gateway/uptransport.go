@@ -23,13 +23,22 @@ import (
 // benchmark harness this is about a tenth of an A1 call's CPU
 // (docs/performance.md).
 //
-// A connection idle for more than idleReuse is closed rather than reused, so
-// that a request rarely meets one the upstream has just closed (servers keep
-// idle connections for 5 s or more), and closed within about as long again if
-// no call takes it (reap): the connections of an API that is no longer called
-// are not kept; when one does fail before any answer
-// byte, a replayable request (GET, HEAD, or one with an Idempotency-Key) is
-// sent again once on a new connection, as http.Transport does.
+// An idle connection is reused for up to idleReuse, as nginx keeps its
+// upstream connections; one idle for more than idleTrust only once a look at
+// its socket (upIdleUsable) finds that the upstream has not closed it nor
+// sent anything since, so that a request rarely meets a connection the
+// upstream has closed (Apache closes idle ones after 5 s). Idle connections
+// are closed within about idleReuse again if no call takes them (reap): the
+// connections of an API that is no longer called are not kept. When a reused
+// one does fail before any answer byte, a replayable request (GET, HEAD, or
+// one with an Idempotency-Key) is sent again once on a new connection, as
+// http.Transport does.
+//
+// The connections were reused for 4 s until 2026-12-06: traffic that paused
+// for longer (the benchmark's rounds: docs/performance.md, "The upstream's
+// connections kept for a minute") came back to an empty pool, and its first
+// calls each paid a TCP and TLS handshake with the upstream, on both sides,
+// at once: on two cores the node stalled for 100-400 ms.
 type upTransport struct {
 	tls         *tls.Config // for https:// targets
 	dialTimeout time.Duration
@@ -46,7 +55,12 @@ type upTransport struct {
 }
 
 // idleReuse is how long an idle connection stays reusable.
-const idleReuse = 4 * time.Second
+const idleReuse = time.Minute
+
+// idleTrust is how long an idle connection is reused without a look at its
+// socket: a connection put back moments ago is the usual case under load,
+// and an upstream that closes its idle connections that soon is not.
+const idleTrust = 250 * time.Millisecond
 
 // upKey is the scheme and host (host:port, or a host alone for the scheme's
 // port) of upstream connections: a struct, so that a call's look-up builds
@@ -205,17 +219,21 @@ func isReset(err error) bool {
 // conn returns an idle connection to key's host, or a new one.
 func (t *upTransport) conn(ctx context.Context, key upKey, deadline time.Time) (*upConn, bool, error) {
 	now := time.Now()
-	t.mu.Lock()
-	for cs := t.idle[key]; len(cs) > 0; cs = t.idle[key] {
+	for {
+		t.mu.Lock()
+		cs := t.idle[key]
+		if len(cs) == 0 {
+			t.mu.Unlock()
+			break
+		}
 		pc := cs[len(cs)-1]
 		t.idle[key] = cs[:len(cs)-1]
-		if now.Sub(pc.idle) <= idleReuse {
-			t.mu.Unlock()
+		t.mu.Unlock()
+		if idle := now.Sub(pc.idle); idle <= idleTrust || idle <= idleReuse && upIdleUsable(pc) {
 			return pc, true, nil
 		}
 		pc.c.Close()
 	}
-	t.mu.Unlock()
 	pc, err := t.dial(ctx, key, deadline)
 	return pc, false, err
 }

@@ -144,18 +144,96 @@ func TestUpTransportNoReuse(t *testing.T) {
 	if n := s.conns.Load(); n != 3 {
 		t.Errorf("%d connections, want 3", n)
 	}
-	tr.mu.Lock()
-	for _, cs := range tr.idle {
-		for _, c := range cs {
-			c.idle = c.idle.Add(-2 * idleReuse)
-		}
-	}
-	tr.mu.Unlock()
+	aged(tr, 2*idleReuse)
 	if _, _, err := upCall(t, tr, "GET", s.URL+"/x", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.conns.Load(); n != 4 {
 		t.Errorf("%d connections after an old idle one, want 4", n)
+	}
+}
+
+// aged makes every idle connection of tr look put back d ago.
+func aged(tr *upTransport, d time.Duration) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, cs := range tr.idle {
+		for _, c := range cs {
+			c.idle = c.idle.Add(-d)
+		}
+	}
+}
+
+// TestUpTransportLongIdle: a connection idle for longer than idleTrust is
+// reused while the upstream keeps it (its last call's deadline passed
+// meanwhile), and not once the upstream has closed it or sent anything
+// unasked: then even a POST without an idempotency key, which is never sent
+// twice, goes on a new connection and reaches the upstream once.
+func TestUpTransportLongIdle(t *testing.T) {
+	for _, tlsOn := range []bool{true, false} {
+		var calls atomic.Int64
+		var hijacked []net.Conn
+		t.Cleanup(func() {
+			for _, c := range hijacked {
+				c.Close()
+			}
+		})
+		s := newUpServer(t, tlsOn, func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			io.Copy(io.Discard, r.Body)
+			if r.URL.Path == "/unasked" {
+				// The answer, then bytes nobody asked for, the connection
+				// left open.
+				c, bw, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					return
+				}
+				hijacked = append(hijacked, c)
+				bw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				bw.Flush()
+				time.Sleep(20 * time.Millisecond)
+				bw.WriteString("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")
+				bw.Flush()
+				return
+			}
+			w.Write([]byte("ok"))
+		})
+		tr := s.transport()
+		call := func(step, method, path string, wantConns int64) {
+			t.Helper()
+			before := calls.Load()
+			if _, got, err := upCall(t, tr, method, s.URL+path, []byte("{}"), nil); err != nil || got != "ok" {
+				t.Fatalf("tls %v, %s: %q, %v", tlsOn, step, got, err)
+			}
+			if n := calls.Load() - before; n != 1 {
+				t.Errorf("tls %v, %s: the upstream got %d calls, want 1", tlsOn, step, n)
+			}
+			if n := s.conns.Load(); n != wantConns {
+				t.Errorf("tls %v, %s: %d connections, want %d", tlsOn, step, n, wantConns)
+			}
+		}
+		// A call whose deadline passes while its connection is idle (put
+		// back without one).
+		req, _ := http.NewRequest("POST", s.URL+"/x", strings.NewReader("{}"))
+		resp, err := tr.roundTripBy(req, time.Now().Add(100*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		time.Sleep(150 * time.Millisecond)
+		aged(tr, 30*time.Second)
+		call("idle 30 s, kept by the upstream", "POST", "/x", 1)
+
+		s.CloseClientConnections()
+		time.Sleep(50 * time.Millisecond) // the FIN arrives
+		aged(tr, 2*idleTrust)
+		call("closed by the upstream", "POST", "/x", 2)
+
+		call("before the unasked bytes", "POST", "/unasked", 2)
+		time.Sleep(100 * time.Millisecond)
+		aged(tr, 2*idleTrust)
+		call("after the unasked bytes", "POST", "/x", 3)
 	}
 }
 
