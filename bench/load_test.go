@@ -78,3 +78,44 @@ func TestWarmUpOpensEveryConnection(t *testing.T) {
 		t.Errorf("HTTP/3 warm-up: split %v, ramp %v; want split calls and staggered connections", spec.split, spec.ramp)
 	}
 }
+
+// TestQuiet: quiet returns once the CPU time grew by less than the limit over
+// a whole window, not after a single idle poll, and gives up at its maximum;
+// a failed read is an error.
+func TestQuiet(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		deltas []float64 // CPU time added before each read after the first
+		ok     bool
+		reads  int
+	}{
+		{"quiet at once", []float64{0, 0, 0, 0, 0, 0}, true, 4},
+		{"busy, then quiet", []float64{0.05, 0.05, 0, 0, 0, 0, 0}, true, 6},
+		{"one idle poll in a busy stretch", []float64{0.05, 0, 0.05, 0.05, 0, 0, 0, 0}, true, 8},
+		{"a trickle under the limit", []float64{0.003, 0.003, 0.003, 0.003}, true, 4},
+		{"never quiet", []float64{0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05}, false, 0},
+	} {
+		var reads int
+		var v float64
+		cpu := func() (float64, error) {
+			if reads > 0 && reads-1 < len(c.deltas) {
+				v += c.deltas[reads-1]
+			} else if reads > 0 {
+				v += 0.05 // past the script: busy
+			}
+			reads++
+			return v, nil
+		}
+		// Three polls make a window; the limit 0.01 s over it.
+		ok, err := quiet(cpu, time.Millisecond, 3*time.Millisecond, 0.01, 200*time.Millisecond)
+		if err != nil || ok != c.ok {
+			t.Errorf("%s: %v, %v; want %v", c.name, ok, err, c.ok)
+		}
+		if c.ok && reads != c.reads {
+			t.Errorf("%s: %d reads, want %d", c.name, reads, c.reads)
+		}
+	}
+	if _, err := quiet(func() (float64, error) { return 0, errors.New("no such process") }, time.Millisecond, 3*time.Millisecond, 0.01, time.Second); err == nil {
+		t.Error("a failed read: no error")
+	}
+}
