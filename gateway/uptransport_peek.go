@@ -14,7 +14,9 @@ import (
 // read of 0 bytes) or a reset, and perhaps a TLS close_notify or an answer of
 // its own first (HTTP 408); any of these means it is not to be used.
 // A connection is put back with no deadline (upBody.Close), so the poller
-// does not refuse the look.
+// does not refuse the look. A TLS message the upstream sends late on its own
+// (a session ticket after the first answer, a key update) is bytes as well:
+// that connection is then given up for a new one, a handshake, not a failure.
 func upIdleUsable(pc *upConn) bool {
 	if pc.br.Buffered() > 0 {
 		return false
