@@ -882,18 +882,10 @@ func quiet(cpu func() (float64, error), poll, window time.Duration, limit float6
 }
 
 // settle waits until process pid uses less than a tenth of a CPU over a
-// second, or for at most max.
+// second, or for at most max (quiet, looking every second); a process that
+// is gone has settled.
 func settle(pid int, max time.Duration) {
-	deadline := time.Now().Add(max)
-	prev, _ := procCPU(pid)
-	for time.Now().Before(deadline) {
-		time.Sleep(time.Second)
-		cur, err := procCPU(pid)
-		if err != nil || cur-prev < 0.1 {
-			return
-		}
-		prev = cur
-	}
+	quiet(func() (float64, error) { return procCPU(pid) }, time.Second, time.Second, 0.1, max)
 }
 
 func cpuOf(pids []int) (float64, error) {
